@@ -1,0 +1,70 @@
+# Holistiq Coach: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export FLASK_APP := wsgi
+
+.PHONY: run install install-dev test test-sqlite test-postgres test-static lint format bench browser clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## browser: Debian's Chromium for the Playwright tests (installed when missing)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## test: the whole suite on SQLite, again on PostgreSQL, then lint and security checks
+test: install-dev browser
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-static
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres: install-dev
+	TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+## test-static: bandit and pip-audit; accepted findings are listed with reasons in their config
+test-static: install-dev
+	$(BIN)/bandit -q -c pyproject.toml -r portal config.py wsgi.py
+	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-dev.txt $$(sed -n 's/^\([A-Z0-9-]*\) .*/--ignore-vuln \1/p' .pip-audit-accepted 2>/dev/null)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: load benchmark (see bench/README.md)
+bench: install-dev
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

@@ -1,0 +1,141 @@
+"""Configuration from environment variables (12-factor).
+
+Defaults run the portal locally with SQLite in ``instance/``; production must
+set ``SECRET_KEY`` and ``DATABASE_URL`` and refuses to start without a real key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'holistiq.sqlite3'}"
+    # Heroku-style URLs and bare postgresql:// mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Request bodies larger than this get 413 (data imports are the biggest posts).
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    MAX_FORM_MEMORY_SIZE = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_MINUTES", 12 * 60) * 60
+    STAFF_IDLE_MINUTES = _int("STAFF_IDLE_MINUTES", 30)
+    WTF_CSRF_TIME_LIMIT = None  # the session bounds the token's life
+
+    # Login protection.
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+    PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_HOURS", 2) * 3600
+    INVITATION_MAX_AGE = _int("INVITATION_DAYS", 7) * 86400
+
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Argon2id cost (argon2-cffi defaults are RFC 9106's low-memory profile).
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
+    ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Holistiq Coach <no-reply@holistiq.example>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+
+    # Absolute base used in emailed links when no request is around (cron jobs).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    TRUST_PROXY_HOPS = _int("TRUST_PROXY_HOPS", 0)
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
+
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "holistiq-demo-2026")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the debugger is opt-in with `flask --debug run`
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # Cheap hashing keeps the suite fast; production uses the costs above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    MAIL_SERVER = ""
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    FORCE_HTTPS = _bool("FORCE_HTTPS", True)
+
+    @classmethod
+    def validate(cls) -> None:
+        """Fail fast on settings that would be unsafe in production."""
+        if cls.SECRET_KEY in ("", DEFAULT_SECRET_KEY) or len(cls.SECRET_KEY) < 32:
+            raise RuntimeError("Production needs SECRET_KEY set to a random value of 32+ characters.")
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The config class named by ``name`` or by ``PORTAL_ENV`` (default development)."""
+    key = (name or os.environ.get("PORTAL_ENV", "development")).lower()
+    if key not in CONFIGS:
+        raise RuntimeError(f"Unknown PORTAL_ENV {key!r}; use one of {', '.join(CONFIGS)}.")
+    return CONFIGS[key]

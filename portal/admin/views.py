@@ -1,0 +1,371 @@
+"""Admin area: accounts, clinics and the audit log. Every change is audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from zoneinfo import available_timezones
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased, selectinload
+
+from portal import audit
+from portal.admin import bp
+from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, AuditFilterForm, ClinicForm, ReassignForm
+from portal.audit import AuditEvent
+from portal.auth import tokens
+from portal.auth.access import admin_required
+from portal.auth.accounts import (
+    AccountError,
+    create_account,
+    email_taken,
+    reassign_coach,
+    set_active,
+    validate_assignment,
+)
+from portal.auth.models import Clinic, Role, User
+from portal.auth.services import send_password_link
+from portal.clinics import clear_cache as clear_clinic_cache
+from portal.extensions import db
+
+PAGE_SIZE = 25
+US_TIMEZONES = sorted(tz for tz in available_timezones() if tz.startswith("America/") or tz.startswith("US/"))
+
+
+@bp.before_request
+@admin_required
+def require_admin():
+    """Every admin page is for admins only (403 for other roles)."""
+    return None
+
+
+def _clinic_choices(blank: str) -> list[tuple]:
+    clinics = db.session.execute(db.select(Clinic.id, Clinic.name).order_by(Clinic.name)).all()
+    return [(None, blank)] + [(c.id, c.name) for c in clinics]
+
+
+def _coach_choices(blank: str = "No coach") -> list[tuple]:
+    coaches = db.session.execute(
+        db.select(User.id, User.name).where(User.role == Role.COACH, User.is_active.is_(True)).order_by(User.name)
+    ).all()
+    return [(None, blank)] + [(c.id, c.name) for c in coaches]
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("admin.accounts"))
+
+
+@bp.route("/accounts")
+def accounts():
+    form = AccountFilterForm(request.args)
+    form.clinic.choices = _clinic_choices("Any clinic")
+    if not form.validate():
+        return render_template("admin/accounts.html", form=form, pagination=None), 400
+    # The coach of each patient comes in one extra query, not one per row.
+    query = db.select(User).options(selectinload(User.coach)).order_by(User.name, User.id)
+    if form.q.data:
+        like = f"%{form.q.data.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+    if form.role.data:
+        query = query.where(User.role == form.role.data)
+    if form.clinic.data:
+        query = query.where(User.clinic_id == form.clinic.data)
+    if form.active.data:
+        query = query.where(User.is_active.is_(form.active.data == "yes"))
+    pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    return render_template("admin/accounts.html", form=form, pagination=pagination)
+
+
+def _prepare_account_form(form: AccountForm) -> None:
+    form.clinic_id.choices = _clinic_choices("No clinic")
+    form.coach_id.choices = _coach_choices()
+
+
+def _apply_account_error(form: AccountForm, error: AccountError) -> None:
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None:
+        target.errors = [*target.errors, str(error)]
+    else:
+        flash(str(error), "danger")
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+def create_account_view():
+    form = AccountForm()
+    _prepare_account_form(form)
+    if request.method == "GET":
+        form.role.data = request.args.get("role", Role.PATIENT.value)
+    if form.validate_on_submit():
+        try:
+            user = create_account(
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                clinic_id=form.clinic_id.data,
+                coach_id=form.coach_id.data,
+                phone=form.phone.data or "",
+                actor=current_user,
+            )
+        except AccountError as error:
+            db.session.rollback()
+            _apply_account_error(form, error)
+        else:
+            db.session.commit()
+            send_password_link(user, tokens.INVITE)
+            audit.record("account.invitation_sent", user)
+            db.session.commit()
+            flash(f"Account created for {user.name}. An invitation to set a password was emailed.", "success")
+            return redirect(url_for("admin.account_detail", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/account_form.html", form=form, user=None), status
+
+
+@bp.route("/accounts/<int:user_id>")
+def account_detail(user_id: int):
+    user = _user_or_404(user_id)
+    reassign = ReassignForm(prefix="reassign")
+    reassign.coach_id.choices = _coach_choices("Choose a coach")
+    return render_template("admin/account_detail.html", user=user, reassign=reassign, action_form=ActionForm())
+
+
+@bp.route("/accounts/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_account(user_id: int):
+    user = _user_or_404(user_id)
+    form = AccountForm(obj=user)
+    _prepare_account_form(form)
+    if form.validate_on_submit():
+        email = form.email.data.lower()
+        try:
+            if email_taken(email, except_id=user.id):
+                raise AccountError("An account with this email already exists.", "email")
+            if form.role.data != user.role and user.id == current_user.id:
+                raise AccountError("You cannot change your own role.", "role")
+            validate_assignment(
+                form.role.data, form.clinic_id.data, form.coach_id.data if form.role.data == Role.PATIENT else None
+            )
+            if user.role == Role.COACH and form.role.data != Role.COACH and _has_patients(user):
+                raise AccountError("Reassign this coach's patients before changing the role.", "role")
+        except AccountError as error:
+            _apply_account_error(form, error)
+        else:
+            changes = {
+                key: [getattr(user, key), value]
+                for key, value in (
+                    ("email", email),
+                    ("name", form.name.data),
+                    ("role", form.role.data),
+                    ("clinic_id", form.clinic_id.data),
+                    ("phone", form.phone.data or ""),
+                )
+                if getattr(user, key) != value
+            }
+            user.email, user.name, user.role = email, form.name.data, form.role.data
+            user.clinic_id, user.phone = form.clinic_id.data, form.phone.data or ""
+            if "role" in changes:
+                user.rotate_session_token()  # a new role starts with a new session
+            if user.role == Role.PATIENT and form.coach_id.data != user.coach_id:
+                reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
+            elif user.role != Role.PATIENT:
+                user.coach_id = None
+            audit.record("account.update", user, changes=sorted(changes))
+            db.session.commit()
+            flash("Account saved.", "success")
+            return redirect(url_for("admin.account_detail", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/account_form.html", form=form, user=user), status
+
+
+def _has_patients(coach: User) -> bool:
+    return (
+        db.session.scalar(db.select(User.id).where(User.coach_id == coach.id, User.is_active.is_(True)).limit(1))
+        is not None
+    )
+
+
+@bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_account(user_id: int):
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash("You cannot deactivate your own account.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    if user.role == Role.COACH and _has_patients(user):
+        flash("This coach still has patients. Reassign them first.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    set_active(user, False, actor=current_user)
+    db.session.commit()
+    flash(f"{user.name} is deactivated and signed out everywhere.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
+@bp.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_account(user_id: int):
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.role == Role.PATIENT and (user.coach is None or not user.coach.is_active):
+        flash("Give this patient an active coach before reactivating.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id))
+    set_active(user, True, actor=current_user)
+    db.session.commit()
+    flash(f"{user.name} is active again.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
+@bp.route("/accounts/<int:user_id>/reassign", methods=["POST"])
+def reassign_patient(user_id: int):
+    user = _user_or_404(user_id)
+    form = ReassignForm(prefix="reassign")
+    form.coach_id.choices = _coach_choices("Choose a coach")
+    if user.role != Role.PATIENT:
+        abort(400, "Only patients have a coach.")
+    if not form.validate_on_submit():
+        flash(" ".join(form.coach_id.errors) or "Choose a coach.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    try:
+        reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
+    except AccountError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    db.session.commit()
+    flash(f"{user.name} now works with {user.coach.name}.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
+@bp.route("/accounts/<int:user_id>/send-link", methods=["POST"])
+def send_link(user_id: int):
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not user.is_active:
+        flash("Reactivate the account before sending a link.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    purpose = tokens.INVITE if user.password_hash is None else tokens.RESET
+    send_password_link(user, purpose)
+    audit.record("account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user)
+    db.session.commit()
+    flash(f"A link to set a password was emailed to {user.email}.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
+@bp.route("/clinics")
+def clinics():
+    rows = db.session.execute(
+        db.select(Clinic, func.count(User.id))
+        .outerjoin(User, (User.clinic_id == Clinic.id) & (User.role == Role.PATIENT) & User.is_active.is_(True))
+        .group_by(Clinic.id)
+        .order_by(Clinic.name)
+    ).all()
+    return render_template("admin/clinics.html", rows=rows)
+
+
+@bp.route("/clinics/new", methods=["GET", "POST"], defaults={"clinic_id": None})
+@bp.route("/clinics/<int:clinic_id>/edit", methods=["GET", "POST"])
+def edit_clinic(clinic_id: int | None):
+    clinic = db.session.get(Clinic, clinic_id) if clinic_id else Clinic(timezone="America/Chicago")
+    if clinic is None:
+        abort(404)
+    form = ClinicForm(obj=clinic)
+    form.timezone.choices = [(tz, tz) for tz in US_TIMEZONES]
+    if form.validate_on_submit():
+        duplicate = db.session.scalar(
+            db.select(Clinic.id).where(func.lower(Clinic.name) == form.name.data.lower(), Clinic.id != (clinic.id or 0))
+        )
+        if duplicate:
+            form.name.errors.append("Another clinic has this name.")
+        else:
+            form.populate_obj(clinic)
+            db.session.add(clinic)
+            db.session.flush()
+            audit.record("clinic.create" if clinic_id is None else "clinic.update", clinic)
+            db.session.commit()
+            clear_clinic_cache()
+            flash("Clinic saved.", "success")
+            return redirect(url_for("admin.clinics"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/clinic_form.html", form=form, clinic=clinic if clinic_id else None), status
+
+
+def _audit_query(form: AuditFilterForm):
+    actor = aliased(User)
+    patient = aliased(User)
+    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if form.actor.data:
+        query = query.join(actor, AuditEvent.actor_id == actor.id).where(
+            func.lower(actor.email) == form.actor.data.lower()
+        )
+    if form.patient.data:
+        query = query.join(patient, AuditEvent.patient_id == patient.id).where(
+            func.lower(patient.email) == form.patient.data.lower()
+        )
+    if form.action.data:
+        query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
+    if form.date_from.data:
+        query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min))
+    if form.date_to.data:
+        query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min))
+    return query
+
+
+@bp.route("/audit")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    if not form.validate():
+        return render_template("admin/audit.html", form=form, pagination=None), 400
+    pagination = db.paginate(_audit_query(form), per_page=50, max_per_page=50, error_out=False)
+    return render_template("admin/audit.html", form=form, pagination=pagination)
+
+
+@bp.route("/audit.csv")
+def audit_log_csv():
+    form = AuditFilterForm(request.args)
+    if not form.validate():
+        abort(400, "Check the filter values.")
+    audit.record("audit.export")
+    db.session.commit()
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["at_utc", "actor", "action", "target_type", "target_id", "patient", "ip", "detail"])
+        yield buffer.getvalue()
+        # Stream in batches so a long log does not sit in memory.
+        for event in db.session.scalars(_audit_query(form).execution_options(yield_per=500)):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(
+                [
+                    event.at.isoformat(timespec="seconds"),
+                    event.actor.email if event.actor else "",
+                    event.action,
+                    event.target_type,
+                    event.target_id or "",
+                    event.patient.email if event.patient else "",
+                    event.ip,
+                    _csv_safe(event.detail),
+                ]
+            )
+            yield buffer.getvalue()
+
+    return Response(
+        rows(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas in exported text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

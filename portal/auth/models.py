@@ -1,0 +1,133 @@
+"""Clinics and user accounts."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.timeutil import DEFAULT_TIMEZONE, utcnow
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    COACH = "coach"
+    ADMIN = "admin"
+
+
+class Clinic(db.Model):
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    city: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40))
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.name}>"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        # Email is unique regardless of case; we store it lower-cased and index that.
+        Index("ix_user_role_active", "role", "is_active"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    # What Flask-Login keeps in the session cookie; rotating it ends every session.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+    # Two-factor sign-in (TOTP).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int | None]  # last accepted time step: a code works once
+
+    # Notifications and reminders.
+    email_notifications: Mapped[bool] = mapped_column(default=True)
+    reminder_time: Mapped[time | None]
+
+    clinic: Mapped[Clinic | None] = relationship(lazy="joined")
+    coach: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[coach_id])
+
+    # --- Flask-Login -----------------------------------------------------
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > utcnow()
+
+    # --- roles -----------------------------------------------------------
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_coach(self) -> bool:
+        return self.role == Role.COACH
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.COACH, Role.ADMIN)
+
+    @property
+    def tz(self) -> str:
+        """The user's time zone: their own, else their clinic's, else the practice's."""
+        if self.timezone:
+            return self.timezone
+        if self.clinic is not None:
+            return self.clinic.timezone
+        return DEFAULT_TIMEZONE
+
+    def rotate_session_token(self) -> None:
+        """End every session of this user (password change, deactivation)."""
+        self.session_token = new_session_token()
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """A single-use two-factor recovery code, stored hashed."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None]
+
+
+def email_lookup(email: str):
+    """A select() for the user with this email, case-insensitively."""
+    return db.select(User).where(func.lower(User.email) == email.strip().lower())

@@ -1,0 +1,97 @@
+"""Sign-in, lockout and password changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, url_for
+
+from portal import audit
+from portal.auth import tokens
+from portal.auth.models import User, email_lookup
+from portal.auth.passwords import hash_password, needs_rehash, verify_password
+from portal.extensions import db
+from portal.mail import send_email_now
+from portal.timeutil import utcnow
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked: bool = False
+
+
+def authenticate(email: str, password: str) -> LoginResult:
+    """Check credentials, counting failures and locking the account after too many.
+
+    The caller shows one message for every failure, so nothing here reveals
+    whether an email exists. Commits the failure counters and the audit event.
+    """
+    cfg = current_app.config
+    user = db.session.scalar(email_lookup(email)) if email else None
+    password_ok = verify_password(user.password_hash if user else None, password)
+
+    if user is None:
+        audit.record("login.failed", detail_reason="unknown_email")
+        db.session.commit()
+        return LoginResult(None)
+
+    if user.is_locked:
+        audit.record("login.failed", user, actor=user, detail_reason="locked")
+        db.session.commit()
+        return LoginResult(None, locked=True)
+
+    if not password_ok or not user.is_active:
+        user.failed_logins += 1
+        audit.record("login.failed", user, actor=user, detail_reason="bad_password" if user.is_active else "inactive")
+        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+            user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+            user.failed_logins = 0
+            audit.record("login.lockout", user, actor=user)
+        db.session.commit()
+        return LoginResult(None)
+
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return LoginResult(user)
+
+
+def record_successful_login(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    audit.record("login.success", user, actor=user)
+    db.session.commit()
+
+
+def set_password(user: User, password: str, *, action: str = "password.change") -> None:
+    """Store a new password and end every existing session of the user."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.rotate_session_token()
+    audit.record(action, user, actor=user)
+
+
+def send_password_link(user: User, purpose: str = tokens.RESET) -> None:
+    """Email a reset or invitation link. Generic text only: no health data."""
+    token = tokens.make_token(user, purpose)
+    endpoint = "auth.accept_invitation" if purpose == tokens.INVITE else "auth.reset_password"
+    link = url_for(endpoint, token=token, _external=True)
+    hours = tokens.max_age_for(purpose) // 3600
+    if purpose == tokens.INVITE:
+        subject = "Your Holistiq Coach account"
+        body = (
+            f"Hello {user.name},\n\nAn account has been created for you on Holistiq Coach.\n"
+            f"Choose your password here (the link works once, for {hours} hours):\n\n{link}\n"
+        )
+    else:
+        subject = "Reset your Holistiq Coach password"
+        body = (
+            f"Hello {user.name},\n\nSomeone asked to reset the password of this account.\n"
+            f"If it was you, choose a new password here (the link works once, for {hours} hours):\n\n{link}\n\n"
+            "If it was not you, you can ignore this email; your password stays as it is.\n"
+        )
+    send_email_now(user.email, subject, body)

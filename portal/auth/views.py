@@ -1,0 +1,168 @@
+"""Sign-in, sign-out, own password and preferences."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal import audit
+from portal.auth import bp, tokens
+from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm, SetPasswordForm
+from portal.auth.models import email_lookup
+from portal.auth.passwords import verify_password
+from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
+from portal.extensions import db, limiter
+from portal.navigation import home_endpoint_for
+
+FAILED_LOGIN_MESSAGE = "Invalid email or password."
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: '/x' yes; '//evil', 'https://evil', '/\\evil' no."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint_for(current_user)))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint_for(current_user)))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        result = authenticate(form.email.data, form.password.data)
+        if result.user is not None:
+            return finish_login(result.user, request.args.get("next"))
+        flash(FAILED_LOGIN_MESSAGE, "danger")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+def finish_login(user, next_url: str | None):
+    """Start the session (or hand over to the second-factor step) and redirect."""
+    from portal.auth import twofactor  # late import: two-factor builds on this module
+
+    if twofactor.needs_second_factor(user):
+        return twofactor.begin_challenge(user, next_url)
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(user)
+    session.permanent = True
+    record_successful_login(user)
+    return redirect(safe_next(next_url) or url_for(home_endpoint_for(user)))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", current_user._get_current_object())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    password_form = ChangePasswordForm(prefix="pw")
+    password_form.email_for_policy = current_user.email
+    prefs_form = PreferencesForm(prefix="prefs", obj=current_user)
+    status = 200
+    if password_form.submit.data and password_form.validate_on_submit():
+        if not verify_password(current_user.password_hash, password_form.current_password.data):
+            password_form.current_password.errors.append("This is not your current password.")
+            status = 400
+        else:
+            user = current_user._get_current_object()
+            set_password(user, password_form.password.data)
+            db.session.commit()
+            # Other sessions ended with the token rotation; keep this one going.
+            login_user(user)
+            flash("Your password has been changed. Other devices have been signed out.", "success")
+            return redirect(url_for("auth.account"))
+    elif prefs_form.submit.data and prefs_form.validate_on_submit():
+        user = current_user._get_current_object()
+        user.email_notifications = prefs_form.email_notifications.data
+        user.reminder_time = prefs_form.reminder_time.data
+        audit.record("account.preferences", user)
+        db.session.commit()
+        flash("Your preferences have been saved.", "success")
+        return redirect(url_for("auth.account"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(email_lookup(form.email.data))
+        if user is not None and user.is_active:
+            send_password_link(user, tokens.RESET)
+        audit.record("password.reset_requested", user, actor=user)
+        db.session.commit()
+        # The same answer whether or not the account exists.
+        flash("If an account uses that email, a reset link is on its way. It works once and expires soon.", "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+def _set_password_from_token(token: str, purpose: str, template: str):
+    user = tokens.user_from_token(token, purpose)
+    if user is None:
+        flash("This link is invalid, has already been used, or has expired. Ask for a new one.", "warning")
+        return render_template("auth/link_invalid.html"), 400
+    form = SetPasswordForm()
+    form.email_for_policy = user.email
+    if form.validate_on_submit():
+        set_password(
+            user, form.password.data, action="password.reset" if purpose == tokens.RESET else "invitation.accepted"
+        )
+        db.session.commit()
+        flash("Your password is set. You can log in now.", "success")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(template, form=form, user=user), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _set_password_from_token(token, tokens.RESET, "auth/reset.html")
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _set_password_from_token(token, tokens.INVITE, "auth/reset.html")
+
+
+@bp.route("/healthz")
+def healthz():
+    from portal.health import database_ok
+
+    if database_ok():
+        return {"status": "ok"}, 200
+    return {"status": "unavailable", "database": "down"}, 503

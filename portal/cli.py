@@ -1,0 +1,73 @@
+"""Flask commands: seed-demo, create-user, mail retry (and features' own groups)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from portal.auth.accounts import AccountError, create_account
+from portal.auth.models import Clinic, Role
+from portal.auth.passwords import password_problems
+from portal.extensions import db
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load the demo clinics, accounts and content (idempotent)."""
+    from portal.demo import run_all
+
+    run_all()
+    click.echo("Demo data is in place. Log in as admin@example.com, coach@example.com or patient@example.com.")
+
+
+@click.command("create-user")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", default="", help="Full name (defaults to the email's name part).")
+@click.option("--clinic", "clinic_city", default=None, help="Clinic city, required for patients.")
+@click.password_option("--password", help="Prompted for when not given.")
+@with_appcontext
+def create_user(role: str, email: str, name: str, clinic_city: str | None, password: str) -> None:
+    """Create an account (for example the first admin)."""
+    problems = password_problems(password, email=email)
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    clinic_id = None
+    if clinic_city:
+        clinic = db.session.scalar(db.select(Clinic).where(Clinic.city == clinic_city))
+        if clinic is None:
+            raise click.ClickException(f"No clinic in {clinic_city}.")
+        clinic_id = clinic.id
+    try:
+        user = create_account(
+            email=email, name=name or email.split("@")[0], role=role, clinic_id=clinic_id, password=password
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {role} {user.email}.")
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Outgoing email."""
+
+
+@mail_group.command("retry")
+@with_appcontext
+def mail_retry() -> None:
+    """Send queued emails whose earlier attempt failed (run from cron)."""
+    from portal.mail import retry_pending
+
+    sent, failed = retry_pending()
+    click.echo(f"Sent {sent} queued email(s); {failed} still failing.")
+
+
+COMMANDS = [seed_demo, create_user, mail_group]
+
+
+def register_commands(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("coaching", __name__)
+
+from portal.coaching import views  # noqa: E402,F401  - registers the routes on bp

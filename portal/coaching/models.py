@@ -1,0 +1,160 @@
+"""Programs (reusable templates), patients' plans, and alerts for coaches."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+ALL_WEEKDAYS = "0123456"  # Monday=0 ... Sunday=6, stored as a string of digits
+
+
+class Dosage:
+    """Columns shared by program items and plan items."""
+
+    sets: Mapped[int | None]
+    reps: Mapped[int | None]
+    hold_seconds: Mapped[int | None]
+    times_per_day: Mapped[int] = mapped_column(default=1)
+    weekdays: Mapped[str] = mapped_column(String(7), default=ALL_WEEKDAYS)
+    position: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def weekday_numbers(self) -> list[int]:
+        return [int(ch) for ch in self.weekdays]
+
+    def is_due_on(self, day: date) -> bool:
+        return str(day.weekday()) in self.weekdays
+
+
+class Program(db.Model):
+    __tablename__ = "program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str | None] = mapped_column(String(80), unique=True)  # set for starter programs
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner = relationship("User")
+    items: Mapped[list[ProgramItem]] = relationship(
+        back_populates="program", order_by="ProgramItem.position", cascade="all, delete-orphan"
+    )
+
+
+class ProgramItem(Dosage, db.Model):
+    __tablename__ = "program_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
+    library_item_id: Mapped[int] = mapped_column(ForeignKey("library_item.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    program: Mapped[Program] = relationship(back_populates="items")
+    library_item = relationship("LibraryItem", lazy="joined")
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Plan(db.Model):
+    __tablename__ = "plan"
+    __table_args__ = (Index("ix_plan_patient_status", "patient_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    goals: Mapped[str] = mapped_column(Text, default="")
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking: a save carrying an older version is refused.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient = relationship("User", foreign_keys=[patient_id])
+    coach = relationship("User", foreign_keys=[coach_id])
+    items: Mapped[list[PlanItem]] = relationship(
+        back_populates="plan", order_by="PlanItem.position", cascade="all, delete-orphan"
+    )
+
+
+class PlanItem(Dosage, db.Model):
+    __tablename__ = "plan_item"
+    __table_args__ = (Index("ix_plan_item_plan_active_pos", "plan_id", "is_active", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    library_item_id: Mapped[int] = mapped_column(ForeignKey("library_item.id"), index=True)
+    coach_note: Mapped[str] = mapped_column(Text, default="")
+    # Removed items stay (inactive) so their completion history keeps its meaning.
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="items")
+    library_item = relationship("LibraryItem", lazy="joined")
+
+
+class AlertKind(StrEnum):
+    RED_FLAG = "red_flag"
+    PAIN_WORSENING = "pain_worsening"
+    MISSED_CHECKINS = "missed_checkins"
+
+
+# Lower sorts first: most urgent at the top of the inbox.
+ALERT_SEVERITY = {AlertKind.RED_FLAG: 0, AlertKind.PAIN_WORSENING: 1, AlertKind.MISSED_CHECKINS: 2}
+ALERT_LABELS = {
+    AlertKind.RED_FLAG: "Red flag",
+    AlertKind.PAIN_WORSENING: "Pain worsening",
+    AlertKind.MISSED_CHECKINS: "Missed check-ins",
+}
+
+
+class Alert(db.Model):
+    __tablename__ = "alert"
+    __table_args__ = (
+        Index("ix_alert_patient_kind_open", "patient_id", "kind", "resolved_at"),
+        Index("ix_alert_open_severity", "resolved_at", "severity", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(default=2)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set while open, NULL once resolved: a unique index on (patient, kind, open_key)
+    # makes "never two open alerts of one kind" hold even under concurrent writers.
+    open_key: Mapped[int | None] = mapped_column(default=1)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    patient = relationship("User", foreign_keys=[patient_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+
+    @property
+    def kind_label(self) -> str:
+        return ALERT_LABELS.get(self.kind, self.kind)
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key, unique=True)

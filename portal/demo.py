@@ -1,0 +1,106 @@
+"""Demo data for `flask seed-demo`: idempotent, safe to run again and again.
+
+Each feature adds its own step to SEED_STEPS (accounts first); every step looks
+up what exists before adding, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+
+from portal.auth.accounts import create_account
+from portal.auth.models import Clinic, Role, User, email_lookup
+from portal.auth.passwords import hash_password
+from portal.extensions import db
+
+CLINICS = (
+    {
+        "name": "Holistiq Spine & Ortho Arlington",
+        "city": "Arlington",
+        "phone": "(817) 555-0142",
+        "address": "1200 W Abram St, Arlington, TX",
+    },
+    {
+        "name": "Holistiq Spine & Ortho Irving",
+        "city": "Irving",
+        "phone": "(972) 555-0117",
+        "address": "600 E Las Colinas Blvd, Irving, TX",
+    },
+    {
+        "name": "Holistiq Spine & Ortho Plano",
+        "city": "Plano",
+        "phone": "(469) 555-0188",
+        "address": "5800 Granite Pkwy, Plano, TX",
+    },
+)
+
+STAFF = (
+    {"email": "admin@example.com", "name": "Dana Whitfield", "role": Role.ADMIN, "city": "Arlington"},
+    {"email": "coach@example.com", "name": "Marcus Bell", "role": Role.COACH, "city": "Arlington"},
+    {"email": "coach2@example.com", "name": "Priya Raman", "role": Role.COACH, "city": "Plano"},
+)
+
+# (email, name, city, coach email)
+PATIENTS = (
+    ("patient@example.com", "Maria Gonzalez", "Arlington", "coach@example.com"),
+    ("patient2@example.com", "James Carter", "Arlington", "coach@example.com"),
+    ("patient3@example.com", "Linh Nguyen", "Irving", "coach@example.com"),
+    ("patient4@example.com", "Robert Thompson", "Irving", "coach@example.com"),
+    ("patient5@example.com", "Aisha Okafor", "Plano", "coach@example.com"),
+    ("patient6@example.com", "Daniel Kim", "Plano", "coach2@example.com"),
+    ("patient7@example.com", "Sofia Ramirez", "Irving", "coach2@example.com"),
+    ("patient8@example.com", "William Brooks", "Arlington", "coach2@example.com"),
+    ("patient9@example.com", "Fatima Haddad", "Plano", "coach2@example.com"),
+    ("patient10@example.com", "Tyrone Jackson", "Irving", "coach2@example.com"),
+)
+
+SEED_STEPS: list[Callable[[], None]] = []
+
+
+def seed_step(func: Callable[[], None]) -> Callable[[], None]:
+    """Register a seeding step; steps run in registration order."""
+    SEED_STEPS.append(func)
+    return func
+
+
+@seed_step
+def seed_accounts() -> None:
+    password_hash = hash_password(current_app.config["DEMO_PASSWORD"])
+    clinics = {}
+    for spec in CLINICS:
+        clinic = db.session.scalar(db.select(Clinic).where(Clinic.city == spec["city"]))
+        if clinic is None:
+            clinic = Clinic(timezone="America/Chicago", **spec)
+            db.session.add(clinic)
+            db.session.flush()
+        clinics[spec["city"]] = clinic
+    for spec in STAFF:
+        if db.session.scalar(email_lookup(spec["email"])) is None:
+            user = create_account(
+                email=spec["email"], name=spec["name"], role=spec["role"], clinic_id=clinics[spec["city"]].id
+            )
+            user.password_hash = password_hash
+    db.session.flush()
+    for email, name, city, coach_email in PATIENTS:
+        if db.session.scalar(email_lookup(email)) is None:
+            coach = db.session.scalar(email_lookup(coach_email))
+            user = create_account(
+                email=email, name=name, role=Role.PATIENT, clinic_id=clinics[city].id, coach_id=coach.id
+            )
+            user.password_hash = password_hash
+    db.session.commit()
+
+
+def demo_patients() -> list[User]:
+    emails = [p[0] for p in PATIENTS]
+    return list(db.session.scalars(db.select(User).where(User.email.in_(emails)).order_by(User.id)))
+
+
+def run_all() -> None:
+    # Feature modules register their steps when imported.
+    import portal.demo_features  # noqa: F401
+
+    for step in SEED_STEPS:
+        step()

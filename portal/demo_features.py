@@ -1,0 +1,1 @@
+"""Imports the feature modules that register demo seeding steps (in order)."""

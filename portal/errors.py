@@ -1,0 +1,71 @@
+"""Error pages in the portal's style (HTML, or JSON for JSON clients)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Something in the request was not right", "Please check what you entered and try again."),
+    401: ("Please log in", "You need to log in to see this page."),
+    403: ("Not available to your account", "Your account does not have access to this page."),
+    404: ("Page not found", "We could not find that page. It may have moved, or the link may be mistyped."),
+    405: ("That action is not allowed here", "This page does not accept that kind of request."),
+    409: ("This changed since you opened it", "Someone else saved a change first. Reload to see the latest version."),
+    413: ("That was too large", "What you sent is larger than we accept. Please send something smaller."),
+    422: ("Something in the form was not right", "Please check what you entered and try again."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: ("Something went wrong on our side", "We have been told about it. Please try again in a moment."),
+    503: ("The portal is briefly unavailable", "We cannot reach our records right now. Please try again in a minute."),
+}
+
+
+def render_error(code: int, detail: str | None = None):
+    title, text = MESSAGES.get(code, MESSAGES[500])
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        return {"error": title, "detail": detail or text}, code
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(400, "Your form expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        if code not in MESSAGES:
+            return error
+        detail = (
+            error.description
+            if code in (400, 409, 422) and error.description and not error.description.startswith("The browser")
+            else None
+        )
+        return render_error(code, detail)
+
+    @app.errorhandler(StaleDataError)
+    def stale(error: StaleDataError):
+        db.session.rollback()
+        return render_error(409)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_down(error: Exception):
+        log.error("Database unavailable: %s", type(error).__name__)
+        db.session.rollback()
+        return render_error(503)
+
+    @app.errorhandler(500)
+    def server_error(error: Exception):
+        db.session.rollback()
+        return render_error(500)

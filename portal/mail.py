@@ -1,0 +1,96 @@
+"""Outgoing email over SMTP, with a queue so a failing server never breaks a page.
+
+Every message is stored in ``outbound_email`` first and sent after the caller's
+commit; what cannot be delivered stays queued and ``flask mail retry`` (cron)
+sends it later. Emails never carry health data: callers pass only generic text.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from datetime import timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+
+from portal.extensions import db
+from portal.messaging.models import OutboundEmail
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+def queue_email(to: str, subject: str, body: str) -> OutboundEmail:
+    """Add an email to the outbox in the caller's transaction."""
+    mail = OutboundEmail(to_address=to, subject=subject[:200], body=body)
+    db.session.add(mail)
+    return mail
+
+
+def send_email_now(to: str, subject: str, body: str) -> None:
+    """Queue an email, commit, and try to deliver it at once (errors are logged)."""
+    mail = queue_email(to, subject, body)
+    db.session.commit()
+    deliver(mail)
+
+
+def deliver(mail: OutboundEmail) -> bool:
+    """Try to send one queued email; record the outcome. Never raises."""
+    cfg = current_app.config
+    if not cfg.get("MAIL_SERVER"):
+        if cfg.get("ENV_NAME") == "production":
+            log.warning("MAIL_SERVER is not set; email %s stays queued", mail.id)
+            return False
+        # Local development: print the mail so a developer can follow its link.
+        log.info("Email (no MAIL_SERVER set) to %s: %s\n%s", mail.to_address, mail.subject, mail.body)
+        mail.sent_at = utcnow()
+        db.session.commit()
+        return True
+    try:
+        _smtp_send(mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        mail.attempts += 1
+        # Back off: 1, 2, 4 ... minutes between tries.
+        mail.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(mail.attempts - 1, 10))
+        mail.last_error = type(exc).__name__
+        db.session.commit()
+        log.warning("Email %s not sent (attempt %s): %s", mail.id, mail.attempts, type(exc).__name__)
+        return False
+    mail.sent_at = utcnow()
+    mail.attempts += 1
+    db.session.commit()
+    return True
+
+
+def retry_pending(limit: int = 200) -> tuple[int, int]:
+    """Send queued emails that are due; returns (sent, failed)."""
+    due = db.session.scalars(
+        db.select(OutboundEmail)
+        .where(
+            OutboundEmail.sent_at.is_(None),
+            OutboundEmail.next_attempt_at <= utcnow(),
+            OutboundEmail.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboundEmail.id)
+        .limit(limit)
+    ).all()
+    sent = sum(1 for mail in due if deliver(mail))
+    return sent, len(due) - sent
+
+
+def _smtp_send(mail: OutboundEmail) -> None:
+    cfg = current_app.config
+    message = EmailMessage()
+    message["From"] = cfg["MAIL_DEFAULT_SENDER"]
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message.set_content(mail.body)
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"]) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        smtp.send_message(message)

@@ -1,0 +1,63 @@
+"""Secure patient-coach messages and the reminder ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+MAX_MESSAGE_LENGTH = 2000
+
+
+class Message(db.Model):
+    __tablename__ = "message"
+    __table_args__ = (
+        # A thread is keyed by its patient, so a reassigned patient's history stays whole.
+        Index("ix_message_patient_sent", "patient_id", "sent_at"),
+        Index("ix_message_recipient_unread", "recipient_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    sender = relationship("User", foreign_keys=[sender_id], lazy="joined")
+
+
+class OutboundEmail(db.Model):
+    """Mail waiting to go out; a failed send stays queued and is retried later."""
+
+    __tablename__ = "outbound_email"
+    __table_args__ = (Index("ix_outbound_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ReminderSent(db.Model):
+    """One row per patient per local day: the unique key makes reminders at-most-once."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("patient_id", "day", name="uq_reminder_patient_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    day: Mapped[date]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    patient = relationship("User")

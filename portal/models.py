@@ -1,0 +1,8 @@
+"""Imports every model module so the metadata (and Alembic) sees all tables."""
+
+from portal.audit import AuditEvent  # noqa: F401
+from portal.auth.models import Clinic, RecoveryCode, User  # noqa: F401
+from portal.coaching.models import Alert, Plan, PlanItem, Program, ProgramItem  # noqa: F401
+from portal.exercises.models import LibraryItem  # noqa: F401
+from portal.messaging.models import Message, OutboundEmail, ReminderSent  # noqa: F401
+from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome  # noqa: F401

@@ -1,0 +1,74 @@
+"""Each role's home page and navigation sections.
+
+Entries whose endpoint is not registered are skipped, so a feature blueprint
+adds its section just by existing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from portal.auth.models import Role
+
+HOME_ENDPOINTS = {
+    Role.PATIENT: "patients.today",
+    Role.COACH: "coaching.roster",
+    Role.ADMIN: "admin.accounts",
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    badge: str = ""  # name of a context value holding a count to show beside the label
+
+
+NAV = {
+    Role.PATIENT: (
+        NavItem("Today", "patients.today"),
+        NavItem("Check in", "patients.checkin"),
+        NavItem("My plan", "patients.my_plan"),
+        NavItem("My progress", "patients.progress"),
+        NavItem("Messages", "messaging.patient_thread", badge="unread_messages"),
+        NavItem("Library", "exercises.browse"),
+    ),
+    Role.COACH: (
+        NavItem("Patients", "coaching.roster"),
+        NavItem("Alerts", "coaching.alerts", badge="open_alerts"),
+        NavItem("Messages", "messaging.coach_inbox", badge="unread_messages"),
+        NavItem("Programs", "coaching.programs"),
+        NavItem("Library", "exercises.browse"),
+    ),
+    Role.ADMIN: (
+        NavItem("Accounts", "admin.accounts"),
+        NavItem("Clinics", "admin.clinics"),
+        NavItem("Audit log", "admin.audit_log"),
+    ),
+}
+
+
+def home_endpoint_for(user) -> str:
+    endpoint = HOME_ENDPOINTS.get(user.role, "auth.account")
+    return endpoint if endpoint in current_app.view_functions else "auth.account"
+
+
+def nav_for(user) -> list[NavItem]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [item for item in NAV.get(user.role, ()) if item.endpoint in current_app.view_functions]
+
+
+# Features register a function(user) -> int for each badge they own.
+BADGE_PROVIDERS: dict = {}
+
+
+def badges_for(user, items: list[NavItem]) -> dict[str, int]:
+    counts = {}
+    for item in items:
+        provider = BADGE_PROVIDERS.get(item.badge)
+        if provider is not None:
+            counts[item.badge] = provider(user)
+    return counts

@@ -1,0 +1,63 @@
+"""HTTP security headers, proxy handling and caching rules."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_login import current_user
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# No inline scripts or styles anywhere: every script and stylesheet is a static file.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+PERMISSIONS_POLICY = {
+    "camera": "()",
+    "microphone": "()",
+    "geolocation": "()",
+    "payment": "()",
+    "usb": "()",
+    "interest-cohort": "()",
+}
+
+
+def register_security(app: Flask) -> None:
+    production = app.config.get("ENV_NAME") == "production"
+    # One Talisman per app: it keeps its options on itself.
+    Talisman(
+        app,
+        force_https=app.config.get("FORCE_HTTPS", False),
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        strict_transport_security_include_subdomains=True,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        permissions_policy=PERMISSIONS_POLICY,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        x_content_type_options=True,
+    )
+    hops = app.config.get("TRUST_PROXY_HOPS", 0)
+    if hops:
+        # Honour X-Forwarded-* only when a proxy in front of us is configured.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    @app.after_request
+    def no_store_for_private_pages(response):
+        """Pages of signed-in users hold health data: never cache them."""
+        if request.endpoint != "static" and (current_user.is_authenticated or request.method != "GET"):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response

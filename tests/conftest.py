@@ -1,0 +1,226 @@
+"""Shared fixtures: app, database, clients per role and data factories.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL
+points at one: each run then creates its own database and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+from config import TestingConfig
+from portal import create_app
+from portal.auth.accounts import create_account
+from portal.auth.models import Clinic, Role, User
+from portal.clinics import clear_cache
+from portal.extensions import db as _db
+from portal.extensions import limiter
+from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
+
+PASSWORD = "correct-horse-battery-42"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    base = TestingConfig.SQLALCHEMY_DATABASE_URI
+    if is_postgres(base):
+        url = create_postgres_database(base)
+        yield url
+        drop_postgres_database(url)
+    else:
+        yield base
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never see ``g`` left over from another request.
+
+    Tests keep one app context open (for database access), and Flask reuses it
+    for requests; per-request caches in ``g`` (current user, CSRF token) must not
+    leak from one client or request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+
+        if has_app_context():
+            for key in list(vars(g)):
+                delattr(g, key)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, SERVER_NAME="localhost")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db(app: Flask) -> Iterator:
+    """An app context per test, and empty tables afterwards."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        _empty_tables()
+    limiter.reset()
+    clear_cache()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --- factories ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_clinic(db) -> Callable[..., Clinic]:
+    def make(**kwargs) -> Clinic:
+        n = next(_counter)
+        values = {
+            "name": f"Clinic {n}",
+            "city": f"City {n}",
+            "phone": f"(817) 555-01{n % 100:02d}",
+            "timezone": "America/Chicago",
+        }
+        values.update(kwargs)
+        clinic = Clinic(**values)
+        db.session.add(clinic)
+        db.session.commit()
+        return clinic
+
+    return make
+
+
+@pytest.fixture
+def clinic(make_clinic) -> Clinic:
+    return make_clinic(name="Holistiq Arlington", city="Arlington", phone="(817) 555-0142")
+
+
+@pytest.fixture
+def make_user(db, clinic) -> Callable[..., User]:
+    def make(role: str = Role.PATIENT, *, coach: User | None = None, password: str | None = PASSWORD, **kwargs) -> User:
+        n = next(_counter)
+        if role == Role.PATIENT and coach is None:
+            coach = make(Role.COACH)
+        user = create_account(
+            email=kwargs.pop("email", f"{role}{n}@example.org"),
+            name=kwargs.pop("name", f"{role.capitalize()} Person {n}"),
+            role=role,
+            clinic_id=kwargs.pop("clinic_id", clinic.id),
+            coach_id=coach.id if coach else None,
+            password=password,
+        )
+        for key, value in kwargs.items():
+            setattr(user, key, value)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def coach(make_user) -> User:
+    return make_user(Role.COACH, name="Casey Coach", email="casey.coach@example.org")
+
+
+@pytest.fixture
+def patient(make_user, coach) -> User:
+    return make_user(Role.PATIENT, coach=coach, name="Pat Patient", email="pat.patient@example.org")
+
+
+@pytest.fixture
+def admin(make_user) -> User:
+    return make_user(Role.ADMIN, name="Ada Admin", email="ada.admin@example.org")
+
+
+def login(client: FlaskClient, user: User, password: str = PASSWORD):
+    """Sign in through the real login form (CSRF is on, like in production)."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token from the form on ``path``."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(app: Flask) -> Callable[[User], FlaskClient]:
+    """A new client signed in as the given user."""
+
+    def make(user: User) -> FlaskClient:
+        c = app.test_client()
+        response = login(c, user)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return c
+
+    return make
+
+
+@pytest.fixture
+def patient_client(login_as, patient) -> FlaskClient:
+    return login_as(patient)
+
+
+@pytest.fixture
+def coach_client(login_as, coach) -> FlaskClient:
+    return login_as(coach)
+
+
+@pytest.fixture
+def admin_client(login_as, admin) -> FlaskClient:
+    return login_as(admin)
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """Collect the SQL statements run inside the block."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        statements.append(statement)
+
+    engine = _db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def queries() -> Callable:
+    return count_queries

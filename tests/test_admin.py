@@ -1,0 +1,218 @@
+"""Admin area: accounts, clinics and the audit log."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.audit import AuditEvent
+from portal.auth.models import Clinic, Role, User
+from portal.messaging.models import OutboundEmail
+from tests.conftest import csrf_token
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def _new_account_data(client, **overrides):
+    data = {
+        "name": "Nora Newpatient",
+        "email": "nora@example.org",
+        "role": "patient",
+        "clinic_id": "",
+        "coach_id": "",
+        "phone": "",
+        "csrf_token": csrf_token(client, "/admin/accounts/new"),
+    }
+    data.update(overrides)
+    return data
+
+
+def test_patient_and_coach_get_403_on_admin(patient_client, coach_client, client):
+    for c in (patient_client, coach_client):
+        assert c.get("/admin/accounts").status_code == 403
+        assert c.get("/admin/audit").status_code == 403
+    assert client.get("/admin/accounts").status_code == 302  # anonymous: login page
+
+
+def test_accounts_list_search_filter_paginate(admin_client, make_user, clinic, make_clinic):
+    other = make_clinic(name="Plano", city="Plano")
+    for i in range(30):
+        make_user(Role.PATIENT, name=f"Zed Bulk {i:02d}", clinic_id=other.id)
+    html = admin_client.get("/admin/accounts?q=zed+bulk").get_data(as_text=True)
+    assert "Zed Bulk 00" in html and "Page 1 of 2" in html
+    assert "Zed Bulk 29" in admin_client.get("/admin/accounts?q=zed+bulk&page=2").get_data(as_text=True)
+    html = admin_client.get(f"/admin/accounts?clinic={clinic.id}&role=patient").get_data(as_text=True)
+    assert "Zed Bulk" not in html
+    assert admin_client.get("/admin/accounts?role=wizard").status_code == 400
+    assert admin_client.get("/admin/accounts?page=999").status_code == 200
+
+
+def test_accounts_list_query_count_is_flat(admin_client, make_user, queries):
+    make_user(Role.PATIENT)
+    with queries() as small:
+        admin_client.get("/admin/accounts")
+    for _ in range(15):
+        make_user(Role.PATIENT)
+    with queries() as large:
+        admin_client.get("/admin/accounts")
+    assert len(large) == len(small)
+
+
+def test_create_patient_sends_invitation_and_audits(admin_client, admin, coach, clinic, db):
+    data = _new_account_data(admin_client, clinic_id=str(clinic.id), coach_id=str(coach.id), email="Nora@Example.org")
+    response = admin_client.post("/admin/accounts/new", data=data)
+    assert response.status_code == 302
+    nora = db.session.scalar(db.select(User).where(User.email == "nora@example.org"))
+    assert nora.coach_id == coach.id and nora.password_hash is None
+    mail = db.session.scalars(db.select(OutboundEmail)).one()
+    assert mail.to_address == "nora@example.org" and "/invitation/" in mail.body
+    actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.actor_id == admin.id))]
+    assert "account.create" in actions and "account.invitation_sent" in actions
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"email": "not-an-email"}, "Invalid email"),
+        ({"email": "CASEY.COACH@example.org"}, "already exists"),
+        ({"clinic_id": ""}, "clinic"),
+        ({"coach_id": ""}, "coach"),
+        ({"coach_id": "999999"}, "Not a valid choice"),
+        ({"name": ""}, "This field is required"),
+        ({"role": "superuser"}, "Not a valid choice"),
+        ({"name": "x" * 500}, "Field cannot be longer"),
+    ],
+)
+def test_create_account_bad_input(admin_client, coach, clinic, db, overrides, message):
+    before = _count(db, User)
+    data = _new_account_data(admin_client, clinic_id=str(clinic.id), coach_id=str(coach.id))
+    data.update(overrides)
+    response = admin_client.post("/admin/accounts/new", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert _count(db, User) == before
+
+
+def test_create_without_csrf_is_400(admin_client, db, coach, clinic):
+    before = _count(db, User)
+    data = _new_account_data(admin_client, clinic_id=str(clinic.id), coach_id=str(coach.id))
+    del data["csrf_token"]
+    assert admin_client.post("/admin/accounts/new", data=data).status_code == 400
+    assert _count(db, User) == before
+
+
+def test_edit_account_and_missing_ids(admin_client, patient, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}/edit")
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/edit",
+        data={
+            "name": "Pat Renamed",
+            "email": patient.email,
+            "role": "patient",
+            "clinic_id": str(patient.clinic_id),
+            "coach_id": str(patient.coach_id),
+            "phone": "(817) 555-0100",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(patient)
+    assert patient.name == "Pat Renamed"
+    assert admin_client.get("/admin/accounts/999999").status_code == 404
+    assert admin_client.get("/admin/accounts/999999/edit").status_code == 404
+
+
+def test_deactivate_reactivate_never_deletes(admin_client, login_as, patient, db):
+    patient_client = login_as(patient)
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    assert admin_client.post(f"/admin/accounts/{patient.id}/deactivate", data={"csrf_token": token}).status_code == 302
+    db.session.refresh(patient)
+    assert patient.is_active is False
+    assert patient_client.get("/account").status_code == 302  # signed out at once
+    assert admin_client.post(f"/admin/accounts/{patient.id}/reactivate", data={"csrf_token": token}).status_code == 302
+    db.session.refresh(patient)
+    assert patient.is_active is True
+    assert db.session.get(User, patient.id) is not None
+
+
+def test_admin_cannot_deactivate_self(admin_client, admin, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{admin.id}")
+    admin_client.post(f"/admin/accounts/{admin.id}/deactivate", data={"csrf_token": token})
+    db.session.refresh(admin)
+    assert admin.is_active
+
+
+def test_coach_with_patients_cannot_be_deactivated(admin_client, coach, patient, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{coach.id}")
+    response = admin_client.post(f"/admin/accounts/{coach.id}/deactivate", data={"csrf_token": token})
+    assert response.status_code == 303
+    db.session.refresh(coach)
+    assert coach.is_active
+
+
+def test_reassign_patient(admin_client, patient, make_user, db):
+    new_coach = make_user(Role.COACH, name="Robin Second")
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign", data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token}
+    )
+    assert response.status_code == 302
+    db.session.refresh(patient)
+    assert patient.coach_id == new_coach.id
+    event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.reassign_coach")).one()
+    assert event.patient_id == patient.id
+    # A forged coach id (a patient) is refused.
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign", data={"reassign-coach_id": str(patient.id), "reassign-csrf_token": token}
+    )
+    assert response.status_code == 303
+    db.session.refresh(patient)
+    assert patient.coach_id == new_coach.id
+
+
+def test_send_reset_link(admin_client, patient, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    assert admin_client.post(f"/admin/accounts/{patient.id}/send-link", data={"csrf_token": token}).status_code == 302
+    mail = db.session.scalars(db.select(OutboundEmail)).one()
+    assert "/password/reset/" in mail.body
+
+
+def test_clinic_edit_and_validation(admin_client, clinic, db):
+    token = csrf_token(admin_client, f"/admin/clinics/{clinic.id}/edit")
+    response = admin_client.post(
+        f"/admin/clinics/{clinic.id}/edit",
+        data={"name": clinic.name, "city": "Arlington", "phone": "(817) 555-0199", "timezone": "America/Chicago", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    db.session.refresh(clinic)
+    assert clinic.phone == "(817) 555-0199"
+    response = admin_client.post(
+        f"/admin/clinics/{clinic.id}/edit",
+        data={"name": clinic.name, "city": "Arlington", "phone": "<script>", "timezone": "Mars/Base", "csrf_token": token},
+    )
+    assert response.status_code == 400
+    assert admin_client.get("/admin/clinics/424242/edit").status_code == 404
+    assert "clinic.update" in [e.action for e in db.session.scalars(db.select(AuditEvent))]
+    assert _count(db, Clinic) == 1
+
+
+def test_audit_log_filters_and_csv(admin_client, admin, patient, db):
+    html = admin_client.get(f"/admin/audit?actor={admin.email}&action=login").get_data(as_text=True)
+    assert "login.success" in html
+    assert admin_client.get("/admin/audit?date_from=not-a-date").status_code == 400
+    response = admin_client.get("/admin/audit.csv?action=login")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert body.startswith("at_utc,actor,action") and "login.success" in body
+
+
+def test_audit_events_are_append_only(admin, db):
+    from portal import audit
+
+    event = audit.record("test.event", admin, actor=admin)
+    db.session.commit()
+    event.action = "tampered"
+    with pytest.raises(RuntimeError):
+        db.session.commit()
+    db.session.rollback()

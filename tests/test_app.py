@@ -1,0 +1,87 @@
+"""App skeleton: config, health check, error pages, static assets."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ProductionConfig
+from portal import create_app
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_healthz_503_when_database_unreachable(tmp_path):
+    from config import TestingConfig
+
+    bad = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = bad.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+
+
+def test_production_refuses_default_secret(monkeypatch):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "dev-only-not-secret")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_accepts_real_secret(monkeypatch):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    app = create_app(ProductionConfig)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_404_page_in_portal_style(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "Skip to content" in html
+
+
+def test_405_page(client):
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert "not allowed" in response.get_data(as_text=True)
+
+
+def test_413_for_huge_body(client):
+    response = client.post("/login", data={"email": "a@b.c", "password": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_400_for_missing_csrf(client, patient):
+    response = client.post("/login", data={"email": patient.email, "password": "whatever-long-pass"})
+    assert response.status_code == 400
+
+
+def test_bootstrap_served_locally(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "/static/vendor/bootstrap.min.css" in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/vendor/bootstrap.min.css").status_code == 200
+
+
+def test_footer_lists_clinics_and_medical_note(client, clinic):
+    html = client.get("/login").get_data(as_text=True)
+    assert clinic.phone in html
+    assert "not a substitute for medical advice" in html
+
+
+def test_500_page_is_friendly(database_url):
+    from config import TestingConfig
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/__boom")
+    def boom():
+        raise ZeroDivisionError
+
+    response = app.test_client().get("/__boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
