@@ -155,7 +155,8 @@ def test_reassign_patient(admin_client, patient, make_user, db):
     new_coach = make_user(Role.COACH, name="Robin Second")
     token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
     response = admin_client.post(
-        f"/admin/accounts/{patient.id}/reassign", data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token}
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token},
     )
     assert response.status_code == 302
     db.session.refresh(patient)
@@ -164,7 +165,8 @@ def test_reassign_patient(admin_client, patient, make_user, db):
     assert event.patient_id == patient.id
     # A forged coach id (a patient) is refused.
     response = admin_client.post(
-        f"/admin/accounts/{patient.id}/reassign", data={"reassign-coach_id": str(patient.id), "reassign-csrf_token": token}
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": str(patient.id), "reassign-csrf_token": token},
     )
     assert response.status_code == 303
     db.session.refresh(patient)
@@ -182,14 +184,26 @@ def test_clinic_edit_and_validation(admin_client, clinic, db):
     token = csrf_token(admin_client, f"/admin/clinics/{clinic.id}/edit")
     response = admin_client.post(
         f"/admin/clinics/{clinic.id}/edit",
-        data={"name": clinic.name, "city": "Arlington", "phone": "(817) 555-0199", "timezone": "America/Chicago", "csrf_token": token},
+        data={
+            "name": clinic.name,
+            "city": "Arlington",
+            "phone": "(817) 555-0199",
+            "timezone": "America/Chicago",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     db.session.refresh(clinic)
     assert clinic.phone == "(817) 555-0199"
     response = admin_client.post(
         f"/admin/clinics/{clinic.id}/edit",
-        data={"name": clinic.name, "city": "Arlington", "phone": "<script>", "timezone": "Mars/Base", "csrf_token": token},
+        data={
+            "name": clinic.name,
+            "city": "Arlington",
+            "phone": "<script>",
+            "timezone": "Mars/Base",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 400
     assert admin_client.get("/admin/clinics/424242/edit").status_code == 404

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e92da2e170e2
+Revision ID: 20266bee39e6
 Revises: 
-Create Date: 2026-11-25 13:44:39.458701
+Create Date: 2026-11-25 13:48:46.039425
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e92da2e170e2'
+revision = '20266bee39e6'
 down_revision = None
 branch_labels = None
 depends_on = None
