@@ -1,0 +1,140 @@
+"""Browser tests: the portal served on a real port, driven by Playwright in Chromium.
+
+`live_server` serves a fresh database (migrated and seeded with `flask seed-demo`)
+from a background thread; `page` and `mobile_page` are Playwright pages at
+1280 px and 360 px wide. Chromium is Debian's (/usr/bin/chromium): `make test`
+installs it when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from config import TestingConfig
+from portal import create_app
+from portal.extensions import db
+from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+DEMO_PASSWORD = TestingConfig.DEMO_PASSWORD
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+    def __str__(self) -> str:  # so f"{live_server}/login" works
+        return self.url
+
+    def __add__(self, path: str) -> str:
+        return self.url + path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    base = TestingConfig.SQLALCHEMY_DATABASE_URI
+    if is_postgres(base):
+        url = create_postgres_database(base, prefix="holistiq_e2e")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'live.sqlite3'}"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_SSL_STRICT=False)
+    with app.app_context():
+        upgrade()
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{port}", app)
+    server.shutdown()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if is_postgres(base):
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run `make browser` (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+def _new_page(browser, width: int, height: int, request):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.console_errors = console_errors  # type: ignore[attr-defined]
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    yield from _new_page(browser, 1280, 900, request)
+
+
+@pytest.fixture
+def mobile_page(browser, request):
+    yield from _new_page(browser, 360, 740, request)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def log_in(page, live_server: LiveServer | str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the login form like a person would, and wait for the home page."""
+    base = str(live_server)
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("domcontentloaded")
+
+
+def log_out(page) -> None:
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state("domcontentloaded")

@@ -1,0 +1,87 @@
+"""Issue 3 journeys in a real browser: each role's home, admin creates a patient, bad password, log out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.extensions import db
+from portal.messaging.models import OutboundEmail
+from tests.e2e.conftest import log_in, log_out
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    "email,home_path,heading",
+    [
+        ("patient@example.com", "/me/", "Today"),
+        ("coach@example.com", "/coach/", None),
+        ("admin@example.com", "/admin/accounts", "Accounts"),
+    ],
+)
+def test_each_demo_role_lands_on_its_home(page, live_server, email, home_path, heading):
+    log_in(page, live_server, email)
+    endpoint_exists = {"/me/": "patients.today", "/coach/": "coaching.roster", "/admin/accounts": "admin.accounts"}[home_path]
+    if endpoint_exists in live_server.app.view_functions:
+        assert page.url.endswith(home_path)
+        if heading:
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(page.get_by_role("button", name="Log out")).to_be_attached()
+    assert not page.console_errors
+
+
+def test_wrong_password_shows_the_one_message(page, live_server):
+    log_in(page, live_server, "patient@example.com", "not-the-password-123")
+    expect(page.get_by_text("Invalid email or password.")).to_be_visible()
+    assert page.url.endswith("/login")
+
+
+def test_patient_cannot_reach_admin(page, live_server):
+    log_in(page, live_server, "patient2@example.com")
+    response = page.goto(f"{live_server}/admin/accounts")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not available to your account")
+
+
+def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
+    log_in(page, live_server, "admin@example.com")
+    page.get_by_role("link", name="New account").click()
+    page.get_by_label("Full name").fill("Grace Browser")
+    page.get_by_label("Email").fill("grace.browser@example.org")
+    page.get_by_label("Role").select_option("patient")
+    page.get_by_label("Clinic").select_option(label="Holistiq Spine & Ortho Irving")
+    page.get_by_label("Coach (patients only)").select_option(label="Marcus Bell")
+    page.get_by_role("button", name="Save account").click()
+    expect(page.get_by_text("Account created for Grace Browser")).to_be_visible()
+
+    with live_server.app.app_context():
+        mail = db.session.scalars(
+            db.select(OutboundEmail).where(OutboundEmail.to_address == "grace.browser@example.org")
+        ).one()
+        link = re.search(r"http://\S+/invitation/\S+", mail.body).group(0)
+
+    patient_context = browser.new_context(viewport={"width": 360, "height": 740})
+    patient_page = patient_context.new_page()
+    patient_page.goto(link)
+    patient_page.get_by_label("New password", exact=True).fill("maple-lantern-orbit-88")
+    patient_page.get_by_label("Repeat the new password").fill("maple-lantern-orbit-88")
+    patient_page.get_by_role("button", name="Save password").click()
+    expect(patient_page.get_by_text("Your password is set")).to_be_visible()
+    log_in(patient_page, live_server, "grace.browser@example.org", "maple-lantern-orbit-88")
+    expect(patient_page.locator("form[action='/logout']")).to_be_attached()
+    patient_context.close()
+
+    # The admin's actions are in the audit log.
+    page.goto(f"{live_server}/admin/audit?action=account")
+    expect(page.get_by_text("account.create").first).to_be_visible()
+
+
+def test_log_out(mobile_page, live_server):
+    log_in(mobile_page, live_server, "patient3@example.com")
+    log_out(mobile_page)
+    expect(mobile_page.get_by_text("You have logged out.")).to_be_visible()
+    mobile_page.goto(f"{live_server}/account")
+    assert "/login" in mobile_page.url
