@@ -84,6 +84,9 @@ class Plan(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic locking: a save carrying an older version is refused.
     version: Mapped[int] = mapped_column(default=1)
+    # 1 while the plan is active, NULL once ended: the unique index on (patient, active_key)
+    # keeps "one active plan per patient" true even when two coaches assign at once.
+    active_key: Mapped[int | None] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -158,3 +161,4 @@ class Alert(db.Model):
 
 
 Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key, unique=True)
+Index("uq_plan_one_active_per_patient", Plan.patient_id, Plan.active_key, unique=True)

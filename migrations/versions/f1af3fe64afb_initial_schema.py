@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 20266bee39e6
+Revision ID: f1af3fe64afb
 Revises: 
-Create Date: 2026-11-25 13:48:46.039425
+Create Date: 2026-11-25 13:53:45.469527
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '20266bee39e6'
+revision = 'f1af3fe64afb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -248,6 +248,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('active_key', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['coach_id'], ['user_account.id'], name=op.f('fk_plan_coach_id_user_account')),
     sa.ForeignKeyConstraint(['patient_id'], ['user_account.id'], name=op.f('fk_plan_patient_id_user_account')),
     sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_plan_program_id_program')),
@@ -256,6 +257,7 @@ def upgrade():
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_coach_id'), ['coach_id'], unique=False)
         batch_op.create_index('ix_plan_patient_status', ['patient_id', 'status'], unique=False)
+        batch_op.create_index('uq_plan_one_active_per_patient', ['patient_id', 'active_key'], unique=True)
 
     op.create_table('program_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -333,6 +335,7 @@ def downgrade():
 
     op.drop_table('program_item')
     with op.batch_alter_table('plan', schema=None) as batch_op:
+        batch_op.drop_index('uq_plan_one_active_per_patient')
         batch_op.drop_index('ix_plan_patient_status')
         batch_op.drop_index(batch_op.f('ix_plan_coach_id'))
 
