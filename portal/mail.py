@@ -12,6 +12,7 @@ import smtplib
 import ssl
 from datetime import timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -63,6 +64,18 @@ def deliver(mail: OutboundEmail) -> bool:
     mail.attempts += 1
     db.session.commit()
     return True
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for an email, always on PUBLIC_BASE_URL.
+
+    Never built from the request's Host header: whoever triggers an email
+    (a message, a reminder) must not be able to choose where its link points.
+    Works without a request too (cron jobs).
+    """
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def retry_pending(limit: int = 200) -> tuple[int, int]:

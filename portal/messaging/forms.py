@@ -1,0 +1,33 @@
+"""The message form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal.forms import no_control_chars
+from portal.messaging.models import MAX_MESSAGE_LENGTH
+
+
+def normalise_text(value):
+    """One kind of line break and no surrounding blanks, so the length limit means what it says."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        "Your message",
+        validators=[
+            DataRequired("Write a message before sending."),
+            Length(
+                max=MAX_MESSAGE_LENGTH,
+                message=f"Keep your message to {MAX_MESSAGE_LENGTH:,} characters or fewer (send the rest in a second message).",
+            ),
+            no_control_chars,
+        ],
+        filters=[normalise_text],
+    )
+    submit = SubmitField("Send message")

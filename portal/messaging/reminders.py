@@ -1,0 +1,129 @@
+"""Daily check-in reminders by email (`flask reminders send`, run by cron every 15 minutes).
+
+A patient with a reminder time gets one email on a local day when that time has
+passed in their own time zone and they have not checked in yet. "At most once a
+day" is enforced by the database, not by timing: the day is claimed by inserting
+a ReminderSent row (unique per patient and day) in the same transaction that
+queues the email. A second run, or a second machine running at the same moment,
+hits the unique key and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+
+from portal import mail
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.messaging.models import OutboundEmail, ReminderSent
+from portal.patients.models import CheckIn
+from portal.sqlutil import insert_for
+from portal.timeutil import DEFAULT_TIMEZONE, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Due:
+    patient: User
+    day: date  # the patient's local day the reminder is for
+
+
+def _local_now(user: User, now_utc: datetime) -> datetime:
+    try:
+        tz = ZoneInfo(user.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo(DEFAULT_TIMEZONE)
+    return now_utc.replace(tzinfo=UTC).astimezone(tz)
+
+
+def due_reminders(now_utc: datetime | None = None) -> list[Due]:
+    """Patients whose reminder time has passed today (local) with no check-in and no reminder yet.
+
+    Three queries whatever the number of patients: candidates, their check-ins
+    for the relevant days, and reminders already claimed for those days.
+    """
+    now_utc = now_utc or utcnow()
+    candidates = db.session.scalars(
+        db.select(User)
+        .where(User.role == Role.PATIENT, User.is_active.is_(True), User.reminder_time.is_not(None))
+        .order_by(User.id)
+    ).all()
+    pending: list[Due] = []
+    for user in candidates:
+        local = _local_now(user, now_utc)
+        if local.time().replace(tzinfo=None) >= user.reminder_time:
+            pending.append(Due(user, local.date()))
+    if not pending:
+        return []
+    keys = [(due.patient.id, due.day) for due in pending]
+    ids = [key[0] for key in keys]
+    days = {key[1] for key in keys}
+    checked_in = set(
+        db.session.execute(
+            db.select(CheckIn.patient_id, CheckIn.day).where(CheckIn.patient_id.in_(ids), CheckIn.day.in_(days))
+        ).all()
+    )
+    reminded = set(
+        db.session.execute(
+            db.select(ReminderSent.patient_id, ReminderSent.day).where(
+                ReminderSent.patient_id.in_(ids), ReminderSent.day.in_(days)
+            )
+        ).all()
+    )
+    return [due for due in pending if (due.patient.id, due.day) not in checked_in | reminded]
+
+
+def claim(due: Due) -> bool:
+    """Insert the patient's ReminderSent row for the day; False if someone else already did."""
+    # ON CONFLICT DO NOTHING: the unique key decides between two runs without
+    # aborting the transaction; on PostgreSQL a concurrent insert waits for the
+    # other transaction and then finds the row taken.
+    result = db.session.execute(
+        insert_for(ReminderSent)
+        .values(patient_id=due.patient.id, day=due.day, sent_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["patient_id", "day"])
+    )
+    return result.rowcount == 1
+
+
+def reminder_email(patient: User) -> OutboundEmail:
+    """Queue the reminder: a nudge and a link, nothing about the patient's health."""
+    first_name = patient.name.split()[0] if patient.name.strip() else "there"
+    body = (
+        f"Hello {first_name},\n\n"
+        "This is your daily reminder to check in on Holistiq Coach. It takes about a minute\n"
+        "and helps your coach adjust your home plan:\n\n"
+        f"{mail.public_url(_checkin_endpoint())}\n\n"
+        "You can change the reminder time, or turn it off, under Your account:\n"
+        f"{mail.public_url('auth.account')}\n"
+    )
+    return mail.queue_email(patient.email, "Your daily check-in on Holistiq Coach", body)
+
+
+def _checkin_endpoint() -> str:
+    return "patients.checkin" if "patients.checkin" in current_app.view_functions else "auth.index"
+
+
+def send_reminders(now_utc: datetime | None = None) -> int:
+    """Claim, queue and send today's due reminders; returns how many were claimed and queued."""
+    queued: list[OutboundEmail] = []
+    for due in due_reminders(now_utc):
+        if claim(due):
+            queued.append(reminder_email(due.patient))
+    # One commit for the claims and their emails: a crash before it sends nothing
+    # and claims nothing; after it, unsent emails wait in the queue for `flask mail retry`.
+    db.session.commit()
+    delivered = sum(1 for email in queued if mail.deliver(email))
+    log.info(
+        "Reminders: %d queued, %d delivered now, %d left for retry", len(queued), delivered, len(queued) - delivered
+    )
+    return len(queued)
+
+
+__all__ = ["Due", "claim", "due_reminders", "reminder_email", "send_reminders"]

@@ -1,0 +1,253 @@
+"""Secure messages between a patient and their coach.
+
+A thread belongs to a patient (``Message.patient_id``), not to a pair of users:
+when an admin reassigns a patient, the new coach sees the whole history and
+the patient keeps one conversation. "Unread" is therefore worked out from the
+thread's direction — a message the patient sent is unread for whoever coaches
+them now, a message staff sent is unread for the patient — rather than from
+``recipient_id``, which only records who was coaching at the time.
+
+Services add to the session; the view commits, then hands the returned emails
+to ``deliver_after_commit`` (a failing mail server never breaks the page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, update
+from sqlalchemy.orm import aliased
+
+from portal import mail  # module import: portal.mail itself imports this package's models
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.messaging.models import Message, OutboundEmail
+from portal.timeutil import utcnow
+
+
+class MessagingError(Exception):
+    """A message that cannot be sent, with a sentence to show the user."""
+
+
+def _unread_for(reader: User):
+    """SQL condition: a message in ``reader``'s threads that ``reader`` has not read."""
+    if reader.role == Role.PATIENT:
+        return and_(Message.patient_id == reader.id, Message.sender_id != reader.id, Message.read_at.is_(None))
+    return and_(Message.sender_id == Message.patient_id, Message.read_at.is_(None))
+
+
+def unread_count(user: User) -> int:
+    """Unread messages for the nav badge: one COUNT."""
+    if user.role == Role.PATIENT:
+        stmt = db.select(func.count(Message.id)).where(_unread_for(user))
+    elif user.role == Role.COACH:
+        patient = aliased(User)
+        stmt = (
+            db.select(func.count(Message.id))
+            .join(patient, patient.id == Message.patient_id)
+            .where(patient.coach_id == user.id, _unread_for(user))
+        )
+    else:
+        return 0
+    return db.session.scalar(stmt) or 0
+
+
+def unread_by_patient(patient_ids: list[int]) -> dict[int, int]:
+    """{patient id: messages from that patient not yet read by their coach}, one grouped query."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(Message.patient_id, func.count(Message.id))
+        .where(Message.patient_id.in_(patient_ids), Message.sender_id == Message.patient_id, Message.read_at.is_(None))
+        .group_by(Message.patient_id)
+    )
+    return {patient_id: count for patient_id, count in rows}
+
+
+def thread_page(patient: User, page: int = 1, per_page: int = 30):
+    """A page of the thread, newest page first; ``items`` are in reading order (oldest first)."""
+    pagination = db.paginate(
+        db.select(Message).where(Message.patient_id == patient.id).order_by(Message.sent_at.desc(), Message.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    pagination.items = list(reversed(pagination.items))
+    return pagination
+
+
+def recent_messages(patient: User, limit: int = 3) -> list[Message]:
+    """The last few messages of a thread, oldest first (for the coach's patient page)."""
+    rows = db.session.scalars(
+        db.select(Message)
+        .where(Message.patient_id == patient.id)
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def mark_read(patient: User, reader: User, now: datetime | None = None) -> int:
+    """Set read_at on what ``reader`` has not read yet in this thread (one UPDATE); returns how many."""
+    if reader.role == Role.PATIENT:
+        condition = and_(Message.sender_id != reader.id)
+    else:
+        condition = and_(Message.sender_id == Message.patient_id)
+    result = db.session.execute(
+        update(Message)
+        .where(Message.patient_id == patient.id, Message.read_at.is_(None), condition)
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def send_message(sender: User, patient: User, body: str) -> tuple[Message, OutboundEmail | None]:
+    """Add a message to the patient's thread; returns it and the notification email, if any.
+
+    The caller has already checked that ``sender`` may write in this thread.
+    """
+    if sender.role == Role.PATIENT:
+        recipient = patient.coach
+        if recipient is None or not recipient.is_active:
+            raise MessagingError("You do not have a coach assigned yet. Please call your clinic.")
+    else:
+        recipient = patient
+    # Notify only when the recipient has nothing unread from this thread already:
+    # five quick messages make one email, not five.
+    already_waiting = db.session.scalar(
+        db.select(func.count(Message.id)).where(
+            Message.patient_id == patient.id,
+            Message.read_at.is_(None),
+            Message.sender_id != recipient.id,
+        )
+    )
+    # Answering shows the sender has seen the other side's messages.
+    mark_read(patient, sender)
+    message = Message(patient_id=patient.id, sender_id=sender.id, recipient_id=recipient.id, body=body)
+    db.session.add(message)
+    email = None
+    if not already_waiting and recipient.is_active and recipient.email_notifications:
+        email = queue_notification(recipient)
+    return message, email
+
+
+def queue_notification(recipient: User) -> OutboundEmail:
+    """The new-message email: no message text, no names of patients, no health data."""
+    if recipient.role == Role.PATIENT:
+        link = mail.public_url("messaging.patient_thread")
+        who = "your health coach"
+    else:
+        link = mail.public_url("messaging.coach_inbox")
+        who = "one of your patients"
+    first_name = recipient.name.split()[0] if recipient.name.strip() else "there"
+    body = (
+        f"Hello {first_name},\n\n"
+        f"You have a new message from {who} on Holistiq Coach.\n"
+        "For your privacy, messages are only shown in the portal. Sign in to read it:\n\n"
+        f"{link}\n\n"
+        "You can turn these emails off under Your account > Notifications:\n"
+        f"{mail.public_url('auth.account')}\n"
+    )
+    return mail.queue_email(recipient.email, "You have a new message on Holistiq Coach", body)
+
+
+def deliver_after_commit(*emails: OutboundEmail | None) -> None:
+    """Try to send emails the caller has committed; failures stay queued for `flask mail retry`."""
+    for email in emails:
+        if email is not None:
+            mail.deliver(email)
+
+
+@dataclass
+class RowsPage:
+    """A page of rows, shaped like Flask-SQLAlchemy's Pagination for the `pager` macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    patient: User
+    unread: int
+    last_at: datetime | None
+    last_preview: str
+    last_from_patient: bool
+
+
+def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
+    """One row per roster patient: unread threads first, then latest activity.
+
+    Three statements whatever the roster size: the page count, the page of
+    patients with their unread count and last message time (grouped), and the
+    last message of each patient on the page.
+    """
+    roster = db.select(User.id).where(User.coach_id == coach.id)
+    per_thread = (
+        db.select(
+            Message.patient_id,
+            func.count(case((_unread_for(coach), Message.id))).label("unread"),
+            func.max(Message.sent_at).label("last_at"),
+        )
+        .where(Message.patient_id.in_(roster))
+        .group_by(Message.patient_id)
+        .subquery()
+    )
+    unread = func.coalesce(per_thread.c.unread, 0)
+    stmt = (
+        db.select(User, unread, per_thread.c.last_at)
+        .outerjoin(per_thread, per_thread.c.patient_id == User.id)
+        .where(User.coach_id == coach.id, User.role == Role.PATIENT, User.is_active.is_(True))
+        .order_by(unread.desc(), per_thread.c.last_at.desc().nulls_last(), User.name, User.id)
+    )
+    total = db.session.scalar(db.select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page_rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    ids = [row[0].id for row in page_rows]
+    last_messages = {}
+    if ids:
+        newest = (
+            db.select(func.max(Message.id)).where(Message.patient_id.in_(ids)).group_by(Message.patient_id)
+        ).scalar_subquery()
+        for message in db.session.scalars(db.select(Message).where(Message.id.in_(newest))):
+            last_messages[message.patient_id] = message
+    rows = []
+    for patient, unread_n, last in page_rows:
+        message = last_messages.get(patient.id)
+        preview = ""
+        if message is not None:
+            preview = " ".join(message.body.split())
+            preview = preview if len(preview) <= 90 else preview[:87].rstrip() + "…"
+        rows.append(
+            InboxRow(
+                patient=patient,
+                unread=unread_n or 0,
+                last_at=last,
+                last_preview=preview,
+                last_from_patient=message is not None and message.sender_id == patient.id,
+            )
+        )
+    return RowsPage(items=rows, page=page, per_page=per_page, total=total)
