@@ -1,3 +1,424 @@
-"""Routes of this feature (see the package docstring)."""
+"""Coach pages: the roster (home), a patient's page with their plan editor, and programs."""
 
-from portal.coaching import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.auth.access import coach_required, patient_for_coach_or_404
+from portal.auth.models import User
+from portal.coaching import bp
+from portal.coaching import plans as plan_service
+from portal.coaching import programs as program_service
+from portal.coaching.dosing import DoseError
+from portal.coaching.forms import (
+    AddPlanItemForm,
+    AddProgramItemForm,
+    AssignPlanForm,
+    DoseForm,
+    PlanActionForm,
+    PlanDetailsForm,
+    PlanItemForm,
+    ProgramActionForm,
+    ProgramForm,
+    RosterSearchForm,
+)
+from portal.coaching.models import Plan
+from portal.coaching.plans import STALE_MESSAGE, PlanChanged
+from portal.coaching.programs import RetiredItemError
+from portal.exercises.library import active_item_choices
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+from portal.timeutil import local_today
+
+DIRECTIONS = ("up", "down")
+
+
+@bp.before_request
+@coach_required
+def require_coach():
+    """Every coach page is for coaches (403 for other roles); patients are checked per object."""
+    return None
+
+
+# --- roster -----------------------------------------------------------------------------
+
+
+@bp.route("/")
+def roster():
+    form = RosterSearchForm(request.args)
+    if not form.validate():
+        return render_template("coaching/roster.html", form=form, page=None), 400
+    page = plan_service.roster_page(current_user, form.q.data, request.args.get("page", 1, type=int))
+    return render_template("coaching/roster.html", form=form, page=page)
+
+
+# --- the patient page and plan editor -------------------------------------------------
+
+
+def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **forms):
+    """Render the patient's page: current plan with its edit controls, assign form, history."""
+    plan = plan_service.active_plan(patient.id)
+    version = str(plan.version) if plan else ""
+    assign = forms.get("assign") or AssignPlanForm(formdata=None, prefix="assign")
+    assign.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(current_user)
+    if not assign.start_date.data:
+        assign.start_date.data = local_today(patient.tz)
+    assign.current_plan.data = f"{plan.id}:{plan.version}" if plan else ""
+    add_item = forms.get("add_item") or AddPlanItemForm(formdata=None, prefix="add")
+    add_item.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    add_item.version.data = version
+    action = PlanActionForm(formdata=None)
+    action.version.data = version
+    return (
+        render_template(
+            "coaching/patient.html",
+            patient=patient,
+            plan=plan,
+            items=plan_service.active_items(plan) if plan else [],
+            history=plan_service.plan_history(patient.id),
+            assign=assign,
+            add_item=add_item,
+            action=action,
+            stale=stale,
+            stale_message=STALE_MESSAGE,
+        ),
+        status,
+    )
+
+
+def _stale(patient: User):
+    db.session.rollback()
+    return _patient_page(patient, status=409, stale=True)
+
+
+@bp.route("/patients/<int:patient_id>")
+def patient_detail(patient_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    # Opening a patient's record is a view of health data: audited.
+    audit.record("patient.view", patient, patient=patient.id)
+    db.session.commit()
+    return _patient_page(patient)
+
+
+@bp.route("/patients/<int:patient_id>/plans", methods=["POST"])
+def assign_plan(patient_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = AssignPlanForm(prefix="assign")
+    form.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(current_user)
+    valid = form.validate_on_submit()
+    valid = form.check_start_date(patient.tz) and valid
+    if not valid:
+        return _patient_page(patient, status=400, assign=form)
+    program = program_service.program_for_coach_or_404(form.program_id.data, current_user)
+    current = plan_service.active_plan(patient.id)
+    seen = form.current_plan.data or ""
+    if (current is None and seen) or (current is not None and seen != f"{current.id}:{current.version}"):
+        return _stale(patient)
+    plan = plan_service.assign_program(
+        patient,
+        program,
+        current_user,
+        title=form.title.data or "",
+        goals=form.goals.data or "",
+        start_date=form.start_date.data,
+        replaces=current,
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another coach assigned a plan at the same moment: theirs stands.
+        return _stale(patient)
+    flash(f"{patient.name} now follows “{plan.title}” from {plan.start_date:%B %-d, %Y}.", "success")
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
+
+
+def _plan_for_edit(patient: User, plan_id: int, form) -> Plan:
+    return plan_service.plan_for_edit_or_404(patient, plan_id, form.expected_version())
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/details", methods=["GET", "POST"])
+def edit_plan_details(patient_id: int, plan_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    if request.method == "GET":
+        plan = plan_service.active_plan(patient.id)
+        if plan is None or plan.id != plan_id:
+            abort(404)
+        form = PlanDetailsForm(obj=plan)
+        form.version.data = str(plan.version)
+        return render_template("coaching/plan_details.html", patient=patient, plan=plan, form=form)
+    form = PlanDetailsForm()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    valid = form.validate_on_submit()
+    valid = form.check_start_date(patient.tz) and valid
+    if not valid:
+        return render_template("coaching/plan_details.html", patient=patient, plan=plan, form=form), 400
+    changed = plan_service.update_details(
+        plan,
+        title=form.title.data or plan.title,
+        goals=form.goals.data or "",
+        start_date=form.start_date.data,
+        actor=current_user,
+    )
+    db.session.commit()
+    flash("Plan details saved." if changed else "Nothing changed.", "success" if changed else "info")
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items", methods=["POST"])
+def add_plan_item(patient_id: int, plan_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = AddPlanItemForm(prefix="add")
+    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    if not form.validate_on_submit():
+        return _patient_page(patient, status=400, add_item=form)
+    library_item = db.session.get(LibraryItem, form.library_item_id.data)
+    try:
+        item = plan_service.add_item(plan, library_item, current_user)
+    except RetiredItemError as error:
+        db.session.rollback()
+        form.library_item_id.errors = [str(error)]
+        return _patient_page(patient, status=400, add_item=form)
+    db.session.commit()
+    flash(f"“{item.library_item.title}” added with its usual dose. Adjust it below if needed.", "success")
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>", methods=["GET", "POST"])
+def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    if request.method == "GET":
+        plan = plan_service.active_plan(patient.id)
+        if plan is None or plan.id != plan_id:
+            abort(404)
+        item = plan_service.plan_item_or_404(plan, item_id)
+        form = PlanItemForm(formdata=None)
+        form.load(item, note_attr="coach_note")
+        form.version.data = str(plan.version)
+        return render_template("coaching/plan_item.html", patient=patient, plan=plan, item=item, form=form)
+    form = PlanItemForm()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    item = plan_service.plan_item_or_404(plan, item_id)
+    if form.validate_on_submit():
+        try:
+            changed = plan_service.update_item(plan, item, form.dose(), current_user)
+        except DoseError as error:
+            db.session.rollback()
+            for name, message in error.problems.items():
+                getattr(form, name).errors = [message]
+        else:
+            db.session.commit()
+            flash(
+                f"“{item.library_item.title}” saved." if changed else "Nothing changed.",
+                "success" if changed else "info",
+            )
+            return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+    return render_template("coaching/plan_item.html", patient=patient, plan=plan, item=item, form=form), 400
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/remove", methods=["POST"])
+def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = PlanActionForm()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    item = plan_service.plan_item_or_404(plan, item_id)
+    if not form.validate_on_submit():
+        abort(400)
+    plan_service.remove_item(plan, item, current_user)
+    db.session.commit()
+    flash(f"“{item.library_item.title}” was taken off the plan.", "success")
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/move", methods=["POST"])
+def move_plan_item(patient_id: int, plan_id: int, item_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = PlanActionForm()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    item = plan_service.plan_item_or_404(plan, item_id)
+    if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
+        abort(400, "Choose to move the item up or down.")
+    plan_service.move_item(plan, item, form.direction.data, current_user)
+    db.session.commit()
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/end", methods=["POST"])
+def end_plan(patient_id: int, plan_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = PlanActionForm()
+    try:
+        plan = _plan_for_edit(patient, plan_id, form)
+    except PlanChanged:
+        return _stale(patient)
+    if not form.validate_on_submit():
+        abort(400)
+    plan_service.end_plan(plan, current_user)
+    db.session.commit()
+    flash(f"“{plan.title}” ended. It stays in the plan history.", "success")
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
+
+
+# --- programs -------------------------------------------------------------------------
+
+
+@bp.route("/programs")
+def programs():
+    rows = db.session.execute(program_service.programs_query(current_user)).all()
+    own = [row for row in rows if row.Program.owner_id == current_user.id]
+    starter = [row for row in rows if row.Program.slug]
+    return render_template("coaching/programs.html", own=own, starter=starter, action=ProgramActionForm())
+
+
+@bp.route("/programs/new", methods=["GET", "POST"])
+def new_program():
+    form = ProgramForm()
+    if form.validate_on_submit():
+        program = program_service.create_program(current_user, form.name.data, form.description.data or "")
+        db.session.commit()
+        flash("Program created. Now add its items.", "success")
+        return redirect(url_for("coaching.program_detail", program_id=program.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("coaching/program_form.html", form=form, program=None), status
+
+
+def _program_page(program, *, status: int = 200, add_item=None):
+    editable = program_service.can_edit(program, current_user)
+    if add_item is None:
+        add_item = AddProgramItemForm(formdata=None, prefix="add")
+    add_item.library_item_id.choices = [(None, "Choose a library item")] + (active_item_choices() if editable else [])
+    return (
+        render_template(
+            "coaching/program.html",
+            program=program,
+            editable=editable,
+            add_item=add_item,
+            action=ProgramActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.route("/programs/<int:program_id>")
+def program_detail(program_id: int):
+    return _program_page(program_service.program_for_coach_or_404(program_id, current_user))
+
+
+@bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+def edit_program(program_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    form = ProgramForm(obj=program)
+    if form.validate_on_submit():
+        program_service.update_program(program, form.name.data, form.description.data or "", current_user)
+        db.session.commit()
+        flash("Program saved.", "success")
+        return redirect(url_for("coaching.program_detail", program_id=program.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("coaching/program_form.html", form=form, program=program), status
+
+
+@bp.route("/programs/<int:program_id>/duplicate", methods=["POST"])
+def duplicate_program(program_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user)
+    if not ProgramActionForm().validate_on_submit():
+        abort(400)
+    copy = program_service.duplicate_program(program, current_user)
+    db.session.commit()
+    flash(f"“{copy.name}” is your own copy: change it as you like.", "success")
+    return redirect(url_for("coaching.program_detail", program_id=copy.id))
+
+
+@bp.route("/programs/<int:program_id>/archive", methods=["POST"])
+def archive_program(program_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    if not ProgramActionForm().validate_on_submit():
+        abort(400)
+    program_service.archive_program(program, current_user)
+    db.session.commit()
+    flash(f"“{program.name}” was removed from your programs. Plans made from it are not changed.", "success")
+    return redirect(url_for("coaching.programs"))
+
+
+@bp.route("/programs/<int:program_id>/items", methods=["POST"])
+def add_program_item(program_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    form = AddProgramItemForm(prefix="add")
+    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    if not form.validate_on_submit():
+        return _program_page(program, status=400, add_item=form)
+    library_item = db.session.get(LibraryItem, form.library_item_id.data)
+    try:
+        item = program_service.add_program_item(program, library_item, current_user)
+    except RetiredItemError as error:
+        db.session.rollback()
+        form.library_item_id.errors = [str(error)]
+        return _program_page(program, status=400, add_item=form)
+    db.session.commit()
+    flash(f"“{item.library_item.title}” added with its usual dose.", "success")
+    return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}"))
+
+
+@bp.route("/programs/<int:program_id>/items/<int:item_id>", methods=["GET", "POST"])
+def edit_program_item(program_id: int, item_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    item = program_service.program_item_or_404(program, item_id)
+    form = DoseForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.load(item)
+    elif form.validate_on_submit():
+        try:
+            program_service.update_program_item(program, item, form.dose(), current_user)
+        except DoseError as error:
+            db.session.rollback()
+            for name, message in error.problems.items():
+                getattr(form, name).errors = [message]
+        else:
+            db.session.commit()
+            flash(f"“{item.library_item.title}” saved.", "success")
+            return redirect(
+                url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}")
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template("coaching/program_item.html", program=program, item=item, form=form), status
+
+
+@bp.route("/programs/<int:program_id>/items/<int:item_id>/remove", methods=["POST"])
+def remove_program_item(program_id: int, item_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    item = program_service.program_item_or_404(program, item_id)
+    if not ProgramActionForm().validate_on_submit():
+        abort(400)
+    program_service.remove_program_item(program, item, current_user)
+    db.session.commit()
+    flash(f"“{item.library_item.title}” was taken out of the program.", "success")
+    return redirect(url_for("coaching.program_detail", program_id=program.id))
+
+
+@bp.route("/programs/<int:program_id>/items/<int:item_id>/move", methods=["POST"])
+def move_program_item(program_id: int, item_id: int):
+    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    item = program_service.program_item_or_404(program, item_id)
+    form = ProgramActionForm()
+    if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
+        abort(400, "Choose to move the item up or down.")
+    program_service.move_program_item(program, item, form.direction.data, current_user)
+    db.session.commit()
+    return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}"))

@@ -1,3 +1,62 @@
-"""Routes of this feature (see the package docstring)."""
+"""The patient's own pages: Today (their home) and My plan."""
 
-from portal.patients import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from portal.auth.access import patient_required
+from portal.exercises.dosage import WEEKDAY_NAMES
+from portal.extensions import db
+from portal.patients import bp
+from portal.patients.today import (
+    NotDueToday,
+    active_plan_with_items,
+    plan_item_for_patient,
+    set_done,
+    today_for,
+)
+from portal.patients.today_forms import MarkDoneForm
+from portal.timeutil import local_today
+
+
+@bp.route("/")
+@patient_required
+def today():
+    plan_today = today_for(current_user)
+    return render_template("patients/today.html", today=plan_today, form=MarkDoneForm(formdata=None))
+
+
+@bp.route("/today/items/<int:plan_item_id>", methods=["POST"])
+@patient_required
+def mark_item(plan_item_id: int):
+    """Mark one of today's items done or not done. A plain form POST, so it works without JavaScript."""
+    item = plan_item_for_patient(current_user, plan_item_id)
+    if item is None:
+        abort(404)
+    form = MarkDoneForm()
+    if not form.validate_on_submit():
+        abort(400, "Choose whether the item is done or not done.")
+    done = form.done.data == "1"
+    try:
+        set_done(current_user, item, done)
+    except NotDueToday as error:
+        db.session.rollback()
+        abort(400, str(error))
+    db.session.commit()
+    title = item.library_item.title
+    flash(f"Marked “{title}” done. Well done!" if done else f"Marked “{title}” not done.", "success")
+    return redirect(url_for("patients.today", _anchor=f"item-{item.id}"))
+
+
+@bp.route("/plan")
+@patient_required
+def my_plan():
+    plan = active_plan_with_items(current_user.id)
+    items = [item for item in plan.items if item.is_active] if plan else []
+    week = [
+        (number, name, [item for item in items if str(number) in item.weekdays])
+        for number, name in enumerate(WEEKDAY_NAMES)
+    ]
+    today = local_today(current_user.tz)
+    return render_template("patients/my_plan.html", plan=plan, items=items, week=week, today=today)

@@ -1,0 +1,169 @@
+"""Forms for programs and plans. Dosage fields share the library's bounds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.coaching.dosing import Dose
+from portal.exercises.dosage import WEEKDAY_NAMES
+from portal.exercises.forms import dose_field
+from portal.forms import no_control_chars, strip_filter
+from portal.timeutil import local_today
+
+# How far a plan's start date may be from today: catches typos such as 2062 for 2026.
+START_DATE_WINDOW = timedelta(days=366)
+
+
+def _int_or_none(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not a choice: the choice check reports it
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VersionMixin:
+    """The plan version the coach opened; a save carrying an older one is refused (409)."""
+
+    version = HiddenField(validators=[InputRequired()])
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class DoseForm(FlaskForm):
+    sets = dose_field("Sets", "sets")
+    reps = dose_field("Repetitions", "reps")
+    hold_seconds = dose_field("Hold (seconds)", "hold_seconds")
+    times_per_day = dose_field("Times a day", "times_per_day", required=True)
+    weekdays = MultiCheckboxField(
+        "Days of the week",
+        choices=[(str(n), name) for n, name in enumerate(WEEKDAY_NAMES)],
+        validators=[DataRequired(message="Choose at least one day of the week.")],
+    )
+    note = TextAreaField(
+        "Note for the patient", validators=[Optional(), Length(max=1000), no_control_chars], filters=[strip_filter]
+    )
+    submit = SubmitField("Save item")
+
+    def load(self, row, note_attr: str = "note") -> None:
+        self.sets.data, self.reps.data, self.hold_seconds.data = row.sets, row.reps, row.hold_seconds
+        self.times_per_day.data = row.times_per_day
+        self.weekdays.data = list(row.weekdays)
+        self.note.data = getattr(row, note_attr)
+
+    def dose(self) -> Dose:
+        return Dose(
+            sets=self.sets.data,
+            reps=self.reps.data,
+            hold_seconds=self.hold_seconds.data,
+            times_per_day=self.times_per_day.data,
+            weekdays="".join(sorted(set(self.weekdays.data or []))),
+            note=self.note.data or "",
+        )
+
+
+class PlanItemForm(VersionMixin, DoseForm):
+    pass
+
+
+class AddItemForm(FlaskForm):
+    library_item_id = SelectField(
+        "Library item", coerce=_int_or_none, validators=[InputRequired(message="Choose a library item.")]
+    )
+    submit = SubmitField("Add to plan")
+
+    def validate_library_item_id(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose a library item.")
+
+
+class AddPlanItemForm(VersionMixin, AddItemForm):
+    pass
+
+
+class AddProgramItemForm(AddItemForm):
+    submit = SubmitField("Add to program")
+
+
+class PlanFieldsMixin:
+    title = StringField(
+        "Plan title", validators=[Optional(), Length(max=120), no_control_chars], filters=[strip_filter]
+    )
+    goals = TextAreaField("Goals", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter])
+    start_date = DateField("Start date", validators=[InputRequired(message="Enter a start date.")])
+
+    def check_start_date(self, tz: str) -> bool:
+        """Refuse dates far from today (typos); the message sits beside the field."""
+        if self.start_date.data is None:
+            return False
+        today = local_today(tz)
+        if abs(self.start_date.data - today) > START_DATE_WINDOW:
+            self.start_date.errors = [*self.start_date.errors, "Choose a start date within a year of today."]
+            return False
+        return True
+
+
+class AssignPlanForm(PlanFieldsMixin, FlaskForm):
+    program_id = SelectField("Program", coerce=_int_or_none, validators=[InputRequired(message="Choose a program.")])
+    # The active plan the coach saw ("" when none): a plan assigned meanwhile makes this stale.
+    current_plan = HiddenField()
+    submit = SubmitField("Assign plan")
+
+    def validate_program_id(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose a program.")
+
+
+class PlanDetailsForm(VersionMixin, PlanFieldsMixin, FlaskForm):
+    submit = SubmitField("Save plan details")
+
+
+class PlanActionForm(VersionMixin, FlaskForm):
+    """Remove, move or end: a POST with CSRF and the version the coach opened."""
+
+    direction = HiddenField()
+    submit = SubmitField("Confirm")
+
+
+class ProgramForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter])
+    description = TextAreaField(
+        "Purpose", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+    )
+    submit = SubmitField("Save program")
+
+
+class ProgramActionForm(FlaskForm):
+    direction = HiddenField()
+    submit = SubmitField("Confirm")
+
+
+class RosterSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = StringField("Search name or email", validators=[Optional(), Length(max=100)], filters=[strip_filter])

@@ -1,0 +1,290 @@
+"""Patients' plans: the coach's roster, assigning a program, and editing a plan safely.
+
+Every change checks the plan version the coach opened (optimistic locking) and bumps it,
+so the second of two simultaneous edits is refused instead of silently overwriting the
+first. Every change is audited. Functions add to the session; the view commits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import abort
+from sqlalchemy import Select, and_, func, or_
+from sqlalchemy.orm import selectinload
+
+from portal import audit
+from portal.auth.models import Role, User
+from portal.coaching.dosing import Dose, apply_dose, move, next_position
+from portal.coaching.models import Plan, PlanItem, PlanStatus, Program
+from portal.coaching.programs import RetiredItemError
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+from portal.timeutil import local_today, utcnow
+
+ROSTER_PAGE_SIZE = 25
+STALE_MESSAGE = "This plan changed since you opened it. Nothing was saved: review the current plan below and make your change again."
+
+
+class PlanChanged(Exception):
+    """The plan was changed (or replaced) since the coach opened it."""
+
+
+# --- roster ---------------------------------------------------------------------------
+
+
+def roster_query(coach: User, search: str | None = None) -> Select:
+    """Rows (User, Plan or None) of the coach's active patients with their active plan, by name.
+
+    Other features add columns to this query (``.add_columns``) and re-order it; keep it a
+    single SELECT so the roster costs the same number of statements for 5 or 500 patients.
+    """
+    query = (
+        db.select(User, Plan)
+        .outerjoin(Plan, and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE))
+        .where(User.coach_id == coach.id, User.role == Role.PATIENT, User.is_active.is_(True))
+        .order_by(User.name, User.id)
+    )
+    if search:
+        like = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(func.lower(User.name).like(like, escape="\\"), func.lower(User.email).like(like, escape="\\"))
+        )
+    return query
+
+
+@dataclass
+class Page:
+    """One page of rows, with what the shared ``pager`` macro needs."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate_rows(query: Select, page: int, per_page: int = ROSTER_PAGE_SIZE) -> Page:
+    """Paginate a multi-column select (db.paginate keeps only the first column): two statements."""
+    total = db.session.scalar(db.select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def roster_page(coach: User, search: str | None, page: int) -> Page:
+    return paginate_rows(roster_query(coach, search), page)
+
+
+# --- reading plans ----------------------------------------------------------------------
+
+
+def active_plan(patient_id: int) -> Plan | None:
+    """The patient's current plan with its items and their library items (two statements)."""
+    return db.session.scalar(
+        db.select(Plan)
+        .options(selectinload(Plan.items), selectinload(Plan.coach))
+        .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+    )
+
+
+def plan_history(patient_id: int) -> list[Plan]:
+    """Earlier (ended) plans, newest first, each with its items (read-only history)."""
+    return list(
+        db.session.scalars(
+            db.select(Plan)
+            .options(selectinload(Plan.items), selectinload(Plan.coach))
+            .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ENDED)
+            .order_by(Plan.end_date.desc(), Plan.id.desc())
+        )
+    )
+
+
+def plan_for_edit_or_404(patient: User, plan_id: int, expected_version: int | None) -> Plan:
+    """The patient's plan for an edit: 404 if it is not theirs, PlanChanged if it is no longer
+    active or its version differs from the one the coach opened."""
+    plan = db.session.scalar(
+        db.select(Plan).options(selectinload(Plan.items)).where(Plan.id == plan_id, Plan.patient_id == patient.id)
+    )
+    if plan is None:
+        abort(404)
+    if plan.status != PlanStatus.ACTIVE or expected_version is None or plan.version != expected_version:
+        raise PlanChanged
+    return plan
+
+
+def plan_item_or_404(plan: Plan, item_id: int) -> PlanItem:
+    """An active item of this plan; an id from another plan is a 404."""
+    for item in plan.items:
+        if item.id == item_id and item.is_active:
+            return item
+    abort(404)
+
+
+def active_items(plan: Plan) -> list[PlanItem]:
+    return [item for item in plan.items if item.is_active]
+
+
+def _touch(plan: Plan) -> None:
+    """Make the flush UPDATE the plan row, so its version goes up with every change (and a
+    concurrent save still holding the old version fails with StaleDataError)."""
+    plan.updated_at = utcnow()
+
+
+# --- changing plans ---------------------------------------------------------------------
+
+
+def assign_program(
+    patient: User,
+    program: Program,
+    coach: User,
+    *,
+    title: str,
+    goals: str,
+    start_date: date,
+    replaces: Plan | None,
+) -> Plan:
+    """Create the patient's plan as a copy of the program; the plan it replaces becomes history.
+
+    ``replaces`` is the active plan the coach saw (already version-checked), or None when the
+    coach saw none; the unique (patient, active_key) index refuses a second active plan."""
+    today = local_today(patient.tz)
+    if replaces is not None:
+        replaces.status = PlanStatus.ENDED
+        replaces.active_key = None
+        replaces.end_date = today
+        _touch(replaces)
+        audit.record("plan.end", replaces, actor=coach, patient=patient.id, replaced_by_program=program.id)
+        # The old plan must stop being active before the new one takes the unique slot.
+        db.session.flush()
+    plan = Plan(
+        patient_id=patient.id,
+        coach_id=coach.id,
+        program_id=program.id,
+        title=title or program.name,
+        goals=goals,
+        start_date=start_date,
+        status=PlanStatus.ACTIVE,
+        active_key=1,
+    )
+    skipped = []
+    for item in program.items:
+        if not item.library_item.is_active:
+            skipped.append(item.library_item.title)
+            continue
+        plan.items.append(
+            PlanItem(
+                library_item_id=item.library_item_id,
+                sets=item.sets,
+                reps=item.reps,
+                hold_seconds=item.hold_seconds,
+                times_per_day=item.times_per_day,
+                weekdays=item.weekdays,
+                coach_note=item.note,
+                position=len(plan.items),
+            )
+        )
+    db.session.add(plan)
+    db.session.flush()
+    audit.record(
+        "plan.assign",
+        plan,
+        actor=coach,
+        patient=patient.id,
+        program=program.id,
+        start_date=start_date.isoformat(),
+        items=len(plan.items),
+        skipped_retired=skipped,
+    )
+    return plan
+
+
+def update_details(plan: Plan, *, title: str, goals: str, start_date: date, actor: User) -> list[str]:
+    changed = [
+        name
+        for name, value in (("title", title), ("goals", goals), ("start_date", start_date))
+        if getattr(plan, name) != value
+    ]
+    if changed:
+        plan.title, plan.goals, plan.start_date = title, goals, start_date
+        _touch(plan)
+        audit.record("plan.update", plan, actor=actor, patient=plan.patient_id, fields=changed)
+    return changed
+
+
+def end_plan(plan: Plan, actor: User) -> None:
+    plan.status = PlanStatus.ENDED
+    plan.active_key = None
+    plan.end_date = local_today(plan.patient.tz)
+    _touch(plan)
+    audit.record("plan.end", plan, actor=actor, patient=plan.patient_id)
+
+
+def add_item(plan: Plan, library_item: LibraryItem, actor: User) -> PlanItem:
+    """Add a library item with its usual dose at the end of the plan."""
+    if not library_item.is_active:
+        raise RetiredItemError("This library item is retired. Choose another item.")
+    item = PlanItem(library_item=library_item, position=next_position(plan.items))
+    apply_dose(item, Dose.defaults_for(library_item), note_attr="coach_note")
+    plan.items.append(item)
+    _touch(plan)
+    db.session.flush()
+    audit.record(
+        "plan.item_add", plan, actor=actor, patient=plan.patient_id, item=item.id, library_item=library_item.id
+    )
+    return item
+
+
+def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str]:
+    """Change an item's dose, schedule and note (DoseError when out of bounds, nothing written)."""
+    before = {name: getattr(item, name) for name in ("sets", "reps", "hold_seconds", "times_per_day", "weekdays")}
+    changed = apply_dose(item, dose, note_attr="coach_note")
+    if changed:
+        _touch(plan)
+        audit.record(
+            "plan.item_update",
+            plan,
+            actor=actor,
+            patient=plan.patient_id,
+            item=item.id,
+            fields=changed,
+            before={k: v for k, v in before.items() if k in changed},
+        )
+    return changed
+
+
+def remove_item(plan: Plan, item: PlanItem, actor: User) -> None:
+    """Take an item off the plan. It stays stored (inactive) so its completion history keeps its meaning."""
+    item.is_active = False
+    _touch(plan)
+    audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, item=item.id)
+
+
+def move_item(plan: Plan, item: PlanItem, direction: str, actor: User) -> bool:
+    moved = move(active_items(plan), item, direction)
+    if moved:
+        _touch(plan)
+        audit.record("plan.item_move", plan, actor=actor, patient=plan.patient_id, item=item.id, direction=direction)
+    return moved

@@ -1,0 +1,281 @@
+"""Programs: reusable plan templates. Starter programs (with a slug) are shared by every coach;
+a coach edits only their own programs and may duplicate any program they can see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort
+from sqlalchemy import Select, func, or_
+from sqlalchemy.orm import selectinload
+
+from portal import audit
+from portal.auth.models import User
+from portal.coaching.dosing import Dose, apply_dose, move, next_position
+from portal.coaching.models import Program, ProgramItem
+from portal.exercises.dosage import weekdays_to_string
+from portal.exercises.library import DATA_DIR, ImportProblem, read_json_file
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+
+STARTER_PROGRAMS = DATA_DIR / "starter_programs.json"
+
+
+class RetiredItemError(ValueError):
+    """A retired library item cannot be added to a program or plan."""
+
+
+def visible_filter(coach: User):
+    """Programs a coach can see: their own and the starter programs."""
+    return or_(Program.owner_id == coach.id, Program.slug.is_not(None))
+
+
+def programs_query(coach: User) -> Select:
+    """(Program, item count) rows visible to the coach: their own first, then the starter programs."""
+    counts = (
+        db.select(ProgramItem.program_id, func.count(ProgramItem.id).label("n"))
+        .group_by(ProgramItem.program_id)
+        .subquery()
+    )
+    return (
+        db.select(Program, func.coalesce(counts.c.n, 0).label("item_count"))
+        .outerjoin(counts, counts.c.program_id == Program.id)
+        .where(Program.is_active.is_(True), visible_filter(coach))
+        .order_by(Program.slug.is_not(None), Program.name, Program.id)
+    )
+
+
+def program_choices(coach: User) -> list[tuple[int, str]]:
+    """(id, name) of the programs a coach can assign, for a select list (one query)."""
+    rows = db.session.execute(
+        db.select(Program.id, Program.name, Program.slug)
+        .where(Program.is_active.is_(True), visible_filter(coach))
+        .order_by(Program.slug.is_not(None), Program.name)
+    ).all()
+    return [(row.id, f"{row.name}{' (starter)' if row.slug else ''}") for row in rows]
+
+
+def program_for_coach_or_404(program_id: int, coach: User, *, editable: bool = False) -> Program:
+    """The program if the coach can see it (else 404); 403 when editing a program they do not own."""
+    program = db.session.scalar(
+        db.select(Program)
+        .options(selectinload(Program.items))
+        .where(Program.id == program_id, Program.is_active.is_(True), visible_filter(coach))
+    )
+    if program is None:
+        abort(404)
+    if editable and not can_edit(program, coach):
+        abort(403)
+    return program
+
+
+def can_edit(program: Program, coach: User) -> bool:
+    return program.owner_id == coach.id
+
+
+def program_item_or_404(program: Program, item_id: int) -> ProgramItem:
+    for item in program.items:
+        if item.id == item_id:
+            return item
+    abort(404)
+
+
+def create_program(coach: User, name: str, description: str) -> Program:
+    program = Program(name=name, description=description, owner_id=coach.id)
+    db.session.add(program)
+    db.session.flush()
+    audit.record("program.create", program, actor=coach, name=name)
+    return program
+
+
+def update_program(program: Program, name: str, description: str, actor: User) -> None:
+    if (program.name, program.description) != (name, description):
+        program.name, program.description = name, description
+        audit.record("program.update", program, actor=actor, name=name)
+
+
+def archive_program(program: Program, actor: User) -> None:
+    """Hide a program from lists; plans made from it are copies and stay as they are."""
+    program.is_active = False
+    audit.record("program.archive", program, actor=actor, name=program.name)
+
+
+def duplicate_program(program: Program, coach: User) -> Program:
+    """A copy owned by the coach, with the same items and doses."""
+    copy = Program(name=_copy_name(program.name), description=program.description, owner_id=coach.id)
+    copy.items = [
+        ProgramItem(
+            library_item_id=item.library_item_id,
+            sets=item.sets,
+            reps=item.reps,
+            hold_seconds=item.hold_seconds,
+            times_per_day=item.times_per_day,
+            weekdays=item.weekdays,
+            position=position,
+            note=item.note,
+        )
+        for position, item in enumerate(program.items)
+    ]
+    db.session.add(copy)
+    db.session.flush()
+    audit.record("program.duplicate", copy, actor=coach, source=program.id)
+    return copy
+
+
+def _copy_name(name: str) -> str:
+    return f"Copy of {name}"[:120]
+
+
+def add_program_item(program: Program, library_item: LibraryItem, actor: User) -> ProgramItem:
+    """Add a library item with its usual dose at the end of the program."""
+    if not library_item.is_active:
+        raise RetiredItemError("This library item is retired. Choose another item.")
+    dose = Dose.defaults_for(library_item)
+    item = ProgramItem(library_item=library_item, position=next_position(program.items))
+    apply_dose(item, dose)
+    program.items.append(item)
+    db.session.flush()
+    audit.record("program.item_add", program, actor=actor, library_item=library_item.id)
+    return item
+
+
+def update_program_item(program: Program, item: ProgramItem, dose: Dose, actor: User) -> list[str]:
+    changed = apply_dose(item, dose)
+    if changed:
+        audit.record("program.item_update", program, actor=actor, item=item.id, fields=changed)
+    return changed
+
+
+def remove_program_item(program: Program, item: ProgramItem, actor: User) -> None:
+    program.items.remove(item)
+    for position, row in enumerate(program.items):
+        row.position = position
+    audit.record("program.item_remove", program, actor=actor, library_item=item.library_item_id)
+
+
+def move_program_item(program: Program, item: ProgramItem, direction: str, actor: User) -> bool:
+    moved = move(program.items, item, direction)
+    if moved:
+        audit.record("program.item_move", program, actor=actor, item=item.id, direction=direction)
+    return moved
+
+
+# --- starter programs ----------------------------------------------------------------
+
+
+@dataclass
+class ProgramImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_programs(data: Any, library_ids: dict[str, int]) -> tuple[list[dict[str, Any]], list[ImportProblem]]:
+    """Check every starter program against the library (slug -> id); every problem is reported."""
+    if not isinstance(data, dict) or not isinstance(data.get("programs"), list) or data.get("version") != 1:
+        return [], [ImportProblem(0, "", "programs", 'Expected {"version": 1, "programs": [...]}.')]
+    clean, problems, seen = [], [], set()
+    for index, entry in enumerate(data["programs"], start=1):
+        if not isinstance(entry, dict):
+            problems.append(ImportProblem(index, "", "program", "Each program must be a JSON object."))
+            continue
+        name = entry.get("name") if isinstance(entry.get("name"), str) else ""
+        found: list[tuple[str, str]] = []
+        slug = entry.get("slug")
+        if not isinstance(slug, str) or not slug or len(slug) > 80 or slug in seen:
+            found.append(("slug", "A unique slug of at most 80 characters is required."))
+        seen.add(slug)
+        if not name.strip() or len(name) > 120:
+            found.append(("name", "Required, at most 120 characters."))
+        if not isinstance(entry.get("description", ""), str):
+            found.append(("description", "Must be text."))
+        items = entry.get("items")
+        rows = []
+        if not isinstance(items, list) or not items:
+            found.append(("items", "A program needs at least one item."))
+            items = []
+        for number, raw in enumerate(items, start=1):
+            where = f"items[{number}]"
+            if not isinstance(raw, dict) or raw.get("item") not in library_ids:
+                found.append(
+                    (f"{where}.item", f"Unknown library item {raw.get('item') if isinstance(raw, dict) else raw!r}.")
+                )
+                continue
+            weekdays = raw.get("weekdays")
+            if (
+                not isinstance(weekdays, list)
+                or not weekdays
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays)
+            ):
+                found.append((f"{where}.weekdays", "A list of weekday numbers 0 (Monday) to 6 (Sunday)."))
+                continue
+            note = raw.get("note") or ""
+            dose = Dose(
+                raw.get("sets"),
+                raw.get("reps"),
+                raw.get("hold_seconds"),
+                raw.get("times_per_day"),
+                weekdays_to_string(weekdays),
+                note if isinstance(note, str) else "",
+            )
+            for name_, message in dose.problems().items():
+                found.append((f"{where}.{name_}", message))
+            rows.append((library_ids[raw["item"]], dose))
+        problems.extend(ImportProblem(index, name.strip(), f, m) for f, m in found)
+        if not found:
+            clean.append(
+                {
+                    "slug": slug,
+                    "name": name.strip(),
+                    "description": (entry.get("description") or "").strip(),
+                    "items": rows,
+                }
+            )
+    return clean, problems
+
+
+def import_programs(data: Any) -> ProgramImportResult:
+    """Upsert starter programs by slug (the caller commits); nothing is written when any entry is bad."""
+    library_ids = dict(db.session.execute(db.select(LibraryItem.slug, LibraryItem.id)).tuples().all())
+    clean, problems = validate_programs(data, library_ids)
+    result = ProgramImportResult(problems=problems)
+    if problems:
+        return result
+    existing = {
+        p.slug: p
+        for p in db.session.scalars(
+            db.select(Program).options(selectinload(Program.items)).where(Program.slug.is_not(None))
+        )
+    }
+    for spec in clean:
+        program = existing.get(spec["slug"])
+        wanted = [(lib_id, dose) for lib_id, dose in spec["items"]]
+        if program is None:
+            program = Program(slug=spec["slug"], name=spec["name"], description=spec["description"])
+            db.session.add(program)
+            result.created += 1
+        else:
+            current = [(item.library_item_id, Dose.of(item)) for item in program.items]
+            if (program.name, program.description, current) == (spec["name"], spec["description"], wanted):
+                result.unchanged += 1
+                continue
+            program.name, program.description = spec["name"], spec["description"]
+            program.items.clear()
+            db.session.flush()
+            result.updated += 1
+        for position, (lib_id, dose) in enumerate(wanted):
+            item = ProgramItem(library_item_id=lib_id, position=position)
+            apply_dose(item, dose)
+            program.items.append(item)
+    db.session.flush()
+    return result
+
+
+def load_starter_programs() -> ProgramImportResult:
+    return import_programs(read_json_file(STARTER_PROGRAMS))

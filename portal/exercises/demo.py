@@ -1,0 +1,16 @@
+"""Demo seeding: the starter library (idempotent upsert by slug)."""
+
+from __future__ import annotations
+
+from portal.demo import seed_step
+from portal.exercises.library import load_starter_library
+from portal.extensions import db
+
+
+@seed_step
+def seed_library() -> None:
+    result = load_starter_library()
+    if not result.ok:
+        db.session.rollback()
+        raise RuntimeError("The starter library is invalid:\n" + "\n".join(str(p) for p in result.problems))
+    db.session.commit()

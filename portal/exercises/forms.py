@@ -1,0 +1,81 @@
+"""Library forms: the browse filter and the coach's item editor."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from portal.exercises.dosage import LIMITS, limit_message
+from portal.exercises.models import BODY_AREAS, KIND_LABELS
+from portal.forms import no_control_chars, strip_filter
+
+KIND_CHOICES = [(kind.value, label) for kind, label in KIND_LABELS.items()]
+BODY_AREA_CHOICES = list(BODY_AREAS.items())
+
+
+def dose_field(label: str, name: str, *, required: bool = False, description: str = "") -> IntegerField:
+    """An integer dosage field bounded by the shared limits, with the message beside it."""
+    low, high = LIMITS[name]
+    first = InputRequired(message=limit_message(name)) if required else Optional()
+    return IntegerField(
+        label, validators=[first, NumberRange(min=low, max=high, message=limit_message(name))], description=description
+    )
+
+
+class LibraryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = StringField("Search", validators=[Optional(), Length(max=100)], filters=[strip_filter])
+    kind = SelectField("Type", choices=[("", "All types"), *KIND_CHOICES], validators=[Optional()])
+    area = SelectField("Body area", choices=[("", "Any body area"), *BODY_AREA_CHOICES], validators=[Optional()])
+    retired = SelectField(
+        "Show", choices=[("", "Items in use"), ("yes", "Include retired items")], validators=[Optional()]
+    )
+
+
+class LibraryItemForm(FlaskForm):
+    kind = SelectField("Type", choices=KIND_CHOICES, validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter])
+    summary = StringField(
+        "One-line summary", validators=[DataRequired(), Length(max=200), no_control_chars], filters=[strip_filter]
+    )
+    instructions = TextAreaField(
+        "Step-by-step instructions",
+        validators=[DataRequired(), Length(max=5000), no_control_chars],
+        filters=[strip_filter],
+    )
+    cautions = TextAreaField(
+        "Cautions", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+    )
+    body_area = SelectField("Body area", choices=BODY_AREA_CHOICES, validators=[DataRequired()])
+    default_sets = dose_field("Sets", "sets")
+    default_reps = dose_field("Repetitions", "reps")
+    default_hold_seconds = dose_field("Hold (seconds)", "hold_seconds")
+    default_times_per_day = dose_field("Times a day", "times_per_day", required=True)
+    default_days_per_week = dose_field("Days a week", "days_per_week", required=True)
+    media_url = URLField(
+        "Image or video link",
+        validators=[
+            Optional(),
+            Length(max=500),
+            # Only web links: a javascript: or data: link must never become a clickable href.
+            Regexp(r"^https?://[^\s<>\"']+$", message="Enter a full link starting with https://."),
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField("Save item")
+
+    def values(self) -> dict:
+        """The cleaned values, with instructions normalized to one step per line."""
+        data = {name: getattr(self, name).data for name in self._fields if name not in ("csrf_token", "submit")}
+        data["instructions"] = "\n".join(line.strip() for line in data["instructions"].splitlines() if line.strip())
+        data["media_url"] = data["media_url"] or None
+        return data
+
+
+class ActionForm(FlaskForm):
+    """An empty form: a POST button with CSRF protection."""
+
+    submit = SubmitField("Confirm")

@@ -1,0 +1,13 @@
+"""The Today page's done / not-done control."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import AnyOf
+
+
+class MarkDoneForm(FlaskForm):
+    """One button per item: done=1 marks it done, done=0 undoes it (CSRF-protected POST)."""
+
+    done = HiddenField(validators=[AnyOf(["0", "1"], message="Choose done or not done.")])
