@@ -67,6 +67,10 @@ def mail_retry() -> None:
 
 COMMANDS = [seed_demo, create_user, mail_group]
 
+from portal.exercises.cli import library_group  # noqa: E402 - features append their commands here
+
+COMMANDS.append(library_group)
+
 
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:

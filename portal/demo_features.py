@@ -1,1 +1,6 @@
 """Imports the feature modules that register demo seeding steps (in order)."""
+
+# Issue 4: library, starter programs, then a plan per demo patient (coaching.demo imports
+# exercises.demo first, so the library step always runs before the programs step).
+import portal.coaching.demo  # noqa: F401
+import portal.exercises.demo  # noqa: F401
