@@ -20,6 +20,7 @@ def seed_demo() -> None:
 
     run_all()
     click.echo("Demo data is in place. Log in as admin@example.com, coach@example.com or patient@example.com.")
+    click.echo("Staff accounts ask for a two-step code: run `flask demo-code` to get the current one.")
 
 
 @click.command("create-user")
@@ -65,7 +66,17 @@ def mail_retry() -> None:
     click.echo(f"Sent {sent} queued email(s); {failed} still failing.")
 
 
-COMMANDS = [seed_demo, create_user, mail_group]
+@click.command("demo-code")
+def demo_code() -> None:
+    """Print the current two-step sign-in code of the demo staff accounts."""
+    import pyotp
+
+    from portal.demo import DEMO_TOTP_SECRET
+
+    click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+
+
+COMMANDS = [seed_demo, create_user, mail_group, demo_code]
 
 from portal.exercises.cli import library_group  # noqa: E402 - features append their commands here
 

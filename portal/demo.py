@@ -56,6 +56,11 @@ PATIENTS = (
     ("patient10@example.com", "Tyrone Jackson", "Irving", "coach2@example.com"),
 )
 
+# Demo staff are enrolled in two-step sign-in with this fixed, published secret so the
+# demo works out of the box: add it to an authenticator app, or run `flask demo-code`.
+# It is demo data like the demo password, never for real accounts.
+DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # noqa: S105
+
 SEED_STEPS: list[Callable[[], None]] = []
 
 
@@ -82,6 +87,8 @@ def seed_accounts() -> None:
                 email=spec["email"], name=spec["name"], role=spec["role"], clinic_id=clinics[spec["city"]].id
             )
             user.password_hash = password_hash
+            user.totp_secret = DEMO_TOTP_SECRET
+            user.totp_enabled = True
     db.session.flush()
     for email, name, city, coach_email in PATIENTS:
         if db.session.scalar(email_lookup(email)) is None:

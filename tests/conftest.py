@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 
 from config import TestingConfig
 from portal import create_app
@@ -26,6 +26,9 @@ from portal.extensions import limiter
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 
 PASSWORD = "correct-horse-battery-42"
+# Staff made by `make_user` are enrolled in two-step sign-in with this authenticator secret;
+# `login()` answers the code step with it. Pass totp_enabled=False for a staff member not yet enrolled.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _counter = itertools.count(1)
 
 
@@ -130,6 +133,9 @@ def make_user(db, clinic) -> Callable[..., User]:
         n = next(_counter)
         if role == Role.PATIENT and coach is None:
             coach = make(Role.COACH)
+        if role != Role.PATIENT:
+            kwargs.setdefault("totp_secret", TOTP_SECRET)
+            kwargs.setdefault("totp_enabled", True)
         user = create_account(
             email=kwargs.pop("email", f"{role}{n}@example.org"),
             name=kwargs.pop("name", f"{role.capitalize()} Person {n}"),
@@ -162,9 +168,31 @@ def admin(make_user) -> User:
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD):
-    """Sign in through the real login form (CSRF is on, like in production)."""
+    """Sign in through the real login form (CSRF is on, like in production).
+
+    When the password step hands over to the two-step code, answer it with the
+    user's authenticator secret and return the response of that step.
+    """
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/two-factor"):
+        response = answer_two_factor(client, user)
+    return response
+
+
+def totp_code(user: User) -> str:
+    """A fresh authenticator code for the user (clearing the used-code marker, see below)."""
+    import pyotp
+
+    # A code works once; tests sign the same user in several times within 30 seconds.
+    _db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    _db.session.commit()
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+def answer_two_factor(client: FlaskClient, user: User):
+    token = csrf_token(client, "/login/two-factor")
+    return client.post("/login/two-factor", data={"code": totp_code(user), "csrf_token": token})
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

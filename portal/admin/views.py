@@ -260,6 +260,26 @@ def send_link(user_id: int):
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 
+@bp.route("/accounts/<int:user_id>/reset-two-factor", methods=["POST"])
+def reset_two_factor(user_id: int):
+    """Remove someone's authenticator (lost phone); they set up a new one at their next sign-in."""
+    from portal.auth import twofactor
+
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash("You cannot reset your own two-step sign-in here; use your account page.", "danger")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    if not user.totp_secret and not user.totp_enabled:
+        flash(f"{user.name} has no two-step sign-in to reset.", "info")
+        return redirect(url_for("admin.account_detail", user_id=user.id))
+    twofactor.disable(user, actor=current_user, action="2fa.reset")
+    db.session.commit()
+    flash(f"Two-step sign-in of {user.name} is reset and they are signed out everywhere.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
 @bp.route("/clinics")
 def clinics():
     rows = db.session.execute(

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from portal.auth import views  # noqa: E402,F401  - registers the routes on bp
+# Importing the view modules registers their routes on bp (sign-in, account, two-step codes).
+from portal.auth import twofactor_views, views  # noqa: E402,F401

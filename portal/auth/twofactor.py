@@ -1,20 +1,241 @@
-"""Second-factor step of sign-in (TOTP). The routes live in views_twofactor."""
+"""Second factor of sign-in: TOTP authenticator codes and single-use recovery codes.
+
+The routes live in ``twofactor_views``; this module holds the rules, so the
+login view, the admin reset and the tests share one implementation.
+
+Replay protection and single use are enforced with conditional UPDATEs, so two
+app servers behind a load balancer cannot both accept the same code.
+"""
 
 from __future__ import annotations
 
-from flask import redirect, session, url_for
+import base64
+import hashlib
+import hmac
+import io
+import secrets
+import time
 
-from portal.auth.models import User
+import pyotp
+import qrcode
+import qrcode.image.svg
+from flask import redirect, session, url_for
+from sqlalchemy import update
+from werkzeug.wrappers import Response
+
+from portal import audit
+from portal.auth.models import RecoveryCode, User
+from portal.extensions import db
+from portal.timeutil import utcnow
 
 PENDING_KEY = "2fa_pending"
+ISSUER = "Holistiq Coach"
+PENDING_MAX_AGE = 5 * 60  # seconds between the password step and the code step
+RECOVERY_CODE_COUNT = 10
+# 16 characters from a 32-letter alphabet: 80 random bits per recovery code.
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_RECOVERY_GROUPS = 4
+_STEP_SECONDS = 30
+_VALID_WINDOW = 1  # accept the previous and next 30-second step (clock drift)
+
+
+# --- policy ---------------------------------------------------------------
 
 
 def needs_second_factor(user: User) -> bool:
+    """True when the user has an enrolled authenticator."""
     return bool(user.totp_enabled and user.totp_secret)
 
 
-def begin_challenge(user: User, next_url: str | None):
+def must_enrol(user: User) -> bool:
+    """Staff cannot use the portal until they have enrolled an authenticator."""
+    return user.is_staff and not needs_second_factor(user)
+
+
+# --- the challenge during sign-in ------------------------------------------
+
+
+def begin_challenge(user: User, next_url: str | None) -> Response:
     """Remember who passed the password step and ask for their code."""
     session.clear()
-    session[PENDING_KEY] = {"token": user.session_token, "next": next_url or ""}
+    session[PENDING_KEY] = {"token": user.session_token, "next": next_url or "", "at": int(time.time())}
     return redirect(url_for("auth.two_factor"))
+
+
+def pending_user() -> User | None:
+    """The user who passed the password step in this session, if still valid."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    started = pending.get("at")
+    if not isinstance(started, int) or time.time() - started > PENDING_MAX_AGE:
+        return None
+    token = pending.get("token")
+    if not isinstance(token, str) or not token or len(token) > 64:
+        return None
+    user = db.session.scalar(db.select(User).where(User.session_token == token))
+    if user is None or not user.is_active or user.is_locked or not needs_second_factor(user):
+        return None
+    return user
+
+
+def pending_next() -> str:
+    pending = session.get(PENDING_KEY)
+    return str(pending.get("next") or "") if isinstance(pending, dict) else ""
+
+
+# --- TOTP -------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()  # 160 bits
+
+
+def provisioning_uri(user: User) -> str:
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """An SVG QR code as a data: URI (the CSP allows data: images, not inline markup)."""
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def format_secret(secret: str) -> str:
+    """The secret in groups of four, easier to type into an app by hand."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def normalize_code(raw: str | None) -> str:
+    return "".join(ch for ch in (raw or "").lower() if ch.isalnum())
+
+
+def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step whose code equals ``code`` within the allowed drift, else None."""
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int((now if now is not None else time.time()) // _STEP_SECONDS)
+    for step in range(current - _VALID_WINDOW, current + _VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def accept_totp(user: User, code: str, *, now: float | None = None) -> bool:
+    """Check an authenticator code; each code (time step) is accepted once only.
+
+    The UPDATE only succeeds when the step is newer than the last accepted one,
+    which also holds when two servers race on the same code.
+    """
+    if not user.totp_secret:
+        return False
+    step = _matching_step(user.totp_secret, normalize_code(code), now)
+    if step is None:
+        return False
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .where((User.totp_last_step.is_(None)) | (User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    user.totp_last_step = step
+    return True
+
+
+# --- recovery codes ---------------------------------------------------------
+
+
+def _hash_recovery_code(code: str) -> str:
+    # The codes carry 80 random bits, so a fast hash is enough (unlike passwords),
+    # and the lookup by hash keeps a sign-in to one indexed query.
+    return hashlib.sha256(("holistiq-recovery:" + normalize_code(code)).encode()).hexdigest()
+
+
+def _new_recovery_code() -> str:
+    groups = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(4)) for _ in range(_RECOVERY_GROUPS)]
+    return "-".join(groups)
+
+
+def issue_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes with ten new ones; returns them in clear once."""
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(code)) for code in codes)
+    return codes
+
+
+def accept_recovery_code(user: User, code: str) -> bool:
+    """Use up one recovery code; a code works once, even across servers."""
+    normalized = normalize_code(code)
+    if len(normalized) != 4 * _RECOVERY_GROUPS:
+        return False
+    result = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_recovery_code(normalized),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def recovery_codes_left(user: User) -> int:
+    return (
+        db.session.scalar(
+            db.select(db.func.count(RecoveryCode.id)).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def verify_second_factor(user: User, code: str) -> str | None:
+    """'totp' or 'recovery' when the code is accepted, else None."""
+    if accept_totp(user, code):
+        return "totp"
+    if accept_recovery_code(user, code):
+        return "recovery"
+    return None
+
+
+# --- enrolment and reset ------------------------------------------------------
+
+
+def start_enrolment(user: User) -> None:
+    """Give the user a fresh secret to scan; it is not active until confirmed."""
+    if not user.totp_secret or user.totp_enabled:
+        user.totp_secret = new_secret()
+        user.totp_enabled = False
+        user.totp_last_step = None
+
+
+def confirm_enrolment(user: User, code: str) -> list[str] | None:
+    """Turn two-factor on when the code proves the app is set up; returns the recovery codes."""
+    if user.totp_enabled or not user.totp_secret or not accept_totp(user, code):
+        return None
+    user.totp_enabled = True
+    codes = issue_recovery_codes(user)
+    # Sessions started before enrolment did not prove the second factor: end them.
+    user.rotate_session_token()
+    audit.record("2fa.enable", user, actor=user)
+    return codes
+
+
+def disable(user: User, *, actor: User, action: str = "2fa.disable") -> None:
+    """Remove the authenticator and recovery codes and end the user's sessions."""
+    user.totp_secret = None
+    user.totp_enabled = False
+    user.totp_last_step = None
+    db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    user.rotate_session_token()
+    audit.record(action, user, actor=actor)

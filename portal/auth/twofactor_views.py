@@ -1,0 +1,252 @@
+"""Two-factor routes: the code step of sign-in, enrolment, recovery codes, and the staff rule.
+
+Staff (coaches and admins) must enrol before they can use any other page;
+patients may opt in from their account page.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from portal import audit
+from portal.auth import bp, twofactor
+from portal.auth.models import User
+from portal.auth.services import record_successful_login
+from portal.auth.views import safe_next
+from portal.extensions import db, limiter
+from portal.forms import no_control_chars, strip_filter
+from portal.navigation import home_endpoint_for
+from portal.timeutil import utcnow
+
+WRONG_CODE = "That code is not right, or it was already used. Try the newest code from your app."
+
+# Pages a signed-in staff member may open before enrolling.
+ENROLMENT_ALLOWED_ENDPOINTS = frozenset(
+    {"static", "auth.two_factor_setup", "auth.logout", "auth.healthz", "auth.two_factor"}
+)
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Enter the code."),
+            Length(max=64, message="That is too long for a code."),
+            no_control_chars,
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField("Continue")
+
+
+class SetupForm(CodeForm):
+    submit = SubmitField("Turn on two-step sign-in")
+
+
+class RecoveryCodesForm(CodeForm):
+    submit = SubmitField("Make new recovery codes")
+
+
+class DisableForm(CodeForm):
+    submit = SubmitField("Turn off")
+
+
+# --- rate limiting ------------------------------------------------------------
+
+
+def _code_rate_limit() -> str:
+    return current_app.config.get("TWO_FACTOR_RATE_LIMIT", "5 per minute")
+
+
+def _code_attempt_key() -> str:
+    """Count code attempts per account (from any address), falling back to the address."""
+    if current_user.is_authenticated:
+        return f"2fa-user-{current_user.id}"
+    pending = session.get(twofactor.PENDING_KEY)
+    if isinstance(pending, dict) and isinstance(pending.get("token"), str):
+        return "2fa-pending-" + pending["token"][:64]
+    return "2fa-ip-" + (get_remote_address() or "")
+
+
+def _failed(response) -> bool:
+    # Only wrong codes use up the allowance: a person who signs in often is not throttled.
+    return response.status_code not in (200, 302, 303) or getattr(response, "code_rejected", False)
+
+
+def _limited(view):
+    return limiter.limit(_code_rate_limit, key_func=_code_attempt_key, methods=["POST"], deduct_when=_failed)(view)
+
+
+def _reject(template: str, status: int = 400, **context):
+    response = current_app.make_response((render_template(template, **context), status))
+    response.code_rejected = True
+    return response
+
+
+# --- staff must enrol ---------------------------------------------------------
+
+
+@bp.before_app_request
+def require_staff_enrolment():
+    """Coaches and admins use the portal only after enrolling an authenticator."""
+    if not current_user.is_authenticated or request.endpoint in ENROLMENT_ALLOWED_ENDPOINTS:
+        return None
+    if twofactor.must_enrol(current_user):
+        flash("Set up two-step sign-in to continue. Staff accounts need it to open patient records.", "warning")
+        return redirect(url_for("auth.two_factor_setup"))
+    return None
+
+
+# --- the code step of sign-in ---------------------------------------------------
+
+
+def _restart_login(message: str):
+    session.pop(twofactor.PENDING_KEY, None)
+    flash(message, "warning")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@_limited
+def two_factor():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint_for(current_user)))
+    user = twofactor.pending_user()
+    if user is None:
+        return _restart_login("Please log in again.")
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/two_factor.html", form=form), status
+    method = twofactor.verify_second_factor(user, form.code.data)
+    if method is None:
+        _count_failure(user)
+        db.session.commit()
+        if user.is_locked:
+            return _restart_login("Too many wrong codes. The account is locked for a while; try again later.")
+        form.code.errors.append(WRONG_CODE)
+        return _reject("auth/two_factor.html", 401, form=form)
+    next_url = twofactor.pending_next()
+    if method == "recovery":
+        left = twofactor.recovery_codes_left(user)
+        audit.record("2fa.recovery_code_used", user, actor=user, codes_left=left)
+        flash(
+            f"You signed in with a recovery code; {left} left. Make new codes on your account page if you are running low.",
+            "warning",
+        )
+    session.clear()  # a fresh session once both factors are proven
+    login_user(user)
+    session.permanent = True
+    record_successful_login(user)  # commits, with the audit event
+    return redirect(safe_next(next_url) or url_for(home_endpoint_for(user)))
+
+
+def _count_failure(user: User) -> None:
+    """Wrong codes count towards the same lockout as wrong passwords."""
+    cfg = current_app.config
+    user.failed_logins += 1
+    audit.record("login.failed", user, actor=user, detail_reason="bad_second_factor")
+    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+        from datetime import timedelta
+
+        user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        user.failed_logins = 0
+        audit.record("login.lockout", user, actor=user)
+
+
+# --- enrolment and management ------------------------------------------------
+
+
+def _restart_session(user: User) -> None:
+    """Keep this browser signed in after the user's session token was rotated."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    session["last_seen"] = utcnow().timestamp()
+
+
+def _setup_context(user: User, **forms) -> dict:
+    context = {"user": user, **forms}
+    if not user.totp_enabled:
+        context["secret"] = twofactor.format_secret(user.totp_secret)
+        context["qr_code"] = twofactor.qr_code_data_uri(twofactor.provisioning_uri(user))
+    else:
+        context["codes_left"] = twofactor.recovery_codes_left(user)
+    return context
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+@_limited
+def two_factor_setup():
+    user: User = current_user._get_current_object()
+    if user.totp_enabled:
+        context = _setup_context(
+            user, codes_form=RecoveryCodesForm(prefix="codes"), disable_form=DisableForm(prefix="off")
+        )
+        return render_template("auth/two_factor_setup.html", **context)
+    if not user.totp_secret:
+        twofactor.start_enrolment(user)
+        db.session.commit()
+    form = SetupForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/two_factor_setup.html", **_setup_context(user, form=form)), status
+    codes = twofactor.confirm_enrolment(user, form.code.data)
+    if codes is None:
+        db.session.rollback()
+        form.code.errors.append(WRONG_CODE)
+        return _reject("auth/two_factor_setup.html", 400, **_setup_context(user, form=form))
+    db.session.commit()
+    _restart_session(user)
+    flash("Two-step sign-in is on. You will enter a code from your app each time you log in.", "success")
+    return render_template("auth/two_factor_codes.html", codes=codes, fresh=True)
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@login_required
+@_limited
+def two_factor_recovery_codes():
+    user: User = current_user._get_current_object()
+    if not user.totp_enabled:
+        return redirect(url_for("auth.two_factor_setup"))
+    form = RecoveryCodesForm(prefix="codes")
+    if not form.validate_on_submit() or not twofactor.accept_totp(user, form.code.data):
+        db.session.rollback()
+        if form.code.data and not form.code.errors:
+            form.code.errors.append(WRONG_CODE)
+        context = _setup_context(user, codes_form=form, disable_form=DisableForm(prefix="off", formdata=None))
+        return _reject("auth/two_factor_setup.html", 400, **context)
+    codes = twofactor.issue_recovery_codes(user)
+    audit.record("2fa.recovery_codes_reissued", user, actor=user)
+    db.session.commit()
+    return render_template("auth/two_factor_codes.html", codes=codes, fresh=False)
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@login_required
+@_limited
+def two_factor_disable():
+    user: User = current_user._get_current_object()
+    if not user.totp_enabled:
+        return redirect(url_for("auth.two_factor_setup"))
+    form = DisableForm(prefix="off")
+    if not form.validate_on_submit() or not twofactor.accept_totp(user, form.code.data):
+        db.session.rollback()
+        if form.code.data and not form.code.errors:
+            form.code.errors.append(WRONG_CODE)
+        context = _setup_context(user, codes_form=RecoveryCodesForm(prefix="codes", formdata=None), disable_form=form)
+        return _reject("auth/two_factor_setup.html", 400, **context)
+    twofactor.disable(user, actor=user)
+    db.session.commit()
+    _restart_session(user)
+    if user.is_staff:
+        flash("Your old authenticator is removed. Set up the new one now.", "info")
+    else:
+        flash("Two-step sign-in is off. Other devices have been signed out.", "info")
+    return redirect(url_for("auth.two_factor_setup" if user.is_staff else "auth.account"))
