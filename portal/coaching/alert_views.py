@@ -1,0 +1,149 @@
+"""The coach's alert inbox, and the coach's read-only views of a patient's check-ins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import contains_eager
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal import audit
+from portal.auth.access import coach_required, patient_for_coach_or_404
+from portal.auth.models import User
+from portal.coaching import bp
+from portal.coaching.alerts import (
+    MAX_NOTE,
+    AlertError,
+    open_alert_count,
+    open_alerts_query,
+    resolve_alert,
+    resolved_alerts_query,
+)
+from portal.coaching.models import Alert
+from portal.extensions import db
+from portal.forms import no_control_chars, strip_filter
+from portal.navigation import BADGE_PROVIDERS
+
+# Module imports (not names): patients and coaching import each other's services, and
+# a partially initialised module is fine as long as names are looked up at call time.
+from portal.patients import checkins as checkin_service
+from portal.patients import progress as progress_service
+from portal.patients.forms import RED_FLAG_QUESTIONS
+
+INBOX_PAGE_SIZE = 20
+HISTORY_PAGE_SIZE = 20
+
+BADGE_PROVIDERS["open_alerts"] = open_alert_count
+
+
+class ResolveAlertForm(FlaskForm):
+    note = TextAreaField(
+        "What did you do? (note for the record)",
+        validators=[
+            DataRequired(message="Write a short note on how you handled this alert."),
+            Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE} characters."),
+            no_control_chars,
+        ],
+        filters=[strip_filter],
+        render_kw={"rows": 2, "maxlength": MAX_NOTE},
+    )
+
+
+@bp.app_template_filter("local_datetime")
+def local_datetime(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
+    """A stored naive-UTC timestamp shown in the signed-in user's time zone."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_user.tz) if getattr(current_user, "is_authenticated", False) else UTC
+    return value.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
+
+
+def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, status: int = 200):
+    show = request.args.get("show", "open")
+    if show not in ("open", "resolved"):
+        abort(400, "Choose open or resolved alerts.")
+    query = open_alerts_query(current_user) if show == "open" else resolved_alerts_query(current_user)
+    # The patient (and who resolved) come in the same SELECT: no query per alert.
+    query = query.options(contains_eager(Alert.patient))
+    pagination = db.paginate(query, per_page=INBOX_PAGE_SIZE, max_per_page=INBOX_PAGE_SIZE, error_out=False)
+    resolvers = {}
+    if show == "resolved":
+        ids = {a.resolved_by_id for a in pagination.items if a.resolved_by_id}
+        if ids:
+            resolvers = dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(ids))).all())
+    return (
+        render_template(
+            "coaching/alerts.html",
+            pagination=pagination,
+            show=show,
+            form=form or ResolveAlertForm(formdata=None),
+            failed_id=failed_id,
+            resolvers=resolvers,
+            open_count=open_alert_count(current_user) if show == "resolved" else pagination.total,
+            has_patient_page="coaching.patient_detail" in current_app.view_functions,
+        ),
+        status,
+    )
+
+
+@bp.route("/alerts")
+@coach_required
+def alerts():
+    return _inbox()
+
+
+@bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+@coach_required
+def resolve(alert_id: int):
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        abort(404)
+    patient_for_coach_or_404(alert.patient_id)  # someone else's patient: 404
+    form = ResolveAlertForm()
+    if not form.validate():
+        status = 400 if form.csrf_token.errors else 422
+        return _inbox(form, failed_id=alert.id, status=status)
+    try:
+        resolve_alert(alert, current_user, form.note.data)
+    except AlertError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    flash(f"Alert for {alert.patient.name} resolved.", "success")
+    return redirect(url_for("coaching.alerts"))
+
+
+@bp.route("/patients/<int:patient_id>/progress/data.json")
+@coach_required
+def patient_progress_data(patient_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    days = progress_service.chart_range()
+    data = progress_service.progress_for(patient.id, checkin_service.today_for(patient), days).chart_data()
+    audit.record("patient.view", patient, patient=patient, section="chart data", days=days)
+    db.session.commit()
+    return data
+
+
+@bp.route("/patients/<int:patient_id>/checkins")
+@coach_required
+def patient_checkins(patient_id: int):
+    """The patient's full check-in history with notes and red-flag answers."""
+    patient = patient_for_coach_or_404(patient_id)
+    pagination = db.paginate(
+        checkin_service.checkin_history_query(patient.id), per_page=HISTORY_PAGE_SIZE, max_per_page=HISTORY_PAGE_SIZE,
+        error_out=False,
+    )  # fmt: skip
+    audit.record("patient.view", patient, patient=patient, section="check-in history", page=pagination.page)
+    db.session.commit()
+    return render_template(
+        "coaching/patient/checkins.html",
+        patient=patient,
+        pagination=pagination,
+        questions=RED_FLAG_QUESTIONS,
+        has_patient_page="coaching.patient_detail" in current_app.view_functions,
+    )

@@ -1,0 +1,262 @@
+"""Alert rules and the alert lifecycle (open, count, resolve).
+
+Rules, precisely:
+
+* **Red flag** (urgent): a saved check-in with any red-flag answer "yes".
+* **Pain worsening**: evaluated when a check-in for day D is saved. The recent
+  window is D-2..D (3 local days), the baseline window is D-9..D-3 (the 7 days
+  before). With at least 2 check-ins in the recent window and at least 3 in the
+  baseline, an alert opens when avg(recent pain) - avg(baseline pain) >= 2.
+  The comparison is done on integer sums, so exactly 2.0 counts and 1.99 does not.
+* **Missed check-ins**: evaluated by ``flask alerts scan``. For a patient with an
+  active plan that started on or before T-3 (T = the patient's local today), an
+  alert opens when there is no check-in on any of T-3, T-2, T-1 nor T, i.e. three
+  whole days went by without one.
+
+At most one open alert of a kind per patient: the unique index on
+(patient_id, kind, open_key) decides, so concurrent writers cannot duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import case, func, update
+
+from portal import audit
+from portal.auth.models import Role, User
+from portal.coaching.models import ALERT_SEVERITY, Alert, AlertKind, Plan, PlanStatus
+from portal.extensions import db
+from portal.mail import queue_email
+from portal.patients.models import RED_FLAG_FIELDS, CheckIn
+from portal.sqlutil import insert_for
+from portal.timeutil import local_today, utcnow
+
+RECENT_DAYS = 3
+BASELINE_DAYS = 7
+MIN_RECENT = 2
+MIN_BASELINE = 3
+WORSENING_POINTS = 2
+MISSED_DAYS = 3
+MAX_NOTE = 2000
+
+RED_FLAG_LABELS = {
+    "rf_numbness": "new numbness or tingling in the legs",
+    "rf_walking": "trouble walking or standing",
+    "rf_bladder_bowel": "bladder/bowel control loss or saddle numbness",
+    "rf_fall_injury": "a recent fall or injury",
+    "rf_activity_stopping": "pain stopping daily activities",
+}
+
+
+class AlertError(Exception):
+    """An alert action that cannot be done (for example it was already resolved)."""
+
+
+def open_alert(patient: User, kind: AlertKind, summary: str, checkin_id: int | None = None) -> tuple[Alert, bool]:
+    """Open an alert unless one of this kind is already open; returns (alert, created).
+
+    INSERT ... ON CONFLICT DO NOTHING on the open-alert unique index makes this
+    safe against a concurrent writer without aborting the caller's transaction.
+    """
+    now = utcnow()
+    db.session.flush()  # the statement below bypasses the ORM's autoflush
+    result = db.session.connection().execute(
+        insert_for(Alert)
+        .values(
+            patient_id=patient.id,
+            kind=str(kind),
+            severity=ALERT_SEVERITY[kind],
+            summary=summary[:300],
+            checkin_id=checkin_id,
+            opened_at=now,
+            open_key=1,
+            note="",
+        )
+        .on_conflict_do_nothing(index_elements=["patient_id", "kind", "open_key"])
+        .returning(Alert.id)
+    )
+    created = result.first() is not None
+    alert = db.session.scalar(
+        db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == str(kind), Alert.open_key == 1)
+    )
+    if created and kind == AlertKind.RED_FLAG:
+        _notify_coach(patient)
+    return alert, created
+
+
+def _notify_coach(patient: User) -> None:
+    """Tell the coach by email that an urgent alert waits (no health details in email)."""
+    coach = patient.coach
+    if coach is None or not coach.is_active or not coach.email_notifications:
+        return
+    queue_email(
+        coach.email,
+        "Urgent alert waiting in Holistiq Coach",
+        "One of your patients reported a red-flag symptom in today's check-in.\n"
+        "Please sign in to Holistiq Coach and open Alerts to review it.",
+    )
+
+
+def red_flag_summary(checkin: CheckIn) -> str:
+    answers = [RED_FLAG_LABELS[name] for name in RED_FLAG_FIELDS if getattr(checkin, name)]
+    return "Reported: " + "; ".join(answers) + f" (check-in of {checkin.day:%b %d})."
+
+
+def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
+    """(recent average, baseline average) when pain worsened by the rule above, else None.
+
+    One query with conditional sums; no Python loop over check-ins.
+    """
+    recent_from = day - timedelta(days=RECENT_DAYS - 1)
+    baseline_from = recent_from - timedelta(days=BASELINE_DAYS)
+    in_recent = CheckIn.day >= recent_from
+    row = db.session.execute(
+        db.select(
+            func.sum(case((in_recent, CheckIn.pain), else_=0)),
+            func.sum(case((in_recent, 1), else_=0)),
+            func.sum(case((in_recent, 0), else_=CheckIn.pain)),
+            func.sum(case((in_recent, 0), else_=1)),
+        ).where(CheckIn.patient_id == patient_id, CheckIn.day >= baseline_from, CheckIn.day <= day)
+    ).one()
+    recent_sum, recent_n, base_sum, base_n = (int(v or 0) for v in row)
+    if recent_n < MIN_RECENT or base_n < MIN_BASELINE:
+        return None
+    # recent_sum/recent_n - base_sum/base_n >= 2, without floating point.
+    if recent_sum * base_n - base_sum * recent_n >= WORSENING_POINTS * recent_n * base_n:
+        return recent_sum / recent_n, base_sum / base_n
+    return None
+
+
+def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
+    """Open the alerts a just-saved check-in calls for; returns the newly opened ones."""
+    opened = []
+    if checkin.has_red_flag:
+        alert, created = open_alert(patient, AlertKind.RED_FLAG, red_flag_summary(checkin), checkin.id)
+        if created:
+            opened.append(alert)
+        else:
+            # Keep the one open urgent alert pointing at the latest answers.
+            alert.summary = red_flag_summary(checkin)[:300]
+            alert.checkin_id = checkin.id
+    change = worsening(patient.id, checkin.day)
+    if change is not None:
+        recent, baseline = change
+        summary = f"Pain averaged {recent:.1f} over the last 3 days, up from {baseline:.1f} the week before."
+        alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
+        if created:
+            opened.append(alert)
+    return opened
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    checked: int
+    opened: int
+
+
+def scan_missed_checkins() -> ScanResult:
+    """Open missed-check-in alerts (idempotent: a second run opens nothing new).
+
+    One query gets every active patient with an active plan, their earliest active
+    plan start and their latest check-in day; the rule is then applied with each
+    patient's own local "today".
+    """
+    last_checkin = (
+        db.select(CheckIn.patient_id, func.max(CheckIn.day).label("last_day")).group_by(CheckIn.patient_id).subquery()
+    )
+    rows = db.session.execute(
+        db.select(User, func.min(Plan.start_date), last_checkin.c.last_day)
+        .join(Plan, Plan.patient_id == User.id)
+        .outerjoin(last_checkin, last_checkin.c.patient_id == User.id)
+        .where(User.role == Role.PATIENT, User.is_active.is_(True), Plan.status == PlanStatus.ACTIVE)
+        .group_by(User.id, last_checkin.c.last_day)
+    ).all()
+    today_by_tz: dict[str, date] = {}
+    opened = 0
+    for patient, plan_start, last_day in rows:
+        today = today_by_tz.setdefault(patient.tz, local_today(patient.tz))
+        if is_missed(today, plan_start, last_day):
+            since = f"since {last_day:%b %d}" if last_day else "since the plan started"
+            _alert, created = open_alert(
+                patient, AlertKind.MISSED_CHECKINS, f"No check-in for {MISSED_DAYS} days or more ({since})."
+            )
+            opened += int(created)
+    return ScanResult(checked=len(rows), opened=opened)
+
+
+def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
+    """True when the 3 whole days before today (and today so far) have no check-in."""
+    window_start = today - timedelta(days=MISSED_DAYS)
+    if plan_start > window_start:
+        return False  # the plan has not been active for three whole days yet
+    return last_day is None or last_day < window_start
+
+
+def resolve_alert(alert: Alert, actor: User, note: str) -> None:
+    """Resolve an open alert with the coach's note (audited); caller commits.
+
+    The conditional UPDATE makes a second, concurrent resolve fail cleanly
+    instead of overwriting the first coach's note.
+    """
+    result = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=actor.id, note=note[:MAX_NOTE], open_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AlertError("This alert was already resolved.")
+    db.session.refresh(alert)
+    audit.record("alert.resolve", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
+
+
+def open_alerts_query(coach: User):
+    """Open alerts of the coach's patients, most urgent first, then oldest first."""
+    return (
+        db.select(Alert)
+        .join(User, User.id == Alert.patient_id)
+        .where(User.coach_id == coach.id, Alert.resolved_at.is_(None))
+        .order_by(Alert.severity, Alert.opened_at, Alert.id)
+    )
+
+
+def resolved_alerts_query(coach: User):
+    return (
+        db.select(Alert)
+        .join(User, User.id == Alert.patient_id)
+        .where(User.coach_id == coach.id, Alert.resolved_at.is_not(None))
+        .order_by(Alert.resolved_at.desc(), Alert.id.desc())
+    )
+
+
+def open_alert_count(user: User) -> int:
+    """Badge count for the coach's "Alerts" navigation entry."""
+    if not getattr(user, "is_coach", False):
+        return 0
+    return db.session.scalar(
+        db.select(func.count(Alert.id))
+        .join(User, User.id == Alert.patient_id)
+        .where(User.coach_id == user.id, Alert.resolved_at.is_(None))
+    )
+
+
+def alert_history_query(patient_id: int):
+    return db.select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.opened_at.desc(), Alert.id.desc())
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Coach alerts."""
+
+
+@alerts_group.command("scan")
+@with_appcontext
+def scan_command() -> None:
+    """Open missed-check-in alerts (run from cron, e.g. hourly; safe to repeat)."""
+    result = scan_missed_checkins()
+    db.session.commit()
+    click.echo(f"Checked {result.checked} patient(s) with an active plan; opened {result.opened} alert(s).")

@@ -1,0 +1,191 @@
+"""A patient's own data (profile, plans, check-ins, item logs, weekly checks) as JSON or CSV.
+
+Each table is read in one query, so an export costs the same few queries for a
+week of data or for years of it. CSV comes as a ZIP with one file per table
+(spreadsheets open each directly); cells that a spreadsheet would run as a
+formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date, datetime
+from typing import Any
+
+from portal.auth.models import User
+from portal.coaching.models import Plan, PlanItem
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+from portal.patients.models import RED_FLAG_FIELDS, CheckIn, ItemLog, WeeklyOutcome
+
+CHECKIN_COLUMNS = (
+    "day",
+    "pain",
+    "stiffness",
+    "spasm_episodes",
+    "sleep_quality",
+    "water_glasses",
+    "notes",
+    *RED_FLAG_FIELDS,
+    "created_at",
+    "updated_at",
+)
+PLAN_COLUMNS = ("plan_id", "title", "goals", "status", "start_date", "end_date", "coach")
+PLAN_ITEM_COLUMNS = (
+    "plan_id",
+    "plan_item_id",
+    "item",
+    "kind",
+    "sets",
+    "reps",
+    "hold_seconds",
+    "times_per_day",
+    "weekdays",
+    "coach_note",
+    "is_active",
+)
+ITEM_LOG_COLUMNS = ("day", "plan_item_id", "item", "done", "pain_during", "note")
+OUTCOME_COLUMNS = ("week_start", "pain_average", "enjoyment_interference", "activity_interference", "peg_score")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def collect(patient: User) -> dict[str, Any]:
+    """Everything we hold about the patient's care, as plain values."""
+    coach_name = patient.coach.name if patient.coach else None
+    profile = {
+        "name": patient.name,
+        "email": patient.email,
+        "phone": patient.phone,
+        "clinic": patient.clinic.name if patient.clinic else None,
+        "coach": coach_name,
+        "time_zone": patient.tz,
+        "account_created_at": _plain(patient.created_at),
+        "email_notifications": patient.email_notifications,
+    }
+    plans = db.session.execute(
+        db.select(Plan, User.name).outerjoin(User, User.id == Plan.coach_id).where(Plan.patient_id == patient.id)
+        .order_by(Plan.start_date, Plan.id)
+    ).all()  # fmt: skip
+    items = db.session.execute(
+        db.select(PlanItem, LibraryItem.title, LibraryItem.kind)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .join(LibraryItem, LibraryItem.id == PlanItem.library_item_id)
+        .where(Plan.patient_id == patient.id)
+        .order_by(PlanItem.plan_id, PlanItem.position, PlanItem.id)
+    ).all()
+    checkins = db.session.scalars(
+        db.select(CheckIn).where(CheckIn.patient_id == patient.id).order_by(CheckIn.day)
+    ).all()
+    logs = db.session.execute(
+        db.select(ItemLog, LibraryItem.title)
+        .join(PlanItem, PlanItem.id == ItemLog.plan_item_id)
+        .join(LibraryItem, LibraryItem.id == PlanItem.library_item_id)
+        .where(ItemLog.patient_id == patient.id)
+        .order_by(ItemLog.day, ItemLog.plan_item_id)
+    ).all()
+    outcomes = db.session.scalars(
+        db.select(WeeklyOutcome).where(WeeklyOutcome.patient_id == patient.id).order_by(WeeklyOutcome.week_start)
+    ).all()
+    return {
+        "profile": profile,
+        "plans": [
+            {
+                "plan_id": plan.id,
+                "title": plan.title,
+                "goals": plan.goals,
+                "status": plan.status,
+                "start_date": _plain(plan.start_date),
+                "end_date": _plain(plan.end_date),
+                "coach": name,
+            }
+            for plan, name in plans
+        ],
+        "plan_items": [
+            {
+                "plan_id": item.plan_id,
+                "plan_item_id": item.id,
+                "item": title,
+                "kind": str(kind),
+                "sets": item.sets,
+                "reps": item.reps,
+                "hold_seconds": item.hold_seconds,
+                "times_per_day": item.times_per_day,
+                "weekdays": item.weekdays,
+                "coach_note": item.coach_note,
+                "is_active": item.is_active,
+            }
+            for item, title, kind in items
+        ],
+        "checkins": [{name: _plain(getattr(c, name)) for name in CHECKIN_COLUMNS} for c in checkins],
+        "item_logs": [
+            {
+                "day": _plain(log.day),
+                "plan_item_id": log.plan_item_id,
+                "item": title,
+                "done": log.done,
+                "pain_during": log.pain_during,
+                "note": log.note,
+            }
+            for log, title in logs
+        ],
+        "weekly_checks": [
+            {
+                "week_start": _plain(o.week_start),
+                "pain_average": o.pain_average,
+                "enjoyment_interference": o.enjoyment_interference,
+                "activity_interference": o.activity_interference,
+                "peg_score": o.score,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps({"format": "holistiq-coach-export/1", **data}, indent=2, ensure_ascii=False)
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise text a spreadsheet would evaluate as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([safe_cell(row.get(name)) for name in columns])
+    return buffer.getvalue()
+
+
+def to_csv_zip(data: dict[str, Any]) -> bytes:
+    """One CSV per table, zipped."""
+    profile = data["profile"]
+    files = {
+        "profile.csv": _csv(tuple(profile), [profile]),
+        "plans.csv": _csv(PLAN_COLUMNS, data["plans"]),
+        "plan_items.csv": _csv(PLAN_ITEM_COLUMNS, data["plan_items"]),
+        "checkins.csv": _csv(CHECKIN_COLUMNS, data["checkins"]),
+        "item_logs.csv": _csv(ITEM_LOG_COLUMNS, data["item_logs"]),
+        "weekly_checks.csv": _csv(OUTCOME_COLUMNS, data["weekly_checks"]),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            # A BOM so spreadsheet apps read the UTF-8 (accents in names and notes) correctly.
+            archive.writestr(name, "\ufeff" + text)
+    return buffer.getvalue()

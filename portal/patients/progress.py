@@ -1,0 +1,334 @@
+"""Progress figures: chart series, streaks and adherence, aggregated in SQL.
+
+Every function issues a fixed number of queries whatever the number of
+check-ins or logs. Adherence needs the plan's schedule (which weekdays an item
+is due): the handful of plan items is expanded over the days of the window in
+Python, while completions are counted by GROUP BY in the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import abort, request
+from sqlalchemy import and_, case, func, or_
+
+from portal.coaching.models import Plan, PlanItem, PlanStatus
+from portal.extensions import db
+from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
+from portal.sqlutil import EPOCH, day_number, week_number
+
+CHART_RANGES = (30, 90)
+ADHERENCE_WEEKS = 12
+PEG_WEEKS = 26
+
+
+def chart_range() -> int:
+    """The chart window from the request's ?days= (30 by default); anything else is a 400."""
+    raw = request.args.get("days", "30")
+    if not raw.isdigit() or int(raw) not in CHART_RANGES:
+        abort(400, "Charts cover the last 30 or 90 days.")
+    return int(raw)
+
+
+# --- plan schedule -------------------------------------------------------------
+
+
+def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[int, PlanItem, date, date | None]]:
+    """(patient id, item, plan start, plan end) for active items of active plans overlapping [start, end]."""
+    if not patient_ids:
+        return []
+    rows = db.session.execute(
+        db.select(Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .where(
+            Plan.patient_id.in_(patient_ids),
+            Plan.status == PlanStatus.ACTIVE,
+            PlanItem.is_active.is_(True),
+            Plan.start_date <= end,
+            or_(Plan.end_date.is_(None), Plan.end_date >= start),
+        )
+        .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def _due_days(item: PlanItem, plan_start: date, plan_end: date | None, start: date, end: date) -> list[date]:
+    first = max(start, plan_start)
+    last = min(end, plan_end) if plan_end else end
+    days = []
+    day = first
+    while day <= last:
+        if item.is_due_on(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+# --- adherence -----------------------------------------------------------------
+
+
+@dataclass
+class ItemAdherence:
+    item: PlanItem
+    due: int
+    done: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.done / self.due) if self.due else None
+
+
+def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool = False) -> dict:
+    """Completed logs per (plan item[, week]) in [start, end], counted in SQL."""
+    if not patient_ids:
+        return {}
+    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day).label("week")] if by_week else [])
+    rows = db.session.execute(
+        db.select(*keys, func.count(ItemLog.id))
+        .where(
+            ItemLog.patient_id.in_(patient_ids),
+            ItemLog.done.is_(True),
+            ItemLog.day >= start,
+            ItemLog.day <= end,
+        )
+        .group_by(*keys)
+    ).all()
+    return {tuple(row[:-1]) if by_week else row[0]: row[-1] for row in rows}
+
+
+def item_adherence(patient_id: int, start: date, end: date) -> list[ItemAdherence]:
+    """Per plan item: due days and done days in the window (two queries)."""
+    items = _active_items([patient_id], start, end)
+    done = _done_counts([patient_id], start, end)
+    result = []
+    for _pid, item, plan_start, plan_end in items:
+        due = len(_due_days(item, plan_start, plan_end, start, end))
+        result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
+    return result
+
+
+def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
+    """{patient id: (due, done)} over the window for a whole page of patients (two queries)."""
+    items = _active_items(patient_ids, start, end)
+    done = _done_counts(patient_ids, start, end)
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for pid, item, plan_start, plan_end in items:
+        due = len(_due_days(item, plan_start, plan_end, start, end))
+        totals[pid][0] += due
+        totals[pid][1] += min(done.get(item.id, 0), due)
+    return {pid: (due, done_) for pid, (due, done_) in totals.items()}
+
+
+def monday_week(monday: date) -> int:
+    """The week number (as sqlutil.week_number computes it in SQL) of a Monday."""
+    return (monday - EPOCH).days // 7
+
+
+def weekly_adherence(patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS) -> list[dict]:
+    """[{week_start, due, done, percent}] for the last ``weeks`` Monday-based weeks."""
+    end = today
+    start = end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1)
+    items = _active_items([patient_id], start, end)
+    done = _done_counts([patient_id], start, end, by_week=True)
+    due_item_week: dict[tuple[int, date], int] = defaultdict(int)
+    for _pid, item, plan_start, plan_end in items:
+        for day in _due_days(item, plan_start, plan_end, start, end):
+            due_item_week[(item.id, day - timedelta(days=day.weekday()))] += 1
+    due_week: dict[date, int] = defaultdict(int)
+    done_week: dict[date, int] = defaultdict(int)
+    for (item_id, monday), due in due_item_week.items():
+        due_week[monday] += due
+        # Never above 100 %: completions beyond the item's due days that week do not count.
+        done_week[monday] += min(done.get((item_id, monday_week(monday)), 0), due)
+    result = []
+    for i in range(weeks):
+        monday = start + timedelta(weeks=i)
+        due = due_week.get(monday, 0)
+        got = done_week.get(monday, 0)
+        result.append(
+            {"week_start": monday, "due": due, "done": got, "percent": round(100 * got / due) if due else None}
+        )
+    return result
+
+
+# --- check-in series, streak, summary -------------------------------------------
+
+
+def checkin_series(patient_id: int, start: date, end: date) -> list:
+    """Rows (day, pain, stiffness, spasm_episodes) of the window, oldest first."""
+    return db.session.execute(
+        db.select(CheckIn.day, CheckIn.pain, CheckIn.stiffness, CheckIn.spasm_episodes)
+        .where(CheckIn.patient_id == patient_id, CheckIn.day >= start, CheckIn.day <= end)
+        .order_by(CheckIn.day)
+    ).all()
+
+
+def streaks(patient_id: int, today: date) -> tuple[int, int]:
+    """(current streak, longest streak) of consecutive check-in days.
+
+    Gaps-and-islands in SQL: day number minus row number is constant within a run
+    of consecutive days. The current streak counts if its last day is today or
+    yesterday (today's check-in may still come).
+    """
+    daynum = day_number(CheckIn.day)
+    numbered = (
+        db.select(
+            CheckIn.day.label("day"),
+            (daynum - func.row_number().over(order_by=CheckIn.day)).label("grp"),
+        )
+        .where(CheckIn.patient_id == patient_id, CheckIn.day <= today)
+        .subquery()
+    )
+    runs = (
+        db.select(func.count().label("length"), func.max(numbered.c.day).label("last_day"))
+        .group_by(numbered.c.grp)
+        .subquery()
+    )
+    row = db.session.execute(
+        db.select(
+            func.max(runs.c.length),
+            func.max(case((runs.c.last_day >= today - timedelta(days=1), runs.c.length), else_=0)),
+        )
+    ).one()
+    longest, current = row
+    return int(current or 0), int(longest or 0)
+
+
+@dataclass
+class Summary:
+    days: int
+    checkins: int = 0
+    pain_avg: float | None = None
+    stiffness_avg: float | None = None
+    spasms_total: int = 0
+    pain_first_week: float | None = None
+    pain_last_week: float | None = None
+    red_flag_days: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pain_change(self) -> float | None:
+        if self.pain_first_week is None or self.pain_last_week is None:
+            return None
+        return round(self.pain_last_week - self.pain_first_week, 1)
+
+
+def _avg(value) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def summary(patient_id: int, start: date, end: date) -> Summary:
+    """Averages and counts for the window in one aggregate query."""
+    first_week = CheckIn.day <= start + timedelta(days=6)
+    last_week = CheckIn.day >= end - timedelta(days=6)
+    any_red_flag = or_(
+        CheckIn.rf_numbness,
+        CheckIn.rf_walking,
+        CheckIn.rf_bladder_bowel,
+        CheckIn.rf_fall_injury,
+        CheckIn.rf_activity_stopping,
+    )
+    row = db.session.execute(
+        db.select(
+            func.count(CheckIn.id),
+            func.avg(CheckIn.pain),
+            func.avg(CheckIn.stiffness),
+            func.sum(CheckIn.spasm_episodes),
+            func.avg(case((first_week, CheckIn.pain))),
+            func.avg(case((last_week, CheckIn.pain))),
+            func.sum(case((any_red_flag, 1), else_=0)),
+        ).where(and_(CheckIn.patient_id == patient_id, CheckIn.day >= start, CheckIn.day <= end))
+    ).one()
+    count, pain, stiffness, spasms, pain_first, pain_last, red = row
+    return Summary(
+        days=(end - start).days + 1,
+        checkins=int(count or 0),
+        pain_avg=_avg(pain),
+        stiffness_avg=_avg(stiffness),
+        spasms_total=int(spasms or 0),
+        pain_first_week=_avg(pain_first),
+        pain_last_week=_avg(pain_last),
+        red_flag_days=int(red or 0),
+    )
+
+
+def peg_series(patient_id: int, today: date, weeks: int = PEG_WEEKS) -> list:
+    """Rows (week_start, pain_average, enjoyment, activity) for recent weeks, oldest first."""
+    since = today - timedelta(weeks=weeks)
+    return db.session.execute(
+        db.select(
+            WeeklyOutcome.week_start,
+            WeeklyOutcome.pain_average,
+            WeeklyOutcome.enjoyment_interference,
+            WeeklyOutcome.activity_interference,
+        )
+        .where(WeeklyOutcome.patient_id == patient_id, WeeklyOutcome.week_start >= since)
+        .order_by(WeeklyOutcome.week_start)
+    ).all()
+
+
+def peg_score(row) -> float:
+    return round((row[1] + row[2] + row[3]) / 3, 1)
+
+
+# --- everything a progress page needs -------------------------------------------------
+
+
+@dataclass
+class Progress:
+    days: int
+    start: date
+    end: date
+    series: list
+    summary: Summary
+    streak: int
+    longest_streak: int
+    weekly_adherence: list[dict]
+    items: list[ItemAdherence]
+    peg: list
+
+    def chart_data(self) -> dict:
+        """The JSON the charts draw: one label per day (null where no check-in)."""
+        by_day = {row.day: row for row in self.series}
+        labels, pain, stiffness, spasms = [], [], [], []
+        day = self.start
+        while day <= self.end:
+            row = by_day.get(day)
+            labels.append(day.isoformat())
+            pain.append(row.pain if row else None)
+            stiffness.append(row.stiffness if row else None)
+            spasms.append(row.spasm_episodes if row else None)
+            day += timedelta(days=1)
+        return {
+            "days": self.days,
+            "daily": {"labels": labels, "pain": pain, "stiffness": stiffness, "spasms": spasms},
+            "adherence": {
+                "labels": [w["week_start"].isoformat() for w in self.weekly_adherence],
+                "percent": [w["percent"] for w in self.weekly_adherence],
+            },
+            "peg": {
+                "labels": [row[0].isoformat() for row in self.peg],
+                "score": [peg_score(row) for row in self.peg],
+            },
+        }
+
+
+def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
+    """All figures of the progress page; a constant number of queries (about 8)."""
+    start = today - timedelta(days=days - 1)
+    current, longest = streaks(patient_id, today)
+    return Progress(
+        days=days,
+        start=start,
+        end=today,
+        series=checkin_series(patient_id, start, today),
+        summary=summary(patient_id, start, today),
+        streak=current,
+        longest_streak=longest,
+        weekly_adherence=weekly_adherence(patient_id, today),
+        items=item_adherence(patient_id, today - timedelta(days=27), today),
+        peg=peg_series(patient_id, today),
+    )

@@ -1,0 +1,66 @@
+"""The patient's progress page, its chart data (JSON) and the own-data export."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from flask_login import current_user
+
+from portal import audit
+from portal.auth.access import patient_required
+from portal.extensions import db
+from portal.patients import bp
+from portal.patients.checkins import today_for
+from portal.patients.export import collect, to_csv_zip, to_json
+from portal.patients.progress import chart_range, peg_score, progress_for
+
+
+@bp.route("/progress")
+@patient_required
+def progress():
+    days = chart_range()
+    today = today_for(current_user)
+    data = progress_for(current_user.id, today, days)
+    return render_template("patients/progress.html", progress=data, days=days, today=today)
+
+
+@bp.route("/progress/data.json")
+@patient_required
+def progress_data():
+    days = chart_range()
+    return progress_for(current_user.id, today_for(current_user), days).chart_data()
+
+
+def _export_name(extension: str) -> str:
+    return f"holistiq-my-data-{today_for(current_user).isoformat()}.{extension}"
+
+
+@bp.route("/export.json")
+@patient_required
+def export_json():
+    data = collect(current_user)
+    audit.record("data.export", current_user, patient=current_user, format="json")
+    db.session.commit()
+    return Response(
+        to_json(data),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{_export_name("json")}"'},
+    )
+
+
+@bp.route("/export-csv.zip")
+@patient_required
+def export_csv():
+    data = collect(current_user)
+    audit.record("data.export", current_user, patient=current_user, format="csv")
+    db.session.commit()
+    return Response(
+        to_csv_zip(data),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{_export_name("csv.zip")}"'},
+    )
+
+
+@bp.app_template_filter("peg_score")
+def peg_score_filter(row) -> float:
+    """PEG score (mean of the three answers) of a row from progress.peg_series."""
+    return peg_score(row)

@@ -1,0 +1,48 @@
+"""Small SQL helpers that read the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, literal
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+
+# A Monday: day numbers counted from here put every Monday at a multiple of 7.
+EPOCH = date(2000, 1, 3)
+
+
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def insert_for(model: Any):
+    """An INSERT supporting ``on_conflict_do_nothing/do_update`` for the current database.
+
+    Inserting with ON CONFLICT lets a unique key decide races between two
+    requests (double submit, two scans) without failing the whole transaction.
+    Add ``.returning(Model.id)`` to learn whether a row was inserted: rowcount is
+    not reliable for INSERT ... RETURNING on every driver.
+    """
+    if dialect_name() == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def day_number(column: Any):
+    """Whole days from EPOCH to a DATE column, as an integer SQL expression."""
+    if dialect_name() == "postgresql":
+        return column - literal(EPOCH)
+    return cast(func.julianday(column) - func.julianday(EPOCH.isoformat()), Integer)
+
+
+def week_number(column: Any):
+    """Monday-based week index of a DATE column (see week_start)."""
+    return day_number(column) // 7
+
+
+def week_start(week: int) -> date:
+    """The Monday that starts week number ``week`` (as returned by week_number)."""
+    return EPOCH + timedelta(days=7 * int(week))

@@ -1,0 +1,108 @@
+// Progress charts: draws Chart.js charts from the JSON at [data-chart-url].
+// The page already shows a text summary and a table for each chart, so if this
+// script or the data fails, nothing is lost but the pictures.
+(function () {
+  "use strict";
+  if (typeof window.Chart === "undefined") {
+    return;
+  }
+  var BRAND = "#0b5563";
+  var ORANGE = "#b35c00";
+  var GREEN = "#1e7b45";
+  var PURPLE = "#6a3d9a";
+
+  function shortDate(iso) {
+    var parts = iso.split("-");
+    var d = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
+    return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  }
+
+  function baseOptions(yMax, yTitle) {
+    return {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      spanGaps: true,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        y: { min: 0, max: yMax, title: { display: true, text: yTitle }, ticks: { precision: 0 } },
+        x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } }
+      },
+      plugins: { legend: { position: "bottom" } }
+    };
+  }
+
+  var builders = {
+    pain: function (data) {
+      return {
+        type: "line",
+        data: {
+          labels: data.daily.labels.map(shortDate),
+          datasets: [
+            { label: "Pain (0–10)", data: data.daily.pain, borderColor: BRAND, backgroundColor: BRAND, tension: 0.2 },
+            { label: "Stiffness (0–10)", data: data.daily.stiffness, borderColor: ORANGE, backgroundColor: ORANGE,
+              borderDash: [6, 4], tension: 0.2 }
+          ]
+        },
+        options: baseOptions(10, "0–10")
+      };
+    },
+    spasms: function (data) {
+      var opts = baseOptions(undefined, "Episodes");
+      delete opts.scales.y.max;
+      return {
+        type: "bar",
+        data: {
+          labels: data.daily.labels.map(shortDate),
+          datasets: [{ label: "Spasm episodes", data: data.daily.spasms, backgroundColor: PURPLE }]
+        },
+        options: opts
+      };
+    },
+    adherence: function (data) {
+      return {
+        type: "bar",
+        data: {
+          labels: data.adherence.labels.map(function (l) { return "Wk of " + shortDate(l); }),
+          datasets: [{ label: "Plan items done (%)", data: data.adherence.percent, backgroundColor: GREEN }]
+        },
+        options: baseOptions(100, "%")
+      };
+    },
+    peg: function (data) {
+      return {
+        type: "line",
+        data: {
+          labels: data.peg.labels.map(function (l) { return "Wk of " + shortDate(l); }),
+          datasets: [{ label: "PEG score (0–10)", data: data.peg.score, borderColor: BRAND, backgroundColor: BRAND }]
+        },
+        options: baseOptions(10, "0–10")
+      };
+    }
+  };
+
+  function draw(container) {
+    var url = container.getAttribute("data-chart-url");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("chart data: HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        container.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
+          var build = builders[canvas.getAttribute("data-series")];
+          if (build) {
+            new window.Chart(canvas, build(data));
+            canvas.setAttribute("data-drawn", "true");
+          }
+        });
+      })
+      .catch(function () {
+        container.querySelectorAll(".chart-box").forEach(function (box) {
+          box.classList.add("d-none");
+        });
+      });
+  }
+
+  document.querySelectorAll("[data-chart-url]").forEach(draw);
+})();

@@ -1,0 +1,281 @@
+"""Daily check-in: form, validation, one row per local day, red flags, item logs, PEG."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from portal.auth.models import Role
+from portal.coaching.models import Alert, AlertKind, Plan, PlanItem
+from portal.exercises.models import LibraryItem
+from portal.messaging.models import OutboundEmail
+from portal.patients.checkins import save_checkin, today_for
+from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
+from tests.conftest import csrf_token
+
+_slug = itertools.count(1)
+
+
+def make_plan(db, patient, coach, n_items=2, start=None, weekdays="0123456"):
+    """An active plan with ``n_items`` library items due on ``weekdays``."""
+    plan = Plan(
+        patient_id=patient.id,
+        coach_id=coach.id,
+        title="Back care",
+        start_date=start or today_for(patient) - timedelta(days=60),
+    )
+    db.session.add(plan)
+    for i in range(n_items):
+        n = next(_slug)
+        item = LibraryItem(
+            kind="exercise",
+            title=f"Stretch {n}",
+            slug=f"stretch-{n}",
+            summary="A gentle stretch.",
+            instructions="Breathe.",
+            body_area="lower_back",
+        )
+        db.session.add(item)
+        db.session.flush()
+        plan.items.append(PlanItem(library_item_id=item.id, position=i, weekdays=weekdays))
+    db.session.commit()
+    return plan
+
+
+def form_data(client, **overrides):
+    data = {
+        "csrf_token": csrf_token(client, "/me/checkin"),
+        "pain": "4",
+        "stiffness": "3",
+        "spasm_episodes": "1",
+        "sleep_quality": "3",
+        "water_glasses": "6",
+        "notes": "Felt better after the walk.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_form_shows_scale_anchors_and_button(patient_client):
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    assert "Pain right now (0–10)" in html
+    assert "0 = no pain" in html and "10 = worst pain imaginable" in html
+    assert "Save check-in" in html
+    assert html.count("<h1") == 1
+    for question in ("numbness or tingling", "walking or standing", "bladder or bowel", "fall or injury"):
+        assert question in html
+
+
+def test_nav_has_check_in(patient_client):
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    assert re.search(r'href="/me/checkin"[^>]*>\s*Check in', html) or ">Check in" in html
+
+
+def test_save_creates_then_updates_same_day(patient_client, patient, db):
+    response = patient_client.post("/me/checkin", data=form_data(patient_client))
+    assert response.status_code == 302
+    response = patient_client.post("/me/checkin", data=form_data(patient_client, pain="2", notes="Edited"))
+    assert response.status_code == 302
+    rows = db.session.scalars(db.select(CheckIn).where(CheckIn.patient_id == patient.id)).all()
+    assert len(rows) == 1
+    assert rows[0].pain == 2 and rows[0].notes == "Edited"
+    assert rows[0].day == today_for(patient)
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    assert 'value="2"' in html and "Saved" in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("pain", "11", "from 0 to 10"),
+        ("pain", "-1", "from 0 to 10"),
+        ("pain", "abc", "from 0 to 10"),
+        ("pain", "", "from 0 to 10"),
+        ("stiffness", "99", "from 0 to 10"),
+        ("spasm_episodes", "1000", "from 0 to 50"),
+        ("water_glasses", "x", "from 0 to 30"),
+        ("sleep_quality", "9", "Not a valid choice"),
+        ("notes", "a" * 2001, "2000"),
+        ("notes", "bad\x00char", "control characters"),
+    ],
+)
+def test_bad_input_is_422_beside_field_and_nothing_saved(patient_client, patient, db, field, value, message):
+    response = patient_client.post("/me/checkin", data=form_data(patient_client, **{field: value}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in html
+    assert message in html
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+
+
+def test_missing_csrf_is_400(patient_client, db):
+    data = form_data(patient_client)
+    del data["csrf_token"]
+    assert patient_client.post("/me/checkin", data=data).status_code == 400
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+
+
+def test_post_for_past_or_future_day_is_refused(patient_client, patient, db):
+    today = today_for(patient)
+    past = patient_client.post(
+        "/me/checkin", data=form_data(patient_client, day=(today - timedelta(days=1)).isoformat())
+    )
+    assert past.status_code == 409
+    assert "earlier days can no longer be changed" in past.get_data(as_text=True)
+    future = patient_client.post(
+        "/me/checkin", data=form_data(patient_client, day=(today + timedelta(days=1)).isoformat())
+    )
+    assert future.status_code == 422
+    assert "in the future" in future.get_data(as_text=True)
+    garbage = patient_client.post("/me/checkin", data=form_data(patient_client, day="2026-99-99"))
+    assert garbage.status_code == 400
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+    ok = patient_client.post("/me/checkin", data=form_data(patient_client, day=today.isoformat()))
+    assert ok.status_code == 302
+
+
+def test_service_refuses_past_day(patient, db):
+    from portal.patients.checkins import CheckInClosed
+
+    with pytest.raises(CheckInClosed):
+        save_checkin(patient, today_for(patient) - timedelta(days=1), {"pain": 1, "stiffness": 1})
+
+
+def test_past_checkin_is_read_only_view(patient_client, patient, db):
+    day = today_for(patient) - timedelta(days=2)
+    db.session.add(CheckIn(patient_id=patient.id, day=day, pain=5, stiffness=4, notes="old note"))
+    db.session.commit()
+    response = patient_client.get(f"/me/checkin/{day.isoformat()}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "old note" in html and "<form" not in html.split("<main", 1)[1].split("</main>")[0]
+    assert patient_client.get(f"/me/checkin/{(day + timedelta(days=30)).isoformat()}").status_code == 404
+    assert patient_client.get("/me/checkin/not-a-date").status_code == 404
+    today = today_for(patient).isoformat()
+    assert patient_client.get(f"/me/checkin/{today}").status_code == 302
+
+
+def test_other_patients_checkin_is_404(login_as, make_user, coach, patient, db):
+    other = make_user(Role.PATIENT, coach=coach)
+    day = today_for(patient) - timedelta(days=1)
+    db.session.add(CheckIn(patient_id=other.id, day=day, pain=9, stiffness=9, notes="private"))
+    db.session.commit()
+    client = login_as(patient)
+    assert client.get(f"/me/checkin/{day.isoformat()}").status_code == 404
+    assert "private" not in client.get("/me/history").get_data(as_text=True)
+
+
+def test_staff_cannot_use_patient_checkin(coach_client):
+    assert coach_client.get("/me/checkin").status_code == 403
+
+
+def test_red_flag_shows_safety_message_and_opens_one_urgent_alert(patient_client, patient, coach, db):
+    response = patient_client.post(
+        "/me/checkin", data=form_data(patient_client, rf_walking="yes"), follow_redirects=True
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "911" in html
+    assert patient.clinic.phone in html
+    assert 'role="alert"' in html
+    assert db.session.scalar(db.select(CheckIn)).rf_walking is True
+    alerts = db.session.scalars(db.select(Alert)).all()
+    assert [(a.kind, a.severity) for a in alerts] == [(AlertKind.RED_FLAG, 0)]
+    assert "trouble walking" in alerts[0].summary
+    # The coach is told by email, without health details.
+    mail = db.session.scalars(db.select(OutboundEmail)).all()
+    assert len(mail) == 1 and mail[0].to_address == coach.email
+    assert "walking" not in mail[0].body
+    # Sending again (still yes) keeps a single open alert.
+    patient_client.post("/me/checkin", data=form_data(patient_client, rf_walking="yes", rf_numbness="yes"))
+    alerts = db.session.scalars(db.select(Alert)).all()
+    assert len(alerts) == 1
+    db.session.refresh(alerts[0])
+    assert "numbness" in alerts[0].summary
+
+
+def test_no_red_flag_no_safety_message(patient_client, db):
+    html = patient_client.post("/me/checkin", data=form_data(patient_client), follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "Please get medical advice today" not in html
+    assert db.session.scalar(db.select(db.func.count(Alert.id))) == 0
+
+
+def test_items_done_prefilled_and_recorded(patient_client, patient, coach, db):
+    plan = make_plan(db, patient, coach, n_items=3)
+    first, second, third = plan.items
+    today = today_for(patient)
+    db.session.add(ItemLog(plan_item_id=first.id, patient_id=patient.id, day=today, done=True))
+    db.session.commit()
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    assert re.search(rf'checked[^>]*value="{first.id}"|value="{first.id}"[^>]*checked', html)
+    assert not re.search(rf'checked[^>]*value="{second.id}"|value="{second.id}"[^>]*checked', html)
+    data = form_data(patient_client)
+    data["items_done"] = [str(second.id), str(third.id)]
+    assert patient_client.post("/me/checkin", data=data).status_code == 302
+    logs = {log.plan_item_id: log.done for log in db.session.scalars(db.select(ItemLog))}
+    assert logs == {first.id: False, second.id: True, third.id: True}
+
+
+def test_forged_item_id_is_refused(patient_client, patient, coach, make_user, db):
+    make_plan(db, patient, coach, n_items=1)
+    other = make_user(Role.PATIENT, coach=coach)
+    other_plan = make_plan(db, other, coach, n_items=1)
+    data = form_data(patient_client)
+    data["items_done"] = [str(other_plan.items[0].id)]
+    response = patient_client.post("/me/checkin", data=data)
+    assert response.status_code == 422
+    assert db.session.scalar(db.select(db.func.count(ItemLog.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+
+
+def test_upsert_is_idempotent_at_service_level(patient, db):
+    """Two saves in a row (double submit) leave exactly one row for the day."""
+    today = today_for(patient)
+    first = save_checkin(patient, today, {"pain": 3, "stiffness": 3})
+    db.session.commit()
+    second = save_checkin(patient, today, {"pain": 6, "stiffness": 2})
+    db.session.commit()
+    assert first.created is True and second.created is False
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 1
+    assert db.session.scalar(db.select(CheckIn.pain)) == 6
+
+
+def test_history_paginates_newest_first(patient_client, patient, db):
+    today = today_for(patient)
+    for i in range(1, 26):
+        db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=i), pain=i % 11, stiffness=1))
+    db.session.commit()
+    page1 = patient_client.get("/me/history").get_data(as_text=True)
+    assert "25 check-ins" in page1
+    assert (today - timedelta(days=1)).strftime("%b %-d") in page1
+    page2 = patient_client.get("/me/history?page=2").get_data(as_text=True)
+    assert (today - timedelta(days=25)).strftime("%b %-d") in page2
+    assert patient_client.get("/me/history?page=99").status_code == 200
+
+
+def test_weekly_peg_check_creates_then_updates(patient_client, patient, db):
+    token = csrf_token(patient_client, "/me/weekly-check")
+    data = {"csrf_token": token, "pain_average": "6", "enjoyment_interference": "5", "activity_interference": "4"}
+    assert patient_client.post("/me/weekly-check", data=data).status_code == 302
+    data["pain_average"] = "3"
+    assert patient_client.post("/me/weekly-check", data=data).status_code == 302
+    rows = db.session.scalars(db.select(WeeklyOutcome)).all()
+    assert len(rows) == 1 and rows[0].pain_average == 3
+    assert rows[0].week_start == today_for(patient) - timedelta(days=today_for(patient).weekday())
+    bad = patient_client.post("/me/weekly-check", data={**data, "activity_interference": "12"})
+    assert bad.status_code == 422
+    assert 'id="activity_interference-error"' in bad.get_data(as_text=True)
+
+
+def test_checkin_day_uses_clinic_timezone(make_clinic, make_user, coach, db):
+    tokyo = make_clinic(timezone="Asia/Tokyo")
+    patient = make_user(Role.PATIENT, coach=coach, clinic_id=tokyo.id)
+    from portal.timeutil import local_today
+
+    assert today_for(patient) == local_today("Asia/Tokyo")
+    assert isinstance(today_for(patient), date)
