@@ -82,6 +82,10 @@ from portal.exercises.cli import library_group  # noqa: E402 - features append t
 
 COMMANDS.append(library_group)
 
+from portal.bench_data import bench_data_command  # noqa: E402
+
+COMMANDS.append(bench_data_command)
+
 
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:

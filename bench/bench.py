@@ -1,0 +1,498 @@
+"""Load benchmark: the portal served the production way, under wrk, against PostgreSQL.
+
+Run through `make bench` (bench/run.sh). For each data set (the demo data, then the
+reference size from `flask bench-data`) it creates a fresh database, serves the
+portal with gunicorn (2 sync workers, production settings over plain http on
+127.0.0.1), signs in a patient and a coach, and drives 16 connections at each
+page with wrk; the bare Flask app in bench/hello.py, served the same way just
+before, gives the ceiling. Results: bench/results/latest.json and latest.md.
+
+Environment (all optional):
+  BENCH_PATIENTS / BENCH_DAYS   reference size (10000 / 180)
+  BENCH_DURATION                seconds of load per page (8)
+  BENCH_CONNECTIONS             concurrent connections (16)
+  BENCH_PG_URL                  server to create the databases on (postgresql://postgres@127.0.0.1:5432/postgres)
+  BENCH_PORT                    first of the ports used (8810; the next two as well)
+  BENCH_SETS                    which data sets: "demo,reference" (default) or one of them
+  BENCH_KEEP_DB=1               keep the databases afterwards (for EXPLAIN and profiling)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+import requests
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+sys.path.insert(0, str(BENCH))
+
+from login import cookie_header, find_form, login, parse_forms  # noqa: E402
+
+VENV_BIN = ROOT / ".venv" / "bin"
+PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
+DAYS = int(os.environ.get("BENCH_DAYS", "180"))
+DURATION = int(os.environ.get("BENCH_DURATION", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PORT = int(os.environ.get("BENCH_PORT", "8810"))
+SETS = [s.strip() for s in os.environ.get("BENCH_SETS", "demo,reference").split(",") if s.strip()]
+KEEP_DB = os.environ.get("BENCH_KEEP_DB") == "1"
+
+# Goals from issue 6.
+PATIENT_SHARE_GOAL = 0.25
+COACH_SHARE_GOAL = 0.15
+P99_GOAL_MS = 100.0
+SCALE_GOAL = 1.5
+RSS_GOAL_MB = 150.0
+
+
+@dataclass
+class Target:
+    key: str
+    label: str
+    role: str  # patient | coach
+    method: str = "GET"
+    url: str = ""
+    body: str = ""
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    role: str
+    method: str
+    path: str
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    share_of_hello: float | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- databases ------------------------------------------------------------------
+
+
+def _db_url(name: str) -> str:
+    base = PG_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def recreate_database(name: str) -> str:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return _db_url(name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def flask(env: dict, *args: str) -> str:
+    out = subprocess.run(
+        [str(VENV_BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def app_env(database_url: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        FLASK_APP="wsgi",
+        PORTAL_ENV="production",
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_urlsafe(48),
+        # Production settings, but plain http on 127.0.0.1: no TLS in the loop.
+        SESSION_COOKIE_SECURE="0",
+        FORCE_HTTPS="0",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+# --- servers --------------------------------------------------------------------
+
+
+class Gunicorn:
+    """gunicorn with 2 sync workers on 127.0.0.1:port, stopped on exit."""
+
+    def __init__(self, app: str, port: int, env: dict, chdir: Path) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind",
+             f"127.0.0.1:{port}", "--chdir", str(chdir), "--log-level", "warning", app],
+            cwd=ROOT, env=env, start_new_session=True,
+        )  # fmt: skip
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.base + "/", timeout=2, allow_redirects=False)
+                return
+            except requests.ConnectionError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn {app} exited with {self.proc.returncode}") from None
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn {app} did not start on port {port}")
+
+    def worker_rss_mb(self) -> list[float]:
+        out = subprocess.run(
+            ["ps", "-o", "rss=", "--ppid", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [round(int(v) / 1024, 1) for v in out.split()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+# --- wrk --------------------------------------------------------------------------
+
+
+def run_wrk(url: str, *, cookie: str = "", method: str = "GET", body: str = "") -> dict:
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--timeout", "5s", "-s",
+           str(BENCH / "wrk" / "report.lua")]  # fmt: skip
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    cmd.append(url)
+    env = dict(os.environ, WRK_METHOD=method, WRK_BODY=body)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    match = re.search(r"^BENCH-JSON (\{.*\})$", out.stdout, re.M)
+    if not match:
+        raise RuntimeError(f"wrk gave no summary for {url}:\n{out.stdout}\n{out.stderr}")
+    data = json.loads(match.group(1))
+    data["non_2xx_3xx"] = (
+        int(re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout).group(1)) if "Non-2xx" in out.stdout else 0
+    )
+    return data
+
+
+def measure(target: Target, cookie: str) -> Result:
+    # A few sequential requests first: connection pools, template caches, first-call imports.
+    s = requests.Session()
+    for _ in range(5):
+        if target.method == "POST":
+            s.post(target.url, data=target.body, headers={"Cookie": cookie,
+                   "Content-Type": "application/x-www-form-urlencoded"}, allow_redirects=False, timeout=10)  # fmt: skip
+        else:
+            s.get(target.url, headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+    probe = (
+        s.post(
+            target.url,
+            data=target.body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+            timeout=10,
+        )  # fmt: skip
+        if target.method == "POST"
+        else s.get(target.url, headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+    )
+    if probe.status_code >= 400 or (
+        probe.status_code in (301, 302, 303) and "/login" in probe.headers.get("Location", "")
+    ):
+        raise RuntimeError(f"{target.label}: {target.method} {target.url} answered {probe.status_code} before the run")
+    data = run_wrk(target.url, cookie=cookie, method=target.method, body=target.body)
+    seconds = data["duration_us"] / 1e6
+    errors = sum(data["errors"].values())
+    lat = data["latency_us"]
+    return Result(
+        key=target.key, label=target.label, role=target.role, method=target.method,
+        path=urlsplit(target.url).path,
+        rps=round(data["requests"] / seconds, 1), p50_ms=lat["p50"] / 1000, p95_ms=lat["p95"] / 1000,
+        p99_ms=lat["p99"] / 1000, errors=errors, requests=data["requests"],
+        detail={"errors": data["errors"], "probe_status": probe.status_code, "latency_us": lat},
+    )  # fmt: skip
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+def _fill_checkin(form) -> str:
+    """The check-in form as a patient would send it: moderate pain, no red flags, items done."""
+    values: list[tuple[str, str]] = [(n, v) for n, v in form.fields]
+    filled = dict(values)
+    defaults = {"pain": "4", "stiffness": "4", "spasm_episodes": "1", "sleep_quality": "3", "water_glasses": "6"}
+    values = [(n, defaults.get(n, v) if v == "" else v) for n, v in values]
+    for name, value in defaults.items():
+        if name not in filled and (name in form.selects):
+            values.append((name, value))
+    for name, options in form.selects.items():
+        if name in defaults:
+            continue
+        chosen = next((v for v, sel in options if sel), options[0][0] if options else "")
+        values.append((name, chosen))
+    for name, options in form.choices.items():
+        if name.startswith("rf_"):
+            no = next((v for v, _ in options if v.lower() in ("n", "no", "0", "false")), None)
+            if no is not None:
+                values.append((name, no))
+            continue  # an unticked checkbox means "no"
+        if len(options) == 1 or all(v not in ("y", "n", "yes", "no") for v, _ in options):
+            # Item checkboxes: tick them all (the patient did their plan today).
+            values.extend((name, v) for v, _ in options)
+        else:
+            chosen = next((v for v, c in options if c), options[0][0])
+            values.append((name, chosen))
+    values.extend(form.submit_names[:1])
+    return urlencode(values)
+
+
+def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int) -> list[Target]:
+    base = app.base
+    today = patient.get(f"{base}/me/", timeout=30)
+    today_forms = parse_forms(today.text, today.url)
+    done_form = next(
+        (f for f in today_forms if f.method == "POST" and "/today/items/" in f.action),
+        None,
+    )
+    checkin_page = patient.get(f"{base}/me/checkin", timeout=30)
+    checkin_form = find_form(parse_forms(checkin_page.text, checkin_page.url), field_name="pain")
+    progress = patient.get(f"{base}/me/progress", timeout=30)
+    data_url = re.search(r'data-[a-z-]*url="([^"]+\.json[^"]*)"', progress.text)
+    targets = [Target("today", "Patient: Today", "patient", url=f"{base}/me/")]
+    if done_form is not None:
+        body = urlencode(list(done_form.fields) + done_form.submit_names[:1])
+        targets.append(Target("mark_done", "Patient: mark item done (POST)", "patient", "POST", done_form.action, body))
+    else:
+        log("no mark-done form on the Today page: skipped")
+    targets += [
+        Target("checkin", "Patient: save check-in (POST)", "patient", "POST", checkin_form.action,
+               _fill_checkin(checkin_form)),
+        Target("progress", "Patient: progress page", "patient", url=f"{base}/me/progress"),
+        Target("progress_data", "Patient: progress chart data", "patient",
+               url=base + (data_url.group(1).replace("&amp;", "&") if data_url else "/me/progress/data.json")),
+        Target("roster", "Coach: roster", "coach", url=f"{base}/coach/"),
+        Target("coach_patient", "Coach: patient page", "coach", url=f"{base}/coach/patients/{patient_id}"),
+        Target("alerts", "Coach: alert inbox", "coach", url=f"{base}/coach/alerts"),
+    ]  # fmt: skip
+    return targets
+
+
+# --- one data set -----------------------------------------------------------------
+
+
+def _user_id(database_url: str, email: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT id FROM user_account WHERE lower(email) = %s", (email,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"no user {email}")
+    return row[0]
+
+
+def _table_sizes(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        return {
+            t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+            for t in ("user_account", "checkin", "item_log", "alert", "message")
+        }
+
+
+def run_set(name: str) -> dict:
+    dbname = f"holistiq_bench_{name}"
+    database_url = recreate_database(dbname)
+    env = app_env(database_url)
+    t0 = time.perf_counter()
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo")
+    generator = None
+    if name == "reference":
+        log(f"generating {PATIENTS} patients x {DAYS} days")
+        out = flask(env, "bench-data", "--patients", str(PATIENTS), "--days", str(DAYS))
+        print(out, end="")
+        match = re.search(r"Wrote ([\d,]+) rows in ([\d.]+) s \(([\d,]+) rows/s\)", out)
+        if match:
+            generator = {
+                "rows": int(match.group(1).replace(",", "")),
+                "seconds": float(match.group(2)),
+                "rows_per_second": int(match.group(3).replace(",", "")),
+            }
+        patient_email = "patient-00001@bench.holistiq.example"
+        coach_email = "coach-0001@bench.holistiq.example"
+    else:
+        patient_email, coach_email = "patient@example.com", "coach@example.com"
+    sizes = _table_sizes(database_url)
+    log(f"{name}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
+
+    hello_server = Gunicorn("hello:app", PORT, dict(os.environ), BENCH)
+    try:
+        hello = run_wrk(hello_server.base + "/")
+    finally:
+        hello_server.stop()
+    hello_rps = round(hello["requests"] / (hello["duration_us"] / 1e6), 1)
+    log(f"{name}: hello ceiling {hello_rps} req/s")
+
+    server = Gunicorn("wsgi:app", PORT + 1, env, ROOT)
+    results: list[Result] = []
+    try:
+        patient = login(server.base, patient_email)
+        coach = login(server.base, coach_email)
+        patient_id = _user_id(database_url, patient_email)
+        cookies = {"patient": cookie_header(patient), "coach": cookie_header(coach)}
+        for target in build_targets(server, patient, coach, patient_id):
+            result = measure(target, cookies[target.role])
+            result.share_of_hello = round(result.rps / hello_rps, 3) if hello_rps else None
+            results.append(result)
+            log(f"{name}: {target.label}: {result.rps} req/s, p99 {result.p99_ms:.1f} ms, errors {result.errors}")
+        rss = server.worker_rss_mb()
+    finally:
+        server.stop()
+        if not KEEP_DB:
+            drop_database(dbname)
+    return {
+        "name": name,
+        "sizes": sizes,
+        "generator": generator,
+        "hello": {"rps": hello_rps, "p50_ms": hello["latency_us"]["p50"] / 1000,
+                  "p99_ms": hello["latency_us"]["p99"] / 1000, "errors": sum(hello["errors"].values())},
+        "pages": [asdict(r) for r in results],
+        "worker_rss_mb": rss,
+    }  # fmt: skip
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def evaluate(sets: list[dict]) -> dict:
+    """Each goal, met or not, per page."""
+    by_name = {s["name"]: s for s in sets}
+    demo, ref = by_name.get("demo"), by_name.get("reference")
+    checks = []
+    for s in sets:
+        for page in s["pages"]:
+            goal = PATIENT_SHARE_GOAL if page["role"] == "patient" else COACH_SHARE_GOAL
+            checks.append(
+                {
+                    "set": s["name"],
+                    "page": page["key"],
+                    "goal": f"share >= {goal:.0%}",
+                    "ok": (page["share_of_hello"] or 0) >= goal,
+                }
+            )
+            checks.append(
+                {
+                    "set": s["name"],
+                    "page": page["key"],
+                    "goal": f"p99 < {P99_GOAL_MS:.0f} ms",
+                    "ok": page["p99_ms"] < P99_GOAL_MS,
+                }
+            )
+            checks.append({"set": s["name"], "page": page["key"], "goal": "no errors", "ok": page["errors"] == 0})
+        checks.append(
+            {
+                "set": s["name"],
+                "page": "workers",
+                "goal": f"RSS < {RSS_GOAL_MB:.0f} MB",
+                "ok": bool(s["worker_rss_mb"]) and max(s["worker_rss_mb"]) < RSS_GOAL_MB,
+            }
+        )
+    if demo and ref:
+        demo_pages = {p["key"]: p for p in demo["pages"]}
+        for page in ref["pages"]:
+            base = demo_pages.get(page["key"])
+            if base and page["rps"]:
+                ratio = base["rps"] / page["rps"]
+                page["demo_over_reference"] = round(ratio, 2)
+                checks.append({"set": "reference", "page": page["key"], "goal": f"demo/ref <= {SCALE_GOAL}",
+                               "ok": ratio <= SCALE_GOAL})  # fmt: skip
+    return {"checks": checks, "all_met": all(c["ok"] for c in checks)}  # fmt: skip
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# Holistiq Coach load benchmark",
+        "",
+        f"Run {report['finished_at']} on {report['machine']['cpus']} CPUs; gunicorn 2 sync workers; "
+        f"wrk {CONNECTIONS} connections x {DURATION} s per page; PostgreSQL.",
+        "",
+    ]
+    for s in report["sets"]:
+        sizes = s["sizes"]
+        lines += [
+            f"## {s['name']} data ({sizes['user_account']:,} users, {sizes['checkin']:,} check-ins, "
+            f"{sizes['item_log']:,} item logs)",
+            "",
+            f"Hello ceiling: **{s['hello']['rps']:,.0f} req/s** (p99 {s['hello']['p99_ms']:.1f} ms). "
+            f"Worker RSS after the run: {', '.join(f'{v:.0f} MB' for v in s['worker_rss_mb'])}.",
+            "",
+            "| page | req/s | % of hello | p50 ms | p95 ms | p99 ms | errors | demo/ref |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for p in s["pages"]:
+            ratio = p.get("demo_over_reference")
+            lines.append(
+                f"| {p['label']} | {p['rps']:,.0f} | {100 * (p['share_of_hello'] or 0):.0f}% | {p['p50_ms']:.1f} | "
+                f"{p['p95_ms']:.1f} | {p['p99_ms']:.1f} | {p['errors']} | {'' if ratio is None else f'{ratio:.2f}x'} |"
+            )
+        if s.get("generator"):
+            g = s["generator"]
+            lines += ["", f"Generator: {g['rows']:,} rows in {g['seconds']:.0f} s ({g['rows_per_second']:,} rows/s)."]
+        lines.append("")
+    missed = [c for c in report["goals"]["checks"] if not c["ok"]]
+    lines += ["## Goals", ""]
+    if not missed:
+        lines.append("Every goal met.")
+    else:
+        lines.append(f"{len(missed)} goal check(s) missed:")
+        lines += [f"- {c['set']} / {c['page']}: {c['goal']}" for c in missed]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (bench/run.sh installs it).", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    sets = [run_set(name) for name in SETS]
+    report = {
+        "finished_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": round(time.perf_counter() - started),
+        "machine": {"cpus": os.cpu_count()},
+        "settings": {"connections": CONNECTIONS, "duration_s": DURATION, "patients": PATIENTS, "days": DAYS,
+                     "workers": 2, "worker_class": "sync"},
+        "sets": sets,
+    }  # fmt: skip
+    report["goals"] = evaluate(sets)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (RESULTS / "latest.md").write_text(table)
+    print(table)
+    log(f"done in {report['seconds']} s; wrote bench/results/latest.json and latest.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
