@@ -8,7 +8,7 @@ with a temporary failure (451), like a mail server that is having a bad day.
 The `smtp_server` fixture starts one such process for the test run and points
 the app's MAIL_* settings at it; import it into a test module to use it:
 
-    from tests.smtp_server import smtp_server  # noqa: F401  (pytest fixture)
+    from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)
 """
 
 from __future__ import annotations
@@ -204,8 +204,8 @@ except ImportError:  # pragma: no cover - the server process itself does not nee
 
 if pytest is not None:
 
-    @pytest.fixture
-    def smtp_server(app) -> Iterator[SMTPServer]:
+    @pytest.fixture(name="smtp_server")
+    def smtp_server_fixture(app) -> Iterator[SMTPServer]:
         """The real SMTP server, emptied, with the app sending to it (AUTH on, no TLS)."""
         server = shared_server()
         server.clear()

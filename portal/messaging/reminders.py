@@ -88,8 +88,10 @@ def claim(due: Due) -> bool:
         insert_for(ReminderSent)
         .values(patient_id=due.patient.id, day=due.day, sent_at=utcnow())
         .on_conflict_do_nothing(index_elements=["patient_id", "day"])
+        .returning(ReminderSent.id)
     )
-    return result.rowcount == 1
+    # A row comes back only when this insert took the day (rowcount is not reliable here).
+    return result.scalar() is not None
 
 
 def reminder_email(patient: User) -> OutboundEmail:
