@@ -86,6 +86,10 @@ from portal.bench_data import bench_data_command  # noqa: E402
 
 COMMANDS.append(bench_data_command)
 
+from portal.messaging.cli import reminders_group  # noqa: E402
+
+COMMANDS.append(reminders_group)
+
 
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:
