@@ -26,7 +26,7 @@ install-dev: $(VENV)/.dev
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	MAIL_LOG_BODIES=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## browser: Debian's Chromium for the Playwright tests (installed when missing)
 browser:

@@ -8,6 +8,7 @@ sends it later. Emails never carry health data: callers pass only generic text.
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 from datetime import timedelta
@@ -45,8 +46,12 @@ def deliver(mail: OutboundEmail) -> bool:
         if cfg.get("ENV_NAME") == "production":
             log.warning("MAIL_SERVER is not set; email %s stays queued", mail.id)
             return False
-        # Local development: print the mail so a developer can follow its link.
-        log.info("Email (no MAIL_SERVER set) to %s: %s\n%s", mail.to_address, mail.subject, mail.body)
+        if _may_log_bodies(cfg):
+            # Local development (`make run`): print the mail so a developer can follow its link.
+            log.info("Email (no MAIL_SERVER set) to %s: %s\n%s", mail.to_address, mail.subject, mail.body)
+        else:
+            # Bodies hold one-time links (secrets): never in logs unless a developer opts in.
+            log.info("Email %s not sent: no MAIL_SERVER set (MAIL_LOG_BODIES=1 prints it in development)", mail.id)
         mail.sent_at = utcnow()
         db.session.commit()
         return True
@@ -64,6 +69,14 @@ def deliver(mail: OutboundEmail) -> bool:
     mail.attempts += 1
     db.session.commit()
     return True
+
+
+def _may_log_bodies(cfg) -> bool:
+    """Only an explicit opt-in outside production and testing (MAIL_LOG_BODIES=1, set by `make run`)."""
+    if cfg.get("ENV_NAME") in ("production", "testing"):
+        return False
+    flag = cfg.get("MAIL_LOG_BODIES", os.environ.get("MAIL_LOG_BODIES", ""))
+    return str(flag).strip().lower() in ("1", "true", "yes", "on")
 
 
 def public_url(endpoint: str, **values) -> str:
