@@ -42,7 +42,9 @@ def test_patient_and_coach_exchange_messages_with_read_receipts(db, patient, coa
     assert "Seen" in patient_client.get("/messages/").get_data(as_text=True)
 
     # The coach replies; the patient's nav badge shows it until they open the thread.
-    assert _post(coach_client, f"/messages/patients/{patient.id}", "Yes, mornings are often stiffer.").status_code == 302
+    assert (
+        _post(coach_client, f"/messages/patients/{patient.id}", "Yes, mornings are often stiffer.").status_code == 302
+    )
     assert services.unread_count(patient) == 1
     html = patient_client.get("/messages/").get_data(as_text=True)
     assert "mornings are often stiffer" in html
@@ -103,7 +105,9 @@ def test_admin_cannot_read_threads(db, admin_client, patient):
     assert admin_client.get("/messages/").status_code == 403
 
 
-def test_reassigned_patient_history_stays_with_the_thread(db, make_user, patient, coach, patient_client, coach_client, login_as):
+def test_reassigned_patient_history_stays_with_the_thread(
+    db, make_user, patient, coach, patient_client, coach_client, login_as
+):
     _post(patient_client, "/messages/", "Before the change of coach.")
     new_coach = make_user(Role.COACH, name="Nadia Newcoach")
     patient.coach_id = new_coach.id
@@ -209,3 +213,54 @@ def test_no_email_queued_when_notifications_off(db, patient, coach, patient_clie
     db.session.commit()
     _post(patient_client, "/messages/", "hello")
     assert _count(db, OutboundEmail) == 0
+
+
+def test_roster_shows_unread_counts_with_one_grouped_query(db, make_user, coach, patient, coach_client, queries):
+    services.send_message(patient, patient, "hello")
+    services.send_message(patient, patient, "are you there?")
+    db.session.commit()
+    html = coach_client.get("/coach/").get_data(as_text=True)
+    assert 'data-unread="2"' in html and f'href="/messages/patients/{patient.id}"' in html
+    with queries() as small:
+        coach_client.get("/coach/")
+    for _ in range(8):
+        other = make_user(Role.PATIENT, coach=coach)
+        services.send_message(other, other, "hi")
+    db.session.commit()
+    with queries() as large:
+        html = coach_client.get("/coach/").get_data(as_text=True)
+    assert len(large) == len(small)
+    assert html.count('data-unread="1"') == 8
+
+
+def test_coach_replies_from_the_patient_page(db, patient, coach, coach_client):
+    services.send_message(patient, patient, "Can I swim this week?")
+    db.session.commit()
+    html = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    assert 'id="messages"' in html and "Can I swim this week?" in html and "1 unread" in html
+    token = csrf_token(coach_client, f"/coach/patients/{patient.id}")
+    response = coach_client.post(
+        f"/messages/patients/{patient.id}",
+        data={"body": "Yes, gentle laps are fine.", "back": "patient", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/coach/patients/{patient.id}#messages")
+    # Any other "back" value is ignored: no open redirect.
+    response = coach_client.post(
+        f"/messages/patients/{patient.id}",
+        data={"body": "Again", "back": "https://evil.example/", "csrf_token": token},
+    )
+    assert response.headers["Location"].endswith(f"/messages/patients/{patient.id}#message-form")
+    assert _count(db, Message, Message.sender_id == coach.id) == 2
+    assert _count(db, Message, Message.sender_id == patient.id, Message.read_at.is_(None)) == 0
+
+
+def test_nav_badge_shows_unread_count(db, patient, coach, patient_client, coach_client):
+    services.send_message(patient, patient, "one")
+    services.send_message(patient, patient, "two")
+    db.session.commit()
+    html = coach_client.get("/messages/inbox").get_data(as_text=True)
+    assert 'data-badge="unread_messages">2<' in html
+    coach_client.get(f"/messages/patients/{patient.id}")
+    html = coach_client.get("/messages/inbox").get_data(as_text=True)
+    assert 'data-badge="unread_messages"' not in html

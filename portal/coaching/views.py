@@ -31,6 +31,7 @@ from portal.coaching.programs import RetiredItemError
 from portal.exercises.library import active_item_choices
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
+from portal.messaging.services import unread_by_patient
 from portal.timeutil import local_today
 
 DIRECTIONS = ("up", "down")
@@ -52,7 +53,9 @@ def roster():
     if not form.validate():
         return render_template("coaching/roster.html", form=form, page=None), 400
     page = plan_service.roster_page(current_user, form.q.data, request.args.get("page", 1, type=int))
-    return render_template("coaching/roster.html", form=form, page=page)
+    # Unread messages per patient on this page: one grouped query (issue 7).
+    unread = unread_by_patient([row[0].id for row in page.items])
+    return render_template("coaching/roster.html", form=form, page=page, unread=unread)
 
 
 # --- the patient page and plan editor -------------------------------------------------
