@@ -4,3 +4,6 @@
 # exercises.demo first, so the library step always runs before the programs step).
 import portal.coaching.demo  # noqa: F401
 import portal.exercises.demo  # noqa: F401
+
+# Issue 5: check-in history, item logs, weekly checks and the alerts they raise (needs the plans).
+import portal.patients.demo  # noqa: F401

@@ -56,7 +56,9 @@ class AlertError(Exception):
     """An alert action that cannot be done (for example it was already resolved)."""
 
 
-def open_alert(patient: User, kind: AlertKind, summary: str, checkin_id: int | None = None) -> tuple[Alert, bool]:
+def open_alert(
+    patient: User, kind: AlertKind, summary: str, checkin_id: int | None = None, *, notify: bool = True
+) -> tuple[Alert, bool]:
     """Open an alert unless one of this kind is already open; returns (alert, created).
 
     INSERT ... ON CONFLICT DO NOTHING on the open-alert unique index makes this
@@ -83,7 +85,7 @@ def open_alert(patient: User, kind: AlertKind, summary: str, checkin_id: int | N
     alert = db.session.scalar(
         db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == str(kind), Alert.open_key == 1)
     )
-    if created and kind == AlertKind.RED_FLAG:
+    if created and notify and kind == AlertKind.RED_FLAG:
         _notify_coach(patient)
     return alert, created
 

@@ -1,0 +1,169 @@
+"""The coach's review figures for a page of patients, computed in SQL for the whole page.
+
+Roster columns: last check-in, latest pain with its trend, 7-day adherence and
+open alerts; and the "needs attention" order. Each figure is one grouped query
+over the page's patient ids (or a join in the roster query), never one per patient.
+
+Trend: average pain of the last 3 days (T-2..T) against the 7 days before
+(T-9..T-3); "rising" at +1 point or more, "easing" at -1 or less, else "steady".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, case, func, literal, nulls_last
+
+from portal.auth.models import User
+from portal.coaching.models import Alert
+from portal.extensions import db
+from portal.patients.models import CheckIn
+from portal.patients.progress import adherence_by_patient
+
+ROSTER_SORTS = {"name": "Name", "attention": "Needs attention"}
+TREND_POINTS = 1
+TREND_LABELS = {"up": "rising", "down": "easing", "steady": "steady"}
+
+
+@dataclass
+class PatientReview:
+    last_checkin: date | None = None
+    latest_pain: int | None = None
+    trend: str | None = None  # "up" | "down" | "steady" | None (not enough data)
+    adherence_due: int = 0
+    adherence_done: int = 0
+    open_alerts: int = 0
+    most_urgent: int | None = None  # lowest open alert severity
+
+    @property
+    def adherence_percent(self) -> int | None:
+        return round(100 * self.adherence_done / self.adherence_due) if self.adherence_due else None
+
+    @property
+    def trend_label(self) -> str:
+        return TREND_LABELS.get(self.trend, "")
+
+
+def _trend(recent: float | None, before: float | None) -> str | None:
+    if recent is None or before is None:
+        return None
+    change = float(recent) - float(before)
+    if change >= TREND_POINTS:
+        return "up"
+    if change <= -TREND_POINTS:
+        return "down"
+    return "steady"
+
+
+def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
+    """{patient id: PatientReview} for a page of patients (four queries whatever its size)."""
+    result = {pid: PatientReview() for pid in patient_ids}
+    if not patient_ids:
+        return result
+    recent_from = today - timedelta(days=2)
+    before_from = today - timedelta(days=9)
+    last_day = (
+        db.select(CheckIn.patient_id, func.max(CheckIn.day).label("day"))
+        .where(CheckIn.patient_id.in_(patient_ids))
+        .group_by(CheckIn.patient_id)
+        .subquery()
+    )
+    in_recent = and_(CheckIn.day >= recent_from, CheckIn.day <= today)
+    in_before = and_(CheckIn.day >= before_from, CheckIn.day < recent_from)
+    trend_rows = (
+        db.select(
+            CheckIn.patient_id,
+            func.avg(case((in_recent, CheckIn.pain))).label("recent"),
+            func.avg(case((in_before, CheckIn.pain))).label("before"),
+        )
+        .where(CheckIn.patient_id.in_(patient_ids), CheckIn.day >= before_from, CheckIn.day <= today)
+        .group_by(CheckIn.patient_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        db.select(last_day.c.patient_id, last_day.c.day, CheckIn.pain, trend_rows.c.recent, trend_rows.c.before)
+        .join(CheckIn, and_(CheckIn.patient_id == last_day.c.patient_id, CheckIn.day == last_day.c.day))
+        .outerjoin(trend_rows, trend_rows.c.patient_id == last_day.c.patient_id)
+    ).all()
+    for pid, day, pain, recent, before in rows:
+        review = result[pid]
+        review.last_checkin, review.latest_pain, review.trend = day, pain, _trend(recent, before)
+    alert_rows = db.session.execute(
+        db.select(Alert.patient_id, func.count(Alert.id), func.min(Alert.severity))
+        .where(Alert.patient_id.in_(patient_ids), Alert.resolved_at.is_(None))
+        .group_by(Alert.patient_id)
+    ).all()
+    for pid, count, severity in alert_rows:
+        result[pid].open_alerts, result[pid].most_urgent = count, severity
+    for pid, (due, done) in adherence_by_patient(patient_ids, today - timedelta(days=6), today).items():
+        result[pid].adherence_due, result[pid].adherence_done = due, done
+    return result
+
+
+def order_by_attention(query: Select) -> Select:
+    """Re-order a roster query (selecting User) so patients needing attention come first.
+
+    Most urgent open alert first (red flag, then worsening, then missed), then more
+    open alerts, then the longest since a check-in (never checked in first), then name.
+    Joins two grouped subqueries, so it stays one SELECT.
+    """
+    alerts = (
+        db.select(
+            Alert.patient_id,
+            func.min(Alert.severity).label("severity"),
+            func.count(Alert.id).label("count"),
+        )
+        .where(Alert.resolved_at.is_(None))
+        .group_by(Alert.patient_id)
+        .subquery()
+    )
+    last = db.select(CheckIn.patient_id, func.max(CheckIn.day).label("day")).group_by(CheckIn.patient_id).subquery()
+    never = case((last.c.day.is_(None), literal(0)), else_=literal(1))
+    return (
+        query.outerjoin(alerts, alerts.c.patient_id == User.id)
+        .outerjoin(last, last.c.patient_id == User.id)
+        .order_by(None)
+        .order_by(
+            nulls_last(alerts.c.severity.asc()),
+            func.coalesce(alerts.c.count, 0).desc(),
+            never,
+            last.c.day.asc(),
+            User.name,
+            User.id,
+        )
+    )
+
+
+def roster_sort(raw: str | None) -> str | None:
+    """The roster sort key from the query string, or None when it is not one we offer."""
+    value = raw or "name"
+    return value if value in ROSTER_SORTS else None
+
+
+RECENT_CHECKINS = 10
+RECENT_ALERTS = 10
+
+
+def patient_page_context(patient: User, days: int = 30) -> dict:
+    """What the coach's patient page shows of check-ins: charts, recent check-ins, alerts.
+
+    A fixed number of queries (about ten) however long the patient's history is.
+    """
+    # Imported here: the patients package imports coaching views through its services.
+    from portal.patients.checkins import checkin_history_query, today_for
+    from portal.patients.forms import RED_FLAG_QUESTIONS
+    from portal.patients.progress import progress_for
+
+    today = today_for(patient)
+    return {
+        "progress": progress_for(patient.id, today, days),
+        "recent_checkins": db.session.scalars(checkin_history_query(patient.id).limit(RECENT_CHECKINS)).all(),
+        "alert_history": db.session.scalars(
+            db.select(Alert)
+            .where(Alert.patient_id == patient.id)
+            .order_by(Alert.opened_at.desc(), Alert.id.desc())
+            .limit(RECENT_ALERTS)
+        ).all(),
+        "questions": RED_FLAG_QUESTIONS,
+    }
