@@ -90,6 +90,10 @@ from portal.messaging.cli import reminders_group  # noqa: E402
 
 COMMANDS.append(reminders_group)
 
+from portal.coaching.alerts import alerts_group  # noqa: E402
+
+COMMANDS.append(alerts_group)
+
 
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:
