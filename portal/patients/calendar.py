@@ -1,0 +1,86 @@
+"""The patient's plan as an iCalendar file (RFC 5545) for their phone's calendar.
+
+One recurring weekly event per scheduled plan item: DTSTART on the first
+scheduled day on or after the plan's start, in the patient's time zone (with its
+VTIMEZONE), and an RRULE with BYDAY from ``PlanItem.weekdays`` (Monday = 0).
+UIDs are stable (plan and item ids), so importing a newer file updates events
+instead of duplicating them in calendar apps that track UIDs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vRecur
+
+from portal.coaching.models import Plan, PlanItem
+from portal.exercises.dosage import describe_dose, describe_weekdays
+from portal.mail import public_url
+
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+EVENT_MINUTES = 15
+DEFAULT_EVENT_TIME = time(8, 0)
+PRODID = "-//Holistiq Coach//Home plan//EN"
+
+
+def scheduled_items(plan: Plan) -> list[PlanItem]:
+    """Active items that are on at least one weekday, in plan order."""
+    return [item for item in plan.items if item.is_active and item.weekdays]
+
+
+def first_occurrence(start: date, weekdays: str) -> date:
+    """The first day on or after ``start`` whose weekday (Monday = 0) is in ``weekdays``."""
+    for offset in range(7):
+        day = start + timedelta(days=offset)
+        if str(day.weekday()) in weekdays:
+            return day
+    raise ValueError("An item without weekdays has no occurrence.")
+
+
+def _description(item: PlanItem) -> str:
+    lines = []
+    dose = describe_dose(item.sets, item.reps, item.hold_seconds, item.times_per_day)
+    if dose:
+        lines.append(dose)
+    lines.append(f"Days: {describe_weekdays(item.weekdays)}")
+    if item.coach_note:
+        lines.append(f"From your coach: {item.coach_note}")
+    if item.library_item.cautions:
+        lines.append(f"Take care: {item.library_item.cautions}")
+    lines.append(f"Instructions: {public_url('exercises.detail', item_id=item.library_item_id)}")
+    lines.append("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency.")
+    return "\n".join(lines)
+
+
+def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: datetime | None = None) -> bytes:
+    """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day."""
+    tz = ZoneInfo(tz_name)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"Home plan: {plan.title}")
+    cal.add("x-wr-timezone", tz_name)
+    for item in scheduled_items(plan):
+        first = first_occurrence(plan.start_date, item.weekdays)
+        start = datetime.combine(first, at, tzinfo=tz)
+        event = Event()
+        event.add("uid", f"plan-{plan.id}-item-{item.id}@holistiq-coach")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", start)
+        event.add("duration", timedelta(minutes=EVENT_MINUTES))
+        rule = {"freq": "weekly", "byday": [ICAL_DAYS[int(ch)] for ch in item.weekdays]}
+        if plan.end_date is not None:
+            # UNTIL is inclusive and, with a zoned DTSTART, must be given in UTC.
+            rule["until"] = datetime.combine(plan.end_date, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
+        event.add("rrule", vRecur(rule))
+        event.add("summary", item.library_item.title)
+        event.add("description", _description(item))
+        event.add("categories", [item.library_item.kind_label])
+        event.add("transp", "TRANSPARENT")  # a reminder, not a busy slot
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()

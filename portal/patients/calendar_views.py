@@ -1,0 +1,74 @@
+"""The patient's plan to take away: a printable page and a calendar (.ics) download."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+from flask import Response, abort, render_template, request
+from flask_login import current_user
+
+from portal import audit
+from portal.auth.access import patient_required
+from portal.extensions import db
+from portal.patients import bp
+from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
+from portal.patients.today import active_plan_with_items
+from portal.timeutil import local_today
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _event_time() -> time:
+    """The ?at=HH:MM time of day for calendar events (08:00 when absent); 400 when it is not a time."""
+    value = request.args.get("at", "").strip()
+    if not value:
+        return DEFAULT_EVENT_TIME
+    match = _TIME.match(value)
+    if match is None:
+        abort(400, "Choose a time of day such as 08:00 for your calendar events.")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _plan_or_404():
+    plan = active_plan_with_items(current_user.id)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+@bp.route("/plan/print")
+@patient_required
+def plan_print():
+    """The whole plan on one page, laid out for A4 or Letter paper (no navigation)."""
+    plan = active_plan_with_items(current_user.id)
+    items = [item for item in plan.items if item.is_active] if plan else []
+    coach = (plan.coach if plan else None) or current_user.coach
+    return render_template(
+        "patients/plan_print.html",
+        plan=plan,
+        items=items,
+        coach=coach,
+        clinic=current_user.clinic,
+        today=local_today(current_user.tz),
+        default_time=DEFAULT_EVENT_TIME.strftime("%H:%M"),
+    )
+
+
+@bp.route("/plan/calendar.ics")
+@patient_required
+def plan_calendar_file():
+    """Download the plan as recurring calendar events (RFC 5545)."""
+    at = _event_time()
+    plan = _plan_or_404()
+    body = plan_calendar(plan, current_user.tz, at)
+    audit.record("plan.calendar_export", plan, patient=current_user, items=len(scheduled_items(plan)))
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": 'attachment; filename="holistiq-home-plan.ics"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
