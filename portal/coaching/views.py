@@ -12,6 +12,7 @@ from portal.auth.models import User
 from portal.coaching import bp
 from portal.coaching import plans as plan_service
 from portal.coaching import programs as program_service
+from portal.coaching import review as review_service
 from portal.coaching.dosing import DoseError
 from portal.coaching.forms import (
     AddPlanItemForm,
@@ -32,6 +33,7 @@ from portal.exercises.library import active_item_choices
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.messaging.services import unread_by_patient
+from portal.patients import progress as progress_service
 from portal.timeutil import local_today
 
 DIRECTIONS = ("up", "down")
@@ -52,10 +54,27 @@ def roster():
     form = RosterSearchForm(request.args)
     if not form.validate():
         return render_template("coaching/roster.html", form=form, page=None), 400
-    page = plan_service.roster_page(current_user, form.q.data, request.args.get("page", 1, type=int))
+    sort = review_service.roster_sort(request.args.get("sort"))
+    if sort is None:
+        abort(400, "Sort the patients by name or by who needs attention.")
+    query = plan_service.roster_query(current_user, form.q.data)
+    if sort == "attention":
+        query = review_service.order_by_attention(query)
+    page = plan_service.paginate_rows(query, request.args.get("page", 1, type=int))
+    ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query (issue 7).
-    unread = unread_by_patient([row[0].id for row in page.items])
-    return render_template("coaching/roster.html", form=form, page=page, unread=unread)
+    unread = unread_by_patient(ids)
+    # Check-in, adherence and alert columns: a few grouped queries for the page (issue 5).
+    review = review_service.review_for(ids, local_today(current_user.tz))
+    return render_template(
+        "coaching/roster.html",
+        form=form,
+        page=page,
+        unread=unread,
+        review=review,
+        sort=sort,
+        sorts=review_service.ROSTER_SORTS,
+    )
 
 
 # --- the patient page and plan editor -------------------------------------------------
@@ -87,6 +106,8 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             action=action,
             stale=stale,
             stale_message=STALE_MESSAGE,
+            # Charts, check-ins, adherence per item and alert history (issue 5).
+            review=review_service.patient_page_context(patient, progress_service.chart_range()),
         ),
         status,
     )
