@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
+from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,15 @@ def register_error_handlers(app: Flask) -> None:
     def database_down(error: Exception):
         log.error("Database unavailable: %s", type(error).__name__)
         db.session.rollback()
+        # Go on as anonymous: loading the signed-in user (navigation, headers) needs the database.
+        g._login_user = login_manager.anonymous_user()
+        if request.endpoint == "auth.healthz":  # failed while loading a signed-in user: same answer
+            return {"status": "unavailable", "database": "down"}, 503
+        if request.method not in ("GET", "HEAD"):
+            # The transaction was rolled back whole: say plainly that nothing was kept.
+            return render_error(
+                503, "We could not reach our records, so what you sent was not saved. Please try again in a minute."
+            )
         return render_error(503)
 
     @app.errorhandler(500)
