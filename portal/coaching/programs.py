@@ -242,7 +242,7 @@ def validate_programs(data: Any, library_ids: dict[str, int]) -> tuple[list[dict
 
 def import_programs(data: Any) -> ProgramImportResult:
     """Upsert starter programs by slug (the caller commits); nothing is written when any entry is bad."""
-    library_ids = dict(db.session.execute(db.select(LibraryItem.slug, LibraryItem.id)).tuples().all())
+    library_ids = {slug: item_id for slug, item_id in db.session.execute(db.select(LibraryItem.slug, LibraryItem.id))}
     clean, problems = validate_programs(data, library_ids)
     result = ProgramImportResult(problems=problems)
     if problems:

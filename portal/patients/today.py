@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
-from portal.coaching.models import Plan, PlanItem, PlanStatus
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
 from portal.patients.models import ItemLog
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
+
+# Coaching models are imported inside the functions: importing portal.coaching at module load
+# would run its blueprint's views, which import the check-in service, which imports this module.
+if TYPE_CHECKING:
+    from portal.coaching.models import Plan, PlanItem
 
 GROUP_ORDER = (ItemKind.EXERCISE, ItemKind.POSTURE, ItemKind.DIET)
 
@@ -78,6 +83,8 @@ class TodayPlan:
 
 def active_plan_with_items(patient_id: int) -> Plan | None:
     """The patient's active plan, its items and their library items, and its coach (3 statements)."""
+    from portal.coaching.models import Plan, PlanStatus
+
     return db.session.scalar(
         db.select(Plan)
         .options(selectinload(Plan.items), selectinload(Plan.coach))
@@ -114,6 +121,8 @@ def today_for(patient: User, day: date | None = None) -> TodayPlan:
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
     """An active item of the patient's active plan, or None (someone else's item, removed, or ended plan)."""
+    from portal.coaching.models import Plan, PlanItem, PlanStatus
+
     return db.session.scalar(
         db.select(PlanItem)
         .join(Plan, Plan.id == PlanItem.plan_id)
