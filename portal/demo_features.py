@@ -5,5 +5,8 @@
 import portal.coaching.demo  # noqa: F401
 import portal.exercises.demo  # noqa: F401
 
+# Issue 7: a short patient-coach conversation.
+import portal.messaging.demo  # noqa: F401
+
 # Issue 5: check-in history, item logs, weekly checks and the alerts they raise (needs the plans).
 import portal.patients.demo  # noqa: F401

@@ -1,0 +1,56 @@
+"""Demo seeding: a short conversation between Maria Gonzalez and her coach (idempotent).
+
+The last message, from Maria, is left unread so a coach signing in to the demo
+sees the unread badge in the navigation, on the roster and in the inbox.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from portal.auth.models import email_lookup
+from portal.demo import seed_step
+from portal.extensions import db
+from portal.messaging.models import Message
+from portal.timeutil import utcnow
+
+# (who writes: "patient" or "coach", hours ago, text)
+CONVERSATION = (
+    (
+        "coach",
+        50,
+        "Hi Maria, welcome to your home plan. Start gently: the stretches should feel like a pull, never a sharp pain. Write to me here any time.",
+    ),
+    (
+        "patient",
+        47,
+        "Thank you! The knee-to-chest stretch felt good this morning.\nIs it OK to do it again before bed?",
+    ),
+    ("coach", 46, "Yes, twice a day is fine for that one. Keep the movements slow and breathe out as you stretch."),
+    ("patient", 3, "Sitting at my desk all afternoon made my lower back tight again. Should I add a break?"),
+)
+
+
+@seed_step
+def seed_demo_messages() -> None:
+    patient = db.session.scalar(email_lookup("patient@example.com"))
+    if patient is None or patient.coach_id is None:
+        return
+    if db.session.scalar(db.select(Message.id).where(Message.patient_id == patient.id).limit(1)) is not None:
+        return  # already seeded (or the demo has been used): leave the thread alone
+    now = utcnow()
+    for index, (who, hours_ago, text) in enumerate(CONVERSATION):
+        sent_at = now - timedelta(hours=hours_ago)
+        sender, recipient = (patient.id, patient.coach_id) if who == "patient" else (patient.coach_id, patient.id)
+        last = index == len(CONVERSATION) - 1
+        db.session.add(
+            Message(
+                patient_id=patient.id,
+                sender_id=sender,
+                recipient_id=recipient,
+                body=text,
+                sent_at=sent_at,
+                read_at=None if last else sent_at + timedelta(minutes=20),
+            )
+        )
+    db.session.commit()
