@@ -279,3 +279,29 @@ def test_checkin_day_uses_clinic_timezone(make_clinic, make_user, coach, db):
 
     assert today_for(patient) == local_today("Asia/Tokyo")
     assert isinstance(today_for(patient), date)
+
+
+def test_concurrent_first_saves_update_one_row(patient, db, monkeypatch):
+    """Another request inserted today's row between our read and our insert: we update it."""
+    import portal.patients.checkins as checkins
+
+    today = today_for(patient)
+    db.session.add(CheckIn(patient_id=patient.id, day=today, pain=1, stiffness=1))
+    db.session.commit()
+    real = checkins.checkin_for
+    calls = []
+
+    def stale_first_read(patient_id, day):
+        calls.append(day)
+        return None if len(calls) == 1 else real(patient_id, day)
+
+    monkeypatch.setattr(checkins, "checkin_for", stale_first_read)
+    result = save_checkin(patient, today, {"pain": 8, "stiffness": 2})
+    db.session.commit()
+    assert result.created is False
+    assert db.session.scalars(db.select(CheckIn.pain)).all() == [8]
+
+
+def test_new_form_starts_spasms_at_zero(patient_client):
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    assert re.search(r'id="spasm_episodes"[^>]*value="0"|value="0"[^>]*id="spasm_episodes"', html)

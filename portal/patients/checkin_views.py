@@ -34,6 +34,7 @@ def _fill_form(form: CheckInForm, checkin, plan_today) -> None:
     """Pre-fill a GET form from today's saved check-in and what was ticked on Today."""
     form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done]
     if checkin is None:
+        form.spasm_episodes.data = 0  # the common answer; the patient changes it when needed
         return
     form.pain.data = checkin.pain
     form.stiffness.data = checkin.stiffness
