@@ -152,15 +152,16 @@ class Gunicorn:
             cwd=ROOT, env=env, start_new_session=True,
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                requests.get(self.base + "/", timeout=2, allow_redirects=False)
+                requests.get(self.base + "/", timeout=10, allow_redirects=False)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"gunicorn {app} exited with {self.proc.returncode}") from None
-                time.sleep(0.2)
+                time.sleep(0.3)
+        self.stop()
         raise RuntimeError(f"gunicorn {app} did not start on port {port}")
 
     def worker_rss_mb(self) -> list[float]:

@@ -63,10 +63,11 @@ def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
         return result
     recent_from = today - timedelta(days=2)
     before_from = today - timedelta(days=9)
+    # A correlated max() per patient is one index probe (PostgreSQL and SQLite both read
+    # the newest entry of (patient_id, day)); a GROUP BY would read every day of history.
     last_day = (
-        db.select(CheckIn.patient_id, func.max(CheckIn.day).label("day"))
-        .where(CheckIn.patient_id.in_(patient_ids))
-        .group_by(CheckIn.patient_id)
+        db.select(User.id.label("patient_id"), _last_checkin_day().label("day"))
+        .where(User.id.in_(patient_ids))
         .subquery()
     )
     in_recent = and_(CheckIn.day >= recent_from, CheckIn.day <= today)
@@ -108,31 +109,26 @@ def order_by_attention(query: Select) -> Select:
     open alerts, then the longest since a check-in (never checked in first), then name.
     Joins two grouped subqueries, so it stays one SELECT.
     """
-    alerts = (
-        db.select(
-            Alert.patient_id,
-            func.min(Alert.severity).label("severity"),
-            func.count(Alert.id).label("count"),
-        )
-        .where(Alert.resolved_at.is_(None))
-        .group_by(Alert.patient_id)
-        .subquery()
+    # Correlated subqueries, evaluated only for the coach's own patients through the
+    # (patient_id, ...) indexes: grouping whole tables would grow with the practice's history.
+    open_alert = and_(Alert.patient_id == User.id, Alert.resolved_at.is_(None))
+    severity = db.select(func.min(Alert.severity)).where(open_alert).correlate(User).scalar_subquery()
+    count = db.select(func.count(Alert.id)).where(open_alert).correlate(User).scalar_subquery()
+    last_day = _last_checkin_day()
+    never = case((last_day.is_(None), literal(0)), else_=literal(1))
+    return query.order_by(None).order_by(
+        nulls_last(severity.asc()),
+        count.desc(),
+        never,
+        last_day.asc(),
+        User.name,
+        User.id,
     )
-    last = db.select(CheckIn.patient_id, func.max(CheckIn.day).label("day")).group_by(CheckIn.patient_id).subquery()
-    never = case((last.c.day.is_(None), literal(0)), else_=literal(1))
-    return (
-        query.outerjoin(alerts, alerts.c.patient_id == User.id)
-        .outerjoin(last, last.c.patient_id == User.id)
-        .order_by(None)
-        .order_by(
-            nulls_last(alerts.c.severity.asc()),
-            func.coalesce(alerts.c.count, 0).desc(),
-            never,
-            last.c.day.asc(),
-            User.name,
-            User.id,
-        )
-    )
+
+
+def _last_checkin_day():
+    """Scalar subquery: the day of the patient's (``User``'s) latest check-in."""
+    return db.select(func.max(CheckIn.day)).where(CheckIn.patient_id == User.id).correlate(User).scalar_subquery()
 
 
 def roster_sort(raw: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -19,6 +19,14 @@ class Message(db.Model):
         # A thread is keyed by its patient, so a reassigned patient's history stays whole.
         Index("ix_message_patient_sent", "patient_id", "sent_at"),
         Index("ix_message_recipient_unread", "recipient_id", "read_at"),
+        # Unread badges count only unread messages: a partial index holds just those, so
+        # the count stays an index probe however long the threads grow.
+        Index(
+            "ix_message_unread_by_patient",
+            "patient_id",
+            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("read_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

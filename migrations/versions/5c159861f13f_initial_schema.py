@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f1af3fe64afb
+Revision ID: 5c159861f13f
 Revises: 
-Create Date: 2026-11-25 13:53:45.469527
+Create Date: 2026-11-25 14:11:41.505081
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f1af3fe64afb'
+revision = '5c159861f13f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -164,6 +164,7 @@ def upgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index('ix_message_patient_sent', ['patient_id', 'sent_at'], unique=False)
         batch_op.create_index('ix_message_recipient_unread', ['recipient_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_message_unread_by_patient', ['patient_id'], unique=False, postgresql_where=sa.text('read_at IS NULL'), sqlite_where=sa.text('read_at IS NULL'))
 
     op.create_table('program',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -357,6 +358,7 @@ def downgrade():
 
     op.drop_table('program')
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_unread_by_patient', postgresql_where=sa.text('read_at IS NULL'), sqlite_where=sa.text('read_at IS NULL'))
         batch_op.drop_index('ix_message_recipient_unread')
         batch_op.drop_index('ix_message_patient_sent')
 

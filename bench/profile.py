@@ -1,0 +1,128 @@
+"""Profile pages in-process with pyinstrument, against a database the benchmark kept.
+
+    BENCH_KEEP_DB=1 BENCH_SETS=reference make bench       # leaves holistiq_bench_reference
+    .venv/bin/python bench/profile.py postgresql://postgres@127.0.0.1:5432/holistiq_bench_reference \\
+        patient-00001@bench.holistiq.example /me/ /me/progress
+
+Prints the SQL statement count and mean time per request, then pyinstrument's tree
+for each path (requests repeated --repeat times, after one warm-up request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+SHOW_ALL = os.environ.get("PROFILE_ALL") == "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Profile portal pages with pyinstrument.")
+    ap.add_argument("database_url")
+    ap.add_argument("email")
+    ap.add_argument("paths", nargs="+")
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--sql", action="store_true", help="print each SQL statement of one request")
+    ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each SQL statement of one request")
+    args = ap.parse_args(argv)
+
+    os.environ.update(
+        PORTAL_ENV="production",
+        DATABASE_URL=args.database_url,
+        SECRET_KEY=secrets.token_urlsafe(48),
+        SESSION_COOKIE_SECURE="0",
+        FORCE_HTTPS="0",
+        LOG_LEVEL="WARNING",
+    )
+    from pyinstrument import Profiler
+    from sqlalchemy import event
+
+    from portal import create_app
+    from portal.extensions import db
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from login import DEMO_PASSWORD, DEMO_TOTP_SECRET
+
+    app = create_app()
+    client = app.test_client()
+    _login(client, args.email, DEMO_PASSWORD, DEMO_TOTP_SECRET)
+
+    statements: list[str] = []
+    captured: list[tuple[str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        statements.append(statement)
+        captured.append((statement, parameters))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", before)
+    for path in args.paths:
+        client.get(path)  # warm-up
+        statements.clear()
+        captured.clear()
+        response = client.get(path)
+        per_request = len(statements)
+        if args.sql:
+            for s in statements:
+                print("  SQL:", " ".join(s.split())[:400])
+        if args.explain:
+            _explain(app, db, list(captured))
+        profiler = Profiler(interval=0.0005)
+        started = time.perf_counter()
+        profiler.start()
+        for _ in range(args.repeat):
+            client.get(path)
+        profiler.stop()
+        mean_ms = (time.perf_counter() - started) * 1000 / args.repeat
+        print(f"=== {path}: HTTP {response.status_code}, {per_request} SQL statements, {mean_ms:.1f} ms/request")
+        print(profiler.output_text(unicode=True, color=False, show_all=SHOW_ALL))
+    return 0
+
+
+def _explain(app, db, captured: list[tuple[str, object]]) -> None:
+    """EXPLAIN ANALYZE every SELECT of the request, with its real parameters."""
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for statement, parameters in captured:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                plan = "\n      ".join(row[0] for row in cursor.fetchall())
+                print("  SQL:", " ".join(statement.split())[:300])
+                print("      " + plan)
+        finally:
+            raw.rollback()
+            raw.close()
+
+
+def _login(client, email: str, password: str, totp_secret: str) -> None:
+    import re
+
+    import pyotp
+
+    def token(html: str) -> str:
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+    page = client.get("/login").get_data(as_text=True)
+    reply = client.post("/login", data={"email": email, "password": password, "csrf_token": token(page)})
+    if "two-factor" in reply.headers.get("Location", ""):
+        page = client.get(reply.headers["Location"]).get_data(as_text=True)
+        reply = client.post(
+            "/login/two-factor", data={"code": pyotp.TOTP(totp_secret).now(), "csrf_token": token(page)}
+        )
+    if reply.status_code != 302:
+        raise SystemExit(f"sign-in as {email} failed ({reply.status_code})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
