@@ -49,10 +49,10 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
-## test-static: bandit and pip-audit; accepted findings are listed with reasons in their config
+## test-static: bandit and pip-audit; accepted findings are listed with reasons (pyproject.toml, .pip-audit-accepted)
 test-static: install-dev
 	$(BIN)/bandit -q -c pyproject.toml -r portal config.py wsgi.py
-	$(BIN)/pip-audit --progress-spinner off -r requirements.txt -r requirements-dev.txt $$(sed -n 's/^\([A-Z0-9-]*\) .*/--ignore-vuln \1/p' .pip-audit-accepted 2>/dev/null)
+	$(BIN)/python scripts/audit_dependencies.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below  # nosec B105
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -102,7 +102,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key"  # noqa: S105
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only  # nosec B105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     # Cheap hashing keeps the suite fast; production uses the costs above.
     ARGON2_TIME_COST = 1

@@ -184,7 +184,7 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
     """Fill the database; returns the rows written per table. Commits once at the end."""
     if patients < 1 or days < 1:
         raise ValueError("patients and days must be at least 1")
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible by seed
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible by seed  # nosec B311
     counts = Counts()
     started = time.perf_counter()
     password_hash = hash_password(password or current_app.config["DEMO_PASSWORD"])  # hashed once, reused

@@ -59,7 +59,7 @@ PATIENTS = (
 # Demo staff are enrolled in two-step sign-in with this fixed, published secret so the
 # demo works out of the box: add it to an authenticator app, or run `flask demo-code`.
 # It is demo data like the demo password, never for real accounts.
-DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # noqa: S105
+DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # noqa: S105 - a published demo value  # nosec B105
 
 SEED_STEPS: list[Callable[[], None]] = []
 

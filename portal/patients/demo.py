@@ -65,7 +65,7 @@ def _pain_for(email: str, start: int, end: int, days_ago: int, rng: random.Rando
 
 
 def _seed_patient(patient: User, story: tuple[int, int, float, float], plan: Plan | None) -> CheckIn | None:
-    rng = random.Random(patient.email)  # noqa: S311 - demo data, the same history on every machine
+    rng = random.Random(patient.email)  # noqa: S311 - demo data, the same history on every machine  # nosec B311
     start_pain, end_pain, checkin_rate, item_rate = story
     today = local_today(patient.tz)
     red_flag_checkin = None
