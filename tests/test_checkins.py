@@ -305,3 +305,9 @@ def test_concurrent_first_saves_update_one_row(patient, db, monkeypatch):
 def test_new_form_starts_spasms_at_zero(patient_client):
     html = patient_client.get("/me/checkin").get_data(as_text=True)
     assert re.search(r'id="spasm_episodes"[^>]*value="0"|value="0"[^>]*id="spasm_episodes"', html)
+
+
+def test_missing_csrf_wins_over_a_stale_day(patient_client, patient, db):
+    data = form_data(patient_client, day=(today_for(patient) - timedelta(days=1)).isoformat())
+    del data["csrf_token"]
+    assert patient_client.post("/me/checkin", data=data).status_code == 400

@@ -81,8 +81,10 @@ def checkin():
     status = 200
     day_problem = None
     if request.method == "POST":
-        day_problem = _posted_day(form, today)
-        if day_problem is None and form.validate():
+        valid = form.validate()
+        # A forged or expired form is a 400 before anything else is looked at.
+        day_problem = None if form.csrf_token.errors else _posted_day(form, today)
+        if valid and day_problem is None:
             values = {
                 "pain": form.pain.data,
                 "stiffness": form.stiffness.data,
@@ -104,14 +106,16 @@ def checkin():
             else:
                 flash("Check-in saved. Thank you!" if result.created else "Today's check-in is updated.", "success")
             return redirect(url_for("patients.checkin"))
-        if day_problem is not None:
+        if form.csrf_token.errors:
+            status = 400
+        elif day_problem is not None:
             status = day_problem[0]
             # Show today's form again, filled from what is saved, not from the stale post.
             form = CheckInForm(formdata=None)
             form.items_done.choices = _item_choices(plan_today)
             _fill_form(form, existing, plan_today)
         else:
-            status = 400 if form.csrf_token.errors else 422
+            status = 422
     else:
         _fill_form(form, existing, plan_today)
     form.day.data = today.isoformat()
