@@ -89,7 +89,10 @@ def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server,
     page.get_by_label("Pain right now (0–10)").fill("7")
     page.get_by_label("Stiffness right now (0–10)").fill("6")
     page.get_by_label("Muscle spasm episodes since yesterday").fill("2")
+    hint = page.locator("#red-flag-hint")
+    expect(hint).to_be_hidden()
     page.get_by_role("group", name="Trouble walking or standing?").get_by_label("Yes").check()
+    expect(hint).to_contain_text("call 911")  # advice shows as soon as "Yes" is picked
     page.get_by_role("button", name="Save check-in").click()
     safety = page.get_by_role("alert").filter(has_text="Please get medical advice today")
     expect(safety).to_be_visible()
