@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import Select, and_, func, or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
@@ -102,11 +102,15 @@ def roster_page(coach: User, search: str | None, page: int) -> Page:
 
 
 def active_plan(patient_id: int) -> Plan | None:
-    """The patient's current plan with its items and their library items (two statements)."""
-    return db.session.scalar(
-        db.select(Plan)
-        .options(selectinload(Plan.items), selectinload(Plan.coach))
-        .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+    """The patient's current plan with its items, their library items and its coach (one statement)."""
+    return (
+        db.session.execute(
+            db.select(Plan)
+            .options(joinedload(Plan.items), joinedload(Plan.coach))
+            .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+        )
+        .unique()
+        .scalar_one_or_none()
     )
 
 
