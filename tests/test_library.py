@@ -285,3 +285,27 @@ def test_anonymous_is_sent_to_login(client):
 def test_admin_may_read_the_library(make_user, login_as):
     admin_client = login_as(make_user(Role.ADMIN))
     assert admin_client.get("/library/").status_code == 200
+
+
+def test_slug_taken_meanwhile_is_retried_not_a_500(coach_client, monkeypatch):
+    """Two coaches saving the same title at once: the second gets the next free slug."""
+    from portal.exercises import library
+
+    make_item(title="Wall angels", slug="wall-angels")
+    real = library.unique_slug
+    calls = []
+
+    def racy(title, except_id=None):
+        calls.append(title)
+        return "wall-angels" if len(calls) == 1 else real(title, except_id)
+
+    monkeypatch.setattr(library, "unique_slug", racy)
+    token = csrf_token(coach_client, "/library/new")
+    response = coach_client.post("/library/new", data=_item_form(csrf_token=token))
+    assert response.status_code == 302
+    assert sorted(db.session.scalars(db.select(LibraryItem.slug))) == ["wall-angels", "wall-angels-2"]
+
+
+def test_file_level_problem_wording():
+    problem = import_library({"version": 1}).problems[0]
+    assert str(problem).startswith("File, field items:")

@@ -177,3 +177,11 @@ def test_statement_count_does_not_grow_with_items(patient, patient_client, queri
     assert len(many) == len(few)
     if path == "/me/":
         assert "2 of 23 done today" in html
+
+
+def test_my_plan_names_the_current_coach_after_a_reassignment(patient, patient_client, make_user):
+    make_plan(patient, items=[make_item()])
+    new_coach = make_user(Role.COACH, name="Nora Newcoach")
+    patient.coach_id = new_coach.id
+    db.session.commit()
+    assert "Nora Newcoach" in patient_client.get("/me/plan").get_data(as_text=True)

@@ -160,6 +160,8 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
+        if self.index == 0:  # a problem with the file as a whole
+            return f"File, field {self.field}: {self.message}"
         who = f"“{self.title}”" if self.title else "(no title)"
         return f"Entry {self.index} {who}, field {self.field}: {self.message}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import coach_required
 from portal.coaching.models import Plan, PlanItem, PlanStatus
@@ -86,8 +87,14 @@ def create():
         form.default_times_per_day.data = 1
         form.default_days_per_week.data = 7
     if form.validate_on_submit():
-        item = create_item(form.values(), current_user)
-        db.session.commit()
+        try:
+            item = create_item(form.values(), current_user)
+            db.session.commit()
+        except IntegrityError:
+            # Another coach took the same slug a moment ago: pick the next free one.
+            db.session.rollback()
+            item = create_item(form.values(), current_user)
+            db.session.commit()
         flash(f"“{item.title}” is in the library.", "success")
         return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
