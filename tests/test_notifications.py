@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from portal.messaging import services
@@ -71,7 +72,12 @@ def test_patient_turns_notifications_off_on_the_account_page(db, patient, patien
     assert patient.email_notifications is False
 
 
-def test_failing_smtp_server_keeps_the_page_working_and_retries(smtp_server, app, db, patient, patient_client, caplog):
+def test_failing_smtp_server_keeps_the_page_working_and_retries(
+    smtp_server, app, db, patient, patient_client, caplog, monkeypatch
+):
+    # An in-process `flask db upgrade` (Alembic's fileConfig) disables existing loggers.
+    monkeypatch.setattr(logging.getLogger("portal.mail"), "disabled", False)
+    caplog.set_level(logging.WARNING, logger="portal.mail")
     smtp_server.set_failing(True)
     response = _send(patient_client, "/messages/", "hello coach")
     assert response.status_code == 302  # the message is sent even though the email is not
