@@ -120,7 +120,7 @@ def prepare_database(url: str, setup) -> None:
 class AppServer:
     """The portal under gunicorn on its own port, configured by environment variables."""
 
-    def __init__(self, database_url: str, redis_url: str = "", **env: str) -> None:
+    def __init__(self, database_url: str, redis_url: str = "", *, wait: bool = True, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
@@ -138,6 +138,7 @@ class AppServer:
             **env,
         }
         environment.pop("TEST_DATABASE_URL", None)
+        self.env = environment
         self.log = tempfile.NamedTemporaryFile(prefix="holistiq-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "wsgi:app"],
@@ -146,9 +147,10 @@ class AppServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_until_up()
+        if wait:
+            self.wait_until_up()
 
-    def _wait_until_up(self, timeout: float = 20) -> None:
+    def wait_until_up(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,0 +1,200 @@
+"""Several app servers, one database: two gunicorn processes on different ports, one
+PostgreSQL (a throwaway cluster of the tests' own) and one Redis.
+
+A browser behind a load balancer may reach either server on each request, so a
+session, a rate limit, a lockout and a used two-step code must hold on both,
+and a reminder run started on both machines must email once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pyotp
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, text
+
+from portal.auth.accounts import create_account
+from portal.auth.models import Role
+from portal.extensions import db as _db
+from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.servers import ROOT, SECRET_KEY, AppServer, form_token, post_login, prepare_database, throwaway_postgres  # noqa: F401
+
+REDIS_URL = os.environ.get("MULTI_SERVER_REDIS_URL", "redis://127.0.0.1:6379/14")
+LOGIN_LIMIT = 6
+PATIENTS = ("ms.alice", "ms.bob", "ms.carol", "ms.dave")
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def cluster(throwaway_postgres) -> Iterator[tuple[AppServer, AppServer, str]]:  # noqa: F811
+    if not _redis_up():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    url = throwaway_postgres.url
+
+    def setup():
+        from portal.auth.models import Clinic
+
+        clinic = Clinic(name="Multi Clinic", city="Irving", phone="(972) 555-0100")
+        _db.session.add(clinic)
+        _db.session.flush()
+        coach = create_account(email="ms.coach@example.org", name="Multi Coach", role=Role.COACH, password=PASSWORD)
+        coach.totp_secret, coach.totp_enabled = TOTP_SECRET, True
+        _db.session.flush()
+        for name in PATIENTS:
+            create_account(
+                email=f"{name}@example.org",
+                name=name,
+                role=Role.PATIENT,
+                clinic_id=clinic.id,
+                coach_id=coach.id,
+                password=PASSWORD,
+            )
+
+    prepare_database(url, setup)
+    env = {"LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute", "LOGIN_MAX_FAILURES": "5"}
+    first = AppServer(url, REDIS_URL, wait=False, **env)
+    second = AppServer(url, REDIS_URL, wait=False, **env)
+    try:
+        first.wait_until_up()
+        second.wait_until_up()
+        yield first, second, url
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.fixture
+def servers(cluster) -> tuple[AppServer, AppServer, str]:
+    redis.Redis.from_url(REDIS_URL).flushdb()  # each test starts with fresh rate-limit counters
+    return cluster
+
+
+def _get(session: requests.Session, url: str) -> requests.Response:
+    return session.get(url, allow_redirects=False, timeout=10)
+
+
+def test_signed_in_on_one_server_is_signed_in_on_the_other(servers):
+    a, b, _ = servers
+    browser = requests.Session()  # cookies are per host, not per port: like one site behind a balancer
+    assert post_login(browser, a.url, "ms.alice@example.org", PASSWORD).status_code == 302
+    assert _get(browser, a.url + "/account").status_code == 200
+    assert _get(browser, b.url + "/account").status_code == 200
+
+    # A form from one server is accepted by the other (same CSRF secret and session).
+    token = form_token(browser, a.url + "/account")
+    response = browser.post(
+        b.url + "/account",
+        data={"prefs-submit": "Save preferences", "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302
+
+    # A password change on B ends the session everywhere, A included.
+    stolen_cookie = requests.Session()
+    stolen_cookie.cookies.update(browser.cookies)
+    new_password = "another-long-passphrase-31"
+    token = form_token(browser, b.url + "/account")
+    browser.post(
+        b.url + "/account",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-password": new_password,
+            "pw-confirm": new_password,
+            "pw-submit": "Change password",
+            "csrf_token": token,
+        },
+        timeout=10,
+    )
+    assert _get(stolen_cookie, a.url + "/account").status_code == 302
+
+
+def test_two_step_sign_in_across_servers_and_a_code_works_once(servers):
+    a, b, _ = servers
+    browser = requests.Session()
+    step = post_login(browser, a.url, "ms.coach@example.org", PASSWORD)
+    assert step.headers["Location"].endswith("/login/two-factor")
+    code = pyotp.TOTP(TOTP_SECRET).now()
+    token = form_token(browser, b.url + "/login/two-factor")
+    done = browser.post(
+        b.url + "/login/two-factor", data={"code": code, "csrf_token": token}, allow_redirects=False, timeout=10
+    )
+    assert done.status_code == 302 and "/login" not in done.headers["Location"]
+    assert _get(browser, a.url + "/account").status_code == 200
+
+    # The same code replayed on the other server is refused.
+    other = requests.Session()
+    post_login(other, b.url, "ms.coach@example.org", PASSWORD)
+    token = form_token(other, a.url + "/login/two-factor")
+    replay = other.post(a.url + "/login/two-factor", data={"code": code, "csrf_token": token}, timeout=10)
+    assert replay.status_code == 401
+
+
+def test_rate_limit_counts_requests_on_both_servers(servers):
+    a, b, _ = servers
+    statuses = []
+    for attempt in range(LOGIN_LIMIT + 2):
+        server = (a, b)[attempt % 2]
+        statuses.append(
+            post_login(requests.Session(), server.url, "nobody@example.org", "wrong-password-9").status_code
+        )
+    assert statuses[:LOGIN_LIMIT] == [401] * LOGIN_LIMIT
+    assert statuses[LOGIN_LIMIT:] == [429, 429]
+
+
+def test_lockout_counts_failures_on_both_servers(servers):
+    a, b, _ = servers
+    for attempt in range(5):
+        server = (a, b)[attempt % 2]
+        assert post_login(requests.Session(), server.url, "ms.bob@example.org", "wrong-password-9").status_code == 401
+    redis.Redis.from_url(REDIS_URL).flushdb()  # the lockout, not the rate limit, must be what stops it
+    for server in (a, b):
+        assert post_login(requests.Session(), server.url, "ms.bob@example.org", PASSWORD).status_code == 401
+
+
+def test_a_reminder_run_on_both_machines_sends_once(servers):
+    _, _, url = servers
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE user_account SET reminder_time = '00:00:00' WHERE email IN (:c, :d)"),
+            {"c": "ms.carol@example.org", "d": "ms.dave@example.org"},
+        )
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "MAIL_SERVER": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("TEST_DATABASE_URL", None)
+    command = [sys.executable, "-m", "flask", "reminders", "send"]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    with engine.connect() as conn:
+        emails = conn.execute(
+            text("SELECT to_address, count(*) FROM outbound_email WHERE to_address LIKE 'ms.%' GROUP BY to_address")
+        ).all()
+        claims = conn.execute(text("SELECT count(*) FROM reminder_sent")).scalar()
+    engine.dispose()
+    assert sorted(emails) == [("ms.carol@example.org", 1), ("ms.dave@example.org", 1)]
+    assert claims == 2
