@@ -44,7 +44,7 @@ def test_today_groups_items_with_dose_note_link_and_progress(patient, patient_cl
     assert "2 sets of 10 reps · hold 5 s · twice a day" in html
     assert "Only as far as comfortable." in html
     assert f'href="/library/{move.id}"' in html
-    assert 'aria-label="Mark Cat and cow done"' in html
+    assert 'Mark<span class="visually-hidden"> Cat and cow</span> done</button>' in html
     assert "not a substitute for medical advice" in html
 
 
@@ -85,7 +85,8 @@ def test_mark_done_persists_is_idempotent_and_undo_works(patient, patient_client
     assert _logs() == [(item.id, today, True)]
     html = patient_client.get("/me/").get_data(as_text=True)
     assert "1 of 2 done today" in html
-    assert 'aria-label="Mark Bridge not done"' in html and 'aria-label="Mark Walk done"' in html
+    assert 'Mark<span class="visually-hidden"> Bridge</span> not done</button>' in html
+    assert 'Mark<span class="visually-hidden"> Walk</span> done</button>' in html
     assert _mark(patient_client, item.id, done="0").status_code == 302
     assert _logs() == [(item.id, today, False)]
     assert "0 of 2 done today" in patient_client.get("/me/").get_data(as_text=True)
