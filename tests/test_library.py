@@ -309,3 +309,14 @@ def test_slug_taken_meanwhile_is_retried_not_a_500(coach_client, monkeypatch):
 def test_file_level_problem_wording():
     problem = import_library({"version": 1}).problems[0]
     assert str(problem).startswith("File, field items:")
+
+
+def test_patient_sees_their_own_dose_and_note_on_an_item_of_their_plan(patient, patient_client):
+    item = make_item(title="Bridge", default_sets=1, default_reps=5)
+    make_plan(patient, items=[item], note="Squeeze your glutes.")
+    html = patient_client.get(f"/library/{item.id}").get_data(as_text=True)
+    assert "On your plan:" in html and "2 sets of 10 reps · hold 5 s · twice a day" in html
+    assert "Squeeze your glutes." in html
+    other = make_item(title="Other", default_sets=1, default_reps=5)
+    html = patient_client.get(f"/library/{other.id}").get_data(as_text=True)
+    assert "On your plan:" not in html and "Usual dose:</strong> 1 set of 5 reps" in html

@@ -52,20 +52,18 @@ def _item_or_404(item_id: int) -> LibraryItem:
     return item
 
 
-def _on_own_plan(item: LibraryItem) -> bool:
-    """Whether the signed-in patient's current plan still uses this (retired) item."""
-    return (
-        db.session.scalar(
-            db.select(PlanItem.id)
-            .join(Plan, Plan.id == PlanItem.plan_id)
-            .where(
-                PlanItem.library_item_id == item.id,
-                Plan.patient_id == current_user.id,
-                Plan.status == PlanStatus.ACTIVE,
-            )
-            .limit(1)
+def _own_plan_item(item: LibraryItem) -> PlanItem | None:
+    """The signed-in patient's active plan item for this library item, if their plan has it."""
+    return db.session.scalar(
+        db.select(PlanItem)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .where(
+            PlanItem.library_item_id == item.id,
+            PlanItem.is_active.is_(True),
+            Plan.patient_id == current_user.id,
+            Plan.status == PlanStatus.ACTIVE,
         )
-        is not None
+        .limit(1)
     )
 
 
@@ -73,10 +71,11 @@ def _on_own_plan(item: LibraryItem) -> bool:
 @login_required
 def detail(item_id: int):
     item = _item_or_404(item_id)
+    plan_item = _own_plan_item(item) if current_user.is_patient else None
     # A retired item stays readable by coaches and by patients whose plan still has it.
-    if not item.is_active and not current_user.is_coach and not (current_user.is_patient and _on_own_plan(item)):
+    if not item.is_active and not current_user.is_coach and plan_item is None:
         abort(404)
-    return render_template("exercises/detail.html", item=item, action_form=ActionForm())
+    return render_template("exercises/detail.html", item=item, plan_item=plan_item, action_form=ActionForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
