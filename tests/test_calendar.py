@@ -189,3 +189,9 @@ def test_print_and_ics_query_counts_do_not_grow(db, patient, patient_client, que
         patient_client.get("/me/plan/calendar.ics")
     assert len(large_print) == len(small_print)
     assert len(large_ics) == len(small_ics)
+
+
+def test_a_broken_time_zone_falls_back_to_the_practice_zone(db, patient):
+    plan = make_plan(patient, items=[make_item()], start_date=MONDAY)
+    [event] = _events(plan_calendar(plan, "Mars/Olympus_Mons"))
+    assert str(event.decoded("DTSTART").tzinfo) == "America/Chicago"

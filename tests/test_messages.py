@@ -264,3 +264,24 @@ def test_nav_badge_shows_unread_count(db, patient, coach, patient_client, coach_
     coach_client.get(f"/messages/patients/{patient.id}")
     html = coach_client.get("/messages/inbox").get_data(as_text=True)
     assert 'data-badge="unread_messages"' not in html
+
+
+def test_inbox_names_who_wrote_last(db, make_user, coach, patient, coach_client):
+    services.send_message(coach, patient, "From me")
+    db.session.commit()
+    assert "You: From me" in coach_client.get("/messages/inbox").get_data(as_text=True)
+    previous = make_user(Role.COACH, name="Olga Oldcoach")
+    services.send_message(previous, patient, "From the previous coach")
+    db.session.commit()
+    assert "Olga Oldcoach: From the previous coach" in coach_client.get("/messages/inbox").get_data(as_text=True)
+
+
+def test_invalid_reply_from_the_patient_page_keeps_the_way_back(db, patient, coach_client):
+    token = csrf_token(coach_client, f"/coach/patients/{patient.id}")
+    response = coach_client.post(
+        f"/messages/patients/{patient.id}", data={"body": "", "back": "patient", "csrf_token": token}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Write a message before sending." in html and 'name="back" value="patient"' in html
+    assert _count(db, Message) == 0

@@ -196,7 +196,7 @@ class InboxRow:
     unread: int
     last_at: datetime | None
     last_preview: str
-    last_from_patient: bool
+    last_sender: str  # "" when the patient wrote last, "You" for this coach, else the other staff member's name
 
 
 def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
@@ -241,13 +241,10 @@ def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
         if message is not None:
             preview = " ".join(message.body.split())
             preview = preview if len(preview) <= 90 else preview[:87].rstrip() + "…"
+        sender = ""
+        if message is not None and message.sender_id != patient.id:
+            sender = "You" if message.sender_id == coach.id else message.sender.name
         rows.append(
-            InboxRow(
-                patient=patient,
-                unread=unread_n or 0,
-                last_at=last,
-                last_preview=preview,
-                last_from_patient=message is not None and message.sender_id == patient.id,
-            )
+            InboxRow(patient=patient, unread=unread_n or 0, last_at=last, last_preview=preview, last_sender=sender)
         )
     return RowsPage(items=rows, page=page, per_page=per_page, total=total)

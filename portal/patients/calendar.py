@@ -10,13 +10,14 @@ instead of duplicating them in calendar apps that track UIDs.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vRecur
 
 from portal.coaching.models import Plan, PlanItem
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.mail import public_url
+from portal.timeutil import DEFAULT_TIMEZONE
 
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 EVENT_MINUTES = 15
@@ -55,7 +56,11 @@ def _description(item: PlanItem) -> str:
 
 def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: datetime | None = None) -> bytes:
     """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day."""
-    tz = ZoneInfo(tz_name)
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A bad stored zone must not break the download; the practice's zone is the sane default.
+        tz_name, tz = DEFAULT_TIMEZONE, ZoneInfo(DEFAULT_TIMEZONE)
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     cal = Calendar()
     cal.add("prodid", PRODID)
