@@ -56,21 +56,35 @@ class FileHandler:
         return "250 OK"
 
 
-def serve(port: int, outbox: Path, username: str | None, password: str | None) -> None:
+def serve(
+    port: int,
+    outbox: Path,
+    username: str | None,
+    password: str | None,
+    cert: Path | None = None,
+    key: Path | None = None,
+) -> None:
+    import ssl
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
     outbox.mkdir(parents=True, exist_ok=True)
     handler = FileHandler(outbox, outbox / "FAIL")
-    kwargs = {}
+    kwargs: dict = {}
     if username:
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = auth_data.login.decode() == username and auth_data.password.decode() == password
             return AuthResult(success=ok)
 
-        # Plain-text AUTH without TLS is fine on a loopback test server only.
-        kwargs = {"authenticator": authenticator, "auth_require_tls": False}
+        # Without TLS, plain-text AUTH is accepted: fine on a loopback test server only.
+        kwargs = {"authenticator": authenticator, "auth_require_tls": cert is not None}
+    if cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        # Like a production relay: STARTTLS first, then AUTH, then mail.
+        kwargs.update(tls_context=context, require_starttls=True)
     controller = Controller(handler, hostname="127.0.0.1", port=port, server_kwargs=kwargs)
     controller.start()
     stop = threading.Event()
@@ -87,8 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--outbox", type=Path, required=True)
     parser.add_argument("--username")
     parser.add_argument("--password")
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate: offer STARTTLS and require it")
+    parser.add_argument("--tls-key", type=Path)
     args = parser.parse_args(argv)
-    serve(args.port, args.outbox, args.username, args.password)
+    serve(args.port, args.outbox, args.username, args.password, args.tls_cert, args.tls_key)
 
 
 # --- the test side -----------------------------------------------------------
@@ -109,6 +125,7 @@ class SMTPServer:
     username: str
     password: str
     process: subprocess.Popen = field(repr=False)
+    ca_file: Path | None = None  # the self-signed certificate, when the server speaks STARTTLS
 
     def messages(self) -> list[EmailMessage]:
         """Every message received so far, oldest first."""
@@ -138,8 +155,48 @@ class SMTPServer:
             flag.unlink(missing_ok=True)
 
 
-def start_server(outbox: Path, username: str = "portal", password: str = "smtp-test-pass") -> SMTPServer:  # noqa: S107
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def start_server(
+    outbox: Path,
+    username: str = "portal",
+    password: str = "smtp-test-pass",  # noqa: S107 - test only
+    tls: bool = False,
+) -> SMTPServer:
     port = free_port()
+    tls_args: list[str] = []
+    ca_file = None
+    if tls:
+        certs = outbox.parent / f"{outbox.name}-certs"
+        certs.mkdir(exist_ok=True)
+        ca_file, key = make_certificate(certs)
+        tls_args = ["--tls-cert", str(ca_file), "--tls-key", str(key)]
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [
             sys.executable,
@@ -153,6 +210,7 @@ def start_server(outbox: Path, username: str = "portal", password: str = "smtp-t
             username,
             "--password",
             password,
+            *tls_args,
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -168,7 +226,7 @@ def start_server(outbox: Path, username: str = "portal", password: str = "smtp-t
                 process.kill()
                 raise RuntimeError("The SMTP test server did not start.") from None
             time.sleep(0.05)
-    return SMTPServer(port, outbox, username, password, process)
+    return SMTPServer(port, outbox, username, password, process, ca_file)
 
 
 def stop_server(server: SMTPServer) -> None:
@@ -179,22 +237,23 @@ def stop_server(server: SMTPServer) -> None:
         server.process.kill()
 
 
-_shared: SMTPServer | None = None
+_shared: dict[bool, SMTPServer] = {}
 
 
-def shared_server() -> SMTPServer:
-    """One server process for the whole test run, started on first use."""
-    global _shared
-    if _shared is None or _shared.process.poll() is not None:
+def shared_server(tls: bool = False) -> SMTPServer:
+    """One server process (of each kind) for the whole test run, started on first use."""
+    server = _shared.get(tls)
+    if server is None or server.process.poll() is not None:
         import atexit
         import shutil
         import tempfile
 
-        outbox = Path(tempfile.mkdtemp(prefix="smtp-outbox-"))
-        _shared = start_server(outbox)
-        server = _shared
-        atexit.register(lambda: (stop_server(server), shutil.rmtree(outbox, ignore_errors=True)))
-    return _shared
+        folder = Path(tempfile.mkdtemp(prefix="smtp-test-"))
+        outbox = folder / "outbox"
+        outbox.mkdir()
+        server = _shared[tls] = start_server(outbox, tls=tls)
+        atexit.register(lambda: (stop_server(server), shutil.rmtree(folder, ignore_errors=True)))
+    return server
 
 
 try:
@@ -204,15 +263,12 @@ except ImportError:  # pragma: no cover - the server process itself does not nee
 
 if pytest is not None:
 
-    @pytest.fixture(name="smtp_server")
-    def smtp_server_fixture(app) -> Iterator[SMTPServer]:
-        """The real SMTP server, emptied, with the app sending to it (AUTH on, no TLS)."""
-        server = shared_server()
+    def _use_server(app, server: SMTPServer) -> Iterator[SMTPServer]:
         server.clear()
         settings = {
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": server.port,
-            "MAIL_USE_TLS": False,
+            "MAIL_USE_TLS": server.ca_file is not None,
             "MAIL_USERNAME": server.username,
             "MAIL_PASSWORD": server.password,
             "MAIL_TIMEOUT": 5,
@@ -222,6 +278,20 @@ if pytest is not None:
         yield server
         app.config.update(saved)
         server.set_failing(False)
+
+    @pytest.fixture(name="smtp_server")
+    def smtp_server_fixture(app) -> Iterator[SMTPServer]:
+        """The real SMTP server, emptied, with the app sending to it (AUTH on, no TLS)."""
+        yield from _use_server(app, shared_server())
+
+    @pytest.fixture(name="smtp_tls_server")
+    def smtp_tls_server_fixture(app, monkeypatch) -> Iterator[SMTPServer]:
+        """A real SMTP server that requires STARTTLS before AUTH; the app trusts its certificate."""
+        server = shared_server(tls=True)
+        # ssl.create_default_context() reads SSL_CERT_FILE, so the portal's unchanged
+        # TLS code verifies the test certificate like any CA-signed one.
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+        yield from _use_server(app, server)
 
 
 if __name__ == "__main__":

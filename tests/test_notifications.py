@@ -9,7 +9,7 @@ from portal.messaging import services
 from portal.messaging.models import Message, OutboundEmail
 from portal.timeutil import utcnow
 from tests.conftest import csrf_token
-from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)
+from tests.smtp_server import smtp_server_fixture, smtp_tls_server_fixture  # noqa: F401  (fixtures)
 
 SECRET_TEXT = "My pain was 8/10 after the fall on the stairs"
 
@@ -122,3 +122,26 @@ def test_links_ignore_a_forged_host_header(smtp_server, app, db, patient):
     [received] = smtp_server.wait_for(1)
     body = _text(received)
     assert "evil.example" not in body and "http://127.0.0.1:5000/messages/inbox" in body
+
+
+def test_mail_goes_over_starttls_then_login(smtp_tls_server, db, patient, patient_client):
+    assert _send(patient_client, "/messages/", "over TLS").status_code == 302
+    [email] = smtp_tls_server.wait_for(1)
+    assert email["To"] == patient.coach.email
+    assert db.session.scalar(db.select(OutboundEmail.sent_at)) is not None
+
+
+def test_tls_problems_leave_the_mail_queued(smtp_tls_server, app, db, patient, patient_client, monkeypatch):
+    # A server that insists on STARTTLS while we are set up without it.
+    app.config["MAIL_USE_TLS"] = False
+    assert _send(patient_client, "/messages/", "one").status_code == 302
+    # A certificate we do not trust.
+    app.config["MAIL_USE_TLS"] = True
+    monkeypatch.delenv("SSL_CERT_FILE")
+    db.session.execute(db.update(Message).values(read_at=utcnow()))  # so the next one notifies again
+    db.session.commit()
+    assert _send(patient_client, "/messages/", "two").status_code == 302
+    errors = db.session.scalars(db.select(OutboundEmail.last_error).order_by(OutboundEmail.id)).all()
+    assert errors[0].startswith("SMTP") and errors[1] == "SSLCertVerificationError"
+    assert db.session.scalar(db.select(db.func.count(OutboundEmail.id)).where(OutboundEmail.sent_at.is_(None))) == 2
+    assert smtp_tls_server.messages() == []
