@@ -472,3 +472,27 @@ def test_concurrent_save_is_refused_by_the_version_column(coach, patient, app):
         service.update_item(loaded, loaded.items[0], Dose(5, 5, None, 1, "0"), coach)
         db.session.commit()
     db.session.rollback()
+
+
+def test_demo_seeding_gives_every_demo_patient_one_active_plan_and_is_idempotent():
+    from portal.coaching.demo import seed_plans, seed_programs
+    from portal.demo import PATIENTS, demo_patients, seed_accounts
+    from portal.exercises.demo import seed_library
+
+    def counts():
+        return tuple(db.session.scalar(db.select(db.func.count(m.id))) for m in (Plan, PlanItem, Program))
+
+    for step in (seed_accounts, seed_library, seed_programs, seed_plans):
+        step()
+    first = counts()
+    for step in (seed_accounts, seed_library, seed_programs, seed_plans):
+        step()
+    assert counts() == first
+    patients = demo_patients()
+    assert len(patients) == len(PATIENTS)
+    for person in patients:
+        active = db.session.scalars(
+            db.select(Plan).where(Plan.patient_id == person.id, Plan.status == PlanStatus.ACTIVE)
+        ).all()
+        assert len(active) == 1 and active[0].items and active[0].start_date < local_today(person.tz)
+    assert db.session.scalar(db.select(db.func.count(Plan.id)).where(Plan.status == PlanStatus.ENDED)) >= 1
