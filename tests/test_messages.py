@@ -285,3 +285,12 @@ def test_invalid_reply_from_the_patient_page_keeps_the_way_back(db, patient, coa
     html = response.get_data(as_text=True)
     assert "Write a message before sending." in html and 'name="back" value="patient"' in html
     assert _count(db, Message) == 0
+
+
+def test_deactivated_patients_do_not_count_in_the_coach_badge(db, patient, coach):
+    services.send_message(patient, patient, "hello")
+    db.session.commit()
+    assert services.unread_count(coach) == 1
+    patient.is_active = False
+    db.session.commit()
+    assert services.unread_count(coach) == 0

@@ -46,7 +46,7 @@ def unread_count(user: User) -> int:
         stmt = (
             db.select(func.count(Message.id))
             .join(patient, patient.id == Message.patient_id)
-            .where(patient.coach_id == user.id, _unread_for(user))
+            .where(patient.coach_id == user.id, patient.is_active.is_(True), _unread_for(user))
         )
     else:
         return 0
