@@ -123,7 +123,7 @@ def resolve(alert_id: int):
 def patient_progress_data(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
     days = progress_service.chart_range()
-    data = progress_service.progress_for(patient.id, checkin_service.today_for(patient), days).chart_data()
+    data = progress_service.chart_data_for(patient.id, checkin_service.today_for(patient), days)
     audit.record("patient.view", patient, patient=patient, section="chart data", days=days)
     db.session.commit()
     return data

@@ -99,9 +99,14 @@ def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool =
     return {tuple(row[:-1]) if by_week else row[0]: row[-1] for row in rows}
 
 
-def item_adherence(patient_id: int, start: date, end: date) -> list[ItemAdherence]:
-    """Per plan item: due days and done days in the window (two queries)."""
-    items = _active_items([patient_id], start, end)
+def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
+    """The rows of ``_active_items`` whose plan overlaps [start, end] (same filter, in Python)."""
+    return [row for row in items if row[2] <= end and (row[3] is None or row[3] >= start)]
+
+
+def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] | None = None) -> list[ItemAdherence]:
+    """Per plan item: due days and done days in the window (two queries; one given ``items``)."""
+    items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
     done = _done_counts([patient_id], start, end)
     result = []
     for _pid, item, plan_start, plan_end in items:
@@ -127,11 +132,18 @@ def monday_week(monday: date) -> int:
     return (monday - EPOCH).days // 7
 
 
-def weekly_adherence(patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS) -> list[dict]:
+def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
+    """First day (a Monday) of the weekly adherence chart."""
+    return today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+
+
+def weekly_adherence(
+    patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS, items: list[tuple] | None = None
+) -> list[dict]:
     """[{week_start, due, done, percent}] for the last ``weeks`` Monday-based weeks."""
     end = today
-    start = end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1)
-    items = _active_items([patient_id], start, end)
+    start = adherence_window(today, weeks)
+    items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
     done = _done_counts([patient_id], start, end, by_week=True)
     due_item_week: dict[tuple[int, date], int] = defaultdict(int)
     for _pid, item, plan_start, plan_end in items:
@@ -292,34 +304,51 @@ class Progress:
 
     def chart_data(self) -> dict:
         """The JSON the charts draw: one label per day (null where no check-in)."""
-        by_day = {row.day: row for row in self.series}
-        labels, pain, stiffness, spasms = [], [], [], []
-        day = self.start
-        while day <= self.end:
-            row = by_day.get(day)
-            labels.append(day.isoformat())
-            pain.append(row.pain if row else None)
-            stiffness.append(row.stiffness if row else None)
-            spasms.append(row.spasm_episodes if row else None)
-            day += timedelta(days=1)
-        return {
-            "days": self.days,
-            "daily": {"labels": labels, "pain": pain, "stiffness": stiffness, "spasms": spasms},
-            "adherence": {
-                "labels": [w["week_start"].isoformat() for w in self.weekly_adherence],
-                "percent": [w["percent"] for w in self.weekly_adherence],
-            },
-            "peg": {
-                "labels": [row[0].isoformat() for row in self.peg],
-                "score": [peg_score(row) for row in self.peg],
-            },
-        }
+        return _chart_json(self.days, self.start, self.end, self.series, self.weekly_adherence, self.peg)
+
+
+def _chart_json(days: int, start: date, end: date, series: list, weekly: list[dict], peg: list) -> dict:
+    by_day = {row.day: row for row in series}
+    labels, pain, stiffness, spasms = [], [], [], []
+    day = start
+    while day <= end:
+        row = by_day.get(day)
+        labels.append(day.isoformat())
+        pain.append(row.pain if row else None)
+        stiffness.append(row.stiffness if row else None)
+        spasms.append(row.spasm_episodes if row else None)
+        day += timedelta(days=1)
+    return {
+        "days": days,
+        "daily": {"labels": labels, "pain": pain, "stiffness": stiffness, "spasms": spasms},
+        "adherence": {
+            "labels": [w["week_start"].isoformat() for w in weekly],
+            "percent": [w["percent"] for w in weekly],
+        },
+        "peg": {
+            "labels": [row[0].isoformat() for row in peg],
+            "score": [peg_score(row) for row in peg],
+        },
+    }
+
+
+def chart_data_for(patient_id: int, today: date, days: int = 30) -> dict:
+    """Only what the charts draw (series, weekly adherence, PEG): the JSON endpoints poll this,
+    so it skips the page's streak, summary and per-item figures (4 queries instead of 8)."""
+    start = today - timedelta(days=days - 1)
+    weekly = weekly_adherence(patient_id, today)
+    return _chart_json(
+        days, start, today, checkin_series(patient_id, start, today), weekly, peg_series(patient_id, today)
+    )
 
 
 def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
     """All figures of the progress page; a constant number of queries (about 8)."""
     start = today - timedelta(days=days - 1)
     current, longest = streaks(patient_id, today)
+    # One plan-items query serves both adherence figures (the wider window covers both).
+    item_start = today - timedelta(days=27)
+    items = _active_items([patient_id], min(adherence_window(today), item_start), today)
     return Progress(
         days=days,
         start=start,
@@ -328,7 +357,7 @@ def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
         summary=summary(patient_id, start, today),
         streak=current,
         longest_streak=longest,
-        weekly_adherence=weekly_adherence(patient_id, today),
-        items=item_adherence(patient_id, today - timedelta(days=27), today),
+        weekly_adherence=weekly_adherence(patient_id, today, items=items),
+        items=item_adherence(patient_id, item_start, today, items=items),
         peg=peg_series(patient_id, today),
     )

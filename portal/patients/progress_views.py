@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.patients import bp
 from portal.patients.checkins import today_for
 from portal.patients.export import collect, to_csv_zip, to_json
-from portal.patients.progress import chart_range, peg_score, progress_for
+from portal.patients.progress import chart_data_for, chart_range, peg_score, progress_for
 
 
 @bp.route("/progress")
@@ -27,7 +27,7 @@ def progress():
 @patient_required
 def progress_data():
     days = chart_range()
-    return progress_for(current_user.id, today_for(current_user), days).chart_data()
+    return chart_data_for(current_user.id, today_for(current_user), days)
 
 
 def _export_name(extension: str) -> str:

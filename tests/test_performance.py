@@ -1,0 +1,110 @@
+"""Cost guards from issue 6: what a page loads, in how many statements, on generated data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.auth.models import Role, User
+from portal.bench_data import EMAIL_DOMAIN
+from portal.coaching import plans as plan_service
+from portal.coaching.review import order_by_attention, review_for
+from portal.patients import progress
+from portal.patients.checkins import today_for
+from portal.patients.models import CheckIn
+from portal.patients.today import active_plan_with_items
+from tests.conftest import login
+
+
+@pytest.fixture
+def bench(app, db):
+    """A small generated practice: 12 patients, one coach, 40 days of history."""
+    result = app.test_cli_runner().invoke(args=["bench-data", "--patients", "12", "--days", "40", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    patients = list(
+        db.session.scalars(
+            select(User).where(User.email.like(f"%@{EMAIL_DOMAIN}"), User.role == Role.PATIENT).order_by(User.id)
+        )
+    )
+    coach = db.session.get(User, patients[0].coach_id)
+    return patients, coach
+
+
+def test_active_plan_loads_in_one_statement(bench, queries, db):
+    patients, _coach = bench
+    db.session.expunge_all()
+    with queries() as stmts:
+        plan = active_plan_with_items(patients[0].id)
+        titles = [item.library_item.title for item in plan.items]
+        coach_name = plan.coach.name
+    assert len(stmts) == 1
+    assert 6 <= len(titles) <= 10 and coach_name
+    db.session.expunge_all()
+    with queries() as stmts:
+        plan = plan_service.active_plan(patients[0].id)
+        _ = [item.library_item.title for item in plan.items], plan.coach.name
+    assert len(stmts) == 1
+
+
+def test_chart_data_matches_the_progress_page_with_fewer_statements(bench, queries):
+    patients, _coach = bench
+    patient = patients[0]
+    today = today_for(patient)
+    with queries() as page_stmts:
+        full = progress.progress_for(patient.id, today, 30)
+    with queries() as chart_stmts:
+        charts = progress.chart_data_for(patient.id, today, 30)
+    assert charts == full.chart_data()
+    assert len(chart_stmts) < len(page_stmts)
+
+
+def test_progress_page_reads_plan_items_once(bench, queries):
+    patients, _coach = bench
+    with queries() as stmts:
+        data = progress.progress_for(patients[0].id, today_for(patients[0]), 30)
+    item_reads = [s for s in stmts if "FROM plan_item" in s]
+    assert len(item_reads) == 1
+    # Both adherence figures still come out of that one read.
+    assert data.items and any(week["due"] for week in data.weekly_adherence)
+
+
+def test_roster_review_is_right_and_flat_in_history(bench, queries, db):
+    patients, _coach = bench
+    ids = [p.id for p in patients]
+    today = today_for(patients[0])
+    expected = {}
+    for pid in ids:
+        last = db.session.scalar(select(CheckIn).where(CheckIn.patient_id == pid).order_by(CheckIn.day.desc()).limit(1))
+        expected[pid] = (last.day, last.pain) if last else (None, None)
+    with queries() as first:
+        review = review_for(ids, today)
+    assert {pid: (r.last_checkin, r.latest_pain) for pid, r in review.items()} == expected
+    # Another year of history for everyone: the same statements (no per-day or per-patient work).
+    for pid in ids:
+        for back in range(41, 400, 3):
+            db.session.add(CheckIn(patient_id=pid, day=today - timedelta(days=back), pain=5, stiffness=5))
+    db.session.commit()
+    with queries() as second:
+        again = review_for(ids, today)
+    assert len(second) == len(first)
+    assert {pid: r.last_checkin for pid, r in again.items()} == {pid: v[0] for pid, v in expected.items()}
+
+
+def test_attention_order_uses_only_the_coachs_patients(bench, db):
+    patients, coach = bench
+    query = order_by_attention(plan_service.roster_query(coach))
+    sql = str(query.compile(db.engine))
+    # Correlated per-patient subqueries, not a GROUP BY over the whole check-in table.
+    assert "GROUP BY" not in sql.upper()
+    rows = db.session.execute(query).all()
+    assert {row[0].id for row in rows} == {p.id for p in patients}
+
+
+def test_generated_coach_pages_render(bench, app):
+    patients, coach = bench
+    client = app.test_client()
+    assert login(client, coach, password=app.config["DEMO_PASSWORD"]).status_code == 302
+    assert client.get("/coach/?sort=attention").status_code == 200
+    assert client.get(f"/coach/patients/{patients[0].id}/progress/data.json").status_code == 200
