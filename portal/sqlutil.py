@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, literal
@@ -43,6 +43,6 @@ def week_number(column: Any):
     return day_number(column) // 7
 
 
-def week_start(week: int) -> date:
-    """The Monday that starts week number ``week`` (as returned by week_number)."""
-    return EPOCH + timedelta(days=7 * int(week))
+def week_of(day: date) -> int:
+    """The week number of a date, computed in Python exactly as week_number does in SQL."""
+    return (day - EPOCH).days // 7

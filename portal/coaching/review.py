@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
+from portal.coaching.alerts import alert_history_query
 from portal.coaching.models import Alert
 from portal.extensions import db
 from portal.patients.models import CheckIn
@@ -155,11 +156,6 @@ def patient_page_context(patient: User, days: int = 30) -> dict:
     return {
         "progress": progress_for(patient.id, today, days),
         "recent_checkins": db.session.scalars(checkin_history_query(patient.id).limit(RECENT_CHECKINS)).all(),
-        "alert_history": db.session.scalars(
-            db.select(Alert)
-            .where(Alert.patient_id == patient.id)
-            .order_by(Alert.opened_at.desc(), Alert.id.desc())
-            .limit(RECENT_ALERTS)
-        ).all(),
+        "alert_history": db.session.scalars(alert_history_query(patient.id).limit(RECENT_ALERTS)).all(),
         "questions": RED_FLAG_QUESTIONS,
     }

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_
 from portal.coaching.models import Plan, PlanItem, PlanStatus
 from portal.extensions import db
 from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
-from portal.sqlutil import EPOCH, day_number, week_number
+from portal.sqlutil import day_number, week_number, week_of
 
 CHART_RANGES = (30, 90)
 ADHERENCE_WEEKS = 12
@@ -127,11 +127,6 @@ def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict
     return {pid: (due, done_) for pid, (due, done_) in totals.items()}
 
 
-def monday_week(monday: date) -> int:
-    """The week number (as sqlutil.week_number computes it in SQL) of a Monday."""
-    return (monday - EPOCH).days // 7
-
-
 def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
     """First day (a Monday) of the weekly adherence chart."""
     return today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
@@ -154,7 +149,7 @@ def weekly_adherence(
     for (item_id, monday), due in due_item_week.items():
         due_week[monday] += due
         # Never above 100 %: completions beyond the item's due days that week do not count.
-        done_week[monday] += min(done.get((item_id, monday_week(monday)), 0), due)
+        done_week[monday] += min(done.get((item_id, week_of(monday)), 0), due)
     result = []
     for i in range(weeks):
         monday = start + timedelta(weeks=i)
