@@ -60,6 +60,8 @@ def test_coach_assigns_and_personalizes_then_patient_marks_done(page, browser, l
     expect(progress).to_have_text(re.compile(r"^0 of \d+ done today$"))
     phone.get_by_role("button", name=f"Mark {title} done").click()
     expect(progress).to_have_text(re.compile(r"^1 of \d+ done today$"))
+    # Keyboard focus comes back to the same item's button after the round trip.
+    expect(phone.get_by_role("button", name=f"Mark {title} not done")).to_be_focused()
     phone.reload()
     expect(phone.get_by_role("button", name=f"Mark {title} not done")).to_be_visible()
     expect(progress).to_have_text(re.compile(r"^1 of \d+ done today$"))
