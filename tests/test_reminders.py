@@ -181,3 +181,16 @@ def test_two_machines_at_once_send_one_reminder(app, db, make_user):
     assert sum(results) == 5 and len(results) == 2
     assert _count(db, ReminderSent) == 5
     assert _count(db, OutboundEmail) == 5
+
+
+def test_a_failing_mail_server_is_tried_once_per_run_not_once_per_patient(smtp_server, app, db, make_user):
+    for _ in range(3):
+        make_user(Role.PATIENT, reminder_time=time(0, 0))
+    smtp_server.set_failing(True)
+    assert reminders.send_reminders() == 3
+    attempts = db.session.scalars(db.select(OutboundEmail.attempts).order_by(OutboundEmail.id)).all()
+    assert attempts == [1, 0, 0]  # the others wait, untried, for `flask mail retry`
+    smtp_server.set_failing(False)
+    result = app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert "Sent 2 queued email(s)" in result.output
+    assert len(smtp_server.wait_for(2)) == 2

@@ -121,11 +121,14 @@ def send_reminders(now_utc: datetime | None = None) -> int:
     # One commit for the claims and their emails: a crash before it sends nothing
     # and claims nothing; after it, unsent emails wait in the queue for `flask mail retry`.
     db.session.commit()
-    delivered = sum(1 for email in queued if mail.deliver(email))
+    delivered = 0
+    for email in queued:
+        if not mail.deliver(email):
+            # The mail server is failing: stop here rather than wait out a timeout per
+            # patient; the rest are queued and `flask mail retry` sends them later.
+            break
+        delivered += 1
     log.info(
         "Reminders: %d queued, %d delivered now, %d left for retry", len(queued), delivered, len(queued) - delivered
     )
     return len(queued)
-
-
-__all__ = ["Due", "claim", "due_reminders", "reminder_email", "send_reminders"]
