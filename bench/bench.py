@@ -366,6 +366,7 @@ def run_set(name: str) -> dict:
     sizes = _table_sizes(database_url)
     log(f"{name}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
 
+    load_before = os.getloadavg()[0]
     hello = measure_hello()
     hello_rps = hello["rps"]
     log(f"{name}: hello ceiling {hello_rps} req/s")
@@ -402,6 +403,8 @@ def run_set(name: str) -> dict:
         "hello": hello,
         "pages": [asdict(r) for r in results],
         "worker_rss_mb": rss,
+        # Other work on the machine skews every figure: the 1-minute load average around the run.
+        "load_average": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }  # fmt: skip
 
 
@@ -469,7 +472,9 @@ def markdown(report: dict) -> str:
             "",
             f"Hello ceiling: **{s['hello']['rps']:,.0f} req/s** (mean of {s['hello']['rps_before']:,.0f} before and "
             f"{s['hello']['rps_after']:,.0f} after the pages; p99 {s['hello']['p99_ms']:.1f} ms). "
-            f"Worker RSS after the run: {', '.join(f'{v:.0f} MB' for v in s['worker_rss_mb'])}.",
+            f"Worker RSS after the run: {', '.join(f'{v:.0f} MB' for v in s['worker_rss_mb'])}. "
+            f"Machine load average {s['load_average']['before']} before, {s['load_average']['after']} after "
+            f"({report['machine']['cpus']} CPUs; above that, other work competed with the run).",
             "",
             "| page | req/s | % of hello | p50 ms | p95 ms | p99 ms | errors | demo/ref |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",

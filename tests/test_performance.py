@@ -108,3 +108,20 @@ def test_generated_coach_pages_render(bench, app):
     assert login(client, coach, password=app.config["DEMO_PASSWORD"]).status_code == 302
     assert client.get("/coach/?sort=attention").status_code == 200
     assert client.get(f"/coach/patients/{patients[0].id}/progress/data.json").status_code == 200
+
+
+def test_patient_page_is_audited_without_reloading_people(bench, app, queries, db):
+    from portal.audit import AuditEvent
+
+    patients, coach = bench
+    client = app.test_client()
+    assert login(client, coach, password=app.config["DEMO_PASSWORD"]).status_code == 302
+    with queries() as stmts:
+        assert client.get(f"/coach/patients/{patients[0].id}").status_code == 200
+    # Rendering happens before the audit commit, so nothing is expired mid-page: after the
+    # audit INSERT the coach is re-read at most once, by Flask-Login at the very end.
+    insert_at = next(i for i, s in enumerate(stmts) if s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT"))
+    reloads = [i for i, s in enumerate(stmts) if i > insert_at and s.lstrip().startswith("SELECT user_account.id")]
+    assert all(i == len(stmts) - 1 for i in reloads), reloads
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.view"))
+    assert event is not None and event.patient_id == patients[0].id

@@ -121,10 +121,14 @@ def _stale(patient: User):
 @bp.route("/patients/<int:patient_id>")
 def patient_detail(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
-    # Opening a patient's record is a view of health data: audited.
+    # Opening a patient's record is a view of health data: audited. The page is rendered
+    # before the commit (in the same transaction), so committing does not expire the
+    # coach and the patient and send two more SELECTs; if the commit fails, the error
+    # page goes out instead of the record, so nothing is shown unaudited.
     audit.record("patient.view", patient, patient=patient.id)
+    page = _patient_page(patient)
     db.session.commit()
-    return _patient_page(patient)
+    return page
 
 
 @bp.route("/patients/<int:patient_id>/plans", methods=["POST"])
