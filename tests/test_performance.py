@@ -125,3 +125,31 @@ def test_patient_page_is_audited_without_reloading_people(bench, app, queries, d
     assert all(i == len(stmts) - 1 for i in reloads), reloads
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.view"))
     assert event is not None and event.patient_id == patients[0].id
+
+
+def test_due_count_matches_the_day_by_day_schedule():
+    from datetime import date
+
+    from portal.coaching.models import PlanItem
+
+    start = date(2026, 1, 1)
+    for weekdays in ("0123456", "024", "5", "135"):
+        item = PlanItem(weekdays=weekdays)
+        for plan_start, plan_end, lo, hi in (
+            (start, None, start, start + timedelta(days=40)),
+            (start + timedelta(days=3), start + timedelta(days=17), start, start + timedelta(days=27)),
+            (start + timedelta(days=30), None, start, start + timedelta(days=6)),
+        ):
+            expected = len(progress._due_days(item, plan_start, plan_end, lo, hi))
+            assert progress._due_count(weekdays, plan_start, plan_end, lo, hi) == expected
+
+
+def test_roster_adherence_builds_no_plan_item_objects(bench, queries):
+    patients, _coach = bench
+    ids = [p.id for p in patients]
+    today = today_for(patients[0])
+    with queries() as stmts:
+        totals = progress.adherence_by_patient(ids, today - timedelta(days=6), today)
+    # Columns only: no library item texts joined in for a page of patients.
+    assert not any("library_item" in s for s in stmts)
+    assert set(totals) == set(ids) and all(done <= due for due, done in totals.values())

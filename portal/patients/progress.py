@@ -115,15 +115,48 @@ def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] |
     return result
 
 
+def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
+    """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
+    weekdays, plan start, plan end). The roster needs no ORM objects or library texts."""
+    return db.session.execute(
+        db.select(Plan.patient_id, PlanItem.id, PlanItem.weekdays, Plan.start_date, Plan.end_date)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .where(
+            Plan.patient_id.in_(patient_ids),
+            Plan.status == PlanStatus.ACTIVE,
+            PlanItem.is_active.is_(True),
+            Plan.start_date <= end,
+            or_(Plan.end_date.is_(None), Plan.end_date >= start),
+        )
+    ).all()
+
+
+def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
+    """How many days in [start, end] (within the plan) fall on one of ``weekdays`` (Mon=0)."""
+    first = max(start, plan_start)
+    last = min(end, plan_end) if plan_end else end
+    if last < first:
+        return 0
+    span = (last - first).days + 1
+    full_weeks, rest = divmod(span, 7)
+    count = full_weeks * len(set(weekdays))
+    for offset in range(rest):
+        if str((first.weekday() + offset) % 7) in weekdays:
+            count += 1
+    return count
+
+
 def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
     """{patient id: (due, done)} over the window for a whole page of patients (two queries)."""
-    items = _active_items(patient_ids, start, end)
+    if not patient_ids:
+        return {}
+    items = _active_schedules(patient_ids, start, end)
     done = _done_counts(patient_ids, start, end)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for pid, item, plan_start, plan_end in items:
-        due = len(_due_days(item, plan_start, plan_end, start, end))
+    for pid, item_id, weekdays, plan_start, plan_end in items:
+        due = _due_count(weekdays, plan_start, plan_end, start, end)
         totals[pid][0] += due
-        totals[pid][1] += min(done.get(item.id, 0), due)
+        totals[pid][1] += min(done.get(item_id, 0), due)
     return {pid: (due, done_) for pid, (due, done_) in totals.items()}
 
 
