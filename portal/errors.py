@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -57,6 +57,14 @@ def register_error_handlers(app: Flask) -> None:
     def stale(error: StaleDataError):
         db.session.rollback()
         return render_error(409)
+
+    @app.errorhandler(DataError)
+    def bad_data(error: DataError):
+        # A value the database refuses (a NUL byte, an out-of-range number) that a form let through:
+        # the request was bad, nothing was stored.
+        log.warning("Database refused a value: %s", type(error.orig).__name__)
+        db.session.rollback()
+        return render_error(400)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -98,7 +98,8 @@ class _PageParser(HTMLParser):
                 if kind == "submit":
                     self._form.submit[name] = a.get("value") or ""
                 elif kind in ("checkbox", "radio"):
-                    self._form.fields.setdefault(name, a.get("value") or "on")
+                    if "checked" in a or (kind == "radio" and name not in self._form.fields):
+                        self._form.fields[name] = a.get("value") or "on"
                 else:
                     self._form.fields[name] = a.get("value") or ""
                     if kind in ("text", "email", "search", "tel", "url"):
@@ -111,8 +112,10 @@ class _PageParser(HTMLParser):
                 self._select = name
             elif tag == "button" and (a.get("type") or "submit") == "submit":
                 self._form.submit[name] = a.get("value") or ""
-        elif tag == "option" and self._form is not None and self._select and not self._form.fields[self._select]:
-            self._form.fields[self._select] = a.get("value") or ""
+        elif tag == "option" and self._form is not None and self._select:
+            # The selected option, else the first one (what a browser would send).
+            if "selected" in a or not self._form.fields[self._select]:
+                self._form.fields[self._select] = a.get("value") or ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self._form is not None:
@@ -207,34 +210,46 @@ def assert_escaped(html: str, where: str) -> None:
         assert marker not in html, f"unescaped user text on {where}"
 
 
+# Posted to every field of every form, every run: the hostile classes that matter most.
+EVERY_RUN = ("\x00", XSS[0], "A" * 20_000, "' OR 1=1 --", "-1", ["1", "2"])
+
+
+def _post_and_check(client: FlaskClient, form: Form, token: str, values: dict) -> None:
+    payload = {"csrf_token": token, **form.submit, **values}
+    with WriteWatcher() as writes:
+        response = client.post(form.action, data=payload)
+    where = f"POST {form.action} (form on {form.page}) with {sorted(values)}"
+    assert response.status_code < 500, f"{where} answered {response.status_code}"
+    if response.status_code >= 400:
+        assert not writes.committed, f"{where} was refused ({response.status_code}) but stored {writes.committed}"
+        return
+    assert_escaped(response.get_data(as_text=True), where)
+    if response.status_code in (301, 302, 303) and response.headers["Location"].startswith("/"):
+        target = response.headers["Location"]
+        followed = client.get(target)
+        assert followed.status_code < 500
+        assert_escaped(followed.get_data(as_text=True), target)
+
+
 def fuzz_form(client: FlaskClient, form: Form) -> None:
     token = form.fields.get("csrf_token", "")
     names = sorted(n for n in form.fields if n != "csrf_token")
     if not names:
         return  # a button-only form (an action): covered by the authorization matrix
+    for value in EVERY_RUN:
+        _post_and_check(client, form, token, dict.fromkeys(names, value))
 
+    # derandomize: the same examples on every run, so CI never flakes on a lucky draw.
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
         database=None,
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     @given(values=st.fixed_dictionaries({}, optional={name: field_value for name in names}))
     def check(values: dict) -> None:
-        payload = {"csrf_token": token, **form.submit, **values}
-        with WriteWatcher() as writes:
-            response = client.post(form.action, data=payload)
-        where = f"POST {form.action} (form on {form.page}) with {sorted(values)}"
-        assert response.status_code < 500, f"{where} answered {response.status_code}"
-        if response.status_code >= 400:
-            assert not writes.committed, f"{where} was refused ({response.status_code}) but stored {writes.committed}"
-        else:
-            assert_escaped(response.get_data(as_text=True), where)
-            if response.status_code in (301, 302, 303) and response.headers["Location"].startswith("/"):
-                target = response.headers["Location"]
-                followed = client.get(target)
-                assert followed.status_code < 500
-                assert_escaped(followed.get_data(as_text=True), target)
+        _post_and_check(client, form, token, values)
 
     check()
 
