@@ -164,20 +164,25 @@ def test_two_machines_at_once_send_one_reminder(app, db, make_user):
         make_user(Role.PATIENT, reminder_time=time(18, 0))
     barrier = threading.Barrier(2)
     results: list[int] = []
+    real_due_reminders = reminders.due_reminders
+
+    def read_then_wait(now_utc):
+        due = real_due_reminders(now_utc)
+        barrier.wait(timeout=10)  # both machines have read the same due list before either claims
+        return due
 
     def machine() -> None:
         with app.app_context():
-            due = reminders.due_reminders(NOW)
-            barrier.wait()  # both have read the same due list before either claims
-            with mock.patch.object(reminders, "due_reminders", return_value=due):
-                results.append(reminders.send_reminders(NOW))
+            results.append(reminders.send_reminders(NOW))
             db.session.remove()
 
-    threads = [threading.Thread(target=machine) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    # Patched once, outside the threads (patching inside them would race on the module attribute).
+    with mock.patch.object(reminders, "due_reminders", read_then_wait):
+        threads = [threading.Thread(target=machine) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
     assert sum(results) == 5 and len(results) == 2
     assert _count(db, ReminderSent) == 5
     assert _count(db, OutboundEmail) == 5
@@ -194,3 +199,23 @@ def test_a_failing_mail_server_is_tried_once_per_run_not_once_per_patient(smtp_s
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
     assert "Sent 2 queued email(s)" in result.output
     assert len(smtp_server.wait_for(2)) == 2
+
+
+def test_finding_and_claiming_cost_the_same_for_2_or_20_patients(db, make_user, queries):
+    def run(n: int) -> int:
+        db.session.execute(db.delete(ReminderSent))
+        db.session.execute(db.delete(OutboundEmail))
+        db.session.commit()
+        for _ in range(n):
+            make_user(Role.PATIENT, reminder_time=time(18, 0))
+        db.session.commit()
+        db.session.expire_all()
+        with mock.patch.object(reminders.mail, "deliver", return_value=True), queries() as stmts:
+            reminders.send_reminders(NOW)
+        # Reading and claiming are set-based; the outbox rows may be one INSERT each
+        # (SQLite's ORM batching) in the same transaction.
+        return len([s for s in stmts if not s.startswith("INSERT INTO outbound_email")])
+
+    small = run(2)
+    assert run(18) == small  # now 20 patients
+    assert _count(db, OutboundEmail) == 20

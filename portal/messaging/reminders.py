@@ -79,19 +79,25 @@ def due_reminders(now_utc: datetime | None = None) -> list[Due]:
     return [due for due in pending if (due.patient.id, due.day) not in checked_in | reminded]
 
 
-def claim(due: Due) -> bool:
-    """Insert the patient's ReminderSent row for the day; False if someone else already did."""
-    # ON CONFLICT DO NOTHING: the unique key decides between two runs without
-    # aborting the transaction; on PostgreSQL a concurrent insert waits for the
-    # other transaction and then finds the row taken.
-    result = db.session.execute(
-        insert_for(ReminderSent)
-        .values(patient_id=due.patient.id, day=due.day, sent_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["patient_id", "day"])
-        .returning(ReminderSent.id)
-    )
-    # A row comes back only when this insert took the day (rowcount is not reliable here).
-    return result.scalar() is not None
+def claim(dues: list[Due], batch: int = 500) -> set[int]:
+    """Insert the ReminderSent rows for these patients' days; returns the patient ids this run won.
+
+    INSERT ... ON CONFLICT DO NOTHING RETURNING: the unique key decides between two
+    runs without aborting the transaction (on PostgreSQL a concurrent insert waits
+    for the other transaction, then finds the row taken and returns nothing for it).
+    """
+    won: set[int] = set()
+    now = utcnow()
+    for start in range(0, len(dues), batch):
+        rows = [{"patient_id": d.patient.id, "day": d.day, "sent_at": now} for d in dues[start : start + batch]]
+        result = db.session.execute(
+            insert_for(ReminderSent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["patient_id", "day"])
+            .returning(ReminderSent.patient_id)
+        )
+        won.update(result.scalars())
+    return won
 
 
 def reminder_email(patient: User) -> OutboundEmail:
@@ -114,10 +120,9 @@ def _checkin_endpoint() -> str:
 
 def send_reminders(now_utc: datetime | None = None) -> int:
     """Claim, queue and send today's due reminders; returns how many were claimed and queued."""
-    queued: list[OutboundEmail] = []
-    for due in due_reminders(now_utc):
-        if claim(due):
-            queued.append(reminder_email(due.patient))
+    dues = due_reminders(now_utc)
+    won = claim(dues) if dues else set()
+    queued = [reminder_email(due.patient) for due in dues if due.patient.id in won]
     # One commit for the claims and their emails: a crash before it sends nothing
     # and claims nothing; after it, unsent emails wait in the queue for `flask mail retry`.
     db.session.commit()
