@@ -294,3 +294,20 @@ def test_deactivated_patients_do_not_count_in_the_coach_badge(db, patient, coach
     patient.is_active = False
     db.session.commit()
     assert services.unread_count(coach) == 0
+
+
+def test_a_patient_cannot_steer_a_message_into_another_thread(db, make_user, patient, patient_client):
+    other = make_user(Role.PATIENT)
+    token = csrf_token(patient_client, "/messages/")
+    response = patient_client.post(
+        "/messages/",
+        data={"body": "hello", "patient_id": other.id, "recipient_id": other.coach_id, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    message = db.session.scalar(db.select(Message))
+    assert (message.patient_id, message.recipient_id) == (patient.id, patient.coach_id)
+    assert (
+        patient_client.post(f"/messages/patients/{other.id}", data={"body": "x", "csrf_token": token}).status_code
+        == 403
+    )
+    assert _count(db, Message) == 1
