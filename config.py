@@ -71,6 +71,8 @@ class Config:
 
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Keeps the counters of environments (or test runs) that share one Redis apart.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
     RATELIMIT_HEADERS_ENABLED = True
 
     # Argon2id cost (argon2-cffi defaults are RFC 9106's low-memory profile).

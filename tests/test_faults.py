@@ -7,6 +7,7 @@ limiter's storage matters.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -209,10 +210,10 @@ def test_logins_work_and_are_rate_limited_whether_redis_is_up_or_down(sqlite_for
         redis_url = "redis://127.0.0.1:6379/13"
         if not _redis_available(redis_url):
             pytest.skip("no Redis on 127.0.0.1:6379")
-        redis.Redis.from_url(redis_url).flushdb()
     else:
         redis_url = _closed_port_url()
-    server = AppServer(sqlite_for_servers, redis_url, LOGIN_RATE_LIMIT="4 per minute")
+    prefix = f"holistiq-test-{uuid.uuid4().hex[:12]}"  # runs sharing the machine's Redis stay apart
+    server = AppServer(sqlite_for_servers, redis_url, LOGIN_RATE_LIMIT="4 per minute", RATELIMIT_KEY_PREFIX=prefix)
     try:
         session = requests.Session()
         ok = post_login(session, server.url, "redis.patient@example.org", PASSWORD)
@@ -225,6 +226,9 @@ def test_logins_work_and_are_rate_limited_whether_redis_is_up_or_down(sqlite_for
         assert statuses[:3] == [401, 401, 401]
         assert statuses[3] == 429
         if redis_state == "up":
-            assert redis.Redis.from_url(redis_url).keys("*LIMITER*auth.login*"), "the limits were not kept in Redis"
+            store = redis.Redis.from_url(redis_url)
+            keys = list(store.scan_iter(f"*{prefix}*auth.login*"))
+            assert keys, "the limits were not kept in Redis"
+            store.delete(*keys)
     finally:
         server.stop()

@@ -39,6 +39,9 @@ def _log_text(caplog) -> str:
 def test_logs_hold_no_secrets_and_no_health_data(app, client, login_as, patient, coach, db, caplog):
     caplog.set_level(logging.DEBUG)
     app.logger.setLevel(logging.DEBUG)
+    # Alembic's logging setup (migrations run by other tests) disables existing loggers: hear them all.
+    for logger in [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]:
+        logger.disabled = False
 
     # Failed and successful sign-ins, one of them with a second factor.
     token = csrf_token(client, "/login")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pyotp
@@ -26,6 +27,8 @@ from tests.conftest import PASSWORD, TOTP_SECRET
 from tests.servers import ROOT, SECRET_KEY, AppServer, form_token, post_login, prepare_database, throwaway_postgres  # noqa: F401
 
 REDIS_URL = os.environ.get("MULTI_SERVER_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Several test runs may share the machine's Redis: this run's counters carry their own prefix.
+KEY_PREFIX = f"holistiq-test-{uuid.uuid4().hex[:12]}"
 LOGIN_LIMIT = 6
 PATIENTS = ("ms.alice", "ms.bob", "ms.carol", "ms.dave")
 
@@ -63,7 +66,11 @@ def cluster(throwaway_postgres) -> Iterator[tuple[AppServer, AppServer, str]]:  
             )
 
     prepare_database(url, setup)
-    env = {"LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute", "LOGIN_MAX_FAILURES": "5"}
+    env = {
+        "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute",
+        "LOGIN_MAX_FAILURES": "5",
+        "RATELIMIT_KEY_PREFIX": KEY_PREFIX,
+    }
     first = AppServer(url, REDIS_URL, wait=False, **env)
     second = AppServer(url, REDIS_URL, wait=False, **env)
     try:
@@ -73,11 +80,18 @@ def cluster(throwaway_postgres) -> Iterator[tuple[AppServer, AppServer, str]]:  
     finally:
         first.stop()
         second.stop()
+        _forget_counters()
+
+
+def _forget_counters() -> None:
+    store = redis.Redis.from_url(REDIS_URL)
+    for key in store.scan_iter(f"*{KEY_PREFIX}*"):
+        store.delete(key)
 
 
 @pytest.fixture
 def servers(cluster) -> tuple[AppServer, AppServer, str]:
-    redis.Redis.from_url(REDIS_URL).flushdb()  # each test starts with fresh rate-limit counters
+    _forget_counters()  # each test starts with fresh rate-limit counters
     return cluster
 
 
@@ -159,7 +173,7 @@ def test_lockout_counts_failures_on_both_servers(servers):
     for attempt in range(5):
         server = (a, b)[attempt % 2]
         assert post_login(requests.Session(), server.url, "ms.bob@example.org", "wrong-password-9").status_code == 401
-    redis.Redis.from_url(REDIS_URL).flushdb()  # the lockout, not the rate limit, must be what stops it
+    _forget_counters()  # the lockout, not the rate limit, must be what stops it
     for server in (a, b):
         assert post_login(requests.Session(), server.url, "ms.bob@example.org", PASSWORD).status_code == 401
 
