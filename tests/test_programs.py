@@ -235,3 +235,15 @@ def test_item_of_another_program_is_404(coach, coach_client):
 
 def test_patient_cannot_reach_programs(patient_client):
     assert patient_client.get("/coach/programs").status_code == 403
+
+
+def test_coach_removes_own_program_but_not_a_starter(coach, coach_client):
+    mine = make_program(owner=coach, name="Old routine", items=[make_item()])
+    starter = make_program(slug="starter-y", name="Starter Y")
+    token = csrf_token(coach_client, "/coach/programs")
+    assert coach_client.post(f"/coach/programs/{starter.id}/archive", data={"csrf_token": token}).status_code == 403
+    assert coach_client.post(f"/coach/programs/{mine.id}/archive", data={"csrf_token": token}).status_code == 302
+    assert "Old routine" not in coach_client.get("/coach/programs").get_data(as_text=True)
+    assert coach_client.get(f"/coach/programs/{mine.id}").status_code == 404
+    assert db.session.get(Program, mine.id) is not None  # kept: plans made from it point to it
+    assert "program.archive" in set(db.session.scalars(db.select(AuditEvent.action)))
