@@ -243,6 +243,7 @@ def test_coach_removes_own_program_but_not_a_starter(coach, coach_client):
     token = csrf_token(coach_client, "/coach/programs")
     assert coach_client.post(f"/coach/programs/{starter.id}/archive", data={"csrf_token": token}).status_code == 403
     assert coach_client.post(f"/coach/programs/{mine.id}/archive", data={"csrf_token": token}).status_code == 302
+    coach_client.get("/coach/programs")  # shows (and so clears) the confirmation message
     assert "Old routine" not in coach_client.get("/coach/programs").get_data(as_text=True)
     assert coach_client.get(f"/coach/programs/{mine.id}").status_code == 404
     assert db.session.get(Program, mine.id) is not None  # kept: plans made from it point to it
