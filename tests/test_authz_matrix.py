@@ -1,0 +1,332 @@
+"""Authorization matrix: every route of the app, as every kind of user, on someone's objects.
+
+Actors: anonymous, a patient, another patient, the patient's coach, another
+coach, and an admin. Object ids in the URLs belong to the patient and their
+coach, so "another patient" and "another coach" probe objects that are not
+theirs. Expected: the login page for anonymous visitors, 403 for a page the
+role may not use, 404 for someone else's object (its existence is not
+revealed), and "allowed" (anything else below 500) for the right people.
+
+The matrix is checked against `app.url_map`: a route without an entry here, or
+an entry for a route that no longer exists, fails the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.auth.models import Role
+from portal.coaching.models import Alert
+from portal.messaging.models import Message
+from portal.patients.models import CheckIn
+from portal.timeutil import local_today
+from tests.conftest import csrf_token, login
+from tests.plan_factories import make_item, make_plan, make_program
+
+ACTORS = ("anonymous", "patient", "other_patient", "other_coach", "admin", "coach")  # the allowed go last
+LOGIN, OK = "login", "ok"
+
+
+def expect(**by_actor: object) -> dict[str, object]:
+    return {actor: by_actor.get(actor, 403) for actor in ACTORS}
+
+
+PUBLIC = dict.fromkeys(ACTORS, OK)
+SIGNED_IN = {**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}
+ADMIN_ONLY = expect(anonymous=LOGIN, admin=OK)
+COACHES = expect(anonymous=LOGIN, coach=OK, other_coach=OK)
+PATIENTS = expect(anonymous=LOGIN, patient=OK, other_patient=OK)  # each sees their own data
+# An object of the patient (or their coach): the coach may, another coach gets 404.
+COACH_OBJECT = expect(anonymous=LOGIN, coach=OK, other_coach=404)
+# An object of the patient: the patient may, another patient gets 404.
+PATIENT_OBJECT = expect(anonymous=LOGIN, patient=OK, other_patient=404)
+ALWAYS_LOGIN_PAGE = dict.fromkeys(ACTORS, LOGIN)
+
+
+@dataclass(frozen=True)
+class Rule:
+    expected: dict[str, object]
+    args: Callable[[dict], dict] = lambda w: {}
+    fresh_client: bool = False  # the request ends the session (sign-out)
+
+
+def _patient(w):
+    return {"patient_id": w["patient"].id}
+
+
+def _plan(w):
+    return {"patient_id": w["patient"].id, "plan_id": w["plan"].id}
+
+
+def _plan_item(w):
+    return {**_plan(w), "item_id": w["plan_item"].id}
+
+
+def _program(w):
+    return {"program_id": w["program"].id}
+
+
+def _program_item(w):
+    return {**_program(w), "item_id": w["program_item"].id}
+
+
+def _victim(w):
+    return {"user_id": w["victim"].id}
+
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    # Public and account pages.
+    ("static", "GET"): Rule(PUBLIC, lambda w: {"filename": "css/app.css"}),
+    ("auth.index", "GET"): Rule(SIGNED_IN),  # anonymous visitors are sent to the login page
+    ("auth.healthz", "GET"): Rule(PUBLIC),
+    ("auth.login", "GET"): Rule(PUBLIC),
+    ("auth.login", "POST"): Rule(PUBLIC),
+    ("auth.two_factor", "GET"): Rule({**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}),
+    ("auth.two_factor", "POST"): Rule({**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}),
+    ("auth.logout", "POST"): Rule(ALWAYS_LOGIN_PAGE, fresh_client=True),
+    ("auth.forgot_password", "GET"): Rule(PUBLIC),
+    ("auth.forgot_password", "POST"): Rule(PUBLIC),
+    ("auth.reset_password", "GET"): Rule(PUBLIC, lambda w: {"token": "not-a-real-token"}),
+    ("auth.reset_password", "POST"): Rule(PUBLIC, lambda w: {"token": "not-a-real-token"}),
+    ("auth.accept_invitation", "GET"): Rule(PUBLIC, lambda w: {"token": "not-a-real-token"}),
+    ("auth.accept_invitation", "POST"): Rule(PUBLIC, lambda w: {"token": "not-a-real-token"}),
+    ("auth.account", "GET"): Rule(SIGNED_IN),
+    ("auth.account", "POST"): Rule(SIGNED_IN),
+    ("auth.two_factor_setup", "GET"): Rule(SIGNED_IN),
+    ("auth.two_factor_setup", "POST"): Rule(SIGNED_IN),
+    ("auth.two_factor_disable", "POST"): Rule(SIGNED_IN),
+    ("auth.two_factor_recovery_codes", "POST"): Rule(SIGNED_IN),
+    # Admin area.
+    ("admin.home", "GET"): Rule(ADMIN_ONLY),
+    ("admin.accounts", "GET"): Rule(ADMIN_ONLY),
+    ("admin.create_account_view", "GET"): Rule(ADMIN_ONLY),
+    ("admin.create_account_view", "POST"): Rule(ADMIN_ONLY),
+    ("admin.account_detail", "GET"): Rule(ADMIN_ONLY, _victim),
+    ("admin.edit_account", "GET"): Rule(ADMIN_ONLY, _victim),
+    ("admin.edit_account", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.deactivate_account", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.reactivate_account", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.reassign_patient", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.send_link", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.reset_two_factor", "POST"): Rule(ADMIN_ONLY, lambda w: {"user_id": w["staff_victim"].id}),
+    ("admin.audit_log", "GET"): Rule(ADMIN_ONLY),
+    ("admin.audit_log_csv", "GET"): Rule(ADMIN_ONLY),
+    ("admin.clinics", "GET"): Rule(ADMIN_ONLY),
+    ("admin.edit_clinic", "GET"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
+    ("admin.edit_clinic", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
+    # Coaching: roster, patients and their plans, alerts, programs.
+    ("coaching.roster", "GET"): Rule(COACHES),
+    ("coaching.alerts", "GET"): Rule(COACHES),
+    ("coaching.resolve", "POST"): Rule(COACH_OBJECT, lambda w: {"alert_id": w["alert"].id}),
+    ("coaching.patient_detail", "GET"): Rule(COACH_OBJECT, _patient),
+    ("coaching.patient_checkins", "GET"): Rule(COACH_OBJECT, _patient),
+    ("coaching.patient_progress_data", "GET"): Rule(COACH_OBJECT, _patient),
+    ("coaching.assign_plan", "POST"): Rule(COACH_OBJECT, _patient),
+    ("coaching.edit_plan_details", "GET"): Rule(COACH_OBJECT, _plan),
+    ("coaching.edit_plan_details", "POST"): Rule(COACH_OBJECT, _plan),
+    ("coaching.end_plan", "POST"): Rule(COACH_OBJECT, _plan),
+    ("coaching.add_plan_item", "POST"): Rule(COACH_OBJECT, _plan),
+    ("coaching.edit_plan_item", "GET"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.edit_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.move_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.remove_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.programs", "GET"): Rule(COACHES),
+    ("coaching.new_program", "GET"): Rule(COACHES),
+    ("coaching.new_program", "POST"): Rule(COACHES),
+    ("coaching.program_detail", "GET"): Rule(COACH_OBJECT, _program),
+    ("coaching.edit_program", "GET"): Rule(COACH_OBJECT, _program),
+    ("coaching.edit_program", "POST"): Rule(COACH_OBJECT, _program),
+    ("coaching.duplicate_program", "POST"): Rule(COACH_OBJECT, _program),
+    ("coaching.archive_program", "POST"): Rule(COACH_OBJECT, lambda w: {"program_id": w["program_to_archive"].id}),
+    ("coaching.add_program_item", "POST"): Rule(COACH_OBJECT, _program),
+    ("coaching.edit_program_item", "GET"): Rule(COACH_OBJECT, _program_item),
+    ("coaching.edit_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
+    ("coaching.move_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
+    ("coaching.remove_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
+    # The library: everyone signed in reads, coaches write.
+    ("exercises.browse", "GET"): Rule(SIGNED_IN),
+    ("exercises.detail", "GET"): Rule(SIGNED_IN, lambda w: {"item_id": w["item"].id}),
+    ("exercises.create", "GET"): Rule(COACHES),
+    ("exercises.create", "POST"): Rule(COACHES),
+    ("exercises.edit", "GET"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
+    ("exercises.edit", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
+    ("exercises.retire", "POST"): Rule(COACHES, lambda w: {"item_id": w["item_to_retire"].id}),
+    ("exercises.restore", "POST"): Rule(COACHES, lambda w: {"item_id": w["retired_item"].id}),
+    # The patient's own pages: each patient sees only their own data.
+    ("patients.today", "GET"): Rule(PATIENTS),
+    ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
+    ("patients.my_plan", "GET"): Rule(PATIENTS),
+    ("patients.plan_print", "GET"): Rule(PATIENTS),
+    ("patients.plan_calendar_file", "GET"): Rule(PATIENTS),
+    ("patients.checkin", "GET"): Rule(PATIENTS),
+    ("patients.checkin", "POST"): Rule(PATIENTS),
+    ("patients.checkin_day", "GET"): Rule(PATIENTS, lambda w: {"day": w["checkin_day"].isoformat()}),
+    ("patients.history", "GET"): Rule(PATIENTS),
+    ("patients.weekly_check", "GET"): Rule(PATIENTS),
+    ("patients.weekly_check", "POST"): Rule(PATIENTS),
+    ("patients.progress", "GET"): Rule(PATIENTS),
+    ("patients.progress_data", "GET"): Rule(PATIENTS),
+    ("patients.export_json", "GET"): Rule(PATIENTS),
+    ("patients.export_csv", "GET"): Rule(PATIENTS),
+    # Messages.
+    ("messaging.patient_thread", "GET"): Rule(PATIENTS),
+    ("messaging.patient_thread", "POST"): Rule(PATIENTS),
+    ("messaging.coach_inbox", "GET"): Rule(COACHES),
+    ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
+    ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
+}
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = _routes(app)
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, f"routes without an authorization rule in tests/test_authz_matrix.py: {missing}"
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def world(make_user, make_clinic, db, clinic):
+    coach = make_user(Role.COACH, name="Coach One")
+    other_coach = make_user(Role.COACH, name="Coach Two")
+    patient = make_user(Role.PATIENT, coach=coach, name="Patient One")
+    other_patient = make_user(Role.PATIENT, coach=other_coach, name="Patient Two")
+    victim = make_user(Role.PATIENT, coach=coach, name="Admin Target")
+    staff_victim = make_user(Role.COACH, name="Coach Three")
+    admin = make_user(Role.ADMIN, name="Admin One")
+    item = make_item(title="Cat-cow stretch")
+    plan = make_plan(patient, coach, [item, make_item(title="Pelvic tilt")])
+    make_plan(other_patient, other_coach, [make_item(title="Bridge")])
+    program = make_program(coach, [item])
+    program_to_archive = make_program(coach, [item])
+    yesterday = local_today(patient.tz) - timedelta(days=1)
+    checkins = [CheckIn(patient_id=p.id, day=yesterday, pain=4, stiffness=3) for p in (patient, other_patient)]
+    db.session.add_all(checkins)
+    db.session.flush()
+    alert = Alert(patient_id=patient.id, kind="pain_worsening", summary="Pain rising", checkin_id=checkins[0].id)
+    db.session.add(alert)
+    db.session.add(Message(patient_id=patient.id, sender_id=patient.id, recipient_id=coach.id, body="Hello coach"))
+    retired_item = make_item(title="Old stretch", is_active=False)
+    db.session.commit()
+    return {
+        "coach": coach,
+        "other_coach": other_coach,
+        "patient": patient,
+        "other_patient": other_patient,
+        "victim": victim,
+        "staff_victim": staff_victim,
+        "admin": admin,
+        "clinic": clinic,
+        "item": item,
+        "item_to_retire": make_item(title="Retire me"),
+        "retired_item": retired_item,
+        "plan": plan,
+        "plan_item": plan.items[0],
+        "program": program,
+        "program_item": program.items[0],
+        "program_to_archive": program_to_archive,
+        "checkin_day": yesterday,
+        "alert": alert,
+    }
+
+
+def _outcome(response) -> object:
+    status = response.status_code
+    assert status < 500, f"server error {status}"
+    if status in (301, 302, 303) and urlsplit(response.headers["Location"]).path == "/login":
+        return LOGIN
+    if status in (401, 403, 404):
+        return status
+    return OK
+
+
+class Clients:
+    """One signed-in client per actor (a fresh one for requests that end the session)."""
+
+    def __init__(self, app: Flask, world: dict) -> None:
+        self.app, self.world = app, world
+        self._cache: dict[str, tuple[FlaskClient, str]] = {}
+
+    def make(self, actor: str) -> tuple[FlaskClient, str]:
+        client = self.app.test_client()
+        if actor == "anonymous":
+            return client, csrf_token(client, "/login")
+        assert login(client, self.world[actor]).status_code == 302
+        return client, csrf_token(client, "/account")
+
+    def get(self, actor: str, fresh: bool = False) -> tuple[FlaskClient, str]:
+        if fresh:
+            return self.make(actor)
+        if actor not in self._cache:
+            self._cache[actor] = self.make(actor)
+        return self._cache[actor]
+
+
+def test_authorization_matrix(app, world):
+    from flask import url_for
+
+    clients = Clients(app, world)
+    failures = []
+    for (endpoint, method), rule in sorted(MATRIX.items()):
+        with app.test_request_context():
+            path = url_for(endpoint, **rule.args(world))
+        for actor in ACTORS:
+            client, token = clients.get(actor, fresh=rule.fresh_client)
+            if method == "GET":
+                response = client.get(path)
+            else:
+                response = client.open(path, method=method, data={"csrf_token": token})
+            try:
+                got = _outcome(response)
+            except AssertionError as error:
+                failures.append(f"{method} {path} as {actor}: {error}")
+                continue
+            if got != rule.expected[actor]:
+                failures.append(
+                    f"{method} {path} as {actor}: expected {rule.expected[actor]}, got {got} ({response.status_code})"
+                )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "actor,path",
+    [
+        ("coach", "/coach/patients/999999"),
+        ("coach", "/messages/patients/999999"),
+        ("coach", "/coach/programs/999999"),
+        ("admin", "/admin/accounts/999999"),
+        ("admin", "/admin/clinics/999999/edit"),
+        ("patient", "/library/999999"),
+    ],
+)
+def test_ids_that_do_not_exist_are_404(app, world, actor, path):
+    client, _ = Clients(app, world).make(actor)
+    assert client.get(path).status_code == 404
+
+
+def test_a_coach_cannot_reach_another_coachs_patient_by_any_route(app, world):
+    """Every route that takes a patient id, tried with the other coach's patient: all 404."""
+    from flask import url_for
+
+    client, token = Clients(app, world).make("coach")
+    w = {**world, "patient": world["other_patient"]}
+    for (endpoint, method), rule in MATRIX.items():
+        if rule.expected is not COACH_OBJECT or rule.args not in (_patient,):
+            continue
+        with app.test_request_context():
+            path = url_for(endpoint, **rule.args(w))
+        response = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
+        assert response.status_code == 404, f"{method} {path}"
