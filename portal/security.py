@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_login import current_user
+from flask import Flask, g, request, session
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -56,8 +55,23 @@ def register_security(app: Flask) -> None:
     @app.after_request
     def no_store_for_private_pages(response):
         """Pages of signed-in users hold health data: never cache them."""
-        if request.endpoint != "static" and (current_user.is_authenticated or request.method != "GET"):
+        if request.endpoint != "static" and (_signed_in() or request.method != "GET"):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+def _signed_in() -> bool:
+    """Whether the request belongs to a signed-in session, without touching the database.
+
+    ``current_user.is_authenticated`` reads ``User.is_active``; after a view commits, that
+    attribute is expired and reading it costs one more SELECT per request. Flask-Login
+    keeps ``_user_id`` in the session for every signed-in user (and puts it back when it
+    restores a user from a remember cookie), so its presence is enough to mark the page
+    private; a user already loaded this request counts too.
+    """
+    if "_user_id" in session:
+        return True
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated

@@ -153,3 +153,21 @@ def test_roster_adherence_builds_no_plan_item_objects(bench, queries):
     # Columns only: no library item texts joined in for a page of patients.
     assert not any("library_item" in s for s in stmts)
     assert set(totals) == set(ids) and all(done <= due for due, done in totals.values())
+
+
+def test_private_pages_stay_no_store_without_reloading_the_user(bench, app, queries):
+    import re
+
+    patients, _coach = bench
+    client = app.test_client()
+    assert login(client, patients[0], password=app.config["DEMO_PASSWORD"]).status_code == 302
+    html = client.get("/me/").get_data(as_text=True)
+    action = re.search(r'action="(/me/today/items/\d+)"', html).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    with queries() as stmts:
+        response = client.post(action, data={"csrf_token": token, "done": "1"})
+    assert response.status_code in (302, 303)
+    assert response.headers["Cache-Control"] == "no-store"
+    # The commit expired the user; deciding "private page" must not read it back.
+    assert not stmts[-1].lstrip().startswith("SELECT user_account")
+    assert client.get("/me/").headers["Cache-Control"] == "no-store"
