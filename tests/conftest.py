@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text, update
+from sqlalchemy import event, update
 
 from config import TestingConfig
 from portal import create_app
@@ -85,14 +85,12 @@ def db(app: Flask) -> Iterator:
 
 
 def _empty_tables() -> None:
+    # DELETE, children first: on tables this small it is far cheaper than
+    # TRUNCATE, whose fixed cost per table dominated the PostgreSQL run.
     tables = list(reversed(_db.metadata.sorted_tables))
     with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in tables:
+            conn.execute(table.delete())
 
 
 @pytest.fixture
