@@ -232,3 +232,19 @@ def test_logins_work_and_are_rate_limited_whether_redis_is_up_or_down(sqlite_for
             store.delete(*keys)
     finally:
         server.stop()
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500():
+    """A value a form let through but the database refuses (a NUL byte on PostgreSQL)."""
+    from sqlalchemy.exc import DataError
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
+
+    def refused():
+        raise DataError("INSERT ...", {}, ValueError("text fields cannot contain NUL (0x00) bytes"))
+
+    app.add_url_rule("/_test/refused", "test_refused", refused, methods=["POST"])
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/_test/refused")
+    assert response.status_code == 400
+    assert "Something in the request was not right" in response.get_data(as_text=True)
