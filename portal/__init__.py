@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import timedelta
 
@@ -81,20 +82,36 @@ def register_extensions(app: Flask) -> None:
         return user
 
 
-def register_blueprints(app: Flask) -> None:
-    from portal.admin import bp as admin_bp
-    from portal.auth import bp as auth_bp
-    from portal.coaching import bp as coaching_bp
-    from portal.exercises import bp as exercises_bp
-    from portal.messaging import bp as messaging_bp
-    from portal.patients import bp as patients_bp
+# Importing a view module registers its routes on its feature's blueprint.
+VIEW_MODULES = (
+    "portal.auth.views",
+    "portal.auth.twofactor_views",
+    "portal.admin.views",
+    "portal.exercises.views",
+    "portal.coaching.views",
+    "portal.coaching.alert_views",
+    "portal.patients.views",
+    "portal.patients.checkin_views",
+    "portal.patients.progress_views",
+    "portal.patients.calendar_views",
+    "portal.messaging.views",
+)
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(exercises_bp, url_prefix="/library")
-    app.register_blueprint(coaching_bp, url_prefix="/coach")
-    app.register_blueprint(patients_bp, url_prefix="/me")
-    app.register_blueprint(messaging_bp, url_prefix="/messages")
+BLUEPRINTS = (
+    ("portal.auth.blueprint", None),
+    ("portal.admin.blueprint", "/admin"),
+    ("portal.exercises.blueprint", "/library"),
+    ("portal.coaching.blueprint", "/coach"),
+    ("portal.patients.blueprint", "/me"),
+    ("portal.messaging.blueprint", "/messages"),
+)
+
+
+def register_blueprints(app: Flask) -> None:
+    for module in VIEW_MODULES:
+        importlib.import_module(module)
+    for module, prefix in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module).bp, url_prefix=prefix)
 
 
 def register_session_rules(app: Flask) -> None:

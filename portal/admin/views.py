@@ -13,7 +13,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased, selectinload
 
 from portal import audit
-from portal.admin import bp
+from portal.admin.blueprint import bp
 from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, AuditFilterForm, ClinicForm, ReassignForm
 from portal.audit import AuditEvent
 from portal.auth import tokens

@@ -6,6 +6,8 @@ patients may opt in from their account page.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user
@@ -14,7 +16,8 @@ from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal import audit
-from portal.auth import bp, twofactor
+from portal.auth import twofactor
+from portal.auth.blueprint import bp
 from portal.auth.models import User
 from portal.auth.services import record_successful_login
 from portal.auth.views import safe_next
@@ -152,8 +155,6 @@ def _count_failure(user: User) -> None:
     user.failed_logins += 1
     audit.record("login.failed", user, actor=user, detail_reason="bad_second_factor")
     if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-        from datetime import timedelta
-
         user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
         user.failed_logins = 0
         audit.record("login.lockout", user, actor=user)

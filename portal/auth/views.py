@@ -8,7 +8,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
-from portal.auth import bp, tokens
+from portal.auth import tokens
+from portal.auth.blueprint import bp
 from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm, SetPasswordForm
 from portal.auth.models import email_lookup
 from portal.auth.passwords import verify_password

@@ -15,7 +15,6 @@ from wtforms.validators import DataRequired, Length
 from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404
 from portal.auth.models import User
-from portal.coaching import bp
 from portal.coaching.alerts import (
     MAX_NOTE,
     AlertError,
@@ -24,6 +23,7 @@ from portal.coaching.alerts import (
     resolve_alert,
     resolved_alerts_query,
 )
+from portal.coaching.blueprint import bp
 from portal.coaching.models import Alert
 from portal.extensions import db
 from portal.forms import no_control_chars, strip_filter

@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404
 from portal.auth.models import User
-from portal.coaching import bp
 from portal.coaching import plans as plan_service
 from portal.coaching import programs as program_service
 from portal.coaching import review as review_service
+from portal.coaching.blueprint import bp
 from portal.coaching.dosing import DoseError
 from portal.coaching.forms import (
     AddPlanItemForm,

@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("exercises", __name__)
-
-from portal.exercises import views  # noqa: E402,F401  - registers the routes on bp
+"""The library of stretches, exercises, posture habits and nutrition tips."""

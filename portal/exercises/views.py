@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import coach_required
 from portal.coaching.models import Plan, PlanItem, PlanStatus
-from portal.exercises import bp
+from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm
 from portal.exercises.library import create_item, library_query, set_item_active, update_item

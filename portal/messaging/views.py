@@ -12,7 +12,8 @@ from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404, patient_required
 from portal.auth.models import User
 from portal.extensions import db
-from portal.messaging import bp, services
+from portal.messaging import services
+from portal.messaging.blueprint import bp
 from portal.messaging.forms import MessageForm
 from portal.messaging.models import MAX_MESSAGE_LENGTH
 from portal.navigation import BADGE_PROVIDERS

@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal import audit
 from portal.auth.access import patient_required
 from portal.extensions import db
-from portal.patients import bp
+from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
 from portal.patients.today import active_plan_with_items
 from portal.timeutil import local_today

@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from portal.auth.access import patient_required
 from portal.extensions import db
-from portal.patients import bp
 from portal.patients import today as today_service
+from portal.patients.blueprint import bp
 from portal.patients.checkins import (
     CheckInClosed,
     checkin_for,

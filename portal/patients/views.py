@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal.auth.access import patient_required
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.extensions import db
-from portal.patients import bp
+from portal.patients.blueprint import bp
 from portal.patients.today import (
     NotDueToday,
     active_plan_with_items,

@@ -1,0 +1,5 @@
+"""The exercises blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+
+from flask import Blueprint
+
+bp = Blueprint("exercises", __name__)
