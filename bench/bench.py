@@ -88,6 +88,8 @@ class Result:
     requests: int
     share_of_hello: float | None = None
     hello_rps: float | None = None  # the ceiling measured just before this page
+    cpu_ms: dict = field(default_factory=dict)  # CPU ms per request: app workers, PostgreSQL
+    cpu_share_of_hello: float | None = None  # hello's CPU per request / this page's
     detail: dict = field(default_factory=dict)
 
 
@@ -171,6 +173,12 @@ class Gunicorn:
         self.stop()
         raise RuntimeError(f"gunicorn {app} did not start on port {port}")
 
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [int(v) for v in out.split()]
+
     def worker_rss_mb(self) -> list[float]:
         out = subprocess.run(
             ["ps", "-o", "rss=", "--ppid", str(self.proc.pid)], capture_output=True, text=True, check=False
@@ -207,7 +215,31 @@ def run_wrk(url: str, *, cookie: str = "", method: str = "GET", body: str = "", 
     return data
 
 
-def measure(target: Target, cookie: str) -> Result:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def postgres_backends(database_url: str, dbname: str) -> list[int]:
+    """Server processes connected to the benchmark's database (the app's pool)."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def measure(target: Target, cookie: str, cpu_pids=None) -> Result:
     # A few sequential requests first: connection pools, template caches, first-call imports.
     s = requests.Session()
     for _ in range(5):
@@ -231,7 +263,12 @@ def measure(target: Target, cookie: str) -> Result:
         probe.status_code in (301, 302, 303) and "/login" in probe.headers.get("Location", "")
     ):
         raise RuntimeError(f"{target.label}: {target.method} {target.url} answered {probe.status_code} before the run")
+    pids = cpu_pids() if cpu_pids else {}
+    before = {k: cpu_seconds(v) for k, v in pids.items()}
     data = run_wrk(target.url, cookie=cookie, method=target.method, body=target.body)
+    # CPU per request, of the app's workers and of their PostgreSQL backends: unlike
+    # req/s, it hardly moves when other work on the machine competes for the CPUs.
+    cpu_ms = {k: round((cpu_seconds(v) - before[k]) * 1000 / max(1, data["requests"]), 3) for k, v in pids.items()}
     seconds = data["duration_us"] / 1e6
     errors = sum(data["errors"].values())
     lat = data["latency_us"]
@@ -241,6 +278,7 @@ def measure(target: Target, cookie: str) -> Result:
         rps=round(data["requests"] / seconds, 1), p50_ms=lat["p50"] / 1000, p95_ms=lat["p95"] / 1000,
         p99_ms=lat["p99"] / 1000, errors=errors, requests=data["requests"],
         detail={"errors": data["errors"], "probe_status": probe.status_code, "latency_us": lat},
+        cpu_ms=cpu_ms,
     )  # fmt: skip
 
 
@@ -370,6 +408,7 @@ def run_set(name: str) -> dict:
     hello_server = Gunicorn("hello:app", PORT, dict(os.environ), BENCH)
     results: list[Result] = []
     hellos: list[float] = []
+    hello_cpus: list[float] = []
     try:
         hello = _hello_figures(run_wrk(hello_server.base + "/"))
         log(f"{name}: hello ceiling {hello['rps']} req/s")
@@ -379,16 +418,28 @@ def run_set(name: str) -> dict:
             coach = login(server.base, coach_email)
             patient_id = _user_id(database_url, patient_email)
             cookies = {"patient": cookie_header(patient), "coach": cookie_header(coach)}
+            hello_pids = hello_server.worker_pids()
+
+            def app_pids() -> dict[str, list[int]]:
+                return {"app": server.worker_pids(), "postgres": postgres_backends(database_url, dbname)}
+
             for target in build_targets(server, patient, coach, patient_id):
-                adjacent = _hello_figures(run_wrk(hello_server.base + "/", duration=HELLO_DURATION))["rps"]
+                cpu_before = cpu_seconds(hello_pids)
+                raw = run_wrk(hello_server.base + "/", duration=HELLO_DURATION)
+                hello_cpu_ms = (cpu_seconds(hello_pids) - cpu_before) * 1000 / max(1, raw["requests"])
+                hello_cpus.append(hello_cpu_ms)
+                adjacent = _hello_figures(raw)["rps"]
                 hellos.append(adjacent)
-                result = measure(target, cookies[target.role])
+                result = measure(target, cookies[target.role], app_pids)
                 result.hello_rps = adjacent
                 result.share_of_hello = round(result.rps / adjacent, 3) if adjacent else None
+                page_cpu = sum(result.cpu_ms.values())
+                result.cpu_share_of_hello = round(hello_cpu_ms / page_cpu, 3) if page_cpu else None
                 results.append(result)
                 log(
                     f"{name}: {target.label}: {result.rps} req/s ({100 * (result.share_of_hello or 0):.1f}% of "
-                    f"hello {adjacent}), p99 {result.p99_ms:.1f} ms, errors {result.errors}"
+                    f"hello {adjacent}), CPU {result.cpu_ms} ms/request vs hello {hello_cpu_ms:.2f}, "
+                    f"p99 {result.p99_ms:.1f} ms, errors {result.errors}"
                 )
             rss = server.worker_rss_mb()
         finally:
@@ -398,6 +449,7 @@ def run_set(name: str) -> dict:
         if not KEEP_DB:
             drop_database(dbname)
     hello["adjacent_rps"] = hellos
+    hello["cpu_ms_per_request"] = round(sorted(hello_cpus)[len(hello_cpus) // 2], 3) if hello_cpus else None
     hello["adjacent_min"], hello["adjacent_max"] = (min(hellos), max(hellos)) if hellos else (None, None)
     return {
         "name": name,
@@ -478,18 +530,22 @@ def markdown(report: dict) -> str:
             "",
             f"Hello ceiling: **{s['hello']['rps']:,.0f} req/s** at the start (p99 {s['hello']['p99_ms']:.1f} ms); "
             f"{s['hello']['adjacent_min'] or 0:,.0f}–{s['hello']['adjacent_max'] or 0:,.0f} req/s when measured "
-            f"right before each page (each page's % is against its own). "
+            f"right before each page (each page's % is against its own); "
+            f"hello costs {s['hello']['cpu_ms_per_request'] or 0:.2f} ms of worker CPU per request. "
             f"Worker RSS after the run: {', '.join(f'{v:.0f} MB' for v in s['worker_rss_mb'])}. "
             f"Machine load average {s['load_average']['before']} before, {s['load_average']['after']} after "
             f"({report['machine']['cpus']} CPUs; above that, other work competed with the run).",
             "",
-            "| page | req/s | hello req/s | % of hello | p50 ms | p95 ms | p99 ms | errors | demo/ref |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| page | req/s | hello req/s | % of hello | CPU ms/req (app + PG) | % of hello by CPU | p50 ms | p95 ms "
+            "| p99 ms | errors | demo/ref |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for p in s["pages"]:
             ratio = p.get("demo_over_reference")
             lines.append(
                 f"| {p['label']} | {p['rps']:,.0f} | {p['hello_rps'] or 0:,.0f} | {100 * (p['share_of_hello'] or 0):.1f}% | "
+                f"{p['cpu_ms'].get('app', 0):.1f} + {p['cpu_ms'].get('postgres', 0):.1f} | "
+                f"{100 * (p['cpu_share_of_hello'] or 0):.1f}% | "
                 f"{p['p50_ms']:.1f} | "
                 f"{p['p95_ms']:.1f} | {p['p99_ms']:.1f} | {p['errors']} | {'' if ratio is None else f'{ratio:.2f}x'} |"
             )
