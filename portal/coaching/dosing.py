@@ -49,6 +49,16 @@ class Dose:
             weekdays=SPREAD_WEEKDAYS.get(item.default_days_per_week, ALL_WEEKDAYS),
         )
 
+    def columns(self) -> dict[str, int | str | None]:
+        """The dose as column values of a program or plan item (the note has a different name on each)."""
+        return {
+            "sets": self.sets,
+            "reps": self.reps,
+            "hold_seconds": self.hold_seconds,
+            "times_per_day": self.times_per_day,
+            "weekdays": self.weekdays,
+        }
+
     @classmethod
     def of(cls, row, note_attr: str = "note") -> Dose:
         return cls(row.sets, row.reps, row.hold_seconds, row.times_per_day, row.weekdays, getattr(row, note_attr))

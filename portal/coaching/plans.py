@@ -7,10 +7,7 @@ first. Every change is audited. Functions add to the session; the view commits.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask import abort
 from sqlalchemy import Select, and_, func, or_
@@ -23,6 +20,7 @@ from portal.coaching.models import Plan, PlanItem, PlanStatus, Program
 from portal.coaching.programs import RetiredItemError
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
+from portal.pagination import Page, paginate_rows
 from portal.timeutil import local_today, utcnow
 
 ROSTER_PAGE_SIZE = 25
@@ -56,46 +54,8 @@ def roster_query(coach: User, search: str | None = None) -> Select:
     return query
 
 
-@dataclass
-class Page:
-    """One page of rows, with what the shared ``pager`` macro needs."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def paginate_rows(query: Select, page: int, per_page: int = ROSTER_PAGE_SIZE) -> Page:
-    """Paginate a multi-column select (db.paginate keeps only the first column): two statements."""
-    total = db.session.scalar(db.select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=rows, page=page, per_page=per_page, total=total)
-
-
 def roster_page(coach: User, search: str | None, page: int) -> Page:
-    return paginate_rows(roster_query(coach, search), page)
+    return paginate_rows(roster_query(coach, search), page, ROSTER_PAGE_SIZE)
 
 
 # --- reading plans ----------------------------------------------------------------------
@@ -201,11 +161,7 @@ def assign_program(
         plan.items.append(
             PlanItem(
                 library_item_id=item.library_item_id,
-                sets=item.sets,
-                reps=item.reps,
-                hold_seconds=item.hold_seconds,
-                times_per_day=item.times_per_day,
-                weekdays=item.weekdays,
+                **Dose.of(item).columns(),
                 coach_note=item.note,
                 position=len(plan.items),
             )

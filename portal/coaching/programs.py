@@ -3,7 +3,6 @@ a coach edits only their own programs and may duplicate any program they can see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
@@ -15,7 +14,7 @@ from portal.auth.models import User
 from portal.coaching.dosing import Dose, apply_dose, move, next_position
 from portal.coaching.models import Program, ProgramItem
 from portal.exercises.dosage import weekdays_to_string
-from portal.exercises.library import DATA_DIR, ImportProblem, read_json_file
+from portal.exercises.library import DATA_DIR, ImportProblem, ImportResult, read_json_file
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 
@@ -107,11 +106,7 @@ def duplicate_program(program: Program, coach: User) -> Program:
     copy.items = [
         ProgramItem(
             library_item_id=item.library_item_id,
-            sets=item.sets,
-            reps=item.reps,
-            hold_seconds=item.hold_seconds,
-            times_per_day=item.times_per_day,
-            weekdays=item.weekdays,
+            **Dose.of(item).columns(),
             position=position,
             note=item.note,
         )
@@ -162,18 +157,6 @@ def move_program_item(program: Program, item: ProgramItem, direction: str, actor
 
 
 # --- starter programs ----------------------------------------------------------------
-
-
-@dataclass
-class ProgramImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[ImportProblem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def validate_programs(data: Any, library_ids: dict[str, int]) -> tuple[list[dict[str, Any]], list[ImportProblem]]:
@@ -240,11 +223,11 @@ def validate_programs(data: Any, library_ids: dict[str, int]) -> tuple[list[dict
     return clean, problems
 
 
-def import_programs(data: Any) -> ProgramImportResult:
+def import_programs(data: Any) -> ImportResult:
     """Upsert starter programs by slug (the caller commits); nothing is written when any entry is bad."""
     library_ids = {slug: item_id for slug, item_id in db.session.execute(db.select(LibraryItem.slug, LibraryItem.id))}
     clean, problems = validate_programs(data, library_ids)
-    result = ProgramImportResult(problems=problems)
+    result = ImportResult(problems=problems)
     if problems:
         return result
     existing = {
@@ -277,5 +260,5 @@ def import_programs(data: Any) -> ProgramImportResult:
     return result
 
 
-def load_starter_programs() -> ProgramImportResult:
+def load_starter_programs() -> ImportResult:
     return import_programs(read_json_file(STARTER_PROGRAMS))

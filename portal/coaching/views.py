@@ -33,6 +33,7 @@ from portal.exercises.library import active_item_choices
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.messaging.services import unread_by_patient
+from portal.pagination import paginate_rows
 from portal.patients import progress as progress_service
 from portal.timeutil import local_today
 
@@ -60,7 +61,7 @@ def roster():
     query = plan_service.roster_query(current_user, form.q.data)
     if sort == "attention":
         query = review_service.order_by_attention(query)
-    page = plan_service.paginate_rows(query, request.args.get("page", 1, type=int))
+    page = paginate_rows(query, request.args.get("page", 1, type=int), plan_service.ROSTER_PAGE_SIZE)
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query (issue 7).
     unread = unread_by_patient(ids)

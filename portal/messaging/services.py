@@ -23,6 +23,7 @@ from portal import mail  # module import: portal.mail itself imports this packag
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.messaging.models import Message, OutboundEmail
+from portal.pagination import paginate_rows
 from portal.timeutil import utcnow
 
 
@@ -160,36 +161,6 @@ def deliver_after_commit(*emails: OutboundEmail | None) -> None:
             mail.deliver(email)
 
 
-@dataclass
-class RowsPage:
-    """A page of rows, shaped like Flask-SQLAlchemy's Pagination for the `pager` macro."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 @dataclass(frozen=True)
 class InboxRow:
     patient: User
@@ -224,8 +195,8 @@ def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
         .where(User.coach_id == coach.id, User.role == Role.PATIENT, User.is_active.is_(True))
         .order_by(unread.desc(), per_thread.c.last_at.desc().nulls_last(), User.name, User.id)
     )
-    total = db.session.scalar(db.select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page_rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    result = paginate_rows(stmt, page, per_page)
+    page_rows = result.items
     ids = [row[0].id for row in page_rows]
     last_messages = {}
     if ids:
@@ -247,4 +218,5 @@ def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
         rows.append(
             InboxRow(patient=patient, unread=unread_n or 0, last_at=last, last_preview=preview, last_sender=sender)
         )
-    return RowsPage(items=rows, page=page, per_page=per_page, total=total)
+    result.items = rows
+    return result
