@@ -110,7 +110,7 @@ def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] |
     done = _done_counts([patient_id], start, end)
     result = []
     for _pid, item, plan_start, plan_end in items:
-        due = len(_due_days(item, plan_start, plan_end, start, end))
+        due = _due_count(item.weekdays, plan_start, plan_end, start, end)
         result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
     return result
 
@@ -174,9 +174,13 @@ def weekly_adherence(
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
     done = _done_counts([patient_id], start, end, by_week=True)
     due_item_week: dict[tuple[int, date], int] = defaultdict(int)
+    # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
     for _pid, item, plan_start, plan_end in items:
-        for day in _due_days(item, plan_start, plan_end, start, end):
-            due_item_week[(item.id, day - timedelta(days=day.weekday()))] += 1
+        for i in range(weeks):
+            monday = start + timedelta(weeks=i)
+            due = _due_count(item.weekdays, plan_start, plan_end, monday, min(end, monday + timedelta(days=6)))
+            if due:
+                due_item_week[(item.id, monday)] += due
     due_week: dict[date, int] = defaultdict(int)
     done_week: dict[date, int] = defaultdict(int)
     for (item_id, monday), due in due_item_week.items():
