@@ -10,11 +10,11 @@ from sqlalchemy import select
 from portal.auth.models import Role, User
 from portal.bench_data import EMAIL_DOMAIN
 from portal.coaching import plans as plan_service
+from portal.coaching.plans import active_plan
 from portal.coaching.review import order_by_attention, review_for
 from portal.patients import progress
 from portal.patients.checkins import today_for
 from portal.patients.models import CheckIn
-from portal.patients.today import active_plan_with_items
 from tests.conftest import login
 
 
@@ -36,7 +36,7 @@ def test_active_plan_loads_in_one_statement(bench, queries, db):
     patients, _coach = bench
     db.session.expunge_all()
     with queries() as stmts:
-        plan = active_plan_with_items(patients[0].id)
+        plan = active_plan(patients[0].id)
         titles = [item.library_item.title for item in plan.items]
         coach_name = plan.coach.name
     assert len(stmts) == 1

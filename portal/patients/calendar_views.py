@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import patient_required
+from portal.coaching.plans import active_plan
 from portal.extensions import db
 from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
-from portal.patients.today import active_plan_with_items
 from portal.timeutil import local_today
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -31,7 +31,7 @@ def _event_time() -> time:
 
 
 def _plan_or_404():
-    plan = active_plan_with_items(current_user.id)
+    plan = active_plan(current_user.id)
     if plan is None:
         abort(404)
     return plan
@@ -41,7 +41,7 @@ def _plan_or_404():
 @patient_required
 def plan_print():
     """The whole plan on one page, laid out for A4 or Letter paper (no navigation)."""
-    plan = active_plan_with_items(current_user.id)
+    plan = active_plan(current_user.id)
     items = [item for item in plan.items if item.is_active] if plan else []
     coach = (plan.coach if plan else None) or current_user.coach
     return render_template(

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
-
-from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
+from portal.coaching.models import Plan, PlanItem, PlanStatus
+from portal.coaching.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
 from portal.patients.models import ItemLog
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
-
-# Coaching models are imported inside the functions: importing portal.coaching at module load
-# would run its blueprint's views, which import the check-in service, which imports this module.
-if TYPE_CHECKING:
-    from portal.coaching.models import Plan, PlanItem
 
 GROUP_ORDER = (ItemKind.EXERCISE, ItemKind.POSTURE, ItemKind.DIET)
 
@@ -81,25 +75,6 @@ class TodayPlan:
         return sum(1 for entry in self.items if entry.done)
 
 
-def active_plan_with_items(patient_id: int) -> Plan | None:
-    """The patient's active plan, its items and their library items, and its coach (1 statement).
-
-    Joined, not select-in, loading: a plan has a handful of items, and each extra
-    statement is another database round trip on the busiest page of the portal.
-    """
-    from portal.coaching.models import Plan, PlanStatus
-
-    return (
-        db.session.execute(
-            db.select(Plan)
-            .options(joinedload(Plan.items), joinedload(Plan.coach))
-            .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
-
-
 def due_items(plan: Plan | None, day: date) -> list[PlanItem]:
     """Active items of the plan scheduled on ``day`` (none before the plan starts), in plan order."""
     if plan is None or plan.start_date > day:
@@ -121,7 +96,7 @@ def done_item_ids(patient_id: int, day: date) -> set[int]:
 def today_for(patient: User, day: date | None = None) -> TodayPlan:
     """What the patient has to do on ``day`` (default: their local today), with done states."""
     day = day or local_today(patient.tz)
-    plan = active_plan_with_items(patient.id)
+    plan = active_plan(patient.id)
     due = due_items(plan, day)
     done = done_item_ids(patient.id, day) if due else set()
     return TodayPlan(day=day, plan=plan, items=[TodayItem(item, item.id in done) for item in due])
@@ -129,8 +104,6 @@ def today_for(patient: User, day: date | None = None) -> TodayPlan:
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
     """An active item of the patient's active plan, or None (someone else's item, removed, or ended plan)."""
-    from portal.coaching.models import Plan, PlanItem, PlanStatus
-
     return db.session.scalar(
         db.select(PlanItem)
         .join(Plan, Plan.id == PlanItem.plan_id)

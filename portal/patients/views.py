@@ -6,12 +6,12 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.access import patient_required
+from portal.coaching.plans import active_plan
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.extensions import db
 from portal.patients.blueprint import bp
 from portal.patients.today import (
     NotDueToday,
-    active_plan_with_items,
     plan_item_for_patient,
     set_done,
     today_for,
@@ -52,7 +52,7 @@ def mark_item(plan_item_id: int):
 @bp.route("/plan")
 @patient_required
 def my_plan():
-    plan = active_plan_with_items(current_user.id)
+    plan = active_plan(current_user.id)
     items = [item for item in plan.items if item.is_active] if plan else []
     week = [
         (number, name, [item for item in items if str(number) in item.weekdays])
