@@ -36,6 +36,17 @@ def chart_range() -> int:
 # --- plan schedule -------------------------------------------------------------
 
 
+def _active_items_between(patient_ids: list[int], start: date, end: date) -> tuple:
+    """Where-clauses: active items of the patients' active plans that overlap [start, end]."""
+    return (
+        Plan.patient_id.in_(patient_ids),
+        Plan.status == PlanStatus.ACTIVE,
+        PlanItem.is_active.is_(True),
+        Plan.start_date <= end,
+        or_(Plan.end_date.is_(None), Plan.end_date >= start),
+    )
+
+
 def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[int, PlanItem, date, date | None]]:
     """(patient id, item, plan start, plan end) for active items of active plans overlapping [start, end]."""
     if not patient_ids:
@@ -43,13 +54,7 @@ def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[
     rows = db.session.execute(
         db.select(Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date)
         .join(Plan, Plan.id == PlanItem.plan_id)
-        .where(
-            Plan.patient_id.in_(patient_ids),
-            Plan.status == PlanStatus.ACTIVE,
-            PlanItem.is_active.is_(True),
-            Plan.start_date <= end,
-            or_(Plan.end_date.is_(None), Plan.end_date >= start),
-        )
+        .where(*_active_items_between(patient_ids, start, end))
         .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
     ).all()
     return [tuple(row) for row in rows]
@@ -121,13 +126,7 @@ def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
     return db.session.execute(
         db.select(Plan.patient_id, PlanItem.id, PlanItem.weekdays, Plan.start_date, Plan.end_date)
         .join(Plan, Plan.id == PlanItem.plan_id)
-        .where(
-            Plan.patient_id.in_(patient_ids),
-            Plan.status == PlanStatus.ACTIVE,
-            PlanItem.is_active.is_(True),
-            Plan.start_date <= end,
-            or_(Plan.end_date.is_(None), Plan.end_date >= start),
-        )
+        .where(*_active_items_between(patient_ids, start, end))
     ).all()
 
 
