@@ -27,6 +27,14 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 SECRET_KEY = "multi-server-test-secret-key-0123456789abcdef"  # noqa: S105 - test only
 
 
+# These tests bring their own PostgreSQL, Redis use and app processes: nothing in them depends on
+# the suite's database, so `make test` runs them once, in the SQLite pass, not again for PostgreSQL.
+once_per_run = pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")),
+    reason="independent of TEST_DATABASE_URL; runs in the SQLite pass of make test",
+)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -22,9 +22,10 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Role, User
 from portal.extensions import db as _db
 from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login
-from tests.servers import AppServer, post_login, prepare_database, throwaway_postgres  # noqa: F401
+from tests.servers import AppServer, once_per_run, post_login, prepare_database, throwaway_postgres  # noqa: F401
 
 PATIENT_EMAIL = "fault.patient@example.org"
+pytestmark = once_per_run
 
 
 @pytest.fixture(scope="module")

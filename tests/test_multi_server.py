@@ -24,12 +24,22 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Role
 from portal.extensions import db as _db
 from tests.conftest import PASSWORD, TOTP_SECRET
-from tests.servers import ROOT, SECRET_KEY, AppServer, form_token, post_login, prepare_database, throwaway_postgres  # noqa: F401
+from tests.servers import (  # noqa: F401
+    ROOT,
+    SECRET_KEY,
+    AppServer,
+    form_token,
+    once_per_run,
+    post_login,
+    prepare_database,
+    throwaway_postgres,
+)
 
 REDIS_URL = os.environ.get("MULTI_SERVER_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Several test runs may share the machine's Redis: this run's counters carry their own prefix.
 KEY_PREFIX = f"holistiq-test-{uuid.uuid4().hex[:12]}"
 LOGIN_LIMIT = 6
+pytestmark = once_per_run
 PATIENTS = ("ms.alice", "ms.bob", "ms.carol", "ms.dave")
 
 
