@@ -505,11 +505,15 @@ def evaluate(sets: list[dict]) -> dict:
             base = demo_pages.get(page["key"])
             if base and page["rps"] and page["share_of_hello"]:
                 # Shares, not raw req/s: each is against the ceiling measured next to it, so
-                # the ratio does not move with whatever else the machine ran in between.
-                ratio = base["share_of_hello"] / page["share_of_hello"]
-                page["demo_over_reference"] = round(ratio, 2)
+                # the ratio moves less with whatever else the machine ran in between.
+                page["demo_over_reference_share"] = round(base["share_of_hello"] / page["share_of_hello"], 2)
                 page["demo_over_reference_raw_rps"] = round(base["rps"] / page["rps"], 2)
-                checks.append({"set": "reference", "page": page["key"], "goal": f"demo/ref <= {SCALE_GOAL}",
+                # The check itself uses server CPU per request (app workers + PostgreSQL): on a
+                # machine shared with other work it is by far the steadiest of the three.
+                base_cpu, ref_cpu = sum(base["cpu_ms"].values()), sum(page["cpu_ms"].values())
+                ratio = ref_cpu / base_cpu if base_cpu else page["demo_over_reference_share"]
+                page["demo_over_reference"] = round(ratio, 2)
+                checks.append({"set": "reference", "page": page["key"], "goal": f"cost ref/demo <= {SCALE_GOAL}",
                                "ok": ratio <= SCALE_GOAL})  # fmt: skip
     return {"checks": checks, "all_met": all(c["ok"] for c in checks)}  # fmt: skip
 
@@ -537,7 +541,7 @@ def markdown(report: dict) -> str:
             f"({report['machine']['cpus']} CPUs; above that, other work competed with the run).",
             "",
             "| page | req/s | hello req/s | % of hello | CPU ms/req (app + PG) | % of hello by CPU | p50 ms | p95 ms "
-            "| p99 ms | errors | demo/ref |",
+            "| p99 ms | errors | cost ref/demo |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for p in s["pages"]:
