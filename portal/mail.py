@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import update
 
 from portal.extensions import db
 from portal.messaging.models import OutboundEmail
@@ -23,6 +24,7 @@ from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)  # longer than any SMTP conversation
 
 
 def queue_email(to: str, subject: str, body: str) -> OutboundEmail:
@@ -92,7 +94,12 @@ def public_url(endpoint: str, **values) -> str:
 
 
 def retry_pending(limit: int = 200) -> tuple[int, int]:
-    """Send queued emails that are due; returns (sent, failed)."""
+    """Send queued emails that are due; returns (sent, failed).
+
+    Each email is leased before it is sent, so two machines running this at once
+    never send the same one. The first failure ends the run: the server is most
+    likely down, and the rest would each wait MAIL_TIMEOUT for nothing.
+    """
     due = db.session.scalars(
         db.select(OutboundEmail)
         .where(
@@ -103,8 +110,29 @@ def retry_pending(limit: int = 200) -> tuple[int, int]:
         .order_by(OutboundEmail.id)
         .limit(limit)
     ).all()
-    sent = sum(1 for mail in due if deliver(mail))
-    return sent, len(due) - sent
+    sent = failed = 0
+    for mail in due:
+        if not _lease(mail):
+            continue  # another worker has it
+        if deliver(mail):
+            sent += 1
+        else:
+            failed += 1
+            break
+    return sent, failed
+
+
+def _lease(mail: OutboundEmail) -> bool:
+    """Claim a due email for this worker for a few minutes (an atomic conditional UPDATE)."""
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == mail.id, OutboundEmail.sent_at.is_(None), OutboundEmail.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
 
 
 def _smtp_send(mail: OutboundEmail) -> None:

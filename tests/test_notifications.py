@@ -75,8 +75,6 @@ def test_patient_turns_notifications_off_on_the_account_page(db, patient, patien
 def test_failing_smtp_server_keeps_the_page_working_and_retries(
     smtp_server, app, db, patient, patient_client, caplog, monkeypatch
 ):
-    # An in-process `flask db upgrade` (Alembic's fileConfig) disables existing loggers.
-    monkeypatch.setattr(logging.getLogger("portal.mail"), "disabled", False)
     caplog.set_level(logging.WARNING, logger="portal.mail")
     smtp_server.set_failing(True)
     response = _send(patient_client, "/messages/", "hello coach")
@@ -145,3 +143,28 @@ def test_tls_problems_leave_the_mail_queued(smtp_tls_server, app, db, patient, p
     assert errors[0].startswith("SMTP") and errors[1] == "SSLCertVerificationError"
     assert db.session.scalar(db.select(db.func.count(OutboundEmail.id)).where(OutboundEmail.sent_at.is_(None))) == 2
     assert smtp_tls_server.messages() == []
+
+
+def test_mail_retry_leases_each_email_and_stops_at_the_first_failure(smtp_server, app, db):
+    from portal.mail import LEASE, queue_email, retry_pending
+
+    for n in range(3):
+        queue_email(f"person{n}@example.org", "You have a new message on Holistiq Coach", "Open the portal.")
+    db.session.commit()
+    first, second, third = db.session.scalars(db.select(OutboundEmail).order_by(OutboundEmail.id)).all()
+    # Another worker holds a lease on the second one: this run must not send it too.
+    second.next_attempt_at = utcnow() + LEASE
+    db.session.commit()
+    assert retry_pending() == (2, 0)
+    assert sorted(m["To"] for m in smtp_server.wait_for(2)) == ["person0@example.org", "person2@example.org"]
+
+    # With the server failing, one attempt is made and the rest wait (no MAIL_TIMEOUT each).
+    smtp_server.set_failing(True)
+    for n in range(3):
+        queue_email(f"later{n}@example.org", "You have a new message on Holistiq Coach", "Open the portal.")
+    db.session.commit()
+    assert retry_pending() == (0, 1)
+    attempts = db.session.scalars(
+        db.select(OutboundEmail.attempts).where(OutboundEmail.to_address.like("later%")).order_by(OutboundEmail.id)
+    ).all()
+    assert attempts == [1, 0, 0]
