@@ -34,30 +34,26 @@ def _export_name(extension: str) -> str:
     return f"holistiq-my-data-{today_for(current_user).isoformat()}.{extension}"
 
 
+def _download(fmt: str, render, mimetype: str, extension: str) -> Response:
+    """The patient's own data as a file; every export is audited."""
+    body = render(collect(current_user))
+    audit.record("data.export", current_user, patient=current_user, format=fmt)
+    db.session.commit()
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{_export_name(extension)}"'}
+    )
+
+
 @bp.route("/export.json")
 @patient_required
 def export_json():
-    data = collect(current_user)
-    audit.record("data.export", current_user, patient=current_user, format="json")
-    db.session.commit()
-    return Response(
-        to_json(data),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{_export_name("json")}"'},
-    )
+    return _download("json", to_json, "application/json", "json")
 
 
 @bp.route("/export-csv.zip")
 @patient_required
 def export_csv():
-    data = collect(current_user)
-    audit.record("data.export", current_user, patient=current_user, format="csv")
-    db.session.commit()
-    return Response(
-        to_csv_zip(data),
-        mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{_export_name("csv.zip")}"'},
-    )
+    return _download("csv", to_csv_zip, "application/zip", "csv.zip")
 
 
 @bp.app_template_filter("peg_score")
