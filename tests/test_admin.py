@@ -66,7 +66,7 @@ def test_create_patient_sends_invitation_and_audits(admin_client, admin, coach, 
     nora = db.session.scalar(db.select(User).where(User.email == "nora@example.org"))
     assert nora.coach_id == coach.id and nora.password_hash is None
     mail = db.session.scalars(db.select(OutboundEmail)).one()
-    assert mail.to_address == "nora@example.org" and "/invitation/" in mail.body
+    assert mail.to_address == "nora@example.org" and "/invitation?token=" in mail.body
     actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.actor_id == admin.id))]
     assert "account.create" in actions and "account.invitation_sent" in actions
 
@@ -177,7 +177,7 @@ def test_send_reset_link(admin_client, patient, db):
     token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
     assert admin_client.post(f"/admin/accounts/{patient.id}/send-link", data={"csrf_token": token}).status_code == 302
     mail = db.session.scalars(db.select(OutboundEmail)).one()
-    assert "/password/reset/" in mail.body
+    assert "/password/reset?token=" in mail.body
 
 
 def test_clinic_edit_and_validation(admin_client, clinic, db):

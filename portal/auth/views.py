@@ -150,14 +150,16 @@ def _set_password_from_token(token: str, purpose: str, template: str):
     return render_template(template, form=form, user=user), status
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    return _set_password_from_token(token, tokens.RESET, "auth/reset.html")
+# The token travels in the query string, not the path: access logs record the path
+# (the production log format in the README leaves the query string out).
+@bp.route("/password/reset", methods=["GET", "POST"])
+def reset_password():
+    return _set_password_from_token(request.args.get("token", ""), tokens.RESET, "auth/reset.html")
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
-    return _set_password_from_token(token, tokens.INVITE, "auth/reset.html")
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept_invitation():
+    return _set_password_from_token(request.args.get("token", ""), tokens.INVITE, "auth/reset.html")
 
 
 @bp.route("/healthz")

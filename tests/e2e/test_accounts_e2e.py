@@ -63,7 +63,7 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
         mail = db.session.scalars(
             db.select(OutboundEmail).where(OutboundEmail.to_address == "grace.browser@example.org")
         ).one()
-        link = re.search(r"http://\S+/invitation/\S+", mail.body).group(0)
+        link = re.search(r"http://\S+/invitation\?token=\S+", mail.body).group(0)
 
     patient_context = browser.new_context(viewport={"width": 360, "height": 740})
     patient_page = patient_context.new_page()
