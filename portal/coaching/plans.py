@@ -219,7 +219,7 @@ def add_item(plan: Plan, library_item: LibraryItem, actor: User) -> PlanItem:
 
 def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str]:
     """Change an item's dose, schedule and note (DoseError when out of bounds, nothing written)."""
-    before = {name: getattr(item, name) for name in ("sets", "reps", "hold_seconds", "times_per_day", "weekdays")}
+    before = Dose.of(item, note_attr="coach_note").columns()
     changed = apply_dose(item, dose, note_attr="coach_note")
     if changed:
         _touch(plan)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_
 
 from portal import audit
-from portal.exercises.dosage import LIMITS, check_value
+from portal.exercises.dosage import check_value
 from portal.exercises.models import BODY_AREAS, ItemKind, LibraryItem
 from portal.extensions import db
 
@@ -253,19 +253,8 @@ def _entry_problems(entry: dict[str, Any]) -> list[tuple[str, str]]:
     url = entry.get("media_url")
     if url is not None and (not isinstance(url, str) or len(url) > 500 or not URL_PATTERN.match(url)):
         found.append(("media_url", "Must be empty or an http(s) link of at most 500 characters."))
-    unknown = set(entry) - {
-        "slug",
-        "kind",
-        "title",
-        "summary",
-        "instructions",
-        "cautions",
-        "body_area",
-        "level",
-        "category",
-        "media_url",
-        *(f"default_{name}" for name in LIMITS),
-    }
+    # An import entry has what a coach can edit, plus its slug and the starter content's grouping.
+    unknown = set(entry) - {*EDITABLE_FIELDS, "slug", "level", "category"}
     for name in sorted(unknown):
         found.append((name, "Unknown field."))
     return found
