@@ -209,6 +209,16 @@ def two_factor_setup():
     return render_template("auth/two_factor_codes.html", codes=codes, fresh=True)
 
 
+def _current_code_given(user: User, form) -> bool:
+    """True when the form is valid and carries a current code; otherwise nothing is kept and the field says why."""
+    if form.validate_on_submit() and twofactor.accept_totp(user, form.code.data):
+        return True
+    db.session.rollback()
+    if form.code.data and not form.code.errors:
+        form.code.errors.append(WRONG_CODE)
+    return False
+
+
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
 @login_required
 @_limited
@@ -217,10 +227,7 @@ def two_factor_recovery_codes():
     if not user.totp_enabled:
         return redirect(url_for("auth.two_factor_setup"))
     form = RecoveryCodesForm(prefix="codes")
-    if not form.validate_on_submit() or not twofactor.accept_totp(user, form.code.data):
-        db.session.rollback()
-        if form.code.data and not form.code.errors:
-            form.code.errors.append(WRONG_CODE)
+    if not _current_code_given(user, form):
         context = _setup_context(user, codes_form=form, disable_form=DisableForm(prefix="off", formdata=None))
         return _reject("auth/two_factor_setup.html", 400, **context)
     codes = twofactor.issue_recovery_codes(user)
@@ -237,10 +244,7 @@ def two_factor_disable():
     if not user.totp_enabled:
         return redirect(url_for("auth.two_factor_setup"))
     form = DisableForm(prefix="off")
-    if not form.validate_on_submit() or not twofactor.accept_totp(user, form.code.data):
-        db.session.rollback()
-        if form.code.data and not form.code.errors:
-            form.code.errors.append(WRONG_CODE)
+    if not _current_code_given(user, form):
         context = _setup_context(user, codes_form=RecoveryCodesForm(prefix="codes", formdata=None), disable_form=form)
         return _reject("auth/two_factor_setup.html", 400, **context)
     twofactor.disable(user, actor=user)
