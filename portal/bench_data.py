@@ -31,11 +31,20 @@ from sqlalchemy.exc import DBAPIError
 from portal import demo
 from portal.auth.models import Clinic, Role, User
 from portal.auth.passwords import hash_password
-from portal.coaching.models import ALERT_SEVERITY, Alert, AlertKind, Plan, PlanItem, PlanStatus
+from portal.care.models import (
+    ALERT_SEVERITY,
+    Alert,
+    AlertKind,
+    CheckIn,
+    ItemLog,
+    Plan,
+    PlanItem,
+    PlanStatus,
+    WeeklyOutcome,
+)
 from portal.exercises.models import ItemKind, LibraryItem
 from portal.extensions import db
 from portal.messaging.models import Message
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.timeutil import local_today, utcnow
 
 PATIENTS_PER_COACH = 200

@@ -90,7 +90,7 @@ from portal.messaging.cli import reminders_group  # noqa: E402
 
 COMMANDS.append(reminders_group)
 
-from portal.coaching.alerts import alerts_group  # noqa: E402
+from portal.care.alerts import alerts_group  # noqa: E402
 
 COMMANDS.append(alerts_group)
 

@@ -2,7 +2,6 @@
 
 from portal.audit import AuditEvent  # noqa: F401
 from portal.auth.models import Clinic, RecoveryCode, User  # noqa: F401
-from portal.coaching.models import Alert, Plan, PlanItem, Program, ProgramItem  # noqa: F401
+from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, Program, ProgramItem, WeeklyOutcome  # noqa: F401  # noqa: F401
 from portal.exercises.models import LibraryItem  # noqa: F401
 from portal.messaging.models import Message, OutboundEmail, ReminderSent  # noqa: F401
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome  # noqa: F401

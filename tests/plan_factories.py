@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from portal.coaching.models import Plan, PlanItem, PlanStatus, Program, ProgramItem
+from portal.care.models import Plan, PlanItem, PlanStatus, Program, ProgramItem
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.timeutil import local_today

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.coaching.alerts import (
+from portal.care.alerts import (
     AlertError,
     is_missed,
     open_alert,
@@ -19,9 +19,8 @@ from portal.coaching.alerts import (
     scan_missed_checkins,
     worsening,
 )
-from portal.coaching.models import Alert, AlertKind, Plan, PlanStatus
-from portal.patients.checkins import save_checkin, today_for
-from portal.patients.models import CheckIn
+from portal.care.checkins import save_checkin, today_for
+from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanStatus
 from tests.conftest import csrf_token
 from tests.test_checkins import make_plan
 

@@ -23,9 +23,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.auth.models import Role
-from portal.coaching.models import Alert
+from portal.care.models import Alert, CheckIn
 from portal.messaging.models import Message
-from portal.patients.models import CheckIn
 from portal.timeutil import local_today
 from tests.conftest import csrf_token, login
 from tests.plan_factories import make_item, make_plan, make_program

@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.bench_data import EMAIL_DOMAIN, generate
-from portal.coaching.models import Alert, Plan, PlanItem
+from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.messaging.models import Message
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.timeutil import local_today
 from tests.conftest import login
 

@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.coaching.models import PlanItem
+from portal.care.models import PlanItem
 from portal.patients.calendar import first_occurrence, plan_calendar
 from tests.plan_factories import make_item, make_plan
 

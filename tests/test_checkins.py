@@ -9,11 +9,10 @@ from datetime import date, timedelta
 import pytest
 
 from portal.auth.models import Role
-from portal.coaching.models import Alert, AlertKind, Plan, PlanItem
+from portal.care.checkins import save_checkin, today_for
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.models import LibraryItem
 from portal.messaging.models import OutboundEmail
-from portal.patients.checkins import save_checkin, today_for
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from tests.conftest import csrf_token
 
 _slug = itertools.count(1)
@@ -138,7 +137,7 @@ def test_post_for_past_or_future_day_is_refused(patient_client, patient, db):
 
 
 def test_service_refuses_past_day(patient, db):
-    from portal.patients.checkins import CheckInClosed
+    from portal.care.checkins import CheckInClosed
 
     with pytest.raises(CheckInClosed):
         save_checkin(patient, today_for(patient) - timedelta(days=1), {"pain": 1, "stiffness": 1})
@@ -283,7 +282,7 @@ def test_checkin_day_uses_clinic_timezone(make_clinic, make_user, coach, db):
 
 def test_concurrent_first_saves_update_one_row(patient, db, monkeypatch):
     """Another request inserted today's row between our read and our insert: we update it."""
-    import portal.patients.checkins as checkins
+    import portal.care.checkins as checkins
 
     today = today_for(patient)
     db.session.add(CheckIn(patient_id=patient.id, day=today, pain=1, stiffness=1))

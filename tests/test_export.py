@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.patients.checkins import today_for
+from portal.care.checkins import today_for
+from portal.care.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.patients.export import safe_cell
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from tests.test_checkins import make_plan
 
 

@@ -101,7 +101,7 @@ def test_database_down_answers_503_and_recovers_without_restart(fault_ctx, throw
 
 
 def test_checkin_cut_off_half_way_is_not_saved(fault_ctx, throwaway_postgres):  # noqa: F811
-    from portal.patients.models import CheckIn
+    from portal.care.models import CheckIn
 
     app, patient = fault_ctx
     client = app.test_client()

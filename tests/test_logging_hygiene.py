@@ -82,8 +82,8 @@ def test_logs_hold_no_secrets_and_no_health_data(app, client, login_as, patient,
     assert patient_client.post("/messages/", data={"body": MESSAGE, "csrf_token": token}).status_code in (200, 302, 303)
 
     # The journeys really stored the sensitive values (so their absence from logs means something).
+    from portal.care.models import CheckIn
     from portal.messaging.models import Message
-    from portal.patients.models import CheckIn
 
     assert db.session.scalar(db.select(CheckIn.notes).where(CheckIn.patient_id == patient.id)) == NOTE
     assert db.session.scalar(db.select(Message.body).where(Message.body == MESSAGE)) == MESSAGE

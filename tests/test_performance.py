@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from portal.auth.models import Role, User
 from portal.bench_data import EMAIL_DOMAIN
-from portal.coaching import plans as plan_service
-from portal.coaching.plans import active_plan
+from portal.care import plans as plan_service
+from portal.care import progress
+from portal.care.checkins import today_for
+from portal.care.models import CheckIn
+from portal.care.plans import active_plan
 from portal.coaching.review import order_by_attention, review_for
-from portal.patients import progress
-from portal.patients.checkins import today_for
-from portal.patients.models import CheckIn
 from tests.conftest import login
 
 
@@ -130,7 +130,7 @@ def test_patient_page_is_audited_without_reloading_people(bench, app, queries, d
 def test_due_count_matches_the_day_by_day_schedule():
     from datetime import date
 
-    from portal.coaching.models import PlanItem
+    from portal.care.models import PlanItem
 
     start = date(2026, 1, 1)
     for weekdays in ("0123456", "024", "5", "135"):

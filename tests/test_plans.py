@@ -9,7 +9,7 @@ import pytest
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.coaching.models import Plan, PlanItem, PlanStatus, Program
+from portal.care.models import Plan, PlanItem, PlanStatus, Program
 from portal.extensions import db
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
@@ -460,8 +460,8 @@ def test_concurrent_save_is_refused_by_the_version_column(coach, patient, app):
     """Even between the version check and the commit, the row's version decides (StaleDataError)."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from portal.coaching import plans as service
-    from portal.coaching.dosing import Dose
+    from portal.care import plans as service
+    from portal.care.dosing import Dose
 
     plan = make_plan(patient, items=[make_item()])
     loaded = service.plan_for_edit_or_404(patient, plan.id, 1)

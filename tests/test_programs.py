@@ -8,7 +8,7 @@ import pytest
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.coaching.models import Program, ProgramItem
+from portal.care.models import Program, ProgramItem
 from portal.coaching.programs import STARTER_PROGRAMS, import_programs, load_starter_programs
 from portal.exercises.library import load_starter_library, read_json_file
 from portal.extensions import db

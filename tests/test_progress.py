@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.coaching.alerts import open_alert
-from portal.coaching.models import AlertKind
+from portal.care.alerts import open_alert
+from portal.care.checkins import today_for
+from portal.care.models import AlertKind, CheckIn, ItemLog, WeeklyOutcome
+from portal.care.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
 from portal.coaching.review import review_for
-from portal.patients.checkins import today_for
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
-from portal.patients.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
 from tests.test_checkins import make_plan
 
 

@@ -11,9 +11,9 @@ import pytest
 import portal.models  # noqa: F401  - load the packages in the app's order (coaching before patients)
 from config import TestingConfig
 from portal.auth.models import Role, User
+from portal.care.models import CheckIn
 from portal.messaging import reminders
 from portal.messaging.models import OutboundEmail, ReminderSent
-from portal.patients.models import CheckIn
 from tests.conftest import csrf_token
 from tests.dbutil import is_postgres
 from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)

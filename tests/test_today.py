@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from portal.auth.models import Role
+from portal.care.models import ItemLog
+from portal.care.today import today_for
 from portal.extensions import db
-from portal.patients.models import ItemLog
-from portal.patients.today import today_for
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
@@ -55,7 +55,7 @@ def test_only_items_due_today_are_shown(patient, patient_client):
     plan = today_for(patient).plan
     plan.items[0].weekdays = str(today.weekday())
     other_day = make_item(title="Another day")
-    from portal.coaching.models import PlanItem
+    from portal.care.models import PlanItem
 
     db.session.add(
         PlanItem(
@@ -166,7 +166,7 @@ def test_statement_count_does_not_grow_with_items(patient, patient_client, queri
     _mark(patient_client, plan.items[0].id)
     with queries() as few:
         patient_client.get(path)
-    from portal.coaching.models import PlanItem
+    from portal.care.models import PlanItem
 
     for n in range(20):
         row = PlanItem(plan_id=plan.id, library_item_id=make_item(kind="posture").id, times_per_day=1, position=5 + n)

@@ -86,7 +86,7 @@ def reassign_coach(patient: User, coach: User, *, actor: User | None = None) -> 
     previous = patient.coach_id
     patient.coach_id = coach.id
     # The patient's active plan follows them to the new coach.
-    from portal.coaching.models import Plan, PlanStatus
+    from portal.care.models import Plan, PlanStatus
 
     for plan in db.session.scalars(
         db.select(Plan).where(Plan.patient_id == patient.id, Plan.status == PlanStatus.ACTIVE)

@@ -15,7 +15,12 @@ from wtforms.validators import DataRequired, Length
 from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404
 from portal.auth.models import User
-from portal.coaching.alerts import (
+
+# Module imports (not names): patients and coaching import each other's services, and
+# a partially initialised module is fine as long as names are looked up at call time.
+from portal.care import checkins as checkin_service
+from portal.care import progress as progress_service
+from portal.care.alerts import (
     MAX_NOTE,
     AlertError,
     open_alert_count,
@@ -23,16 +28,11 @@ from portal.coaching.alerts import (
     resolve_alert,
     resolved_alerts_query,
 )
+from portal.care.models import Alert
 from portal.coaching.blueprint import bp
-from portal.coaching.models import Alert
 from portal.extensions import db
 from portal.forms import no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS
-
-# Module imports (not names): patients and coaching import each other's services, and
-# a partially initialised module is fine as long as names are looked up at call time.
-from portal.patients import checkins as checkin_service
-from portal.patients import progress as progress_service
 from portal.patients.forms import RED_FLAG_QUESTIONS
 
 INBOX_PAGE_SIZE = 20

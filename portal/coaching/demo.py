@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import portal.exercises.demo  # noqa: F401 - registers the library step, which must run before ours
 from portal.auth.models import User, email_lookup
-from portal.coaching.models import Plan, PlanStatus, Program
-from portal.coaching.plans import assign_program
+from portal.care.models import Plan, PlanStatus, Program
+from portal.care.plans import assign_program
 from portal.coaching.programs import load_starter_programs
 from portal.demo import PATIENTS, seed_step
 from portal.extensions import db

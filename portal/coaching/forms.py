@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.coaching.dosing import Dose
+from portal.care.dosing import Dose
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.forms import dose_field
 from portal.forms import no_control_chars, strip_filter

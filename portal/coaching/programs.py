@@ -11,18 +11,14 @@ from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import User
-from portal.coaching.dosing import Dose, apply_dose, move, next_position
-from portal.coaching.models import Program, ProgramItem
+from portal.care.dosing import Dose, apply_dose, move, next_position
+from portal.care.models import Program, ProgramItem
 from portal.exercises.dosage import weekdays_to_string
-from portal.exercises.library import DATA_DIR, ImportProblem, ImportResult, read_json_file
+from portal.exercises.library import DATA_DIR, ImportProblem, ImportResult, read_json_file, require_active
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 
 STARTER_PROGRAMS = DATA_DIR / "starter_programs.json"
-
-
-class RetiredItemError(ValueError):
-    """A retired library item cannot be added to a program or plan."""
 
 
 def visible_filter(coach: User):
@@ -124,8 +120,7 @@ def _copy_name(name: str) -> str:
 
 def add_program_item(program: Program, library_item: LibraryItem, actor: User) -> ProgramItem:
     """Add a library item with its usual dose at the end of the program."""
-    if not library_item.is_active:
-        raise RetiredItemError("This library item is retired. Choose another item.")
+    require_active(library_item)
     dose = Dose.defaults_for(library_item)
     item = ProgramItem(library_item=library_item, position=next_position(program.items))
     apply_dose(item, dose)

@@ -16,11 +16,10 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
-from portal.coaching.alerts import alert_history_query
-from portal.coaching.models import Alert
+from portal.care.alerts import alert_history_query
+from portal.care.models import Alert, CheckIn
+from portal.care.progress import adherence_by_patient
 from portal.extensions import db
-from portal.patients.models import CheckIn
-from portal.patients.progress import adherence_by_patient
 
 ROSTER_SORTS = {"name": "Name", "attention": "Needs attention"}
 TREND_POINTS = 1
@@ -148,9 +147,9 @@ def patient_page_context(patient: User, days: int = 30) -> dict:
     A fixed number of queries (about ten) however long the patient's history is.
     """
     # Imported here: the patients package imports coaching views through its services.
-    from portal.patients.checkins import checkin_history_query, today_for
+    from portal.care.checkins import checkin_history_query, today_for
+    from portal.care.progress import progress_for
     from portal.patients.forms import RED_FLAG_QUESTIONS
-    from portal.patients.progress import progress_for
 
     today = today_for(patient)
     return {

@@ -9,11 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404
 from portal.auth.models import User
-from portal.coaching import plans as plan_service
+from portal.care import plans as plan_service
+from portal.care import progress as progress_service
+from portal.care.dosing import DoseError
+from portal.care.models import Plan
+from portal.care.plans import STALE_MESSAGE, PlanChanged
 from portal.coaching import programs as program_service
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
-from portal.coaching.dosing import DoseError
 from portal.coaching.forms import (
     AddPlanItemForm,
     AddProgramItemForm,
@@ -26,15 +29,11 @@ from portal.coaching.forms import (
     ProgramForm,
     RosterSearchForm,
 )
-from portal.coaching.models import Plan
-from portal.coaching.plans import STALE_MESSAGE, PlanChanged
-from portal.coaching.programs import RetiredItemError
-from portal.exercises.library import active_item_choices
+from portal.exercises.library import RetiredItemError, active_item_choices
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.messaging.services import unread_by_patient
 from portal.pagination import paginate_rows
-from portal.patients import progress as progress_service
 from portal.timeutil import local_today
 
 DIRECTIONS = ("up", "down")

@@ -63,6 +63,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+class RetiredItemError(ValueError):
+    """A retired library item cannot be added to a program or plan."""
+
+
+def require_active(item: LibraryItem) -> None:
+    """Refuse a retired item: it can no longer be added to a program or plan."""
+    if not item.is_active:
+        raise RetiredItemError("This library item is retired. Choose another item.")
+
+
 def active_item_choices() -> list[tuple[int, str]]:
     """(id, "Kind: title") of every active item, for the coach's "add an item" lists (one query)."""
     rows = db.session.execute(

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import coach_required
-from portal.coaching.models import Plan, PlanItem, PlanStatus
+from portal.care.models import Plan, PlanItem, PlanStatus
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm

@@ -19,9 +19,9 @@ from flask import current_app
 
 from portal import mail
 from portal.auth.models import Role, User
+from portal.care.models import CheckIn
 from portal.extensions import db
 from portal.messaging.models import OutboundEmail, ReminderSent
-from portal.patients.models import CheckIn
 from portal.sqlutil import insert_for
 from portal.timeutil import DEFAULT_TIMEZONE, utcnow
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vRecur
 
-from portal.coaching.models import Plan, PlanItem
+from portal.care.models import Plan, PlanItem
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.mail import public_url
 from portal.timeutil import DEFAULT_TIMEZONE

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import patient_required
-from portal.coaching.plans import active_plan
+from portal.care.plans import active_plan
 from portal.extensions import db
 from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items

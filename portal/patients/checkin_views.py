@@ -8,10 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth.access import patient_required
-from portal.extensions import db
-from portal.patients import today as today_service
-from portal.patients.blueprint import bp
-from portal.patients.checkins import (
+from portal.care import today as today_service
+from portal.care.checkins import (
     CheckInClosed,
     checkin_for,
     checkin_history_query,
@@ -21,6 +19,8 @@ from portal.patients.checkins import (
     today_for,
     week_start_for,
 )
+from portal.extensions import db
+from portal.patients.blueprint import bp
 from portal.patients.forms import RED_FLAG_QUESTIONS, CheckInForm, WeeklyOutcomeForm
 
 HISTORY_PAGE_SIZE = 20

@@ -14,11 +14,10 @@ import random
 from datetime import date, timedelta
 
 from portal.auth.models import User, email_lookup
-from portal.coaching.alerts import open_alert, red_flag_summary, scan_missed_checkins, worsening
-from portal.coaching.models import AlertKind, Plan, PlanStatus
+from portal.care.alerts import open_alert, red_flag_summary, scan_missed_checkins, worsening
+from portal.care.models import AlertKind, CheckIn, ItemLog, Plan, PlanStatus, WeeklyOutcome
 from portal.demo import seed_step
 from portal.extensions import db
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.timeutil import local_today
 
 HISTORY_DAYS = 42

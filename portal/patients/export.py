@@ -16,10 +16,9 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.auth.models import User
-from portal.coaching.models import Plan, PlanItem
+from portal.care.models import RED_FLAG_FIELDS, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
-from portal.patients.models import RED_FLAG_FIELDS, CheckIn, ItemLog, WeeklyOutcome
 
 CHECKIN_COLUMNS = (
     "day",

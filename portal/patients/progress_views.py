@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import patient_required
+from portal.care.checkins import today_for
+from portal.care.progress import chart_data_for, chart_range, peg_score, progress_for
 from portal.extensions import db
 from portal.patients.blueprint import bp
-from portal.patients.checkins import today_for
 from portal.patients.export import collect, to_csv_zip, to_json
-from portal.patients.progress import chart_data_for, chart_range, peg_score, progress_for
 
 
 @bp.route("/progress")

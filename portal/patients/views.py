@@ -6,16 +6,16 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.access import patient_required
-from portal.coaching.plans import active_plan
-from portal.exercises.dosage import WEEKDAY_NAMES
-from portal.extensions import db
-from portal.patients.blueprint import bp
-from portal.patients.today import (
+from portal.care.plans import active_plan
+from portal.care.today import (
     NotDueToday,
     plan_item_for_patient,
     set_done,
     today_for,
 )
+from portal.exercises.dosage import WEEKDAY_NAMES
+from portal.extensions import db
+from portal.patients.blueprint import bp
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
 

@@ -9,9 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.auth.models import email_lookup
-from portal.coaching.models import Alert, AlertKind
+from portal.care.models import Alert, AlertKind, CheckIn
 from portal.extensions import db
-from portal.patients.models import CheckIn
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e

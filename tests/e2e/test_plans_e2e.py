@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.auth.models import email_lookup
-from portal.coaching.models import Plan, PlanStatus
+from portal.care.models import Plan, PlanStatus
 from portal.extensions import db
 from tests.e2e.conftest import log_in
 

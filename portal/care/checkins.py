@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from portal.auth.models import User
-from portal.coaching.models import Alert
+from portal.care import today as today_service
+from portal.care.models import RED_FLAG_FIELDS, Alert, CheckIn, WeeklyOutcome
+from portal.care.today import TodayPlan
 from portal.extensions import db
-from portal.patients import today as today_service
-from portal.patients.models import RED_FLAG_FIELDS, CheckIn, WeeklyOutcome
-from portal.patients.today import TodayPlan
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
 
@@ -84,7 +83,7 @@ def save_checkin(
         record_items_done(patient, plan_today or today_service.today_for(patient, day), items_done)
     db.session.flush()
     # Imported here: coaching.alerts imports patients.models, whose package imports these views.
-    from portal.coaching.alerts import evaluate_checkin
+    from portal.care.alerts import evaluate_checkin
 
     alerts = evaluate_checkin(patient, checkin)
     return SaveResult(checkin=checkin, created=created, alerts=alerts)

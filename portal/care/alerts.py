@@ -28,10 +28,9 @@ from sqlalchemy import case, func, update
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.coaching.models import ALERT_SEVERITY, Alert, AlertKind, Plan, PlanStatus
+from portal.care.models import ALERT_SEVERITY, RED_FLAG_FIELDS, Alert, AlertKind, CheckIn, Plan, PlanStatus
 from portal.extensions import db
 from portal.mail import queue_email
-from portal.patients.models import RED_FLAG_FIELDS, CheckIn
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from portal.auth.models import User
-from portal.coaching.models import Plan, PlanItem, PlanStatus
-from portal.coaching.plans import active_plan
+from portal.care.models import ItemLog, Plan, PlanItem, PlanStatus
+from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
-from portal.patients.models import ItemLog
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
 

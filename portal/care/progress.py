@@ -15,9 +15,8 @@ from datetime import date, timedelta
 from flask import abort, request
 from sqlalchemy import and_, case, func, or_
 
-from portal.coaching.models import Plan, PlanItem, PlanStatus
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome
 from portal.extensions import db
-from portal.patients.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.sqlutil import day_number, week_number, week_of
 
 CHART_RANGES = (30, 90)

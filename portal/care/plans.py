@@ -15,9 +15,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.coaching.dosing import Dose, apply_dose, move, next_position
-from portal.coaching.models import Plan, PlanItem, PlanStatus, Program
-from portal.coaching.programs import RetiredItemError
+from portal.care.dosing import Dose, apply_dose, move, next_position
+from portal.care.models import Plan, PlanItem, PlanStatus, Program
+from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.pagination import Page, paginate_rows
@@ -204,8 +204,7 @@ def end_plan(plan: Plan, actor: User) -> None:
 
 def add_item(plan: Plan, library_item: LibraryItem, actor: User) -> PlanItem:
     """Add a library item with its usual dose at the end of the plan."""
-    if not library_item.is_active:
-        raise RetiredItemError("This library item is retired. Choose another item.")
+    require_active(library_item)
     item = PlanItem(library_item=library_item, position=next_position(plan.items))
     apply_dose(item, Dose.defaults_for(library_item), note_attr="coach_note")
     plan.items.append(item)
