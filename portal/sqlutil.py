@@ -14,6 +14,16 @@ from portal.extensions import db
 EPOCH = date(2000, 1, 3)
 
 
+def escape_like(text: str) -> str:
+    """Text with LIKE's wildcards made literal (use with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_text(column: Any, text: str) -> Any:
+    """Case-insensitive "column contains text", where % and _ in the text are literal characters."""
+    return func.lower(column).like(f"%{escape_like(text.lower())}%", escape="\\")
+
+
 def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 

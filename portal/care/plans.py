@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort
-from sqlalchemy import Select, and_, func, or_
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
@@ -21,6 +21,7 @@ from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.pagination import Page, paginate_rows
+from portal.sqlutil import contains_text
 from portal.timeutil import local_today, utcnow
 
 ROSTER_PAGE_SIZE = 25
@@ -47,10 +48,7 @@ def roster_query(coach: User, search: str | None = None) -> Select:
         .order_by(User.name, User.id)
     )
     if search:
-        like = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(func.lower(User.name).like(like, escape="\\"), func.lower(User.email).like(like, escape="\\"))
-        )
+        query = query.where(or_(contains_text(User.name, search), contains_text(User.email, search)))
     return query
 
 

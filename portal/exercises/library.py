@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_
+from sqlalchemy import Select, case, or_
 
 from portal import audit
 from portal.exercises.dosage import check_value
 from portal.exercises.models import BODY_AREAS, ItemKind, LibraryItem
 from portal.extensions import db
+from portal.sqlutil import contains_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 STARTER_LIBRARY = DATA_DIR / "starter_library.json"
@@ -45,22 +46,12 @@ def library_query(
     if not include_retired:
         query = query.where(LibraryItem.is_active.is_(True))
     if search:
-        like = f"%{_escape_like(search.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(LibraryItem.title).like(like, escape="\\"),
-                func.lower(LibraryItem.summary).like(like, escape="\\"),
-            )
-        )
+        query = query.where(or_(contains_text(LibraryItem.title, search), contains_text(LibraryItem.summary, search)))
     if kind:
         query = query.where(LibraryItem.kind == kind)
     if body_area:
         query = query.where(LibraryItem.body_area == body_area)
     return query.order_by(KIND_ORDER, LibraryItem.position, LibraryItem.title, LibraryItem.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class RetiredItemError(ValueError):
