@@ -6,7 +6,7 @@ PORT ?= 5000
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 
-.PHONY: run install install-dev test test-sqlite test-postgres test-static lint format bench browser clean
+.PHONY: run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ format: install-dev
 ## bench: load benchmark (see bench/README.md)
 bench: install-dev
 	bash bench/run.sh
+
+## bench-data: the benchmark's large data set into DATABASE_URL (dev-only, not a flask command)
+BENCH_PATIENTS ?= 10000
+BENCH_DAYS ?= 180
+bench-data: install-dev
+	$(BIN)/flask db upgrade
+	$(BIN)/python -m bench.data --patients $(BENCH_PATIENTS) --days $(BENCH_DAYS)
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

@@ -1,5 +1,5 @@
 """What gunicorn serves: ``gunicorn wsgi:app``."""
 
-from portal import create_app
+from portal.app import create_app
 
 app = create_app()

@@ -17,7 +17,7 @@ import pyotp
 import requests
 
 DEMO_PASSWORD = "holistiq-demo-2026"  # published demo password (README)
-DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # published demo staff secret (portal/demo.py)
+DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # published demo staff secret (portal/demo/accounts.py)
 
 
 @dataclass

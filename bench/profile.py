@@ -12,16 +12,42 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 import time
 from pathlib import Path
 
+import pyotp
+from pyinstrument import Profiler
+from sqlalchemy import event
+
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script (python bench/profile.py): the portal is imported from the project root.
 sys.path.insert(0, str(ROOT))
 
+from login import DEMO_PASSWORD, DEMO_TOTP_SECRET  # noqa: E402
+
+from config import ProductionConfig  # noqa: E402
+from portal.app import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
 
 SHOW_ALL = os.environ.get("PROFILE_ALL") == "1"
+
+
+class ProfilingConfig(ProductionConfig):
+    """Production settings in-process: plain http, a throwaway key, quiet logs."""
+
+    SECRET_KEY = secrets.token_urlsafe(48)
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    FORCE_HTTPS = False
+    LOG_LEVEL = "WARNING"
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """postgresql://... as the app's config spells it (psycopg 3)."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", database_url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,24 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each SQL statement of one request")
     args = ap.parse_args(argv)
 
-    os.environ.update(
-        PORTAL_ENV="production",
-        DATABASE_URL=args.database_url,
-        SECRET_KEY=secrets.token_urlsafe(48),
-        SESSION_COOKIE_SECURE="0",
-        FORCE_HTTPS="0",
-        LOG_LEVEL="WARNING",
-    )
-    from pyinstrument import Profiler
-    from sqlalchemy import event
-
-    from portal import create_app
-    from portal.extensions import db
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from login import DEMO_PASSWORD, DEMO_TOTP_SECRET
-
-    app = create_app()
+    # ProductionConfig.validate() asks for DATABASE_URL in the environment.
+    os.environ["DATABASE_URL"] = args.database_url
+    app = create_app(ProfilingConfig, SQLALCHEMY_DATABASE_URI=sqlalchemy_url(args.database_url))
     client = app.test_client()
     _login(client, args.email, DEMO_PASSWORD, DEMO_TOTP_SECRET)
 
@@ -114,10 +125,6 @@ def _explain(app, db, captured: list[tuple[str, object]]) -> None:
 
 
 def _login(client, email: str, password: str, totp_secret: str) -> None:
-    import re
-
-    import pyotp
-
     def token(html: str) -> str:
         return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 

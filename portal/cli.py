@@ -1,23 +1,31 @@
-"""Flask commands: seed-demo, create-user, mail retry (and features' own groups)."""
+"""Flask commands: seed-demo, create-user, mail retry, demo-code, and the features' own groups.
+
+The benchmark's data generator is not one of them: it lives in bench/ and runs as
+`python -m bench.data`, so production's command list holds only what production uses.
+"""
 
 from __future__ import annotations
 
 import click
+import pyotp
 from flask import Flask
 from flask.cli import with_appcontext
 
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import Clinic, Role
 from portal.auth.passwords import password_problems
+from portal.care.cli import alerts_group
+from portal.demo import DEMO_TOTP_SECRET, run_all
+from portal.exercises.cli import library_group
 from portal.extensions import db
+from portal.mail import retry_pending
+from portal.messaging.cli import reminders_group
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
     """Load the demo clinics, accounts and content (idempotent)."""
-    from portal.demo import run_all
-
     run_all()
     click.echo("Demo data is in place. Log in as admin@example.com, coach@example.com or patient@example.com.")
     click.echo("Staff accounts ask for a two-step code: run `flask demo-code` to get the current one.")
@@ -60,8 +68,6 @@ def mail_group() -> None:
 @with_appcontext
 def mail_retry() -> None:
     """Send queued emails whose earlier attempt failed (run from cron)."""
-    from portal.mail import retry_pending
-
     sent, failed = retry_pending()
     click.echo(f"Sent {sent} queued email(s); {failed} still failing.")
 
@@ -69,30 +75,10 @@ def mail_retry() -> None:
 @click.command("demo-code")
 def demo_code() -> None:
     """Print the current two-step sign-in code of the demo staff accounts."""
-    import pyotp
-
-    from portal.demo import DEMO_TOTP_SECRET
-
     click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
 
 
-COMMANDS = [seed_demo, create_user, mail_group, demo_code]
-
-from portal.exercises.cli import library_group  # noqa: E402 - features append their commands here
-
-COMMANDS.append(library_group)
-
-from portal.bench_data import bench_data_command  # noqa: E402
-
-COMMANDS.append(bench_data_command)
-
-from portal.messaging.cli import reminders_group  # noqa: E402
-
-COMMANDS.append(reminders_group)
-
-from portal.care.alerts import alerts_group  # noqa: E402
-
-COMMANDS.append(alerts_group)
+COMMANDS = [seed_demo, create_user, mail_group, demo_code, library_group, reminders_group, alerts_group]
 
 
 def register_commands(app: Flask) -> None:

@@ -1,14 +1,54 @@
-"""Clinic lookups shared by pages (footer, safety messages)."""
+"""Clinics: saving them under their rules, and the lookups pages share (footer, safety messages)."""
 
 from __future__ import annotations
 
 import time
 
-from portal.auth.models import Clinic
+from sqlalchemy import func
+
+from portal import audit
+from portal.auth.models import Clinic, User
 from portal.extensions import db
 
 _CACHE: dict[str, tuple[float, list[dict]]] = {}
 _TTL_SECONDS = 60.0
+
+
+class ClinicError(ValueError):
+    """A clinic change that breaks a rule; the message is shown next to ``field``."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def save_clinic(
+    clinic: Clinic,
+    *,
+    name: str,
+    city: str,
+    address: str | None,
+    phone: str,
+    timezone: str,
+    actor: User | None = None,
+) -> Clinic:
+    """Create (a clinic not yet stored) or update a clinic (caller commits, then clear_cache). Audited.
+
+    Names are unique whatever their case: patients and staff pick a clinic by name.
+    """
+    name = name.strip()
+    duplicate = db.session.scalar(
+        db.select(Clinic.id).where(func.lower(Clinic.name) == name.lower(), Clinic.id != (clinic.id or 0))
+    )
+    if duplicate:
+        raise ClinicError("Another clinic has this name.", "name")
+    is_new = clinic.id is None
+    clinic.name, clinic.city, clinic.address = name, city.strip(), (address or "").strip()
+    clinic.phone, clinic.timezone = phone.strip(), timezone
+    db.session.add(clinic)
+    db.session.flush()
+    audit.record("clinic.create" if is_new else "clinic.update", clinic, actor=actor)
+    return clinic
 
 
 def footer_clinics() -> list[dict]:

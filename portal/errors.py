@@ -29,6 +29,18 @@ MESSAGES = {
 }
 
 
+class NotFound(LookupError):
+    """A service found no such object for this user: answered as 404, so it does not reveal that it exists."""
+
+
+class BadInput(ValueError):
+    """A value from the request that a service refuses: answered as 400 with the error's message."""
+
+
+class NotAllowed(PermissionError):
+    """A service refused an action on an object the user may see: answered as 403."""
+
+
 def render_error(code: int, detail: str | None = None):
     title, text = MESSAGES.get(code, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
@@ -52,6 +64,18 @@ def register_error_handlers(app: Flask) -> None:
             else None
         )
         return render_error(code, detail)
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound):
+        return render_error(404)
+
+    @app.errorhandler(BadInput)
+    def bad_input(error: BadInput):
+        return render_error(400, str(error))
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error: NotAllowed):
+        return render_error(403)
 
     @app.errorhandler(StaleDataError)
     def stale(error: StaleDataError):

@@ -11,20 +11,37 @@ import logging
 import os
 import smtplib
 import ssl
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import Index, String, Text, update
+from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.messaging.models import OutboundEmail
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)  # longer than any SMTP conversation
+
+
+class OutboundEmail(db.Model):
+    """Mail waiting to go out; a failed send stays queued and is retried later."""
+
+    __tablename__ = "outbound_email"
+    __table_args__ = (Index("ix_outbound_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
 
 
 def queue_email(to: str, subject: str, body: str) -> OutboundEmail:

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from portal.auth.models import Role
-
+# Keyed by role name (the values of auth's Role): this module sits below auth and imports none of it.
 HOME_ENDPOINTS = {
-    Role.PATIENT: "patients.today",
-    Role.COACH: "coaching.roster",
-    Role.ADMIN: "admin.accounts",
+    "patient": "patients.today",
+    "coach": "coaching.roster",
+    "admin": "admin.accounts",
 }
 
 
@@ -27,7 +26,7 @@ class NavItem:
 
 
 NAV = {
-    Role.PATIENT: (
+    "patient": (
         NavItem("Today", "patients.today"),
         NavItem("Check in", "patients.checkin"),
         NavItem("My plan", "patients.my_plan"),
@@ -35,14 +34,14 @@ NAV = {
         NavItem("Messages", "messaging.patient_thread", badge="unread_messages"),
         NavItem("Library", "exercises.browse"),
     ),
-    Role.COACH: (
+    "coach": (
         NavItem("Patients", "coaching.roster"),
         NavItem("Alerts", "coaching.alerts", badge="open_alerts"),
         NavItem("Messages", "messaging.coach_inbox", badge="unread_messages"),
         NavItem("Programs", "coaching.programs"),
         NavItem("Library", "exercises.browse"),
     ),
-    Role.ADMIN: (
+    "admin": (
         NavItem("Accounts", "admin.accounts"),
         NavItem("Clinics", "admin.clinics"),
         NavItem("Audit log", "admin.audit_log"),

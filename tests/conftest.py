@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, update
 
 from config import TestingConfig
-from portal import create_app
+from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User
 from portal.clinics import clear_cache

@@ -1,4 +1,4 @@
-"""Factories for library items, programs and plans (used by the issue 4 tests)."""
+"""Factories for library items, programs and plans."""
 
 from __future__ import annotations
 

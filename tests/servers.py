@@ -113,7 +113,7 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
 def prepare_database(url: str, setup) -> None:
     """Create the schema at ``url`` and run ``setup()`` inside an app bound to it."""
     from config import TestingConfig
-    from portal import create_app
+    from portal.app import create_app
     from portal.extensions import db
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, SERVER_NAME="localhost")

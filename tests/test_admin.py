@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
+from portal import audit
 from portal.audit import AuditEvent
 from portal.auth.models import Clinic, Role, User
-from portal.messaging.models import OutboundEmail
+from portal.csvutil import FORMULA_PREFIXES
+from portal.mail import OutboundEmail
 from tests.conftest import csrf_token
 
 
@@ -222,11 +227,117 @@ def test_audit_log_filters_and_csv(admin_client, admin, patient, db):
 
 
 def test_audit_events_are_append_only(admin, db):
-    from portal import audit
-
     event = audit.record("test.event", admin, actor=admin)
     db.session.commit()
     event.action = "tampered"
     with pytest.raises(RuntimeError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_account_search_treats_percent_and_underscore_as_text(admin_client, make_user):
+    make_user(Role.PATIENT, name="Hundred% Hannah")
+    make_user(Role.PATIENT, name="Under_score Uma")
+    make_user(Role.PATIENT, name="Quinn Mailbox", email="quinn_mail@example.org")
+    make_user(Role.PATIENT, name="Plain Percival")
+    make_user(Role.PATIENT, name="UnderXscore Ulla")  # what "_" would match as a wildcard
+    html = admin_client.get("/admin/accounts?q=%25").get_data(as_text=True)
+    assert "Hundred% Hannah" in html
+    assert "Under_score Uma" not in html and "Plain Percival" not in html and "Quinn Mailbox" not in html
+    html = admin_client.get("/admin/accounts?q=_").get_data(as_text=True)
+    assert "Under_score Uma" in html and "Quinn Mailbox" in html  # name or email
+    assert "UnderXscore Ulla" not in html and "Hundred% Hannah" not in html and "Plain Percival" not in html
+    html = admin_client.get("/admin/accounts?q=r_s").get_data(as_text=True)
+    assert "Under_score Uma" in html and "UnderXscore Ulla" not in html
+
+
+def test_audit_action_filter_is_a_literal_prefix(admin_client, db):
+    db.session.add_all(
+        [AuditEvent(action="demo_x.done"), AuditEvent(action="demoXx.done"), AuditEvent(action="d%.odd")]
+    )
+    db.session.commit()
+    html = admin_client.get("/admin/audit?action=demo_").get_data(as_text=True)
+    assert "demo_x.done" in html and "demoXx.done" not in html
+    html = admin_client.get("/admin/audit?action=d%25").get_data(as_text=True)
+    assert "d%.odd" in html and "demo_x.done" not in html
+
+
+def test_audit_csv_neutralises_every_formula_prefix(admin_client, db):
+    """The audit export follows the same CSV rule as the patient export: = + - @ tab CR."""
+    details = [prefix + 'HYPERLINK("http://evil")' for prefix in FORMULA_PREFIXES]
+    assert len(details) == 6
+    db.session.add_all(AuditEvent(action="test.csv", target_id=-3, detail=detail) for detail in details)
+    db.session.commit()
+    response = admin_client.get("/admin/audit.csv?action=test.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert sorted(row["detail"] for row in rows) == sorted("'" + detail for detail in details)
+    assert {row["target_id"] for row in rows} == {"-3"}  # a number stays a number
+
+
+def _edit(client, user, **overrides):
+    data = {
+        "name": user.name,
+        "email": user.email,
+        "role": str(user.role),
+        "clinic_id": str(user.clinic_id or ""),
+        "coach_id": str(user.coach_id or ""),
+        "phone": user.phone or "",
+        "csrf_token": csrf_token(client, f"/admin/accounts/{user.id}/edit"),
+    }
+    data.update(overrides)
+    return client.post(f"/admin/accounts/{user.id}/edit", data=data)
+
+
+def test_edit_account_rules_answer_400_next_to_the_field(admin_client, admin, coach, patient, make_user, db):
+    response = _edit(admin_client, patient, email=coach.email.upper())
+    assert response.status_code == 400 and "An account with this email already exists." in response.get_data(
+        as_text=True
+    )
+    response = _edit(admin_client, admin, role="coach")
+    assert response.status_code == 400 and "You cannot change your own role." in response.get_data(as_text=True)
+    response = _edit(admin_client, coach, role="admin")
+    assert response.status_code == 400
+    assert "Reassign this coach&#39;s patients before changing the role." in response.get_data(as_text=True)
+    response = _edit(admin_client, patient, coach_id="")
+    assert response.status_code == 400 and "Choose an active coach for the patient." in response.get_data(as_text=True)
+    db.session.refresh(patient), db.session.refresh(coach), db.session.refresh(admin)
+    assert patient.email == "pat.patient@example.org" and coach.role == Role.COACH and admin.role == Role.ADMIN
+    assert "account.update" not in [e.action for e in db.session.scalars(db.select(AuditEvent))]
+
+
+def test_edit_account_role_change_ends_sessions_and_coach_change_moves_patient(admin_client, patient, make_user, db):
+    staff = make_user(Role.COACH, name="Morgan Move")
+    token = staff.session_token
+    response = _edit(admin_client, staff, role="admin")
+    assert response.status_code == 302
+    db.session.refresh(staff)
+    assert staff.role == Role.ADMIN and staff.session_token != token
+    new_coach = make_user(Role.COACH, name="Robin Second")
+    response = _edit(admin_client, patient, coach_id=str(new_coach.id))
+    assert response.status_code == 302
+    db.session.refresh(patient)
+    assert patient.coach_id == new_coach.id
+    actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.patient_id == patient.id))]
+    assert "account.reassign_coach" in actions and "account.update" in actions
+
+
+def test_clinic_duplicate_name_is_400_next_to_the_name(admin_client, clinic, make_clinic, db):
+    other = make_clinic(name="Holistiq Plano", city="Plano")
+    data = {
+        "name": clinic.name.upper(),
+        "city": "Plano",
+        "phone": "(972) 555-0100",
+        "timezone": "America/Chicago",
+        "csrf_token": csrf_token(admin_client, f"/admin/clinics/{other.id}/edit"),
+    }
+    response = admin_client.post(f"/admin/clinics/{other.id}/edit", data=data)
+    assert response.status_code == 400 and "Another clinic has this name." in response.get_data(as_text=True)
+    response = admin_client.post("/admin/clinics/new", data=data)
+    assert response.status_code == 400
+    assert _count(db, Clinic) == 2
+    db.session.refresh(other)
+    assert other.name == "Holistiq Plano"
+    response = admin_client.post("/admin/clinics/new", data={**data, "name": "Holistiq Irving", "city": "Irving"})
+    assert response.status_code == 302 and _count(db, Clinic) == 3
+    assert "clinic.create" in [e.action for e in db.session.scalars(db.select(AuditEvent))]

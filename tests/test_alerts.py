@@ -19,7 +19,7 @@ from portal.care.alerts import (
     scan_missed_checkins,
     worsening,
 )
-from portal.care.checkins import save_checkin, today_for
+from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanStatus
 from tests.conftest import csrf_token
 from tests.test_checkins import make_plan
@@ -78,7 +78,7 @@ def test_worsening_needs_enough_data(db, patient):
 
 
 def test_saving_a_worse_checkin_opens_one_worsening_alert(db, patient):
-    today = today_for(patient)
+    today = patient_today(patient)
     for offset in range(3, 10):
         db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=offset), pain=3, stiffness=3))
     for offset in (1, 2):
@@ -123,8 +123,8 @@ def test_scan_opens_missed_alerts_once_and_only_for_active_plans(db, coach, make
     plan = db.session.scalar(db.select(Plan).where(Plan.patient_id == ended.id))
     plan.status = PlanStatus.ENDED
     plan.active_key = None
-    db.session.add(CheckIn(patient_id=today_patient.id, day=today_for(today_patient), pain=2, stiffness=2))
-    db.session.add(CheckIn(patient_id=quiet.id, day=today_for(quiet) - timedelta(days=5), pain=2, stiffness=2))
+    db.session.add(CheckIn(patient_id=today_patient.id, day=patient_today(today_patient), pain=2, stiffness=2))
+    db.session.add(CheckIn(patient_id=quiet.id, day=patient_today(quiet) - timedelta(days=5), pain=2, stiffness=2))
     db.session.commit()
     assert no_plan.id  # has no plan: never alerted
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import ProductionConfig
-from portal import create_app
+from portal.app import create_app
 
 
 def test_healthz_ok(client):

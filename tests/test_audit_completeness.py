@@ -19,7 +19,7 @@ import pytest
 from portal.audit import AuditEvent
 from portal.auth.models import User, email_lookup
 from portal.care.models import Alert, Plan, PlanStatus
-from portal.messaging.models import OutboundEmail
+from portal.mail import OutboundEmail
 from portal.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token, login
 from tests.test_fuzz import _PageParser

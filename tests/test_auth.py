@@ -12,7 +12,7 @@ from portal.audit import AuditEvent
 from portal.auth import tokens
 from portal.auth.models import Role
 from portal.auth.passwords import password_problems, verify_password
-from portal.messaging.models import OutboundEmail
+from portal.mail import OutboundEmail
 from portal.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token, login
 

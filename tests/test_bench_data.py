@@ -1,25 +1,34 @@
-"""`flask bench-data` at a tiny size: the rows are valid and the pages work for generated users."""
+"""`python -m bench.data` at a tiny size: the rows are valid and the pages work for generated users."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bench.data import EMAIL_DOMAIN, bench_data_command, generate
 from portal.auth.models import Role, User
-from portal.bench_data import EMAIL_DOMAIN, generate
 from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.messaging.models import Message
 from portal.timeutil import local_today
 from tests.conftest import login
 
+ROOT = Path(__file__).resolve().parent.parent
 PATIENTS, DAYS = 7, 21
+
+
+def _run(app, *args: str):
+    """The command against the test app, as `python -m bench.data` runs it against the configured one."""
+    return app.test_cli_runner().invoke(bench_data_command, args=list(args))
 
 
 @pytest.fixture
 def generated(app, db):
-    result = app.test_cli_runner().invoke(args=["bench-data", "--patients", str(PATIENTS), "--days", str(DAYS)])
+    result = _run(app, "--patients", str(PATIENTS), "--days", str(DAYS))
     assert result.exit_code == 0, result.output
     assert "rows/s" in result.output
     return result
@@ -94,13 +103,13 @@ def test_ids_continue_after_the_generated_rows(generated, db, make_user):
 
 
 def test_refuses_to_generate_twice(generated, app):
-    result = app.test_cli_runner().invoke(args=["bench-data", "--patients", "2", "--days", "2"])
+    result = _run(app, "--patients", "2", "--days", "2")
     assert result.exit_code != 0
     assert "already holds bench data" in result.output
 
 
 def test_bad_sizes_are_refused(app):
-    result = app.test_cli_runner().invoke(args=["bench-data", "--patients", "0"])
+    result = _run(app, "--patients", "0")
     assert result.exit_code == 2
     with pytest.raises(ValueError):
         generate(1, 0)
@@ -122,3 +131,11 @@ def test_pages_render_for_generated_patient_and_coach(generated, app, db):
         assert response.status_code == 200, path
     roster = coach_client.get("/coach/").get_data(as_text=True)
     assert patient.name in roster
+
+
+def test_runs_as_a_module_outside_the_flask_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.data", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "python -m bench.data" in result.stdout and "--patients" in result.stdout

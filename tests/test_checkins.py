@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 
 from portal.auth.models import Role
-from portal.care.checkins import save_checkin, today_for
+from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.models import LibraryItem
-from portal.messaging.models import OutboundEmail
+from portal.mail import OutboundEmail
 from tests.conftest import csrf_token
 
 _slug = itertools.count(1)
@@ -24,7 +24,7 @@ def make_plan(db, patient, coach, n_items=2, start=None, weekdays="0123456"):
         patient_id=patient.id,
         coach_id=coach.id,
         title="Back care",
-        start_date=start or today_for(patient) - timedelta(days=60),
+        start_date=start or patient_today(patient) - timedelta(days=60),
     )
     db.session.add(plan)
     for i in range(n_items):
@@ -81,7 +81,7 @@ def test_save_creates_then_updates_same_day(patient_client, patient, db):
     rows = db.session.scalars(db.select(CheckIn).where(CheckIn.patient_id == patient.id)).all()
     assert len(rows) == 1
     assert rows[0].pain == 2 and rows[0].notes == "Edited"
-    assert rows[0].day == today_for(patient)
+    assert rows[0].day == patient_today(patient)
     html = patient_client.get("/me/checkin").get_data(as_text=True)
     assert 'value="2"' in html and "Saved" in html
 
@@ -118,7 +118,7 @@ def test_missing_csrf_is_400(patient_client, db):
 
 
 def test_post_for_past_or_future_day_is_refused(patient_client, patient, db):
-    today = today_for(patient)
+    today = patient_today(patient)
     past = patient_client.post(
         "/me/checkin", data=form_data(patient_client, day=(today - timedelta(days=1)).isoformat())
     )
@@ -140,11 +140,11 @@ def test_service_refuses_past_day(patient, db):
     from portal.care.checkins import CheckInClosed
 
     with pytest.raises(CheckInClosed):
-        save_checkin(patient, today_for(patient) - timedelta(days=1), {"pain": 1, "stiffness": 1})
+        save_checkin(patient, patient_today(patient) - timedelta(days=1), {"pain": 1, "stiffness": 1})
 
 
 def test_past_checkin_is_read_only_view(patient_client, patient, db):
-    day = today_for(patient) - timedelta(days=2)
+    day = patient_today(patient) - timedelta(days=2)
     db.session.add(CheckIn(patient_id=patient.id, day=day, pain=5, stiffness=4, notes="old note"))
     db.session.commit()
     response = patient_client.get(f"/me/checkin/{day.isoformat()}")
@@ -153,13 +153,13 @@ def test_past_checkin_is_read_only_view(patient_client, patient, db):
     assert "old note" in html and "<form" not in html.split("<main", 1)[1].split("</main>")[0]
     assert patient_client.get(f"/me/checkin/{(day + timedelta(days=30)).isoformat()}").status_code == 404
     assert patient_client.get("/me/checkin/not-a-date").status_code == 404
-    today = today_for(patient).isoformat()
+    today = patient_today(patient).isoformat()
     assert patient_client.get(f"/me/checkin/{today}").status_code == 302
 
 
 def test_other_patients_checkin_is_404(login_as, make_user, coach, patient, db):
     other = make_user(Role.PATIENT, coach=coach)
-    day = today_for(patient) - timedelta(days=1)
+    day = patient_today(patient) - timedelta(days=1)
     db.session.add(CheckIn(patient_id=other.id, day=day, pain=9, stiffness=9, notes="private"))
     db.session.commit()
     client = login_as(patient)
@@ -207,7 +207,7 @@ def test_no_red_flag_no_safety_message(patient_client, db):
 def test_items_done_prefilled_and_recorded(patient_client, patient, coach, db):
     plan = make_plan(db, patient, coach, n_items=3)
     first, second, third = plan.items
-    today = today_for(patient)
+    today = patient_today(patient)
     db.session.add(ItemLog(plan_item_id=first.id, patient_id=patient.id, day=today, done=True))
     db.session.commit()
     html = patient_client.get("/me/checkin").get_data(as_text=True)
@@ -234,7 +234,7 @@ def test_forged_item_id_is_refused(patient_client, patient, coach, make_user, db
 
 def test_upsert_is_idempotent_at_service_level(patient, db):
     """Two saves in a row (double submit) leave exactly one row for the day."""
-    today = today_for(patient)
+    today = patient_today(patient)
     first = save_checkin(patient, today, {"pain": 3, "stiffness": 3})
     db.session.commit()
     second = save_checkin(patient, today, {"pain": 6, "stiffness": 2})
@@ -245,7 +245,7 @@ def test_upsert_is_idempotent_at_service_level(patient, db):
 
 
 def test_history_paginates_newest_first(patient_client, patient, db):
-    today = today_for(patient)
+    today = patient_today(patient)
     for i in range(1, 26):
         db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=i), pain=i % 11, stiffness=1))
     db.session.commit()
@@ -265,7 +265,7 @@ def test_weekly_peg_check_creates_then_updates(patient_client, patient, db):
     assert patient_client.post("/me/weekly-check", data=data).status_code == 302
     rows = db.session.scalars(db.select(WeeklyOutcome)).all()
     assert len(rows) == 1 and rows[0].pain_average == 3
-    assert rows[0].week_start == today_for(patient) - timedelta(days=today_for(patient).weekday())
+    assert rows[0].week_start == patient_today(patient) - timedelta(days=patient_today(patient).weekday())
     bad = patient_client.post("/me/weekly-check", data={**data, "activity_interference": "12"})
     assert bad.status_code == 422
     assert 'id="activity_interference-error"' in bad.get_data(as_text=True)
@@ -276,15 +276,15 @@ def test_checkin_day_uses_clinic_timezone(make_clinic, make_user, coach, db):
     patient = make_user(Role.PATIENT, coach=coach, clinic_id=tokyo.id)
     from portal.timeutil import local_today
 
-    assert today_for(patient) == local_today("Asia/Tokyo")
-    assert isinstance(today_for(patient), date)
+    assert patient_today(patient) == local_today("Asia/Tokyo")
+    assert isinstance(patient_today(patient), date)
 
 
 def test_concurrent_first_saves_update_one_row(patient, db, monkeypatch):
     """Another request inserted today's row between our read and our insert: we update it."""
     import portal.care.checkins as checkins
 
-    today = today_for(patient)
+    today = patient_today(patient)
     db.session.add(CheckIn(patient_id=patient.id, day=today, pain=1, stiffness=1))
     db.session.commit()
     real = checkins.checkin_for
@@ -307,6 +307,6 @@ def test_new_form_starts_spasms_at_zero(patient_client):
 
 
 def test_missing_csrf_wins_over_a_stale_day(patient_client, patient, db):
-    data = form_data(patient_client, day=(today_for(patient) - timedelta(days=1)).isoformat())
+    data = form_data(patient_client, day=(patient_today(patient) - timedelta(days=1)).isoformat())
     del data["csrf_token"]
     assert patient_client.post("/me/checkin", data=data).status_code == 400

@@ -1,4 +1,5 @@
-"""The flask commands of issue 3: seed-demo (idempotent) and create-user (prompts for the password)."""
+"""The flask commands: seed-demo (idempotent), create-user (prompts for the password), and
+the list production shows."""
 
 from __future__ import annotations
 
@@ -57,3 +58,12 @@ def test_create_user_prompts_for_the_password(app, db, clinic):
     )
     assert weak.exit_code != 0 and "too common" in weak.output
     assert db.session.scalar(email_lookup("weak@clinic.example")) is None
+
+
+def test_the_command_list_leaves_out_the_benchmark_generator(app):
+    # The large-data generator is dev-only (python -m bench.data); production's
+    # `flask --help` lists only the commands production runs.
+    result = app.test_cli_runner().invoke(args=["--help"])
+    assert result.exit_code == 0, result.output
+    assert "seed-demo" in result.output and "alerts" in result.output
+    assert "bench" not in result.output

@@ -10,15 +10,15 @@ from datetime import timedelta
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.care.checkins import today_for
+from portal.care.checkins import patient_today
 from portal.care.models import CheckIn, ItemLog, WeeklyOutcome
-from portal.patients.export import safe_cell
+from portal.csvutil import FORMULA_PREFIXES
 from tests.test_checkins import make_plan
 
 
 def seed(db, patient, coach, notes="Gentle walk helped", days=3):
     plan = make_plan(db, patient, coach, n_items=2)
-    today = today_for(patient)
+    today = patient_today(patient)
     for offset in range(days):
         day = today - timedelta(days=offset)
         db.session.add(CheckIn(patient_id=patient.id, day=day, pain=4, stiffness=3, notes=notes))
@@ -90,7 +90,7 @@ def test_export_query_count_does_not_grow(db, patient, coach, patient_client, qu
     seed(db, patient, coach, days=2)
     with queries() as small:
         patient_client.get("/me/export.json")
-    today = today_for(patient)
+    today = patient_today(patient)
     for offset in range(2, 40):
         db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=offset), pain=1, stiffness=1))
     db.session.commit()
@@ -99,8 +99,18 @@ def test_export_query_count_does_not_grow(db, patient, coach, patient_client, qu
     assert len(large) == len(small)
 
 
-def test_safe_cell():
-    assert safe_cell("=1+1") == "'=1+1"
-    assert safe_cell("-3") == "'-3"
-    assert safe_cell("ok") == "ok"
-    assert safe_cell(5) == 5
+def test_csv_export_neutralises_every_formula_prefix(db, patient, coach, patient_client):
+    """Each of = + - @ tab CR at the start of a patient's text gets an apostrophe; numbers stay numbers."""
+    seed(db, patient, coach, days=0)
+    today = patient_today(patient)
+    notes = [prefix + "cmd|' /C calc'!A0" for prefix in FORMULA_PREFIXES]
+    assert len(notes) == 6
+    for offset, note in enumerate(notes):
+        db.session.add(
+            CheckIn(patient_id=patient.id, day=today - timedelta(days=offset), pain=4, stiffness=0, notes=note)
+        )
+    db.session.commit()
+    archive = zipfile.ZipFile(io.BytesIO(patient_client.get("/me/export-csv.zip").data))
+    rows = list(csv.DictReader(io.StringIO(archive.read("checkins.csv").decode("utf-8-sig"), newline="")))
+    assert sorted(row["notes"] for row in rows) == sorted("'" + note for note in notes)
+    assert {row["pain"] for row in rows} == {"4"} and {row["stiffness"] for row in rows} == {"0"}

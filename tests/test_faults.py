@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from config import TestingConfig
-from portal import create_app
+from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, User
 from portal.extensions import db as _db

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
-from portal.messaging.models import OutboundEmail
+from portal.mail import OutboundEmail
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token, login
 
 WRONG_PASSWORD = "Wrong-Secret-Guess-991"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
+from portal.mail import OutboundEmail
 from portal.messaging import services
-from portal.messaging.models import Message, OutboundEmail
+from portal.messaging.models import Message
 from tests.conftest import csrf_token
 
 

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from config import TestingConfig
-from portal import create_app
+from portal.app import create_app
 from portal.extensions import db
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from portal.mail import OutboundEmail
 from portal.messaging import services
-from portal.messaging.models import Message, OutboundEmail
+from portal.messaging.models import Message
 from portal.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.smtp_server import smtp_server_fixture, smtp_tls_server_fixture  # noqa: F401  (fixtures)

@@ -1,4 +1,4 @@
-"""Cost guards from issue 6: what a page loads, in how many statements, on generated data."""
+"""Cost guards: what a page loads, in how many statements, on generated data."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bench.data import EMAIL_DOMAIN, bench_data_command
 from portal.auth.models import Role, User
-from portal.bench_data import EMAIL_DOMAIN
 from portal.care import plans as plan_service
 from portal.care import progress
-from portal.care.checkins import today_for
+from portal.care.checkins import patient_today
 from portal.care.models import CheckIn
 from portal.care.plans import active_plan
 from portal.coaching.review import order_by_attention, review_for
@@ -21,7 +21,7 @@ from tests.conftest import login
 @pytest.fixture
 def bench(app, db):
     """A small generated practice: 12 patients, one coach, 40 days of history."""
-    result = app.test_cli_runner().invoke(args=["bench-data", "--patients", "12", "--days", "40", "--seed", "7"])
+    result = app.test_cli_runner().invoke(bench_data_command, args=["--patients", "12", "--days", "40", "--seed", "7"])
     assert result.exit_code == 0, result.output
     patients = list(
         db.session.scalars(
@@ -51,7 +51,7 @@ def test_active_plan_loads_in_one_statement(bench, queries, db):
 def test_chart_data_matches_the_progress_page_with_fewer_statements(bench, queries):
     patients, _coach = bench
     patient = patients[0]
-    today = today_for(patient)
+    today = patient_today(patient)
     with queries() as page_stmts:
         full = progress.progress_for(patient.id, today, 30)
     with queries() as chart_stmts:
@@ -63,7 +63,7 @@ def test_chart_data_matches_the_progress_page_with_fewer_statements(bench, queri
 def test_progress_page_reads_plan_items_once(bench, queries):
     patients, _coach = bench
     with queries() as stmts:
-        data = progress.progress_for(patients[0].id, today_for(patients[0]), 30)
+        data = progress.progress_for(patients[0].id, patient_today(patients[0]), 30)
     item_reads = [s for s in stmts if "FROM plan_item" in s]
     assert len(item_reads) == 1
     # Both adherence figures still come out of that one read.
@@ -73,7 +73,7 @@ def test_progress_page_reads_plan_items_once(bench, queries):
 def test_roster_review_is_right_and_flat_in_history(bench, queries, db):
     patients, _coach = bench
     ids = [p.id for p in patients]
-    today = today_for(patients[0])
+    today = patient_today(patients[0])
     expected = {}
     for pid in ids:
         last = db.session.scalar(select(CheckIn).where(CheckIn.patient_id == pid).order_by(CheckIn.day.desc()).limit(1))
@@ -140,14 +140,15 @@ def test_due_count_matches_the_day_by_day_schedule():
             (start + timedelta(days=3), start + timedelta(days=17), start, start + timedelta(days=27)),
             (start + timedelta(days=30), None, start, start + timedelta(days=6)),
         ):
-            expected = len(progress._due_days(item, plan_start, plan_end, lo, hi))
+            first, last = max(lo, plan_start), min(hi, plan_end) if plan_end else hi
+            expected = sum(item.is_due_on(first + timedelta(days=n)) for n in range((last - first).days + 1))
             assert progress._due_count(weekdays, plan_start, plan_end, lo, hi) == expected
 
 
 def test_roster_adherence_builds_no_plan_item_objects(bench, queries):
     patients, _coach = bench
     ids = [p.id for p in patients]
-    today = today_for(patients[0])
+    today = patient_today(patients[0])
     with queries() as stmts:
         totals = progress.adherence_by_patient(ids, today - timedelta(days=6), today)
     # Columns only: no library item texts joined in for a page of patients.

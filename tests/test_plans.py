@@ -464,7 +464,7 @@ def test_concurrent_save_is_refused_by_the_version_column(coach, patient, app):
     from portal.care.dosing import Dose
 
     plan = make_plan(patient, items=[make_item()])
-    loaded = service.plan_for_edit_or_404(patient, plan.id, 1)
+    loaded = service.plan_for_edit(patient, plan.id, 1)
     # Someone else commits a change meanwhile (a raw UPDATE bumps the version).
     with db.engine.begin() as conn:
         conn.execute(db.update(Plan).where(Plan.id == plan.id).values(version=2))
@@ -475,9 +475,7 @@ def test_concurrent_save_is_refused_by_the_version_column(coach, patient, app):
 
 
 def test_demo_seeding_gives_every_demo_patient_one_active_plan_and_is_idempotent():
-    from portal.coaching.demo import seed_plans, seed_programs
-    from portal.demo import PATIENTS, demo_patients, seed_accounts
-    from portal.exercises.demo import seed_library
+    from portal.demo import PATIENTS, demo_patients, seed_accounts, seed_library, seed_plans, seed_programs
 
     def counts():
         return tuple(db.session.scalar(db.select(db.func.count(m.id))) for m in (Plan, PlanItem, Program))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.care.alerts import open_alert
-from portal.care.checkins import today_for
+from portal.care.checkins import patient_today
 from portal.care.models import AlertKind, CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
 from portal.coaching.review import review_for
@@ -15,7 +15,7 @@ from tests.test_checkins import make_plan
 
 
 def add_days(db, patient, offsets, pain=5, **kw):
-    today = today_for(patient)
+    today = patient_today(patient)
     for offset in offsets:
         db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=offset), pain=pain, stiffness=2, **kw))
     db.session.commit()
@@ -25,7 +25,7 @@ def add_days(db, patient, offsets, pain=5, **kw):
 
 
 def test_streaks_current_and_longest(db, patient):
-    today = today_for(patient)
+    today = patient_today(patient)
     assert streaks(patient.id, today) == (0, 0)
     add_days(db, patient, [1, 2, 3, 5, 6, 7, 8, 9, 20])
     assert streaks(patient.id, today) == (3, 5)  # yesterday back to 3 days ago counts
@@ -35,11 +35,11 @@ def test_streaks_current_and_longest(db, patient):
 
 def test_streak_breaks_after_a_missed_day(db, patient):
     add_days(db, patient, [2, 3, 4])
-    assert streaks(patient.id, today_for(patient))[0] == 0
+    assert streaks(patient.id, patient_today(patient))[0] == 0
 
 
 def test_summary_averages_in_sql(db, patient):
-    today = today_for(patient)
+    today = patient_today(patient)
     add_days(db, patient, [0, 1], pain=2)  # last week
     add_days(db, patient, [28, 29], pain=8, spasm_episodes=3, rf_fall_injury=True)  # first week
     s = summary(patient.id, today - timedelta(days=29), today)
@@ -48,7 +48,7 @@ def test_summary_averages_in_sql(db, patient):
 
 
 def test_adherence_counts_due_days_and_caps_at_100(db, patient, coach):
-    today = today_for(patient)
+    today = patient_today(patient)
     plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=30))
     daily = plan.items[0]
     start = today - timedelta(days=6)
@@ -68,7 +68,7 @@ def test_adherence_counts_due_days_and_caps_at_100(db, patient, coach):
 
 
 def test_adherence_ignores_days_before_the_plan_started(db, patient, coach):
-    today = today_for(patient)
+    today = patient_today(patient)
     make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=1))
     [row] = item_adherence(patient.id, today - timedelta(days=27), today)
     assert row.due == 2
@@ -79,16 +79,16 @@ def test_chart_data_has_one_point_per_day_and_nulls_for_gaps(db, patient):
     db.session.add(
         WeeklyOutcome(
             patient_id=patient.id,
-            week_start=today_for(patient) - timedelta(days=today_for(patient).weekday() + 7),
+            week_start=patient_today(patient) - timedelta(days=patient_today(patient).weekday() + 7),
             pain_average=6,
             enjoyment_interference=5,
             activity_interference=4,
         )
     )
     db.session.commit()
-    data = progress_for(patient.id, today_for(patient), 30).chart_data()
+    data = progress_for(patient.id, patient_today(patient), 30).chart_data()
     daily = data["daily"]
-    assert len(daily["labels"]) == 30 and daily["labels"][-1] == today_for(patient).isoformat()
+    assert len(daily["labels"]) == 30 and daily["labels"][-1] == patient_today(patient).isoformat()
     assert daily["pain"][-1] == 4 and daily["pain"][-2] is None and daily["pain"][-3] == 4
     assert data["peg"]["score"] == [5.0]
 
@@ -144,10 +144,10 @@ def test_review_for_a_page_of_patients(db, coach, make_user):
     open_alert(rising, AlertKind.PAIN_WORSENING, "x")
     open_alert(rising, AlertKind.RED_FLAG, "y")
     db.session.commit()
-    review = review_for([rising.id, quiet.id], today_for(rising))
+    review = review_for([rising.id, quiet.id], patient_today(rising))
     r = review[rising.id]
     assert (r.last_checkin, r.latest_pain, r.trend, r.open_alerts, r.most_urgent) == (
-        today_for(rising),
+        patient_today(rising),
         5,
         "up",
         2,

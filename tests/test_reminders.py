@@ -12,8 +12,9 @@ import portal.models  # noqa: F401  - load the packages in the app's order (coac
 from config import TestingConfig
 from portal.auth.models import Role, User
 from portal.care.models import CheckIn
+from portal.mail import OutboundEmail
 from portal.messaging import reminders
-from portal.messaging.models import OutboundEmail, ReminderSent
+from portal.messaging.models import ReminderSent
 from tests.conftest import csrf_token
 from tests.dbutil import is_postgres
 from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)

@@ -9,7 +9,7 @@ import pytest
 from flask import request
 
 from config import TestingConfig
-from portal import create_app
+from portal.app import create_app
 from portal.security import CONTENT_SECURITY_POLICY
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

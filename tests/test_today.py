@@ -9,7 +9,7 @@ import pytest
 
 from portal.auth.models import Role
 from portal.care.models import ItemLog
-from portal.care.today import today_for
+from portal.care.today import todays_plan
 from portal.extensions import db
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
@@ -52,7 +52,7 @@ def test_only_items_due_today_are_shown(patient, patient_client):
     today = local_today(patient.tz)
     due = make_item(title="Due today")
     make_plan(patient, items=[due])
-    plan = today_for(patient).plan
+    plan = todays_plan(patient).plan
     plan.items[0].weekdays = str(today.weekday())
     other_day = make_item(title="Another day")
     from portal.care.models import PlanItem

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, time, timedelta
 from zoneinfo import available_timezones
 
@@ -16,20 +14,17 @@ from portal import audit
 from portal.admin.blueprint import bp
 from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, AuditFilterForm, ClinicForm, ReassignForm
 from portal.audit import AuditEvent
-from portal.auth import tokens
+from portal.auth import tokens, twofactor
 from portal.auth.access import admin_required
-from portal.auth.accounts import (
-    AccountError,
-    create_account,
-    email_taken,
-    reassign_coach,
-    set_active,
-    validate_assignment,
-)
+from portal.auth.accounts import AccountError, create_account, set_active, update_account
 from portal.auth.models import Clinic, Role, User
 from portal.auth.services import send_password_link
+from portal.care.assignment import reassign_coach
+from portal.clinics import ClinicError, save_clinic
 from portal.clinics import clear_cache as clear_clinic_cache
+from portal.csvutil import csv_line
 from portal.extensions import db
+from portal.sqlutil import contains_text, escape_like
 
 PAGE_SIZE = 25
 US_TIMEZONES = sorted(tz for tz in available_timezones() if tz.startswith("America/") or tz.startswith("US/"))
@@ -75,8 +70,7 @@ def accounts():
     # The coach of each patient comes in one extra query, not one per row.
     query = db.select(User).options(selectinload(User.coach)).order_by(User.name, User.id)
     if form.q.data:
-        like = f"%{form.q.data.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+        query = query.where(or_(contains_text(User.name, form.q.data), contains_text(User.email, form.q.data)))
     if form.role.data:
         query = query.where(User.role == form.role.data)
     if form.clinic.data:
@@ -92,7 +86,8 @@ def _prepare_account_form(form: AccountForm) -> None:
     form.coach_id.choices = _coach_choices()
 
 
-def _apply_account_error(form: AccountForm, error: AccountError) -> None:
+def _apply_field_error(form: AccountForm | ClinicForm, error: AccountError | ClinicError) -> None:
+    """Show a service's refusal next to the field it names, else as a message at the top."""
     target = getattr(form, error.field, None) if error.field else None
     if target is not None:
         target.errors = [*target.errors, str(error)]
@@ -119,7 +114,7 @@ def create_account_view():
             )
         except AccountError as error:
             db.session.rollback()
-            _apply_account_error(form, error)
+            _apply_field_error(form, error)
         else:
             db.session.commit()
             send_password_link(user, tokens.INVITE)
@@ -145,40 +140,24 @@ def edit_account(user_id: int):
     form = AccountForm(obj=user)
     _prepare_account_form(form)
     if form.validate_on_submit():
-        email = form.email.data.lower()
         try:
-            if email_taken(email, except_id=user.id):
-                raise AccountError("An account with this email already exists.", "email")
-            if form.role.data != user.role and user.id == current_user.id:
-                raise AccountError("You cannot change your own role.", "role")
-            validate_assignment(
-                form.role.data, form.clinic_id.data, form.coach_id.data if form.role.data == Role.PATIENT else None
+            update_account(
+                user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                clinic_id=form.clinic_id.data,
+                coach_id=form.coach_id.data,
+                phone=form.phone.data or "",
+                actor=current_user,
             )
-            if user.role == Role.COACH and form.role.data != Role.COACH and _has_patients(user):
-                raise AccountError("Reassign this coach's patients before changing the role.", "role")
-        except AccountError as error:
-            _apply_account_error(form, error)
-        else:
-            changes = {
-                key: [getattr(user, key), value]
-                for key, value in (
-                    ("email", email),
-                    ("name", form.name.data),
-                    ("role", form.role.data),
-                    ("clinic_id", form.clinic_id.data),
-                    ("phone", form.phone.data or ""),
-                )
-                if getattr(user, key) != value
-            }
-            user.email, user.name, user.role = email, form.name.data, form.role.data
-            user.clinic_id, user.phone = form.clinic_id.data, form.phone.data or ""
-            if "role" in changes:
-                user.rotate_session_token()  # a new role starts with a new session
-            if user.role == Role.PATIENT and form.coach_id.data != user.coach_id:
+            if user.role == Role.PATIENT:
+                # update_account checked the coach; the move is a care step because the plan follows.
                 reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
-            elif user.role != Role.PATIENT:
-                user.coach_id = None
-            audit.record("account.update", user, changes=sorted(changes))
+        except AccountError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
             db.session.commit()
             flash("Account saved.", "success")
             return redirect(url_for("admin.account_detail", user_id=user.id))
@@ -186,25 +165,16 @@ def edit_account(user_id: int):
     return render_template("admin/account_form.html", form=form, user=user), status
 
 
-def _has_patients(coach: User) -> bool:
-    return (
-        db.session.scalar(db.select(User.id).where(User.coach_id == coach.id, User.is_active.is_(True)).limit(1))
-        is not None
-    )
-
-
 @bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
 def deactivate_account(user_id: int):
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if user.id == current_user.id:
-        flash("You cannot deactivate your own account.", "danger")
+    try:
+        set_active(user, False, actor=current_user)
+    except AccountError as error:
+        flash(str(error), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
-    if user.role == Role.COACH and _has_patients(user):
-        flash("This coach still has patients. Reassign them first.", "danger")
-        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
-    set_active(user, False, actor=current_user)
     db.session.commit()
     flash(f"{user.name} is deactivated and signed out everywhere.", "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
@@ -215,10 +185,11 @@ def reactivate_account(user_id: int):
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if user.role == Role.PATIENT and (user.coach is None or not user.coach.is_active):
-        flash("Give this patient an active coach before reactivating.", "danger")
+    try:
+        set_active(user, True, actor=current_user)
+    except AccountError as error:
+        flash(str(error), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id))
-    set_active(user, True, actor=current_user)
     db.session.commit()
     flash(f"{user.name} is active again.", "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
@@ -263,8 +234,6 @@ def send_link(user_id: int):
 @bp.route("/accounts/<int:user_id>/reset-two-factor", methods=["POST"])
 def reset_two_factor(user_id: int):
     """Remove someone's authenticator (lost phone); they set up a new one at their next sign-in."""
-    from portal.auth import twofactor
-
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -300,16 +269,20 @@ def edit_clinic(clinic_id: int | None):
     form = ClinicForm(obj=clinic)
     form.timezone.choices = [(tz, tz) for tz in US_TIMEZONES]
     if form.validate_on_submit():
-        duplicate = db.session.scalar(
-            db.select(Clinic.id).where(func.lower(Clinic.name) == form.name.data.lower(), Clinic.id != (clinic.id or 0))
-        )
-        if duplicate:
-            form.name.errors.append("Another clinic has this name.")
+        try:
+            save_clinic(
+                clinic,
+                name=form.name.data,
+                city=form.city.data,
+                address=form.address.data,
+                phone=form.phone.data,
+                timezone=form.timezone.data,
+                actor=current_user,
+            )
+        except ClinicError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
         else:
-            form.populate_obj(clinic)
-            db.session.add(clinic)
-            db.session.flush()
-            audit.record("clinic.create" if clinic_id is None else "clinic.update", clinic)
             db.session.commit()
             clear_clinic_cache()
             flash("Clinic saved.", "success")
@@ -331,7 +304,7 @@ def _audit_query(form: AuditFilterForm):
             func.lower(patient.email) == form.patient.data.lower()
         )
     if form.action.data:
-        query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
+        query = query.where(AuditEvent.action.like(f"{escape_like(form.action.data)}%", escape="\\"))
     if form.date_from.data:
         query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min))
     if form.date_to.data:
@@ -357,15 +330,11 @@ def audit_log_csv():
     db.session.commit()
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["at_utc", "actor", "action", "target_type", "target_id", "patient", "ip", "detail"])
-        yield buffer.getvalue()
-        # Stream in batches so a long log does not sit in memory.
+        yield csv_line(["at_utc", "actor", "action", "target_type", "target_id", "patient", "ip", "detail"])
+        # Stream in batches so a long log does not sit in memory. Every cell, not only the
+        # detail, goes through the CSV rule: emails are typed by people too.
         for event in db.session.scalars(_audit_query(form).execution_options(yield_per=500)):
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(
+            yield csv_line(
                 [
                     event.at.isoformat(timespec="seconds"),
                     event.actor.email if event.actor else "",
@@ -374,18 +343,12 @@ def audit_log_csv():
                     event.target_id or "",
                     event.patient.email if event.patient else "",
                     event.ip,
-                    _csv_safe(event.detail),
+                    event.detail,
                 ]
             )
-            yield buffer.getvalue()
 
     return Response(
         rows(),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
     )
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

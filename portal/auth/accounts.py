@@ -66,30 +66,79 @@ def create_account(
     return user
 
 
+def has_patients(coach: User) -> bool:
+    """Whether any active patient still works with this coach."""
+    return (
+        db.session.scalar(db.select(User.id).where(User.coach_id == coach.id, User.is_active.is_(True)).limit(1))
+        is not None
+    )
+
+
+def update_account(
+    user: User,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    clinic_id: int | None,
+    coach_id: int | None,
+    phone: str = "",
+    actor: User | None = None,
+) -> list[str]:
+    """Change an account's profile, role and clinic (caller commits). Audited; returns the changed fields.
+
+    Every rule is checked before anything changes, so an AccountError leaves the
+    account as it was. A patient's coach is checked here but moved by
+    portal.care.assignment.reassign_coach, since their plan moves with them;
+    staff lose any coach.
+    """
+    email, name = email.strip().lower(), name.strip()
+    if role not in {r.value for r in Role}:
+        raise AccountError("Choose a role.", "role")
+    if email_taken(email, except_id=user.id):
+        raise AccountError("An account with this email already exists.", "email")
+    if role != user.role and actor is not None and user.id == actor.id:
+        raise AccountError("You cannot change your own role.", "role")
+    validate_assignment(role, clinic_id, coach_id if role == Role.PATIENT else None)
+    if user.role == Role.COACH and role != Role.COACH and has_patients(user):
+        raise AccountError("Reassign this coach's patients before changing the role.", "role")
+    changes = sorted(
+        key
+        for key, value in (
+            ("email", email),
+            ("name", name),
+            ("role", role),
+            ("clinic_id", clinic_id),
+            ("phone", phone),
+        )
+        if getattr(user, key) != value
+    )
+    user.email, user.name, user.role = email, name, role
+    user.clinic_id, user.phone = clinic_id, phone
+    if "role" in changes:
+        user.rotate_session_token()  # a new role starts with a new session
+    if role != Role.PATIENT:
+        user.coach_id = None
+    audit.record("account.update", user, actor=actor, changes=changes)
+    return changes
+
+
 def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
-    """Deactivate (ending every session) or reactivate; accounts are never deleted."""
+    """Deactivate (ending every session) or reactivate; accounts are never deleted.
+
+    Nobody deactivates themselves, a coach keeps no active patients behind, and a
+    patient comes back only with an active coach to look after them.
+    """
+    if not active:
+        if actor is not None and user.id == actor.id:
+            raise AccountError("You cannot deactivate your own account.")
+        if user.role == Role.COACH and has_patients(user):
+            raise AccountError("This coach still has patients. Reassign them first.")
+    elif user.role == Role.PATIENT and (user.coach is None or not user.coach.is_active):
+        raise AccountError("Give this patient an active coach before reactivating.", "coach_id")
     if user.is_active == active:
         return
     user.is_active = active
     if not active:
         user.rotate_session_token()
     audit.record("account.reactivate" if active else "account.deactivate", user, actor=actor)
-
-
-def reassign_coach(patient: User, coach: User, *, actor: User | None = None) -> None:
-    if patient.role != Role.PATIENT:
-        raise AccountError("Only patients have a coach.", "coach_id")
-    if coach.role != Role.COACH or not coach.is_active:
-        raise AccountError("Choose an active coach.", "coach_id")
-    if patient.coach_id == coach.id:
-        return
-    previous = patient.coach_id
-    patient.coach_id = coach.id
-    # The patient's active plan follows them to the new coach.
-    from portal.care.models import Plan, PlanStatus
-
-    for plan in db.session.scalars(
-        db.select(Plan).where(Plan.patient_id == patient.id, Plan.status == PlanStatus.ACTIVE)
-    ):
-        plan.coach_id = coach.id
-    audit.record("account.reassign_coach", patient, actor=actor, from_coach=previous, to_coach=coach.id)

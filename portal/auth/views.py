@@ -8,13 +8,14 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
-from portal.auth import tokens
+from portal.auth import tokens, twofactor
 from portal.auth.blueprint import bp
 from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm, SetPasswordForm
 from portal.auth.models import email_lookup
 from portal.auth.passwords import verify_password
 from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
 from portal.extensions import db, limiter
+from portal.health import database_ok
 from portal.navigation import home_endpoint_for
 
 FAILED_LOGIN_MESSAGE = "Invalid email or password."
@@ -61,8 +62,6 @@ def login():
 
 def finish_login(user, next_url: str | None):
     """Start the session (or hand over to the second-factor step) and redirect."""
-    from portal.auth import twofactor  # late import: two-factor builds on this module
-
     if twofactor.needs_second_factor(user):
         return twofactor.begin_challenge(user, next_url)
     session.clear()  # a fresh session on sign-in: no fixation
@@ -164,8 +163,6 @@ def accept_invitation():
 
 @bp.route("/healthz")
 def healthz():
-    from portal.health import database_ok
-
     if database_ok():
         return {"status": "ok"}, 200
     return {"status": "unavailable", "database": "down"}, 503

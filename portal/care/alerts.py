@@ -22,13 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import case, func, update
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.care.models import ALERT_SEVERITY, RED_FLAG_FIELDS, Alert, AlertKind, CheckIn, Plan, PlanStatus
+from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus
+from portal.care.red_flags import answered_yes
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.sqlutil import insert_for
@@ -41,14 +40,6 @@ MIN_BASELINE = 3
 WORSENING_POINTS = 2
 MISSED_DAYS = 3
 MAX_NOTE = 2000
-
-RED_FLAG_LABELS = {
-    "rf_numbness": "new numbness or tingling in the legs",
-    "rf_walking": "trouble walking or standing",
-    "rf_bladder_bowel": "bladder/bowel control loss or saddle numbness",
-    "rf_fall_injury": "a recent fall or injury",
-    "rf_activity_stopping": "pain stopping daily activities",
-}
 
 
 class AlertError(Exception):
@@ -103,7 +94,7 @@ def _notify_coach(patient: User) -> None:
 
 
 def red_flag_summary(checkin: CheckIn) -> str:
-    answers = [RED_FLAG_LABELS[name] for name in RED_FLAG_FIELDS if getattr(checkin, name)]
+    answers = [flag.label for flag in answered_yes(checkin)]
     return "Reported: " + "; ".join(answers) + f" (check-in of {checkin.day:%b %d})."
 
 
@@ -247,17 +238,3 @@ def open_alert_count(user: User) -> int:
 
 def alert_history_query(patient_id: int):
     return db.select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.opened_at.desc(), Alert.id.desc())
-
-
-@click.group("alerts")
-def alerts_group() -> None:
-    """Coach alerts."""
-
-
-@alerts_group.command("scan")
-@with_appcontext
-def scan_command() -> None:
-    """Open missed-check-in alerts (run from cron, e.g. hourly; safe to repeat)."""
-    result = scan_missed_checkins()
-    db.session.commit()
-    click.echo(f"Checked {result.checked} patient(s) with an active plan; opened {result.opened} alert(s).")

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 
 from portal.auth.models import User
 from portal.care import today as today_service
-from portal.care.models import RED_FLAG_FIELDS, Alert, CheckIn, WeeklyOutcome
+from portal.care.alerts import evaluate_checkin
+from portal.care.models import Alert, CheckIn, WeeklyOutcome
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.care.today import TodayPlan
 from portal.extensions import db
 from portal.sqlutil import insert_for
@@ -25,7 +27,7 @@ class CheckInClosed(Exception):
     """A write for a day other than the patient's local today."""
 
 
-def today_for(patient: User) -> date:
+def patient_today(patient: User) -> date:
     return local_today(patient.tz)
 
 
@@ -58,7 +60,7 @@ def save_checkin(
     items the patient ticked (None leaves item logs alone). ``plan_today`` is
     today's plan when the caller already loaded it.
     """
-    if day != today_for(patient):
+    if day != patient_today(patient):
         raise CheckInClosed("Check-ins from earlier days can no longer be changed.")
     checkin = checkin_for(patient.id, day)
     created = False
@@ -80,11 +82,8 @@ def save_checkin(
             setattr(checkin, name, values[name])
     checkin.updated_at = utcnow()
     if items_done is not None:
-        record_items_done(patient, plan_today or today_service.today_for(patient, day), items_done)
+        record_items_done(patient, plan_today or today_service.todays_plan(patient, day), items_done)
     db.session.flush()
-    # Imported here: coaching.alerts imports patients.models, whose package imports these views.
-    from portal.care.alerts import evaluate_checkin
-
     alerts = evaluate_checkin(patient, checkin)
     return SaveResult(checkin=checkin, created=created, alerts=alerts)
 
@@ -105,10 +104,6 @@ def checkin_history_query(patient_id: int):
     return db.select(CheckIn).where(CheckIn.patient_id == patient_id).order_by(CheckIn.day.desc())
 
 
-def checkin_values(checkin: CheckIn | None) -> dict:
-    return {name: getattr(checkin, name) for name in CHECKIN_FIELDS} if checkin else {}
-
-
 # --- weekly outcome (PEG) ----------------------------------------------------
 
 
@@ -120,7 +115,7 @@ def outcome_for_week(patient_id: int, week_start: date) -> WeeklyOutcome | None:
 
 def save_weekly_outcome(patient: User, values: dict) -> tuple[WeeklyOutcome, bool]:
     """Create or update this week's PEG answers (one per local week)."""
-    week = week_start_for(today_for(patient))
+    week = week_start_for(patient_today(patient))
     result = db.session.connection().execute(
         insert_for(WeeklyOutcome)
         .values(patient_id=patient.id, week_start=week, created_at=utcnow(), **values)
@@ -134,7 +129,3 @@ def save_weekly_outcome(patient: User, values: dict) -> tuple[WeeklyOutcome, boo
             setattr(outcome, name, value)
     db.session.flush()
     return outcome, created
-
-
-def weekly_outcome_due(patient_id: int, today: date) -> bool:
-    return outcome_for_week(patient_id, week_start_for(today)) is None

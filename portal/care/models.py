@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.care.red_flags import answered_yes
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -112,15 +113,6 @@ class PlanItem(Dosage, db.Model):
     library_item = relationship("LibraryItem", lazy="joined")
 
 
-RED_FLAG_FIELDS = (
-    "rf_numbness",
-    "rf_walking",
-    "rf_bladder_bowel",
-    "rf_fall_injury",
-    "rf_activity_stopping",
-)
-
-
 class CheckIn(db.Model):
     __tablename__ = "checkin"
     __table_args__ = (UniqueConstraint("patient_id", "day", name="uq_checkin_patient_day"),)
@@ -146,7 +138,7 @@ class CheckIn(db.Model):
 
     @property
     def has_red_flag(self) -> bool:
-        return any(getattr(self, name) for name in RED_FLAG_FIELDS)
+        return bool(answered_yes(self))
 
 
 class ItemLog(db.Model):
@@ -166,6 +158,11 @@ class ItemLog(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def peg_score(pain_average: int, enjoyment_interference: int, activity_interference: int) -> float:
+    """The PEG score: the mean of its three 0-10 answers, to one decimal."""
+    return round((pain_average + enjoyment_interference + activity_interference) / 3, 1)
+
+
 class WeeklyOutcome(db.Model):
     """The PEG scale: average Pain, interference with Enjoyment and General activity."""
 
@@ -182,7 +179,7 @@ class WeeklyOutcome(db.Model):
 
     @property
     def score(self) -> float:
-        return round((self.pain_average + self.enjoyment_interference + self.activity_interference) / 3, 1)
+        return peg_score(self.pain_average, self.enjoyment_interference, self.activity_interference)
 
 
 class AlertKind(StrEnum):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -17,10 +16,10 @@ from portal import audit
 from portal.auth.models import Role, User
 from portal.care.dosing import Dose, apply_dose, move, next_position
 from portal.care.models import Plan, PlanItem, PlanStatus, Program
+from portal.errors import NotFound
 from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
-from portal.pagination import Page, paginate_rows
 from portal.sqlutil import contains_text
 from portal.timeutil import local_today, utcnow
 
@@ -30,6 +29,10 @@ STALE_MESSAGE = "This plan changed since you opened it. Nothing was saved: revie
 
 class PlanChanged(Exception):
     """The plan was changed (or replaced) since the coach opened it."""
+
+    def __init__(self, patient: User) -> None:
+        super().__init__(patient.id)
+        self.patient = patient
 
 
 # --- roster ---------------------------------------------------------------------------
@@ -52,10 +55,6 @@ def roster_query(coach: User, search: str | None = None) -> Select:
     return query
 
 
-def roster_page(coach: User, search: str | None, page: int) -> Page:
-    return paginate_rows(roster_query(coach, search), page, ROSTER_PAGE_SIZE)
-
-
 # --- reading plans ----------------------------------------------------------------------
 
 
@@ -72,6 +71,21 @@ def active_plan(patient_id: int) -> Plan | None:
     )
 
 
+def patient_plan_item(patient_id: int, library_item_id: int) -> PlanItem | None:
+    """The patient's active plan item for this library item, if their current plan has it."""
+    return db.session.scalar(
+        db.select(PlanItem)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .where(
+            PlanItem.library_item_id == library_item_id,
+            PlanItem.is_active.is_(True),
+            Plan.patient_id == patient_id,
+            Plan.status == PlanStatus.ACTIVE,
+        )
+        .limit(1)
+    )
+
+
 def plan_history(patient_id: int) -> list[Plan]:
     """Earlier (ended) plans, newest first, each with its items (read-only history)."""
     return list(
@@ -84,25 +98,25 @@ def plan_history(patient_id: int) -> list[Plan]:
     )
 
 
-def plan_for_edit_or_404(patient: User, plan_id: int, expected_version: int | None) -> Plan:
-    """The patient's plan for an edit: 404 if it is not theirs, PlanChanged if it is no longer
+def plan_for_edit(patient: User, plan_id: int, expected_version: int | None) -> Plan:
+    """The patient's plan for an edit: NotFound if it is not theirs, PlanChanged if it is no longer
     active or its version differs from the one the coach opened."""
     plan = db.session.scalar(
         db.select(Plan).options(selectinload(Plan.items)).where(Plan.id == plan_id, Plan.patient_id == patient.id)
     )
     if plan is None:
-        abort(404)
+        raise NotFound
     if plan.status != PlanStatus.ACTIVE or expected_version is None or plan.version != expected_version:
-        raise PlanChanged
+        raise PlanChanged(patient)
     return plan
 
 
-def plan_item_or_404(plan: Plan, item_id: int) -> PlanItem:
-    """An active item of this plan; an id from another plan is a 404."""
+def active_plan_item(plan: Plan, item_id: int) -> PlanItem:
+    """An active item of this plan; an id from another plan is NotFound."""
     for item in plan.items:
         if item.id == item_id and item.is_active:
             return item
-    abort(404)
+    raise NotFound
 
 
 def active_items(plan: Plan) -> list[PlanItem]:

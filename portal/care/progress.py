@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import abort, request
 from sqlalchemy import and_, case, func, or_
 
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.red_flags import RED_FLAG_FIELDS
+from portal.errors import BadInput
 from portal.extensions import db
 from portal.sqlutil import day_number, week_number, week_of
 
@@ -24,11 +25,12 @@ ADHERENCE_WEEKS = 12
 PEG_WEEKS = 26
 
 
-def chart_range() -> int:
-    """The chart window from the request's ?days= (30 by default); anything else is a 400."""
-    raw = request.args.get("days", "30")
+def chart_days(raw: str | None) -> int:
+    """The chart window from a ?days= value (30 when absent); anything else is BadInput."""
+    if raw is None:
+        return CHART_RANGES[0]
     if not raw.isdigit() or int(raw) not in CHART_RANGES:
-        abort(400, "Charts cover the last 30 or 90 days.")
+        raise BadInput("Charts cover the last 30 or 90 days.")
     return int(raw)
 
 
@@ -57,18 +59,6 @@ def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[
         .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
     ).all()
     return [tuple(row) for row in rows]
-
-
-def _due_days(item: PlanItem, plan_start: date, plan_end: date | None, start: date, end: date) -> list[date]:
-    first = max(start, plan_start)
-    last = min(end, plan_end) if plan_end else end
-    days = []
-    day = first
-    while day <= last:
-        if item.is_due_on(day):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 # --- adherence -----------------------------------------------------------------
@@ -266,13 +256,7 @@ def summary(patient_id: int, start: date, end: date) -> Summary:
     """Averages and counts for the window in one aggregate query."""
     first_week = CheckIn.day <= start + timedelta(days=6)
     last_week = CheckIn.day >= end - timedelta(days=6)
-    any_red_flag = or_(
-        CheckIn.rf_numbness,
-        CheckIn.rf_walking,
-        CheckIn.rf_bladder_bowel,
-        CheckIn.rf_fall_injury,
-        CheckIn.rf_activity_stopping,
-    )
+    any_red_flag = or_(*(getattr(CheckIn, field) for field in RED_FLAG_FIELDS))
     row = db.session.execute(
         db.select(
             func.count(CheckIn.id),
@@ -310,10 +294,6 @@ def peg_series(patient_id: int, today: date, weeks: int = PEG_WEEKS) -> list:
         .where(WeeklyOutcome.patient_id == patient_id, WeeklyOutcome.week_start >= since)
         .order_by(WeeklyOutcome.week_start)
     ).all()
-
-
-def peg_score(row) -> float:
-    return round((row[1] + row[2] + row[3]) / 3, 1)
 
 
 # --- everything a progress page needs -------------------------------------------------
@@ -357,7 +337,7 @@ def _chart_json(days: int, start: date, end: date, series: list, weekly: list[di
         },
         "peg": {
             "labels": [row[0].isoformat() for row in peg],
-            "score": [peg_score(row) for row in peg],
+            "score": [peg_score(*row[1:]) for row in peg],
         },
     }
 

@@ -92,7 +92,7 @@ def done_item_ids(patient_id: int, day: date) -> set[int]:
     )
 
 
-def today_for(patient: User, day: date | None = None) -> TodayPlan:
+def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     """What the patient has to do on ``day`` (default: their local today), with done states."""
     day = day or local_today(patient.tz)
     plan = active_plan(patient.id)

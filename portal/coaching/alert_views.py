@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager
@@ -29,11 +26,11 @@ from portal.care.alerts import (
     resolved_alerts_query,
 )
 from portal.care.models import Alert
+from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.coaching.blueprint import bp
 from portal.extensions import db
 from portal.forms import no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS
-from portal.patients.forms import RED_FLAG_QUESTIONS
 
 INBOX_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 20
@@ -52,15 +49,6 @@ class ResolveAlertForm(FlaskForm):
         filters=[strip_filter],
         render_kw={"rows": 2, "maxlength": MAX_NOTE},
     )
-
-
-@bp.app_template_filter("local_datetime")
-def local_datetime(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
-    """A stored naive-UTC timestamp shown in the signed-in user's time zone."""
-    if value is None:
-        return ""
-    tz = ZoneInfo(current_user.tz) if getattr(current_user, "is_authenticated", False) else UTC
-    return value.replace(tzinfo=UTC).astimezone(tz).strftime(fmt)
 
 
 def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, status: int = 200):
@@ -85,7 +73,6 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
             failed_id=failed_id,
             resolvers=resolvers,
             open_count=open_alert_count(current_user) if show == "resolved" else pagination.total,
-            has_patient_page="coaching.patient_detail" in current_app.view_functions,
         ),
         status,
     )
@@ -122,8 +109,8 @@ def resolve(alert_id: int):
 @coach_required
 def patient_progress_data(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
-    days = progress_service.chart_range()
-    data = progress_service.chart_data_for(patient.id, checkin_service.today_for(patient), days)
+    days = progress_service.chart_days(request.args.get("days"))
+    data = progress_service.chart_data_for(patient.id, checkin_service.patient_today(patient), days)
     audit.record("patient.view", patient, patient=patient, section="chart data", days=days)
     db.session.commit()
     return data
@@ -145,5 +132,4 @@ def patient_checkins(patient_id: int):
         patient=patient,
         pagination=pagination,
         questions=RED_FLAG_QUESTIONS,
-        has_patient_page="coaching.patient_detail" in current_app.view_functions,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
 from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
@@ -13,6 +12,7 @@ from portal import audit
 from portal.auth.models import User
 from portal.care.dosing import Dose, apply_dose, move, next_position
 from portal.care.models import Program, ProgramItem
+from portal.errors import NotAllowed, NotFound
 from portal.exercises.dosage import weekdays_to_string
 from portal.exercises.library import DATA_DIR, ImportProblem, ImportResult, read_json_file, require_active
 from portal.exercises.models import LibraryItem
@@ -51,17 +51,17 @@ def program_choices(coach: User) -> list[tuple[int, str]]:
     return [(row.id, f"{row.name}{' (starter)' if row.slug else ''}") for row in rows]
 
 
-def program_for_coach_or_404(program_id: int, coach: User, *, editable: bool = False) -> Program:
-    """The program if the coach can see it (else 404); 403 when editing a program they do not own."""
+def program_for_coach(program_id: int, coach: User, *, editable: bool = False) -> Program:
+    """The program if the coach can see it (else NotFound); NotAllowed when editing a program they do not own."""
     program = db.session.scalar(
         db.select(Program)
         .options(selectinload(Program.items))
         .where(Program.id == program_id, Program.is_active.is_(True), visible_filter(coach))
     )
     if program is None:
-        abort(404)
+        raise NotFound
     if editable and not can_edit(program, coach):
-        abort(403)
+        raise NotAllowed
     return program
 
 
@@ -69,11 +69,11 @@ def can_edit(program: Program, coach: User) -> bool:
     return program.owner_id == coach.id
 
 
-def program_item_or_404(program: Program, item_id: int) -> ProgramItem:
+def program_item(program: Program, item_id: int) -> ProgramItem:
     for item in program.items:
         if item.id == item_id:
             return item
-    abort(404)
+    raise NotFound
 
 
 def create_program(coach: User, name: str, description: str) -> Program:

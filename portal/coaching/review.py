@@ -17,8 +17,10 @@ from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
 from portal.care.alerts import alert_history_query
-from portal.care.models import Alert, CheckIn
-from portal.care.progress import adherence_by_patient
+from portal.care.checkins import checkin_history_query, patient_today
+from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
+from portal.care.progress import adherence_by_patient, progress_for
+from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 
 ROSTER_SORTS = {"name": "Name", "attention": "Needs attention"}
@@ -35,6 +37,10 @@ class PatientReview:
     adherence_done: int = 0
     open_alerts: int = 0
     most_urgent: int | None = None  # lowest open alert severity
+
+    @property
+    def has_urgent_alert(self) -> bool:
+        return self.most_urgent == ALERT_SEVERITY[AlertKind.RED_FLAG]
 
     @property
     def adherence_percent(self) -> int | None:
@@ -146,12 +152,7 @@ def patient_page_context(patient: User, days: int = 30) -> dict:
 
     A fixed number of queries (about ten) however long the patient's history is.
     """
-    # Imported here: the patients package imports coaching views through its services.
-    from portal.care.checkins import checkin_history_query, today_for
-    from portal.care.progress import progress_for
-    from portal.patients.forms import RED_FLAG_QUESTIONS
-
-    today = today_for(patient)
+    today = patient_today(patient)
     return {
         "progress": progress_for(patient.id, today, days),
         "recent_checkins": db.session.scalars(checkin_history_query(patient.id).limit(RECENT_CHECKINS)).all(),

@@ -62,9 +62,9 @@ def roster():
         query = review_service.order_by_attention(query)
     page = paginate_rows(query, request.args.get("page", 1, type=int), plan_service.ROSTER_PAGE_SIZE)
     ids = [row[0].id for row in page.items]
-    # Unread messages per patient on this page: one grouped query (issue 7).
+    # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)
-    # Check-in, adherence and alert columns: a few grouped queries for the page (issue 5).
+    # Check-in, adherence and alert columns: a few grouped queries for the page.
     review = review_service.review_for(ids, local_today(current_user.tz))
     return render_template(
         "coaching/roster.html",
@@ -106,8 +106,8 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             action=action,
             stale=stale,
             stale_message=STALE_MESSAGE,
-            # Charts, check-ins, adherence per item and alert history (issue 5).
-            review=review_service.patient_page_context(patient, progress_service.chart_range()),
+            # Charts, check-ins, adherence per item and alert history.
+            review=review_service.patient_page_context(patient, progress_service.chart_days(request.args.get("days"))),
         ),
         status,
     )
@@ -116,6 +116,12 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
 def _stale(patient: User):
     db.session.rollback()
     return _patient_page(patient, status=409, stale=True)
+
+
+@bp.errorhandler(PlanChanged)
+def plan_changed(error: PlanChanged):
+    """Every plan edit made on an outdated copy: nothing saved, the current plan shown with a 409."""
+    return _stale(error.patient)
 
 
 @bp.route("/patients/<int:patient_id>")
@@ -140,11 +146,11 @@ def assign_plan(patient_id: int):
     valid = form.check_start_date(patient.tz) and valid
     if not valid:
         return _patient_page(patient, status=400, assign=form)
-    program = program_service.program_for_coach_or_404(form.program_id.data, current_user)
+    program = program_service.program_for_coach(form.program_id.data, current_user)
     current = plan_service.active_plan(patient.id)
     seen = form.current_plan.data or ""
     if (current is None and seen) or (current is not None and seen != f"{current.id}:{current.version}"):
-        return _stale(patient)
+        raise PlanChanged(patient)
     plan = plan_service.assign_program(
         patient,
         program,
@@ -158,13 +164,13 @@ def assign_plan(patient_id: int):
         db.session.commit()
     except IntegrityError:
         # Another coach assigned a plan at the same moment: theirs stands.
-        return _stale(patient)
+        raise PlanChanged(patient) from None
     flash(f"{patient.name} now follows “{plan.title}” from {plan.start_date:%B %-d, %Y}.", "success")
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
 def _plan_for_edit(patient: User, plan_id: int, form) -> Plan:
-    return plan_service.plan_for_edit_or_404(patient, plan_id, form.expected_version())
+    return plan_service.plan_for_edit(patient, plan_id, form.expected_version())
 
 
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/details", methods=["GET", "POST"])
@@ -178,10 +184,7 @@ def edit_plan_details(patient_id: int, plan_id: int):
         form.version.data = str(plan.version)
         return render_template("coaching/plan_details.html", patient=patient, plan=plan, form=form)
     form = PlanDetailsForm()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
+    plan = _plan_for_edit(patient, plan_id, form)
     valid = form.validate_on_submit()
     valid = form.check_start_date(patient.tz) and valid
     if not valid:
@@ -203,10 +206,7 @@ def add_plan_item(patient_id: int, plan_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = AddPlanItemForm(prefix="add")
     form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
+    plan = _plan_for_edit(patient, plan_id, form)
     if not form.validate_on_submit():
         return _patient_page(patient, status=400, add_item=form)
     library_item = db.session.get(LibraryItem, form.library_item_id.data)
@@ -228,17 +228,14 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
         plan = plan_service.active_plan(patient.id)
         if plan is None or plan.id != plan_id:
             abort(404)
-        item = plan_service.plan_item_or_404(plan, item_id)
+        item = plan_service.active_plan_item(plan, item_id)
         form = PlanItemForm(formdata=None)
         form.load(item, note_attr="coach_note")
         form.version.data = str(plan.version)
         return render_template("coaching/plan_item.html", patient=patient, plan=plan, item=item, form=form)
     form = PlanItemForm()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
-    item = plan_service.plan_item_or_404(plan, item_id)
+    plan = _plan_for_edit(patient, plan_id, form)
+    item = plan_service.active_plan_item(plan, item_id)
     if form.validate_on_submit():
         try:
             changed = plan_service.update_item(plan, item, form.dose(), current_user)
@@ -260,11 +257,8 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
 def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
-    item = plan_service.plan_item_or_404(plan, item_id)
+    plan = _plan_for_edit(patient, plan_id, form)
+    item = plan_service.active_plan_item(plan, item_id)
     if not form.validate_on_submit():
         abort(400)
     plan_service.remove_item(plan, item, current_user)
@@ -277,11 +271,8 @@ def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
 def move_plan_item(patient_id: int, plan_id: int, item_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
-    item = plan_service.plan_item_or_404(plan, item_id)
+    plan = _plan_for_edit(patient, plan_id, form)
+    item = plan_service.active_plan_item(plan, item_id)
     if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
         abort(400, "Choose to move the item up or down.")
     plan_service.move_item(plan, item, form.direction.data, current_user)
@@ -293,10 +284,7 @@ def move_plan_item(patient_id: int, plan_id: int, item_id: int):
 def end_plan(patient_id: int, plan_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    try:
-        plan = _plan_for_edit(patient, plan_id, form)
-    except PlanChanged:
-        return _stale(patient)
+    plan = _plan_for_edit(patient, plan_id, form)
     if not form.validate_on_submit():
         abort(400)
     plan_service.end_plan(plan, current_user)
@@ -347,12 +335,12 @@ def _program_page(program, *, status: int = 200, add_item=None):
 
 @bp.route("/programs/<int:program_id>")
 def program_detail(program_id: int):
-    return _program_page(program_service.program_for_coach_or_404(program_id, current_user))
+    return _program_page(program_service.program_for_coach(program_id, current_user))
 
 
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
 def edit_program(program_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
     form = ProgramForm(obj=program)
     if form.validate_on_submit():
         program_service.update_program(program, form.name.data, form.description.data or "", current_user)
@@ -365,7 +353,7 @@ def edit_program(program_id: int):
 
 @bp.route("/programs/<int:program_id>/duplicate", methods=["POST"])
 def duplicate_program(program_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user)
+    program = program_service.program_for_coach(program_id, current_user)
     if not ProgramActionForm().validate_on_submit():
         abort(400)
     copy = program_service.duplicate_program(program, current_user)
@@ -376,7 +364,7 @@ def duplicate_program(program_id: int):
 
 @bp.route("/programs/<int:program_id>/archive", methods=["POST"])
 def archive_program(program_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
     if not ProgramActionForm().validate_on_submit():
         abort(400)
     program_service.archive_program(program, current_user)
@@ -387,7 +375,7 @@ def archive_program(program_id: int):
 
 @bp.route("/programs/<int:program_id>/items", methods=["POST"])
 def add_program_item(program_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
     form = AddProgramItemForm(prefix="add")
     form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
     if not form.validate_on_submit():
@@ -406,8 +394,8 @@ def add_program_item(program_id: int):
 
 @bp.route("/programs/<int:program_id>/items/<int:item_id>", methods=["GET", "POST"])
 def edit_program_item(program_id: int, item_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
-    item = program_service.program_item_or_404(program, item_id)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
+    item = program_service.program_item(program, item_id)
     form = DoseForm(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.load(item)
@@ -430,8 +418,8 @@ def edit_program_item(program_id: int, item_id: int):
 
 @bp.route("/programs/<int:program_id>/items/<int:item_id>/remove", methods=["POST"])
 def remove_program_item(program_id: int, item_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
-    item = program_service.program_item_or_404(program, item_id)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
+    item = program_service.program_item(program, item_id)
     if not ProgramActionForm().validate_on_submit():
         abort(400)
     program_service.remove_program_item(program, item, current_user)
@@ -442,8 +430,8 @@ def remove_program_item(program_id: int, item_id: int):
 
 @bp.route("/programs/<int:program_id>/items/<int:item_id>/move", methods=["POST"])
 def move_program_item(program_id: int, item_id: int):
-    program = program_service.program_for_coach_or_404(program_id, current_user, editable=True)
-    item = program_service.program_item_or_404(program, item_id)
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
+    item = program_service.program_item(program, item_id)
     form = ProgramActionForm()
     if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
         abort(400, "Choose to move the item up or down.")

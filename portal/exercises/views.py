@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import coach_required
-from portal.care.models import Plan, PlanItem, PlanStatus
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm
@@ -52,26 +54,30 @@ def _item_or_404(item_id: int) -> LibraryItem:
     return item
 
 
-def _own_plan_item(item: LibraryItem) -> PlanItem | None:
-    """The signed-in patient's active plan item for this library item, if their plan has it."""
-    return db.session.scalar(
-        db.select(PlanItem)
-        .join(Plan, Plan.id == PlanItem.plan_id)
-        .where(
-            PlanItem.library_item_id == item.id,
-            PlanItem.is_active.is_(True),
-            Plan.patient_id == current_user.id,
-            Plan.status == PlanStatus.ACTIVE,
-        )
-        .limit(1)
-    )
+# A patient reads an item with their own dose, and may read a retired item their plan still
+# has. Plans sit above the library (care imports the library, never the reverse), so the
+# patients feature registers the lookup: (patient id, library item id) -> plan item or None.
+_plan_item_lookups: list[Callable[[int, int], Any]] = []
+
+
+def register_plan_item_lookup(lookup: Callable[[int, int], Any]) -> None:
+    if lookup not in _plan_item_lookups:
+        _plan_item_lookups.append(lookup)
+
+
+def _own_plan_item(patient_id: int, library_item_id: int) -> Any:
+    for lookup in _plan_item_lookups:
+        found = lookup(patient_id, library_item_id)
+        if found is not None:
+            return found
+    return None
 
 
 @bp.route("/<int:item_id>")
 @login_required
 def detail(item_id: int):
     item = _item_or_404(item_id)
-    plan_item = _own_plan_item(item) if current_user.is_patient else None
+    plan_item = _own_plan_item(current_user.id, item.id) if current_user.is_patient else None
     # A retired item stays readable by coaches and by patients whose plan still has it.
     if not item.is_active and not current_user.is_coach and plan_item is None:
         abort(404)

@@ -7,6 +7,8 @@ import logging
 import click
 from flask.cli import with_appcontext
 
+from portal.messaging.reminders import send_reminders
+
 log = logging.getLogger(__name__)
 
 
@@ -23,8 +25,6 @@ def reminders_send() -> None:
     Safe to run as often as you like, and from several machines: each patient
     gets at most one reminder per local day.
     """
-    from portal.messaging.reminders import send_reminders
-
     sent = send_reminders()
     log.info("flask reminders send: %d reminder(s) sent", sent)
     click.echo(f"Sent {sent} reminder(s).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -38,23 +38,6 @@ class Message(db.Model):
     read_at: Mapped[datetime | None]
 
     sender = relationship("User", foreign_keys=[sender_id], lazy="joined")
-
-
-class OutboundEmail(db.Model):
-    """Mail waiting to go out; a failed send stays queued and is retried later."""
-
-    __tablename__ = "outbound_email"
-    __table_args__ = (Index("ix_outbound_pending", "sent_at", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    to_address: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str] = mapped_column(String(300), default="")
 
 
 class ReminderSent(db.Model):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime
 
 from flask import current_app
 
@@ -21,9 +20,10 @@ from portal import mail
 from portal.auth.models import Role, User
 from portal.care.models import CheckIn
 from portal.extensions import db
-from portal.messaging.models import OutboundEmail, ReminderSent
+from portal.mail import OutboundEmail
+from portal.messaging.models import ReminderSent
 from portal.sqlutil import insert_for
-from portal.timeutil import DEFAULT_TIMEZONE, utcnow
+from portal.timeutil import as_local, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,7 @@ class Due:
 
 
 def _local_now(user: User, now_utc: datetime) -> datetime:
-    try:
-        tz = ZoneInfo(user.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo(DEFAULT_TIMEZONE)
-    return now_utc.replace(tzinfo=UTC).astimezone(tz)
+    return as_local(now_utc, user.tz)
 
 
 def due_reminders(now_utc: datetime | None = None) -> list[Due]:

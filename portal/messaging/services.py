@@ -19,10 +19,11 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, update
 from sqlalchemy.orm import aliased
 
-from portal import mail  # module import: portal.mail itself imports this package's models
+from portal import mail
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.messaging.models import Message, OutboundEmail
+from portal.mail import OutboundEmail
+from portal.messaging.models import Message
 from portal.pagination import paginate_rows
 from portal.timeutil import utcnow
 

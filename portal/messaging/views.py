@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -19,22 +16,6 @@ from portal.messaging.models import MAX_MESSAGE_LENGTH
 from portal.navigation import BADGE_PROVIDERS
 
 BADGE_PROVIDERS["unread_messages"] = services.unread_count
-
-
-@bp.app_template_filter("message_time")
-def message_time(value: datetime | None) -> str:
-    """A stored UTC time in the signed-in user's time zone: "Today 2:05 PM", "Nov 3, 9:40 AM"."""
-    if value is None:
-        return ""
-    tz = ZoneInfo(current_user.tz if current_user.is_authenticated else "America/Chicago")
-    local = value.replace(tzinfo=UTC).astimezone(tz)
-    now = datetime.now(tz)
-    clock = local.strftime("%I:%M %p").lstrip("0")
-    if local.date() == now.date():
-        return f"Today {clock}"
-    if local.year == now.year:
-        return f"{local.strftime('%b')} {local.day}, {clock}"
-    return f"{local.strftime('%b')} {local.day}, {local.year}, {clock}"
 
 
 @bp.app_context_processor

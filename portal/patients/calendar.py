@@ -10,14 +10,13 @@ instead of duplicating them in calendar apps that track UIDs.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vRecur
 
 from portal.care.models import Plan, PlanItem
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.mail import public_url
-from portal.timeutil import DEFAULT_TIMEZONE
+from portal.timeutil import zone
 
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 EVENT_MINUTES = 15
@@ -56,11 +55,8 @@ def _description(item: PlanItem) -> str:
 
 def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: datetime | None = None) -> bytes:
     """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day."""
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        # A bad stored zone must not break the download; the practice's zone is the sane default.
-        tz_name, tz = DEFAULT_TIMEZONE, ZoneInfo(DEFAULT_TIMEZONE)
+    tz = zone(tz_name)
+    tz_name = tz.key
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     cal = Calendar()
     cal.add("prodid", PRODID)

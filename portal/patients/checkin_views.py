@@ -14,14 +14,15 @@ from portal.care.checkins import (
     checkin_for,
     checkin_history_query,
     outcome_for_week,
+    patient_today,
     save_checkin,
     save_weekly_outcome,
-    today_for,
     week_start_for,
 )
+from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 from portal.patients.blueprint import bp
-from portal.patients.forms import RED_FLAG_QUESTIONS, CheckInForm, WeeklyOutcomeForm
+from portal.patients.forms import CheckInForm, WeeklyOutcomeForm
 
 HISTORY_PAGE_SIZE = 20
 
@@ -30,12 +31,14 @@ def _clinic_phone(patient) -> str | None:
     return patient.clinic.phone if patient.clinic is not None else None
 
 
-def _fill_form(form: CheckInForm, checkin, plan_today) -> None:
-    """Pre-fill a GET form from today's saved check-in and what was ticked on Today."""
+def _filled_form(checkin, plan_today) -> CheckInForm:
+    """Today's form filled from the saved check-in (if any) and what was ticked on Today."""
+    form = CheckInForm(formdata=None)
+    form.items_done.choices = _item_choices(plan_today)
     form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done]
     if checkin is None:
         form.spasm_episodes.data = 0  # the common answer; the patient changes it when needed
-        return
+        return form
     form.pain.data = checkin.pain
     form.stiffness.data = checkin.stiffness
     form.spasm_episodes.data = checkin.spasm_episodes
@@ -44,6 +47,7 @@ def _fill_form(form: CheckInForm, checkin, plan_today) -> None:
     form.notes.data = checkin.notes
     for name, _question in RED_FLAG_QUESTIONS:
         getattr(form, name).data = "yes" if getattr(checkin, name) else "no"
+    return form
 
 
 def _item_choices(plan_today) -> list[tuple[int, str]]:
@@ -73,66 +77,64 @@ def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
 @patient_required
 def checkin():
     patient = current_user
-    today = today_for(patient)
-    plan_today = today_service.today_for(patient, today)
+    today = patient_today(patient)
+    plan_today = today_service.todays_plan(patient, today)
+    existing = checkin_for(patient.id, today)
+    page = _CheckInPage(patient, today, plan_today, existing)
+    if request.method == "GET":
+        return page.render(_filled_form(existing, plan_today))
     form = CheckInForm()
     form.items_done.choices = _item_choices(plan_today)
-    existing = checkin_for(patient.id, today)
-    status = 200
-    day_problem = None
-    if request.method == "POST":
-        valid = form.validate()
-        # A forged or expired form is a 400 before anything else is looked at.
-        day_problem = None if form.csrf_token.errors else _posted_day(form, today)
-        if valid and day_problem is None:
-            values = {
-                "pain": form.pain.data,
-                "stiffness": form.stiffness.data,
-                "spasm_episodes": form.spasm_episodes.data,
-                "sleep_quality": int(form.sleep_quality.data) if form.sleep_quality.data else None,
-                "water_glasses": form.water_glasses.data,
-                "notes": form.notes.data or "",
-            }
-            for name, _question in RED_FLAG_QUESTIONS:
-                values[name] = getattr(form, name).data == "yes"
-            try:
-                result = save_checkin(patient, today, values, set(form.items_done.data or []), plan_today)
-            except CheckInClosed as error:  # the local day turned over mid-request
-                db.session.rollback()
-                abort(409, str(error))
-            db.session.commit()
-            if result.checkin.has_red_flag:
-                flash("Your check-in is saved. Please read the safety advice below now.", "danger")
-            else:
-                flash("Check-in saved. Thank you!" if result.created else "Today's check-in is updated.", "success")
-            return redirect(url_for("patients.checkin"))
-        if form.csrf_token.errors:
-            status = 400
-        elif day_problem is not None:
-            status = day_problem[0]
-            # Show today's form again, filled from what is saved, not from the stale post.
-            form = CheckInForm(formdata=None)
-            form.items_done.choices = _item_choices(plan_today)
-            _fill_form(form, existing, plan_today)
-        else:
-            status = 422
+    valid = form.validate()
+    if form.csrf_token.errors:  # a forged or expired form is a 400 before anything else is looked at
+        return page.render(form, 400)
+    day_problem = _posted_day(form, today)
+    if day_problem is not None:
+        status, message = day_problem
+        # Show today's form again, filled from what is saved, not from the stale post.
+        return page.render(_filled_form(existing, plan_today), status, day_problem=message)
+    if not valid:
+        return page.render(form, 422)
+    return _save_and_confirm(patient, today, form, plan_today)
+
+
+def _save_and_confirm(patient, today: date, form: CheckInForm, plan_today):
+    """Save today's check-in from a valid form, commit, and say what happens next."""
+    try:
+        result = save_checkin(patient, today, form.values(), set(form.items_done.data or []), plan_today)
+    except CheckInClosed as error:  # the local day turned over mid-request
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    if result.checkin.has_red_flag:
+        flash("Your check-in is saved. Please read the safety advice below now.", "danger")
     else:
-        _fill_form(form, existing, plan_today)
-    form.day.data = today.isoformat()
-    return (
-        render_template(
-            "patients/checkin.html",
-            form=form,
-            today=today,
-            existing=existing,
-            due=plan_today.items,
-            day_problem=day_problem[1] if day_problem else None,
-            clinic_phone=_clinic_phone(patient),
-            peg_due=outcome_for_week(patient.id, week_start_for(today)) is None,
-            questions=RED_FLAG_QUESTIONS,
-        ),
-        status,
-    )
+        flash("Check-in saved. Thank you!" if result.created else "Today's check-in is updated.", "success")
+    return redirect(url_for("patients.checkin"))
+
+
+class _CheckInPage:
+    """The check-in page for one patient and day, rendered with a form and a status."""
+
+    def __init__(self, patient, today: date, plan_today, existing) -> None:
+        self.patient, self.today, self.plan_today, self.existing = patient, today, plan_today, existing
+
+    def render(self, form: CheckInForm, status: int = 200, day_problem: str | None = None):
+        form.day.data = self.today.isoformat()
+        return (
+            render_template(
+                "patients/checkin.html",
+                form=form,
+                today=self.today,
+                existing=self.existing,
+                due=self.plan_today.items,
+                day_problem=day_problem,
+                clinic_phone=_clinic_phone(self.patient),
+                peg_due=outcome_for_week(self.patient.id, week_start_for(self.today)) is None,
+                questions=RED_FLAG_QUESTIONS,
+            ),
+            status,
+        )
 
 
 @bp.route("/checkin/<day>")
@@ -143,7 +145,7 @@ def checkin_day(day: str):
         wanted = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    today = today_for(current_user)
+    today = patient_today(current_user)
     if wanted == today:
         return redirect(url_for("patients.checkin"))
     item = checkin_for(current_user.id, wanted) if wanted < today else None
@@ -160,7 +162,7 @@ def history():
         error_out=False,
     )  # fmt: skip
     return render_template(
-        "patients/history.html", pagination=pagination, today=today_for(current_user), questions=RED_FLAG_QUESTIONS
+        "patients/history.html", pagination=pagination, today=patient_today(current_user), questions=RED_FLAG_QUESTIONS
     )
 
 
@@ -168,7 +170,7 @@ def history():
 @patient_required
 def weekly_check():
     patient = current_user
-    today = today_for(patient)
+    today = patient_today(patient)
     week = week_start_for(today)
     existing = outcome_for_week(patient.id, week)
     form = WeeklyOutcomeForm(obj=existing if request.method == "GET" else None)

@@ -3,12 +3,11 @@
 Each table is read in one query, so an export costs the same few queries for a
 week of data or for years of it. CSV comes as a ZIP with one file per table
 (spreadsheets open each directly); cells that a spreadsheet would run as a
-formula are neutralised.
+formula are neutralised by the portal's one CSV rule (portal.csvutil).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -16,7 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.auth.models import User
-from portal.care.models import RED_FLAG_FIELDS, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.red_flags import RED_FLAG_FIELDS
+from portal.csvutil import csv_text
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 
@@ -48,7 +49,6 @@ PLAN_ITEM_COLUMNS = (
 )
 ITEM_LOG_COLUMNS = ("day", "plan_item_id", "item", "done", "pain_during", "note")
 OUTCOME_COLUMNS = ("week_start", "pain_average", "enjoyment_interference", "activity_interference", "peg_score")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value: Any) -> Any:
@@ -155,20 +155,8 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps({"format": "holistiq-coach-export/1", **data}, indent=2, ensure_ascii=False)
 
 
-def safe_cell(value: Any) -> Any:
-    """Neutralise text a spreadsheet would evaluate as a formula (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([safe_cell(row.get(name)) for name in columns])
-    return buffer.getvalue()
+    return csv_text(columns, ([row.get(name) for name in columns] for row in rows))
 
 
 def to_csv_zip(data: dict[str, Any]) -> bytes:

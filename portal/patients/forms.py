@@ -6,18 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from portal.care.red_flags import RED_FLAGS
 from portal.forms import no_control_chars, strip_filter
 
 MAX_NOTES = 2000
 
-# (field name, question) in the order the check-in asks them.
-RED_FLAG_QUESTIONS = (
-    ("rf_numbness", "New numbness or tingling in your legs?"),
-    ("rf_walking", "Trouble walking or standing?"),
-    ("rf_bladder_bowel", "Loss of bladder or bowel control, or numbness in your groin or inner thighs?"),
-    ("rf_fall_injury", "A recent fall or injury?"),
-    ("rf_activity_stopping", "Pain that stops you from doing your daily activities?"),
-)
 YES_NO = [("no", "No"), ("yes", "Yes")]
 SLEEP_CHOICES = [
     ("", "Choose…"),
@@ -59,14 +52,28 @@ class CheckInForm(FlaskForm):
         filters=[strip_filter],
         render_kw={"rows": 3, "maxlength": MAX_NOTES},
     )
-    rf_numbness = RadioField(RED_FLAG_QUESTIONS[0][1], choices=YES_NO, default="no")
-    rf_walking = RadioField(RED_FLAG_QUESTIONS[1][1], choices=YES_NO, default="no")
-    rf_bladder_bowel = RadioField(RED_FLAG_QUESTIONS[2][1], choices=YES_NO, default="no")
-    rf_fall_injury = RadioField(RED_FLAG_QUESTIONS[3][1], choices=YES_NO, default="no")
-    rf_activity_stopping = RadioField(RED_FLAG_QUESTIONS[4][1], choices=YES_NO, default="no")
 
     def red_flag_fields(self) -> list:
-        return [getattr(self, name) for name, _question in RED_FLAG_QUESTIONS]
+        return [getattr(self, flag.field) for flag in RED_FLAGS]
+
+    def values(self) -> dict:
+        """The check-in's values as the care service takes them."""
+        values = {
+            "pain": self.pain.data,
+            "stiffness": self.stiffness.data,
+            "spasm_episodes": self.spasm_episodes.data,
+            "sleep_quality": int(self.sleep_quality.data) if self.sleep_quality.data else None,
+            "water_glasses": self.water_glasses.data,
+            "notes": self.notes.data or "",
+        }
+        for flag in RED_FLAGS:
+            values[flag.field] = getattr(self, flag.field).data == "yes"
+        return values
+
+
+# One yes/no question per red flag, in the order the check-in asks them.
+for _flag in RED_FLAGS:
+    setattr(CheckInForm, _flag.field, RadioField(_flag.question, choices=YES_NO, default="no"))
 
 
 class WeeklyOutcomeForm(FlaskForm):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import patient_required
-from portal.care.checkins import today_for
-from portal.care.progress import chart_data_for, chart_range, peg_score, progress_for
+from portal.care.checkins import patient_today
+from portal.care.models import peg_score
+from portal.care.progress import chart_data_for, chart_days, progress_for
 from portal.extensions import db
 from portal.patients.blueprint import bp
 from portal.patients.export import collect, to_csv_zip, to_json
@@ -17,8 +18,8 @@ from portal.patients.export import collect, to_csv_zip, to_json
 @bp.route("/progress")
 @patient_required
 def progress():
-    days = chart_range()
-    today = today_for(current_user)
+    days = chart_days(request.args.get("days"))
+    today = patient_today(current_user)
     data = progress_for(current_user.id, today, days)
     return render_template("patients/progress.html", progress=data, days=days, today=today)
 
@@ -26,12 +27,12 @@ def progress():
 @bp.route("/progress/data.json")
 @patient_required
 def progress_data():
-    days = chart_range()
-    return chart_data_for(current_user.id, today_for(current_user), days)
+    days = chart_days(request.args.get("days"))
+    return chart_data_for(current_user.id, patient_today(current_user), days)
 
 
 def _export_name(extension: str) -> str:
-    return f"holistiq-my-data-{today_for(current_user).isoformat()}.{extension}"
+    return f"holistiq-my-data-{patient_today(current_user).isoformat()}.{extension}"
 
 
 def _download(fmt: str, render, mimetype: str, extension: str) -> Response:
@@ -59,4 +60,4 @@ def export_csv():
 @bp.app_template_filter("peg_score")
 def peg_score_filter(row) -> float:
     """PEG score (mean of the three answers) of a row from progress.peg_series."""
-    return peg_score(row)
+    return peg_score(*row[1:])

@@ -6,24 +6,28 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.access import patient_required
-from portal.care.plans import active_plan
+from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
     NotDueToday,
     plan_item_for_patient,
     set_done,
-    today_for,
+    todays_plan,
 )
 from portal.exercises.dosage import WEEKDAY_NAMES
+from portal.exercises.views import register_plan_item_lookup
 from portal.extensions import db
 from portal.patients.blueprint import bp
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
 
+# The library's item page shows a patient their own dose from their plan.
+register_plan_item_lookup(patient_plan_item)
+
 
 @bp.route("/")
 @patient_required
 def today():
-    plan_today = today_for(current_user)
+    plan_today = todays_plan(current_user)
     return render_template("patients/today.html", today=plan_today, form=MarkDoneForm(formdata=None))
 
 

@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from config import TestingConfig
-from portal import create_app
+from portal.app import create_app
 from portal.extensions import db
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 

@@ -1,4 +1,4 @@
-"""Issue 3 journeys in a real browser: each role's home, admin creates a patient, bad password, log out."""
+"""Account journeys in a real browser: each role's home, admin creates a patient, bad password, log out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.messaging.models import OutboundEmail
+from portal.mail import OutboundEmail
 from tests.e2e.conftest import log_in, log_out
 
 pytestmark = pytest.mark.e2e

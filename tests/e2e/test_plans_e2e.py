@@ -1,4 +1,4 @@
-"""Issue 4 in a real browser: a coach assigns and personalizes a plan; the patient follows it on Today."""
+"""Plans in a real browser: a coach assigns and personalizes a plan; the patient follows it on Today."""
 
 from __future__ import annotations
 

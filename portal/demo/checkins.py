@@ -1,6 +1,6 @@
 """Demo check-in history: six weeks of believable check-ins, item logs and weekly checks.
 
-Runs after the plans step (portal/demo_features.py imports it after coaching.demo).
+Runs after the plans step (item logs belong to the plan items).
 Each demo patient follows a story so the charts and the coach's inbox are alive:
 most improve, Linh's pain has risen over the last days (pain-worsening alert),
 Robert reported a red flag two days ago (urgent alert), Sofia stopped checking in
@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from portal.auth.models import User, email_lookup
 from portal.care.alerts import open_alert, red_flag_summary, scan_missed_checkins, worsening
 from portal.care.models import AlertKind, CheckIn, ItemLog, Plan, PlanStatus, WeeklyOutcome
-from portal.demo import seed_step
 from portal.extensions import db
 from portal.timeutil import local_today
 
@@ -114,7 +113,6 @@ def _seed_patient(patient: User, story: tuple[int, int, float, float], plan: Pla
     return red_flag_checkin
 
 
-@seed_step
 def seed_checkin_history() -> None:
     for email, story in STORIES.items():
         patient = db.session.scalar(email_lookup(email))

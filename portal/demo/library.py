@@ -1,13 +1,11 @@
-"""Demo seeding: the starter library (idempotent upsert by slug)."""
+"""The starter library (idempotent upsert by slug)."""
 
 from __future__ import annotations
 
-from portal.demo import seed_step
 from portal.exercises.library import load_starter_library
 from portal.extensions import db
 
 
-@seed_step
 def seed_library() -> None:
     result = load_starter_library()
     if not result.ok:

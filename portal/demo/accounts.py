@@ -1,12 +1,10 @@
-"""Demo data for `flask seed-demo`: idempotent, safe to run again and again.
+"""Demo clinics, staff and patients (the published demo accounts).
 
-Each feature adds its own step to SEED_STEPS (accounts first); every step looks
-up what exists before adding, so a second run changes nothing.
+Staff are enrolled in two-step sign-in with DEMO_TOTP_SECRET; everyone signs in
+with the demo password. Accounts that already exist are left alone.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from flask import current_app
 
@@ -61,16 +59,7 @@ PATIENTS = (
 # It is demo data like the demo password, never for real accounts.
 DEMO_TOTP_SECRET = "HOLISTIQDEMOSTAFFTOTPSECRET23456"  # noqa: S105 - a published demo value  # nosec B105
 
-SEED_STEPS: list[Callable[[], None]] = []
 
-
-def seed_step(func: Callable[[], None]) -> Callable[[], None]:
-    """Register a seeding step; steps run in registration order."""
-    SEED_STEPS.append(func)
-    return func
-
-
-@seed_step
 def seed_accounts() -> None:
     password_hash = hash_password(current_app.config["DEMO_PASSWORD"])
     clinics = {}
@@ -103,11 +92,3 @@ def seed_accounts() -> None:
 def demo_patients() -> list[User]:
     emails = [p[0] for p in PATIENTS]
     return list(db.session.scalars(db.select(User).where(User.email.in_(emails)).order_by(User.id)))
-
-
-def run_all() -> None:
-    # Feature modules register their steps when imported.
-    import portal.demo_features  # noqa: F401
-
-    for step in SEED_STEPS:
-        step()

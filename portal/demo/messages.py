@@ -1,4 +1,4 @@
-"""Demo seeding: a short conversation between Maria Gonzalez and her coach (idempotent).
+"""A short conversation between Maria Gonzalez and her coach (idempotent).
 
 The last message, from Maria, is left unread so a coach signing in to the demo
 sees the unread badge in the navigation, on the roster and in the inbox.
@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from portal.auth.models import email_lookup
-from portal.demo import seed_step
 from portal.extensions import db
 from portal.messaging.models import Message
 from portal.timeutil import utcnow
@@ -31,7 +30,6 @@ CONVERSATION = (
 )
 
 
-@seed_step
 def seed_demo_messages() -> None:
     patient = db.session.scalar(email_lookup("patient@example.com"))
     if patient is None or patient.coach_id is None:

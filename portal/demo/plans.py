@@ -1,4 +1,4 @@
-"""Demo seeding: the starter programs, then a plan for every demo patient (idempotent).
+"""The starter programs, then a plan for every demo patient (idempotent).
 
 Plans start a few weeks back, with different programs and goals, so every demo patient
 has something to do today from their first login, and one has an earlier plan in history.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import portal.exercises.demo  # noqa: F401 - registers the library step, which must run before ours
 from portal.auth.models import User, email_lookup
 from portal.care.models import Plan, PlanStatus, Program
 from portal.care.plans import assign_program
 from portal.coaching.programs import load_starter_programs
-from portal.demo import PATIENTS, seed_step
+from portal.demo.accounts import PATIENTS
 from portal.extensions import db
 from portal.timeutil import local_today
 
@@ -58,7 +57,6 @@ DEMO_PLANS = {
 EARLIER_PLAN = ("patient@example.com", "anti-inflammatory-kitchen-basics", 26)
 
 
-@seed_step
 def seed_programs() -> None:
     result = load_starter_programs()
     if not result.ok:
@@ -67,7 +65,6 @@ def seed_programs() -> None:
     db.session.commit()
 
 
-@seed_step
 def seed_plans() -> None:
     programs = {p.slug: p for p in db.session.scalars(db.select(Program).where(Program.slug.is_not(None)))}
     coaches = {email: db.session.scalar(email_lookup(email)) for email in {p[3] for p in PATIENTS}}
