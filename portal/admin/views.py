@@ -167,31 +167,25 @@ def edit_account(user_id: int):
 
 @bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
 def deactivate_account(user_id: int):
-    user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        set_active(user, False, actor=current_user)
-    except AccountError as error:
-        flash(str(error), "danger")
-        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
-    db.session.commit()
-    flash(f"{user.name} is deactivated and signed out everywhere.", "success")
-    return redirect(url_for("admin.account_detail", user_id=user.id))
+    return _set_active(user_id, False, "{name} is deactivated and signed out everywhere.")
 
 
 @bp.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 def reactivate_account(user_id: int):
+    return _set_active(user_id, True, "{name} is active again.")
+
+
+def _set_active(user_id: int, active: bool, done_message: str):
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        set_active(user, True, actor=current_user)
+        set_active(user, active, actor=current_user)
     except AccountError as error:
         flash(str(error), "danger")
-        return redirect(url_for("admin.account_detail", user_id=user.id))
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     db.session.commit()
-    flash(f"{user.name} is active again.", "success")
+    flash(done_message.format(name=user.name), "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 
