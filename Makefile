@@ -6,7 +6,9 @@ PORT ?= 5000
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 
-.PHONY: run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean
+MO := portal/translations/es/LC_MESSAGES/messages.mo
+
+.PHONY: translations run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +21,17 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install: $(VENV)/.runtime $(MO)
+install-dev: $(VENV)/.dev $(MO)
+
+## the compiled Spanish catalog (rebuilt whenever the .po changes)
+$(MO): portal/translations/es/LC_MESSAGES/messages.po | $(VENV)/.runtime
+	$(BIN)/pybabel compile --statistics -d portal/translations
+
+## translations: extract every marked string and merge new ones into the Spanish catalog (then translate them)
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-location --omit-header --ignore-obsolete
 
 ## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT)
 run: install

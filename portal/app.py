@@ -32,6 +32,7 @@ from portal.errors import register_error_handlers
 from portal.exercises.blueprint import bp as exercises_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.formatting import register_template_filters
+from portal.i18n import register_i18n
 from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
@@ -55,6 +56,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
 
     configure_logging(app)
     register_extensions(app)
+    register_i18n(app)
     register_blueprints(app)
     register_session_rules(app)
     register_template_helpers(app)

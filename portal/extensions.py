@@ -1,5 +1,6 @@
 """Extension objects, created once here and bound to the app in create_app()."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -27,5 +28,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)  # batch mode: SQLite can alter tables
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
 # Storage comes from RATELIMIT_STORAGE_URI; when Redis is down, fall back to memory.
 limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, default_limits=[])

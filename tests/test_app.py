@@ -85,3 +85,10 @@ def test_500_page_is_friendly(database_url):
     response = app.test_client().get("/__boom")
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.get_data(as_text=True)
+
+
+def test_page_language_follows_the_browser_and_falls_back_to_english(client):
+    spanish = client.get("/login", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert '<html lang="es">' in spanish.get_data(as_text=True)
+    unknown = client.get("/login", headers={"Accept-Language": "xx-YY"})
+    assert '<html lang="en">' in unknown.get_data(as_text=True)

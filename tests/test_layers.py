@@ -33,6 +33,7 @@ LAYERS = {
     "audit": 1,
     "mail": 1,
     "formatting": 1,
+    "i18n": 1,
     # accounts, sessions, access
     "auth": 2,
     "clinics": 3,

@@ -59,6 +59,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     timezone: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # The language the portal, its emails and reminders speak to this user (portal.i18n.LANGUAGES).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]

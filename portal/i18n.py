@@ -1,0 +1,58 @@
+"""The portal's languages: which one a request is in, and the Babel set-up.
+
+A signed-in user reads the portal in the language stored on their account; an
+anonymous visitor in the one they chose on the login page (kept in the session),
+else the best match for their browser's Accept-Language, else English. Anything
+else (an unknown code from a form, a query string or an old row) falls back to English.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal.extensions import babel
+from portal.timeutil import DEFAULT_TIMEZONE
+
+# Shown in each language's own name, so a reader finds theirs.
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT_LANGUAGE = "en"
+SESSION_KEY = "lang"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+
+
+def supported_language(code: str | None) -> str:
+    """The code if the portal speaks it, else English."""
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    if getattr(current_user, "is_authenticated", False):
+        return supported_language(getattr(current_user, "language", None))
+    chosen = session.get(SESSION_KEY)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(tuple(LANGUAGES), default=DEFAULT_LANGUAGE)
+
+
+def select_timezone() -> str:
+    if getattr(current_user, "is_authenticated", False):
+        return current_user.tz
+    return DEFAULT_TIMEZONE
+
+
+def current_language() -> str:
+    """The request's language code ("en" or "es")."""
+    return supported_language(str(get_locale() or DEFAULT_LANGUAGE))
+
+
+def register_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.context_processor
+    def inject_language():
+        return {"current_language": current_language(), "languages": LANGUAGES}
