@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# pytest-xdist workers: the suite's browser, server and database tests are isolated per worker.
+PYTEST_WORKERS ?= 2
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 
@@ -55,10 +57,10 @@ test: install-dev browser
 	$(MAKE) --no-print-directory test-static
 
 test-sqlite: install-dev
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 test-postgres: install-dev
-	TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+	TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 ## test-static: bandit and pip-audit; accepted findings are listed with reasons (pyproject.toml, .pip-audit-accepted)
 test-static: install-dev
