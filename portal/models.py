@@ -2,7 +2,17 @@
 
 from portal.audit import AuditEvent  # noqa: F401
 from portal.auth.models import Clinic, RecoveryCode, User  # noqa: F401
-from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, Program, ProgramItem, WeeklyOutcome  # noqa: F401  # noqa: F401
-from portal.exercises.models import LibraryItem  # noqa: F401
+from portal.care.models import (  # noqa: F401
+    Alert,
+    CheckIn,
+    ItemLog,
+    Plan,
+    PlanItem,
+    Program,
+    ProgramItem,
+    ProgramTranslation,
+    WeeklyOutcome,
+)
+from portal.exercises.models import LibraryItem, LibraryItemTranslation  # noqa: F401
 from portal.mail import OutboundEmail  # noqa: F401
 from portal.messaging.models import Message, ReminderSent  # noqa: F401

@@ -156,6 +156,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("exercises.create", "POST"): Rule(COACHES),
     ("exercises.edit", "GET"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
     ("exercises.edit", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
+    ("exercises.save_item_translation", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id, "locale": "es"}),
     ("exercises.retire", "POST"): Rule(COACHES, lambda w: {"item_id": w["item_to_retire"].id}),
     ("exercises.restore", "POST"): Rule(COACHES, lambda w: {"item_id": w["retired_item"].id}),
     # The patient's own pages: each patient sees only their own data.

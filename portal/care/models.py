@@ -51,6 +51,20 @@ class Program(db.Model):
     )
 
 
+class ProgramTranslation(db.Model):
+    """A program's name and description in another language; the English lives on the program."""
+
+    __tablename__ = "program_translation"
+    __table_args__ = (UniqueConstraint("program_id", "locale", name="uq_program_translation_program_locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class ProgramItem(Dosage, db.Model):
     __tablename__ = "program_item"
 

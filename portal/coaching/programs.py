@@ -3,19 +3,30 @@ a coach edits only their own programs and may duplicate any program they can see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, func, or_
 from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import User
 from portal.care.dosing import Dose, apply_dose, move, next_position
-from portal.care.models import Program, ProgramItem
+from portal.care.models import Program, ProgramItem, ProgramTranslation
 from portal.errors import NotAllowed, NotFound
 from portal.exercises.dosage import weekdays_to_string
-from portal.exercises.library import DATA_DIR, ImportProblem, ImportResult, read_json_file, require_active
+from portal.exercises.library import (
+    DATA_DIR,
+    ImportFileError,
+    ImportProblem,
+    ImportResult,
+    read_json_file,
+    require_active,
+)
 from portal.exercises.models import LibraryItem
+from portal.exercises.translations import TRANSLATED_LANGUAGES, translations_dir
 from portal.extensions import db
 
 STARTER_PROGRAMS = DATA_DIR / "starter_programs.json"
@@ -41,14 +52,56 @@ def programs_query(coach: User) -> Select:
     )
 
 
-def program_choices(coach: User) -> list[tuple[int, str]]:
-    """(id, name) of the programs a coach can assign, for a select list (one query)."""
-    rows = db.session.execute(
-        db.select(Program.id, Program.name, Program.slug)
-        .where(Program.is_active.is_(True), visible_filter(coach))
-        .order_by(Program.slug.is_not(None), Program.name)
-    ).all()
-    return [(row.id, f"{row.name}{' (starter)' if row.slug else ''}") for row in rows]
+def program_choices(coach: User, locale: str | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the programs a coach can assign, for a select list (one query), named in
+    ``locale`` where the program has a version in it."""
+    translated = and_(ProgramTranslation.program_id == Program.id, ProgramTranslation.locale == locale)
+    name = func.coalesce(ProgramTranslation.name, Program.name) if locale else Program.name
+    query = db.select(Program.id, name.label("name"), Program.slug).where(
+        Program.is_active.is_(True), visible_filter(coach)
+    )
+    if locale:
+        query = query.outerjoin(ProgramTranslation, translated)
+    rows = db.session.execute(query.order_by(Program.slug.is_not(None), name)).all()
+    return [(row.id, _("%(name)s (starter)", name=row.name) if row.slug else row.name) for row in rows]
+
+
+# --- programs in the reader's language ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramText:
+    """A program's name and description in the reader's language, or the English (``fell_back``)."""
+
+    name: str
+    description: str
+    language: str
+    fell_back: bool
+
+
+def program_texts(programs: Iterable[Program], locale: str) -> dict[int, ProgramText]:
+    """Each program's text in ``locale`` with English fallback, by program id (one statement at most)."""
+    programs = {program.id: program for program in programs}
+    if locale not in TRANSLATED_LANGUAGES or not programs:
+        return {pid: ProgramText(p.name, p.description or "", "en", False) for pid, p in programs.items()}
+    rows = {
+        row.program_id: row
+        for row in db.session.scalars(
+            db.select(ProgramTranslation).where(
+                ProgramTranslation.locale == locale, ProgramTranslation.program_id.in_(list(programs))
+            )
+        )
+    }
+    return {
+        pid: ProgramText(rows[pid].name, rows[pid].description, locale, False)
+        if pid in rows
+        else ProgramText(program.name, program.description or "", "en", True)
+        for pid, program in programs.items()
+    }
+
+
+def program_text(program: Program, locale: str) -> ProgramText:
+    return program_texts([program], locale)[program.id]
 
 
 def program_for_coach(program_id: int, coach: User, *, editable: bool = False) -> Program:
@@ -257,3 +310,65 @@ def import_programs(data: Any) -> ImportResult:
 
 def load_starter_programs() -> ImportResult:
     return import_programs(read_json_file(STARTER_PROGRAMS))
+
+
+def import_program_translations(data: Any, locale: str) -> ImportResult:
+    """Upsert the starter programs' names and descriptions in ``locale`` by program slug (the caller
+    commits); nothing is written when any entry is bad, and a second import changes nothing."""
+    if locale not in TRANSLATED_LANGUAGES:
+        return ImportResult(problems=[ImportProblem(0, "", "locale", f"Not a translated language: {locale}.")])
+    if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
+        return ImportResult(problems=[ImportProblem(0, "", "programs", 'Expected {"programs": {"<slug>": {...}}}.')])
+    programs = {p.slug: p for p in db.session.scalars(db.select(Program).where(Program.slug.is_not(None)))}
+    clean, problems = [], []
+    for index, (slug, entry) in enumerate(data["programs"].items(), start=1):
+        found = []
+        if slug not in programs:
+            found.append(("slug", f"No starter program with the slug “{slug}”."))
+        if not isinstance(entry, dict):
+            found.append(("entry", "Must be an object."))
+            entry = {}
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
+            found.append(("name", "Required, at most 120 characters."))
+        description = entry.get("description", "")
+        if not isinstance(description, str):
+            found.append(("description", "Must be text."))
+        elif programs.get(slug) is not None and programs[slug].description.strip() and not description.strip():
+            found.append(("description", "The English has a description: translate it."))
+        for field in sorted(set(entry) - {"name", "description"}):
+            found.append((field, "Unknown field."))
+        problems.extend(ImportProblem(index, slug, f, m) for f, m in found)
+        if not found:
+            clean.append((programs[slug], name.strip(), description.strip()))
+    result = ImportResult(problems=problems)
+    if problems:
+        return result
+    existing = {
+        row.program_id: row
+        for row in db.session.scalars(db.select(ProgramTranslation).where(ProgramTranslation.locale == locale))
+    }
+    for program, name, description in clean:
+        row = existing.get(program.id)
+        if row is None:
+            db.session.add(ProgramTranslation(program_id=program.id, locale=locale, name=name, description=description))
+            result.created += 1
+        elif (row.name, row.description) == (name, description):
+            result.unchanged += 1
+        else:
+            row.name, row.description = name, description
+            result.updated += 1
+    db.session.flush()
+    return result
+
+
+def load_starter_program_translations(locale: str) -> ImportResult:
+    """The shipped names and descriptions of the starter programs in ``locale``, if that file exists."""
+    path = translations_dir(locale) / "programs.json"
+    if not path.exists():
+        return ImportResult()
+    try:
+        data = read_json_file(path)
+    except ImportFileError as error:
+        return ImportResult(problems=[ImportProblem(0, "", "file", str(error))])
+    return import_program_translations(data, locale)

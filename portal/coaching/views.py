@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -12,7 +12,7 @@ from portal.auth.models import User
 from portal.care import plans as plan_service
 from portal.care import progress as progress_service
 from portal.care.dosing import DoseError
-from portal.care.models import Plan
+from portal.care.models import Plan, Program
 from portal.care.plans import STALE_MESSAGE, PlanChanged
 from portal.coaching import programs as program_service
 from portal.coaching import review as review_service
@@ -32,6 +32,7 @@ from portal.coaching.forms import (
 from portal.exercises.library import RetiredItemError, active_item_choices
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
+from portal.i18n import DEFAULT_LANGUAGE, current_language
 from portal.messaging.services import unread_by_patient
 from portal.pagination import paginate_rows
 from portal.timeutil import local_today
@@ -44,6 +45,26 @@ DIRECTIONS = ("up", "down")
 def require_coach():
     """Every coach page is for coaches (403 for other roles); patients are checked per object."""
     return None
+
+
+def _content_locale() -> str | None:
+    """The request's language for library and program text, None for English (the stored text)."""
+    language = current_language()
+    return None if language == DEFAULT_LANGUAGE else language
+
+
+@bp.app_template_global("program_text")
+def program_text_global(program: Program) -> program_service.ProgramText:
+    """A program's name and description in the request's language. The first lookup on a page loads
+    the translations of every program the request has loaded, in one statement."""
+    language = current_language()
+    cache: dict[int, program_service.ProgramText] = g.setdefault("program_texts", {})
+    if program.id not in cache:
+        loaded = [obj for obj in db.session.identity_map.values() if isinstance(obj, Program)]
+        pending = {obj.id: obj for obj in loaded if obj.id not in cache}
+        pending[program.id] = program
+        cache.update(program_service.program_texts(pending.values(), language))
+    return cache[program.id]
 
 
 # --- roster -----------------------------------------------------------------------------
@@ -85,12 +106,14 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
     plan = plan_service.active_plan(patient.id)
     version = str(plan.version) if plan else ""
     assign = forms.get("assign") or AssignPlanForm(formdata=None, prefix="assign")
-    assign.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(current_user)
+    assign.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(
+        current_user, _content_locale()
+    )
     if not assign.start_date.data:
         assign.start_date.data = local_today(patient.tz)
     assign.current_plan.data = f"{plan.id}:{plan.version}" if plan else ""
     add_item = forms.get("add_item") or AddPlanItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    add_item.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
     add_item.version.data = version
     action = PlanActionForm(formdata=None)
     action.version.data = version
@@ -141,7 +164,9 @@ def patient_detail(patient_id: int):
 def assign_plan(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = AssignPlanForm(prefix="assign")
-    form.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(current_user)
+    form.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(
+        current_user, _content_locale()
+    )
     valid = form.validate_on_submit()
     valid = form.check_start_date(patient.tz) and valid
     if not valid:
@@ -205,7 +230,7 @@ def edit_plan_details(patient_id: int, plan_id: int):
 def add_plan_item(patient_id: int, plan_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = AddPlanItemForm(prefix="add")
-    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
     plan = _plan_for_edit(patient, plan_id, form)
     if not form.validate_on_submit():
         return _patient_page(patient, status=400, add_item=form)
@@ -320,7 +345,9 @@ def _program_page(program, *, status: int = 200, add_item=None):
     editable = program_service.can_edit(program, current_user)
     if add_item is None:
         add_item = AddProgramItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, "Choose a library item")] + (active_item_choices() if editable else [])
+    add_item.library_item_id.choices = [(None, "Choose a library item")] + (
+        active_item_choices(_content_locale()) if editable else []
+    )
     return (
         render_template(
             "coaching/program.html",
@@ -377,7 +404,7 @@ def archive_program(program_id: int):
 def add_program_item(program_id: int):
     program = program_service.program_for_coach(program_id, current_user, editable=True)
     form = AddProgramItemForm(prefix="add")
-    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices()
+    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
     if not form.validate_on_submit():
         return _program_page(program, status=400, add_item=form)
     library_item = db.session.get(LibraryItem, form.library_item_id.data)

@@ -11,8 +11,9 @@ from datetime import timedelta
 from portal.auth.models import User, email_lookup
 from portal.care.models import Plan, PlanStatus, Program
 from portal.care.plans import assign_program
-from portal.coaching.programs import load_starter_programs
+from portal.coaching.programs import load_starter_program_translations, load_starter_programs
 from portal.demo.accounts import PATIENTS
+from portal.exercises.translations import TRANSLATED_LANGUAGES
 from portal.extensions import db
 from portal.timeutil import local_today
 
@@ -62,6 +63,13 @@ def seed_programs() -> None:
     if not result.ok:
         db.session.rollback()
         raise RuntimeError("The starter programs are invalid:\n" + "\n".join(str(p) for p in result.problems))
+    for locale in TRANSLATED_LANGUAGES:
+        translated = load_starter_program_translations(locale)
+        if not translated.ok:
+            db.session.rollback()
+            raise RuntimeError(
+                f"The starter programs' {locale} text is invalid:\n" + "\n".join(str(p) for p in translated.problems)
+            )
     db.session.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -72,6 +73,53 @@ class LibraryItemForm(FlaskForm):
         data = {name: getattr(self, name).data for name in self._fields if name not in ("csrf_token", "submit")}
         data["instructions"] = "\n".join(line.strip() for line in data["instructions"].splitlines() if line.strip())
         data["media_url"] = data["media_url"] or None
+        return data
+
+
+class TranslationForm(FlaskForm):
+    """An item's text in another language. All empty removes that version; otherwise title, summary and
+    steps go together, and cautions are required whenever the English has them."""
+
+    title = StringField(
+        _l("Title in Spanish"), validators=[Optional(), Length(max=120), no_control_chars], filters=[strip_filter]
+    )
+    summary = StringField(
+        _l("One-line summary in Spanish"),
+        validators=[Optional(), Length(max=200), no_control_chars],
+        filters=[strip_filter],
+    )
+    instructions = TextAreaField(
+        _l("Step-by-step instructions in Spanish"),
+        validators=[Optional(), Length(max=5000), no_control_chars],
+        filters=[strip_filter],
+    )
+    cautions = TextAreaField(
+        _l("Cautions in Spanish"), validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+    )
+    submit = SubmitField(_l("Save Spanish version"))
+
+    def __init__(self, *args, english_cautions: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.english_cautions = english_cautions
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        texts = [self.title.data, self.summary.data, self.instructions.data, self.cautions.data]
+        if not any(texts):
+            return valid  # removing the translation
+        for name in ("title", "summary", "instructions"):
+            field = getattr(self, name)
+            if not field.data:
+                field.errors = [*field.errors, _l("Required when the item has a Spanish version.")]
+                valid = False
+        if self.english_cautions.strip() and not self.cautions.data:
+            self.cautions.errors = [*self.cautions.errors, _l("The English has cautions: translate them too.")]
+            valid = False
+        return valid
+
+    def values(self) -> dict:
+        data = {name: getattr(self, name).data or "" for name in ("title", "summary", "instructions", "cautions")}
+        data["instructions"] = "\n".join(line.strip() for line in data["instructions"].splitlines() if line.strip())
         return data
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, case, or_
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, case, func, or_
 
 from portal import audit
 from portal.exercises.dosage import check_value
-from portal.exercises.models import BODY_AREAS, ItemKind, LibraryItem
+from portal.exercises.models import BODY_AREAS, ItemKind, LibraryItem, LibraryItemTranslation
 from portal.extensions import db
 from portal.sqlutil import contains_text
 
@@ -40,13 +41,31 @@ def library_query(
     body_area: str | None = None,
     *,
     include_retired: bool = False,
+    locale: str | None = None,
 ) -> Select:
-    """Library items matching the filters, movements first, then habits, then nutrition."""
+    """Library items matching the filters, movements first, then habits, then nutrition.
+
+    With a ``locale``, a search also matches the item's title and summary in that language, so a
+    Spanish reader finds "estiramiento" as an English reader finds "stretch"."""
     query = db.select(LibraryItem)
     if not include_retired:
         query = query.where(LibraryItem.is_active.is_(True))
     if search:
-        query = query.where(or_(contains_text(LibraryItem.title, search), contains_text(LibraryItem.summary, search)))
+        matches = [contains_text(LibraryItem.title, search), contains_text(LibraryItem.summary, search)]
+        if locale:
+            matches.append(
+                db.select(LibraryItemTranslation.id)
+                .where(
+                    LibraryItemTranslation.library_item_id == LibraryItem.id,
+                    LibraryItemTranslation.locale == locale,
+                    or_(
+                        contains_text(LibraryItemTranslation.title, search),
+                        contains_text(LibraryItemTranslation.summary, search),
+                    ),
+                )
+                .exists()
+            )
+        query = query.where(or_(*matches))
     if kind:
         query = query.where(LibraryItem.kind == kind)
     if body_area:
@@ -64,18 +83,20 @@ def require_active(item: LibraryItem) -> None:
         raise RetiredItemError("This library item is retired. Choose another item.")
 
 
-def active_item_choices() -> list[tuple[int, str]]:
-    """(id, "Kind: title") of every active item, for the coach's "add an item" lists (one query)."""
-    rows = db.session.execute(
-        db.select(LibraryItem.id, LibraryItem.kind, LibraryItem.title)
-        .where(LibraryItem.is_active.is_(True))
-        .order_by(KIND_ORDER, LibraryItem.title)
-    ).all()
+def active_item_choices(locale: str | None = None) -> list[tuple[int, str]]:
+    """(id, "Kind: title") of every active item, for the coach's "add an item" lists (one query),
+    titled in ``locale`` where the item has a version in it, else in English."""
+    translated = and_(LibraryItemTranslation.library_item_id == LibraryItem.id, LibraryItemTranslation.locale == locale)
+    title = func.coalesce(LibraryItemTranslation.title, LibraryItem.title) if locale else LibraryItem.title
+    query = db.select(LibraryItem.id, LibraryItem.kind, title.label("title")).where(LibraryItem.is_active.is_(True))
+    if locale:
+        query = query.outerjoin(LibraryItemTranslation, translated)
+    rows = db.session.execute(query.order_by(KIND_ORDER, title)).all()
     return [(row.id, f"{_kind_prefix(row.kind)}: {row.title}") for row in rows]
 
 
 def _kind_prefix(kind: str) -> str:
-    return {"exercise": "Movement", "posture": "Posture", "diet": "Nutrition"}.get(kind, kind)
+    return {"exercise": _("Movement"), "posture": _("Posture"), "diet": _("Nutrition")}.get(kind, kind)
 
 
 # --- coach edits --------------------------------------------------------------

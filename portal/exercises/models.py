@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -68,6 +68,27 @@ class LibraryItem(db.Model):
     @property
     def body_area_label(self) -> str:
         return BODY_AREAS.get(self.body_area, self.body_area)
+
+    @property
+    def steps(self) -> list[str]:
+        return [line for line in self.instructions.splitlines() if line.strip()]
+
+
+class LibraryItemTranslation(db.Model):
+    """An item's text in another language; the English lives on the item itself."""
+
+    __tablename__ = "library_item_translation"
+    __table_args__ = (UniqueConstraint("library_item_id", "locale", name="uq_library_item_translation_item_locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_item_id: Mapped[int] = mapped_column(ForeignKey("library_item.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text)  # one step per line, like the English
+    cautions: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def steps(self) -> list[str]:

@@ -5,17 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import coach_required
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
-from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm
+from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm, TranslationForm
 from portal.exercises.library import create_item, library_query, set_item_active, update_item
 from portal.exercises.models import LibraryItem
+from portal.exercises.translations import (
+    TRANSLATED_LANGUAGES,
+    ItemText,
+    english_text,
+    item_texts,
+    save_translation,
+    translated_languages,
+    translation_for,
+)
 from portal.extensions import db
+from portal.i18n import DEFAULT_LANGUAGE, current_language
 
 PAGE_SIZE = 24
 
@@ -35,6 +46,25 @@ def weekdays_filter(weekdays: str) -> str:
     return describe_weekdays(weekdays or "")
 
 
+@bp.app_template_global("item_text")
+def item_text_global(item: LibraryItem) -> ItemText:
+    """An item's text in the request's language, for any template.
+
+    The first lookup on a page loads the translations of every library item the request has
+    loaded so far, in one statement, so a page costs the same for 3 items or 30; an item
+    loaded later costs at most one more statement for its batch."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        return english_text(item)
+    cache: dict[int, ItemText] = g.setdefault("item_texts", {})
+    if item.id not in cache:
+        loaded = [obj for obj in db.session.identity_map.values() if isinstance(obj, LibraryItem)]
+        pending = {obj.id: obj for obj in loaded if obj.id not in cache}
+        pending[item.id] = item
+        cache.update(item_texts(pending.values(), language))
+    return cache[item.id]
+
+
 @bp.route("/")
 @login_required
 def browse():
@@ -42,7 +72,14 @@ def browse():
     if not form.validate():
         return render_template("exercises/browse.html", form=form, pagination=None), 400
     include_retired = current_user.is_coach and form.retired.data == "yes"
-    query = library_query(form.q.data, form.kind.data, form.area.data, include_retired=include_retired)
+    language = current_language()
+    query = library_query(
+        form.q.data,
+        form.kind.data,
+        form.area.data,
+        include_retired=include_retired,
+        locale=language if language != DEFAULT_LANGUAGE else None,
+    )
     pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return render_template("exercises/browse.html", form=form, pagination=pagination)
 
@@ -81,7 +118,14 @@ def detail(item_id: int):
     # A retired item stays readable by coaches and by patients whose plan still has it.
     if not item.is_active and not current_user.is_coach and plan_item is None:
         abort(404)
-    return render_template("exercises/detail.html", item=item, plan_item=plan_item, action_form=ActionForm())
+    return render_template(
+        "exercises/detail.html",
+        item=item,
+        plan_item=plan_item,
+        action_form=ActionForm(),
+        # Coaches see which languages the item is written in.
+        translated=translated_languages(item) if current_user.is_coach else set(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -106,6 +150,21 @@ def create():
     return render_template("exercises/form.html", form=form, item=None), status
 
 
+def _translation_form(item: LibraryItem, locale: str, *, formdata: bool) -> TranslationForm:
+    if formdata:
+        return TranslationForm(prefix=locale, english_cautions=item.cautions or "")
+    row = translation_for(item, locale)
+    form = TranslationForm(formdata=None, prefix=locale, obj=row, english_cautions=item.cautions or "")
+    return form
+
+
+def _edit_page(item: LibraryItem, form: LibraryItemForm, translation_form: TranslationForm, status: int):
+    return (
+        render_template("exercises/form.html", form=form, item=item, translation_form=translation_form),
+        status,
+    )
+
+
 @bp.route("/<int:item_id>/edit", methods=["GET", "POST"])
 @coach_required
 def edit(item_id: int):
@@ -114,10 +173,32 @@ def edit(item_id: int):
     if form.validate_on_submit():
         changed = update_item(item, form.values(), current_user)
         db.session.commit()
-        flash("Item saved." if changed else "Nothing changed.", "success" if changed else "info")
+        flash(_("Item saved.") if changed else _("Nothing changed."), "success" if changed else "info")
         return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("exercises/form.html", form=form, item=item), status
+    return _edit_page(item, form, _translation_form(item, "es", formdata=False), status)
+
+
+@bp.route("/<int:item_id>/translations/<locale>", methods=["POST"])
+@coach_required
+def save_item_translation(item_id: int, locale: str):
+    """Save (or, with every field empty, remove) the item's version in another language."""
+    item = _item_or_404(item_id)
+    if locale not in TRANSLATED_LANGUAGES:
+        abort(404)
+    translation_form = _translation_form(item, locale, formdata=True)
+    if not translation_form.validate_on_submit():
+        return _edit_page(item, LibraryItemForm(formdata=None, obj=item), translation_form, 400)
+    outcome = save_translation(item, locale, translation_form.values(), current_user)
+    db.session.commit()
+    messages = {
+        "created": _("Spanish version saved."),
+        "updated": _("Spanish version saved."),
+        "removed": _("Spanish version removed: Spanish readers now see the English."),
+        "unchanged": _("Nothing changed."),
+    }
+    flash(messages[outcome], "info" if outcome == "unchanged" else "success")
+    return redirect(url_for("exercises.detail", item_id=item.id))
 
 
 @bp.route("/<int:item_id>/retire", methods=["POST"])

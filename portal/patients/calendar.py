@@ -15,6 +15,7 @@ from icalendar import Calendar, Event, vRecur
 
 from portal.care.models import Plan, PlanItem
 from portal.exercises.dosage import describe_dose, describe_weekdays
+from portal.exercises.translations import ItemText, item_texts
 from portal.mail import public_url
 from portal.timeutil import zone
 
@@ -38,7 +39,7 @@ def first_occurrence(start: date, weekdays: str) -> date:
     raise ValueError("An item without weekdays has no occurrence.")
 
 
-def _description(item: PlanItem) -> str:
+def _description(item: PlanItem, text: ItemText) -> str:
     lines = []
     dose = describe_dose(item.sets, item.reps, item.hold_seconds, item.times_per_day)
     if dose:
@@ -46,15 +47,22 @@ def _description(item: PlanItem) -> str:
     lines.append(f"Days: {describe_weekdays(item.weekdays)}")
     if item.coach_note:
         lines.append(f"From your coach: {item.coach_note}")
-    if item.library_item.cautions:
-        lines.append(f"Take care: {item.library_item.cautions}")
+    if text.cautions:
+        lines.append(f"Take care: {text.cautions}")
     lines.append(f"Instructions: {public_url('exercises.detail', item_id=item.library_item_id)}")
     lines.append("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency.")
     return "\n".join(lines)
 
 
-def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: datetime | None = None) -> bytes:
-    """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day."""
+def plan_calendar(
+    plan: Plan,
+    tz_name: str,
+    at: time = DEFAULT_EVENT_TIME,
+    now: datetime | None = None,
+    locale: str = "en",
+) -> bytes:
+    """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day, with
+    the items' titles and cautions in ``locale`` (English where an item has no version in it)."""
     tz = zone(tz_name)
     tz_name = tz.key
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
@@ -65,7 +73,10 @@ def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: 
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"Home plan: {plan.title}")
     cal.add("x-wr-timezone", tz_name)
-    for item in scheduled_items(plan):
+    items = scheduled_items(plan)
+    texts = item_texts([item.library_item for item in items], locale)
+    for item in items:
+        text = texts[item.library_item_id]
         first = first_occurrence(plan.start_date, item.weekdays)
         start = datetime.combine(first, at, tzinfo=tz)
         event = Event()
@@ -78,8 +89,8 @@ def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: 
             # UNTIL is inclusive and, with a zoned DTSTART, must be given in UTC.
             rule["until"] = datetime.combine(plan.end_date, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
         event.add("rrule", vRecur(rule))
-        event.add("summary", item.library_item.title)
-        event.add("description", _description(item))
+        event.add("summary", text.title)
+        event.add("description", _description(item, text))
         event.add("categories", [item.library_item.kind_label])
         event.add("transp", "TRANSPARENT")  # a reminder, not a busy slot
         cal.add_component(event)

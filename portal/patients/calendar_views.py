@@ -12,6 +12,7 @@ from portal import audit
 from portal.auth.access import patient_required
 from portal.care.plans import active_plan
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
 from portal.timeutil import local_today
@@ -61,7 +62,7 @@ def plan_calendar_file():
     """Download the plan as recurring calendar events (RFC 5545)."""
     at = _event_time()
     plan = _plan_or_404()
-    body = plan_calendar(plan, current_user.tz, at)
+    body = plan_calendar(plan, current_user.tz, at, locale=current_language())
     audit.record("plan.calendar_export", plan, patient=current_user, items=len(scheduled_items(plan)))
     db.session.commit()
     return Response(

@@ -14,8 +14,10 @@ from portal.care.today import (
     todays_plan,
 )
 from portal.exercises.dosage import WEEKDAY_NAMES
+from portal.exercises.translations import item_text
 from portal.exercises.views import register_plan_item_lookup
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.patients.blueprint import bp
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
@@ -48,7 +50,7 @@ def mark_item(plan_item_id: int):
         db.session.rollback()
         abort(400, str(error))
     db.session.commit()
-    title = item.library_item.title
+    title = item_text(item.library_item, current_language()).title
     flash(f"Marked “{title}” done. Well done!" if done else f"Marked “{title}” not done.", "success")
     return redirect(url_for("patients.today", _anchor=f"item-{item.id}"))
 
