@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in s.survivors:
             print(f"SURVIVED {name}  (see it: .venv/bin/mutmut show {name})")
             failed = True
-    seen = {name for meta in args.mutants.rglob("*.py.meta") for name in json.loads(meta.read_text())["exit_code_by_key"]}
+    seen = {
+        name for meta in args.mutants.rglob("*.py.meta") for name in json.loads(meta.read_text())["exit_code_by_key"]
+    }
     for name in sorted(set(accepted) - seen):
         print(f"note: accepted mutant {name} no longer exists; remove it from {ACCEPTED_FILE.name}")
     return 1 if failed else 0
