@@ -21,8 +21,12 @@ from portal.care.alerts import (
 )
 from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanStatus
+from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
 from tests.test_checkins import make_plan
+
+# The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
+pytestmark = pytest.mark.usefixtures("care_clock")
 
 D = date(2026, 3, 20)
 

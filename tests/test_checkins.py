@@ -13,7 +13,11 @@ from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.models import LibraryItem
 from portal.mail import OutboundEmail
+from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
+
+# The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
+pytestmark = pytest.mark.usefixtures("care_clock")
 
 _slug = itertools.count(1)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.care.alerts import open_alert
@@ -11,7 +13,11 @@ from portal.care.checkins import patient_today
 from portal.care.models import AlertKind, CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
 from portal.coaching.review import review_for
+from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.test_checkins import make_plan
+
+# The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
+pytestmark = pytest.mark.usefixtures("care_clock")
 
 
 def add_days(db, patient, offsets, pain=5, **kw):

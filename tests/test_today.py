@@ -12,8 +12,12 @@ from portal.care.models import ItemLog
 from portal.care.today import todays_plan
 from portal.extensions import db
 from portal.timeutil import local_today
+from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
+
+# The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
+pytestmark = pytest.mark.usefixtures("care_clock")
 
 
 def _logs():

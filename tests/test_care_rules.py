@@ -1,0 +1,345 @@
+"""The care rules as behaviour that a wrong alert or a wrong figure would break.
+
+Every aggregate runs with two patients whose histories differ, so a query that
+forgot its patient filter gives a visibly wrong answer; the clock is frozen at a
+chosen instant (tests/clock.py), so the answers do not depend on the day or the
+machine's time zone the suite runs in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from portal.auth.models import Role
+from portal.care.alerts import scan_missed_checkins, worsening
+from portal.care.checkins import outcome_for_week, patient_today, save_checkin, save_weekly_outcome, week_start_for
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, WeeklyOutcome
+from portal.care.progress import (
+    _due_count,
+    adherence_by_patient,
+    checkin_series,
+    item_adherence,
+    peg_series,
+    progress_for,
+    streaks,
+    summary,
+    weekly_adherence,
+)
+from portal.care.red_flags import RED_FLAG_FIELDS, RED_FLAGS
+from portal.care.today import todays_plan
+from portal.mail import OutboundEmail
+from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
+from tests.test_checkins import make_plan
+
+pytestmark = pytest.mark.usefixtures("care_clock")
+
+CALM = {"pain": 2, "stiffness": 2}
+
+
+@pytest.fixture
+def two_patients(make_user, coach):
+    """Two patients of one coach, in the practice's zone."""
+    return make_user(Role.PATIENT, coach=coach), make_user(Role.PATIENT, coach=coach)
+
+
+def add_checkins(db, patient, pains_by_offset: dict[int, int], today: date | None = None, **fields) -> None:
+    today = today or patient_today(patient)
+    for offset, pain in pains_by_offset.items():
+        db.session.add(
+            CheckIn(patient_id=patient.id, day=today - timedelta(days=offset), pain=pain, stiffness=pain, **fields)
+        )
+    db.session.commit()
+
+
+def emails_to(db, address: str) -> list[OutboundEmail]:
+    return db.session.scalars(db.select(OutboundEmail).where(OutboundEmail.to_address == address)).all()
+
+
+# --- two patients in every aggregate --------------------------------------------------
+
+
+def test_worsening_compares_each_patients_own_checkins(db, two_patients):
+    rising, easing = two_patients
+    today = patient_today(rising)
+    add_checkins(db, rising, {0: 6, 1: 6, 2: 6} | {o: 4 for o in range(3, 10)})
+    add_checkins(db, easing, {0: 1, 1: 1, 2: 1} | {o: 9 for o in range(3, 10)})
+    assert worsening(rising.id, today) == (6.0, 4.0)
+    assert worsening(easing.id, today) is None
+
+
+def test_streaks_count_each_patients_own_days(db, two_patients):
+    recent, earlier = two_patients
+    today = patient_today(recent)
+    add_checkins(db, recent, {0: 3, 1: 3, 2: 3})
+    add_checkins(db, earlier, {o: 3 for o in range(4, 11)})
+    assert streaks(recent.id, today) == (3, 3)
+    assert streaks(earlier.id, today) == (0, 7)
+
+
+def test_summary_and_series_are_per_patient(db, two_patients):
+    first, second = two_patients
+    today = patient_today(first)
+    add_checkins(db, first, {0: 8, 1: 6}, spasm_episodes=2)
+    add_checkins(db, second, {0: 1, 3: 1, 4: 1}, spasm_episodes=0, rf_walking=True)
+    start = today - timedelta(days=29)
+    a, b = summary(first.id, start, today), summary(second.id, start, today)
+    assert (a.checkins, a.pain_avg, a.spasms_total, a.red_flag_days) == (2, 7.0, 4, 0)
+    assert (b.checkins, b.pain_avg, b.spasms_total, b.red_flag_days) == (3, 1.0, 0, 3)
+    assert [row.pain for row in checkin_series(first.id, start, today)] == [6, 8]
+    assert [row.day for row in checkin_series(second.id, start, today)] == [
+        today - timedelta(days=d) for d in (4, 3, 0)
+    ]
+
+
+def test_weekly_outcome_belongs_to_its_patient(db, two_patients):
+    first, second = two_patients
+    week = week_start_for(patient_today(first))
+    save_weekly_outcome(first, {"pain_average": 7, "enjoyment_interference": 6, "activity_interference": 5})
+    db.session.commit()
+    outcome, created = save_weekly_outcome(
+        second, {"pain_average": 2, "enjoyment_interference": 1, "activity_interference": 0}
+    )
+    db.session.commit()
+    assert created and outcome.patient_id == second.id
+    assert outcome_for_week(first.id, week).pain_average == 7
+    assert outcome_for_week(second.id, week).pain_average == 2
+    assert [row.pain_average for row in peg_series(first.id, patient_today(first))] == [7]
+    assert db.session.scalar(db.select(db.func.count(WeeklyOutcome.id))) == 2
+
+
+def test_a_red_flag_update_touches_only_the_patients_own_alert(db, two_patients):
+    first, second = two_patients
+    today = patient_today(first)
+    mine = save_checkin(first, today, CALM | {"rf_numbness": True}).checkin
+    db.session.commit()
+    save_checkin(second, today, CALM | {"rf_walking": True})
+    db.session.commit()
+    theirs = save_checkin(second, today, CALM | {"rf_walking": True, "rf_fall_injury": True}).checkin
+    db.session.commit()
+    alerts = {a.patient_id: a for a in db.session.scalars(db.select(Alert)).all()}
+    assert alerts[first.id].checkin_id == mine.id
+    assert "numbness" in alerts[first.id].summary and "fall" not in alerts[first.id].summary
+    assert alerts[second.id].checkin_id == theirs.id
+    assert "fall" in alerts[second.id].summary
+
+
+def test_adherence_is_per_patient(db, coach, two_patients):
+    busy, idle = two_patients
+    today = patient_today(busy)
+    start = today - timedelta(days=6)
+    busy_plan = make_plan(db, busy, coach, n_items=1)
+    make_plan(db, idle, coach, n_items=2)
+    for offset in range(4):
+        db.session.add(
+            ItemLog(
+                plan_item_id=busy_plan.items[0].id, patient_id=busy.id, day=today - timedelta(days=offset), done=True
+            )
+        )
+    db.session.commit()
+    assert adherence_by_patient([busy.id, idle.id], start, today) == {busy.id: (7, 4), idle.id: (14, 0)}
+    assert [(a.due, a.done) for a in item_adherence(busy.id, start, today)] == [(7, 4)]
+    assert [(a.due, a.done, a.percent) for a in item_adherence(idle.id, start, today)] == [(7, 0, 0), (7, 0, 0)]
+    assert sum(w["due"] for w in weekly_adherence(idle.id, today, weeks=2)) > 0
+    assert sum(w["done"] for w in weekly_adherence(idle.id, today, weeks=2)) == 0
+
+
+def test_progress_page_figures_are_the_patients_own(db, coach, two_patients):
+    first, second = two_patients
+    today = patient_today(first)
+    make_plan(db, first, coach, n_items=1)
+    add_checkins(db, first, {0: 5, 1: 5})
+    add_checkins(db, second, {o: 9 for o in range(0, 20)})
+    progress = progress_for(first.id, today)
+    assert (progress.streak, progress.longest_streak, progress.summary.checkins) == (2, 2, 2)
+    assert [entry.item.plan.patient_id for entry in progress.items] == [first.id]
+
+
+# --- the coach's red-flag email ---------------------------------------------------------
+
+
+def test_red_flag_email_is_sent_once_per_open_alert(db, patient, coach):
+    today = patient_today(patient)
+    save_checkin(patient, today, CALM | {"rf_bladder_bowel": True})
+    db.session.commit()
+    save_checkin(patient, today, CALM | {"rf_bladder_bowel": True, "rf_walking": True})
+    db.session.commit()
+    [mail] = emails_to(db, coach.email)
+    assert "Urgent alert" in mail.subject
+    assert "bladder" not in mail.body  # no health details in an email
+
+
+def test_worsening_and_missed_alerts_send_no_email(db, coach, two_patients):
+    rising, quiet = two_patients
+    today = patient_today(rising)
+    add_checkins(db, rising, {1: 7, 2: 7} | {o: 3 for o in range(3, 10)})
+    result = save_checkin(rising, today, {"pain": 7, "stiffness": 7})
+    db.session.commit()
+    assert [a.kind for a in result.alerts] == [AlertKind.PAIN_WORSENING]
+    make_plan(db, quiet, coach, n_items=1, start=today - timedelta(days=30))
+    assert scan_missed_checkins().opened == 1
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(Alert.id))) == 2
+    assert emails_to(db, coach.email) == []
+
+
+@pytest.mark.parametrize(
+    ("coach_active", "notifications", "emailed"),
+    [(True, True, 1), (True, False, 0), (False, True, 0), (False, False, 0)],
+)
+def test_red_flag_email_follows_the_coachs_preference_and_status(db, make_user, coach_active, notifications, emailed):
+    coach = make_user(Role.COACH, email_notifications=notifications)
+    patient = make_user(Role.PATIENT, coach=coach)
+    coach.is_active = coach_active  # deactivated after the patient was assigned
+    db.session.commit()
+    save_checkin(patient, patient_today(patient), CALM | {"rf_fall_injury": True})
+    db.session.commit()
+    assert len(emails_to(db, coach.email)) == emailed
+    # The urgent alert opens either way: the inbox is the source of truth.
+    assert db.session.scalar(db.select(Alert.kind).where(Alert.patient_id == patient.id)) == AlertKind.RED_FLAG
+
+
+def test_red_flag_with_no_coach_opens_the_alert_and_emails_nobody(db, make_user):
+    coach = make_user(Role.COACH)
+    patient = make_user(Role.PATIENT, coach=coach)
+    patient.coach_id = None
+    db.session.commit()
+    result = save_checkin(patient, patient_today(patient), CALM | {"rf_numbness": True})
+    db.session.commit()
+    assert [a.kind for a in result.alerts] == [AlertKind.RED_FLAG]
+    assert db.session.scalar(db.select(db.func.count(OutboundEmail.id))) == 0
+
+
+# --- the missed check-in scan ----------------------------------------------------------
+
+
+def test_a_deactivated_patient_gets_no_missed_checkin_alert(db, coach, two_patients):
+    active, gone = two_patients
+    for p in (active, gone):
+        make_plan(db, p, coach, n_items=1)
+    gone.is_active = False
+    db.session.commit()
+    result = scan_missed_checkins()
+    db.session.commit()
+    assert (result.checked, result.opened) == (1, 1)
+    assert db.session.scalars(db.select(Alert.patient_id)).all() == [active.id]
+
+
+@pytest.mark.parametrize("far_zone", ["Asia/Tokyo", "Pacific/Auckland"])
+@pytest.mark.parametrize("far_first", [True, False])
+def test_the_scan_judges_each_patient_by_their_own_today(db, coach, make_user, far_zone, far_first):
+    # 03:00 UTC on Saturday 21 March: Friday 22:00 in Chicago, already Saturday afternoon far east.
+    with time_machine.travel(datetime(2026, 3, 21, 3, 0, tzinfo=UTC), tick=False):
+        made = {}
+        for zone in [far_zone, "America/Chicago"] if far_first else ["America/Chicago", far_zone]:
+            made[zone] = make_user(Role.PATIENT, coach=coach, timezone=zone)
+        chicago, far = made["America/Chicago"], made[far_zone]
+        assert (patient_today(chicago), patient_today(far)) == (date(2026, 3, 20), date(2026, 3, 21))
+        for p in (chicago, far):
+            make_plan(db, p, coach, n_items=1, start=date(2026, 2, 1))
+            # Last check-in on Tuesday 17 March: three whole days ago in Chicago, four far east.
+            db.session.add(CheckIn(patient_id=p.id, day=date(2026, 3, 17), pain=3, stiffness=3))
+        db.session.commit()
+        assert scan_missed_checkins().opened == 1
+        db.session.commit()
+        assert db.session.scalars(db.select(Alert.patient_id)).all() == [far.id]
+
+
+# --- red flags by kind ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", RED_FLAGS, ids=[flag.field for flag in RED_FLAGS])
+def test_each_red_flag_question_counts_and_alerts(db, patient, flag):
+    today = patient_today(patient)
+    add_checkins(db, patient, {1: 3, 2: 3})
+    result = save_checkin(patient, today, CALM | {flag.field: True})
+    db.session.commit()
+    assert [a.kind for a in result.alerts] == [AlertKind.RED_FLAG]
+    assert flag.label in result.alerts[0].summary
+    others = [f.label for f in RED_FLAGS if f is not flag]
+    assert not any(label in result.alerts[0].summary for label in others)
+    assert summary(patient.id, today - timedelta(days=6), today).red_flag_days == 1
+
+
+def test_red_flag_days_count_days_not_answers(db, patient):
+    today = patient_today(patient)
+    add_checkins(db, patient, {0: 5}, **dict.fromkeys(RED_FLAG_FIELDS, True))
+    add_checkins(db, patient, {1: 5, 2: 5})
+    assert summary(patient.id, today - timedelta(days=6), today).red_flag_days == 1
+
+
+# --- weekday arithmetic ------------------------------------------------------------------
+
+
+def brute_due(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
+    """Day by day, the obvious way: the oracle for the weekday arithmetic."""
+    day, count = start, 0
+    while day <= end:
+        if plan_start <= day and (plan_end is None or day <= plan_end) and str(day.weekday()) in weekdays:
+            count += 1
+        day += timedelta(days=1)
+    return count
+
+
+MONDAY = date(2026, 3, 16)
+
+
+@pytest.mark.parametrize("first_weekday", range(7), ids=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+def test_due_days_match_a_day_by_day_count_from_every_weekday(first_weekday):
+    start = MONDAY + timedelta(days=first_weekday)
+    for weekdays in ("024", "6", "0", "15", "0123456", "56"):
+        for length in range(1, 16):
+            end = start + timedelta(days=length - 1)
+            for plan_start, plan_end in ((start - timedelta(days=30), None), (start + timedelta(days=2), end)):
+                expected = brute_due(weekdays, plan_start, plan_end, start, end)
+                assert _due_count(weekdays, plan_start, plan_end, start, end) == expected, (weekdays, start, end)
+
+
+def test_mon_wed_fri_item_is_due_twice_from_monday_to_wednesday():
+    assert _due_count("024", MONDAY - timedelta(days=7), None, MONDAY, MONDAY + timedelta(days=2)) == 2
+
+
+@pytest.mark.parametrize("first_weekday", range(7), ids=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+def test_item_adherence_window_starting_on_each_weekday(db, patient, coach, first_weekday):
+    start = MONDAY + timedelta(days=first_weekday)
+    end = start + timedelta(days=9)
+    plan = make_plan(db, patient, coach, n_items=1, start=MONDAY - timedelta(days=14), weekdays="024")
+    item = plan.items[0]
+    done_days = [start + timedelta(days=d) for d in range(10) if (start + timedelta(days=d)).weekday() in (0, 2)]
+    for day in done_days:
+        db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=day, done=True))
+    db.session.commit()
+    [row] = item_adherence(patient.id, start, end)
+    assert (row.due, row.done) == (brute_due("024", plan.start_date, None, start, end), len(done_days))
+
+
+@pytest.mark.parametrize("zone", ["America/Chicago", "Asia/Tokyo", "Pacific/Auckland"])
+def test_todays_items_follow_the_patients_local_weekday(db, coach, make_user, zone):
+    # Friday 20 March 23:30 UTC: Friday in Chicago, Saturday in Tokyo and Auckland.
+    with time_machine.travel(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), tick=False):
+        patient = make_user(Role.PATIENT, coach=coach, timezone=zone)
+        make_plan(db, patient, coach, n_items=1, start=date(2026, 3, 1), weekdays="4")  # Fridays only
+        local_friday = patient_today(patient).weekday() == 4
+        assert local_friday == (zone == "America/Chicago")
+        assert todays_plan(patient).total == (1 if local_friday else 0)
+        weeks = weekly_adherence(patient.id, patient_today(patient), weeks=1)
+        assert weeks[0]["week_start"] == date(2026, 3, 16)
+        assert weeks[0]["due"] == 1  # this week's Friday has come in every zone
+
+
+# --- an item never done -------------------------------------------------------------------
+
+
+def test_an_item_never_done_has_zero_adherence(db, patient, coach):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=2, start=today - timedelta(days=20))
+    done_item, never = plan.items
+    db.session.add(ItemLog(plan_item_id=done_item.id, patient_id=patient.id, day=today, done=True))
+    db.session.commit()
+    rows = {row.item.id: row for row in item_adherence(patient.id, today - timedelta(days=6), today)}
+    assert (rows[never.id].due, rows[never.id].done, rows[never.id].percent) == (7, 0, 0)
+    assert (rows[done_item.id].done, rows[done_item.id].percent) == (1, 14)
+    assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (14, 1)}
+    assert db.session.get(PlanItem, never.id).is_active
