@@ -116,6 +116,10 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
             extras[side]["foot"] = (
                 f'<path d="M2,5 L8,5 L-2,-38" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
             )
+        elif kind == "carried":
+            extras[side]["hand"] = (
+                f'<rect x="-8" y="-2" width="17" height="15" rx="2" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+            )
         elif kind == "stick":
             extras["trunk"]["lower"] = (
                 f'<line x1="-6" y1="12" x2="75" y2="12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
@@ -193,6 +197,15 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
                 f'stroke="{PROP}" stroke-width="2"/>'
             )
             xs += [x - s / 2, x + s / 2]
+        elif kind == "shape":
+            # A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0.
+            fill = prop.get("fill", "none")
+            dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
+            out.append(
+                f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
+                f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
+            )
+            xs += prop["bounds"][:2]
         elif kind == "band":
             # The band's anchor (a door or post) stays put; the band runs to where the hands end.
             x, y = prop["x"], prop["y"]
@@ -249,9 +262,11 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
 
     extras = _extras(props)
     ghost = FigureSvg(view, "g")
-    ghost_svg = ghost.build(
-        [start], [(placed[0]["pelvis"][0], -placed[0]["pelvis"][1])], GHOST, GHOST, _ghostly(extras)
-    )
+    ghost_svg = ""
+    if start != end or placed[0] != placed[1]:
+        ghost_svg = ghost.build(
+            [start], [(placed[0]["pelvis"][0], -placed[0]["pelvis"][1])], GHOST, GHOST, _ghostly(extras)
+        )
     main = FigureSvg(view, "f")
     main_svg = main.build(
         [start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras
@@ -263,6 +278,8 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
     for prop in props:
         if prop.get("type") == "band":
             ys.append(prop["y"] + 60)
+        if prop.get("type") == "shape":
+            ys.append(prop["bounds"][2])
     pad = 18
     x0, x1 = min(xs) - pad, max(xs) + pad
     y0, y1 = -max(ys) - HEAD_R - pad, 10.0  # SVG y: top, bottom (a little below the floor)
