@@ -179,10 +179,16 @@ class FigureSvg:
             hip.append(f"{shift}rotate({_num(-(p.trunk + 180 + turn * p.hip[side]))}deg)")
         g1 = self._group(hip)
         g2 = self._group(
-            [f"translate({_num(LEN['thigh'] * p.s('thigh', side))}px,0px) rotate({_num(turn * p.knee[side])}deg)" for p in poses]
+            [
+                f"translate({_num(LEN['thigh'] * p.s('thigh', side))}px,0px) rotate({_num(turn * p.knee[side])}deg)"
+                for p in poses
+            ]
         )
         g3 = self._group(
-            [f"translate({_num(LEN['shin'] * p.s('shin', side))}px,0px) rotate({_num(-(90 + p.ankle[side]))}deg)" for p in poses]
+            [
+                f"translate({_num(LEN['shin'] * p.s('shin', side))}px,0px) rotate({_num(-(90 + p.ankle[side]))}deg)"
+                for p in poses
+            ]
         )
         foot = LEN["foot"] if not front else 5
         return (
@@ -226,14 +232,21 @@ class FigureSvg:
         root = self._group([f"translate({_num(x)}px,{_num(y)}px)" for x, y in origins])
         lower = self._group([f"rotate({_num(-p.trunk)}deg)" for p in poses])
         upper = self._group(
-            [f"translate({_num(LEN['lower_trunk'] * p.s('lower_trunk'))}px,0px) rotate({_num(-p.spine)}deg)" for p in poses]
+            [
+                f"translate({_num(LEN['lower_trunk'] * p.s('lower_trunk'))}px,0px) rotate({_num(-p.spine)}deg)"
+                for p in poses
+            ]
         )
         chest = self._group([f"translate({_num(LEN['upper_trunk'] * p.s('upper_trunk'))}px,0px)" for p in poses])
         neck = self._group([f"rotate({_num(p.neck)}deg)" for p in poses])
         head = self._group([f"translate({LEN['neck']}px,0px) rotate({_num(p.head)}deg)" for p in poses])
         r = HEAD_R
         # A small nose on the front of the face (local +y in side view), so nods and tucks read.
-        nose = "" if front else f'<path d="M{_num(r + 2.5)} {_num(r - 1)} L{_num(r - 2.5)} {_num(r + 4)} L{_num(r - 4.5)} {_num(r - 1.5)}Z" fill="{colour}"/>'
+        nose = (
+            ""
+            if front
+            else f'<path d="M{_num(r + 2.5)} {_num(r - 1)} L{_num(r - 2.5)} {_num(r + 4)} L{_num(r - 4.5)} {_num(r - 1.5)}Z" fill="{colour}"/>'
+        )
         head_markup = (
             f'<g class="{neck}"><line x1="0" y1="0" x2="{LEN["neck"]}" y2="0" stroke="{colour}" stroke-width="7" '
             f'stroke-linecap="round"/><g class="{head}"><circle cx="{_num(r)}" cy="0" r="{r}" fill="{colour}"/>{nose}</g></g>'
@@ -244,7 +257,9 @@ class FigureSvg:
         tw = WIDTH["trunk"]
         girdles = ""
         if front:
-            girdles = f'<line x1="0" y1="-8" x2="0" y2="8" stroke="{colour}" stroke-width="{tw - 2}" stroke-linecap="round"/>'
+            girdles = (
+                f'<line x1="0" y1="-8" x2="0" y2="8" stroke="{colour}" stroke-width="{tw - 2}" stroke-linecap="round"/>'
+            )
         shoulders = (
             f'<line x1="0" y1="-15" x2="0" y2="15" stroke="{colour}" stroke-width="{tw - 4}" stroke-linecap="round"/>'
             if front
@@ -254,10 +269,10 @@ class FigureSvg:
         return (
             f'<g class="{root}">{"" if front else far_leg}'
             f'<g class="{lower}">{"" if front else far_arm}{girdles}'
-            f'{self._seg(poses, "lower_trunk", 0, LEN["lower_trunk"], tw, colour)}{trunk_extra.get("lower", "")}'
+            f"{self._seg(poses, 'lower_trunk', 0, LEN['lower_trunk'], tw, colour)}{trunk_extra.get('lower', '')}"
             f'<g class="{upper}">{self._seg(poses, "upper_trunk", 0, LEN["upper_trunk"], tw, colour)}'
             f'<g class="{chest}">{shoulders}{head_markup}{far_arm if front else ""}{near_arm}</g></g></g>'
-            f'{far_leg if front else ""}{near_leg}</g>'
+            f"{far_leg if front else ''}{near_leg}</g>"
         )
 
     def css(self) -> tuple[str, str]:

@@ -7,6 +7,7 @@ accent fill where the food's colour helps recognition (green leaves, red berries
 from __future__ import annotations
 
 from portal.exercises.figures.figure import BRAND, PROP
+from portal.exercises.figures.scene import REDUCED_MOTION
 
 GREEN = "#5f9e54"
 RED = "#c8374b"
@@ -18,7 +19,10 @@ SLASH = "#c2410c"
 
 def _no(markup: str) -> str:
     """The icon crossed out: "less of this"."""
-    return markup + f'<circle cx="32" cy="32" r="27" fill="none" stroke="{SLASH}" stroke-width="4"/><path d="M13 13 L51 51" stroke="{SLASH}" stroke-width="4"/>'
+    return (
+        markup
+        + f'<circle cx="32" cy="32" r="27" fill="none" stroke="{SLASH}" stroke-width="4"/><path d="M13 13 L51 51" stroke="{SLASH}" stroke-width="4"/>'
+    )
 
 
 GLASS = f'<path d="M20 10 H44 L40 56 H24 Z" fill="none"/><path d="M22.5 26 H41.5 L39.6 54 H24.4 Z" fill="{BLUE}" stroke="none" opacity=".6"/>'
@@ -38,19 +42,18 @@ NUTS = (
     f'<path d="M34 46 C34 34 44 26 52 28 C52 40 44 48 34 46 Z" fill="{AMBER}" fill-opacity=".45"/>'
     f'<g fill="{BRAND}" stroke="none"><ellipse cx="22" cy="52" rx="2.5" ry="1.6"/><ellipse cx="30" cy="54" rx="2.5" ry="1.6"/><ellipse cx="14" cy="54" rx="2.5" ry="1.6"/></g>'
 )
-WHEAT = (
-    '<path d="M32 58 V14"/>'
-    + "".join(
-        f'<ellipse cx="{32 + dx}" cy="{y}" rx="4" ry="7" transform="rotate({r} {32 + dx} {y})" fill="{AMBER}" fill-opacity=".5"/>'
-        for y in (18, 28, 38)
-        for dx, r in ((-6, -30), (6, 30))
-    )
+WHEAT = '<path d="M32 58 V14"/>' + "".join(
+    f'<ellipse cx="{32 + dx}" cy="{y}" rx="4" ry="7" transform="rotate({r} {32 + dx} {y})" fill="{AMBER}" fill-opacity=".5"/>'
+    for y in (18, 28, 38)
+    for dx, r in ((-6, -30), (6, 30))
 )
 BEANS = "".join(
     f'<path d="M{x} {y} c-6 -2 -8 -10 -2 -14 c4 -3 8 0 10 2 c3 3 8 4 8 9 c0 6 -9 6 -16 3 z" fill="{RED}" fill-opacity=".45"/>'
     for x, y in ((16, 30), (34, 44), (14, 52), (36, 22))
 )
-PACKAGE = f'<rect x="14" y="14" width="36" height="38" rx="3" fill="{SOFT}"/><path d="M14 24 H50 M22 34 H42 M22 42 H36"/>'
+PACKAGE = (
+    f'<rect x="14" y="14" width="36" height="38" rx="3" fill="{SOFT}"/><path d="M14 24 H50 M22 34 H42 M22 42 H36"/>'
+)
 SODA = f'<rect x="20" y="12" width="24" height="42" rx="5" fill="{SOFT}"/><path d="M20 22 H44 M20 44 H44"/><circle cx="32" cy="33" r="5" fill="{RED}" fill-opacity=".6"/>'
 WINE = f'<path d="M20 10 H44 C44 26 40 32 32 32 C24 32 20 26 20 10 Z" fill="{RED}" fill-opacity=".35"/><path d="M32 32 V52 M22 54 H42"/>'
 CLOCK = '<circle cx="32" cy="32" r="11"/><path d="M32 25 V32 L37 35"/>'
@@ -81,12 +84,8 @@ DUMBBELL = f'<path d="M16 32 H48"/><rect x="8" y="22" width="8" height="20" rx="
 CHAIR = f'<path d="M20 8 V52 M20 34 H44 V52 M20 34 L20 8" stroke="{PROP}"/><circle cx="36" cy="12" r="5" fill="{BRAND}"/><path d="M34 18 L30 34 H42 L44 48" stroke-width="5"/>'
 
 
-
 def _sweat() -> str:
-    return (
-        f'<g transform="translate(-10 -6) scale(.8)">{SUN}</g>'
-        f'<g transform="translate(22 18) scale(.6)">{DROP}</g>'
-    )
+    return f'<g transform="translate(-10 -6) scale(.8)">{SUN}</g><g transform="translate(22 18) scale(.6)">{DROP}</g>'
 
 
 def _pair(a: str, b: str) -> str:
@@ -152,6 +151,8 @@ def render_icon(name: str) -> str:
     """A pictogram as a standalone SVG document (no animation)."""
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img">'
+        # Still today; the rule is there so every library picture honours reduced motion alike.
+        f"<style>{REDUCED_MOTION}</style>"
         f'<g fill="none" stroke="{BRAND}" stroke-width="3" stroke-linecap="round" stroke-linejoin="round">'
         f"{ICONS[name]}</g></svg>"
     )

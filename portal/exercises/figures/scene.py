@@ -268,9 +268,7 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
             [start], [(placed[0]["pelvis"][0], -placed[0]["pelvis"][1])], GHOST, GHOST, _ghostly(extras)
         )
     main = FigureSvg(view, "f")
-    main_svg = main.build(
-        [start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras
-    )
+    main_svg = main.build([start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras)
     arrow = "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"))
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
@@ -299,7 +297,12 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
     static_g, _ = ghost.css()
     static_f, moving_f = main.css()
     style = f"{static_g}{static_f}@media (prefers-reduced-motion:no-preference){{{moving_f}}}{REDUCED_MOTION}"
-    return _document((x0, y0, width, height), style, floor + support_svg + ghost_svg + _band_lines(props, placed) + arrow + main_svg, title)
+    return _document(
+        (x0, y0, width, height),
+        style,
+        floor + support_svg + ghost_svg + _band_lines(props, placed) + arrow + main_svg,
+        title,
+    )
 
 
 def _ghostly(extras: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
