@@ -266,9 +266,15 @@ class FigureSvg:
             else ""
         )
         trunk_extra = extras.get("trunk", {})
+        far_arm_behind = ""
+        if not front:
+            # The far arm hangs from the shoulder but is drawn behind the trunk: a second chain of
+            # groups with the trunk's transforms carries it, ahead of the trunk in paint order.
+            chain = [self._group(list(self.transforms[g])) for g in (lower, upper, chest)]
+            far_arm_behind = f'<g class="{chain[0]}"><g class="{chain[1]}"><g class="{chain[2]}">{far_arm}</g></g></g>'
         return (
-            f'<g class="{root}">{"" if front else far_leg}'
-            f'<g class="{lower}">{"" if front else far_arm}{girdles}'
+            f'<g class="{root}">{"" if front else far_leg}{far_arm_behind}'
+            f'<g class="{lower}">{girdles}'
             f"{self._seg(poses, 'lower_trunk', 0, LEN['lower_trunk'], tw, colour)}{trunk_extra.get('lower', '')}"
             f'<g class="{upper}">{self._seg(poses, "upper_trunk", 0, LEN["upper_trunk"], tw, colour)}'
             f'<g class="{chest}">{shoulders}{head_markup}{far_arm if front else ""}{near_arm}</g></g></g>'

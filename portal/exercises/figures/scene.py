@@ -280,15 +280,17 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
             ys.append(prop["bounds"][2])
     pad = 18
     x0, x1 = min(xs) - pad, max(xs) + pad
-    y0, y1 = -max(ys) - HEAD_R - pad, 10.0  # SVG y: top, bottom (a little below the floor)
+    # SVG y runs down: the top is above the highest point, the bottom a little below the floor
+    # (or, seen from above, below the lowest point).
+    y0, y1 = -max(ys) - HEAD_R - pad, max(10.0, -min(ys) + HEAD_R + pad)
     width, height = x1 - x0, y1 - y0
     # Never taller than wide, so a lying and a standing figure share the same card shape.
     if height > width:
         extra = (height - width) / 2
         x0, width = x0 - extra, height
-    elif width > height * 1.6:
-        extra = width / 1.6 - height
-        y0, height = y0 - extra, width / 1.6
+    elif width > height * 2.4:
+        extra = width / 2.4 - height
+        y0, height = y0 - extra * 0.7, width / 2.4
     floor = (
         f'<line x1="{_num(x0)}" y1="0" x2="{_num(x0 + width)}" y2="0" stroke="{PROP}" stroke-width="2"/>'
         if support not in ("none", "mat_top")
