@@ -55,7 +55,10 @@ def register_security(app: Flask) -> None:
     @app.after_request
     def no_store_for_private_pages(response):
         """Pages of signed-in users hold health data: never cache them."""
-        if request.endpoint != "static" and (_signed_in() or request.method != "GET"):
+        # A response the view marked immutable is keyed by a content hash and holds no personal
+        # data (the library drawings): the browser may keep it.
+        immutable = response.cache_control.immutable and request.method == "GET"
+        if request.endpoint != "static" and not immutable and (_signed_in() or request.method != "GET"):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

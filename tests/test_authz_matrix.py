@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 from portal.auth.models import Role
 from portal.care.models import Alert, CheckIn
+from portal.exercises.figures.catalog import drawing
 from portal.messaging.models import Message
 from portal.timeutil import local_today
 from tests.conftest import csrf_token, login
@@ -152,6 +153,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # The library: everyone signed in reads, coaches write.
     ("exercises.browse", "GET"): Rule(SIGNED_IN),
     ("exercises.detail", "GET"): Rule(SIGNED_IN, lambda w: {"item_id": w["item"].id}),
+    ("exercises.picture", "GET"): Rule(
+        SIGNED_IN, lambda w: {"name": "p-kind-exercise", "digest": drawing("p-kind-exercise").digest}
+    ),
     ("exercises.create", "GET"): Rule(COACHES),
     ("exercises.create", "POST"): Rule(COACHES),
     ("exercises.edit", "GET"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.access import coach_required
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
+from portal.exercises.figures.catalog import Picture, drawing, picture_for
 from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm, TranslationForm
 from portal.exercises.library import create_item, library_query, set_item_active, update_item
 from portal.exercises.models import LibraryItem
@@ -29,6 +30,38 @@ from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
 
 PAGE_SIZE = 24
+# A drawing's URL carries its content hash, so a browser may keep it for a year.
+PICTURE_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.app_template_global("item_picture")
+def item_picture(item: LibraryItem) -> Picture:
+    """The picture an item shows (no query: drawings come from the data files)."""
+    return picture_for(item)
+
+
+@bp.app_template_global("picture_url")
+def picture_url(picture: Picture) -> str:
+    return url_for("exercises.picture", name=picture.name, digest=picture.digest)
+
+
+@bp.route("/pictures/<name>.<digest>.svg")
+@login_required
+def picture(name: str, digest: str):
+    """A library drawing. Its content is the same for everyone and holds no health data; the URL
+    changes with the content, so it is cached privately for a year and revalidated by ETag."""
+    found = drawing(name)
+    if found is None:
+        abort(404)
+    if digest != found.digest:
+        # A page rendered before a deploy asks for the old drawing: send the current one.
+        return redirect(url_for("exercises.picture", name=name, digest=found.digest))
+    response = current_app.response_class(found.svg, mimetype="image/svg+xml")
+    response.set_etag(found.digest)
+    response.cache_control.private = True
+    response.cache_control.max_age = PICTURE_MAX_AGE
+    response.cache_control.immutable = True
+    return response.make_conditional(request)
 
 
 @bp.app_template_filter("dose")

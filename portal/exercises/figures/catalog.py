@@ -1,0 +1,119 @@
+"""Which picture each library item shows, its SVG, its content hash and its alt text.
+
+Pose and pictogram data ship with the starter content as data files
+(data/poses.json, data/pictograms.json) keyed by slug, and are read once per process.
+They are not columns: the drawings are code-reviewed content that changes with a
+deploy, never per clinic, so keeping them beside the renderer means a page needs no
+extra query for them and the starter import stays as it is. A coach's own item
+(whose slug is in neither file) shows its kind's pictogram.
+
+The single entry point for "the picture of an item" is picture_for(); uploaded
+pictures and videos, when items have them, take precedence there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask_babel import gettext as _
+
+from portal.exercises.figures.pictograms import ICONS, render_icon
+from portal.exercises.figures.scene import render_movement
+from portal.i18n import DEFAULT_LANGUAGE, current_language
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+POSES_FILE = DATA_DIR / "poses.json"
+PICTOGRAMS_FILE = DATA_DIR / "pictograms.json"
+KIND_ICONS = {"exercise": "kind-exercise", "posture": "kind-posture", "diet": "kind-diet"}
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One rendered SVG: its name in URLs, its bytes and their content hash."""
+
+    name: str
+    svg: bytes
+    digest: str
+    animated: bool
+
+
+@dataclass(frozen=True)
+class Picture:
+    name: str
+    digest: str
+    alt: str
+    animated: bool
+
+
+@cache
+def _poses() -> dict[str, Any]:
+    with open(POSES_FILE, encoding="utf-8") as handle:
+        return json.load(handle)["movements"]
+
+
+@cache
+def _pictograms() -> dict[str, Any]:
+    with open(PICTOGRAMS_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _localized(texts: dict[str, str]) -> str:
+    """Content in the reader's language, else English."""
+    return texts.get(current_language()) or texts.get(DEFAULT_LANGUAGE, "")
+
+
+def _digest(svg: bytes) -> str:
+    return hashlib.sha256(svg).hexdigest()[:16]
+
+
+@cache
+def drawing(name: str) -> Drawing | None:
+    """The SVG for a picture name ("m-<slug>", "p-<pictogram>"), rendered once per process."""
+    kind, _sep, key = name.partition("-")
+    if kind == "m" and key in _poses():
+        svg = render_movement(_poses()[key]).encode()
+        return Drawing(name, svg, _digest(svg), True)
+    if kind == "p":
+        specs = _pictograms()["figures"]
+        if key in specs:
+            svg = render_movement(specs[key]).encode()
+        elif key in ICONS:
+            svg = render_icon(key).encode()
+        else:
+            return None
+        return Drawing(name, svg, _digest(svg), False)
+    return None
+
+
+def movement_slugs() -> set[str]:
+    return set(_poses())
+
+
+def pictogram_slugs() -> dict[str, str]:
+    """Item slug -> pictogram name, for posture habits and nutrition tips."""
+    return dict(_pictograms()["items"])
+
+
+def pictogram_alt(pictogram: str) -> str:
+    return _localized(_pictograms()["alt"][pictogram])
+
+
+def picture_for(item: Any) -> Picture:
+    """The picture an item shows: its movement drawing, its pictogram, or its kind's pictogram."""
+    slug, kind = item.slug, item.kind
+    if slug in _poses():
+        alt_texts = _poses()[slug]["alt"]
+        alt = _("Start: %(start)s End: %(end)s", start=_localized(alt_texts["start"]), end=_localized(alt_texts["end"]))
+        found = drawing(f"m-{slug}")
+    else:
+        pictogram = _pictograms()["items"].get(slug) or KIND_ICONS.get(kind, "kind-exercise")
+        alt = pictogram_alt(pictogram)
+        found = drawing(f"p-{pictogram}")
+    if found is None:  # a data file names a pictogram that does not exist (the tests catch it)
+        raise LookupError(f"No drawing for library item {slug}")
+    return Picture(found.name, found.digest, alt, found.animated)

@@ -1,0 +1,320 @@
+"""One illustration: the figure in its start and end poses, its support and props, an arrow.
+
+The start pose is drawn faintly and stays put; the main figure moves between the poses
+(CSS in the SVG's own <style>) and rests on the end pose when the reader asks for reduced
+motion, so the still picture still shows both positions and the arrow the direction.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from xml.sax.saxutils import escape
+
+from portal.exercises.figures.figure import (
+    ARROW,
+    BRAND,
+    FAR,
+    GHOST,
+    HEAD_R,
+    PROP,
+    PROP_FILL,
+    WIDTH,
+    FigureSvg,
+    Pose,
+    _num,
+    points,
+)
+
+FLOOR_Y = 0.0  # y up in model space; the floor is y = 0
+REDUCED_MOTION = "@media (prefers-reduced-motion:reduce){*{animation:none!important}}"
+TRACKED = (
+    "near_hand",
+    "far_hand",
+    "near_toe",
+    "far_toe",
+    "near_knee",
+    "far_knee",
+    "head",
+    "pelvis",
+    "chest",
+    "near_elbow",
+)
+
+
+def _contact(pts: dict[str, tuple[float, float]]) -> float:
+    """The lowest edge of the body (strokes have width; the head is a disc)."""
+    low = []
+    for name, (_x, y) in pts.items():
+        if name == "head":
+            low.append(y - HEAD_R)
+        elif name in ("pelvis", "mid", "chest"):
+            low.append(y - WIDTH["trunk"] / 2)
+        elif name.endswith("hip") or name.endswith("shoulder"):
+            continue
+        else:
+            low.append(y - WIDTH["limb"] / 2)
+    return min(low)
+
+
+def _placed(pose: Pose, view: str, anchor: str, lift: float, grounded: bool) -> dict[str, tuple[float, float]]:
+    """Points with the body resting on the floor (or lifted) and the anchor point at x = 0."""
+    pts = points(pose, view)
+    ax = pts[anchor][0]
+    dy = FLOOR_Y + lift - _contact(pts)
+    if not grounded:  # seen from above: nothing rests on a floor line, the pelvis stays put
+        dy = 0.0
+    return {name: (x - ax, y + dy) for name, (x, y) in pts.items()}
+
+
+def _arrow(start: dict, end: dict, track: str | None) -> str:
+    """A curved arrow beside the part that moves most, from where it starts to where it ends."""
+    if track is None:
+        track = max(TRACKED, key=lambda name: math.dist(start[name], end[name]))
+    (x1, y1), (x2, y2) = start[track], end[track]
+    dist = math.dist((x1, y1), (x2, y2))
+    if dist < 6:
+        return ""
+    # Keep the arrow clear of the limb: shift it away from the body's centre, bulge outward.
+    cx, cy = (start["pelvis"][0] + start["chest"][0]) / 2, (start["pelvis"][1] + start["chest"][1]) / 2
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    ox, oy = mx - cx, my - cy
+    norm = math.hypot(ox, oy) or 1
+    off = 13
+    x1, y1, x2, y2 = x1 + ox / norm * off, y1 + oy / norm * off, x2 + ox / norm * off, y2 + oy / norm * off
+    # shorten both ends a little
+    ux, uy = (x2 - x1) / dist, (y2 - y1) / dist
+    x1, y1, x2, y2 = x1 + ux * 4, y1 + uy * 4, x2 - ux * 7, y2 - uy * 7
+    bulge = min(dist * 0.25, 14)
+    qx, qy = mx + ox / norm * (off + bulge), my + oy / norm * (off + bulge)
+    # arrowhead from the curve's end tangent
+    tx, ty = x2 - qx, y2 - qy
+    tn = math.hypot(tx, ty) or 1
+    tx, ty = tx / tn, ty / tn
+    px, py = -ty, tx
+    head = [(x2 + tx * 7, y2 + ty * 7), (x2 + px * 5, y2 + py * 5), (x2 - px * 5, y2 - py * 5)]
+    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
+    return (
+        f'<path d="M{flip((x1, y1))} Q{flip((qx, qy))} {flip((x2, y2))}" fill="none" stroke="{ARROW}" '
+        f'stroke-width="3" stroke-linecap="round"/>'
+        f'<polygon points="{" ".join(flip(p) for p in head)}" fill="{ARROW}"/>'
+    )
+
+
+def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Props carried by the body: they move with the part that holds them."""
+    extras: dict[str, dict[str, str]] = {"near": {}, "far": {}, "trunk": {}}
+    for prop in props:
+        kind = prop.get("type")
+        side = prop.get("side", "near")
+        if kind == "weight":
+            extras[side]["hand"] = (
+                f'<rect x="-5" y="0" width="10" height="13" rx="3" fill="{PROP}" stroke="{PROP}" stroke-width="1"/>'
+            )
+        elif kind == "towel":
+            # A strap around the sole running up toward the hands.
+            extras[side]["foot"] = (
+                f'<path d="M2,5 L8,5 L-2,-38" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
+            )
+        elif kind == "carried":
+            extras[side]["hand"] = (
+                f'<rect x="-8" y="-2" width="17" height="15" rx="2" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+            )
+        elif kind == "stick":
+            extras["trunk"]["lower"] = (
+                f'<line x1="-6" y1="12" x2="75" y2="12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
+            )
+    return extras
+
+
+def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], view: str) -> tuple[str, list[float]]:
+    """Floor, mat, chair, wall, step and pillows; returns markup and the x range they span."""
+    out: list[str] = []
+    xs: list[float] = []
+    all_pts = [p for pts in placed for p in pts.values()]
+    min_x = min(p[0] for p in all_pts)
+    max_x = max(p[0] for p in all_pts)
+    if support == "mat_top":
+        # Seen from above: the exercise mat is drawn around the lying figure.
+        x0, x1 = min_x - 16, max_x + 16
+        ys = [p[1] for p in all_pts]
+        y0, y1 = min(ys) - 16, max(ys) + 16
+        out.append(
+            f'<rect x="{_num(x0)}" y="{_num(-y1)}" width="{_num(x1 - x0)}" height="{_num(y1 - y0)}" rx="8" '
+            f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="1.5"/>'
+        )
+        xs += [x0, x1]
+    if support == "floor":
+        out.append(
+            f'<rect x="{_num(min_x - 14)}" y="-4" width="{_num(max_x - min_x + 28)}" height="4" rx="2" fill="{PROP_FILL}" '
+            f'stroke="{PROP}" stroke-width="1.5"/>'
+        )
+    if support in ("chair",) or any(p.get("type") == "chair" for p in props):
+        chair = next((p for p in props if p.get("type") == "chair"), {})
+        seated = min(placed, key=lambda pts: pts["pelvis"][1])
+        px, py = seated["pelvis"]
+        if "x" in chair:
+            px = chair["x"]
+        seat_y = py - WIDTH["trunk"] / 2 - 1 if "y" not in chair else chair["y"]
+        facing = chair.get("facing", 1)  # 1: the seat's back is behind the figure (to the left)
+        front, back = (px + 16, px - 18) if facing == 1 else (px - 16, px + 18)
+        lo, hi = min(front, back), max(front, back)
+        back_top = seat_y + chair.get("back_height", 42)
+        out.append(
+            f'<g fill="none" stroke="{PROP}" stroke-width="4" stroke-linecap="round" stroke-linejoin="round">'
+            f'<path d="M{_num(lo)},{_num(-seat_y)} H{_num(hi)}"/>'
+            f'<path d="M{_num(front)},{_num(-seat_y)} V0 M{_num(back)},{_num(-back_top)} V0"/></g>'
+        )
+        xs += [lo, hi]
+    if support == "wall":
+        wall_x = min(min(pts[n][0] for n in ("pelvis", "chest", "mid")) for pts in placed) - WIDTH["trunk"] / 2 - 2
+        top = max(p[1] for p in all_pts) + 12
+        out.append(
+            f'<rect x="{_num(wall_x - 8)}" y="{_num(-top)}" width="8" height="{_num(top)}" fill="{PROP_FILL}" '
+            f'stroke="{PROP}" stroke-width="1.5"/>'
+        )
+        xs.append(wall_x - 8)
+    for prop in props:
+        kind = prop.get("type")
+        if kind == "step":
+            x, w, h = prop["x"], prop.get("width", 34), prop.get("height", 16)
+            out.append(
+                f'<rect x="{_num(x)}" y="{_num(-h)}" width="{w}" height="{h}" rx="2" fill="{PROP_FILL}" '
+                f'stroke="{PROP}" stroke-width="2"/>'
+            )
+            xs += [x, x + w]
+        elif kind == "pillow":
+            x, y, w, h = prop["x"], prop["y"], prop.get("width", 26), prop.get("height", 12)
+            out.append(
+                f'<rect x="{_num(x - w / 2)}" y="{_num(-y - h / 2)}" width="{w}" height="{h}" rx="{_num(h / 2)}" '
+                f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+            )
+            xs += [x - w / 2, x + w / 2]
+        elif kind == "box":
+            x, y, s = prop["x"], prop.get("y", 0), prop.get("size", 20)
+            out.append(
+                f'<rect x="{_num(x - s / 2)}" y="{_num(-y - s)}" width="{s}" height="{s}" rx="2" fill="{PROP_FILL}" '
+                f'stroke="{PROP}" stroke-width="2"/>'
+            )
+            xs += [x - s / 2, x + s / 2]
+        elif kind == "shape":
+            # A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0.
+            fill = prop.get("fill", "none")
+            dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
+            out.append(
+                f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
+                f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
+            )
+            xs += prop["bounds"][:2]
+        elif kind == "band":
+            # The band's anchor (a door or post) stays put; the band runs to where the hands end.
+            x, y = prop["x"], prop["y"]
+            out.append(
+                f'<rect x="{_num(x - 3)}" y="{_num(-y - 60)}" width="6" height="{_num(y + 60)}" fill="{PROP_FILL}" '
+                f'stroke="{PROP}" stroke-width="1.5"/>'
+            )
+            xs += [x - 3, x + 3]
+        elif kind == "counter":
+            x, h = prop["x"], prop.get("height", 90)
+            w = prop.get("width", 40)
+            out.append(
+                f'<rect x="{_num(x)}" y="{_num(-h)}" width="{w}" height="{h}" fill="{PROP_FILL}" stroke="{PROP}" '
+                f'stroke-width="2"/>'
+            )
+            xs += [x, x + w]
+        elif kind == "bed":
+            x1, x2, h = prop["x1"], prop["x2"], prop.get("height", 0)
+            out.append(
+                f'<rect x="{_num(x1)}" y="{_num(-h)}" width="{_num(x2 - x1)}" height="{_num(max(h, 6))}" rx="3" '
+                f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+            )
+            xs += [x1, x2]
+    return "".join(out), xs
+
+
+def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
+    out = []
+    for prop in props:
+        if prop.get("type") == "band":
+            hx, hy = placed[-1][f"{prop.get('side', 'near')}_hand"]
+            sx, sy = placed[0][f"{prop.get('side', 'near')}_hand"]
+            x, y = prop["x"], prop["y"]
+            out.append(
+                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(sx)}" y2="{_num(-sy)}" stroke="{GHOST}" '
+                f'stroke-width="2.5" stroke-dasharray="4 3"/>'
+                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(hx)}" y2="{_num(-hy)}" stroke="{PROP}" stroke-width="2.5"/>'
+            )
+    return "".join(out)
+
+
+def render_movement(spec: dict[str, Any], title: str = "") -> str:
+    """The SVG document for one movement described in poses.json."""
+    view = spec.get("view", "side")
+    start = Pose.from_data(spec["start"])
+    end = Pose.from_data(spec.get("end", {}), base=start)
+    anchor = spec.get("anchor", "pelvis")
+    lifts = spec.get("lift", [0, 0])
+    props = spec.get("props", [])
+    support = spec.get("support", "floor")
+    grounded = support != "mat_top"
+    placed = [_placed(start, view, anchor, lifts[0], grounded), _placed(end, view, anchor, lifts[1], grounded)]
+    support_svg, prop_xs = _supports(support, props, placed, view)
+
+    extras = _extras(props)
+    ghost = FigureSvg(view, "g")
+    ghost_svg = ""
+    if start != end or placed[0] != placed[1]:
+        ghost_svg = ghost.build(
+            [start], [(placed[0]["pelvis"][0], -placed[0]["pelvis"][1])], GHOST, GHOST, _ghostly(extras)
+        )
+    main = FigureSvg(view, "f")
+    main_svg = main.build([start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras)
+    arrow = "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"))
+
+    xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
+    ys = [p[1] for pts in placed for p in pts.values()] + [0.0]
+    for prop in props:
+        if prop.get("type") == "band":
+            ys.append(prop["y"] + 60)
+        if prop.get("type") == "shape":
+            ys.append(prop["bounds"][2])
+    pad = 18
+    x0, x1 = min(xs) - pad, max(xs) + pad
+    # SVG y runs down: the top is above the highest point, the bottom a little below the floor
+    # (or, seen from above, below the lowest point).
+    y0, y1 = -max(ys) - HEAD_R - pad, max(10.0, -min(ys) + HEAD_R + pad)
+    width, height = x1 - x0, y1 - y0
+    # Never taller than wide, so a lying and a standing figure share the same card shape.
+    if height > width:
+        extra = (height - width) / 2
+        x0, width = x0 - extra, height
+    elif width > height * 2.4:
+        extra = width / 2.4 - height
+        y0, height = y0 - extra * 0.7, width / 2.4
+    floor = (
+        f'<line x1="{_num(x0)}" y1="0" x2="{_num(x0 + width)}" y2="0" stroke="{PROP}" stroke-width="2"/>'
+        if support not in ("none", "mat_top")
+        else ""
+    )
+    static_g, _ = ghost.css()
+    static_f, moving_f = main.css()
+    style = f"{static_g}{static_f}@media (prefers-reduced-motion:no-preference){{{moving_f}}}{REDUCED_MOTION}"
+    return _document(
+        (x0, y0, width, height),
+        style,
+        floor + support_svg + ghost_svg + _band_lines(props, placed) + arrow + main_svg,
+        title,
+    )
+
+
+def _ghostly(extras: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {k: {part: markup.replace(PROP, GHOST) for part, markup in v.items()} for k, v in extras.items()}
+
+
+def _document(box: tuple[float, float, float, float], style: str, body: str, title: str) -> str:
+    x, y, w, h = box
+    title_el = f"<title>{escape(title)}</title>" if title else ""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_num(x)} {_num(y)} {_num(w)} {_num(h)}" role="img">'
+        f"{title_el}<style>{style}</style>{body}</svg>"
+    )

@@ -1,0 +1,150 @@
+"""Every library item shows a picture: movement drawings, pictograms, alt text, caching, pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from portal.exercises.figures import catalog
+from portal.exercises.library import STARTER_LIBRARY, load_starter_library
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+from tests.plan_factories import make_item, make_plan
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+IMG = re.compile(r'<img src="(/library/pictures/[^"]+\.svg)" alt="([^"]*)" class="item-picture item-picture-(\w+)"')
+
+
+@pytest.fixture
+def starter(db):
+    result = load_starter_library()
+    assert result.ok
+    db.session.commit()
+    return list(db.session.scalars(db.select(LibraryItem).where(LibraryItem.is_active.is_(True))))
+
+
+def _starter_entries() -> list[dict]:
+    with open(STARTER_LIBRARY, encoding="utf-8") as handle:
+        return json.load(handle)["items"]
+
+
+def test_every_starter_movement_has_a_pose_and_every_other_item_a_pictogram(app):
+    entries = _starter_entries()
+    movements = {e["slug"] for e in entries if e["kind"] == "exercise"}
+    others = {e["slug"] for e in entries if e["kind"] != "exercise"}
+    assert len(movements) == 46
+    assert catalog.movement_slugs() == movements
+    assert set(catalog.pictogram_slugs()) == others
+    with app.test_request_context():
+        for pictogram in set(catalog.pictogram_slugs().values()) | set(catalog.KIND_ICONS.values()):
+            assert catalog.drawing(f"p-{pictogram}") is not None, pictogram
+            assert catalog.pictogram_alt(pictogram).strip()
+
+
+def test_every_active_starter_item_renders_a_well_formed_picture_with_alt_text(app, starter):
+    assert len(starter) == 98
+    with app.test_request_context():
+        for item in starter:
+            picture = catalog.picture_for(item)
+            assert len(picture.alt) > 10, item.slug
+            assert picture.name == (f"m-{item.slug}" if item.kind == "exercise" else picture.name)
+            svg = catalog.drawing(picture.name).svg.decode()
+            root = ElementTree.fromstring(svg)  # well-formed XML or this raises
+            assert root.tag == f"{SVG_NS}svg" and root.get("viewBox")
+            assert root.get("width") is None and root.get("height") is None  # scales to its box
+            assert "@media (prefers-reduced-motion:reduce){*{animation:none!important}}" in svg
+            if item.kind == "exercise":
+                assert picture.animated and "@keyframes" in svg
+                # Reduced motion leaves the end pose: every moving group has a static transform.
+                style = root.find(f"{SVG_NS}style").text
+                moving = set(re.findall(r"\.(f\d+)\{animation", style))
+                static = set(re.findall(r"\.(f\d+)\{transform", style))
+                assert moving and moving <= static
+
+
+def test_movement_alt_text_describes_start_and_end_and_is_ready_for_spanish():
+    with open(catalog.POSES_FILE, encoding="utf-8") as handle:
+        movements = json.load(handle)["movements"]
+    for slug, spec in movements.items():
+        for moment in ("start", "end"):
+            texts = spec["alt"][moment]
+            assert set(texts) <= {"en", "es"} and texts["en"].strip().endswith("."), slug
+
+
+def test_item_page_shows_the_large_drawing_and_the_drawing_is_served_cached(starter, patient_client):
+    bridge = next(item for item in starter if item.slug == "glute-bridge")
+    html = patient_client.get(f"/library/{bridge.id}").get_data(as_text=True)
+    src, alt, size = IMG.search(html).groups()
+    assert size == "lg" and alt.startswith("Start: Lying on the back") and "hips lift" in alt
+    response = patient_client.get(src)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert "immutable" in response.headers["Cache-Control"] and "private" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    etag = response.headers["ETag"]
+    assert patient_client.get(src, headers={"If-None-Match": etag}).status_code == 304
+    # An old content hash (a page from before a deploy) is sent on to the current drawing.
+    old = re.sub(r"\.[0-9a-f]{16}\.svg$", ".0000000000000000.svg", src)
+    assert patient_client.get(old).headers["Location"].endswith(src)
+    assert patient_client.get("/library/pictures/m-no-such-item.0000000000000000.svg").status_code == 404
+
+
+def test_drawings_need_a_signed_in_user(client, starter):
+    name = catalog.drawing("m-bird-dog")
+    response = client.get(f"/library/pictures/m-bird-dog.{name.digest}.svg")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_coach_item_without_a_drawing_shows_its_kinds_pictogram(coach_client):
+    for kind, icon in catalog.KIND_ICONS.items():
+        item = make_item(kind=kind, title=f"Coach's own {kind}")
+        html = coach_client.get(f"/library/{item.id}").get_data(as_text=True)
+        src, alt, _size = IMG.search(html).groups()
+        assert f"/p-{icon}." in src and alt
+
+
+def test_today_and_print_show_a_picture_per_item_with_flat_statement_counts(starter, patient, patient_client, queries):
+    by_slug = {item.slug: item for item in starter}
+    few = [by_slug["cat-cow"], by_slug["screen-at-eye-level"]]
+    plan = make_plan(patient, items=few)
+    with queries() as small:
+        html = patient_client.get("/me/").get_data(as_text=True)
+    thumbs = IMG.findall(html)
+    assert [size for _src, _alt, size in thumbs] == ["sm", "sm"] and all(alt for _src, alt, _size in thumbs)
+    db.session.delete(plan)
+    db.session.commit()
+    many = [
+        by_slug[s]
+        for s in (
+            "cat-cow",
+            "bird-dog",
+            "dead-bug",
+            "glute-bridge",
+            "lumbar-roll",
+            "fatty-fish-twice-a-week",
+            "smart-snacks",
+            "wall-slides",
+        )
+    ]
+    make_plan(patient, items=many)
+    with queries() as large:
+        html = patient_client.get("/me/").get_data(as_text=True)
+    assert len(IMG.findall(html)) == len(many)
+    assert len(large) == len(small)
+
+    printed = patient_client.get("/me/plan/print").get_data(as_text=True)
+    pictures = IMG.findall(printed)
+    assert len(pictures) == len(many) and {size for _src, _alt, size in pictures} == {"xs"}
+    assert '<div class="print-items">' in printed
+
+
+def test_item_page_statement_count_is_the_same_for_a_drawing_and_a_pictogram(starter, patient_client, queries):
+    by_slug = {item.slug: item for item in starter}
+    counts = []
+    for slug in ("bird-dog", "leafy-greens-daily", "lumbar-roll"):
+        with queries() as stmts:
+            assert patient_client.get(f"/library/{by_slug[slug].id}").status_code == 200
+        counts.append(len(stmts))
+    assert len(set(counts)) == 1
