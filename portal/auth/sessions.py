@@ -63,7 +63,7 @@ def idle_limit_for(user: User) -> timedelta:
 
 
 def absolute_limit() -> timedelta:
-    return timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+    return current_app.permanent_session_lifetime  # SESSION_LIFETIME_MINUTES
 
 
 def start(
@@ -99,7 +99,7 @@ def _purge_expired(user: User, now: datetime) -> None:
     db.session.execute(
         delete(UserSession)
         .where(UserSession.user_id == user.id, UserSession.expires_at <= now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -146,7 +146,7 @@ def consume_pending(secret: object, *, now: datetime | None = None) -> bool:
             UserSession.kind == SessionKind.TWO_FACTOR_PENDING,
             UserSession.expires_at > (now or utcnow()),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
     return result.rowcount == 1
 
