@@ -128,6 +128,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
+    # No development fallback here: validate() refuses to start without a real key.
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "")
 
     @classmethod
     def validate(cls) -> None:
@@ -136,9 +138,8 @@ class ProductionConfig(Config):
             raise RuntimeError("Production needs SECRET_KEY set to a random value of 32+ characters.")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
-        keys = os.environ.get("DATA_ENCRYPTION_KEY", "")
         try:
-            parsed = parse_keys(keys)
+            parsed = parse_keys(cls.DATA_ENCRYPTION_KEY)
         except EncryptionKeyError as error:
             raise RuntimeError(
                 "Production needs DATA_ENCRYPTION_KEY: one or more Fernet keys, comma-separated "

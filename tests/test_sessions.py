@@ -350,16 +350,16 @@ def test_keys_new_prints_a_usable_key(app):
 def test_production_refuses_to_start_without_a_data_encryption_key(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.invalid/holistiq")
-    monkeypatch.delenv("DATA_ENCRYPTION_KEY", raising=False)
+    monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", "")
     with pytest.raises(RuntimeError, match="DATA_ENCRYPTION_KEY"):
         ProductionConfig.validate()
-    monkeypatch.setenv("DATA_ENCRYPTION_KEY", "not-a-key")
+    monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", "not-a-key")
     with pytest.raises(RuntimeError, match="DATA_ENCRYPTION_KEY"):
         ProductionConfig.validate()
-    monkeypatch.setenv("DATA_ENCRYPTION_KEY", crypto.DEVELOPMENT_KEY)
+    monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", crypto.DEVELOPMENT_KEY)
     with pytest.raises(RuntimeError, match="development"):
         ProductionConfig.validate()
-    monkeypatch.setenv("DATA_ENCRYPTION_KEY", f"{crypto.new_key()},{crypto.new_key()}")
+    monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", f"{crypto.new_key()},{crypto.new_key()}")
     ProductionConfig.validate()
 
 
