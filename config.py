@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys
+
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below  # nosec B105
 
@@ -60,6 +62,12 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_MINUTES", 12 * 60) * 60
     STAFF_IDLE_MINUTES = _int("STAFF_IDLE_MINUTES", 30)
+    # Patients sign in on their own phones, mostly to follow a session and check in; two hours
+    # covers a session with a break and still ends a session left open on a shared device.
+    PATIENT_IDLE_MINUTES = _int("PATIENT_IDLE_MINUTES", 120)
+    # Encrypts authenticator secrets at rest; comma-separated for rotation (first one encrypts).
+    # Outside production a fixed local key is used when unset; production refuses to start without one.
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "") or DEVELOPMENT_KEY
     WTF_CSRF_TIME_LIMIT = None  # the session bounds the token's life
 
     # Login protection.
@@ -120,6 +128,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
+    # No development fallback here: validate() refuses to start without a real key.
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "")
 
     @classmethod
     def validate(cls) -> None:
@@ -128,6 +138,15 @@ class ProductionConfig(Config):
             raise RuntimeError("Production needs SECRET_KEY set to a random value of 32+ characters.")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+        try:
+            parsed = parse_keys(cls.DATA_ENCRYPTION_KEY)
+        except EncryptionKeyError as error:
+            raise RuntimeError(
+                "Production needs DATA_ENCRYPTION_KEY: one or more Fernet keys, comma-separated "
+                "(make one with `flask keys new`)."
+            ) from error
+        if DEVELOPMENT_KEY in parsed:
+            raise RuntimeError("Production refuses the development DATA_ENCRYPTION_KEY.")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
 import portal.admin.views  # noqa: F401
@@ -23,8 +24,8 @@ import portal.patients.progress_views  # noqa: F401
 import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
 from portal.admin.blueprint import bp as admin_bp
+from portal.auth import sessions
 from portal.auth.blueprint import bp as auth_bp
-from portal.auth.models import User
 from portal.cli import register_commands
 from portal.clinics import footer_clinics
 from portal.coaching.blueprint import bp as coaching_bp
@@ -37,7 +38,6 @@ from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
 from portal.security import register_security
-from portal.timeutil import utcnow
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -92,14 +92,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(token: str):
-        # Sessions store the user's session_token; rotating it ends them everywhere.
-        if not token or len(token) > 64:
-            return None
-        user = db.session.scalar(db.select(User).where(User.session_token == token))
-        if user is None or not user.is_active:
-            return None
-        return user
+    def load_user(secret: str):
+        # The cookie holds a session's random secret; the row decides (limits, sign-out on other servers).
+        resumed = sessions.resume(secret)
+        if sessions.needs_commit(resumed.session):
+            db.session.commit()
+        if resumed.ended == "idle":
+            g.session_idle_ended = True
+        return resumed.session.user if resumed.session is not None else None
 
 
 BLUEPRINTS = (
@@ -119,24 +119,18 @@ def register_blueprints(app: Flask) -> None:
 
 def register_session_rules(app: Flask) -> None:
     app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])
-    idle_limit = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
 
     @app.before_request
-    def end_idle_staff_sessions():
-        """Staff sessions end after an idle period (they open many patients' records)."""
-        if request.endpoint == "static" or not current_user.is_authenticated:
+    def resume_session():
+        """Load the session first: the idle and absolute limits apply to every request, from the first."""
+        if request.endpoint == "static" or current_user.is_authenticated:
             return None
-        now = utcnow()
-        if current_user.is_staff:
-            last_seen = session.get("last_seen")
-            if last_seen is not None and now.timestamp() - float(last_seen) > idle_limit.total_seconds():
-                logout_user()
-                session.clear()
-                flash("You were signed out after a period of inactivity.", "info")
+        if "_user_id" in session:
+            # The cookie names a session that has ended (sign-out, limit, ended elsewhere): forget it.
+            session.clear()
+            if g.pop("session_idle_ended", False):
+                flash(_("You were signed out after a period of inactivity."), "info")
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-            # Writing the cookie on every request is cheap; skip it within the same minute.
-            if last_seen is None or now.timestamp() - float(last_seen) > 60:
-                session["last_seen"] = now.timestamp()
         return None
 
 

@@ -1,4 +1,4 @@
-"""Flask commands: seed-demo, create-user, mail retry, demo-code, and the features' own groups.
+"""Flask commands: seed-demo, create-user, mail retry, keys new/rotate, demo-code, and the features' own groups.
 
 The benchmark's data generator is not one of them: it lives in bench/ and runs as
 `python -m bench.data`, so production's command list holds only what production uses.
@@ -11,6 +11,8 @@ import pyotp
 from flask import Flask
 from flask.cli import with_appcontext
 
+from portal import crypto
+from portal.auth import twofactor
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import Clinic, Role
 from portal.auth.passwords import password_problems
@@ -72,13 +74,41 @@ def mail_retry() -> None:
     click.echo(f"Sent {sent} queued email(s); {failed} still failing.")
 
 
+@click.group("keys")
+def keys_group() -> None:
+    """The data encryption key (DATA_ENCRYPTION_KEY) that protects authenticator secrets."""
+
+
+@keys_group.command("new")
+def keys_new() -> None:
+    """Print a fresh random key, to put first in DATA_ENCRYPTION_KEY."""
+    click.echo(crypto.new_key())
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of DATA_ENCRYPTION_KEY.
+
+    Put the new key first (keep the old ones after it), run this on one server,
+    then remove the old keys from every server.
+    """
+    try:
+        count = twofactor.reencrypt_secrets()
+    except crypto.EncryptionKeyError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} stored secret(s) with the first key.")
+
+
 @click.command("demo-code")
 def demo_code() -> None:
     """Print the current two-step sign-in code of the demo staff accounts."""
     click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
 
 
-COMMANDS = [seed_demo, create_user, mail_group, demo_code, library_group, reminders_group, alerts_group]
+COMMANDS = [seed_demo, create_user, mail_group, keys_group, demo_code, library_group, reminders_group, alerts_group]
 
 
 def register_commands(app: Flask) -> None:

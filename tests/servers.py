@@ -158,7 +158,8 @@ class AppServer:
         if wait:
             self.wait_until_up()
 
-    def wait_until_up(self, timeout: float = 20) -> None:
+    def wait_until_up(self, timeout: float = 60) -> None:
+        # Generous: on a loaded CI machine two workers importing the app can take tens of seconds.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

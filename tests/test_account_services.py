@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from portal.audit import AuditEvent
+from portal.auth import sessions
 from portal.auth.accounts import AccountError, set_active, update_account
 from portal.auth.models import Clinic, Role
 from portal.care.assignment import reassign_coach
@@ -58,12 +59,12 @@ def test_update_account_refuses_before_changing_anything(db, admin, coach, patie
 
 def test_update_account_applies_audits_and_rotates_session_on_role_change(db, admin, make_user):
     staff = make_user(Role.COACH, name="Sam Staff")
-    token = staff.session_token
+    sessions.start(staff)
     changes = update_account(staff, **_profile(staff, email=" Sam.New@Example.org ", name=" Sam New "), actor=admin)
     assert changes == ["email", "name"] and staff.email == "sam.new@example.org" and staff.name == "Sam New"
-    assert staff.session_token == token  # same role: sessions stay
+    assert len(sessions.active_for(staff)) == 1  # same role: sessions stay
     changes = update_account(staff, **_profile(staff, role="admin"), actor=admin)
-    assert changes == ["role"] and staff.role == Role.ADMIN and staff.session_token != token
+    assert changes == ["role"] and staff.role == Role.ADMIN and sessions.active_for(staff) == []
     db.session.commit()
     event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.update")).all()[-1]
     assert event.actor_id == admin.id and event.detail_dict == {"changes": ["role"]}

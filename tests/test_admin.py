@@ -306,13 +306,15 @@ def test_edit_account_rules_answer_400_next_to_the_field(admin_client, admin, co
     assert "account.update" not in [e.action for e in db.session.scalars(db.select(AuditEvent))]
 
 
-def test_edit_account_role_change_ends_sessions_and_coach_change_moves_patient(admin_client, patient, make_user, db):
+def test_edit_account_role_change_ends_sessions_and_coach_change_moves_patient(
+    admin_client, patient, make_user, db, login_as
+):
     staff = make_user(Role.COACH, name="Morgan Move")
-    token = staff.session_token
+    staff_client = login_as(staff)
     response = _edit(admin_client, staff, role="admin")
     assert response.status_code == 302
     db.session.refresh(staff)
-    assert staff.role == Role.ADMIN and staff.session_token != token
+    assert staff.role == Role.ADMIN and staff_client.get("/account").status_code == 302
     new_coach = make_user(Role.COACH, name="Robin Second")
     response = _edit(admin_client, patient, coach_id=str(new_coach.id))
     assert response.status_code == 302

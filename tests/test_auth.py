@@ -229,19 +229,31 @@ def test_reset_token_expires(app, patient, db):
     assert tokens.user_from_token(token, tokens.INVITE) is None  # purposes do not mix
 
 
-def test_staff_idle_timeout(coach_client, app):
-    with coach_client.session_transaction() as session:
-        session["last_seen"] = session.get("last_seen", 0) - app.config["STAFF_IDLE_MINUTES"] * 60 - 5
+def _age_sessions(db, user, minutes: float) -> None:
+    """Move the user's last activity back, as if they had been idle that long."""
+    from datetime import timedelta
+
+    from portal.auth.models import UserSession
+
+    for row in db.session.scalars(db.select(UserSession).where(UserSession.user_id == user.id)):
+        row.last_active_at -= timedelta(minutes=minutes)
+        row.created_at -= timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def test_staff_idle_timeout(coach_client, coach, app, db):
+    _age_sessions(db, coach, app.config["STAFF_IDLE_MINUTES"] + 1)
     response = coach_client.get("/account")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
     assert coach_client.get("/account").status_code == 302
 
 
-def test_patient_sessions_have_no_idle_timeout(patient_client, app):
-    with patient_client.session_transaction() as session:
-        session["last_seen"] = 0
+def test_patient_idle_limit_is_longer_than_staff(patient_client, patient, app, db):
+    _age_sessions(db, patient, app.config["STAFF_IDLE_MINUTES"] + 1)
     assert patient_client.get("/account").status_code == 200
+    _age_sessions(db, patient, app.config["PATIENT_IDLE_MINUTES"] + 1)
+    assert patient_client.get("/account").status_code == 302
 
 
 def test_deactivation_ends_sessions(patient_client, patient, db):

@@ -22,9 +22,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal.auth import sessions
 from portal.auth.models import Role
 from portal.care.models import Alert, CheckIn
 from portal.exercises.figures.catalog import drawing
+from portal.extensions import db as _db
 from portal.messaging.models import Message
 from portal.timeutil import local_today
 from tests.conftest import csrf_token, login
@@ -48,6 +50,8 @@ COACH_OBJECT = expect(anonymous=LOGIN, coach=OK, other_coach=404)
 # An object of the patient: the patient may, another patient gets 404.
 PATIENT_OBJECT = expect(anonymous=LOGIN, patient=OK, other_patient=404)
 ALWAYS_LOGIN_PAGE = dict.fromkeys(ACTORS, LOGIN)
+# One of the patient's own sign-in sessions: only they may end it; to everyone else it does not exist.
+OWN_SESSION = {**dict.fromkeys(ACTORS, 404), "anonymous": LOGIN, "patient": OK}
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ def _program_item(w):
     return {**_program(w), "item_id": w["program_item"].id}
 
 
+def _patient_session(w):
+    """A sign-in session of the patient on another device, made when the rule runs (another rule may end them all)."""
+    row, _secret = sessions.start(w["patient"], user_agent="Mozilla/5.0 (Android 14) Firefox/128.0")
+    _db.session.commit()
+    return {"session_id": row.id}
+
+
 def _victim(w):
     return {"user_id": w["victim"].id}
 
@@ -103,6 +114,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("auth.two_factor_setup", "POST"): Rule(SIGNED_IN),
     ("auth.two_factor_disable", "POST"): Rule(SIGNED_IN),
     ("auth.two_factor_recovery_codes", "POST"): Rule(SIGNED_IN),
+    ("auth.end_session", "POST"): Rule(OWN_SESSION, _patient_session),
+    ("auth.end_other_sessions", "POST"): Rule(SIGNED_IN),
     # Admin area.
     ("admin.home", "GET"): Rule(ADMIN_ONLY),
     ("admin.accounts", "GET"): Rule(ADMIN_ONLY),
@@ -115,6 +128,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("admin.reactivate_account", "POST"): Rule(ADMIN_ONLY, _victim),
     ("admin.reassign_patient", "POST"): Rule(ADMIN_ONLY, _victim),
     ("admin.send_link", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.end_sessions", "POST"): Rule(ADMIN_ONLY, _victim),
     ("admin.reset_two_factor", "POST"): Rule(ADMIN_ONLY, lambda w: {"user_id": w["staff_victim"].id}),
     ("admin.audit_log", "GET"): Rule(ADMIN_ONLY),
     ("admin.audit_log_csv", "GET"): Rule(ADMIN_ONLY),

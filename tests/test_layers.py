@@ -26,6 +26,7 @@ LAYERS = {
     "forms": 0,
     "security": 0,
     "csvutil": 0,
+    "crypto": 0,
     "sqlutil": 1,
     "pagination": 1,
     "errors": 1,

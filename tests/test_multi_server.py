@@ -9,6 +9,7 @@ and a reminder run started on both machines must email once.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,8 @@ import pyotp
 import pytest
 import redis
 import requests
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import create_engine, text
 
 from portal.auth.accounts import create_account
@@ -40,7 +43,7 @@ REDIS_URL = os.environ.get("MULTI_SERVER_REDIS_URL", "redis://127.0.0.1:6379/14"
 KEY_PREFIX = f"holistiq-test-{uuid.uuid4().hex[:12]}"
 LOGIN_LIMIT = 6
 pytestmark = once_per_run
-PATIENTS = ("ms.alice", "ms.bob", "ms.carol", "ms.dave")
+PATIENTS = ("ms.alice", "ms.bob", "ms.carol", "ms.dave", "ms.erin")
 
 
 def _redis_up() -> bool:
@@ -222,3 +225,62 @@ def test_a_reminder_run_on_both_machines_sends_once(servers):
     engine.dispose()
     assert sorted(emails) == [("ms.carol@example.org", 1), ("ms.dave@example.org", 1)]
     assert claims == 2
+
+
+def _session_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'action="/account/sessions/(\d+)/end"', html)]
+
+
+def _signed_cookie(data: dict) -> str:
+    """A session cookie signed with the servers' own SECRET_KEY: what an attacker with the key could forge."""
+    forger = Flask("forger")
+    forger.secret_key = SECRET_KEY
+    return SecureCookieSessionInterface().get_signing_serializer(forger).dumps(data)
+
+
+def test_sessions_ended_on_one_server_are_ended_on_the_other(servers):
+    a, b, url = servers
+    laptop, phone = requests.Session(), requests.Session()
+    assert post_login(laptop, a.url, "ms.erin@example.org", PASSWORD).status_code == 302
+    assert post_login(phone, b.url, "ms.erin@example.org", PASSWORD).status_code == 302
+    copied = requests.Session()
+    copied.cookies.update(laptop.cookies)
+
+    # Sign-out on A: the copied cookie gets the login page on B (and on A).
+    token = form_token(laptop, a.url + "/account")
+    laptop.post(a.url + "/logout", data={"csrf_token": token}, timeout=10)
+    for server in (b, a):
+        response = _get(copied, server.url + "/me/")
+        assert response.status_code == 302 and response.headers["Location"].split("?")[0].endswith("/login")
+
+    # "End session" on B for a session in use on A.
+    assert post_login(laptop, a.url, "ms.erin@example.org", PASSWORD).status_code == 302
+    page = phone.get(b.url + "/account", timeout=10).text
+    (other_id,) = _session_ids(page)
+    token = form_token(phone, b.url + "/account")
+    assert phone.post(b.url + f"/account/sessions/{other_id}/end", data={"csrf_token": token}, timeout=10).ok
+    assert _get(laptop, a.url + "/me/").status_code == 302
+    assert _get(phone, a.url + "/me/").status_code == 200
+
+    # Idle past the limit: ended on both servers, whichever sees it first.
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE user_session SET last_active_at = last_active_at - interval '3 days'"
+                " WHERE user_id = (SELECT id FROM user_account WHERE email = 'ms.erin@example.org')"
+            )
+        )
+    engine.dispose()
+    assert _get(phone, a.url + "/me/").status_code == 302
+    assert _get(phone, b.url + "/me/").status_code == 302
+
+
+def test_a_forged_pending_cookie_gets_the_login_page_on_both_servers(servers):
+    a, b, _ = servers
+    for pending in ({"challenge": "forged-0123456789abcdefghijklmnop"}, {"token": "old-style-session-token"}):
+        forged = requests.Session()
+        forged.cookies.set("session", _signed_cookie({"2fa_pending": pending}))
+        for server in (a, b):
+            response = _get(forged, server.url + "/login/two-factor")
+            assert response.status_code == 302 and response.headers["Location"].endswith("/login")

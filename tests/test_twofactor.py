@@ -98,12 +98,15 @@ def test_code_step_without_password_step_goes_back_to_login(client):
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
 
 
-def test_pending_sign_in_expires(client, coach):
+def test_pending_sign_in_expires(client, coach, db):
+    from datetime import timedelta
+
+    from portal.auth.models import SessionKind, UserSession
+
     _password_step(client, coach)
-    with client.session_transaction() as sess:
-        pending = dict(sess[twofactor.PENDING_KEY])
-        pending["at"] -= twofactor.PENDING_MAX_AGE + 1
-        sess[twofactor.PENDING_KEY] = pending
+    pending = db.session.scalar(db.select(UserSession).where(UserSession.kind == SessionKind.TWO_FACTOR_PENDING))
+    pending.expires_at -= timedelta(minutes=6)
+    db.session.commit()
     response = _post_code(client, totp_code(coach), page="/login")
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     assert client.get("/account").status_code == 302

@@ -18,6 +18,7 @@ from bench.data.outcomes import OUTCOME_COLUMNS, outcome_rows, week_starts
 from bench.data.people import EMAIL_DOMAIN, USER_COLUMNS, People, plan_people, user_rows
 from bench.data.plans import PLAN_COLUMNS, PLAN_ITEM_COLUMNS, Schedules, load_library, plan_item_rows, plan_rows
 from bench.data.writer import BulkWriter, Counts
+from portal import crypto
 from portal.auth.models import Clinic, User
 from portal.auth.passwords import hash_password
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
@@ -109,7 +110,9 @@ def next_id(conn: Connection, table: Table) -> int:
 
 def write_users(writer: BulkWriter, people: People, rng: random.Random, password_hash: str, first_day: date) -> None:
     created = datetime.combine(first_day, datetime.min.time()) - timedelta(days=7)
-    writer.write(User.__table__, USER_COLUMNS, user_rows(people, rng, password_hash, created, DEMO_TOTP_SECRET))
+    writer.write(
+        User.__table__, USER_COLUMNS, user_rows(people, rng, password_hash, created, crypto.encrypt(DEMO_TOTP_SECRET))
+    )
 
 
 def write_plans(

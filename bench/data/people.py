@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +34,6 @@ USER_COLUMNS = (
     "clinic_id",
     "coach_id",
     "password_hash",
-    "session_token",
     "created_at",
     "totp_secret",
     "totp_enabled",
@@ -95,7 +93,8 @@ def user_rows(
     """Coaches, then patients, in USER_COLUMNS order.
 
     Everyone shares one password hash (hashing per user would dominate the run);
-    coaches share the published demo two-step secret so the benchmark can sign them in.
+    coaches share the published demo two-step secret (passed in already encrypted, as the
+    column stores it) so the benchmark can sign them in.
     """
     for n, cid in enumerate(people.coach_ids, 1):
         yield (
@@ -106,7 +105,6 @@ def user_rows(
             people.coach_clinic[cid],
             None,
             password_hash,
-            secrets.token_urlsafe(32),
             created,
             staff_totp,
             True,
@@ -120,7 +118,6 @@ def user_rows(
             spec.clinic_id,
             spec.coach_id,
             password_hash,
-            secrets.token_urlsafe(32),
             created,
             None,
             False,

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import available_timezones
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased, selectinload
@@ -14,7 +15,7 @@ from portal import audit
 from portal.admin.blueprint import bp
 from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, AuditFilterForm, ClinicForm, ReassignForm
 from portal.audit import AuditEvent
-from portal.auth import tokens, twofactor
+from portal.auth import sessions, tokens, twofactor
 from portal.auth.access import admin_required
 from portal.auth.accounts import AccountError, create_account, set_active, update_account
 from portal.auth.models import Clinic, Role, User
@@ -131,7 +132,13 @@ def account_detail(user_id: int):
     user = _user_or_404(user_id)
     reassign = ReassignForm(prefix="reassign")
     reassign.coach_id.choices = _coach_choices("Choose a coach")
-    return render_template("admin/account_detail.html", user=user, reassign=reassign, action_form=ActionForm())
+    return render_template(
+        "admin/account_detail.html",
+        user=user,
+        reassign=reassign,
+        action_form=ActionForm(),
+        session_count=len(sessions.active_for(user)),
+    )
 
 
 @bp.route("/accounts/<int:user_id>/edit", methods=["GET", "POST"])
@@ -240,6 +247,24 @@ def reset_two_factor(user_id: int):
     twofactor.disable(user, actor=current_user, action="2fa.reset")
     db.session.commit()
     flash(f"Two-step sign-in of {user.name} is reset and they are signed out everywhere.", "success")
+    return redirect(url_for("admin.account_detail", user_id=user.id))
+
+
+@bp.route("/accounts/<int:user_id>/end-sessions", methods=["POST"])
+def end_sessions(user_id: int):
+    """Sign someone out on every device (a lost phone, a shared computer, a suspected break-in)."""
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    ended = sessions.end_all(user, keep=current_user.current_session if user.id == current_user.id else None)
+    audit.record("sessions.end_all", user, count=ended)
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)d session of %(name)s has ended.", "%(num)d sessions of %(name)s have ended.", ended, name=user.name
+        ),
+        "success",
+    )
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal import audit
+from portal.auth import sessions
 from portal.auth.models import Role, User, email_lookup
 from portal.auth.passwords import hash_password
 from portal.extensions import db
@@ -116,7 +117,7 @@ def update_account(
     user.email, user.name, user.role = email, name, role
     user.clinic_id, user.phone = clinic_id, phone
     if "role" in changes:
-        user.rotate_session_token()  # a new role starts with a new session
+        sessions.end_all(user)  # a new role starts with a new session
     if role != Role.PATIENT:
         user.coach_id = None
     audit.record("account.update", user, actor=actor, changes=changes)
@@ -140,5 +141,5 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
         return
     user.is_active = active
     if not active:
-        user.rotate_session_token()
+        sessions.end_all(user)
     audit.record("account.reactivate" if active else "account.deactivate", user, actor=actor)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SubmitField, TimeField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
@@ -49,3 +50,9 @@ class PreferencesForm(FlaskForm):
     email_notifications = BooleanField("Email me when I have a new message")
     reminder_time = TimeField("Daily check-in reminder time", validators=[Optional()])
     submit = SubmitField("Save preferences")
+
+
+class EndSessionForm(FlaskForm):
+    """A POST button with CSRF protection: end one session, or all the others."""
+
+    submit = SubmitField(_l("End session"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, time
 from enum import StrEnum
 
@@ -10,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import crypto
 from portal.extensions import db
 from portal.timeutil import DEFAULT_TIMEZONE, utcnow
 
@@ -34,10 +34,6 @@ class Clinic(db.Model):
         return f"<Clinic {self.name}>"
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
@@ -55,8 +51,6 @@ class User(UserMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
-    # What Flask-Login keeps in the session cookie; rotating it ends every session.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     timezone: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(40), default="")
     # The language the portal, its emails and reminders speak to this user (portal.i18n.LANGUAGES).
@@ -65,8 +59,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 
-    # Two-factor sign-in (TOTP).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in (TOTP). The secret is stored encrypted (portal.crypto); use ``totp_secret``.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column("totp_secret", String(255))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     totp_last_step: Mapped[int | None]  # last accepted time step: a code works once
 
@@ -77,9 +71,28 @@ class User(UserMixin, db.Model):
     clinic: Mapped[Clinic | None] = relationship(lazy="joined")
     coach: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[coach_id])
 
+    # The sign-in session this request runs under (set by the session loader; not a column).
+    current_session = None
+    _session_secret = None
+
     # --- Flask-Login -----------------------------------------------------
     def get_id(self) -> str:
-        return self.session_token
+        """What Flask-Login keeps in the cookie: the random secret of this browser's session row."""
+        return self._session_secret or ""
+
+    def attach_session(self, row: UserSession, secret: str) -> None:
+        self.current_session = row
+        self._session_secret = secret
+
+    # --- two-factor secret, encrypted at rest ----------------------------
+    @property
+    def totp_secret(self) -> str | None:
+        value = self.totp_secret_encrypted
+        return crypto.decrypt(value) if value else None
+
+    @totp_secret.setter
+    def totp_secret(self, value: str | None) -> None:
+        self.totp_secret_encrypted = crypto.encrypt(value) if value else None
 
     @property
     def is_locked(self) -> bool:
@@ -111,12 +124,38 @@ class User(UserMixin, db.Model):
             return self.clinic.timezone
         return DEFAULT_TIMEZONE
 
-    def rotate_session_token(self) -> None:
-        """End every session of this user (password change, deactivation)."""
-        self.session_token = new_session_token()
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class SessionKind(StrEnum):
+    """What a session row stands for. The JSON API's access and refresh tokens become kinds of their own."""
+
+    BROWSER = "browser"
+    # Between the password step and the code step of sign-in: proves the password only.
+    TWO_FACTOR_PENDING = "2fa_pending"
+
+
+class UserSession(db.Model):
+    """A server-side session: the cookie carries a random secret, the table only its SHA-256.
+
+    Ending a session (sign-out, password change, deactivation, idle or absolute limit)
+    deletes its row, on every app server at once.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=SessionKind.BROWSER)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(120), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class RecoveryCode(db.Model):

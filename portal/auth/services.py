@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app, url_for
 
 from portal import audit
-from portal.auth import tokens
+from portal.auth import sessions, tokens
 from portal.auth.models import User, email_lookup
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.extensions import db
@@ -71,7 +71,7 @@ def set_password(user: User, password: str, *, action: str = "password.change") 
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
-    user.rotate_session_token()
+    sessions.end_all(user)
     audit.record(action, user, actor=user)
 
 

@@ -1,8 +1,8 @@
 """Signed, expiring, single-use tokens for password reset and invitations.
 
-The token carries a fingerprint of the current password hash and session token,
-so it stops working once used (the password changes) or when the account's
-sessions are reset. No table needed.
+The token carries a fingerprint of the current password hash, role and status,
+so it stops working once used (the password changes), when the account is
+deactivated or its role changes. No table needed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    material = f"{user.password_hash or ''}|{user.session_token}|{user.is_active}"
+    material = f"{user.password_hash or ''}|{user.role}|{user.is_active}"
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 

@@ -15,22 +15,21 @@ import hmac
 import io
 import secrets
 import time
+from collections.abc import Mapping, MutableMapping
 
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask import redirect, session, url_for
 from sqlalchemy import update
-from werkzeug.wrappers import Response
 
-from portal import audit
-from portal.auth.models import RecoveryCode, User
+from portal import audit, crypto
+from portal.auth import sessions
+from portal.auth.models import RecoveryCode, SessionKind, User
 from portal.extensions import db
 from portal.timeutil import utcnow
 
 PENDING_KEY = "2fa_pending"
 ISSUER = "Holistiq Coach"
-PENDING_MAX_AGE = 5 * 60  # seconds between the password step and the code step
 RECOVERY_CODE_COUNT = 10
 # 16 characters from a 32-letter alphabet: 80 random bits per recovery code.
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -55,33 +54,41 @@ def must_enrol(user: User) -> bool:
 # --- the challenge during sign-in ------------------------------------------
 
 
-def begin_challenge(user: User, next_url: str | None) -> Response:
-    """Remember who passed the password step and ask for their code."""
-    session.clear()
-    session[PENDING_KEY] = {"token": user.session_token, "next": next_url or "", "at": int(time.time())}
-    return redirect(url_for("auth.two_factor"))
+# The cookie between the two steps holds only the random secret of a pending challenge
+# (a session row of its own kind, 5 minutes, single use): nothing that is, or derives, a
+# full session, so a signed-but-forged or replayed pending cookie leads back to the login page.
 
 
-def pending_user() -> User | None:
-    """The user who passed the password step in this session, if still valid."""
-    pending = session.get(PENDING_KEY)
-    if not isinstance(pending, dict):
+def remember_challenge(cookie: MutableMapping, secret: str, next_url: str | None) -> None:
+    """Keep the pending challenge's secret (and where to go afterwards) in the browser's cookie."""
+    cookie[PENDING_KEY] = {"challenge": secret, "next": next_url or ""}
+
+
+def pending_secret(cookie: Mapping) -> str | None:
+    pending = cookie.get(PENDING_KEY)
+    secret = pending.get("challenge") if isinstance(pending, dict) else None
+    return secret if isinstance(secret, str) else None
+
+
+def pending_user(cookie: Mapping) -> User | None:
+    """The user who passed the password step in this browser, while the challenge is live."""
+    resumed = sessions.resume(pending_secret(cookie), kind=SessionKind.TWO_FACTOR_PENDING)
+    if resumed.session is None:
         return None
-    started = pending.get("at")
-    if not isinstance(started, int) or time.time() - started > PENDING_MAX_AGE:
-        return None
-    token = pending.get("token")
-    if not isinstance(token, str) or not token or len(token) > 64:
-        return None
-    user = db.session.scalar(db.select(User).where(User.session_token == token))
-    if user is None or not user.is_active or user.is_locked or not needs_second_factor(user):
+    user = resumed.session.user
+    if user.is_locked or not needs_second_factor(user):
         return None
     return user
 
 
-def pending_next() -> str:
-    pending = session.get(PENDING_KEY)
+def pending_next(cookie: Mapping) -> str:
+    pending = cookie.get(PENDING_KEY)
     return str(pending.get("next") or "") if isinstance(pending, dict) else ""
+
+
+def complete_challenge(cookie: Mapping) -> bool:
+    """Use up the challenge once the code is accepted: only one sign-in per password step."""
+    return sessions.consume_pending(pending_secret(cookie))
 
 
 # --- TOTP -------------------------------------------------------------------
@@ -226,7 +233,7 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     user.totp_enabled = True
     codes = issue_recovery_codes(user)
     # Sessions started before enrolment did not prove the second factor: end them.
-    user.rotate_session_token()
+    sessions.end_all(user)
     audit.record("2fa.enable", user, actor=user)
     return codes
 
@@ -237,5 +244,20 @@ def disable(user: User, *, actor: User, action: str = "2fa.disable") -> None:
     user.totp_enabled = False
     user.totp_last_step = None
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    user.rotate_session_token()
+    sessions.end_all(user)
     audit.record(action, user, actor=actor)
+
+
+def reencrypt_secrets() -> int:
+    """Re-encrypt every stored authenticator secret with the first DATA_ENCRYPTION_KEY (caller commits)."""
+    rows = db.session.execute(
+        db.select(User.id, User.totp_secret_encrypted).where(User.totp_secret_encrypted.is_not(None))
+    ).all()
+    for user_id, token in rows:
+        db.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(totp_secret_encrypted=crypto.rotate(token))
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)

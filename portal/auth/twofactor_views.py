@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -20,7 +21,7 @@ from portal.auth import twofactor
 from portal.auth.blueprint import bp
 from portal.auth.models import User
 from portal.auth.services import record_successful_login
-from portal.auth.views import safe_next
+from portal.auth.views import safe_next, start_browser_session
 from portal.extensions import db, limiter
 from portal.forms import no_control_chars, strip_filter
 from portal.navigation import home_endpoint_for
@@ -70,9 +71,10 @@ def _code_attempt_key() -> str:
     """Count code attempts per account (from any address), falling back to the address."""
     if current_user.is_authenticated:
         return f"2fa-user-{current_user.id}"
-    pending = session.get(twofactor.PENDING_KEY)
-    if isinstance(pending, dict) and isinstance(pending.get("token"), str):
-        return "2fa-pending-" + pending["token"][:64]
+    # Per account, so starting the password step again does not buy new attempts.
+    user = twofactor.pending_user(session)
+    if user is not None:
+        return f"2fa-user-{user.id}"
     return "2fa-ip-" + (get_remote_address() or "")
 
 
@@ -119,9 +121,9 @@ def _restart_login(message: str):
 def two_factor():
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint_for(current_user)))
-    user = twofactor.pending_user()
+    user = twofactor.pending_user(session)
     if user is None:
-        return _restart_login("Please log in again.")
+        return _restart_login(_("Please log in again."))
     form = CodeForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
@@ -134,7 +136,11 @@ def two_factor():
             return _restart_login("Too many wrong codes. The account is locked for a while; try again later.")
         form.code.errors.append(WRONG_CODE)
         return _reject("auth/two_factor.html", 401, form=form)
-    next_url = twofactor.pending_next()
+    next_url = twofactor.pending_next(session)
+    if not twofactor.complete_challenge(session):
+        # Another request (or server) used this challenge first.
+        db.session.rollback()
+        return _restart_login(_("Please log in again."))
     if method == "recovery":
         left = twofactor.recovery_codes_left(user)
         audit.record("2fa.recovery_code_used", user, actor=user, codes_left=left)
@@ -142,10 +148,8 @@ def two_factor():
             f"You signed in with a recovery code; {left} left. Make new codes on your account page if you are running low.",
             "warning",
         )
-    session.clear()  # a fresh session once both factors are proven
-    login_user(user)
-    session.permanent = True
-    record_successful_login(user)  # commits, with the audit event
+    start_browser_session(user)  # a fresh session once both factors are proven
+    record_successful_login(user)  # commits the session row, with the audit event
     return redirect(safe_next(next_url) or url_for(home_endpoint_for(user)))
 
 
@@ -164,11 +168,9 @@ def _count_failure(user: User) -> None:
 
 
 def _restart_session(user: User) -> None:
-    """Keep this browser signed in after the user's session token was rotated."""
-    session.clear()
-    login_user(user)
-    session.permanent = True
-    session["last_seen"] = utcnow().timestamp()
+    """Keep this browser signed in, on a new session, after all of the user's sessions ended."""
+    start_browser_session(user)
+    db.session.commit()
 
 
 def _setup_context(user: User, **forms) -> dict:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
-from portal.auth import tokens, twofactor
+from portal.auth import sessions, tokens, twofactor
 from portal.auth.blueprint import bp
-from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm, SetPasswordForm
-from portal.auth.models import email_lookup
+from portal.auth.forms import (
+    ChangePasswordForm,
+    EndSessionForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PreferencesForm,
+    SetPasswordForm,
+)
+from portal.auth.models import User, email_lookup
 from portal.auth.passwords import verify_password
 from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
+from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
 from portal.navigation import home_endpoint_for
@@ -60,25 +70,44 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+def start_browser_session(user: User) -> None:
+    """A new server-side session for this browser (the caller commits): a fresh cookie, no fixation."""
+    session.clear()
+    _row, secret = sessions.start(user, user_agent=request.user_agent.string, ip=request.remote_addr)
+    user._session_secret = secret
+    login_user(user)
+    session.permanent = True
+
+
 def finish_login(user, next_url: str | None):
     """Start the session (or hand over to the second-factor step) and redirect."""
     if twofactor.needs_second_factor(user):
-        return twofactor.begin_challenge(user, next_url)
-    session.clear()  # a fresh session on sign-in: no fixation
-    login_user(user)
-    session.permanent = True
-    record_successful_login(user)
+        session.clear()
+        _row, secret = sessions.start(
+            user,
+            kind=sessions.SessionKind.TWO_FACTOR_PENDING,
+            user_agent=request.user_agent.string,
+            ip=request.remote_addr,
+        )
+        db.session.commit()
+        twofactor.remember_challenge(session, secret, next_url)
+        return redirect(url_for("auth.two_factor"))
+    start_browser_session(user)
+    record_successful_login(user)  # commits the session row with the audit event
     return redirect(safe_next(next_url) or url_for(home_endpoint_for(user)))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        audit.record("logout", current_user._get_current_object())
+        user = current_user._get_current_object()
+        if user.current_session is not None:
+            sessions.end(user.current_session)
+        audit.record("logout", user)
         db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -95,10 +124,9 @@ def account():
             status = 400
         else:
             user = current_user._get_current_object()
-            set_password(user, password_form.password.data)
+            set_password(user, password_form.password.data)  # ends every session, this one included
+            start_browser_session(user)  # this browser stays signed in, on a new session
             db.session.commit()
-            # Other sessions ended with the token rotation; keep this one going.
-            login_user(user)
             flash("Your password has been changed. Other devices have been signed out.", "success")
             return redirect(url_for("auth.account"))
     elif prefs_form.submit.data and prefs_form.validate_on_submit():
@@ -111,7 +139,57 @@ def account():
         return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form), status
+    return (
+        render_template(
+            "auth/account.html",
+            password_form=password_form,
+            prefs_form=prefs_form,
+            user_sessions=sessions.active_for(current_user),
+            end_form=EndSessionForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of your own sessions (a lost phone, a shared computer); someone else's is 404."""
+    if not EndSessionForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()
+    try:
+        row = sessions.end_own(user, session_id)
+    except NotFound:
+        abort(404)
+    audit.record("session.end", user, device=row.device)
+    db.session.commit()
+    if user.current_session is not None and row.id == user.current_session.id:
+        logout_user()
+        session.clear()
+        flash(_("You have logged out."), "info")
+        return redirect(url_for("auth.login"))
+    flash(_("That session has ended. The device is signed out."), "success")
+    return redirect(url_for("auth.account") + "#sessions-heading")
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    """Sign out every other device, keeping this one."""
+    if not EndSessionForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()
+    ended = sessions.end_all(user, keep=user.current_session)
+    audit.record("session.end_others", user, count=ended)
+    db.session.commit()
+    flash(
+        ngettext("%(num)d other session has ended.", "%(num)d other sessions have ended.", ended)
+        if ended
+        else _("There were no other sessions to end."),
+        "success",
+    )
+    return redirect(url_for("auth.account") + "#sessions-heading")
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

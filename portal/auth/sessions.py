@@ -1,0 +1,192 @@
+"""Server-side sessions: starting, resuming, listing and ending them.
+
+The cookie carries a random secret; the ``user_session`` table keeps only its
+SHA-256, so a database dump yields no live session. Every rule lives here: the
+idle and absolute limits, the once-a-minute activity stamp, who may end what.
+Like every service, nothing here reads the request or commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from ua_parser import parse as parse_user_agent
+
+from portal.auth.models import SessionKind, User, UserSession
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+# Activity is stamped at most this often per session: no database write on every request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+PENDING_LIFETIME = timedelta(minutes=5)  # between the password step and the code step
+_MAX_SECRET_LENGTH = 128
+
+
+@dataclass
+class Resumed:
+    """The outcome of presenting a session secret: the live session, or why there is none."""
+
+    session: UserSession | None
+    ended: str | None = None  # "idle" or "expired" when this request found the session past a limit
+
+
+def hash_secret(secret: str) -> str:
+    # The secret carries 256 random bits, so a fast hash is enough and keeps the lookup one indexed query.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def describe_device(user_agent: str | None) -> str:
+    """'Firefox 128 on Ubuntu', from the User-Agent header; '' when nothing is recognised."""
+    if not user_agent:
+        return ""
+    result = parse_user_agent(user_agent[:1000])
+    parts = []
+    if result.user_agent is not None and result.user_agent.family != "Other":
+        agent = result.user_agent
+        parts.append(f"{agent.family} {agent.major}" if agent.major else agent.family)
+    if result.os is not None and result.os.family != "Other":
+        os_ = result.os
+        parts.append(f"{os_.family} {os_.major}" if os_.major else os_.family)
+    return " · ".join(parts)[:120]
+
+
+def idle_limit_for(user: User) -> timedelta:
+    cfg = current_app.config
+    minutes = cfg["STAFF_IDLE_MINUTES"] if user.is_staff else cfg["PATIENT_IDLE_MINUTES"]
+    return timedelta(minutes=minutes)
+
+
+def absolute_limit() -> timedelta:
+    return current_app.permanent_session_lifetime  # SESSION_LIFETIME_MINUTES
+
+
+def start(
+    user: User,
+    *,
+    kind: str = SessionKind.BROWSER,
+    user_agent: str | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> tuple[UserSession, str]:
+    """A new session row for the user and its secret (given out once, never stored)."""
+    now = now or utcnow()
+    lifetime = PENDING_LIFETIME if kind == SessionKind.TWO_FACTOR_PENDING else absolute_limit()
+    _purge_expired(user, now)
+    secret = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        kind=kind,
+        secret_hash=hash_secret(secret),
+        device=describe_device(user_agent),
+        ip=(ip or "")[:45],
+        created_at=now,
+        last_active_at=now,
+        expires_at=now + lifetime,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, secret
+
+
+def _purge_expired(user: User, now: datetime) -> None:
+    """Sessions past their absolute limit are deleted when their owner next signs in."""
+    db.session.execute(
+        delete(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def resume(secret: object, *, kind: str = SessionKind.BROWSER, now: datetime | None = None) -> Resumed:
+    """The live session this secret opens, enforcing the idle and absolute limits.
+
+    A session past a limit is deleted. Activity is stamped when the last stamp is a
+    minute old or more, so the idle limit is exact to within that minute.
+    """
+    if not isinstance(secret, str) or not secret or len(secret) > _MAX_SECRET_LENGTH:
+        return Resumed(None)
+    now = now or utcnow()
+    row = db.session.scalar(
+        db.select(UserSession).where(UserSession.secret_hash == hash_secret(secret), UserSession.kind == kind)
+    )
+    if row is None:
+        return Resumed(None)
+    user = row.user
+    if not user.is_active or row.expires_at <= now:
+        db.session.delete(row)
+        return Resumed(None, "expired")
+    if kind == SessionKind.BROWSER and now - row.last_active_at > idle_limit_for(user):
+        db.session.delete(row)
+        return Resumed(None, "idle")
+    if now - row.last_active_at >= TOUCH_INTERVAL:
+        row.last_active_at = now
+    user.attach_session(row, secret)
+    return Resumed(row)
+
+
+def needs_commit(row: UserSession | None) -> bool:
+    """Whether resume() left a change to store (a deletion or an activity stamp)."""
+    return bool(db.session.deleted) or (row is not None and row in db.session.dirty)
+
+
+def consume_pending(secret: object, *, now: datetime | None = None) -> bool:
+    """Use up a pending two-step challenge: True for exactly one caller, even across servers."""
+    if not isinstance(secret, str) or not secret or len(secret) > _MAX_SECRET_LENGTH:
+        return False
+    result = db.session.execute(
+        delete(UserSession)
+        .where(
+            UserSession.secret_hash == hash_secret(secret),
+            UserSession.kind == SessionKind.TWO_FACTOR_PENDING,
+            UserSession.expires_at > (now or utcnow()),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
+def active_for(user: User, *, now: datetime | None = None) -> list[UserSession]:
+    """The user's live browser sessions, most recently active first."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            db.select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.kind == SessionKind.BROWSER,
+                UserSession.expires_at > now,
+                UserSession.last_active_at >= now - idle_limit_for(user),
+            )
+            .order_by(UserSession.last_active_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def end(row: UserSession) -> None:
+    db.session.delete(row)
+
+
+def end_own(user: User, session_id: int) -> UserSession:
+    """End one of the user's own browser sessions; someone else's (or none) is NotFound."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id or row.kind != SessionKind.BROWSER:
+        raise NotFound()
+    db.session.delete(row)
+    return row
+
+
+def end_all(user: User, *, keep: UserSession | None = None) -> int:
+    """End every session of the user (of every kind), except ``keep``; returns how many ended."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(UserSession.id != keep.id)
+    result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
+    if keep is None:
+        user.current_session = None
+    return result.rowcount or 0
