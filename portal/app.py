@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.routing import IntegerConverter, Map
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
 import portal.admin.views  # noqa: F401
@@ -112,7 +113,24 @@ BLUEPRINTS = (
 )
 
 
+# The largest id any table can hold (a PostgreSQL INTEGER); SQLite overflows above 2**63.
+MAX_URL_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no id column can hold is a 404, never a database error."""
+
+    regex = r"\d{1,10}"
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits, min, MAX_URL_ID if max is None else max, signed)
+
+
 def register_blueprints(app: Flask) -> None:
+    # Before the blueprints: rules pick their converters when they are added.
+    app.url_map.converters["int"] = BoundedIntConverter
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
 

@@ -24,6 +24,8 @@ from portal.clinics import ClinicError, save_clinic
 from portal.clinics import clear_cache as clear_clinic_cache
 from portal.csvutil import csv_line
 from portal.extensions import db
+from portal.mail import deliver_after_response
+from portal.pagination import page_arg
 from portal.sqlutil import contains_text, escape_like
 
 PAGE_SIZE = 25
@@ -77,7 +79,7 @@ def accounts():
         query = query.where(User.clinic_id == form.clinic.data)
     if form.active.data:
         query = query.where(User.is_active.is_(form.active.data == "yes"))
-    pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/accounts.html", form=form, pagination=pagination)
 
 
@@ -117,9 +119,10 @@ def create_account_view():
             _apply_field_error(form, error)
         else:
             db.session.commit()
-            send_password_link(user, tokens.INVITE)
+            email = send_password_link(user, tokens.INVITE)
             audit.record("account.invitation_sent", user)
             db.session.commit()
+            deliver_after_response(email)
             flash(f"Account created for {user.name}. An invitation to set a password was emailed.", "success")
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
@@ -218,9 +221,10 @@ def send_link(user_id: int):
         flash("Reactivate the account before sending a link.", "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     purpose = tokens.INVITE if user.password_hash is None else tokens.RESET
-    send_password_link(user, purpose)
+    email = send_password_link(user, purpose)
     audit.record("account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user)
     db.session.commit()
+    deliver_after_response(email)
     flash(f"A link to set a password was emailed to {user.email}.", "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
@@ -311,7 +315,7 @@ def audit_log():
     form = AuditFilterForm(request.args)
     if not form.validate():
         return render_template("admin/audit.html", form=form, pagination=None), 400
-    pagination = db.paginate(_audit_query(form), per_page=50, max_per_page=50, error_out=False)
+    pagination = db.paginate(_audit_query(form), page=page_arg(), per_page=50, max_per_page=50, error_out=False)
     return render_template("admin/audit.html", form=form, pagination=pagination)
 
 

@@ -16,6 +16,7 @@ from portal.auth.passwords import verify_password
 from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
 from portal.extensions import db, limiter
 from portal.health import database_ok
+from portal.mail import deliver_after_response
 from portal.navigation import home_endpoint_for
 
 FAILED_LOGIN_MESSAGE = "Invalid email or password."
@@ -120,10 +121,12 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = db.session.scalar(email_lookup(form.email.data))
-        if user is not None and user.is_active:
-            send_password_link(user, tokens.RESET)
+        email = send_password_link(user, tokens.RESET) if user is not None and user.is_active else None
         audit.record("password.reset_requested", user, actor=user)
         db.session.commit()
+        # Known and unknown emails leave the same way: the SMTP conversation happens after
+        # the response, so the response time does not tell whether the account exists.
+        deliver_after_response(email)
         # The same answer whether or not the account exists.
         flash("If an account uses that email, a reset link is on its way. It works once and expires soon.", "info")
         return redirect(url_for("auth.login"))

@@ -16,6 +16,7 @@ from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemFor
 from portal.exercises.library import create_item, library_query, set_item_active, update_item
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
+from portal.pagination import page_arg
 
 PAGE_SIZE = 24
 
@@ -43,7 +44,7 @@ def browse():
         return render_template("exercises/browse.html", form=form, pagination=None), 400
     include_retired = current_user.is_coach and form.retired.data == "yes"
     query = library_query(form.q.data, form.kind.data, form.area.data, include_retired=include_retired)
-    pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return render_template("exercises/browse.html", form=form, pagination=pagination)
 
 

@@ -12,6 +12,7 @@ from portal import audit
 from portal.auth.access import patient_required
 from portal.care.plans import active_plan
 from portal.extensions import db
+from portal.mail import public_url
 from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
 from portal.timeutil import local_today
@@ -52,6 +53,8 @@ def plan_print():
         clinic=current_user.clinic,
         today=local_today(current_user.tz),
         default_time=DEFAULT_EVENT_TIME.strftime("%H:%M"),
+        # Printed links must lead to the portal itself, whatever Host the page was asked with.
+        public_url=public_url,
     )
 
 
