@@ -50,7 +50,9 @@ def _bodies(db) -> list[str]:
 
 def test_forgot_password_email_ignores_a_forged_host(app, db, client, patient):
     token = csrf_token(client, "/password/forgot")
-    response = _forge(client).post("/password/forgot", data={"email": patient.email, "csrf_token": token}, headers=FORGED)
+    response = _forge(client).post(
+        "/password/forgot", data={"email": patient.email, "csrf_token": token}, headers=FORGED
+    )
     assert response.status_code == 302
     [body] = _bodies(db)
     assert "/password/reset?token=" in body
