@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import available_timezones
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased, selectinload
@@ -289,18 +289,24 @@ def edit_clinic(clinic_id: int | None):
     return render_template("admin/clinic_form.html", form=form, clinic=clinic if clinic_id else None), status
 
 
-def _audit_query(form: AuditFilterForm):
+def _audit_query(form: AuditFilterForm, *columns):
+    """The filtered log, newest first: whole events, or ``columns`` (given the actor and patient aliases).
+
+    Actor and patient are always outer-joined once, so an export never looks them up row by row.
+    """
     actor = aliased(User)
     patient = aliased(User)
-    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    selected = columns[0](actor, patient) if columns else (AuditEvent,)
+    query = (
+        db.select(*selected)
+        .outerjoin(actor, AuditEvent.actor_id == actor.id)
+        .outerjoin(patient, AuditEvent.patient_id == patient.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
     if form.actor.data:
-        query = query.join(actor, AuditEvent.actor_id == actor.id).where(
-            func.lower(actor.email) == form.actor.data.lower()
-        )
+        query = query.where(func.lower(actor.email) == form.actor.data.lower())
     if form.patient.data:
-        query = query.join(patient, AuditEvent.patient_id == patient.id).where(
-            func.lower(patient.email) == form.patient.data.lower()
-        )
+        query = query.where(func.lower(patient.email) == form.patient.data.lower())
     if form.action.data:
         query = query.where(AuditEvent.action.like(f"{escape_like(form.action.data)}%", escape="\\"))
     if form.date_from.data:
@@ -308,6 +314,19 @@ def _audit_query(form: AuditFilterForm):
     if form.date_to.data:
         query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min))
     return query
+
+
+def _csv_columns(actor, patient) -> tuple:
+    return (
+        AuditEvent.at,
+        actor.email,
+        AuditEvent.action,
+        AuditEvent.target_type,
+        AuditEvent.target_id,
+        patient.email,
+        AuditEvent.ip,
+        AuditEvent.detail,
+    )
 
 
 @bp.route("/audit")
@@ -327,26 +346,30 @@ def audit_log_csv():
     audit.record("audit.export")
     db.session.commit()
 
+    query = _audit_query(form, _csv_columns).execution_options(yield_per=500)
+
     def rows():
         yield csv_line(["at_utc", "actor", "action", "target_type", "target_id", "patient", "ip", "detail"])
         # Stream in batches so a long log does not sit in memory. Every cell, not only the
         # detail, goes through the CSV rule: emails are typed by people too.
-        for event in db.session.scalars(_audit_query(form).execution_options(yield_per=500)):
+        for at, actor_email, action, target_type, target_id, patient_email, ip, detail in db.session.execute(query):
             yield csv_line(
                 [
-                    event.at.isoformat(timespec="seconds"),
-                    event.actor.email if event.actor else "",
-                    event.action,
-                    event.target_type,
-                    event.target_id or "",
-                    event.patient.email if event.patient else "",
-                    event.ip,
-                    event.detail,
+                    at.isoformat(timespec="seconds"),
+                    actor_email or "",
+                    action,
+                    target_type,
+                    target_id or "",
+                    patient_email or "",
+                    ip,
+                    detail,
                 ]
             )
 
+    # The generator runs while the server sends the body, after the view has returned:
+    # stream_with_context keeps the request (and its database session) alive until the last row.
     return Response(
-        rows(),
+        stream_with_context(rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
     )
