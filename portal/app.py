@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from flask import Flask, flash, redirect, request, session, url_for
@@ -73,9 +74,29 @@ def _ensure_instance_dir(app: Flask) -> None:
         (BASE_DIR / "instance").mkdir(exist_ok=True)
 
 
+class PathOnlyAccessLog(logging.Filter):
+    """The development server's access log (`flask run`) with paths only, never query strings.
+
+    Reset and invitation links carry their token in the query string; the terminal,
+    like any log, must never hold one. Gunicorn's production format logs %(U)s only.
+    """
+
+    _QUERY = re.compile(r"^(\S+ [^?\s]*)\?\S*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (self._QUERY.sub(r"\1", record.args[0]), *record.args[1:])
+        elif isinstance(record.msg, str) and "?" in record.msg:
+            record.msg = re.sub(r"(\"\S+ [^?\s]*)\?\S*", r"\1", record.msg)
+        return True
+
+
 def configure_logging(app: Flask) -> None:
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, PathOnlyAccessLog) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PathOnlyAccessLog())
     app.logger.setLevel(level)
 
 
