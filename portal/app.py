@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
 import portal.admin.views  # noqa: F401
@@ -72,9 +74,29 @@ def _ensure_instance_dir(app: Flask) -> None:
         (BASE_DIR / "instance").mkdir(exist_ok=True)
 
 
+class PathOnlyAccessLog(logging.Filter):
+    """The development server's access log (`flask run`) with paths only, never query strings.
+
+    Reset and invitation links carry their token in the query string; the terminal,
+    like any log, must never hold one. Gunicorn's production format logs %(U)s only.
+    """
+
+    _QUERY = re.compile(r"^(\S+ [^?\s]*)\?\S*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (self._QUERY.sub(r"\1", record.args[0]), *record.args[1:])
+        elif isinstance(record.msg, str) and "?" in record.msg:
+            record.msg = re.sub(r"(\"\S+ [^?\s]*)\?\S*", r"\1", record.msg)
+        return True
+
+
 def configure_logging(app: Flask) -> None:
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, PathOnlyAccessLog) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PathOnlyAccessLog())
     app.logger.setLevel(level)
 
 
@@ -112,7 +134,24 @@ BLUEPRINTS = (
 )
 
 
+# The largest id any table can hold (a PostgreSQL INTEGER); SQLite overflows above 2**63.
+MAX_URL_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no id column can hold is a 404, never a database error."""
+
+    regex = r"\d{1,10}"
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits, min, MAX_URL_ID if max is None else max, signed)
+
+
 def register_blueprints(app: Flask) -> None:
+    # Before the blueprints: rules pick their converters when they are added.
+    app.url_map.converters["int"] = BoundedIntConverter
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, Response, after_this_request, current_app
 from sqlalchemy import Index, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +56,40 @@ def send_email_now(to: str, subject: str, body: str) -> None:
     mail = queue_email(to, subject, body)
     db.session.commit()
     deliver(mail)
+
+
+def deliver_after_response(*emails: OutboundEmail | None) -> None:
+    """Send committed emails once the response has gone out, not inside the request.
+
+    The response does not wait for the SMTP conversation, so a page that emails
+    someone takes as long as one that does not (the forgotten-password page must
+    not tell which emails have an account). Call it on every path, with or
+    without emails. What cannot be sent stays queued for `flask mail retry`.
+    """
+    ids = [email.id for email in emails if email is not None]
+    app = current_app._get_current_object()
+
+    @after_this_request
+    def _send_on_close(response: Response) -> Response:
+        # call_on_close runs after the WSGI server has written the whole body.
+        response.call_on_close(lambda: deliver_queued(app, ids))
+        return response
+
+
+def deliver_queued(app: Flask, ids: list[int]) -> None:
+    """Deliver these outbox rows in a fresh app context (the request's one is gone). Never raises."""
+    if not ids:
+        return
+    with app.app_context():
+        try:
+            for mail in db.session.scalars(db.select(OutboundEmail).where(OutboundEmail.id.in_(ids))):
+                # The lease keeps a concurrent `flask mail retry` from sending the same email twice.
+                if mail.sent_at is None and _lease(mail):
+                    deliver(mail)
+        except Exception:  # noqa: BLE001 - the response is already sent; the outbox keeps the email
+            log.exception("Sending queued emails after the response failed; they stay queued")
+        finally:
+            db.session.remove()
 
 
 def deliver(mail: OutboundEmail) -> bool:

@@ -6,9 +6,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from flask import request
+from flask_babel import gettext as _
 from sqlalchemy import Select, func
 
+from portal.errors import BadInput
 from portal.extensions import db
+
+# No list has anywhere near this many pages; the bound keeps a huge ?page= from
+# overflowing the database's OFFSET (a 500) and answers it as bad input instead.
+MAX_PAGE = 100_000
 
 
 @dataclass
@@ -39,6 +46,19 @@ class Page:
     @property
     def next_num(self) -> int:
         return self.page + 1
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number from the query string: 1 when absent, BadInput (400) unless 1..MAX_PAGE.
+
+    Every paginated view reads its page here, so no list can be asked for page 10**22.
+    """
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)) or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadInput(_("The page number is not valid."))
+    return int(raw)
 
 
 def paginate_rows(query: Select, page: int, per_page: int) -> Page:

@@ -195,7 +195,7 @@ def answer_two_factor(client: FlaskClient, user: User):
 
 def csrf_token(client: FlaskClient, path: str) -> str:
     """The CSRF token from the form on ``path``."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', html
     )

@@ -14,6 +14,7 @@ the app's MAIL_* settings at it; import it into a test module to use it:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import os
 import signal
@@ -45,6 +46,10 @@ class FileHandler:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        slow = self.fail_flag.with_name("SLOW")
+        if slow.exists():
+            # A slow relay: what makes sending inside a request visible in its response time.
+            await asyncio.sleep(float(slow.read_text() or "0"))
         if self.fail_flag.exists():
             return "451 4.3.0 Temporary failure, try again later"
         with self.lock:
@@ -145,6 +150,15 @@ class SMTPServer:
         for path in self.outbox.glob("*.eml"):
             path.unlink()
         self.set_failing(False)
+        self.set_slow(0)
+
+    def set_slow(self, seconds: float) -> None:
+        """Make the server take ``seconds`` to accept each message (0: answer at once)."""
+        flag = self.outbox / "SLOW"
+        if seconds:
+            flag.write_text(str(seconds))
+        else:
+            flag.unlink(missing_ok=True)
 
     def set_failing(self, failing: bool) -> None:
         """Make the server answer 451 to every message (or stop doing so)."""

@@ -205,7 +205,7 @@ def test_forgot_password_same_answer_and_single_use_token(client, patient, db):
     assert message in unknown and message in known
     mail = db.session.scalars(db.select(OutboundEmail)).one()
     assert mail.to_address == patient.email
-    link = re.search(r"http://localhost(/password/reset\?token=\S+)", mail.body).group(1)
+    link = re.search(r"http://127\.0\.0\.1:5000(/password/reset\?token=\S+)", mail.body).group(1)
     # The secret rides in the query string, which the production access log format leaves out.
     assert urlsplit(link).path == "/password/reset" and len(parse_qs(urlsplit(link).query)["token"][0]) > 40
     form_token = csrf_token(client, link)
@@ -213,7 +213,23 @@ def test_forgot_password_same_answer_and_single_use_token(client, patient, db):
     response = client.post(link, data={"password": new_password, "confirm": new_password, "csrf_token": form_token})
     assert response.status_code == 302
     # The same link cannot be used twice.
-    assert client.get(link).status_code == 400
+    assert client.get(link, follow_redirects=True).status_code == 400
+
+
+def test_the_link_token_leaves_the_url_on_the_first_visit(client, patient, db):
+    token = tokens.make_token(patient)
+    first = client.get(f"/password/reset?token={token}")
+    # Moved into the session: the page and everything after it have a token-free URL.
+    assert first.status_code == 302 and first.headers["Location"] == "/password/reset"
+    page = client.get("/password/reset")
+    assert page.status_code == 200 and token not in page.get_data(as_text=True)
+    form_token = csrf_token(client, "/password/reset")
+    new_password = "quiet-meadow-lantern-58"
+    response = client.post(
+        "/password/reset", data={"password": new_password, "confirm": new_password, "csrf_token": form_token}
+    )
+    assert response.status_code == 302
+    assert login(client, patient, new_password).status_code == 302
     assert login(client, patient, new_password).status_code == 302
 
 

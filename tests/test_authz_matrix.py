@@ -52,6 +52,8 @@ PATIENT_OBJECT = expect(anonymous=LOGIN, patient=OK, other_patient=404)
 ALWAYS_LOGIN_PAGE = dict.fromkeys(ACTORS, LOGIN)
 # One of the patient's own sign-in sessions: only they may end it; to everyone else it does not exist.
 OWN_SESSION = {**dict.fromkeys(ACTORS, 404), "anonymous": LOGIN, "patient": OK}
+# A library item the coach wrote: the coach and admins change it; another coach only reads it (403).
+OWNER_OR_ADMIN = expect(anonymous=LOGIN, coach=OK, admin=OK)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("coaching.edit_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
     ("coaching.move_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
     ("coaching.remove_program_item", "POST"): Rule(COACH_OBJECT, _program_item),
-    # The library: everyone signed in reads, coaches write.
+    # The library: everyone signed in reads; a coach adds items and changes their own (the rest by
+    # owner: test_library_items_by_owner), copies the others; admins change every item.
     ("exercises.browse", "GET"): Rule(SIGNED_IN),
     ("exercises.detail", "GET"): Rule(SIGNED_IN, lambda w: {"item_id": w["item"].id}),
     ("exercises.picture", "GET"): Rule(
@@ -172,11 +175,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("exercises.create", "GET"): Rule(COACHES),
     ("exercises.create", "POST"): Rule(COACHES),
-    ("exercises.edit", "GET"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
-    ("exercises.edit", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
-    ("exercises.save_item_translation", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id, "locale": "es"}),
-    ("exercises.retire", "POST"): Rule(COACHES, lambda w: {"item_id": w["item_to_retire"].id}),
-    ("exercises.restore", "POST"): Rule(COACHES, lambda w: {"item_id": w["retired_item"].id}),
+    ("exercises.edit", "GET"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),
+    ("exercises.edit", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),
+    ("exercises.save_item_translation", "POST"): Rule(
+        OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id, "locale": "es"}
+    ),
+    ("exercises.retire", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["item_to_retire"].id}),
+    ("exercises.restore", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["retired_item"].id}),
+    ("exercises.duplicate", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
     # The patient's own pages: each patient sees only their own data.
     ("patients.today", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
@@ -237,7 +243,7 @@ def world(make_user, make_clinic, db, clinic):
     alert = Alert(patient_id=patient.id, kind="pain_worsening", summary="Pain rising", checkin_id=checkins[0].id)
     db.session.add(alert)
     db.session.add(Message(patient_id=patient.id, sender_id=patient.id, recipient_id=coach.id, body="Hello coach"))
-    retired_item = make_item(title="Old stretch", is_active=False)
+    retired_item = make_item(title="Old stretch", is_active=False, created_by_id=coach.id)
     db.session.commit()
     return {
         "coach": coach,
@@ -249,7 +255,8 @@ def world(make_user, make_clinic, db, clinic):
         "admin": admin,
         "clinic": clinic,
         "item": item,
-        "item_to_retire": make_item(title="Retire me"),
+        "own_item": make_item(title="Coach One's stretch", created_by_id=coach.id),
+        "item_to_retire": make_item(title="Retire me", created_by_id=coach.id),
         "retired_item": retired_item,
         "plan": plan,
         "plan_item": plan.items[0],
@@ -348,3 +355,76 @@ def test_a_coach_cannot_reach_another_coachs_patient_by_any_route(app, world):
             path = url_for(endpoint, **rule.args(w))
         response = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
         assert response.status_code == 404, f"{method} {path}"
+
+
+# --- the library by owner ------------------------------------------------------
+
+LIBRARY_OWNERS = ("coach", "other_coach", None)  # None: a starter item of the practice
+MANAGERS = {"coach": {"coach"}, "other_coach": {"other_coach"}, None: set()}
+
+
+@pytest.mark.parametrize("owner", LIBRARY_OWNERS, ids=["own", "other_coachs", "starter"])
+def test_library_items_by_owner(app, world, db, owner):
+    """Edit, retire, restore as each actor, on an item of each owner; buttons only where allowed."""
+    from flask import url_for
+
+    from portal.exercises.models import LibraryItem
+
+    author = world[owner].id if owner else None
+    clients = Clients(app, world)
+    failures = []
+    for actor in ("patient", "other_coach", "coach", "admin"):
+        may = actor == "admin" or actor in MANAGERS[owner]
+        item = make_item(title=f"Item of {owner} for {actor}", created_by_id=author)
+        client, token = clients.get(actor)
+        with app.test_request_context():
+            paths = {
+                "edit": url_for("exercises.edit", item_id=item.id),
+                "retire": url_for("exercises.retire", item_id=item.id),
+                "restore": url_for("exercises.restore", item_id=item.id),
+            }
+        html = client.get(f"/library/{item.id}").get_data(as_text=True)
+        if (paths["edit"] in html) != may:
+            failures.append(f"{actor} on {owner}'s item: edit button shown={not may}")
+        if (f"/library/{item.id}/duplicate" in html) != (actor.endswith("coach") and not may):
+            failures.append(f"{actor} on {owner}'s item: wrong duplicate button")
+        edit_form = client.get(paths["edit"])
+        retired = client.post(paths["retire"], data={"csrf_token": token})
+        db.session.expire_all()
+        after_retire = db.session.get(LibraryItem, item.id).is_active
+        if may:
+            if edit_form.status_code != 200 or retired.status_code != 302 or after_retire:
+                failures.append(f"{actor} on {owner}'s item: should edit and retire")
+            restored = client.post(paths["restore"], data={"csrf_token": token})
+            db.session.expire_all()
+            if restored.status_code != 302 or not db.session.get(LibraryItem, item.id).is_active:
+                failures.append(f"{actor} on {owner}'s item: should restore")
+        else:
+            # Read-only: refused with 403 (the item is visible to them), and nothing changes.
+            if edit_form.status_code != 403 or retired.status_code != 403 or not after_retire:
+                failures.append(
+                    f"{actor} on {owner}'s item: expected 403, got {edit_form.status_code}/{retired.status_code}"
+                )
+            changed = client.post(paths["edit"], data={"csrf_token": token, "title": "Hijacked", "kind": "exercise"})
+            db.session.expire_all()
+            if changed.status_code != 403 or db.session.get(LibraryItem, item.id).title == "Hijacked":
+                failures.append(f"{actor} on {owner}'s item: edit POST not refused")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_coach_duplicates_a_starter_item_into_their_own(app, world, db):
+    from portal.exercises.models import LibraryItem
+
+    starter = make_item(title="Starter bridge", instructions="Lie down.\nLift.", cautions="Go slowly.")
+    client, token = Clients(app, world).make("other_coach")
+    response = client.post(f"/library/{starter.id}/duplicate", data={"csrf_token": token})
+    assert response.status_code == 302
+    copy = db.session.scalar(
+        db.select(LibraryItem).where(LibraryItem.id != starter.id, LibraryItem.title == "Starter bridge")
+    )
+    assert copy.created_by_id == world["other_coach"].id and copy.is_active and copy.slug != starter.slug
+    assert (copy.instructions, copy.cautions, copy.kind) == (starter.instructions, starter.cautions, starter.kind)
+    assert response.headers["Location"].endswith(f"/library/{copy.id}/edit")
+    # Their copy is theirs to change; the starter item is untouched.
+    assert client.get(f"/library/{copy.id}/edit").status_code == 200
+    assert client.get(f"/library/{starter.id}/edit").status_code == 403

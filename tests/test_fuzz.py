@@ -340,3 +340,96 @@ def test_the_write_watcher_sees_committed_writes_only(patient_client, patient):
         )
     assert response.status_code == 400
     assert refused.committed == []
+
+
+# --- URL parameters and path ids of every route ------------------------------
+
+HOSTILE_IDS = ("0", "2147483647", "2147483648", "9223372036854775808", "99999999999999999999999", "9" * 5000)
+HOSTILE_PATH_TEXT = ("9999-12-31", "0001-01-01", "2026-02-30", "%00", "%0d%0a", "..%2f..%2fetc", "A" * 3000, "-1")
+HOSTILE_NUMBERS = ("99999999999999999999999", "2147483648", "-1", "0", "1e309", "abc", "%00", "９")
+HOSTILE_DATES = ("9999-12-31", "0001-01-01", "10000-01-01", "2026-02-30", "-5", "9" * 400)
+# Every query parameter a view reads, each with what it must survive.
+HOSTILE_QUERIES = {
+    "page": HOSTILE_NUMBERS,
+    "days": HOSTILE_NUMBERS,
+    "date_from": HOSTILE_DATES,
+    "date_to": HOSTILE_DATES,
+    "at": ("24:00", "99999999999999999999:00", "%0d%0a", "-1"),
+    "sort": ("%00", "A" * 3000, "__class__"),
+    "show": ("%00", "A" * 3000),
+    "q": ("%00", "%0d%0a", "A" * 3000, "%25%25"),
+    "role": ("%00", "superuser"),
+    "next": ("//evil.example", "%0d%0aSet-Cookie:x=1", "javascript:alert(1)"),
+    "token": ("A" * 3000, "%00"),
+}
+
+
+def _hostile_paths(app) -> list[str]:
+    """Every GET route, each path argument replaced by hostile values (its converter decides which)."""
+    paths = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or not rule.arguments or rule.endpoint == "static":
+            continue
+        kinds = {name: type(conv).__name__ for name, conv in rule._converters.items()}
+        numeric = all("Int" in kind for kind in kinds.values())
+        for value in HOSTILE_IDS if numeric else HOSTILE_PATH_TEXT:
+            path = rule.rule
+            for name in rule.arguments:
+                path = re.sub(rf"<(?:[^:>]+:)?{name}>", value, path)
+            paths.add(path)
+    return sorted(paths)
+
+
+def _hostile_query_urls(paths: list[str]) -> list[str]:
+    """Each path with every hostile query parameter at once, one value of each per URL (bounded runs)."""
+    rounds = max(len(values) for values in HOSTILE_QUERIES.values())
+    urls = []
+    for path in paths:
+        for n in range(rounds):
+            query = "&".join(f"{name}={values[n % len(values)]}" for name, values in HOSTILE_QUERIES.items())
+            urls.append(f"{path}?{query}")
+    return urls
+
+
+@pytest.mark.parametrize("email", sorted(EXPECTED_FORMS))
+def test_every_route_survives_hostile_path_ids_and_query_parameters(app, demo_world, email):
+    """Huge ids, impossible dates and pages in any URL: 4xx (or a page), never a 500."""
+    client = _signed_in(app, demo_world[email])
+    starts = ["/", "/account", *[f"/{p}" for p in ("me/", "coach/", "admin/accounts", "messages/", "library/")]]
+    pages, _ = crawl(client, starts, limit=40)
+    # Real pages with real ids (a patient's page, an item) get the hostile query strings too.
+    # One real path per route (ids differ, the view does not).
+    by_route: dict[str, str] = {}
+    for page in sorted(pages):
+        path = urlsplit(page).path
+        by_route.setdefault(re.sub(r"\d+", "N", path), path)
+    paths = sorted({*by_route.values(), "/admin/audit", "/admin/audit.csv", "/me/plan/calendar.ics"})
+    failures = []
+    for url in [*_hostile_paths(app), *_hostile_query_urls(paths)]:
+        status = client.get(url).status_code
+        if status >= 500:
+            failures.append((url[:120], status))
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/coach/?page=99999999999999999999999",
+        "/library/?page=99999999999999999999999",
+        "/admin/accounts?page=99999999999999999999999",
+        "/admin/audit?page=99999999999999999999999",
+        "/messages/inbox?page=99999999999999999999999",
+        "/coach/patients/99999999999999999999999",
+        "/coach/patients/2147483648",
+        "/library/99999999999999999999999",
+        "/admin/accounts/9223372036854775808",
+        "/admin/audit?date_to=9999-12-31",
+        "/admin/audit.csv?date_to=9999-12-31",
+    ],
+)
+def test_the_reported_urls_are_4xx(app, demo_world, url):
+    role = url.split("/")[1]
+    email = {"admin": "admin@example.com"}.get(role, "coach@example.com")
+    status = _signed_in(app, demo_world[email]).get(url).status_code
+    assert 400 <= status < 500, (url, status)

@@ -246,8 +246,8 @@ def test_bad_item_input_is_400_with_message_and_nothing_written(coach_client, fi
     assert _count() == 0
 
 
-def test_coach_edits_and_retires_then_restores_an_item(patient, coach_client):
-    item = make_item(title="Bridge")
+def test_coach_edits_and_retires_then_restores_an_item(patient, coach, coach_client):
+    item = make_item(title="Bridge", created_by_id=coach.id)  # their own item
     make_plan(patient, items=[item])
     token = csrf_token(coach_client, f"/library/{item.id}/edit")
     form = _item_form(csrf_token=token, title="Glute bridge")

@@ -271,7 +271,9 @@ def _save(client, item, **fields):
 
 
 def test_coach_adds_changes_and_removes_the_spanish_version(coach, coach_client):
-    item = make_item(title="Coach's own stretch", instructions="One.\nTwo.", cautions="Stop if it hurts.")
+    item = make_item(
+        title="Coach's own stretch", instructions="One.\nTwo.", cautions="Stop if it hurts.", created_by_id=coach.id
+    )
     before = coach_client.get(f"/library/{item.id}").get_data(as_text=True)
     assert "Spanish version: not yet written" in before
     edit = coach_client.get(f"/library/{item.id}/edit").get_data(as_text=True)
@@ -313,19 +315,19 @@ def test_coach_adds_changes_and_removes_the_spanish_version(coach, coach_client)
         ({"title": "Solo el título"}, "Required when the item has a Spanish version."),
         ({"title": "T", "summary": "S", "instructions": "Uno."}, "The English has cautions: translate them too."),
         ({"title": "x" * 121, "summary": "S", "instructions": "Uno.", "cautions": "C"}, "120"),
-        ({"title": "T\x00", "summary": "S", "instructions": "Uno.", "cautions": "C"}, "control characters"),
+        ({"title": "T\x00", "summary": "S", "instructions": "Uno.", "cautions": "C"}, "without line breaks"),
     ],
 )
-def test_bad_spanish_version_gets_400_with_messages_and_writes_nothing(coach_client, fields, message):
-    item = make_item(cautions="Stop if it hurts.")
+def test_bad_spanish_version_gets_400_with_messages_and_writes_nothing(coach, coach_client, fields, message):
+    item = make_item(cautions="Stop if it hurts.", created_by_id=coach.id)
     response = _save(coach_client, item, **fields)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert _translation_count() == 0
 
 
-def test_spanish_version_refuses_unknown_language_missing_token_and_patients(coach_client, patient_client):
-    item = make_item()
+def test_spanish_version_refuses_unknown_language_missing_token_and_patients(coach, coach_client, patient_client):
+    item = make_item(created_by_id=coach.id)
     token = {"csrf_token": csrf_token(coach_client, f"/library/{item.id}/edit"), "es-title": "T"}
     assert coach_client.post(f"/library/{item.id}/translations/fr", data=token).status_code == 404
     assert coach_client.post("/library/999999/translations/es", data=token).status_code == 404

@@ -67,7 +67,8 @@ def test_roster_search_and_pagination(coach, make_user, coach_client):
     page2 = coach_client.get("/coach/?page=2").get_data(as_text=True)
     assert "Page 1 of 2" in page1 and "Person 00" in page1 and "Zelda Quinn" not in page1
     assert "Zelda Quinn" in page2
-    assert coach_client.get("/coach/?page=abc").status_code == 200  # falls back to page 1
+    # One page rule for every list (portal.pagination.page_arg): not a page number is a 400.
+    assert coach_client.get("/coach/?page=abc").status_code == 400
 
 
 def test_roster_statement_count_does_not_grow(coach, make_user, coach_client, queries):

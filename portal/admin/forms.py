@@ -5,7 +5,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.auth.models import Role
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import no_control_chars, sane_date, single_line, strip_filter
 
 ROLE_CHOICES = [(Role.PATIENT.value, "Patient"), (Role.COACH.value, "Coach"), (Role.ADMIN.value, "Admin")]
 PHONE_PATTERN = r"^[0-9 ()+.\-]{0,40}$"
@@ -21,11 +21,11 @@ def _optional_int(value):
 
 
 class AccountForm(FlaskForm):
-    name = StringField(
-        "Full name", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter]
-    )
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)], filters=[strip_filter]
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
+        filters=[strip_filter],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     clinic_id = SelectField("Clinic", coerce=_optional_int, validators=[Optional()])
@@ -36,6 +36,7 @@ class AccountForm(FlaskForm):
             Optional(),
             Length(max=40),
             Regexp(PHONE_PATTERN, message="Use digits, spaces and ( ) + - . only."),
+            single_line,
         ],
         filters=[strip_filter],
     )
@@ -46,7 +47,9 @@ class AccountFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    q = StringField("Search name or email", validators=[Optional(), Length(max=100)], filters=[strip_filter])
+    q = StringField(
+        "Search name or email", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
+    )
     role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES], validators=[Optional()])
     clinic = SelectField("Clinic", coerce=_optional_int, validators=[Optional()])
     active = SelectField(
@@ -66,8 +69,8 @@ class ActionForm(FlaskForm):
 
 
 class ClinicForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter])
-    city = StringField("City", validators=[DataRequired(), Length(max=80), no_control_chars], filters=[strip_filter])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    city = StringField("City", validators=[DataRequired(), Length(max=80), single_line], filters=[strip_filter])
     address = TextAreaField(
         "Address", validators=[Optional(), Length(max=200), no_control_chars], filters=[strip_filter]
     )
@@ -77,6 +80,7 @@ class ClinicForm(FlaskForm):
             DataRequired(),
             Length(max=40),
             Regexp(PHONE_PATTERN, message="Use digits, spaces and ( ) + - . only."),
+            single_line,
         ],
         filters=[strip_filter],
     )
@@ -88,8 +92,10 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField("Actor email", validators=[Optional(), Length(max=254)], filters=[strip_filter])
-    patient = StringField("Patient email", validators=[Optional(), Length(max=254)], filters=[strip_filter])
-    action = StringField("Action", validators=[Optional(), Length(max=64)], filters=[strip_filter])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    actor = StringField("Actor email", validators=[Optional(), Length(max=254), single_line], filters=[strip_filter])
+    patient = StringField(
+        "Patient email", validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
+    )
+    action = StringField("Action", validators=[Optional(), Length(max=64), single_line], filters=[strip_filter])
+    date_from = DateField("From", validators=[Optional(), sane_date])
+    date_to = DateField("To", validators=[Optional(), sane_date])

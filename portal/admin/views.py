@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import available_timezones
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_
@@ -25,6 +25,8 @@ from portal.clinics import ClinicError, save_clinic
 from portal.clinics import clear_cache as clear_clinic_cache
 from portal.csvutil import csv_line
 from portal.extensions import db
+from portal.mail import deliver_after_response
+from portal.pagination import page_arg
 from portal.sqlutil import contains_text, escape_like
 
 PAGE_SIZE = 25
@@ -78,7 +80,7 @@ def accounts():
         query = query.where(User.clinic_id == form.clinic.data)
     if form.active.data:
         query = query.where(User.is_active.is_(form.active.data == "yes"))
-    pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/accounts.html", form=form, pagination=pagination)
 
 
@@ -118,9 +120,10 @@ def create_account_view():
             _apply_field_error(form, error)
         else:
             db.session.commit()
-            send_password_link(user, tokens.INVITE)
+            email = send_password_link(user, tokens.INVITE)
             audit.record("account.invitation_sent", user)
             db.session.commit()
+            deliver_after_response(email)
             flash(f"Account created for {user.name}. An invitation to set a password was emailed.", "success")
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
@@ -225,9 +228,10 @@ def send_link(user_id: int):
         flash("Reactivate the account before sending a link.", "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     purpose = tokens.INVITE if user.password_hash is None else tokens.RESET
-    send_password_link(user, purpose)
+    email = send_password_link(user, purpose)
     audit.record("account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user)
     db.session.commit()
+    deliver_after_response(email)
     flash(f"A link to set a password was emailed to {user.email}.", "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
@@ -310,18 +314,24 @@ def edit_clinic(clinic_id: int | None):
     return render_template("admin/clinic_form.html", form=form, clinic=clinic if clinic_id else None), status
 
 
-def _audit_query(form: AuditFilterForm):
+def _audit_query(form: AuditFilterForm, *columns):
+    """The filtered log, newest first: whole events, or ``columns`` (given the actor and patient aliases).
+
+    Actor and patient are always outer-joined once, so an export never looks them up row by row.
+    """
     actor = aliased(User)
     patient = aliased(User)
-    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    selected = columns[0](actor, patient) if columns else (AuditEvent,)
+    query = (
+        db.select(*selected)
+        .outerjoin(actor, AuditEvent.actor_id == actor.id)
+        .outerjoin(patient, AuditEvent.patient_id == patient.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
     if form.actor.data:
-        query = query.join(actor, AuditEvent.actor_id == actor.id).where(
-            func.lower(actor.email) == form.actor.data.lower()
-        )
+        query = query.where(func.lower(actor.email) == form.actor.data.lower())
     if form.patient.data:
-        query = query.join(patient, AuditEvent.patient_id == patient.id).where(
-            func.lower(patient.email) == form.patient.data.lower()
-        )
+        query = query.where(func.lower(patient.email) == form.patient.data.lower())
     if form.action.data:
         query = query.where(AuditEvent.action.like(f"{escape_like(form.action.data)}%", escape="\\"))
     if form.date_from.data:
@@ -331,12 +341,25 @@ def _audit_query(form: AuditFilterForm):
     return query
 
 
+def _csv_columns(actor, patient) -> tuple:
+    return (
+        AuditEvent.at,
+        actor.email,
+        AuditEvent.action,
+        AuditEvent.target_type,
+        AuditEvent.target_id,
+        patient.email,
+        AuditEvent.ip,
+        AuditEvent.detail,
+    )
+
+
 @bp.route("/audit")
 def audit_log():
     form = AuditFilterForm(request.args)
     if not form.validate():
         return render_template("admin/audit.html", form=form, pagination=None), 400
-    pagination = db.paginate(_audit_query(form), per_page=50, max_per_page=50, error_out=False)
+    pagination = db.paginate(_audit_query(form), page=page_arg(), per_page=50, max_per_page=50, error_out=False)
     return render_template("admin/audit.html", form=form, pagination=pagination)
 
 
@@ -348,26 +371,30 @@ def audit_log_csv():
     audit.record("audit.export")
     db.session.commit()
 
+    query = _audit_query(form, _csv_columns).execution_options(yield_per=500)
+
     def rows():
         yield csv_line(["at_utc", "actor", "action", "target_type", "target_id", "patient", "ip", "detail"])
         # Stream in batches so a long log does not sit in memory. Every cell, not only the
         # detail, goes through the CSV rule: emails are typed by people too.
-        for event in db.session.scalars(_audit_query(form).execution_options(yield_per=500)):
+        for at, actor_email, action, target_type, target_id, patient_email, ip, detail in db.session.execute(query):
             yield csv_line(
                 [
-                    event.at.isoformat(timespec="seconds"),
-                    event.actor.email if event.actor else "",
-                    event.action,
-                    event.target_type,
-                    event.target_id or "",
-                    event.patient.email if event.patient else "",
-                    event.ip,
-                    event.detail,
+                    at.isoformat(timespec="seconds"),
+                    actor_email or "",
+                    action,
+                    target_type,
+                    target_id or "",
+                    patient_email or "",
+                    ip,
+                    detail,
                 ]
             )
 
+    # The generator runs while the server sends the body, after the view has returned:
+    # stream_with_context keeps the request (and its database session) alive until the last row.
     return Response(
-        rows(),
+        stream_with_context(rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
     )

@@ -6,11 +6,11 @@ from wtforms import BooleanField, EmailField, PasswordField, SubmitField, TimeFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portal.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import single_line, strip_filter
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), no_control_chars], filters=[strip_filter])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), single_line], filters=[strip_filter])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     submit = SubmitField("Log in")
 
@@ -41,7 +41,9 @@ class ChangePasswordForm(SetPasswordForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)], filters=[strip_filter]
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
+        filters=[strip_filter],
     )
     submit = SubmitField("Send reset link")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 
 from portal import audit
 from portal.auth import sessions, tokens
 from portal.auth.models import User, email_lookup
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.extensions import db
-from portal.mail import send_email_now
+from portal.mail import OutboundEmail, public_url, queue_email
 from portal.timeutil import utcnow
 
 
@@ -75,11 +75,16 @@ def set_password(user: User, password: str, *, action: str = "password.change") 
     audit.record(action, user, actor=user)
 
 
-def send_password_link(user: User, purpose: str = tokens.RESET) -> None:
-    """Email a reset or invitation link. Generic text only: no health data."""
+def send_password_link(user: User, purpose: str = tokens.RESET) -> OutboundEmail:
+    """Queue the reset or invitation email in the caller's transaction. Generic text only: no health data.
+
+    The link is always on PUBLIC_BASE_URL, never on the request's host: whoever asks
+    for a reset must not choose where the victim's token is sent. The caller commits,
+    then hands the email to ``mail.deliver_after_response``.
+    """
     token = tokens.make_token(user, purpose)
     endpoint = "auth.accept_invitation" if purpose == tokens.INVITE else "auth.reset_password"
-    link = url_for(endpoint, token=token, _external=True)
+    link = public_url(endpoint, token=token)
     hours = tokens.max_age_for(purpose) // 3600
     if purpose == tokens.INVITE:
         subject = "Your Holistiq Coach account"
@@ -94,4 +99,4 @@ def send_password_link(user: User, purpose: str = tokens.RESET) -> None:
             f"If it was you, choose a new password here (the link works once, for {hours} hours):\n\n{link}\n\n"
             "If it was not you, you can ignore this email; your password stays as it is.\n"
         )
-    send_email_now(user.email, subject, body)
+    return queue_email(user.email, subject, body)

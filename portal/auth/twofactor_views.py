@@ -23,7 +23,7 @@ from portal.auth.models import User
 from portal.auth.services import record_successful_login
 from portal.auth.views import safe_next, start_browser_session
 from portal.extensions import db, limiter
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import single_line, strip_filter
 from portal.navigation import home_endpoint_for
 from portal.timeutil import utcnow
 
@@ -41,7 +41,7 @@ class CodeForm(FlaskForm):
         validators=[
             DataRequired("Enter the code."),
             Length(max=64, message="That is too long for a code."),
-            no_control_chars,
+            single_line,
         ],
         filters=[strip_filter],
     )

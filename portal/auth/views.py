@@ -26,6 +26,7 @@ from portal.auth.services import authenticate, record_successful_login, send_pas
 from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
+from portal.mail import deliver_after_response
 from portal.navigation import home_endpoint_for
 
 FAILED_LOGIN_MESSAGE = "Invalid email or password."
@@ -198,10 +199,12 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = db.session.scalar(email_lookup(form.email.data))
-        if user is not None and user.is_active:
-            send_password_link(user, tokens.RESET)
+        email = send_password_link(user, tokens.RESET) if user is not None and user.is_active else None
         audit.record("password.reset_requested", user, actor=user)
         db.session.commit()
+        # Known and unknown emails leave the same way: the SMTP conversation happens after
+        # the response, so the response time does not tell whether the account exists.
+        deliver_after_response(email)
         # The same answer whether or not the account exists.
         flash("If an account uses that email, a reset link is on its way. It works once and expires soon.", "info")
         return redirect(url_for("auth.login"))
@@ -209,7 +212,24 @@ def forgot_password():
     return render_template("auth/forgot.html", form=form), status
 
 
-def _set_password_from_token(token: str, purpose: str, template: str):
+def _link_token(purpose: str):
+    """The link's token, kept in the session after the first visit: (token, redirect or None).
+
+    The first GET moves the token from the query string into the session and redirects
+    to the same page without it, so the token is in no later URL, Referer or access log.
+    """
+    key = f"link-token:{purpose}"
+    token = request.args.get("token")
+    if token is not None and request.method == "GET":
+        session[key] = token[:500]
+        return None, redirect(url_for(request.endpoint))
+    return (token or session.get(key, "")), None
+
+
+def _set_password_from_token(purpose: str, template: str):
+    token, moved = _link_token(purpose)
+    if moved is not None:
+        return moved
     user = tokens.user_from_token(token, purpose)
     if user is None:
         flash("This link is invalid, has already been used, or has expired. Ask for a new one.", "warning")
@@ -221,22 +241,23 @@ def _set_password_from_token(token: str, purpose: str, template: str):
             user, form.password.data, action="password.reset" if purpose == tokens.RESET else "invitation.accepted"
         )
         db.session.commit()
+        session.pop(f"link-token:{purpose}", None)
         flash("Your password is set. You can log in now.", "success")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, user=user), status
 
 
-# The token travels in the query string, not the path: access logs record the path
-# (the production log format in the README leaves the query string out).
+# The token arrives in the query string (emails link to it) and moves into the session at
+# once; the development and production access logs record paths only.
 @bp.route("/password/reset", methods=["GET", "POST"])
 def reset_password():
-    return _set_password_from_token(request.args.get("token", ""), tokens.RESET, "auth/reset.html")
+    return _set_password_from_token(tokens.RESET, "auth/reset.html")
 
 
 @bp.route("/invitation", methods=["GET", "POST"])
 def accept_invitation():
-    return _set_password_from_token(request.args.get("token", ""), tokens.INVITE, "auth/reset.html")
+    return _set_password_from_token(tokens.INVITE, "auth/reset.html")
 
 
 @bp.route("/healthz")

@@ -31,6 +31,7 @@ from portal.coaching.blueprint import bp
 from portal.extensions import db
 from portal.forms import no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS
+from portal.pagination import page_arg
 
 INBOX_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 20
@@ -58,7 +59,9 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
     query = open_alerts_query(current_user) if show == "open" else resolved_alerts_query(current_user)
     # The patient (and who resolved) come in the same SELECT: no query per alert.
     query = query.options(contains_eager(Alert.patient))
-    pagination = db.paginate(query, per_page=INBOX_PAGE_SIZE, max_per_page=INBOX_PAGE_SIZE, error_out=False)
+    pagination = db.paginate(
+        query, page=page_arg(), per_page=INBOX_PAGE_SIZE, max_per_page=INBOX_PAGE_SIZE, error_out=False
+    )
     resolvers = {}
     if show == "resolved":
         ids = {a.resolved_by_id for a in pagination.items if a.resolved_by_id}
@@ -122,7 +125,7 @@ def patient_checkins(patient_id: int):
     """The patient's full check-in history with notes and red-flag answers."""
     patient = patient_for_coach_or_404(patient_id)
     pagination = db.paginate(
-        checkin_service.checkin_history_query(patient.id), per_page=HISTORY_PAGE_SIZE, max_per_page=HISTORY_PAGE_SIZE,
+        checkin_service.checkin_history_query(patient.id), page=page_arg(), per_page=HISTORY_PAGE_SIZE, max_per_page=HISTORY_PAGE_SIZE,
         error_out=False,
     )  # fmt: skip
     audit.record("patient.view", patient, patient=patient, section="check-in history", page=pagination.page)

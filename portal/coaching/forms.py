@@ -21,7 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.care.dosing import Dose
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.forms import dose_field
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import no_control_chars, sane_date, single_line, strip_filter
 from portal.timeutil import local_today
 
 # How far a plan's start date may be from today: catches typos such as 2062 for 2026.
@@ -110,11 +110,9 @@ class AddProgramItemForm(AddItemForm):
 
 
 class PlanFieldsMixin:
-    title = StringField(
-        "Plan title", validators=[Optional(), Length(max=120), no_control_chars], filters=[strip_filter]
-    )
+    title = StringField("Plan title", validators=[Optional(), Length(max=120), single_line], filters=[strip_filter])
     goals = TextAreaField("Goals", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter])
-    start_date = DateField("Start date", validators=[InputRequired(message="Enter a start date.")])
+    start_date = DateField("Start date", validators=[InputRequired(message="Enter a start date."), sane_date])
 
     def check_start_date(self, tz: str) -> bool:
         """Refuse dates far from today (typos); the message sits beside the field."""
@@ -150,7 +148,7 @@ class PlanActionForm(VersionMixin, FlaskForm):
 
 
 class ProgramForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     description = TextAreaField(
         "Purpose", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
     )
@@ -166,4 +164,6 @@ class RosterSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    q = StringField("Search name or email", validators=[Optional(), Length(max=100)], filters=[strip_filter])
+    q = StringField(
+        "Search name or email", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
+    )

@@ -34,7 +34,7 @@ from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
 from portal.messaging.services import unread_by_patient
-from portal.pagination import paginate_rows
+from portal.pagination import page_arg, paginate_rows
 from portal.timeutil import local_today
 
 DIRECTIONS = ("up", "down")
@@ -81,7 +81,7 @@ def roster():
     query = plan_service.roster_query(current_user, form.q.data)
     if sort == "attention":
         query = review_service.order_by_attention(query)
-    page = paginate_rows(query, request.args.get("page", 1, type=int), plan_service.ROSTER_PAGE_SIZE)
+    page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from portal.exercises.dosage import LIMITS, limit_message
 from portal.exercises.models import BODY_AREAS, KIND_LABELS
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import no_control_chars, single_line, strip_filter
 
 KIND_CHOICES = [(kind.value, label) for kind, label in KIND_LABELS.items()]
 BODY_AREA_CHOICES = list(BODY_AREAS.items())
@@ -28,7 +28,7 @@ class LibraryFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    q = StringField("Search", validators=[Optional(), Length(max=100)], filters=[strip_filter])
+    q = StringField("Search", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter])
     kind = SelectField("Type", choices=[("", "All types"), *KIND_CHOICES], validators=[Optional()])
     area = SelectField("Body area", choices=[("", "Any body area"), *BODY_AREA_CHOICES], validators=[Optional()])
     retired = SelectField(
@@ -38,9 +38,11 @@ class LibraryFilterForm(FlaskForm):
 
 class LibraryItemForm(FlaskForm):
     kind = SelectField("Type", choices=KIND_CHOICES, validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired(), Length(max=120), no_control_chars], filters=[strip_filter])
+    title = StringField("Title", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     summary = StringField(
-        "One-line summary", validators=[DataRequired(), Length(max=200), no_control_chars], filters=[strip_filter]
+        "One-line summary",
+        validators=[DataRequired(), Length(max=200), single_line],
+        filters=[strip_filter],
     )
     instructions = TextAreaField(
         "Step-by-step instructions",
@@ -63,6 +65,7 @@ class LibraryItemForm(FlaskForm):
             Length(max=500),
             # Only web links: a javascript: or data: link must never become a clickable href.
             Regexp(r"^https?://[^\s<>\"']+$", message="Enter a full link starting with https://."),
+            single_line,
         ],
         filters=[strip_filter],
     )
@@ -81,11 +84,11 @@ class TranslationForm(FlaskForm):
     steps go together, and cautions are required whenever the English has them."""
 
     title = StringField(
-        _l("Title in Spanish"), validators=[Optional(), Length(max=120), no_control_chars], filters=[strip_filter]
+        _l("Title in Spanish"), validators=[Optional(), Length(max=120), single_line], filters=[strip_filter]
     )
     summary = StringField(
         _l("One-line summary in Spanish"),
-        validators=[Optional(), Length(max=200), no_control_chars],
+        validators=[Optional(), Length(max=200), single_line],
         filters=[strip_filter],
     )
     instructions = TextAreaField(

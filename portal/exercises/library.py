@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, or_
 
 from portal import audit
+from portal.errors import NotAllowed
 from portal.exercises.dosage import check_value
 from portal.exercises.models import BODY_AREAS, ItemKind, LibraryItem, LibraryItemTranslation
 from portal.extensions import db
@@ -134,6 +135,47 @@ EDITABLE_FIELDS = (
     "default_days_per_week",
     "media_url",
 )
+
+
+def can_manage(user, item: LibraryItem) -> bool:
+    """Who may edit, retire and restore an item: its author (a coach), and every admin.
+
+    Starter items (no author) and other coaches' items are read-only to a coach,
+    who can duplicate one into their own items instead.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_admin:
+        return True
+    return bool(user.is_coach and item.created_by_id is not None and item.created_by_id == user.id)
+
+
+def can_duplicate(user, item: LibraryItem) -> bool:
+    """A coach copies an item they cannot change (a starter item or a colleague's) into their own."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_coach and not can_manage(user, item))
+
+
+def require_manage(user, item: LibraryItem) -> None:
+    """NotAllowed (403) unless ``user`` may change ``item``: the item itself stays readable to them."""
+    if not can_manage(user, item):
+        raise NotAllowed(_("Only the coach who wrote this item, or an admin, can change it."))
+
+
+def duplicate_item(item: LibraryItem, actor) -> LibraryItem:
+    """The coach's own copy of ``item`` (active, authored by them), for them to adapt (the caller commits)."""
+    copy = LibraryItem(
+        slug=unique_slug(item.title),
+        created_by_id=actor.id,
+        position=10_000,
+        level=item.level,
+        category=item.category,
+    )
+    for name in EDITABLE_FIELDS:
+        setattr(copy, name, getattr(item, name))
+    db.session.add(copy)
+    db.session.flush()
+    audit.record("library.duplicate", copy, actor=actor, source_id=item.id, title=copy.title)
+    return copy
 
 
 def create_item(values: dict[str, Any], actor) -> LibraryItem:

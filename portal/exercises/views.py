@@ -1,4 +1,5 @@
-"""Library pages: browse and read items (everyone signed in); coaches add, edit and retire items."""
+"""Library pages: browse and read items (everyone signed in); coaches add items and change their own,
+duplicate the others; admins change every item."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from portal.auth.access import coach_required
+from portal.auth.access import coach_required, staff_required
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.figures.catalog import Picture, drawing, picture_for
 from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm, TranslationForm
-from portal.exercises.library import create_item, library_query, set_item_active, update_item
+from portal.exercises.library import (
+    can_duplicate,
+    can_manage,
+    create_item,
+    duplicate_item,
+    library_query,
+    require_manage,
+    set_item_active,
+    update_item,
+)
 from portal.exercises.models import LibraryItem
 from portal.exercises.translations import (
     TRANSLATED_LANGUAGES,
@@ -28,6 +38,7 @@ from portal.exercises.translations import (
 )
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
+from portal.pagination import page_arg
 
 PAGE_SIZE = 24
 # A drawing's URL carries its content hash, so a browser may keep it for a year.
@@ -104,7 +115,7 @@ def browse():
     form = LibraryFilterForm(request.args)
     if not form.validate():
         return render_template("exercises/browse.html", form=form, pagination=None), 400
-    include_retired = current_user.is_coach and form.retired.data == "yes"
+    include_retired = current_user.is_staff and form.retired.data == "yes"
     language = current_language()
     query = library_query(
         form.q.data,
@@ -113,7 +124,7 @@ def browse():
         include_retired=include_retired,
         locale=language if language != DEFAULT_LANGUAGE else None,
     )
-    pagination = db.paginate(query, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
+    pagination = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return render_template("exercises/browse.html", form=form, pagination=pagination)
 
 
@@ -149,7 +160,7 @@ def detail(item_id: int):
     item = _item_or_404(item_id)
     plan_item = _own_plan_item(current_user.id, item.id) if current_user.is_patient else None
     # A retired item stays readable by coaches and by patients whose plan still has it.
-    if not item.is_active and not current_user.is_coach and plan_item is None:
+    if not item.is_active and not current_user.is_staff and plan_item is None:
         abort(404)
     return render_template(
         "exercises/detail.html",
@@ -157,8 +168,17 @@ def detail(item_id: int):
         plan_item=plan_item,
         action_form=ActionForm(),
         # Coaches see which languages the item is written in.
-        translated=translated_languages(item) if current_user.is_coach else set(),
+        translated=translated_languages(item) if current_user.is_staff else set(),
+        can_manage=can_manage(current_user, item),
+        can_duplicate=can_duplicate(current_user, item),
     )
+
+
+def _item_to_change(item_id: int) -> LibraryItem:
+    """The item, if this user may change it: 404 when it does not exist, 403 when it is read-only to them."""
+    item = _item_or_404(item_id)
+    require_manage(current_user, item)
+    return item
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -199,9 +219,9 @@ def _edit_page(item: LibraryItem, form: LibraryItemForm, translation_form: Trans
 
 
 @bp.route("/<int:item_id>/edit", methods=["GET", "POST"])
-@coach_required
+@staff_required
 def edit(item_id: int):
-    item = _item_or_404(item_id)
+    item = _item_to_change(item_id)
     form = LibraryItemForm(obj=item)
     if form.validate_on_submit():
         changed = update_item(item, form.values(), current_user)
@@ -213,10 +233,10 @@ def edit(item_id: int):
 
 
 @bp.route("/<int:item_id>/translations/<locale>", methods=["POST"])
-@coach_required
+@staff_required
 def save_item_translation(item_id: int, locale: str):
     """Save (or, with every field empty, remove) the item's version in another language."""
-    item = _item_or_404(item_id)
+    item = _item_to_change(item_id)
     if locale not in TRANSLATED_LANGUAGES:
         abort(404)
     translation_form = _translation_form(item, locale, formdata=True)
@@ -235,9 +255,9 @@ def save_item_translation(item_id: int, locale: str):
 
 
 @bp.route("/<int:item_id>/retire", methods=["POST"])
-@coach_required
+@staff_required
 def retire(item_id: int):
-    item = _item_or_404(item_id)
+    item = _item_to_change(item_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     set_item_active(item, False, current_user)
@@ -250,12 +270,31 @@ def retire(item_id: int):
 
 
 @bp.route("/<int:item_id>/restore", methods=["POST"])
-@coach_required
+@staff_required
 def restore(item_id: int):
-    item = _item_or_404(item_id)
+    item = _item_to_change(item_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     set_item_active(item, True, current_user)
     db.session.commit()
     flash(f"“{item.title}” is back in the library.", "success")
     return redirect(url_for("exercises.detail", item_id=item.id))
+
+
+@bp.route("/<int:item_id>/duplicate", methods=["POST"])
+@coach_required
+def duplicate(item_id: int):
+    """A coach's own copy of a starter item or a colleague's item, opened for editing."""
+    item = _item_or_404(item_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        copy = duplicate_item(item, current_user)
+        db.session.commit()
+    except IntegrityError:
+        # Another coach took the same slug a moment ago: pick the next free one.
+        db.session.rollback()
+        copy = duplicate_item(item, current_user)
+        db.session.commit()
+    flash(_("This is your own copy of “%(title)s”: adapt it as you like.", title=copy.title), "success")
+    return redirect(url_for("exercises.edit", item_id=copy.id))

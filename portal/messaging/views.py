@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal import audit
@@ -14,6 +14,7 @@ from portal.messaging.blueprint import bp
 from portal.messaging.forms import MessageForm
 from portal.messaging.models import MAX_MESSAGE_LENGTH
 from portal.navigation import BADGE_PROVIDERS
+from portal.pagination import page_arg
 
 BADGE_PROVIDERS["unread_messages"] = services.unread_count
 
@@ -36,13 +37,6 @@ def _panel_data(patient: User) -> dict:
     }
 
 
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 100_000:
-        abort(400, "The page number is not valid.")
-    return int(page)
-
-
 @bp.route("/", methods=["GET", "POST"])
 @patient_required
 def patient_thread():
@@ -55,7 +49,7 @@ def patient_thread():
 @coach_required
 def coach_inbox():
     """A coach's threads: one per roster patient, unread first."""
-    pagination = services.coach_inbox_page(current_user, _page_arg())
+    pagination = services.coach_inbox_page(current_user, page_arg())
     return render_template("messaging/coach_inbox.html", pagination=pagination)
 
 
@@ -85,7 +79,7 @@ def _thread(viewer: User, patient: User, template: str):
                 return redirect(_after_send_url(patient))
         else:
             status = 400
-    page = _page_arg()
+    page = page_arg()
     if status == 200 and page == 1:
         # Opening the thread is reading it: the other side sees "Seen".
         if services.mark_read(patient, viewer):

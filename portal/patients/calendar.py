@@ -9,9 +9,10 @@ instead of duplicating them in calendar apps that track UIDs.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Calendar, Event, vRecur, vText
 
 from portal.care.models import Plan, PlanItem
 from portal.exercises.dosage import describe_dose, describe_weekdays
@@ -23,6 +24,22 @@ ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 EVENT_MINUTES = 15
 DEFAULT_EVENT_TIME = time(8, 0)
 PRODID = "-//Holistiq Coach//Home plan//EN"
+
+
+# Text stored before single-line fields refused control characters (or written
+# straight to the database) must still make a valid file.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROL_KEEP_LINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(value: str | None) -> str:
+    """Stored text as one clean line: every run of control characters becomes a space."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+def _multi_line(value: str | None) -> str:
+    """Stored text keeping its line breaks (CRLF and CR become LF), other controls become spaces."""
+    return _CONTROL_KEEP_LINES.sub(" ", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def scheduled_items(plan: Plan) -> list[PlanItem]:
@@ -46,9 +63,9 @@ def _description(item: PlanItem, text: ItemText) -> str:
         lines.append(dose)
     lines.append(f"Days: {describe_weekdays(item.weekdays)}")
     if item.coach_note:
-        lines.append(f"From your coach: {item.coach_note}")
+        lines.append(f"From your coach: {_multi_line(item.coach_note)}")
     if text.cautions:
-        lines.append(f"Take care: {text.cautions}")
+        lines.append(f"Take care: {_multi_line(text.cautions)}")
     lines.append(f"Instructions: {public_url('exercises.detail', item_id=item.library_item_id)}")
     lines.append("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency.")
     return "\n".join(lines)
@@ -71,7 +88,8 @@ def plan_calendar(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Home plan: {plan.title}")
+    # An X- property has no declared type: without vText its text is not escaped at all.
+    cal.add("x-wr-calname", vText(f"Home plan: {one_line(plan.title)}"))
     cal.add("x-wr-timezone", tz_name)
     items = scheduled_items(plan)
     texts = item_texts([item.library_item for item in items], locale)
@@ -89,9 +107,9 @@ def plan_calendar(
             # UNTIL is inclusive and, with a zoned DTSTART, must be given in UTC.
             rule["until"] = datetime.combine(plan.end_date, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
         event.add("rrule", vRecur(rule))
-        event.add("summary", text.title)
+        event.add("summary", one_line(text.title))
         event.add("description", _description(item, text))
-        event.add("categories", [item.library_item.kind_label])
+        event.add("categories", [one_line(item.library_item.kind_label)])
         event.add("transp", "TRANSPARENT")  # a reminder, not a busy slot
         cal.add_component(event)
     cal.add_missing_timezones()

@@ -13,6 +13,7 @@ from portal.auth.access import patient_required
 from portal.care.plans import active_plan
 from portal.extensions import db
 from portal.i18n import current_language
+from portal.mail import public_url
 from portal.patients.blueprint import bp
 from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
 from portal.timeutil import local_today
@@ -53,6 +54,8 @@ def plan_print():
         clinic=current_user.clinic,
         today=local_today(current_user.tz),
         default_time=DEFAULT_EVENT_TIME.strftime("%H:%M"),
+        # Printed links must lead to the portal itself, whatever Host the page was asked with.
+        public_url=public_url,
     )
 
 

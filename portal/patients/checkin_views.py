@@ -21,6 +21,7 @@ from portal.care.checkins import (
 )
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
+from portal.pagination import page_arg
 from portal.patients.blueprint import bp
 from portal.patients.forms import CheckInForm, WeeklyOutcomeForm
 
@@ -158,7 +159,7 @@ def checkin_day(day: str):
 @patient_required
 def history():
     pagination = db.paginate(
-        checkin_history_query(current_user.id), per_page=HISTORY_PAGE_SIZE, max_per_page=HISTORY_PAGE_SIZE,
+        checkin_history_query(current_user.id), page=page_arg(), per_page=HISTORY_PAGE_SIZE, max_per_page=HISTORY_PAGE_SIZE,
         error_out=False,
     )  # fmt: skip
     return render_template(

@@ -57,12 +57,18 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         url = create_postgres_database(base, prefix="holistiq_e2e")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'live.sqlite3'}"
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_SSL_STRICT=False)
+    port = _free_port()
+    # Links in emails point at PUBLIC_BASE_URL, never at the request's host: here, this server.
+    app = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        WTF_CSRF_SSL_STRICT=False,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
     with app.app_context():
         upgrade()
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code == 0, result.output
-    port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
