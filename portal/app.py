@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from flask import Flask, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
@@ -85,7 +86,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = _("Please log in to continue.")
     login_manager.login_message_category = "info"
     # A session cookie copied elsewhere keeps working only with the same token;
     # "strong" protection would also end sessions on legitimate IP changes (phones).
@@ -132,7 +133,7 @@ def register_session_rules(app: Flask) -> None:
             if last_seen is not None and now.timestamp() - float(last_seen) > idle_limit.total_seconds():
                 logout_user()
                 session.clear()
-                flash("You were signed out after a period of inactivity.", "info")
+                flash(_("You were signed out after a period of inactivity."), "info")
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
             # Writing the cookie on every request is cheap; skip it within the same minute.
             if last_seen is None or now.timestamp() - float(last_seen) > 60:

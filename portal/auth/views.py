@@ -5,20 +5,31 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
 from portal.auth import tokens, twofactor
 from portal.auth.blueprint import bp
-from portal.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm, SetPasswordForm
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    PreferencesForm,
+    SetPasswordForm,
+)
 from portal.auth.models import email_lookup
 from portal.auth.passwords import verify_password
 from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
 from portal.extensions import db, limiter
 from portal.health import database_ok
+from portal.i18n import SESSION_KEY, supported_language
 from portal.navigation import home_endpoint_for
 
-FAILED_LOGIN_MESSAGE = "Invalid email or password."
+FAILED_LOGIN_MESSAGE = _l("Invalid email or password.")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -78,7 +89,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -88,10 +99,11 @@ def account():
     password_form = ChangePasswordForm(prefix="pw")
     password_form.email_for_policy = current_user.email
     prefs_form = PreferencesForm(prefix="prefs", obj=current_user)
+    language_form = LanguageForm(prefix="lang", obj=current_user)
     status = 200
     if password_form.submit.data and password_form.validate_on_submit():
         if not verify_password(current_user.password_hash, password_form.current_password.data):
-            password_form.current_password.errors.append("This is not your current password.")
+            password_form.current_password.errors.append(_("This is not your current password."))
             status = 400
         else:
             user = current_user._get_current_object()
@@ -99,7 +111,7 @@ def account():
             db.session.commit()
             # Other sessions ended with the token rotation; keep this one going.
             login_user(user)
-            flash("Your password has been changed. Other devices have been signed out.", "success")
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
     elif prefs_form.submit.data and prefs_form.validate_on_submit():
         user = current_user._get_current_object()
@@ -107,11 +119,32 @@ def account():
         user.reminder_time = prefs_form.reminder_time.data
         audit.record("account.preferences", user)
         db.session.commit()
-        flash("Your preferences have been saved.", "success")
+        flash(_("Your preferences have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    elif language_form.submit.data and language_form.validate_on_submit():
+        user = current_user._get_current_object()
+        user.language = supported_language(language_form.language.data)
+        audit.record("account.language", user, language=user.language)
+        db.session.commit()
+        # Flashed after the change, so the confirmation reads in the new language.
+        with force_locale(user.language):
+            flash(_("Your language has been saved."), "success")
         return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/account.html", password_form=password_form, prefs_form=prefs_form), status
+    return render_template(
+        "auth/account.html", password_form=password_form, prefs_form=prefs_form, language_form=language_form
+    ), status
+
+
+@bp.route("/language/<code>")
+def choose_language(code: str):
+    """The language link on the sign-in page: kept in the session until sign-in, where the account's own applies.
+
+    An unknown code means English. Only a same-site ``next`` is followed.
+    """
+    session[SESSION_KEY] = supported_language(code)
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.login"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -125,7 +158,7 @@ def forgot_password():
         audit.record("password.reset_requested", user, actor=user)
         db.session.commit()
         # The same answer whether or not the account exists.
-        flash("If an account uses that email, a reset link is on its way. It works once and expires soon.", "info")
+        flash(_("If an account uses that email, a reset link is on its way. It works once and expires soon."), "info")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/forgot.html", form=form), status
@@ -134,7 +167,7 @@ def forgot_password():
 def _set_password_from_token(token: str, purpose: str, template: str):
     user = tokens.user_from_token(token, purpose)
     if user is None:
-        flash("This link is invalid, has already been used, or has expired. Ask for a new one.", "warning")
+        flash(_("This link is invalid, has already been used, or has expired. Ask for a new one."), "warning")
         return render_template("auth/link_invalid.html"), 400
     form = SetPasswordForm()
     form.email_for_policy = user.email
@@ -143,7 +176,7 @@ def _set_password_from_token(token: str, purpose: str, template: str):
             user, form.password.data, action="password.reset" if purpose == tokens.RESET else "invitation.accepted"
         )
         db.session.commit()
-        flash("Your password is set. You can log in now.", "success")
+        flash(_("Your password is set. You can log in now."), "success")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, user=user), status

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
+
 from portal.auth.models import User
 from portal.care.models import ItemLog, Plan, PlanItem, PlanStatus
 from portal.care.plans import active_plan
@@ -121,7 +123,7 @@ def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None)
     Raises NotDueToday when the item is not scheduled that day or the plan has not started."""
     day = day or local_today(patient.tz)
     if item.plan.start_date > day or not item.is_due_on(day):
-        raise NotDueToday("This item is not on your plan for today.")
+        raise NotDueToday(_("This item is not on your plan for today."))
     now = utcnow()
     # INSERT ... ON CONFLICT: two quick clicks cannot create two rows or fail on the unique key.
     statement = (

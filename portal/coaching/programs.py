@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
@@ -115,7 +116,7 @@ def duplicate_program(program: Program, coach: User) -> Program:
 
 
 def _copy_name(name: str) -> str:
-    return f"Copy of {name}"[:120]
+    return _("Copy of %(name)s", name=name)[:120]
 
 
 def add_program_item(program: Program, library_item: LibraryItem, actor: User) -> ProgramItem:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, case, or_
 
 from portal import audit
@@ -61,7 +62,7 @@ class RetiredItemError(ValueError):
 def require_active(item: LibraryItem) -> None:
     """Refuse a retired item: it can no longer be added to a program or plan."""
     if not item.is_active:
-        raise RetiredItemError("This library item is retired. Choose another item.")
+        raise RetiredItemError(_("This library item is retired. Choose another item."))
 
 
 def active_item_choices() -> list[tuple[int, str]]:
@@ -75,7 +76,7 @@ def active_item_choices() -> list[tuple[int, str]]:
 
 
 def _kind_prefix(kind: str) -> str:
-    return {"exercise": "Movement", "posture": "Posture", "diet": "Nutrition"}.get(kind, kind)
+    return {"exercise": _("Movement"), "posture": _("Posture"), "diet": _("Nutrition")}.get(kind, kind)
 
 
 # --- coach edits --------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -100,7 +101,7 @@ def create():
             db.session.rollback()
             item = create_item(form.values(), current_user)
             db.session.commit()
-        flash(f"“{item.title}” is in the library.", "success")
+        flash(_("“%(title)s” is in the library.", title=item.title), "success")
         return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
     return render_template("exercises/form.html", form=form, item=None), status
@@ -114,7 +115,7 @@ def edit(item_id: int):
     if form.validate_on_submit():
         changed = update_item(item, form.values(), current_user)
         db.session.commit()
-        flash("Item saved." if changed else "Nothing changed.", "success" if changed else "info")
+        flash(_("Item saved.") if changed else _("Nothing changed."), "success" if changed else "info")
         return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
     return render_template("exercises/form.html", form=form, item=item), status
@@ -129,7 +130,10 @@ def retire(item_id: int):
     set_item_active(item, False, current_user)
     db.session.commit()
     flash(
-        f"“{item.title}” is retired: it can no longer be added to plans or programs. Plans that use it keep it.",
+        _(
+            "“%(title)s” is retired: it can no longer be added to plans or programs. Plans that use it keep it.",
+            title=item.title,
+        ),
         "success",
     )
     return redirect(url_for("exercises.detail", item_id=item.id))
@@ -143,5 +147,5 @@ def restore(item_id: int):
         abort(400)
     set_item_active(item, True, current_user)
     db.session.commit()
-    flash(f"“{item.title}” is back in the library.", "success")
+    flash(_("“%(title)s” is back in the library.", title=item.title), "success")
     return redirect(url_for("exercises.detail", item_id=item.id))

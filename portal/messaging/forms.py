@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -19,15 +20,18 @@ def normalise_text(value):
 
 class MessageForm(FlaskForm):
     body = TextAreaField(
-        "Your message",
+        _l("Your message"),
         validators=[
-            DataRequired("Write a message before sending."),
+            DataRequired(_l("Write a message before sending.")),
             Length(
                 max=MAX_MESSAGE_LENGTH,
-                message=f"Keep your message to {MAX_MESSAGE_LENGTH:,} characters or fewer (send the rest in a second message).",
+                message=_l(
+                    "Keep your message to %(count)s characters or fewer (send the rest in a second message).",
+                    count=MAX_MESSAGE_LENGTH,
+                ),
             ),
             no_control_chars,
         ],
         filters=[normalise_text],
     )
-    submit = SubmitField("Send message")
+    submit = SubmitField(_l("Send message"))

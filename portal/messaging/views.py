@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
@@ -39,7 +40,7 @@ def _panel_data(patient: User) -> dict:
 def _page_arg() -> int:
     page = request.args.get("page", "1")
     if not page.isdigit() or not 1 <= int(page) <= 100_000:
-        abort(400, "The page number is not valid.")
+        abort(400, _("The page number is not valid."))
     return int(page)
 
 
@@ -81,7 +82,7 @@ def _thread(viewer: User, patient: User, template: str):
             else:
                 db.session.commit()
                 services.deliver_after_commit(email)
-                flash("Message sent.", "success")
+                flash(_("Message sent."), "success")
                 return redirect(_after_send_url(patient))
         else:
             status = 400

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Event, vRecur
 
 from portal.care.models import Plan, PlanItem
@@ -43,13 +44,13 @@ def _description(item: PlanItem) -> str:
     dose = describe_dose(item.sets, item.reps, item.hold_seconds, item.times_per_day)
     if dose:
         lines.append(dose)
-    lines.append(f"Days: {describe_weekdays(item.weekdays)}")
+    lines.append(_("Days: %(days)s", days=describe_weekdays(item.weekdays)))
     if item.coach_note:
-        lines.append(f"From your coach: {item.coach_note}")
+        lines.append(_("From your coach: %(note)s", note=item.coach_note))
     if item.library_item.cautions:
-        lines.append(f"Take care: {item.library_item.cautions}")
-    lines.append(f"Instructions: {public_url('exercises.detail', item_id=item.library_item_id)}")
-    lines.append("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency.")
+        lines.append(_("Take care: %(cautions)s", cautions=item.library_item.cautions))
+    lines.append(_("Instructions: %(url)s", url=public_url("exercises.detail", item_id=item.library_item_id)))
+    lines.append(_("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency."))
     return "\n".join(lines)
 
 
@@ -63,7 +64,7 @@ def plan_calendar(plan: Plan, tz_name: str, at: time = DEFAULT_EVENT_TIME, now: 
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Home plan: {plan.title}")
+    cal.add("x-wr-calname", _("Home plan: %(title)s", title=plan.title))
     cal.add("x-wr-timezone", tz_name)
     for item in scheduled_items(plan):
         first = first_occurrence(plan.start_date, item.weekdays)
