@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_skeleton, get_day_names
+from babel.dates import format_skeleton, get_datetime_format, get_day_names
+from babel.dates import format_time as babel_format_time
 from flask import Flask
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
@@ -84,8 +85,18 @@ def local_datetime(value: datetime | None, style: str = "datetime") -> str:
         return ""
     local = as_local(value, reader_timezone())
     if style == "datetime":
-        return format_skeleton("yMMMdjmm", local, locale=_locale())
+        return _date_and_clock(local, "medium")
     return format_day(local.date(), style)
+
+
+def _clock(local: datetime) -> str:
+    return babel_format_time(local, "short", locale=_locale())  # 2:05 PM · 14:05
+
+
+def _date_and_clock(local: datetime, day_style: str) -> str:
+    # The language's own way of joining a date and a time ("{1}, {0}").
+    joiner = str(get_datetime_format("medium", locale=_locale()))
+    return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", _clock(local))
 
 
 def message_time(value: datetime | None) -> str:
@@ -94,11 +105,9 @@ def message_time(value: datetime | None) -> str:
         return ""
     local = as_local(value, reader_timezone())
     now = datetime.now(local.tzinfo)
-    clock = format_skeleton("jmm", local, locale=_locale())
     if local.date() == now.date():
-        return _("Today %(time)s", time=clock)
-    skeleton = "MMMdjmm" if local.year == now.year else "yMMMdjmm"
-    return format_skeleton(skeleton, local, locale=_locale())
+        return _("Today %(time)s", time=_clock(local))
+    return _date_and_clock(local, "short" if local.year == now.year else "medium")
 
 
 def number(value: float | int | None) -> str:

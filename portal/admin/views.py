@@ -203,7 +203,7 @@ def reassign_patient(user_id: int):
     if user.role != Role.PATIENT:
         abort(400, _("Only patients have a coach."))
     if not form.validate_on_submit():
-        flash(" ".join(form.coach_id.errors) or _("Choose a coach."), "danger")
+        flash(" ".join(str(error) for error in form.coach_id.errors) or _("Choose a coach."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     try:
         reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)

@@ -224,7 +224,7 @@ class Alert(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ALERT_LABELS.get(self.kind, self.kind)
+        return str(ALERT_LABELS.get(self.kind, self.kind))
 
     @property
     def is_open(self) -> bool:

@@ -61,7 +61,7 @@ class TodayPlan:
     @property
     def groups(self) -> list[TodayGroup]:
         """Non-empty groups in a fixed order: movements, posture habits, nutrition."""
-        groups = {kind.value: TodayGroup(kind.value, KIND_LABELS[kind]) for kind in GROUP_ORDER}
+        groups = {kind.value: TodayGroup(kind.value, str(KIND_LABELS[kind])) for kind in GROUP_ORDER}
         for entry in self.items:
             groups.setdefault(entry.library_item.kind, TodayGroup(entry.library_item.kind, entry.library_item.kind))
             groups[entry.library_item.kind].items.append(entry)

@@ -64,11 +64,11 @@ class LibraryItem(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
+        return str(KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def body_area_label(self) -> str:
-        return BODY_AREAS.get(self.body_area, self.body_area)
+        return str(BODY_AREAS.get(self.body_area, self.body_area))
 
     @property
     def steps(self) -> list[str]:
