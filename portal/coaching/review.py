@@ -26,7 +26,7 @@ from portal.extensions import db
 
 ROSTER_SORTS = {"name": _l("Name"), "attention": _l("Needs attention")}
 TREND_POINTS = 1
-TREND_LABELS = {"up": "rising", "down": "easing", "steady": "steady"}
+TREND_LABELS = {"up": _l("rising"), "down": _l("easing"), "steady": _l("steady")}
 
 
 @dataclass
@@ -49,7 +49,7 @@ class PatientReview:
 
     @property
     def trend_label(self) -> str:
-        return TREND_LABELS.get(self.trend, "")
+        return str(TREND_LABELS.get(self.trend, ""))
 
 
 def _trend(recent: float | None, before: float | None) -> str | None:
