@@ -324,6 +324,7 @@ def _fill_checkin(form) -> str:
 
 
 def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int) -> list[Target]:
+    """The measured pages. Today is measured twice: for an English and for a Spanish patient (same data shape)."""
     base = app.base
     today = patient.get(f"{base}/me/", timeout=30)
     today_forms = parse_forms(today.text, today.url)
@@ -335,7 +336,10 @@ def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sess
     checkin_form = find_form(parse_forms(checkin_page.text, checkin_page.url), field_name="pain")
     progress = patient.get(f"{base}/me/progress", timeout=30)
     data_url = re.search(r'data-[a-z-]*url="([^"]+\.json[^"]*)"', progress.text)
-    targets = [Target("today", "Patient: Today", "patient", url=f"{base}/me/")]
+    targets = [
+        Target("today", "Patient: Today", "patient", url=f"{base}/me/"),
+        Target("today_es", "Patient: Today in Spanish", "patient_es", url=f"{base}/me/"),
+    ]
     if done_form is not None:
         body = urlencode(list(done_form.fields) + done_form.submit_names[:1])
         targets.append(Target("mark_done", "Patient: mark item done (POST)", "patient", "POST", done_form.action, body))
@@ -374,6 +378,11 @@ def _user_id(database_url: str, email: str) -> int:
     return row[0]
 
 
+def _set_language(database_url: str, email: str, language: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE user_account SET language = %s WHERE lower(email) = %s", (language, email))
+
+
 def _table_sizes(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         return {
@@ -403,8 +412,12 @@ def run_set(name: str) -> dict:
             }
         patient_email = "patient-00001@bench.holistiq.example"
         coach_email = "coach-0001@bench.holistiq.example"
+        # A generated patient like the first, reading in Spanish: Today in both languages, same data shape.
+        spanish_email = "patient-00002@bench.holistiq.example"
+        _set_language(database_url, spanish_email, "es")
     else:
         patient_email, coach_email = "patient@example.com", "coach@example.com"
+        spanish_email = "patient7@example.com"  # the demo's Spanish-speaking patient
     sizes = _table_sizes(database_url)
     log(f"{name}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
 
@@ -425,7 +438,11 @@ def run_set(name: str) -> dict:
             patient = login(server.base, patient_email)
             coach = login(server.base, coach_email)
             patient_id = _user_id(database_url, patient_email)
-            cookies = {"patient": cookie_header(patient), "coach": cookie_header(coach)}
+            cookies = {
+                "patient": cookie_header(patient),
+                "patient_es": cookie_header(login(server.base, spanish_email)),
+                "coach": cookie_header(coach),
+            }
             hello_pids = hello_server.worker_pids()
 
             def app_pids() -> dict[str, list[int]]:

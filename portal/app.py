@@ -107,7 +107,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = _("Please log in to continue.")
     login_manager.login_message_category = "info"
     # A session cookie copied elsewhere keeps working only with the same token;
     # "strong" protection would also end sessions on legitimate IP changes (phones).

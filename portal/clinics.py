@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 
 from portal import audit
@@ -41,7 +42,7 @@ def save_clinic(
         db.select(Clinic.id).where(func.lower(Clinic.name) == name.lower(), Clinic.id != (clinic.id or 0))
     )
     if duplicate:
-        raise ClinicError("Another clinic has this name.", "name")
+        raise ClinicError(_("Another clinic has this name."), "name")
     is_new = clinic.id is None
     clinic.name, clinic.city, clinic.address = name, city.strip(), (address or "").strip()
     clinic.phone, clinic.timezone = phone.strip(), timezone

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,17 +17,23 @@ from portal.extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Something in the request was not right", "Please check what you entered and try again."),
-    401: ("Please log in", "You need to log in to see this page."),
-    403: ("Not available to your account", "Your account does not have access to this page."),
-    404: ("Page not found", "We could not find that page. It may have moved, or the link may be mistyped."),
-    405: ("That action is not allowed here", "This page does not accept that kind of request."),
-    409: ("This changed since you opened it", "Someone else saved a change first. Reload to see the latest version."),
-    413: ("That was too large", "What you sent is larger than we accept. Please send something smaller."),
-    422: ("Something in the form was not right", "Please check what you entered and try again."),
-    429: ("Too many attempts", "Please wait a minute before trying again."),
-    500: ("Something went wrong on our side", "We have been told about it. Please try again in a moment."),
-    503: ("The portal is briefly unavailable", "We cannot reach our records right now. Please try again in a minute."),
+    400: (_l("Something in the request was not right"), _l("Please check what you entered and try again.")),
+    401: (_l("Please log in"), _l("You need to log in to see this page.")),
+    403: (_l("Not available to your account"), _l("Your account does not have access to this page.")),
+    404: (_l("Page not found"), _l("We could not find that page. It may have moved, or the link may be mistyped.")),
+    405: (_l("That action is not allowed here"), _l("This page does not accept that kind of request.")),
+    409: (
+        _l("This changed since you opened it"),
+        _l("Someone else saved a change first. Reload to see the latest version."),
+    ),
+    413: (_l("That was too large"), _l("What you sent is larger than we accept. Please send something smaller.")),
+    422: (_l("Something in the form was not right"), _l("Please check what you entered and try again.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
+    500: (_l("Something went wrong on our side"), _l("We have been told about it. Please try again in a moment.")),
+    503: (
+        _l("The portal is briefly unavailable"),
+        _l("We cannot reach our records right now. Please try again in a minute."),
+    ),
 }
 
 
@@ -42,7 +50,9 @@ class NotAllowed(PermissionError):
 
 
 def render_error(code: int, detail: str | None = None):
-    title, text = MESSAGES.get(code, MESSAGES[500])
+    # The table holds lazy strings: made text here, in the request's language.
+    title, text = (str(part) for part in MESSAGES.get(code, MESSAGES[500]))
+    detail = str(detail) if detail else None
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return {"error": title, "detail": detail or text}, code
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
@@ -51,7 +61,7 @@ def render_error(code: int, detail: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return render_error(400, "Your form expired or was sent from elsewhere. Reload the page and try again.")
+        return render_error(400, _("Your form expired or was sent from elsewhere. Reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -102,7 +112,7 @@ def register_error_handlers(app: Flask) -> None:
         if request.method not in ("GET", "HEAD"):
             # The transaction was rolled back whole: say plainly that nothing was kept.
             return render_error(
-                503, "We could not reach our records, so what you sent was not saved. Please try again in a minute."
+                503, _("We could not reach our records, so what you sent was not saved. Please try again in a minute.")
             )
         return render_error(503)
 

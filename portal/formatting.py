@@ -1,45 +1,125 @@
-"""Template filters that show stored UTC times in the reader's time zone.
+"""Template filters for dates, times and numbers, in the reader's language and time zone.
 
 The reader's zone is their own, else their clinic's (``User.tz``); anonymous pages
-use the practice's zone. One rule, used by every page that shows a time.
+use the practice's zone. Words and order come from Babel's CLDR data for the
+request's language, so no page builds an English date by hand.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton, get_datetime_format, get_day_names
+from babel.dates import format_time as babel_format_time
 from flask import Flask
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.timeutil import DEFAULT_TIMEZONE, as_local
+
+# CLDR skeletons: Babel picks each language's own order and words for them.
+DAY_STYLES = {
+    "short": "MMMd",  # Dec 1 · 1 dic
+    "medium": "yMMMd",  # Dec 1, 2026 · 1 dic 2026
+    "long": "yMMMMd",  # December 1, 2026 · 1 de diciembre de 2026
+    "weekday": "MMMEd",  # Tue, Dec 1 · mar, 1 dic
+    "weekday_year": "yMMMEd",  # Tue, Dec 1, 2026 · mar, 1 dic 2026
+}
+# A full weekday name with the date; CLDR has no skeleton that keeps the weekday unabbreviated.
+WEEKDAY_LONG = {"en": "EEEE, MMMM d", "es": "EEEE, d 'de' MMMM"}
+WEEKDAY_LONG_YEAR = {"en": "EEEE, MMMM d, y", "es": "EEEE, d 'de' MMMM 'de' y"}
+
+
+ROLE_LABELS = {"patient": _l("Patient"), "coach": _l("Coach"), "admin": _l("Admin")}
+
+
+def role_label(role: str) -> str:
+    """A role as people read it ("Patient", "Paciente")."""
+    return str(ROLE_LABELS.get(str(role), role))
+
+
+def language_label(code: str | None) -> str:
+    """A language in its own name, as the portal offers it."""
+    return {"es": "Español"}.get(code or "en", "English")
+
+
+def weekday_name(number: int) -> str:
+    """Monday = 0 (as in PlanItem.weekdays), in the reader's language ("Monday", "lunes")."""
+    return get_day_names("wide", locale=_locale())[int(number)]
+
+
+def weekday_short(number: int) -> str:
+    """Monday = 0, abbreviated in the reader's language ("Mon", "lun")."""
+    return get_day_names("abbreviated", locale=_locale())[int(number)]
 
 
 def reader_timezone() -> str:
     return current_user.tz if getattr(current_user, "is_authenticated", False) else DEFAULT_TIMEZONE
 
 
-def local_datetime(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
-    """A stored time in the reader's zone, formatted with ``fmt``."""
+def _locale():
+    return get_locale() or "en"
+
+
+def _language() -> str:
+    return str(_locale()).split("_")[0]
+
+
+def format_day(value: date | None, style: str = "medium") -> str:
+    """A calendar day in the reader's language: styles of DAY_STYLES, or "weekday_long" / "weekday_long_year"."""
     if value is None:
         return ""
-    return as_local(value, reader_timezone()).strftime(fmt)
+    if style in ("weekday_long", "weekday_long_year"):
+        patterns = WEEKDAY_LONG if style == "weekday_long" else WEEKDAY_LONG_YEAR
+        pattern = patterns.get(_language(), patterns["en"])
+        return babel_format_date(value, pattern, locale=_locale())
+    return format_skeleton(DAY_STYLES.get(style, DAY_STYLES["medium"]), value, locale=_locale())
+
+
+def local_datetime(value: datetime | None, style: str = "datetime") -> str:
+    """A stored UTC time in the reader's zone and language: "datetime", or a day style of ``format_day``."""
+    if value is None:
+        return ""
+    local = as_local(value, reader_timezone())
+    if style == "datetime":
+        return _date_and_clock(local, "medium")
+    return format_day(local.date(), style)
+
+
+def _clock(local: datetime) -> str:
+    return babel_format_time(local, "short", locale=_locale())  # 2:05 PM · 14:05
+
+
+def _date_and_clock(local: datetime, day_style: str) -> str:
+    # The language's own way of joining a date and a time ("{1}, {0}").
+    joiner = str(get_datetime_format("medium", locale=_locale()))
+    return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", _clock(local))
 
 
 def message_time(value: datetime | None) -> str:
     """A stored time in the reader's zone, relative to today: "Today 2:05 PM", "Nov 3, 9:40 AM"."""
     if value is None:
         return ""
-    zone = reader_timezone()
-    local = as_local(value, zone)
+    local = as_local(value, reader_timezone())
     now = datetime.now(local.tzinfo)
-    clock = local.strftime("%I:%M %p").lstrip("0")
     if local.date() == now.date():
-        return f"Today {clock}"
-    if local.year == now.year:
-        return f"{local.strftime('%b')} {local.day}, {clock}"
-    return f"{local.strftime('%b')} {local.day}, {local.year}, {clock}"
+        return _("Today %(time)s", time=_clock(local))
+    return _date_and_clock(local, "short" if local.year == now.year else "medium")
+
+
+def number(value: float | int | None) -> str:
+    return "" if value is None else format_decimal(value)
 
 
 def register_template_filters(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(message_time, "message_time")
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(weekday_name, "weekday_name")
+    app.add_template_filter(weekday_short, "weekday_short")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(role_label, "role_label")
+    app.add_template_filter(language_label, "language_label")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
 
@@ -23,7 +24,7 @@ def no_control_chars(form, field) -> None:  # noqa: ARG001
     """Refuse control characters (other than line breaks and tabs) in free text."""
     value = field.data or ""
     if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value) or "\x7f" in value:
-        raise ValidationError("Remove the invisible control characters from this text.")
+        raise ValidationError(_("Remove the invisible control characters from this text."))
 
 
 def single_line(form, field) -> None:  # noqa: ARG001

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -30,6 +30,10 @@ def supported_language(code: str | None) -> str:
 
 
 def select_locale() -> str:
+    # Outside a request (CLI, reminders, alert scans) text is English unless the
+    # caller forces the recipient's language with flask_babel.force_locale.
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     if getattr(current_user, "is_authenticated", False):
         return supported_language(getattr(current_user, "language", None))
     chosen = session.get(SESSION_KEY)
@@ -39,7 +43,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    if getattr(current_user, "is_authenticated", False):
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
         return current_user.tz
     return DEFAULT_TIMEZONE
 

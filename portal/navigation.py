@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 # Keyed by role name (the values of auth's Role): this module sits below auth and imports none of it.
 HOME_ENDPOINTS = {
@@ -27,24 +28,24 @@ class NavItem:
 
 NAV = {
     "patient": (
-        NavItem("Today", "patients.today"),
-        NavItem("Check in", "patients.checkin"),
-        NavItem("My plan", "patients.my_plan"),
-        NavItem("My progress", "patients.progress"),
-        NavItem("Messages", "messaging.patient_thread", badge="unread_messages"),
-        NavItem("Library", "exercises.browse"),
+        NavItem(_l("Today"), "patients.today"),
+        NavItem(_l("Check in"), "patients.checkin"),
+        NavItem(_l("My plan"), "patients.my_plan"),
+        NavItem(_l("My progress"), "patients.progress"),
+        NavItem(_l("Messages"), "messaging.patient_thread", badge="unread_messages"),
+        NavItem(_l("Library"), "exercises.browse"),
     ),
     "coach": (
-        NavItem("Patients", "coaching.roster"),
-        NavItem("Alerts", "coaching.alerts", badge="open_alerts"),
-        NavItem("Messages", "messaging.coach_inbox", badge="unread_messages"),
-        NavItem("Programs", "coaching.programs"),
-        NavItem("Library", "exercises.browse"),
+        NavItem(_l("Patients"), "coaching.roster"),
+        NavItem(_l("Alerts"), "coaching.alerts", badge="open_alerts"),
+        NavItem(_l("Messages"), "messaging.coach_inbox", badge="unread_messages"),
+        NavItem(_l("Programs"), "coaching.programs"),
+        NavItem(_l("Library"), "exercises.browse"),
     ),
     "admin": (
-        NavItem("Accounts", "admin.accounts"),
-        NavItem("Clinics", "admin.clinics"),
-        NavItem("Audit log", "admin.audit_log"),
+        NavItem(_l("Accounts"), "admin.accounts"),
+        NavItem(_l("Clinics"), "admin.clinics"),
+        NavItem(_l("Audit log"), "admin.audit_log"),
     ),
 }
 

@@ -101,6 +101,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("auth.healthz", "GET"): Rule(PUBLIC),
     ("auth.login", "GET"): Rule(PUBLIC),
     ("auth.login", "POST"): Rule(PUBLIC),
+    # The sign-in page's language link: it stores the choice and goes (back) to the login page.
+    ("auth.choose_language", "GET"): Rule(ALWAYS_LOGIN_PAGE, lambda w: {"code": "es"}),
     ("auth.two_factor", "GET"): Rule({**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}),
     ("auth.two_factor", "POST"): Rule({**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}),
     ("auth.logout", "POST"): Rule(ALWAYS_LOGIN_PAGE, fresh_client=True),

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.auth.models import Role
 from portal.forms import no_control_chars, sane_date, single_line, strip_filter
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-ROLE_CHOICES = [(Role.PATIENT.value, "Patient"), (Role.COACH.value, "Coach"), (Role.ADMIN.value, "Admin")]
+ROLE_CHOICES = [(Role.PATIENT.value, _l("Patient")), (Role.COACH.value, _l("Coach")), (Role.ADMIN.value, _l("Admin"))]
 PHONE_PATTERN = r"^[0-9 ()+.\-]{0,40}$"
 
 
@@ -21,26 +23,29 @@ def _optional_int(value):
 
 
 class AccountForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter]
+    )
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
         filters=[strip_filter],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
-    clinic_id = SelectField("Clinic", coerce=_optional_int, validators=[Optional()])
-    coach_id = SelectField("Coach (patients only)", coerce=_optional_int, validators=[Optional()])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
+    clinic_id = SelectField(_l("Clinic"), coerce=_optional_int, validators=[Optional()])
+    coach_id = SelectField(_l("Coach (patients only)"), coerce=_optional_int, validators=[Optional()])
     phone = StringField(
-        "Phone",
+        _l("Phone"),
         validators=[
             Optional(),
             Length(max=40),
-            Regexp(PHONE_PATTERN, message="Use digits, spaces and ( ) + - . only."),
+            Regexp(PHONE_PATTERN, message=_l("Use digits, spaces and ( ) + - . only.")),
             single_line,
         ],
         filters=[strip_filter],
     )
-    submit = SubmitField("Save account")
+    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), default=DEFAULT_LANGUAGE)
+    submit = SubmitField(_l("Save account"))
 
 
 class AccountFilterForm(FlaskForm):
@@ -48,54 +53,60 @@ class AccountFilterForm(FlaskForm):
         csrf = False  # a GET search form
 
     q = StringField(
-        "Search name or email", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
+        _l("Search name or email"), validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
     )
-    role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES], validators=[Optional()])
-    clinic = SelectField("Clinic", coerce=_optional_int, validators=[Optional()])
+    role = SelectField(_l("Role"), choices=[("", _l("Any role")), *ROLE_CHOICES], validators=[Optional()])
+    clinic = SelectField(_l("Clinic"), coerce=_optional_int, validators=[Optional()])
     active = SelectField(
-        "Status", choices=[("", "Any status"), ("yes", "Active"), ("no", "Deactivated")], validators=[Optional()]
+        _l("Status"),
+        choices=[("", _l("Any status")), ("yes", _l("Active")), ("no", _l("Deactivated"))],
+        validators=[Optional()],
     )
 
 
 class ReassignForm(FlaskForm):
-    coach_id = SelectField("New coach", coerce=_optional_int, validators=[DataRequired(message="Choose a coach.")])
-    submit = SubmitField("Reassign")
+    coach_id = SelectField(
+        _l("New coach"), coerce=_optional_int, validators=[DataRequired(message=_l("Choose a coach."))]
+    )
+    submit = SubmitField(_l("Reassign"))
 
 
 class ActionForm(FlaskForm):
     """An empty form: a POST button with CSRF protection."""
 
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 
 
 class ClinicForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
-    city = StringField("City", validators=[DataRequired(), Length(max=80), single_line], filters=[strip_filter])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=80), single_line], filters=[strip_filter])
     address = TextAreaField(
-        "Address", validators=[Optional(), Length(max=200), no_control_chars], filters=[strip_filter]
+        _l("Address"), validators=[Optional(), Length(max=200), no_control_chars], filters=[strip_filter]
     )
     phone = StringField(
-        "Phone",
+        _l("Phone"),
         validators=[
             DataRequired(),
             Length(max=40),
-            Regexp(PHONE_PATTERN, message="Use digits, spaces and ( ) + - . only."),
+            Regexp(PHONE_PATTERN, message=_l("Use digits, spaces and ( ) + - . only.")),
             single_line,
         ],
         filters=[strip_filter],
     )
-    timezone = SelectField("Time zone", validators=[DataRequired()])
-    submit = SubmitField("Save clinic")
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()])
+    submit = SubmitField(_l("Save clinic"))
 
 
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField("Actor email", validators=[Optional(), Length(max=254), single_line], filters=[strip_filter])
-    patient = StringField(
-        "Patient email", validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
+    actor = StringField(
+        _l("Actor email"), validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
     )
-    action = StringField("Action", validators=[Optional(), Length(max=64), single_line], filters=[strip_filter])
-    date_from = DateField("From", validators=[Optional(), sane_date])
-    date_to = DateField("To", validators=[Optional(), sane_date])
+    patient = StringField(
+        _l("Patient email"), validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
+    )
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=64), single_line], filters=[strip_filter])
+    date_from = DateField(_l("From"), validators=[Optional(), sane_date])
+    date_to = DateField(_l("To"), validators=[Optional(), sane_date])

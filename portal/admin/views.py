@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import available_timezones
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_
@@ -45,7 +46,7 @@ def _clinic_choices(blank: str) -> list[tuple]:
     return [(None, blank)] + [(c.id, c.name) for c in clinics]
 
 
-def _coach_choices(blank: str = "No coach") -> list[tuple]:
+def _coach_choices(blank: str = _("No coach")) -> list[tuple]:
     coaches = db.session.execute(
         db.select(User.id, User.name).where(User.role == Role.COACH, User.is_active.is_(True)).order_by(User.name)
     ).all()
@@ -67,7 +68,7 @@ def home():
 @bp.route("/accounts")
 def accounts():
     form = AccountFilterForm(request.args)
-    form.clinic.choices = _clinic_choices("Any clinic")
+    form.clinic.choices = _clinic_choices(_("Any clinic"))
     if not form.validate():
         return render_template("admin/accounts.html", form=form, pagination=None), 400
     # The coach of each patient comes in one extra query, not one per row.
@@ -85,7 +86,7 @@ def accounts():
 
 
 def _prepare_account_form(form: AccountForm) -> None:
-    form.clinic_id.choices = _clinic_choices("No clinic")
+    form.clinic_id.choices = _clinic_choices(_("No clinic"))
     form.coach_id.choices = _coach_choices()
 
 
@@ -113,6 +114,7 @@ def create_account_view():
                 clinic_id=form.clinic_id.data,
                 coach_id=form.coach_id.data,
                 phone=form.phone.data or "",
+                language=form.language.data,
                 actor=current_user,
             )
         except AccountError as error:
@@ -124,7 +126,10 @@ def create_account_view():
             audit.record("account.invitation_sent", user)
             db.session.commit()
             deliver_after_response(email)
-            flash(f"Account created for {user.name}. An invitation to set a password was emailed.", "success")
+            flash(
+                _("Account created for %(name)s. An invitation to set a password was emailed.", name=user.name),
+                "success",
+            )
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/account_form.html", form=form, user=None), status
@@ -134,7 +139,7 @@ def create_account_view():
 def account_detail(user_id: int):
     user = _user_or_404(user_id)
     reassign = ReassignForm(prefix="reassign")
-    reassign.coach_id.choices = _coach_choices("Choose a coach")
+    reassign.coach_id.choices = _coach_choices(_("Choose a coach"))
     return render_template(
         "admin/account_detail.html",
         user=user,
@@ -159,6 +164,7 @@ def edit_account(user_id: int):
                 clinic_id=form.clinic_id.data,
                 coach_id=form.coach_id.data,
                 phone=form.phone.data or "",
+                language=form.language.data,
                 actor=current_user,
             )
             if user.role == Role.PATIENT:
@@ -169,7 +175,7 @@ def edit_account(user_id: int):
             _apply_field_error(form, error)
         else:
             db.session.commit()
-            flash("Account saved.", "success")
+            flash(_("Account saved."), "success")
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/account_form.html", form=form, user=user), status
@@ -177,12 +183,12 @@ def edit_account(user_id: int):
 
 @bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
 def deactivate_account(user_id: int):
-    return _set_active(user_id, False, "{name} is deactivated and signed out everywhere.")
+    return _set_active(user_id, False, _("{name} is deactivated and signed out everywhere."))
 
 
 @bp.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 def reactivate_account(user_id: int):
-    return _set_active(user_id, True, "{name} is active again.")
+    return _set_active(user_id, True, _("{name} is active again."))
 
 
 def _set_active(user_id: int, active: bool, done_message: str):
@@ -203,11 +209,11 @@ def _set_active(user_id: int, active: bool, done_message: str):
 def reassign_patient(user_id: int):
     user = _user_or_404(user_id)
     form = ReassignForm(prefix="reassign")
-    form.coach_id.choices = _coach_choices("Choose a coach")
+    form.coach_id.choices = _coach_choices(_("Choose a coach"))
     if user.role != Role.PATIENT:
-        abort(400, "Only patients have a coach.")
+        abort(400, _("Only patients have a coach."))
     if not form.validate_on_submit():
-        flash(" ".join(form.coach_id.errors) or "Choose a coach.", "danger")
+        flash(" ".join(str(error) for error in form.coach_id.errors) or _("Choose a coach."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     try:
         reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
@@ -215,7 +221,7 @@ def reassign_patient(user_id: int):
         flash(str(error), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     db.session.commit()
-    flash(f"{user.name} now works with {user.coach.name}.", "success")
+    flash(_("%(name)s now works with %(coach)s.", name=user.name, coach=user.coach.name), "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 
@@ -225,14 +231,14 @@ def send_link(user_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not user.is_active:
-        flash("Reactivate the account before sending a link.", "danger")
+        flash(_("Reactivate the account before sending a link."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     purpose = tokens.INVITE if user.password_hash is None else tokens.RESET
     email = send_password_link(user, purpose)
     audit.record("account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user)
     db.session.commit()
     deliver_after_response(email)
-    flash(f"A link to set a password was emailed to {user.email}.", "success")
+    flash(_("A link to set a password was emailed to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 
@@ -243,14 +249,14 @@ def reset_two_factor(user_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if user.id == current_user.id:
-        flash("You cannot reset your own two-step sign-in here; use your account page.", "danger")
+        flash(_("You cannot reset your own two-step sign-in here; use your account page."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     if not user.totp_secret and not user.totp_enabled:
-        flash(f"{user.name} has no two-step sign-in to reset.", "info")
+        flash(_("%(name)s has no two-step sign-in to reset.", name=user.name), "info")
         return redirect(url_for("admin.account_detail", user_id=user.id))
     twofactor.disable(user, actor=current_user, action="2fa.reset")
     db.session.commit()
-    flash(f"Two-step sign-in of {user.name} is reset and they are signed out everywhere.", "success")
+    flash(_("Two-step sign-in of %(name)s is reset and they are signed out everywhere.", name=user.name), "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
 
 
@@ -308,7 +314,7 @@ def edit_clinic(clinic_id: int | None):
         else:
             db.session.commit()
             clear_clinic_cache()
-            flash("Clinic saved.", "success")
+            flash(_("Clinic saved."), "success")
             return redirect(url_for("admin.clinics"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/clinic_form.html", form=form, clinic=clinic if clinic_id else None), status
@@ -367,7 +373,7 @@ def audit_log():
 def audit_log_csv():
     form = AuditFilterForm(request.args)
     if not form.validate():
-        abort(400, "Check the filter values.")
+        abort(400, _("Check the filter values."))
     audit.record("audit.export")
     db.session.commit()
 

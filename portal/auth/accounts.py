@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.auth import sessions
 from portal.auth.models import Role, User, email_lookup
 from portal.auth.passwords import hash_password
 from portal.extensions import db
+from portal.i18n import DEFAULT_LANGUAGE, supported_language
 
 
 class AccountError(ValueError):
@@ -26,12 +29,12 @@ def validate_assignment(role: str, clinic_id: int | None, coach_id: int | None) 
     """A patient needs a clinic and an active coach; staff have no coach."""
     if role == Role.PATIENT:
         if clinic_id is None:
-            raise AccountError("Choose the patient's clinic.", "clinic_id")
+            raise AccountError(_("Choose the patient's clinic."), "clinic_id")
         coach = db.session.get(User, coach_id) if coach_id else None
         if coach is None or coach.role != Role.COACH or not coach.is_active:
-            raise AccountError("Choose an active coach for the patient.", "coach_id")
+            raise AccountError(_("Choose an active coach for the patient."), "coach_id")
     elif coach_id:
-        raise AccountError("Only patients have a coach.", "coach_id")
+        raise AccountError(_("Only patients have a coach."), "coach_id")
 
 
 def create_account(
@@ -43,14 +46,15 @@ def create_account(
     coach_id: int | None = None,
     password: str | None = None,
     phone: str = "",
+    language: str = DEFAULT_LANGUAGE,
     actor: User | None = None,
 ) -> User:
     """Add a new account to the session (caller commits). Audited."""
     email = email.strip().lower()
     if role not in {r.value for r in Role}:
-        raise AccountError("Choose a role.", "role")
+        raise AccountError(_("Choose a role."), "role")
     if email_taken(email):
-        raise AccountError("An account with this email already exists.", "email")
+        raise AccountError(_("An account with this email already exists."), "email")
     validate_assignment(role, clinic_id, coach_id if role == Role.PATIENT else None)
     user = User(
         email=email,
@@ -59,6 +63,7 @@ def create_account(
         clinic_id=clinic_id,
         coach_id=coach_id if role == Role.PATIENT else None,
         phone=phone,
+        language=supported_language(language),
         password_hash=hash_password(password) if password else None,
     )
     db.session.add(user)
@@ -84,6 +89,7 @@ def update_account(
     clinic_id: int | None,
     coach_id: int | None,
     phone: str = "",
+    language: str | None = None,
     actor: User | None = None,
 ) -> list[str]:
     """Change an account's profile, role and clinic (caller commits). Audited; returns the changed fields.
@@ -95,14 +101,16 @@ def update_account(
     """
     email, name = email.strip().lower(), name.strip()
     if role not in {r.value for r in Role}:
-        raise AccountError("Choose a role.", "role")
+        raise AccountError(_("Choose a role."), "role")
     if email_taken(email, except_id=user.id):
-        raise AccountError("An account with this email already exists.", "email")
+        raise AccountError(_("An account with this email already exists."), "email")
     if role != user.role and actor is not None and user.id == actor.id:
-        raise AccountError("You cannot change your own role.", "role")
+        raise AccountError(_("You cannot change your own role."), "role")
     validate_assignment(role, clinic_id, coach_id if role == Role.PATIENT else None)
     if user.role == Role.COACH and role != Role.COACH and has_patients(user):
-        raise AccountError("Reassign this coach's patients before changing the role.", "role")
+        raise AccountError(_("Reassign this coach's patients before changing the role."), "role")
+    # None keeps the language as it is; an unknown code is English, never an error.
+    language = user.language if language is None else supported_language(language)
     changes = sorted(
         key
         for key, value in (
@@ -111,11 +119,12 @@ def update_account(
             ("role", role),
             ("clinic_id", clinic_id),
             ("phone", phone),
+            ("language", language),
         )
         if getattr(user, key) != value
     )
     user.email, user.name, user.role = email, name, role
-    user.clinic_id, user.phone = clinic_id, phone
+    user.clinic_id, user.phone, user.language = clinic_id, phone, language
     if "role" in changes:
         sessions.end_all(user)  # a new role starts with a new session
     if role != Role.PATIENT:
@@ -132,11 +141,11 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     """
     if not active:
         if actor is not None and user.id == actor.id:
-            raise AccountError("You cannot deactivate your own account.")
+            raise AccountError(_("You cannot deactivate your own account."))
         if user.role == Role.COACH and has_patients(user):
-            raise AccountError("This coach still has patients. Reassign them first.")
+            raise AccountError(_("This coach still has patients. Reassign them first."))
     elif user.role == Role.PATIENT and (user.coach is None or not user.coach.is_active):
-        raise AccountError("Give this patient an active coach before reactivating.", "coach_id")
+        raise AccountError(_("Give this patient an active coach before reactivating."), "coach_id")
     if user.is_active == active:
         return
     user.is_active = active

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField, TimeField, ValidationError
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField, TimeField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portal.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
 from portal.forms import single_line, strip_filter
+from portal.i18n import LANGUAGES
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), single_line], filters=[strip_filter])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-    submit = SubmitField("Log in")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), single_line], filters=[strip_filter])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    submit = SubmitField(_l("Log in"))
 
 
 class NewPasswordMixin:
@@ -27,31 +28,39 @@ class NewPasswordMixin:
 
 
 class SetPasswordForm(NewPasswordMixin, FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     confirm = PasswordField(
-        "Repeat the new password", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")]
+        _l("Repeat the new password"), validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))]
     )
-    submit = SubmitField("Save password")
+    submit = SubmitField(_l("Save password"))
 
 
 class ChangePasswordForm(SetPasswordForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-    submit = SubmitField("Change password")
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    submit = SubmitField(_l("Change password"))
 
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Email",
+        _l("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
         filters=[strip_filter],
     )
-    submit = SubmitField("Send reset link")
+    submit = SubmitField(_l("Send reset link"))
+
+
+class LanguageForm(FlaskForm):
+    # Each language in its own name, so a reader finds theirs whatever the page's language.
+    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), validators=[DataRequired()])
+    submit = SubmitField(_l("Save language"))
 
 
 class PreferencesForm(FlaskForm):
-    email_notifications = BooleanField("Email me when I have a new message")
-    reminder_time = TimeField("Daily check-in reminder time", validators=[Optional()])
-    submit = SubmitField("Save preferences")
+    email_notifications = BooleanField(_l("Email me when I have a new message"))
+    reminder_time = TimeField(_l("Daily check-in reminder time"), validators=[Optional()])
+    submit = SubmitField(_l("Save preferences"))
 
 
 class EndSessionForm(FlaskForm):

@@ -9,6 +9,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -56,13 +57,13 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     """Reasons this password is not acceptable (empty when it is fine)."""
     problems: list[str] = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        problems.append(_("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        problems.append(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+        problems.append(_("Use at most %(count)s characters.", count=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
     if lowered in _common_passwords() or len(set(password)) < 4:
-        problems.append("This password is too common or too easy to guess.")
+        problems.append(_("This password is too common or too easy to guess."))
     local_part = email.split("@")[0].lower()
     if local_part and len(local_part) >= 4 and local_part in lowered:
-        problems.append("Do not use your email address in your password.")
+        problems.append(_("Do not use your email address in your password."))
     return problems

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from portal import audit
 from portal.auth import sessions, tokens
 from portal.auth.models import User, email_lookup
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.extensions import db
+from portal.i18n import supported_language
 from portal.mail import OutboundEmail, public_url, queue_email
 from portal.timeutil import utcnow
 
@@ -86,17 +89,29 @@ def send_password_link(user: User, purpose: str = tokens.RESET) -> OutboundEmail
     endpoint = "auth.accept_invitation" if purpose == tokens.INVITE else "auth.reset_password"
     link = public_url(endpoint, token=token)
     hours = tokens.max_age_for(purpose) // 3600
+    with force_locale(supported_language(user.language)):
+        subject, body = _password_link_text(user, purpose, link, hours)
+    return queue_email(user.email, subject, body)
+
+
+def _password_link_text(user: User, purpose: str, link: str, hours: int) -> tuple[str, str]:
     if purpose == tokens.INVITE:
-        subject = "Your Holistiq Coach account"
-        body = (
-            f"Hello {user.name},\n\nAn account has been created for you on Holistiq Coach.\n"
-            f"Choose your password here (the link works once, for {hours} hours):\n\n{link}\n"
+        subject = _("Your Holistiq Coach account")
+        body = _(
+            "Hello %(name)s,\n\nAn account has been created for you on Holistiq Coach.\n"
+            "Choose your password here (the link works once, for %(hours)s hours):\n\n%(link)s\n",
+            name=user.name,
+            hours=hours,
+            link=link,
         )
     else:
-        subject = "Reset your Holistiq Coach password"
-        body = (
-            f"Hello {user.name},\n\nSomeone asked to reset the password of this account.\n"
-            f"If it was you, choose a new password here (the link works once, for {hours} hours):\n\n{link}\n\n"
-            "If it was not you, you can ignore this email; your password stays as it is.\n"
+        subject = _("Reset your Holistiq Coach password")
+        body = _(
+            "Hello %(name)s,\n\nSomeone asked to reset the password of this account.\n"
+            "If it was you, choose a new password here (the link works once, for %(hours)s hours):\n\n%(link)s\n\n"
+            "If it was not you, you can ignore this email; your password stays as it is.\n",
+            name=user.name,
+            hours=hours,
+            link=link,
         )
-    return queue_email(user.email, subject, body)
+    return subject, body

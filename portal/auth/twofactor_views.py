@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -27,7 +29,7 @@ from portal.forms import single_line, strip_filter
 from portal.navigation import home_endpoint_for
 from portal.timeutil import utcnow
 
-WRONG_CODE = "That code is not right, or it was already used. Try the newest code from your app."
+WRONG_CODE = _l("That code is not right, or it was already used. Try the newest code from your app.")
 
 # Pages a signed-in staff member may open before enrolling.
 ENROLMENT_ALLOWED_ENDPOINTS = frozenset(
@@ -37,27 +39,27 @@ ENROLMENT_ALLOWED_ENDPOINTS = frozenset(
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code",
+        _l("Code"),
         validators=[
-            DataRequired("Enter the code."),
-            Length(max=64, message="That is too long for a code."),
+            DataRequired(_l("Enter the code.")),
+            Length(max=64, message=_l("That is too long for a code.")),
             single_line,
         ],
         filters=[strip_filter],
     )
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 class SetupForm(CodeForm):
-    submit = SubmitField("Turn on two-step sign-in")
+    submit = SubmitField(_l("Turn on two-step sign-in"))
 
 
 class RecoveryCodesForm(CodeForm):
-    submit = SubmitField("Make new recovery codes")
+    submit = SubmitField(_l("Make new recovery codes"))
 
 
 class DisableForm(CodeForm):
-    submit = SubmitField("Turn off")
+    submit = SubmitField(_l("Turn off"))
 
 
 # --- rate limiting ------------------------------------------------------------
@@ -102,7 +104,7 @@ def require_staff_enrolment():
     if not current_user.is_authenticated or request.endpoint in ENROLMENT_ALLOWED_ENDPOINTS:
         return None
     if twofactor.must_enrol(current_user):
-        flash("Set up two-step sign-in to continue. Staff accounts need it to open patient records.", "warning")
+        flash(_("Set up two-step sign-in to continue. Staff accounts need it to open patient records."), "warning")
         return redirect(url_for("auth.two_factor_setup"))
     return None
 
@@ -133,7 +135,7 @@ def two_factor():
         _count_failure(user)
         db.session.commit()
         if user.is_locked:
-            return _restart_login("Too many wrong codes. The account is locked for a while; try again later.")
+            return _restart_login(_("Too many wrong codes. The account is locked for a while; try again later."))
         form.code.errors.append(WRONG_CODE)
         return _reject("auth/two_factor.html", 401, form=form)
     next_url = twofactor.pending_next(session)
@@ -145,7 +147,11 @@ def two_factor():
         left = twofactor.recovery_codes_left(user)
         audit.record("2fa.recovery_code_used", user, actor=user, codes_left=left)
         flash(
-            f"You signed in with a recovery code; {left} left. Make new codes on your account page if you are running low.",
+            ngettext(
+                "You signed in with a recovery code; %(num)d left. Make new codes on your account page if you are running low.",
+                "You signed in with a recovery code; %(num)d left. Make new codes on your account page if you are running low.",
+                left,
+            ),
             "warning",
         )
     start_browser_session(user)  # a fresh session once both factors are proven
@@ -207,7 +213,7 @@ def two_factor_setup():
         return _reject("auth/two_factor_setup.html", 400, **_setup_context(user, form=form))
     db.session.commit()
     _restart_session(user)
-    flash("Two-step sign-in is on. You will enter a code from your app each time you log in.", "success")
+    flash(_("Two-step sign-in is on. You will enter a code from your app each time you log in."), "success")
     return render_template("auth/two_factor_codes.html", codes=codes, fresh=True)
 
 
@@ -253,7 +259,7 @@ def two_factor_disable():
     db.session.commit()
     _restart_session(user)
     if user.is_staff:
-        flash("Your old authenticator is removed. Set up the new one now.", "info")
+        flash(_("Your old authenticator is removed. Set up the new one now."), "info")
     else:
-        flash("Two-step sign-in is off. Other devices have been signed out.", "info")
+        flash(_("Two-step sign-in is off. Other devices have been signed out."), "info")
     return redirect(url_for("auth.two_factor_setup" if user.is_staff else "auth.account"))

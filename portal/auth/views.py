@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
@@ -16,6 +17,7 @@ from portal.auth.forms import (
     ChangePasswordForm,
     EndSessionForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     PreferencesForm,
     SetPasswordForm,
@@ -26,10 +28,11 @@ from portal.auth.services import authenticate, record_successful_login, send_pas
 from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
+from portal.i18n import SESSION_KEY, supported_language
 from portal.mail import deliver_after_response
 from portal.navigation import home_endpoint_for
 
-FAILED_LOGIN_MESSAGE = "Invalid email or password."
+FAILED_LOGIN_MESSAGE = _l("Invalid email or password.")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -118,17 +121,18 @@ def account():
     password_form = ChangePasswordForm(prefix="pw")
     password_form.email_for_policy = current_user.email
     prefs_form = PreferencesForm(prefix="prefs", obj=current_user)
+    language_form = LanguageForm(prefix="lang", obj=current_user)
     status = 200
     if password_form.submit.data and password_form.validate_on_submit():
         if not verify_password(current_user.password_hash, password_form.current_password.data):
-            password_form.current_password.errors.append("This is not your current password.")
+            password_form.current_password.errors.append(_("This is not your current password."))
             status = 400
         else:
             user = current_user._get_current_object()
             set_password(user, password_form.password.data)  # ends every session, this one included
             start_browser_session(user)  # this browser stays signed in, on a new session
             db.session.commit()
-            flash("Your password has been changed. Other devices have been signed out.", "success")
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
     elif prefs_form.submit.data and prefs_form.validate_on_submit():
         user = current_user._get_current_object()
@@ -136,7 +140,16 @@ def account():
         user.reminder_time = prefs_form.reminder_time.data
         audit.record("account.preferences", user)
         db.session.commit()
-        flash("Your preferences have been saved.", "success")
+        flash(_("Your preferences have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    elif language_form.submit.data and language_form.validate_on_submit():
+        user = current_user._get_current_object()
+        user.language = supported_language(language_form.language.data)
+        audit.record("account.language", user, language=user.language)
+        db.session.commit()
+        # Flashed after the change, so the confirmation reads in the new language.
+        with force_locale(user.language):
+            flash(_("Your language has been saved."), "success")
         return redirect(url_for("auth.account"))
     elif request.method == "POST":
         status = 400
@@ -145,6 +158,7 @@ def account():
             "auth/account.html",
             password_form=password_form,
             prefs_form=prefs_form,
+            language_form=language_form,
             user_sessions=sessions.active_for(current_user),
             end_form=EndSessionForm(),
         ),
@@ -193,6 +207,16 @@ def end_other_sessions():
     return redirect(url_for("auth.account") + "#sessions-heading")
 
 
+@bp.route("/language/<code>")
+def choose_language(code: str):
+    """The language link on the sign-in page: kept in the session until sign-in, where the account's own applies.
+
+    An unknown code means English. Only a same-site ``next`` is followed.
+    """
+    session[SESSION_KEY] = supported_language(code)
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.login"))
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
 def forgot_password():
@@ -206,7 +230,7 @@ def forgot_password():
         # the response, so the response time does not tell whether the account exists.
         deliver_after_response(email)
         # The same answer whether or not the account exists.
-        flash("If an account uses that email, a reset link is on its way. It works once and expires soon.", "info")
+        flash(_("If an account uses that email, a reset link is on its way. It works once and expires soon."), "info")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/forgot.html", form=form), status
@@ -232,7 +256,7 @@ def _set_password_from_token(purpose: str, template: str):
         return moved
     user = tokens.user_from_token(token, purpose)
     if user is None:
-        flash("This link is invalid, has already been used, or has expired. Ask for a new one.", "warning")
+        flash(_("This link is invalid, has already been used, or has expired. Ask for a new one."), "warning")
         return render_template("auth/link_invalid.html"), 400
     form = SetPasswordForm()
     form.email_for_policy = user.email
@@ -242,7 +266,7 @@ def _set_password_from_token(purpose: str, template: str):
         )
         db.session.commit()
         session.pop(f"link-token:{purpose}", None)
-        flash("Your password is set. You can log in now.", "success")
+        flash(_("Your password is set. You can log in now."), "success")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template(template, form=form, user=user), status

@@ -22,13 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import case, func, update
+from sqlalchemy.orm import aliased
 
 from portal import audit
 from portal.auth.models import Role, User
 from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus
 from portal.care.red_flags import answered_yes
 from portal.extensions import db
+from portal.i18n import supported_language
 from portal.mail import queue_email
 from portal.sqlutil import insert_for
 from portal.timeutil import local_today, utcnow
@@ -85,17 +89,25 @@ def _notify_coach(patient: User) -> None:
     coach = patient.coach
     if coach is None or not coach.is_active or not coach.email_notifications:
         return
-    queue_email(
-        coach.email,
-        "Urgent alert waiting in Holistiq Coach",
-        "One of your patients reported a red-flag symptom in today's check-in.\n"
-        "Please sign in to Holistiq Coach and open Alerts to review it.",
-    )
+    with force_locale(supported_language(coach.language)):
+        queue_email(
+            coach.email,
+            _("Urgent alert waiting in Holistiq Coach"),
+            _(
+                "One of your patients reported a red-flag symptom in today's check-in.\n"
+                "Please sign in to Holistiq Coach and open Alerts to review it."
+            ),
+        )
+
+
+def coach_language(patient: User) -> str:
+    """The language the patient's coach reads alerts in (summaries are stored as written)."""
+    return supported_language(patient.coach.language if patient.coach else None)
 
 
 def red_flag_summary(checkin: CheckIn) -> str:
-    answers = [flag.label for flag in answered_yes(checkin)]
-    return "Reported: " + "; ".join(answers) + f" (check-in of {checkin.day:%b %d})."
+    answers = "; ".join(str(flag.label) for flag in answered_yes(checkin))
+    return _("Reported: %(answers)s (check-in of %(day)s).", answers=answers, day=format_date(checkin.day, "MMM d"))
 
 
 def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
@@ -125,6 +137,11 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
 
 def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     """Open the alerts a just-saved check-in calls for; returns the newly opened ones."""
+    with force_locale(coach_language(patient)):
+        return _evaluate_checkin(patient, checkin)
+
+
+def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     opened = []
     if checkin.has_red_flag:
         alert, created = open_alert(patient, AlertKind.RED_FLAG, red_flag_summary(checkin), checkin.id)
@@ -137,7 +154,11 @@ def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     change = worsening(patient.id, checkin.day)
     if change is not None:
         recent, baseline = change
-        summary = f"Pain averaged {recent:.1f} over the last 3 days, up from {baseline:.1f} the week before."
+        summary = _(
+            "Pain averaged %(recent)s over the last 3 days, up from %(baseline)s the week before.",
+            recent=format_decimal(recent, "0.0"),
+            baseline=format_decimal(baseline, "0.0"),
+        )
         alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
         if created:
             opened.append(alert)
@@ -160,22 +181,30 @@ def scan_missed_checkins() -> ScanResult:
     last_checkin = (
         db.select(CheckIn.patient_id, func.max(CheckIn.day).label("last_day")).group_by(CheckIn.patient_id).subquery()
     )
+    coach = aliased(User)
     rows = db.session.execute(
-        db.select(User, func.min(Plan.start_date), last_checkin.c.last_day)
+        db.select(User, func.min(Plan.start_date), last_checkin.c.last_day, coach.language)
         .join(Plan, Plan.patient_id == User.id)
         .outerjoin(last_checkin, last_checkin.c.patient_id == User.id)
+        .outerjoin(coach, coach.id == User.coach_id)
         .where(User.role == Role.PATIENT, User.is_active.is_(True), Plan.status == PlanStatus.ACTIVE)
-        .group_by(User.id, last_checkin.c.last_day)
+        .group_by(User.id, last_checkin.c.last_day, coach.language)
     ).all()
     today_by_tz: dict[str, date] = {}
     opened = 0
-    for patient, plan_start, last_day in rows:
+    for patient, plan_start, last_day, language in rows:
         today = today_by_tz.setdefault(patient.tz, local_today(patient.tz))
         if is_missed(today, plan_start, last_day):
-            since = f"since {last_day:%b %d}" if last_day else "since the plan started"
-            _alert, created = open_alert(
-                patient, AlertKind.MISSED_CHECKINS, f"No check-in for {MISSED_DAYS} days or more ({since})."
-            )
+            with force_locale(supported_language(language)):
+                if last_day:
+                    summary = _(
+                        "No check-in for %(days)s days or more (since %(day)s).",
+                        days=MISSED_DAYS,
+                        day=format_date(last_day, "MMM d"),
+                    )
+                else:
+                    summary = _("No check-in for %(days)s days or more (since the plan started).", days=MISSED_DAYS)
+            _alert, created = open_alert(patient, AlertKind.MISSED_CHECKINS, summary)
             opened += int(created)
     return ScanResult(checked=len(rows), opened=opened)
 
@@ -201,7 +230,7 @@ def resolve_alert(alert: Alert, actor: User, note: str) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise AlertError("This alert was already resolved.")
+        raise AlertError(_("This alert was already resolved."))
     db.session.refresh(alert)
     audit.record("alert.resolve", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
 

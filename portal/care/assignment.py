@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from portal import audit
 from portal.auth.accounts import AccountError
 from portal.auth.models import Role, User
@@ -16,9 +18,9 @@ def reassign_coach(patient: User, coach: User | None, *, actor: User | None = No
     already follow the patient. Ended plans keep the coach who ran them.
     """
     if patient.role != Role.PATIENT:
-        raise AccountError("Only patients have a coach.", "coach_id")
+        raise AccountError(_("Only patients have a coach."), "coach_id")
     if coach is None or coach.role != Role.COACH or not coach.is_active:
-        raise AccountError("Choose an active coach.", "coach_id")
+        raise AccountError(_("Choose an active coach."), "coach_id")
     if patient.coach_id == coach.id:
         return
     previous = patient.coach_id

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
+
 from portal.auth.models import User
 from portal.care import today as today_service
 from portal.care.alerts import evaluate_checkin
@@ -61,7 +63,7 @@ def save_checkin(
     today's plan when the caller already loaded it.
     """
     if day != patient_today(patient):
-        raise CheckInClosed("Check-ins from earlier days can no longer be changed.")
+        raise CheckInClosed(_("Check-ins from earlier days can no longer be changed."))
     checkin = checkin_for(patient.id, day)
     created = False
     if checkin is None:

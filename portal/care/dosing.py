@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from portal.exercises.dosage import ALL_WEEKDAYS, check_value
 from portal.exercises.models import LibraryItem
 
@@ -35,7 +37,7 @@ class Dose:
             or any(ch not in ALL_WEEKDAYS for ch in self.weekdays)
             or len(set(self.weekdays)) != len(self.weekdays)
         ):
-            found["weekdays"] = "Choose at least one day of the week."
+            found["weekdays"] = _("Choose at least one day of the week.")
         return found
 
     @classmethod

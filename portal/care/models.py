@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -205,9 +206,9 @@ class AlertKind(StrEnum):
 # Lower sorts first: most urgent at the top of the inbox.
 ALERT_SEVERITY = {AlertKind.RED_FLAG: 0, AlertKind.PAIN_WORSENING: 1, AlertKind.MISSED_CHECKINS: 2}
 ALERT_LABELS = {
-    AlertKind.RED_FLAG: "Red flag",
-    AlertKind.PAIN_WORSENING: "Pain worsening",
-    AlertKind.MISSED_CHECKINS: "Missed check-ins",
+    AlertKind.RED_FLAG: _l("Red flag"),
+    AlertKind.PAIN_WORSENING: _l("Pain worsening"),
+    AlertKind.MISSED_CHECKINS: _l("Missed check-ins"),
 }
 
 
@@ -237,7 +238,7 @@ class Alert(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return ALERT_LABELS.get(self.kind, self.kind)
+        return str(ALERT_LABELS.get(self.kind, self.kind))
 
     @property
     def is_open(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -24,7 +25,9 @@ from portal.sqlutil import contains_text
 from portal.timeutil import local_today, utcnow
 
 ROSTER_PAGE_SIZE = 25
-STALE_MESSAGE = "This plan changed since you opened it. Nothing was saved: review the current plan below and make your change again."
+STALE_MESSAGE = _l(
+    "This plan changed since you opened it. Nothing was saved: review the current plan below and make your change again."
+)
 
 
 class PlanChanged(Exception):

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_
 
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome, peg_score
@@ -30,7 +31,7 @@ def chart_days(raw: str | None) -> int:
     if raw is None:
         return CHART_RANGES[0]
     if not raw.isdigit() or int(raw) not in CHART_RANGES:
-        raise BadInput("Charts cover the last 30 or 90 days.")
+        raise BadInput(_("Charts cover the last 30 or 90 days."))
     return int(raw)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 
 @dataclass(frozen=True)
 class RedFlag:
@@ -17,18 +19,18 @@ class RedFlag:
 
 
 RED_FLAGS = (
-    RedFlag("rf_numbness", "New numbness or tingling in your legs?", "new numbness or tingling in the legs"),
-    RedFlag("rf_walking", "Trouble walking or standing?", "trouble walking or standing"),
+    RedFlag("rf_numbness", _l("New numbness or tingling in your legs?"), _l("new numbness or tingling in the legs")),
+    RedFlag("rf_walking", _l("Trouble walking or standing?"), _l("trouble walking or standing")),
     RedFlag(
         "rf_bladder_bowel",
-        "Loss of bladder or bowel control, or numbness in your groin or inner thighs?",
-        "bladder/bowel control loss or saddle numbness",
+        _l("Loss of bladder or bowel control, or numbness in your groin or inner thighs?"),
+        _l("bladder/bowel control loss or saddle numbness"),
     ),
-    RedFlag("rf_fall_injury", "A recent fall or injury?", "a recent fall or injury"),
+    RedFlag("rf_fall_injury", _l("A recent fall or injury?"), _l("a recent fall or injury")),
     RedFlag(
         "rf_activity_stopping",
-        "Pain that stops you from doing your daily activities?",
-        "pain stopping daily activities",
+        _l("Pain that stops you from doing your daily activities?"),
+        _l("pain stopping daily activities"),
     ),
 )
 

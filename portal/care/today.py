@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
+
 from portal.auth.models import User
 from portal.care.models import ItemLog, Plan, PlanItem, PlanStatus
 from portal.care.plans import active_plan
@@ -59,7 +61,7 @@ class TodayPlan:
     @property
     def groups(self) -> list[TodayGroup]:
         """Non-empty groups in a fixed order: movements, posture habits, nutrition."""
-        groups = {kind.value: TodayGroup(kind.value, KIND_LABELS[kind]) for kind in GROUP_ORDER}
+        groups = {kind.value: TodayGroup(kind.value, str(KIND_LABELS[kind])) for kind in GROUP_ORDER}
         for entry in self.items:
             groups.setdefault(entry.library_item.kind, TodayGroup(entry.library_item.kind, entry.library_item.kind))
             groups[entry.library_item.kind].items.append(entry)
@@ -121,7 +123,7 @@ def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None)
     Raises NotDueToday when the item is not scheduled that day or the plan has not started."""
     day = day or local_today(patient.tz)
     if item.plan.start_date > day or not item.is_due_on(day):
-        raise NotDueToday("This item is not on your plan for today.")
+        raise NotDueToday(_("This item is not on your plan for today."))
     now = utcnow()
     # INSERT ... ON CONFLICT: two quick clicks cannot create two rows or fail on the unique key.
     statement = (

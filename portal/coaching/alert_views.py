@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager
@@ -41,10 +43,10 @@ BADGE_PROVIDERS["open_alerts"] = open_alert_count
 
 class ResolveAlertForm(FlaskForm):
     note = TextAreaField(
-        "What did you do? (note for the record)",
+        _l("What did you do? (note for the record)"),
         validators=[
-            DataRequired(message="Write a short note on how you handled this alert."),
-            Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE} characters."),
+            DataRequired(message=_l("Write a short note on how you handled this alert.")),
+            Length(max=MAX_NOTE, message=_l("Keep the note under %(count)s characters.", count=MAX_NOTE)),
             no_control_chars,
         ],
         filters=[strip_filter],
@@ -55,7 +57,7 @@ class ResolveAlertForm(FlaskForm):
 def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, status: int = 200):
     show = request.args.get("show", "open")
     if show not in ("open", "resolved"):
-        abort(400, "Choose open or resolved alerts.")
+        abort(400, _("Choose open or resolved alerts."))
     query = open_alerts_query(current_user) if show == "open" else resolved_alerts_query(current_user)
     # The patient (and who resolved) come in the same SELECT: no query per alert.
     query = query.options(contains_eager(Alert.patient))
@@ -104,7 +106,7 @@ def resolve(alert_id: int):
         db.session.rollback()
         abort(409, str(error))
     db.session.commit()
-    flash(f"Alert for {alert.patient.name} resolved.", "success")
+    flash(_("Alert for %(name)s resolved.", name=alert.patient.name), "success")
     return redirect(url_for("coaching.alerts"))
 
 

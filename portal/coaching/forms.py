@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -55,19 +57,19 @@ class VersionMixin:
 
 
 class DoseForm(FlaskForm):
-    sets = dose_field("Sets", "sets")
-    reps = dose_field("Repetitions", "reps")
-    hold_seconds = dose_field("Hold (seconds)", "hold_seconds")
-    times_per_day = dose_field("Times a day", "times_per_day", required=True)
+    sets = dose_field(_l("Sets"), "sets")
+    reps = dose_field(_l("Repetitions"), "reps")
+    hold_seconds = dose_field(_l("Hold (seconds)"), "hold_seconds")
+    times_per_day = dose_field(_l("Times a day"), "times_per_day", required=True)
     weekdays = MultiCheckboxField(
-        "Days of the week",
+        _l("Days of the week"),
         choices=[(str(n), name) for n, name in enumerate(WEEKDAY_NAMES)],
-        validators=[DataRequired(message="Choose at least one day of the week.")],
+        validators=[DataRequired(message=_l("Choose at least one day of the week."))],
     )
     note = TextAreaField(
-        "Note for the patient", validators=[Optional(), Length(max=1000), no_control_chars], filters=[strip_filter]
+        _l("Note for the patient"), validators=[Optional(), Length(max=1000), no_control_chars], filters=[strip_filter]
     )
-    submit = SubmitField("Save item")
+    submit = SubmitField(_l("Save item"))
 
     def load(self, row, note_attr: str = "note") -> None:
         self.sets.data, self.reps.data, self.hold_seconds.data = row.sets, row.reps, row.hold_seconds
@@ -92,13 +94,13 @@ class PlanItemForm(VersionMixin, DoseForm):
 
 class AddItemForm(FlaskForm):
     library_item_id = SelectField(
-        "Library item", coerce=_int_or_none, validators=[InputRequired(message="Choose a library item.")]
+        _l("Library item"), coerce=_int_or_none, validators=[InputRequired(message=_l("Choose a library item."))]
     )
-    submit = SubmitField("Add to plan")
+    submit = SubmitField(_l("Add to plan"))
 
     def validate_library_item_id(self, field) -> None:
         if field.data is None:
-            raise ValidationError("Choose a library item.")
+            raise ValidationError(_("Choose a library item."))
 
 
 class AddPlanItemForm(VersionMixin, AddItemForm):
@@ -106,13 +108,15 @@ class AddPlanItemForm(VersionMixin, AddItemForm):
 
 
 class AddProgramItemForm(AddItemForm):
-    submit = SubmitField("Add to program")
+    submit = SubmitField(_l("Add to program"))
 
 
 class PlanFieldsMixin:
-    title = StringField("Plan title", validators=[Optional(), Length(max=120), single_line], filters=[strip_filter])
-    goals = TextAreaField("Goals", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter])
-    start_date = DateField("Start date", validators=[InputRequired(message="Enter a start date."), sane_date])
+    title = StringField(_l("Plan title"), validators=[Optional(), Length(max=120), single_line], filters=[strip_filter])
+    goals = TextAreaField(
+        _l("Goals"), validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+    )
+    start_date = DateField(_l("Start date"), validators=[InputRequired(message=_l("Enter a start date.")), sane_date])
 
     def check_start_date(self, tz: str) -> bool:
         """Refuse dates far from today (typos); the message sits beside the field."""
@@ -120,44 +124,46 @@ class PlanFieldsMixin:
             return False
         today = local_today(tz)
         if abs(self.start_date.data - today) > START_DATE_WINDOW:
-            self.start_date.errors = [*self.start_date.errors, "Choose a start date within a year of today."]
+            self.start_date.errors = [*self.start_date.errors, _("Choose a start date within a year of today.")]
             return False
         return True
 
 
 class AssignPlanForm(PlanFieldsMixin, FlaskForm):
-    program_id = SelectField("Program", coerce=_int_or_none, validators=[InputRequired(message="Choose a program.")])
+    program_id = SelectField(
+        _l("Program"), coerce=_int_or_none, validators=[InputRequired(message=_l("Choose a program."))]
+    )
     # The active plan the coach saw ("" when none): a plan assigned meanwhile makes this stale.
     current_plan = HiddenField()
-    submit = SubmitField("Assign plan")
+    submit = SubmitField(_l("Assign plan"))
 
     def validate_program_id(self, field) -> None:
         if field.data is None:
-            raise ValidationError("Choose a program.")
+            raise ValidationError(_("Choose a program."))
 
 
 class PlanDetailsForm(VersionMixin, PlanFieldsMixin, FlaskForm):
-    submit = SubmitField("Save plan details")
+    submit = SubmitField(_l("Save plan details"))
 
 
 class PlanActionForm(VersionMixin, FlaskForm):
     """Remove, move or end: a POST with CSRF and the version the coach opened."""
 
     direction = HiddenField()
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 
 
 class ProgramForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     description = TextAreaField(
-        "Purpose", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+        _l("Purpose"), validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
     )
-    submit = SubmitField("Save program")
+    submit = SubmitField(_l("Save program"))
 
 
 class ProgramActionForm(FlaskForm):
     direction = HiddenField()
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 
 
 class RosterSearchForm(FlaskForm):
@@ -165,5 +171,5 @@ class RosterSearchForm(FlaskForm):
         csrf = False  # a GET search form
 
     q = StringField(
-        "Search name or email", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
+        _l("Search name or email"), validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
     )

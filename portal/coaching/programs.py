@@ -168,7 +168,7 @@ def duplicate_program(program: Program, coach: User) -> Program:
 
 
 def _copy_name(name: str) -> str:
-    return f"Copy of {name}"[:120]
+    return _("Copy of %(name)s", name=name)[:120]
 
 
 def add_program_item(program: Program, library_item: LibraryItem, actor: User) -> ProgramItem:

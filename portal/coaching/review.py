@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
@@ -23,9 +24,9 @@ from portal.care.progress import adherence_by_patient, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 
-ROSTER_SORTS = {"name": "Name", "attention": "Needs attention"}
+ROSTER_SORTS = {"name": _l("Name"), "attention": _l("Needs attention")}
 TREND_POINTS = 1
-TREND_LABELS = {"up": "rising", "down": "easing", "steady": "steady"}
+TREND_LABELS = {"up": _l("rising"), "down": _l("easing"), "steady": _l("steady")}
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PatientReview:
 
     @property
     def trend_label(self) -> str:
-        return TREND_LABELS.get(self.trend, "")
+        return str(TREND_LABELS.get(self.trend, ""))
 
 
 def _trend(recent: float | None, before: float | None) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -77,7 +79,7 @@ def roster():
         return render_template("coaching/roster.html", form=form, page=None), 400
     sort = review_service.roster_sort(request.args.get("sort"))
     if sort is None:
-        abort(400, "Sort the patients by name or by who needs attention.")
+        abort(400, _("Sort the patients by name or by who needs attention."))
     query = plan_service.roster_query(current_user, form.q.data)
     if sort == "attention":
         query = review_service.order_by_attention(query)
@@ -106,14 +108,14 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
     plan = plan_service.active_plan(patient.id)
     version = str(plan.version) if plan else ""
     assign = forms.get("assign") or AssignPlanForm(formdata=None, prefix="assign")
-    assign.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(
+    assign.program_id.choices = [(None, _("Choose a program"))] + program_service.program_choices(
         current_user, _content_locale()
     )
     if not assign.start_date.data:
         assign.start_date.data = local_today(patient.tz)
     assign.current_plan.data = f"{plan.id}:{plan.version}" if plan else ""
     add_item = forms.get("add_item") or AddPlanItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
+    add_item.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
     add_item.version.data = version
     action = PlanActionForm(formdata=None)
     action.version.data = version
@@ -164,7 +166,7 @@ def patient_detail(patient_id: int):
 def assign_plan(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = AssignPlanForm(prefix="assign")
-    form.program_id.choices = [(None, "Choose a program")] + program_service.program_choices(
+    form.program_id.choices = [(None, _("Choose a program"))] + program_service.program_choices(
         current_user, _content_locale()
     )
     valid = form.validate_on_submit()
@@ -190,7 +192,15 @@ def assign_plan(patient_id: int):
     except IntegrityError:
         # Another coach assigned a plan at the same moment: theirs stands.
         raise PlanChanged(patient) from None
-    flash(f"{patient.name} now follows “{plan.title}” from {plan.start_date:%B %-d, %Y}.", "success")
+    flash(
+        _(
+            "%(name)s now follows “%(title)s” from %(day)s.",
+            name=patient.name,
+            title=plan.title,
+            day=format_date(plan.start_date, "long"),
+        ),
+        "success",
+    )
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
@@ -222,7 +232,7 @@ def edit_plan_details(patient_id: int, plan_id: int):
         actor=current_user,
     )
     db.session.commit()
-    flash("Plan details saved." if changed else "Nothing changed.", "success" if changed else "info")
+    flash(_("Plan details saved.") if changed else _("Nothing changed."), "success" if changed else "info")
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
@@ -230,7 +240,7 @@ def edit_plan_details(patient_id: int, plan_id: int):
 def add_plan_item(patient_id: int, plan_id: int):
     patient = patient_for_coach_or_404(patient_id)
     form = AddPlanItemForm(prefix="add")
-    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
+    form.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
     plan = _plan_for_edit(patient, plan_id, form)
     if not form.validate_on_submit():
         return _patient_page(patient, status=400, add_item=form)
@@ -242,7 +252,9 @@ def add_plan_item(patient_id: int, plan_id: int):
         form.library_item_id.errors = [str(error)]
         return _patient_page(patient, status=400, add_item=form)
     db.session.commit()
-    flash(f"“{item.library_item.title}” added with its usual dose. Adjust it below if needed.", "success")
+    flash(
+        _("“%(title)s” added with its usual dose. Adjust it below if needed.", title=item.library_item.title), "success"
+    )
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
 
 
@@ -271,7 +283,7 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
         else:
             db.session.commit()
             flash(
-                f"“{item.library_item.title}” saved." if changed else "Nothing changed.",
+                _("“%(title)s” saved.", title=item.library_item.title) if changed else _("Nothing changed."),
                 "success" if changed else "info",
             )
             return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
@@ -288,7 +300,7 @@ def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
         abort(400)
     plan_service.remove_item(plan, item, current_user)
     db.session.commit()
-    flash(f"“{item.library_item.title}” was taken off the plan.", "success")
+    flash(_("“%(title)s” was taken off the plan.", title=item.library_item.title), "success")
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan"))
 
 
@@ -299,7 +311,7 @@ def move_plan_item(patient_id: int, plan_id: int, item_id: int):
     plan = _plan_for_edit(patient, plan_id, form)
     item = plan_service.active_plan_item(plan, item_id)
     if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
-        abort(400, "Choose to move the item up or down.")
+        abort(400, _("Choose to move the item up or down."))
     plan_service.move_item(plan, item, form.direction.data, current_user)
     db.session.commit()
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
@@ -314,7 +326,7 @@ def end_plan(patient_id: int, plan_id: int):
         abort(400)
     plan_service.end_plan(plan, current_user)
     db.session.commit()
-    flash(f"“{plan.title}” ended. It stays in the plan history.", "success")
+    flash(_("“%(title)s” ended. It stays in the plan history.", title=plan.title), "success")
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
@@ -335,7 +347,7 @@ def new_program():
     if form.validate_on_submit():
         program = program_service.create_program(current_user, form.name.data, form.description.data or "")
         db.session.commit()
-        flash("Program created. Now add its items.", "success")
+        flash(_("Program created. Now add its items."), "success")
         return redirect(url_for("coaching.program_detail", program_id=program.id))
     status = 400 if request.method == "POST" else 200
     return render_template("coaching/program_form.html", form=form, program=None), status
@@ -345,7 +357,7 @@ def _program_page(program, *, status: int = 200, add_item=None):
     editable = program_service.can_edit(program, current_user)
     if add_item is None:
         add_item = AddProgramItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, "Choose a library item")] + (
+    add_item.library_item_id.choices = [(None, _("Choose a library item"))] + (
         active_item_choices(_content_locale()) if editable else []
     )
     return (
@@ -372,7 +384,7 @@ def edit_program(program_id: int):
     if form.validate_on_submit():
         program_service.update_program(program, form.name.data, form.description.data or "", current_user)
         db.session.commit()
-        flash("Program saved.", "success")
+        flash(_("Program saved."), "success")
         return redirect(url_for("coaching.program_detail", program_id=program.id))
     status = 400 if request.method == "POST" else 200
     return render_template("coaching/program_form.html", form=form, program=program), status
@@ -385,7 +397,7 @@ def duplicate_program(program_id: int):
         abort(400)
     copy = program_service.duplicate_program(program, current_user)
     db.session.commit()
-    flash(f"“{copy.name}” is your own copy: change it as you like.", "success")
+    flash(_("“%(title)s” is your own copy: change it as you like.", title=copy.name), "success")
     return redirect(url_for("coaching.program_detail", program_id=copy.id))
 
 
@@ -396,7 +408,10 @@ def archive_program(program_id: int):
         abort(400)
     program_service.archive_program(program, current_user)
     db.session.commit()
-    flash(f"“{program.name}” was removed from your programs. Plans made from it are not changed.", "success")
+    flash(
+        _("“%(title)s” was removed from your programs. Plans made from it are not changed.", title=program.name),
+        "success",
+    )
     return redirect(url_for("coaching.programs"))
 
 
@@ -404,7 +419,7 @@ def archive_program(program_id: int):
 def add_program_item(program_id: int):
     program = program_service.program_for_coach(program_id, current_user, editable=True)
     form = AddProgramItemForm(prefix="add")
-    form.library_item_id.choices = [(None, "Choose a library item")] + active_item_choices(_content_locale())
+    form.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
     if not form.validate_on_submit():
         return _program_page(program, status=400, add_item=form)
     library_item = db.session.get(LibraryItem, form.library_item_id.data)
@@ -415,7 +430,7 @@ def add_program_item(program_id: int):
         form.library_item_id.errors = [str(error)]
         return _program_page(program, status=400, add_item=form)
     db.session.commit()
-    flash(f"“{item.library_item.title}” added with its usual dose.", "success")
+    flash(_("“%(title)s” added with its usual dose.", title=item.library_item.title), "success")
     return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}"))
 
 
@@ -435,7 +450,7 @@ def edit_program_item(program_id: int, item_id: int):
                 getattr(form, name).errors = [message]
         else:
             db.session.commit()
-            flash(f"“{item.library_item.title}” saved.", "success")
+            flash(_("“%(title)s” saved.", title=item.library_item.title), "success")
             return redirect(
                 url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}")
             )
@@ -451,7 +466,7 @@ def remove_program_item(program_id: int, item_id: int):
         abort(400)
     program_service.remove_program_item(program, item, current_user)
     db.session.commit()
-    flash(f"“{item.library_item.title}” was taken out of the program.", "success")
+    flash(_("“%(title)s” was taken out of the program.", title=item.library_item.title), "success")
     return redirect(url_for("coaching.program_detail", program_id=program.id))
 
 
@@ -461,7 +476,7 @@ def move_program_item(program_id: int, item_id: int):
     item = program_service.program_item(program, item_id)
     form = ProgramActionForm()
     if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
-        abort(400, "Choose to move the item up or down.")
+        abort(400, _("Choose to move the item up or down."))
     program_service.move_program_item(program, item, form.direction.data, current_user)
     db.session.commit()
     return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}"))

@@ -40,6 +40,9 @@ STAFF = (
     {"email": "coach2@example.com", "name": "Priya Raman", "role": Role.COACH, "city": "Plano"},
 )
 
+# Demo patients who read the portal in Spanish; everyone else reads English.
+SPANISH_SPEAKERS = {"patient7@example.com"}
+
 # (email, name, city, coach email)
 PATIENTS = (
     ("patient@example.com", "Maria Gonzalez", "Arlington", "coach@example.com"),
@@ -83,7 +86,12 @@ def seed_accounts() -> None:
         if db.session.scalar(email_lookup(email)) is None:
             coach = db.session.scalar(email_lookup(coach_email))
             user = create_account(
-                email=email, name=name, role=Role.PATIENT, clinic_id=clinics[city].id, coach_id=coach.id
+                email=email,
+                name=name,
+                role=Role.PATIENT,
+                clinic_id=clinics[city].id,
+                coach_id=coach.id,
+                language="es" if email in SPANISH_SPEAKERS else "en",
             )
             user.password_hash = password_hash
     db.session.commit()

@@ -1,7 +1,9 @@
-"""A short conversation between Maria Gonzalez and her coach (idempotent).
+"""Short conversations between demo patients and their coaches (idempotent).
 
-The last message, from Maria, is left unread so a coach signing in to the demo
-sees the unread badge in the navigation, on the roster and in the inbox.
+Maria Gonzalez writes in English; her last message is left unread so a coach
+signing in to the demo sees the unread badge in the navigation, on the roster
+and in the inbox. Sofia Ramirez reads the portal in Spanish, and she and her
+coach write to each other in Spanish.
 """
 
 from __future__ import annotations
@@ -30,17 +32,49 @@ CONVERSATION = (
 )
 
 
+SPANISH_CONVERSATION = (
+    (
+        "coach",
+        30,
+        "Hola Sofia, soy Priya, su coach. Empiece despacio: los estiramientos deben sentirse como un jalón suave, nunca como un dolor agudo. Escríbame aquí cuando quiera.",
+    ),
+    (
+        "patient",
+        28,
+        "Gracias. Ayer trabajé en el jardín y hoy tengo la espalda baja muy tiesa.\n¿Hago los ejercicios igual?",
+    ),
+    (
+        "coach",
+        26,
+        "Sí, pero con menos repeticiones y sin forzar. Si siente adormecimiento en las piernas, llame a la clínica.",
+    ),
+    ("patient", 5, "Ya me siento un poco mejor. Mañana hago mi registro diario."),
+)
+
+# (patient email, conversation, leave the last message unread)
+CONVERSATIONS = (
+    ("patient@example.com", CONVERSATION, True),
+    ("patient7@example.com", SPANISH_CONVERSATION, False),
+)
+
+
 def seed_demo_messages() -> None:
-    patient = db.session.scalar(email_lookup("patient@example.com"))
+    for email, conversation, last_unread in CONVERSATIONS:
+        _seed_conversation(email, conversation, last_unread)
+    db.session.commit()
+
+
+def _seed_conversation(email: str, conversation: tuple, last_unread: bool) -> None:
+    patient = db.session.scalar(email_lookup(email))
     if patient is None or patient.coach_id is None:
         return
     if db.session.scalar(db.select(Message.id).where(Message.patient_id == patient.id).limit(1)) is not None:
         return  # already seeded (or the demo has been used): leave the thread alone
     now = utcnow()
-    for index, (who, hours_ago, text) in enumerate(CONVERSATION):
+    for index, (who, hours_ago, text) in enumerate(conversation):
         sent_at = now - timedelta(hours=hours_ago)
         sender, recipient = (patient.id, patient.coach_id) if who == "patient" else (patient.coach_id, patient.id)
-        last = index == len(CONVERSATION) - 1
+        last = last_unread and index == len(conversation) - 1
         db.session.add(
             Message(
                 patient_id=patient.id,
@@ -51,4 +85,3 @@ def seed_demo_messages() -> None:
                 read_at=None if last else sent_at + timedelta(minutes=20),
             )
         )
-    db.session.commit()

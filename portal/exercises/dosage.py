@@ -6,6 +6,12 @@ agreeing on what a sensible home-program dose is.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
+
+from portal.formatting import weekday_name, weekday_short
+
 # (lowest, highest) accepted value for each dosage field.
 LIMITS: dict[str, tuple[int, int]] = {
     "sets": (0, 10),
@@ -15,21 +21,34 @@ LIMITS: dict[str, tuple[int, int]] = {
     "days_per_week": (1, 7),
 }
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 ALL_WEEKDAYS = "0123456"
+
+
+# Lazy, so a form class built at import shows each reader's language.
+WEEKDAY_NAMES = tuple(LazyString(weekday_name, n) for n in range(7))
+
+
+def _field_label(name: str) -> str:
+    return {
+        "sets": _("sets"),
+        "reps": _("repetitions"),
+        "hold_seconds": _("hold seconds"),
+        "times_per_day": _("times a day"),
+        "days_per_week": _("days a week"),
+    }.get(name, name.replace("_", " "))
 
 
 def limit_message(name: str) -> str:
     low, high = LIMITS[name]
-    label = name.replace("_", " ")
-    return f"Enter a whole number of {label} from {low} to {high}."
+    return _(
+        "Enter a whole number of %(label)s from %(low)s to %(high)s.", label=_field_label(name), low=low, high=high
+    )
 
 
 def check_value(name: str, value: object, *, required: bool = False) -> str | None:
     """The problem with one dosage value, or None when it is acceptable."""
     if value is None:
-        return f"Enter the {name.replace('_', ' ')}." if required else None
+        return _("Enter the %(label)s.", label=_field_label(name)) if required else None
     # bool is an int in Python; a JSON true is not a dose.
     if isinstance(value, bool) or not isinstance(value, int):
         return limit_message(name)
@@ -47,33 +66,40 @@ def weekdays_to_string(days: list[int] | tuple[int, ...] | set[int]) -> str:
 def describe_weekdays(weekdays: str) -> str:
     """Human wording for a weekday string: "Every day", "Weekdays", "Mon, Wed, Fri"."""
     if weekdays == ALL_WEEKDAYS:
-        return "Every day"
+        return _("Every day")
     if weekdays == "01234":
-        return "Weekdays"
+        return _("Weekdays")
     if weekdays == "56":
-        return "Weekends"
-    return ", ".join(WEEKDAY_SHORT[int(ch)] for ch in weekdays)
+        return _("Weekends")
+    return ", ".join(weekday_short(int(ch)) for ch in weekdays)
 
 
 def describe_times_per_day(times: int | None) -> str:
-    return {None: "", 1: "once a day", 2: "twice a day", 3: "3 times a day"}.get(times, f"{times} times a day")
+    if not times:
+        return ""
+    if times == 1:
+        return _("once a day")
+    if times == 2:
+        return _("twice a day")
+    return ngettext("%(num)d time a day", "%(num)d times a day", times)
 
 
 def describe_dose(sets: int | None, reps: int | None, hold_seconds: int | None, times_per_day: int | None) -> str:
     """Short wording of a dose: "2 sets of 10 reps · hold 5 s · twice a day"."""
     parts = []
     if sets and reps:
-        parts.append(f"{sets} set{'s' if sets != 1 else ''} of {reps} rep{'s' if reps != 1 else ''}")
+        parts.append(
+            ngettext("%(num)d set", "%(num)d sets", sets) + " " + ngettext("of %(num)d rep", "of %(num)d reps", reps)
+        )
     elif reps:
-        parts.append(f"{reps} rep{'s' if reps != 1 else ''}")
+        parts.append(ngettext("%(num)d rep", "%(num)d reps", reps))
     elif sets:
-        parts.append(f"{sets} set{'s' if sets != 1 else ''}")
+        parts.append(ngettext("%(num)d set", "%(num)d sets", sets))
     if hold_seconds:
         if hold_seconds >= 60 and hold_seconds % 60 == 0:
-            minutes = hold_seconds // 60
-            parts.append(f"hold {minutes} min")
+            parts.append(_("hold %(minutes)s min", minutes=hold_seconds // 60))
         else:
-            parts.append(f"hold {hold_seconds} s")
+            parts.append(_("hold %(seconds)s s", seconds=hold_seconds))
     if times_per_day:
         parts.append(describe_times_per_day(times_per_day))
     return " · ".join(parts)

@@ -28,48 +28,48 @@ class LibraryFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    q = StringField("Search", validators=[Optional(), Length(max=100), single_line], filters=[strip_filter])
-    kind = SelectField("Type", choices=[("", "All types"), *KIND_CHOICES], validators=[Optional()])
-    area = SelectField("Body area", choices=[("", "Any body area"), *BODY_AREA_CHOICES], validators=[Optional()])
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100), single_line], filters=[strip_filter])
+    kind = SelectField(_l("Type"), choices=[("", _l("All types")), *KIND_CHOICES], validators=[Optional()])
+    area = SelectField(
+        _l("Body area"), choices=[("", _l("Any body area")), *BODY_AREA_CHOICES], validators=[Optional()]
+    )
     retired = SelectField(
-        "Show", choices=[("", "Items in use"), ("yes", "Include retired items")], validators=[Optional()]
+        _l("Show"), choices=[("", _l("Items in use")), ("yes", _l("Include retired items"))], validators=[Optional()]
     )
 
 
 class LibraryItemForm(FlaskForm):
-    kind = SelectField("Type", choices=KIND_CHOICES, validators=[DataRequired()])
-    title = StringField("Title", validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    kind = SelectField(_l("Type"), choices=KIND_CHOICES, validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     summary = StringField(
-        "One-line summary",
-        validators=[DataRequired(), Length(max=200), single_line],
-        filters=[strip_filter],
+        _l("One-line summary"), validators=[DataRequired(), Length(max=200), single_line], filters=[strip_filter]
     )
     instructions = TextAreaField(
-        "Step-by-step instructions",
+        _l("Step-by-step instructions"),
         validators=[DataRequired(), Length(max=5000), no_control_chars],
         filters=[strip_filter],
     )
     cautions = TextAreaField(
-        "Cautions", validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
+        _l("Cautions"), validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
     )
-    body_area = SelectField("Body area", choices=BODY_AREA_CHOICES, validators=[DataRequired()])
-    default_sets = dose_field("Sets", "sets")
-    default_reps = dose_field("Repetitions", "reps")
-    default_hold_seconds = dose_field("Hold (seconds)", "hold_seconds")
-    default_times_per_day = dose_field("Times a day", "times_per_day", required=True)
-    default_days_per_week = dose_field("Days a week", "days_per_week", required=True)
+    body_area = SelectField(_l("Body area"), choices=BODY_AREA_CHOICES, validators=[DataRequired()])
+    default_sets = dose_field(_l("Sets"), "sets")
+    default_reps = dose_field(_l("Repetitions"), "reps")
+    default_hold_seconds = dose_field(_l("Hold (seconds)"), "hold_seconds")
+    default_times_per_day = dose_field(_l("Times a day"), "times_per_day", required=True)
+    default_days_per_week = dose_field(_l("Days a week"), "days_per_week", required=True)
     media_url = URLField(
-        "Image or video link",
+        _l("Image or video link"),
         validators=[
             Optional(),
             Length(max=500),
             # Only web links: a javascript: or data: link must never become a clickable href.
-            Regexp(r"^https?://[^\s<>\"']+$", message="Enter a full link starting with https://."),
+            Regexp(r"^https?://[^\s<>\"']+$", message=_l("Enter a full link starting with https://.")),
             single_line,
         ],
         filters=[strip_filter],
     )
-    submit = SubmitField("Save item")
+    submit = SubmitField(_l("Save item"))
 
     def values(self) -> dict:
         """The cleaned values, with instructions normalized to one step per line."""
@@ -129,4 +129,4 @@ class TranslationForm(FlaskForm):
 class ActionForm(FlaskForm):
     """An empty form: a POST button with CSRF protection."""
 
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))

@@ -81,7 +81,7 @@ class RetiredItemError(ValueError):
 def require_active(item: LibraryItem) -> None:
     """Refuse a retired item: it can no longer be added to a program or plan."""
     if not item.is_active:
-        raise RetiredItemError("This library item is retired. Choose another item.")
+        raise RetiredItemError(_("This library item is retired. Choose another item."))
 
 
 def active_item_choices(locale: str | None = None) -> list[tuple[int, str]]:

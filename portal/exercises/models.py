@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,19 +20,19 @@ class ItemKind(StrEnum):
 
 
 KIND_LABELS = {
-    ItemKind.EXERCISE: "Stretches & exercises",
-    ItemKind.POSTURE: "Posture habits",
-    ItemKind.DIET: "Nutrition",
+    ItemKind.EXERCISE: _l("Stretches & exercises"),
+    ItemKind.POSTURE: _l("Posture habits"),
+    ItemKind.DIET: _l("Nutrition"),
 }
 
 BODY_AREAS = {
-    "lower_back": "Lower back",
-    "upper_back": "Upper back",
-    "neck": "Neck",
-    "hips": "Hips",
-    "core": "Core",
-    "legs": "Legs",
-    "whole_body": "Whole body",
+    "lower_back": _l("Lower back"),
+    "upper_back": _l("Upper back"),
+    "neck": _l("Neck"),
+    "hips": _l("Hips"),
+    "core": _l("Core"),
+    "legs": _l("Legs"),
+    "whole_body": _l("Whole body"),
 }
 
 
@@ -63,11 +64,11 @@ class LibraryItem(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
+        return str(KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def body_area_label(self) -> str:
-        return BODY_AREAS.get(self.body_area, self.body_area)
+        return str(BODY_AREAS.get(self.body_area, self.body_area))
 
     @property
     def steps(self) -> list[str]:

@@ -197,7 +197,7 @@ def create():
             db.session.rollback()
             item = create_item(form.values(), current_user)
             db.session.commit()
-        flash(f"“{item.title}” is in the library.", "success")
+        flash(_("“%(title)s” is in the library.", title=item.title), "success")
         return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
     return render_template("exercises/form.html", form=form, item=None), status
@@ -263,7 +263,10 @@ def retire(item_id: int):
     set_item_active(item, False, current_user)
     db.session.commit()
     flash(
-        f"“{item.title}” is retired: it can no longer be added to plans or programs. Plans that use it keep it.",
+        _(
+            "“%(title)s” is retired: it can no longer be added to plans or programs. Plans that use it keep it.",
+            title=item.title,
+        ),
         "success",
     )
     return redirect(url_for("exercises.detail", item_id=item.id))
@@ -277,7 +280,7 @@ def restore(item_id: int):
         abort(400)
     set_item_active(item, True, current_user)
     db.session.commit()
-    flash(f"“{item.title}” is back in the library.", "success")
+    flash(_("“%(title)s” is back in the library.", title=item.title), "success")
     return redirect(url_for("exercises.detail", item_id=item.id))
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -17,17 +21,24 @@ def normalise_text(value):
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def _too_long_message() -> str:
+    return _(
+        "Keep your message to %(count)s characters or fewer (send the rest in a second message).",
+        count=format_decimal(MAX_MESSAGE_LENGTH),
+    )
+
+
 class MessageForm(FlaskForm):
     body = TextAreaField(
-        "Your message",
+        _l("Your message"),
         validators=[
-            DataRequired("Write a message before sending."),
+            DataRequired(_l("Write a message before sending.")),
             Length(
                 max=MAX_MESSAGE_LENGTH,
-                message=f"Keep your message to {MAX_MESSAGE_LENGTH:,} characters or fewer (send the rest in a second message).",
+                message=LazyString(_too_long_message),
             ),
             no_control_chars,
         ],
         filters=[normalise_text],
     )
-    submit = SubmitField("Send message")
+    submit = SubmitField(_l("Send message"))

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from portal import mail
 from portal.auth.models import Role, User
 from portal.care.models import CheckIn
 from portal.extensions import db
+from portal.i18n import supported_language
 from portal.mail import OutboundEmail
 from portal.messaging.models import ReminderSent
 from portal.sqlutil import insert_for
@@ -98,16 +101,19 @@ def claim(dues: list[Due], batch: int = 500) -> set[int]:
 
 def reminder_email(patient: User) -> OutboundEmail:
     """Queue the reminder: a nudge and a link, nothing about the patient's health."""
-    first_name = patient.name.split()[0] if patient.name.strip() else "there"
-    body = (
-        f"Hello {first_name},\n\n"
-        "This is your daily reminder to check in on Holistiq Coach. It takes about a minute\n"
-        "and helps your coach adjust your home plan:\n\n"
-        f"{mail.public_url(_checkin_endpoint())}\n\n"
-        "You can change the reminder time, or turn it off, under Your account:\n"
-        f"{mail.public_url('auth.account')}\n"
-    )
-    return mail.queue_email(patient.email, "Your daily check-in on Holistiq Coach", body)
+    with force_locale(supported_language(patient.language)):
+        body = _(
+            "Hello %(name)s,\n\n"
+            "This is your daily reminder to check in on Holistiq Coach. It takes about a minute\n"
+            "and helps your coach adjust your home plan:\n\n"
+            "%(link)s\n\n"
+            "You can change the reminder time, or turn it off, under Your account:\n"
+            "%(account)s\n",
+            name=patient.name.split()[0] if patient.name.strip() else _("there"),
+            link=mail.public_url(_checkin_endpoint()),
+            account=mail.public_url("auth.account"),
+        )
+        return mail.queue_email(patient.email, _("Your daily check-in on Holistiq Coach"), body)
 
 
 def _checkin_endpoint() -> str:

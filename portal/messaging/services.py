@@ -16,12 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, update
 from sqlalchemy.orm import aliased
 
 from portal import mail
 from portal.auth.models import Role, User
 from portal.extensions import db
+from portal.i18n import supported_language
 from portal.mail import OutboundEmail
 from portal.messaging.models import Message
 from portal.pagination import paginate_rows
@@ -113,7 +116,7 @@ def send_message(sender: User, patient: User, body: str) -> tuple[Message, Outbo
     if sender.role == Role.PATIENT:
         recipient = patient.coach
         if recipient is None or not recipient.is_active:
-            raise MessagingError("You do not have a coach assigned yet. Please call your clinic.")
+            raise MessagingError(_("You do not have a coach assigned yet. Please call your clinic."))
     else:
         recipient = patient
     # Notify only when the recipient has nothing unread from this thread already:
@@ -137,22 +140,39 @@ def send_message(sender: User, patient: User, body: str) -> tuple[Message, Outbo
 
 def queue_notification(recipient: User) -> OutboundEmail:
     """The new-message email: no message text, no names of patients, no health data."""
-    if recipient.role == Role.PATIENT:
-        link = mail.public_url("messaging.patient_thread")
-        who = "your health coach"
-    else:
-        link = mail.public_url("messaging.coach_inbox")
-        who = "one of your patients"
-    first_name = recipient.name.split()[0] if recipient.name.strip() else "there"
-    body = (
-        f"Hello {first_name},\n\n"
-        f"You have a new message from {who} on Holistiq Coach.\n"
-        "For your privacy, messages are only shown in the portal. Sign in to read it:\n\n"
-        f"{link}\n\n"
-        "You can turn these emails off under Your account > Notifications:\n"
-        f"{mail.public_url('auth.account')}\n"
-    )
-    return mail.queue_email(recipient.email, "You have a new message on Holistiq Coach", body)
+    # Written in the recipient's language, whoever sent the message.
+    with force_locale(supported_language(recipient.language)):
+        if recipient.role == Role.PATIENT:
+            link = mail.public_url("messaging.patient_thread")
+            body = _(
+                "Hello %(name)s,\n\n"
+                "You have a new message from your health coach on Holistiq Coach.\n"
+                "For your privacy, messages are only shown in the portal. Sign in to read it:\n\n"
+                "%(link)s\n\n"
+                "You can turn these emails off under Your account > Notifications:\n"
+                "%(account)s\n",
+                name=_first_name(recipient),
+                link=link,
+                account=mail.public_url("auth.account"),
+            )
+        else:
+            link = mail.public_url("messaging.coach_inbox")
+            body = _(
+                "Hello %(name)s,\n\n"
+                "You have a new message from one of your patients on Holistiq Coach.\n"
+                "For your privacy, messages are only shown in the portal. Sign in to read it:\n\n"
+                "%(link)s\n\n"
+                "You can turn these emails off under Your account > Notifications:\n"
+                "%(account)s\n",
+                name=_first_name(recipient),
+                link=link,
+                account=mail.public_url("auth.account"),
+            )
+        return mail.queue_email(recipient.email, _("You have a new message on Holistiq Coach"), body)
+
+
+def _first_name(user: User) -> str:
+    return user.name.split()[0] if user.name.strip() else _("there")
 
 
 def deliver_after_commit(*emails: OutboundEmail | None) -> None:
@@ -215,7 +235,7 @@ def coach_inbox_page(coach: User, page: int = 1, per_page: int = 25):
             preview = preview if len(preview) <= 90 else preview[:87].rstrip() + "…"
         sender = ""
         if message is not None and message.sender_id != patient.id:
-            sender = "You" if message.sender_id == coach.id else message.sender.name
+            sender = _("You") if message.sender_id == coach.id else message.sender.name
         rows.append(
             InboxRow(patient=patient, unread=unread_n or 0, last_at=last, last_preview=preview, last_sender=sender)
         )

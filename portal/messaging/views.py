@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
@@ -75,7 +76,7 @@ def _thread(viewer: User, patient: User, template: str):
             else:
                 db.session.commit()
                 services.deliver_after_commit(email)
-                flash("Message sent.", "success")
+                flash(_("Message sent."), "success")
                 return redirect(_after_send_url(patient))
         else:
             status = 400

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Event, vRecur, vText
 
 from portal.care.models import Plan, PlanItem
@@ -61,13 +62,13 @@ def _description(item: PlanItem, text: ItemText) -> str:
     dose = describe_dose(item.sets, item.reps, item.hold_seconds, item.times_per_day)
     if dose:
         lines.append(dose)
-    lines.append(f"Days: {describe_weekdays(item.weekdays)}")
+    lines.append(_("Days: %(days)s", days=describe_weekdays(item.weekdays)))
     if item.coach_note:
-        lines.append(f"From your coach: {_multi_line(item.coach_note)}")
+        lines.append(_("From your coach: %(note)s", note=_multi_line(item.coach_note)))
     if text.cautions:
-        lines.append(f"Take care: {_multi_line(text.cautions)}")
-    lines.append(f"Instructions: {public_url('exercises.detail', item_id=item.library_item_id)}")
-    lines.append("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency.")
+        lines.append(_("Take care: %(cautions)s", cautions=_multi_line(text.cautions)))
+    lines.append(_("Instructions: %(url)s", url=public_url("exercises.detail", item_id=item.library_item_id)))
+    lines.append(_("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency."))
     return "\n".join(lines)
 
 
@@ -89,7 +90,7 @@ def plan_calendar(
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     # An X- property has no declared type: without vText its text is not escaped at all.
-    cal.add("x-wr-calname", vText(f"Home plan: {one_line(plan.title)}"))
+    cal.add("x-wr-calname", vText(_("Home plan: %(title)s", title=one_line(plan.title))))
     cal.add("x-wr-timezone", tz_name)
     items = scheduled_items(plan)
     texts = item_texts([item.library_item for item in items], locale)

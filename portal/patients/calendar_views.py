@@ -6,6 +6,7 @@ import re
 from datetime import time
 
 from flask import Response, abort, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
@@ -28,7 +29,7 @@ def _event_time() -> time:
         return DEFAULT_EVENT_TIME
     match = _TIME.match(value)
     if match is None:
-        abort(400, "Choose a time of day such as 08:00 for your calendar events.")
+        abort(400, _("Choose a time of day such as 08:00 for your calendar events."))
     return time(int(match.group(1)), int(match.group(2)))
 
 

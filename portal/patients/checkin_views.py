@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import patient_required
@@ -63,13 +65,13 @@ def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
     try:
         posted = date.fromisoformat(raw)
     except ValueError:
-        return 400, "The form's date was not understood. Please use the form below."
+        return 400, _("The form's date was not understood. Please use the form below.")
     if posted > today:
-        return 422, "That date is in the future. You can only check in for today."
+        return 422, _("That date is in the future. You can only check in for today.")
     if posted < today:
-        return 409, (
-            f"This form was for {posted:%A, %B %-d}, and earlier days can no longer be changed. "
-            "Here is today's check-in."
+        return 409, _(
+            "This form was for %(day)s, and earlier days can no longer be changed. Here is today's check-in.",
+            day=format_date(posted, "EEEE, MMMM d"),
         )
     return None
 
@@ -108,9 +110,9 @@ def _save_and_confirm(patient, today: date, form: CheckInForm, plan_today):
         abort(409, str(error))
     db.session.commit()
     if result.checkin.has_red_flag:
-        flash("Your check-in is saved. Please read the safety advice below now.", "danger")
+        flash(_("Your check-in is saved. Please read the safety advice below now."), "danger")
     else:
-        flash("Check-in saved. Thank you!" if result.created else "Today's check-in is updated.", "success")
+        flash(_("Check-in saved. Thank you!") if result.created else _("Today's check-in is updated."), "success")
     return redirect(url_for("patients.checkin"))
 
 
@@ -183,7 +185,7 @@ def weekly_check():
         }
         _outcome, created = save_weekly_outcome(patient, values)
         db.session.commit()
-        flash("Weekly check saved." if created else "This week's answers are updated.", "success")
+        flash(_("Weekly check saved.") if created else _("This week's answers are updated."), "success")
         return redirect(url_for("patients.progress"))
     status = 200
     if request.method == "POST":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -11,20 +12,20 @@ from portal.forms import no_control_chars, strip_filter
 
 MAX_NOTES = 2000
 
-YES_NO = [("no", "No"), ("yes", "Yes")]
+YES_NO = [("no", _l("No")), ("yes", _l("Yes"))]
 SLEEP_CHOICES = [
-    ("", "Choose…"),
-    ("1", "1 – very poor"),
-    ("2", "2 – poor"),
-    ("3", "3 – fair"),
-    ("4", "4 – good"),
-    ("5", "5 – very good"),
+    ("", _l("Choose…")),
+    ("1", _l("1 – very poor")),
+    ("2", _l("2 – poor")),
+    ("3", _l("3 – fair")),
+    ("4", _l("4 – good")),
+    ("5", _l("5 – very good")),
 ]
 
 
 def _scale(label: str, low: int = 0, high: int = 10, required: bool = True) -> IntegerField:
     """An integer field with a clear out-of-range message (text is refused by IntegerField itself)."""
-    message = f"Enter a whole number from {low} to {high}."
+    message = _l("Enter a whole number from %(low)s to %(high)s.", low=low, high=high)
     validators = [InputRequired(message=message) if required else Optional(), NumberRange(low, high, message)]
     return IntegerField(label, validators=validators, render_kw={"min": low, "max": high, "inputmode": "numeric"})
 
@@ -40,14 +41,14 @@ class CheckInForm(FlaskForm):
     # The local day the form was opened for: a form left open past midnight, or
     # a hand-made post for another day, is refused instead of silently moved.
     day = HiddenField()
-    pain = _scale("Pain right now (0–10)")
-    stiffness = _scale("Stiffness right now (0–10)")
-    spasm_episodes = _scale("Muscle spasm episodes since yesterday", 0, 50)
-    sleep_quality = SelectField("How did you sleep last night?", choices=SLEEP_CHOICES, validators=[Optional()])
-    water_glasses = _scale("Glasses of water yesterday", 0, 30, required=False)
-    items_done = MultiCheckboxField("Which of today's plan items did you do?", coerce=int, validators=[Optional()])
+    pain = _scale(_l("Pain right now (0–10)"))
+    stiffness = _scale(_l("Stiffness right now (0–10)"))
+    spasm_episodes = _scale(_l("Muscle spasm episodes since yesterday"), 0, 50)
+    sleep_quality = SelectField(_l("How did you sleep last night?"), choices=SLEEP_CHOICES, validators=[Optional()])
+    water_glasses = _scale(_l("Glasses of water yesterday"), 0, 30, required=False)
+    items_done = MultiCheckboxField(_l("Which of today's plan items did you do?"), coerce=int, validators=[Optional()])
     notes = TextAreaField(
-        "Notes for your coach (optional)",
+        _l("Notes for your coach (optional)"),
         validators=[Optional(), Length(max=MAX_NOTES), no_control_chars],
         filters=[strip_filter],
         render_kw={"rows": 3, "maxlength": MAX_NOTES},
@@ -79,6 +80,6 @@ for _flag in RED_FLAGS:
 class WeeklyOutcomeForm(FlaskForm):
     """The PEG scale: three questions about the past week, each 0–10."""
 
-    pain_average = _scale("Your pain on average over the past 7 days (0–10)")
-    enjoyment_interference = _scale("How much pain got in the way of enjoying life this week (0–10)")
-    activity_interference = _scale("How much pain got in the way of your usual activities this week (0–10)")
+    pain_average = _scale(_l("Your pain on average over the past 7 days (0–10)"))
+    enjoyment_interference = _scale(_l("How much pain got in the way of enjoying life this week (0–10)"))
+    activity_interference = _scale(_l("How much pain got in the way of your usual activities this week (0–10)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf
@@ -10,4 +11,4 @@ from wtforms.validators import AnyOf
 class MarkDoneForm(FlaskForm):
     """One button per item: done=1 marks it done, done=0 undoes it (CSRF-protected POST)."""
 
-    done = HiddenField(validators=[AnyOf(["0", "1"], message="Choose done or not done.")])
+    done = HiddenField(validators=[AnyOf(["0", "1"], message=_l("Choose done or not done."))])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import patient_required
@@ -42,7 +43,7 @@ def mark_item(plan_item_id: int):
         abort(404)
     form = MarkDoneForm()
     if not form.validate_on_submit():
-        abort(400, "Choose whether the item is done or not done.")
+        abort(400, _("Choose whether the item is done or not done."))
     done = form.done.data == "1"
     try:
         set_done(current_user, item, done)
@@ -51,7 +52,12 @@ def mark_item(plan_item_id: int):
         abort(400, str(error))
     db.session.commit()
     title = item_text(item.library_item, current_language()).title
-    flash(f"Marked “{title}” done. Well done!" if done else f"Marked “{title}” not done.", "success")
+    flash(
+        _("Marked “%(title)s” done. Well done!", title=title)
+        if done
+        else _("Marked “%(title)s” not done.", title=title),
+        "success",
+    )
     return redirect(url_for("patients.today", _anchor=f"item-{item.id}"))
 
 

@@ -11,10 +11,18 @@
   var GREEN = "#1e7b45";
   var PURPLE = "#6a3d9a";
 
+  // Words come from the page (data-label-*), in the reader's language; dates in the page's language.
+  var labels = {};
+  var lang;
+
   function shortDate(iso) {
     var parts = iso.split("-");
     var d = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
-    return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+    return d.toLocaleDateString(lang, { month: "short", day: "numeric" });
+  }
+
+  function weekOf(iso) {
+    return (labels.weekOf || "{day}").replace("{day}", shortDate(iso));
   }
 
   function baseOptions(yMax, yTitle) {
@@ -39,8 +47,8 @@
         data: {
           labels: data.daily.labels.map(shortDate),
           datasets: [
-            { label: "Pain (0–10)", data: data.daily.pain, borderColor: BRAND, backgroundColor: BRAND, tension: 0.2 },
-            { label: "Stiffness (0–10)", data: data.daily.stiffness, borderColor: ORANGE, backgroundColor: ORANGE,
+            { label: labels.pain, data: data.daily.pain, borderColor: BRAND, backgroundColor: BRAND, tension: 0.2 },
+            { label: labels.stiffness, data: data.daily.stiffness, borderColor: ORANGE, backgroundColor: ORANGE,
               borderDash: [6, 4], tension: 0.2 }
           ]
         },
@@ -48,13 +56,13 @@
       };
     },
     spasms: function (data) {
-      var opts = baseOptions(undefined, "Episodes");
+      var opts = baseOptions(undefined, labels.episodes);
       delete opts.scales.y.max;
       return {
         type: "bar",
         data: {
           labels: data.daily.labels.map(shortDate),
-          datasets: [{ label: "Spasm episodes", data: data.daily.spasms, backgroundColor: PURPLE }]
+          datasets: [{ label: labels.spasms, data: data.daily.spasms, backgroundColor: PURPLE }]
         },
         options: opts
       };
@@ -63,8 +71,8 @@
       return {
         type: "bar",
         data: {
-          labels: data.adherence.labels.map(function (l) { return "Wk of " + shortDate(l); }),
-          datasets: [{ label: "Plan items done (%)", data: data.adherence.percent, backgroundColor: GREEN }]
+          labels: data.adherence.labels.map(weekOf),
+          datasets: [{ label: labels.adherence, data: data.adherence.percent, backgroundColor: GREEN }]
         },
         options: baseOptions(100, "%")
       };
@@ -73,8 +81,8 @@
       return {
         type: "line",
         data: {
-          labels: data.peg.labels.map(function (l) { return "Wk of " + shortDate(l); }),
-          datasets: [{ label: "PEG score (0–10)", data: data.peg.score, borderColor: BRAND, backgroundColor: BRAND }]
+          labels: data.peg.labels.map(weekOf),
+          datasets: [{ label: labels.peg, data: data.peg.score, borderColor: BRAND, backgroundColor: BRAND }]
         },
         options: baseOptions(10, "0–10")
       };
@@ -82,6 +90,12 @@
   };
 
   function draw(container) {
+    var d = container.dataset;
+    lang = d.lang || undefined;
+    labels = {
+      pain: d.labelPain, stiffness: d.labelStiffness, episodes: d.labelEpisodes, spasms: d.labelSpasms,
+      adherence: d.labelAdherence, peg: d.labelPeg, weekOf: d.labelWeekOf
+    };
     var url = container.getAttribute("data-chart-url");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
