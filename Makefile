@@ -33,7 +33,7 @@ $(MO): portal/translations/es/LC_MESSAGES/messages.po | $(VENV)/.runtime
 ## translations: extract every marked string and merge new ones into the Spanish catalog (then translate them)
 translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --ignore-obsolete --ignore-pot-creation-date
 
 ## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT)
 run: install

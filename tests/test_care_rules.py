@@ -257,8 +257,8 @@ def test_each_red_flag_question_counts_and_alerts(db, patient, flag):
     result = save_checkin(patient, today, CALM | {flag.field: True})
     db.session.commit()
     assert [a.kind for a in result.alerts] == [AlertKind.RED_FLAG]
-    assert flag.label in result.alerts[0].summary
-    others = [f.label for f in RED_FLAGS if f is not flag]
+    assert str(flag.label) in result.alerts[0].summary
+    others = [str(f.label) for f in RED_FLAGS if f is not flag]
     assert not any(label in result.alerts[0].summary for label in others)
     assert summary(patient.id, today - timedelta(days=6), today).red_flag_days == 1
 
