@@ -13,7 +13,7 @@ PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
 )
-EMAIL = "patient7@example.com"  # no other browser test signs in as this patient
+EMAIL = "patient8@example.com"  # an English reader; this test ends only the session it made on the "phone"
 
 
 def test_end_another_session_from_your_sessions(browser, live_server):
