@@ -54,6 +54,12 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+    # Coach pictures and videos: a folder under instance/ (MEDIA_ROOT) unless an S3-compatible
+    # bucket is named; credentials then come from the usual AWS_* variables.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "")
+    MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+    MEDIA_S3_ENDPOINT_URL = os.environ.get("MEDIA_S3_ENDPOINT_URL", "")
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
