@@ -7,6 +7,7 @@ set ``SECRET_KEY`` and ``DATABASE_URL`` and refuses to start without a real key.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys
@@ -119,6 +120,8 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only  # nosec B105
+    # Tests never write into the working tree's instance/ folder.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "") or os.path.join(tempfile.gettempdir(), "holistiq-test-media")
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     # Cheap hashing keeps the suite fast; production uses the costs above.
     ARGON2_TIME_COST = 1
