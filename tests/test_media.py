@@ -9,18 +9,12 @@ import pytest
 from PIL import Image
 
 from portal.audit import AuditEvent
+from portal.auth.models import Role
 from portal.exercises.media import PICTURE_LIMIT
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from tests.conftest import csrf_token
-from tests.media_support import (  # noqa: F401 - fixtures
-    jpeg_with_gps,
-    media_backend,
-    mp4_bytes,
-    png_bytes,
-    s3_endpoint,
-    stored_keys,
-)
+from tests.media_support import jpeg_with_gps, mp4_bytes, png_bytes, stored_keys
 from tests.plan_factories import make_item, make_plan
 
 
@@ -62,7 +56,9 @@ def test_picture_is_reencoded_without_exif_resized_and_thumbnailed(media_backend
     assert event.target_id == item.id and event.detail_dict["kind"] == "picture"
 
 
-def test_patient_sees_the_picture_with_immutable_private_caching(media_backend, coach_client, patient, login_as, own_item):
+def test_patient_sees_the_picture_with_immutable_private_caching(
+    media_backend, coach_client, patient, login_as, own_item
+):
     make_plan(patient, items=[own_item])
     upload(coach_client, own_item, png_bytes(), "demo.png", "image/png")
     item = _fresh(own_item)
@@ -75,7 +71,9 @@ def test_patient_sees_the_picture_with_immutable_private_caching(media_backend, 
     assert response.headers["Cache-Control"].replace(" ", "") in (
         "private,max-age=31536000,immutable",
         "max-age=31536000,private,immutable",
-    ) or {"private", "immutable", "max-age=31536000"} <= set(response.headers["Cache-Control"].replace(" ", "").split(","))
+    ) or {"private", "immutable", "max-age=31536000"} <= set(
+        response.headers["Cache-Control"].replace(" ", "").split(",")
+    )
     assert response.get_data() == media_backend.get(item.media_digest)
     again = patient_client.get(url, headers={"If-None-Match": f'"{item.media_digest}"'})
     assert again.status_code == 304
@@ -127,7 +125,9 @@ def test_refused_files_store_nothing(media_backend, coach_client, own_item, data
     assert message in page and 'id="media-error"' in page
     assert _fresh(own_item).media_digest is None
     assert stored_keys(media_backend) == []
-    assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action.like("library.media%"))) == 0
+    assert (
+        db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action.like("library.media%"))) == 0
+    )
 
 
 def test_oversized_picture_is_413_and_stores_nothing(media_backend, coach_client, own_item):
@@ -214,8 +214,6 @@ def test_new_item_page_uploads_with_the_item_and_refuses_without_creating(media_
 
 
 def test_only_the_owner_or_an_admin_may_upload(media_backend, login_as, make_user, coach, admin, own_item):
-    from portal.auth.models import Role
-
     other = make_user(Role.COACH, name="Other Coach", email="other.coach@example.org")
     other_client = login_as(other)
     token = csrf_token(other_client, f"/library/{own_item.id}")
