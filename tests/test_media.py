@@ -238,3 +238,34 @@ def test_media_of_items_a_patient_may_not_read_is_404(media_backend, coach_clien
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     # A digest the item does not show is not served, even when the object exists.
     assert coach_client.get(f"/library/{item.id}/media/{'0' * 64}.png").status_code == 404
+
+
+def _with_picture(item: LibraryItem, store, n: int) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (30 + n, 20), (n % 255, 40, 90)).save(out, "PNG")
+    out.seek(0)
+    item.media_kind, item.media_type = "picture", "image/png"
+    item.media_digest = item.media_thumb_digest = store.put(out, "image/png")
+
+
+@pytest.mark.parametrize("media_backend", ["folder"], indirect=True)
+def test_today_and_item_page_statement_counts_stay_flat_with_media(media_backend, make_user, coach, login_as, queries):
+    def counts(n: int) -> tuple[int, int]:
+        patient = make_user(Role.PATIENT, coach=coach, name=f"Patient {n}", email=f"patient{n}@example.org")
+        items = [make_item(title=f"Move {n}-{i}") for i in range(n)]
+        for i, item in enumerate(items):
+            _with_picture(item, media_backend, i)
+        db.session.commit()
+        make_plan(patient, items=items)
+        client = login_as(patient)
+        client.get("/me/")
+        with queries() as today:
+            html = client.get("/me/").get_data(as_text=True)
+        assert html.count(f"/media/{items[-1].media_thumb_digest}.png") == 1
+        with queries() as detail:
+            assert client.get(f"/library/{items[0].id}").status_code == 200
+        return len(today), len(detail)
+
+    small = counts(2)
+    large = counts(12)
+    assert large == small
