@@ -208,7 +208,7 @@ def test_new_item_page_uploads_with_the_item_and_refuses_without_creating(media_
         data={**values, "media": (io.BytesIO(png_bytes()), "x.png"), "upload": "Upload"},
         content_type="multipart/form-data",
     )
-    assert made.status_code == 302 and re.search(r"/library/\d+/edit#media$", made.headers["Location"])
+    assert made.status_code == 302 and re.search(r"/library/\d+/edit#media-section$", made.headers["Location"])
     item = db.session.scalar(db.select(LibraryItem))
     assert item.media_kind == "picture" and media_backend.exists(item.media_digest)
 

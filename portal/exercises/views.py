@@ -247,7 +247,7 @@ def create():
             db.session.commit()
             flash(_("“%(title)s” is in the library.", title=item.title), "success")
             if form.upload.data:
-                return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media"))
+                return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
             return redirect(url_for("exercises.detail", item_id=item.id))
     return render_template("exercises/form.html", form=form, item=None), status
 
@@ -383,7 +383,7 @@ def upload_media(item_id: int):
                 flash(_("Video replaced.") if replaced else _("Video added."), "success")
             else:
                 flash(_("Picture replaced.") if replaced else _("Picture added."), "success")
-            return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media"))
+            return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
         status = status if status != 200 else 400
     form = LibraryItemForm(formdata=None, obj=item)
     return _edit_page(item, form, _translation_form(item, "es", formdata=False), status, media_form=media_form)
@@ -400,7 +400,7 @@ def remove_item_media(item_id: int):
         flash(_("The picture or video is removed: the item shows its drawing."), "success")
     else:
         flash(_("Nothing changed."), "info")
-    return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media"))
+    return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
 
 
 @bp.app_template_global("item_media_url")
