@@ -77,8 +77,9 @@ def test_patient_sees_the_picture_with_immutable_private_caching(
     assert response.get_data() == media_backend.get(item.media_digest)
     again = patient_client.get(url, headers={"If-None-Match": f'"{item.media_digest}"'})
     assert again.status_code == 304
-    today = patient_client.get("/me/").get_data(as_text=True)
-    assert f"/library/{item.id}/media/{item.media_thumb_digest}.png" in today
+    thumb = f"/library/{item.id}/media/{item.media_thumb_digest}.png"
+    assert thumb in patient_client.get("/me/").get_data(as_text=True)
+    assert thumb in patient_client.get("/me/plan/print").get_data(as_text=True)
 
 
 def test_video_is_accepted_by_its_container_signature_and_served_in_ranges(media_backend, coach_client, own_item):
