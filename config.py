@@ -7,6 +7,7 @@ set ``SECRET_KEY`` and ``DATABASE_URL`` and refuses to start without a real key.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys
@@ -53,6 +54,12 @@ class Config:
     # Request bodies larger than this get 413 (data imports are the biggest posts).
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    # Coach pictures and videos: a folder under instance/ (MEDIA_ROOT) unless an S3-compatible
+    # bucket is named; credentials then come from the usual AWS_* variables.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "")
+    MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+    MEDIA_S3_ENDPOINT_URL = os.environ.get("MEDIA_S3_ENDPOINT_URL", "")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -113,6 +120,8 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only  # nosec B105
+    # Tests never write into the working tree's instance/ folder.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "") or os.path.join(tempfile.gettempdir(), "holistiq-test-media")
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     # Cheap hashing keeps the suite fast; production uses the costs above.
     ARGON2_TIME_COST = 1

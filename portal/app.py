@@ -25,6 +25,7 @@ import portal.patients.checkin_views  # noqa: F401
 import portal.patients.progress_views  # noqa: F401
 import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
+from portal import mediastore
 from portal.admin.blueprint import bp as admin_bp
 from portal.auth import sessions
 from portal.auth.blueprint import bp as auth_bp
@@ -39,7 +40,7 @@ from portal.i18n import register_i18n
 from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
-from portal.security import register_security
+from portal.security import apply_upload_limit, register_security
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -103,7 +104,10 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    # Before CSRF: the token check reads the form, and an upload route's body may be larger.
+    app.before_request(apply_upload_limit)
     csrf.init_app(app)
+    mediastore.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -78,3 +78,22 @@ def _signed_in() -> bool:
         return True
     user = g.get("_login_user")
     return user is not None and user.is_authenticated
+
+
+def large_upload(limit: int):
+    """Mark a view that accepts a request body up to ``limit`` bytes (file uploads); every other
+    route keeps the small MAX_CONTENT_LENGTH."""
+
+    def mark(view):
+        view.max_content_length = limit
+        return view
+
+    return mark
+
+
+def apply_upload_limit() -> None:
+    """Raise this request's body limit when its view accepts uploads (runs before CSRF reads the form)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_content_length", None)
+    if limit:
+        request.max_content_length = limit

@@ -24,6 +24,7 @@ from portal.clinics import clear_cache
 from portal.extensions import db as _db
 from portal.extensions import limiter
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
+from tests.media_support import media_backend, s3_endpoint  # noqa: F401 - fixtures for every test module
 
 PASSWORD = "correct-horse-battery-42"
 # Staff made by `make_user` are enrolled in two-step sign-in with this authenticator secret;

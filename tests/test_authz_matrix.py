@@ -13,6 +13,7 @@ an entry for a route that no longer exists, fails the test.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,12 +22,14 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from portal.auth import sessions
 from portal.auth.models import Role
 from portal.care.models import Alert, CheckIn
 from portal.exercises.figures.catalog import drawing
 from portal.extensions import db as _db
+from portal.mediastore import media_store
 from portal.messaging.models import Message
 from portal.timeutil import local_today
 from tests.conftest import csrf_token, login
@@ -88,6 +91,19 @@ def _patient_session(w):
     row, _secret = sessions.start(w["patient"], user_agent="Mozilla/5.0 (Android 14) Firefox/128.0")
     _db.session.commit()
     return {"session_id": row.id}
+
+
+def _item_media(w):
+    """The readable item with a picture of its own (stored when the rule runs)."""
+    item = w["item"]
+    if item.media_digest is None:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), (10, 20, 30)).save(out, "PNG")
+        out.seek(0)
+        item.media_kind, item.media_type = "picture", "image/png"
+        item.media_digest = item.media_thumb_digest = media_store().put(out, "image/png")
+        _db.session.commit()
+    return {"item_id": item.id, "digest": item.media_digest, "ext": "png"}
 
 
 def _victim(w):
@@ -185,6 +201,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("exercises.retire", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["item_to_retire"].id}),
     ("exercises.restore", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["retired_item"].id}),
     ("exercises.duplicate", "POST"): Rule(COACHES, lambda w: {"item_id": w["item"].id}),
+    # An item's own picture or video: read like the item; uploaded and removed like an edit.
+    ("exercises.media", "GET"): Rule(SIGNED_IN, _item_media),
+    ("exercises.upload_media", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),
+    ("exercises.remove_item_media", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),
     # The patient's own pages: each patient sees only their own data.
     ("patients.today", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),

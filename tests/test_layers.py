@@ -35,6 +35,7 @@ LAYERS = {
     "mail": 1,
     "formatting": 1,
     "i18n": 1,
+    "mediastore": 1,
     # accounts, sessions, access
     "auth": 2,
     "clinics": 3,

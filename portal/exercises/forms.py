@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -77,6 +78,26 @@ class LibraryItemForm(FlaskForm):
         data["instructions"] = "\n".join(line.strip() for line in data["instructions"].splitlines() if line.strip())
         data["media_url"] = data["media_url"] or None
         return data
+
+
+class NewLibraryItemForm(LibraryItemForm):
+    """The new-item page: the item, and optionally its picture or video in the same step."""
+
+    media = FileField(_l("Picture or video"))
+    upload = SubmitField(_l("Upload"))
+
+    def values(self) -> dict:
+        data = super().values()
+        data.pop("media", None)
+        data.pop("upload", None)
+        return data
+
+
+class MediaForm(FlaskForm):
+    """An item's own picture or video (its type is checked from the file's content, not here)."""
+
+    media = FileField(_l("Picture or video"), validators=[FileRequired(_l("Choose a picture or a video to upload."))])
+    upload = SubmitField(_l("Upload"))
 
 
 class TranslationForm(FlaskForm):

@@ -137,6 +137,10 @@ EDITABLE_FIELDS = (
 )
 
 
+# The copy shows the same picture or video: the stored object is shared, keyed by its hash.
+MEDIA_FIELDS = ("media_kind", "media_type", "media_digest", "media_thumb_digest")
+
+
 def can_manage(user, item: LibraryItem) -> bool:
     """Who may edit, retire and restore an item: its author (a coach), and every admin.
 
@@ -170,7 +174,7 @@ def duplicate_item(item: LibraryItem, actor) -> LibraryItem:
         level=item.level,
         category=item.category,
     )
-    for name in EDITABLE_FIELDS:
+    for name in (*EDITABLE_FIELDS, *MEDIA_FIELDS):
         setattr(copy, name, getattr(item, name))
     db.session.add(copy)
     db.session.flush()

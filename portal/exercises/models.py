@@ -56,6 +56,11 @@ class LibraryItem(db.Model):
     default_times_per_day: Mapped[int] = mapped_column(default=1)
     default_days_per_week: Mapped[int] = mapped_column(default=7)
     media_url: Mapped[str | None] = mapped_column(String(500))
+    # The coach's own picture or video, in the media store under its content hash.
+    media_kind: Mapped[str | None] = mapped_column(String(8))  # "picture" or "video"
+    media_type: Mapped[str | None] = mapped_column(String(32))
+    media_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    media_thumb_digest: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(default=0)  # order within the starter content
     is_active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -10,12 +10,21 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
 
 from portal.auth.access import coach_required, staff_required
+from portal.errors import BadInput
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.figures.catalog import Picture, drawing, picture_for
-from portal.exercises.forms import ActionForm, LibraryFilterForm, LibraryItemForm, TranslationForm
+from portal.exercises.forms import (
+    ActionForm,
+    LibraryFilterForm,
+    LibraryItemForm,
+    MediaForm,
+    NewLibraryItemForm,
+    TranslationForm,
+)
 from portal.exercises.library import (
     can_duplicate,
     can_manage,
@@ -25,6 +34,15 @@ from portal.exercises.library import (
     require_manage,
     set_item_active,
     update_item,
+)
+from portal.exercises.media import (
+    UPLOAD_REQUEST_LIMIT,
+    MediaTooLarge,
+    Prepared,
+    attach_media,
+    extension_for,
+    prepare_upload,
+    remove_media,
 )
 from portal.exercises.models import LibraryItem
 from portal.exercises.translations import (
@@ -38,7 +56,9 @@ from portal.exercises.translations import (
 )
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
+from portal.mediastore import media_store
 from portal.pagination import page_arg
+from portal.security import large_upload
 
 PAGE_SIZE = 24
 # A drawing's URL carries its content hash, so a browser may keep it for a year.
@@ -154,14 +174,20 @@ def _own_plan_item(patient_id: int, library_item_id: int) -> Any:
     return None
 
 
-@bp.route("/<int:item_id>")
-@login_required
-def detail(item_id: int):
+def _readable_item(item_id: int) -> tuple[LibraryItem, Any]:
+    """The item and the patient's own plan item for it; 404 when this user may not read it."""
     item = _item_or_404(item_id)
     plan_item = _own_plan_item(current_user.id, item.id) if current_user.is_patient else None
     # A retired item stays readable by coaches and by patients whose plan still has it.
     if not item.is_active and not current_user.is_staff and plan_item is None:
         abort(404)
+    return item, plan_item
+
+
+@bp.route("/<int:item_id>")
+@login_required
+def detail(item_id: int):
+    item, plan_item = _readable_item(item_id)
     return render_template(
         "exercises/detail.html",
         item=item,
@@ -181,25 +207,48 @@ def _item_to_change(item_id: int) -> LibraryItem:
     return item
 
 
+def _checked_upload(field) -> tuple[Prepared | None, int]:
+    """The field's file checked by content, or its error message put beside the field."""
+    upload = field.data
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return None, 200
+    try:
+        return prepare_upload(upload.stream), 200
+    except MediaTooLarge as error:
+        field.errors = [*field.errors, str(error)]
+        return None, 413
+    except BadInput as error:
+        field.errors = [*field.errors, str(error)]
+        return None, 400
+
+
 @bp.route("/new", methods=["GET", "POST"])
+@large_upload(UPLOAD_REQUEST_LIMIT)
 @coach_required
 def create():
-    form = LibraryItemForm()
+    form = NewLibraryItemForm()
     if request.method == "GET":
         form.default_times_per_day.data = 1
         form.default_days_per_week.data = 7
-    if form.validate_on_submit():
-        try:
-            item = create_item(form.values(), current_user)
-            db.session.commit()
-        except IntegrityError:
-            # Another coach took the same slug a moment ago: pick the next free one.
-            db.session.rollback()
-            item = create_item(form.values(), current_user)
-            db.session.commit()
-        flash(_("“%(title)s” is in the library.", title=item.title), "success")
-        return redirect(url_for("exercises.detail", item_id=item.id))
     status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        # The file is checked before anything is written: a refused file stores no item either.
+        prepared, status = _checked_upload(form.media)
+        if status == 200:
+            try:
+                item = create_item(form.values(), current_user)
+                db.session.flush()
+            except IntegrityError:
+                # Another coach took the same slug a moment ago: pick the next free one.
+                db.session.rollback()
+                item = create_item(form.values(), current_user)
+            if prepared is not None:
+                attach_media(item, prepared, current_user)
+            db.session.commit()
+            flash(_("“%(title)s” is in the library.", title=item.title), "success")
+            if form.upload.data:
+                return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
+            return redirect(url_for("exercises.detail", item_id=item.id))
     return render_template("exercises/form.html", form=form, item=None), status
 
 
@@ -211,9 +260,22 @@ def _translation_form(item: LibraryItem, locale: str, *, formdata: bool) -> Tran
     return form
 
 
-def _edit_page(item: LibraryItem, form: LibraryItemForm, translation_form: TranslationForm, status: int):
+def _edit_page(
+    item: LibraryItem,
+    form: LibraryItemForm,
+    translation_form: TranslationForm,
+    status: int,
+    media_form: MediaForm | None = None,
+):
     return (
-        render_template("exercises/form.html", form=form, item=item, translation_form=translation_form),
+        render_template(
+            "exercises/form.html",
+            form=form,
+            item=item,
+            translation_form=translation_form,
+            media_form=media_form or MediaForm(formdata=None),
+            action_form=ActionForm(),
+        ),
         status,
     )
 
@@ -301,3 +363,95 @@ def duplicate(item_id: int):
         db.session.commit()
     flash(_("This is your own copy of “%(title)s”: adapt it as you like.", title=copy.title), "success")
     return redirect(url_for("exercises.edit", item_id=copy.id))
+
+
+@bp.route("/<int:item_id>/media", methods=["POST"])
+@large_upload(UPLOAD_REQUEST_LIMIT)
+@staff_required
+def upload_media(item_id: int):
+    """Add or replace the item's own picture or video."""
+    item = _item_to_change(item_id)
+    media_form = MediaForm()
+    status = 400
+    if media_form.validate_on_submit():
+        prepared, status = _checked_upload(media_form.media)
+        if prepared is not None:
+            replaced = item.media_digest is not None
+            attach_media(item, prepared, current_user)
+            db.session.commit()
+            if prepared.kind == "video":
+                flash(_("Video replaced.") if replaced else _("Video added."), "success")
+            else:
+                flash(_("Picture replaced.") if replaced else _("Picture added."), "success")
+            return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
+        status = status if status != 200 else 400
+    form = LibraryItemForm(formdata=None, obj=item)
+    return _edit_page(item, form, _translation_form(item, "es", formdata=False), status, media_form=media_form)
+
+
+@bp.route("/<int:item_id>/media/remove", methods=["POST"])
+@staff_required
+def remove_item_media(item_id: int):
+    item = _item_to_change(item_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if remove_media(item, current_user):
+        db.session.commit()
+        flash(_("The picture or video is removed: the item shows its drawing."), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("exercises.edit", item_id=item.id, _anchor="media-section"))
+
+
+@bp.app_template_global("item_media_url")
+def item_media_url(item: LibraryItem, digest: str) -> str:
+    return url_for("exercises.media", item_id=item.id, digest=digest, ext=extension_for(item.media_type or ""))
+
+
+def _media_headers(response, digest: str, content_type: str) -> None:
+    response.headers["Content-Type"] = content_type
+    response.headers["Accept-Ranges"] = "bytes"
+    response.set_etag(digest)
+    # The URL names the content's hash: it never changes, so the browser may keep it a year, privately.
+    response.cache_control.private = True
+    response.cache_control.max_age = PICTURE_MAX_AGE
+    response.cache_control.immutable = True
+
+
+@bp.route("/<int:item_id>/media/<digest>.<ext>")
+@login_required
+def media(item_id: int, digest: str, ext: str):
+    """An item's own picture, thumbnail or video, to whoever may read the item; range-aware so
+    phones can seek in a video, streamed from either storage backend."""
+    item, _plan_item = _readable_item(item_id)
+    if digest not in (item.media_digest, item.media_thumb_digest) or ext != extension_for(item.media_type or ""):
+        abort(404)
+    store = media_store()
+    size = store.size(digest)
+    if size is None:
+        abort(404)
+    content_type = item.media_type or "application/octet-stream"
+    if request.if_none_match.contains(digest):
+        response = current_app.response_class(status=304)
+        _media_headers(response, digest, content_type)
+        return response
+    start, stop, status = 0, size, 200
+    ranges = request.range
+    # If-Range with another validator means "send it all": the content may differ (it never does here).
+    if_range = request.if_range
+    if_range_holds = (if_range.etag is None and if_range.date is None) or if_range.etag == digest
+    if ranges is not None and len(ranges.ranges) == 1 and if_range_holds:
+        bounds = ranges.range_for_length(size)
+        if bounds is None:
+            response = current_app.response_class(status=416)
+            response.headers["Content-Range"] = f"bytes */{size}"
+            response.headers["Accept-Ranges"] = "bytes"
+            return response
+        start, stop = bounds
+        status = 206
+    response = current_app.response_class(store.open_range(digest, start, stop), status=status, direct_passthrough=True)
+    _media_headers(response, digest, content_type)
+    response.content_length = stop - start
+    if status == 206:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return response
