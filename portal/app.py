@@ -13,6 +13,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
 import portal.admin.views  # noqa: F401
+import portal.api.auth_views  # noqa: F401
+import portal.api.coach_views  # noqa: F401
+import portal.api.patient_views  # noqa: F401
 import portal.auth.twofactor_views  # noqa: F401
 import portal.auth.views  # noqa: F401
 import portal.coaching.alert_views  # noqa: F401
@@ -26,6 +29,8 @@ import portal.patients.progress_views  # noqa: F401
 import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
 from portal.admin.blueprint import bp as admin_bp
+from portal.api.blueprint import PREFIX as API_PREFIX
+from portal.api.blueprint import register_api
 from portal.auth import sessions
 from portal.auth.blueprint import bp as auth_bp
 from portal.cli import register_commands
@@ -154,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
+    register_api(app)
 
 
 def register_session_rules(app: Flask) -> None:
@@ -162,7 +168,9 @@ def register_session_rules(app: Flask) -> None:
     @app.before_request
     def resume_session():
         """Load the session first: the idle and absolute limits apply to every request, from the first."""
-        if request.endpoint == "static" or current_user.is_authenticated:
+        if request.endpoint == "static" or request.path.startswith(API_PREFIX):
+            return None  # the API signs in with bearer tokens only: the cookie's session is not even loaded
+        if current_user.is_authenticated:
             return None
         if "_user_id" in session:
             # The cookie names a session that has ended (sign-out, limit, ended elsewhere): forget it.

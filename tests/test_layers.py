@@ -48,6 +48,7 @@ LAYERS = {
     "coaching": 7,
     # edges
     "admin": 8,
+    "api": 8,
     # the app and its commands, and dev-only seeding
     "models": 9,
     "demo": 9,
