@@ -16,7 +16,6 @@ from portal.api.schemas import (
     CheckInInputSchema,
     CheckInPageSchema,
     CheckInSavedSchema,
-    CheckInSchema,
     ItemDetailSchema,
     MarkDoneSchema,
     MarkedReadSchema,
@@ -31,7 +30,9 @@ from portal.api.schemas import (
     ProfileUpdateSchema,
     ProgressArgsSchema,
     ProgressSchema,
+    ThisWeekPegSchema,
     TodayItemSchema,
+    TodaysCheckInSchema,
     TodaySchema,
 )
 from portal.auth.models import Role
@@ -147,14 +148,13 @@ def list_checkins(args: dict):
 
 @bp.route("/me/checkins/today", methods=["GET"])
 @patient_only
-@bp.response(200, CheckInSchema)
+@bp.response(200, TodaysCheckInSchema)
 def get_todays_checkin():
-    """Today's check-in; 404 until the patient has checked in today."""
+    """Today's check-in (null until the patient has checked in today)."""
     patient = _me()
-    row = checkin_for(patient.id, patient_today(patient))
-    if row is None:
-        raise NotFound()
-    return present.checkin(row)
+    day = patient_today(patient)
+    row = checkin_for(patient.id, day)
+    return {"day": day, "checkin": present.checkin(row) if row is not None else None}
 
 
 @bp.route("/me/checkins/today", methods=["PUT"])
@@ -188,14 +188,13 @@ def save_todays_checkin(values: dict):
 
 @bp.route("/me/peg", methods=["GET"])
 @patient_only
-@bp.response(200, PegSchema)
+@bp.response(200, ThisWeekPegSchema)
 def get_peg():
-    """This week's PEG check; 404 until answered this week."""
+    """This week's PEG check (null until answered this week)."""
     patient = _me()
-    row = outcome_for_week(patient.id, week_start_for(patient_today(patient)))
-    if row is None:
-        raise NotFound()
-    return present.peg(row)
+    week = week_start_for(patient_today(patient))
+    row = outcome_for_week(patient.id, week)
+    return {"week_start": week, "peg": present.peg(row) if row is not None else None}
 
 
 @bp.route("/me/peg", methods=["PUT"])

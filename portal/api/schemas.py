@@ -143,6 +143,13 @@ class CheckInSchema(Schema):
     red_flags = fields.List(fields.String(), required=True, metadata={"description": "Red flags answered yes"})
 
 
+class TodaysCheckInSchema(Schema):
+    day = fields.Date(required=True, metadata={"description": "The patient's local day"})
+    checkin = fields.Nested(
+        CheckInSchema, allow_none=True, required=True, metadata={"description": "null until checked in"}
+    )
+
+
 class SafetyAdviceSchema(Schema):
     title = fields.String(required=True)
     text = fields.List(fields.String(), required=True)
@@ -169,6 +176,11 @@ class PegInputSchema(Schema):
 class PegSchema(PegInputSchema):
     week_start = fields.Date(required=True)
     score = fields.Float(required=True)
+
+
+class ThisWeekPegSchema(Schema):
+    week_start = fields.Date(required=True)
+    peg = fields.Nested(PegSchema, allow_none=True, required=True, metadata={"description": "null until answered"})
 
 
 class SeriesPointSchema(Schema):
