@@ -31,6 +31,7 @@ from config import BASE_DIR, Config, config_for
 from portal.admin.blueprint import bp as admin_bp
 from portal.api.blueprint import PREFIX as API_PREFIX
 from portal.api.blueprint import register_api
+from portal.api.reference import reference_bp
 from portal.auth import sessions
 from portal.auth.blueprint import bp as auth_bp
 from portal.cli import register_commands
@@ -160,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
     register_api(app)
+    app.register_blueprint(reference_bp)
 
 
 def register_session_rules(app: Flask) -> None:

@@ -71,6 +71,19 @@ def test_openapi_document_validates_and_lists_every_api_route(app, client):
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_reference_page_lists_every_operation_under_the_strict_csp(client):
+    spec = client.get(f"{API}/openapi.json").json
+    page = client.get(f"{API}/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert html.count("<h1") == 1 and "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method != "parameters":
+                assert f"{method.upper()} {path}" in html
+    assert "0–10" in html  # the check-in's ranges are shown
+
+
 # --- tokens are sessions --------------------------------------------------------------
 
 

@@ -209,6 +209,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
     # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).
     ("api-docs.openapi_json", "GET"): Rule(PUBLIC),
+    ("api_reference.reference", "GET"): Rule(PUBLIC),
     ("api.issue_token", "POST"): Rule(PUBLIC),  # a form body is refused (422): the API takes JSON
     ("api.refresh_token", "POST"): Rule(PUBLIC),
 }
