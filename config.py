@@ -7,6 +7,7 @@ set ``SECRET_KEY`` and ``DATABASE_URL`` and refuses to start without a real key.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys
@@ -69,6 +70,8 @@ class Config:
     API_ACCESS_MINUTES = _int("API_ACCESS_MINUTES", 15)
     # A patient's messages leave in the FHIR export only when the practice turns this on.
     FHIR_INCLUDE_MESSAGES = os.environ.get("FHIR_INCLUDE_MESSAGES", "").lower() in ("1", "true", "yes")
+    # Where `flask fhir export` writes the practice's NDJSON files (default: instance/fhir-export).
+    FHIR_EXPORT_DIR = os.environ.get("FHIR_EXPORT_DIR", "")
     # Encrypts authenticator secrets at rest; comma-separated for rotation (first one encrypts).
     # Outside production a fixed local key is used when unset; production refuses to start without one.
     DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "") or DEVELOPMENT_KEY
@@ -114,6 +117,8 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    # Never the developer's real export folder; one per test process.
+    FHIR_EXPORT_DIR = str(Path(tempfile.gettempdir()) / f"holistiq-fhir-test-{os.getpid()}")
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only  # nosec B105

@@ -40,6 +40,7 @@ from portal.coaching.blueprint import bp as coaching_bp
 from portal.errors import register_error_handlers
 from portal.exercises.blueprint import bp as exercises_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.fhir.views import bp as fhir_bp
 from portal.formatting import register_template_filters
 from portal.i18n import register_i18n
 from portal.messaging.blueprint import bp as messaging_bp
@@ -161,6 +162,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
     register_api(app)
+    app.register_blueprint(fhir_bp)
     app.register_blueprint(reference_bp)
 
 

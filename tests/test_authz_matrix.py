@@ -208,6 +208,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
     # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).
+    # FHIR downloads: the patient's own, the coach's patient, the practice's files for admins.
+    ("fhir.my_record", "GET"): Rule(PATIENTS),
+    ("fhir.patient_record", "GET"): Rule(COACH_OBJECT, _patient),
+    ("fhir.bulk_files", "GET"): Rule(ADMIN_ONLY),
+    ("fhir.bulk_file", "GET"): Rule(expect(anonymous=LOGIN, admin=404), lambda w: {"kind": "Patient"}),
     ("api-docs.openapi_json", "GET"): Rule(PUBLIC),
     ("api_reference.reference", "GET"): Rule(PUBLIC),
     ("api.issue_token", "POST"): Rule(PUBLIC),  # a form body is refused (422): the API takes JSON
