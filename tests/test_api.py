@@ -13,7 +13,7 @@ from portal.care.models import Alert, CheckIn, ItemLog
 from portal.extensions import db as _db
 from portal.messaging.models import Message
 from portal.timeutil import local_today, utcnow
-from tests.conftest import PASSWORD, totp_code
+from tests.conftest import PASSWORD, csrf_token, totp_code
 from tests.plan_factories import make_item, make_plan
 
 API = "/api/v1"
@@ -108,11 +108,14 @@ def test_patient_token_is_a_session_listed_and_ended_by_sign_out(client, patient
 def test_ending_the_session_from_the_account_page_ends_its_tokens(login_as, client, patient):
     tokens = sign_in(client, patient)
     browser = login_as(patient)
+    page = browser.get("/account").get_data(as_text=True)
+    assert "Phone app" in page
     row = next(r for r in sessions.active_for(patient) if r.kind == SessionKind.API_REFRESH)
-    sessions.end_own(patient, row.id)
-    _db.session.commit()
+    token = csrf_token(browser, "/account")
+    ended = browser.post(f"/account/sessions/{row.id}/end", data={"csrf_token": token})
+    assert ended.status_code == 302
     assert_problem(client.get(f"{API}/me", headers=bearer(tokens)), 401)
-    assert browser.get("/account").status_code == 200
+    assert "Phone app" not in browser.get("/account").get_data(as_text=True)
 
 
 def test_password_change_and_deactivation_end_tokens(client, patient, make_user):
