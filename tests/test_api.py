@@ -260,6 +260,8 @@ def test_bad_input_gets_a_problem_and_writes_nothing(app, client, patient, plan)
     assert_problem(client.put(f"{API}/me/today/items/999999", json={"done": True}, headers=me), 404)
     assert_problem(client.get(f"{API}/me/checkins?cursor=%%%forged", headers=me), 400)
     assert_problem(client.get(f"{API}/me/checkins?limit=1000", headers=me), 422)
+    unknown_query = assert_problem(client.get(f"{API}/me/checkins?sort=day", headers=me), 422)
+    assert unknown_query["errors"][0] == {"field": "sort", "location": "query", "message": "Unknown field."}
     assert_problem(client.get(f"{API}/me", headers={"Authorization": "Bearer forged"}), 401)
     assert_problem(client.get(f"{API}/me"), 401)
     assert_problem(client.get(f"{API}/no/such/route", headers=me), 404)

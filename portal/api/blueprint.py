@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 from flask import Flask, g, request
 from flask_babel import gettext as _
 from flask_smorest import Api, Blueprint
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from portal.auth import sessions
@@ -32,7 +33,18 @@ PREFIX = "/api/v1"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
 
-bp = Blueprint("api", __name__, url_prefix=PREFIX, description="Holistiq Coach API")
+
+class StrictParser(FlaskParser):
+    """webargs ignores unknown query parameters by default; the API refuses them, as it does unknown body fields."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+bp = ApiBlueprint("api", __name__, url_prefix=PREFIX, description="Holistiq Coach API")
 
 
 class ProblemFieldSchema(Schema):
