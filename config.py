@@ -72,6 +72,12 @@ class Config:
     # Patients sign in on their own phones, mostly to follow a session and check in; two hours
     # covers a session with a break and still ends a session left open on a shared device.
     PATIENT_IDLE_MINUTES = _int("PATIENT_IDLE_MINUTES", 120)
+    # A phone app's access token: short-lived, renewed with its refresh token (which follows the idle limits).
+    API_ACCESS_MINUTES = _int("API_ACCESS_MINUTES", 15)
+    # A patient's messages leave in the FHIR export only when the practice turns this on.
+    FHIR_INCLUDE_MESSAGES = os.environ.get("FHIR_INCLUDE_MESSAGES", "").lower() in ("1", "true", "yes")
+    # Where `flask fhir export` writes the practice's NDJSON files (default: instance/fhir-export).
+    FHIR_EXPORT_DIR = os.environ.get("FHIR_EXPORT_DIR", "")
     # Encrypts authenticator secrets at rest; comma-separated for rotation (first one encrypts).
     # Outside production a fixed local key is used when unset; production refuses to start without one.
     DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "") or DEVELOPMENT_KEY
@@ -117,6 +123,8 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    # Never the developer's real export folder; one per test process.
+    FHIR_EXPORT_DIR = str(Path(tempfile.gettempdir()) / f"holistiq-fhir-test-{os.getpid()}")
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only  # nosec B105

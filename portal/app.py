@@ -13,6 +13,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 # View modules are imported for their side effect: each registers its routes on its feature's blueprint.
 import portal.admin.views  # noqa: F401
+import portal.api.auth_views  # noqa: F401
+import portal.api.coach_views  # noqa: F401
+import portal.api.patient_views  # noqa: F401
 import portal.auth.twofactor_views  # noqa: F401
 import portal.auth.views  # noqa: F401
 import portal.coaching.alert_views  # noqa: F401
@@ -27,6 +30,9 @@ import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
 from portal import mediastore
 from portal.admin.blueprint import bp as admin_bp
+from portal.api.blueprint import PREFIX as API_PREFIX
+from portal.api.blueprint import register_api
+from portal.api.reference import reference_bp
 from portal.auth import sessions
 from portal.auth.blueprint import bp as auth_bp
 from portal.cli import register_commands
@@ -35,6 +41,7 @@ from portal.coaching.blueprint import bp as coaching_bp
 from portal.errors import register_error_handlers
 from portal.exercises.blueprint import bp as exercises_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.fhir.views import bp as fhir_bp
 from portal.formatting import register_template_filters
 from portal.i18n import register_i18n
 from portal.messaging.blueprint import bp as messaging_bp
@@ -158,6 +165,9 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     for blueprint, prefix in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=prefix)
+    register_api(app)
+    app.register_blueprint(fhir_bp)
+    app.register_blueprint(reference_bp)
 
 
 def register_session_rules(app: Flask) -> None:
@@ -166,7 +176,9 @@ def register_session_rules(app: Flask) -> None:
     @app.before_request
     def resume_session():
         """Load the session first: the idle and absolute limits apply to every request, from the first."""
-        if request.endpoint == "static" or current_user.is_authenticated:
+        if request.endpoint == "static" or request.path.startswith(API_PREFIX):
+            return None  # the API signs in with bearer tokens only: the cookie's session is not even loaded
+        if current_user.is_authenticated:
             return None
         if "_user_id" in session:
             # The cookie names a session that has ended (sign-out, limit, ended elsewhere): forget it.

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,8 +69,9 @@ def record(
     ``target`` is any model instance (its class name and id are kept); ``patient``
     is the patient whose record is involved. ``detail`` must never hold secrets.
     """
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user
+    if actor is None and has_request_context():
+        # An API request acts as its bearer token's user, never as a cookie that came along.
+        actor = g.get("api_user") or (current_user if current_user.is_authenticated else None)
     ip = ""
     if has_request_context():
         ip = request.remote_addr or ""

@@ -20,6 +20,7 @@ from portal.care.cli import alerts_group
 from portal.demo import DEMO_TOTP_SECRET, run_all
 from portal.exercises.cli import library_group
 from portal.extensions import db
+from portal.fhir.cli import fhir_group
 from portal.mail import retry_pending
 from portal.messaging.cli import reminders_group
 
@@ -108,7 +109,17 @@ def demo_code() -> None:
     click.echo(pyotp.TOTP(DEMO_TOTP_SECRET).now())
 
 
-COMMANDS = [seed_demo, create_user, mail_group, keys_group, demo_code, library_group, reminders_group, alerts_group]
+COMMANDS = [
+    seed_demo,
+    create_user,
+    mail_group,
+    keys_group,
+    demo_code,
+    library_group,
+    reminders_group,
+    alerts_group,
+    fhir_group,
+]
 
 
 def register_commands(app: Flask) -> None:

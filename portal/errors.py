@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -49,11 +49,28 @@ class NotAllowed(PermissionError):
     """A service refused an action on an object the user may see: answered as 403."""
 
 
+PROBLEM_TYPE = "about:blank"
+
+
+def problem(code: int, detail: str | None = None, *, errors: list[dict] | None = None) -> Response:
+    """An RFC 9457 problem document (application/problem+json): the API's one shape for every error."""
+    title, text = (str(part) for part in MESSAGES.get(code, MESSAGES[500]))
+    body: dict = {"type": PROBLEM_TYPE, "title": title, "status": code, "detail": str(detail) if detail else text}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    response.mimetype = "application/problem+json"
+    return response
+
+
 def render_error(code: int, detail: str | None = None):
     # The table holds lazy strings: made text here, in the request's language.
+    if request.path.startswith("/api/"):
+        return problem(code, detail)
     title, text = (str(part) for part in MESSAGES.get(code, MESSAGES[500]))
     detail = str(detail) if detail else None
-    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+    if request.accept_mimetypes.best == "application/json":
         return {"error": title, "detail": detail or text}, code
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 

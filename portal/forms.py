@@ -20,10 +20,14 @@ def strip_filter(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def has_control_chars(value: str) -> bool:
+    """Whether free text holds control characters other than line breaks and tabs."""
+    return any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value) or "\x7f" in value
+
+
 def no_control_chars(form, field) -> None:  # noqa: ARG001
     """Refuse control characters (other than line breaks and tabs) in free text."""
-    value = field.data or ""
-    if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in value) or "\x7f" in value:
+    if has_control_chars(field.data or ""):
         raise ValidationError(_("Remove the invisible control characters from this text."))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -34,6 +34,9 @@ def select_locale() -> str:
     # caller forces the recipient's language with flask_babel.force_locale.
     if not has_request_context():
         return DEFAULT_LANGUAGE
+    api_user = g.get("api_user")  # signed in with a bearer token: the cookie's user does not count
+    if api_user is not None:
+        return supported_language(api_user.language)
     if getattr(current_user, "is_authenticated", False):
         return supported_language(getattr(current_user, "language", None))
     chosen = session.get(SESSION_KEY)
@@ -43,6 +46,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
+    if has_request_context() and g.get("api_user") is not None:
+        return g.api_user.tz
     if has_request_context() and getattr(current_user, "is_authenticated", False):
         return current_user.tz
     return DEFAULT_TIMEZONE

@@ -46,6 +46,7 @@ NAV = {
         NavItem(_l("Accounts"), "admin.accounts"),
         NavItem(_l("Clinics"), "admin.clinics"),
         NavItem(_l("Audit log"), "admin.audit_log"),
+        NavItem(_l("FHIR export"), "fhir.bulk_files"),
     ),
 }
 

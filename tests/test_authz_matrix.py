@@ -227,7 +227,66 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("messaging.coach_inbox", "GET"): Rule(COACHES),
     ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
+    # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).
+    # FHIR downloads: the patient's own, the coach's patient, the practice's files for admins.
+    ("fhir.my_record", "GET"): Rule(PATIENTS),
+    ("fhir.patient_record", "GET"): Rule(COACH_OBJECT, _patient),
+    ("fhir.bulk_files", "GET"): Rule(ADMIN_ONLY),
+    ("fhir.bulk_file", "GET"): Rule(expect(anonymous=LOGIN, admin=404), lambda w: {"kind": "Patient"}),
+    ("api-docs.openapi_json", "GET"): Rule(PUBLIC),
+    ("api_reference.reference", "GET"): Rule(PUBLIC),
+    ("api.issue_token", "POST"): Rule(PUBLIC),  # a form body is refused (422): the API takes JSON
+    ("api.refresh_token", "POST"): Rule(PUBLIC),
 }
+
+
+def _alert(w):
+    return {"alert_id": w["alert"].id}
+
+
+def _api_plan_item(w):
+    return {"plan_item_id": w["plan_item"].id}
+
+
+NO_COOKIE = dict.fromkeys(ACTORS, 401)
+# The API with bearer tokens: anonymous is 401; the other roles 403; someone else's object 404.
+API_SIGNED_IN = {**dict.fromkeys(ACTORS, OK), "anonymous": 401}
+API_PATIENTS = {**expect(patient=OK, other_patient=OK), "anonymous": 401}
+API_PATIENT_OBJECT = {**expect(patient=OK, other_patient=404), "anonymous": 401}
+API_COACHES = {**expect(coach=OK, other_coach=OK), "anonymous": 401}
+API_COACH_OBJECT = {**expect(coach=OK, other_coach=404), "anonymous": 401}
+_CHECKIN = {"pain": 3, "stiffness": 2}
+API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
+    ("api.revoke_token", "POST"): (Rule(API_SIGNED_IN, fresh_client=True), None),
+    ("api.get_profile", "GET"): (Rule(API_SIGNED_IN), None),
+    ("api.update_profile", "PATCH"): (Rule(API_SIGNED_IN), {"language": "en"}),
+    ("api.get_today", "GET"): (Rule(API_PATIENTS), None),
+    ("api.mark_item", "PUT"): (Rule(API_PATIENT_OBJECT, _api_plan_item), {"done": True}),
+    ("api.list_checkins", "GET"): (Rule(API_PATIENTS), None),
+    ("api.get_todays_checkin", "GET"): (Rule(API_PATIENTS), None),
+    ("api.save_todays_checkin", "PUT"): (Rule(API_PATIENTS), _CHECKIN),
+    ("api.get_peg", "GET"): (Rule(API_PATIENTS), None),
+    ("api.save_peg", "PUT"): (
+        Rule(API_PATIENTS),
+        {"pain_average": 3, "enjoyment_interference": 2, "activity_interference": 2},
+    ),
+    ("api.get_progress", "GET"): (Rule(API_PATIENTS), None),
+    ("api.get_plan", "GET"): (Rule(API_PATIENTS), None),
+    ("api.get_plan_item", "GET"): (Rule(API_PATIENT_OBJECT, _api_plan_item), None),
+    ("api.list_my_messages", "GET"): (Rule(API_PATIENTS), None),
+    ("api.send_my_message", "POST"): (Rule(API_PATIENTS), {"body": "Hello"}),
+    ("api.mark_my_messages_read", "POST"): (Rule(API_PATIENTS), None),
+    ("api.roster", "GET"): (Rule(API_COACHES), None),
+    ("api.patient_summary", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
+    ("api.patient_checkins", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
+    ("api.patient_progress", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
+    ("api.patient_messages", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
+    ("api.send_patient_message", "POST"): (Rule(API_COACH_OBJECT, _patient), {"body": "Hello"}),
+    ("api.list_alerts", "GET"): (Rule(API_COACHES), None),
+    ("api.resolve", "POST"): (Rule(API_COACH_OBJECT, _alert), {"note": "Called the patient."}),
+}
+for _key, (_rule, _body) in API_MATRIX.items():
+    MATRIX[_key] = Rule(NO_COOKIE, _rule.args)
 
 
 def _routes(app: Flask) -> set[tuple[str, str]]:
@@ -450,3 +509,46 @@ def test_a_coach_duplicates_a_starter_item_into_their_own(app, world, db):
     # Their copy is theirs to change; the starter item is untouched.
     assert client.get(f"/library/{copy.id}/edit").status_code == 200
     assert client.get(f"/library/{starter.id}/edit").status_code == 403
+
+
+def _api_tokens(app: Flask, user) -> dict:
+    from tests.conftest import PASSWORD, totp_code
+
+    body = {"email": user.email, "password": PASSWORD}
+    if user.role != Role.PATIENT:
+        body["code"] = totp_code(user)
+    response = app.test_client().post("/api/v1/auth/token", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def test_api_authorization_matrix(app, world):
+    """The API with bearer tokens: the same object-level rules as the pages (404 for someone else's)."""
+    from flask import url_for
+
+    headers: dict[str, dict] = {}
+    failures = []
+    client = app.test_client()
+    for (endpoint, method), (rule, body) in sorted(API_MATRIX.items()):
+        with app.test_request_context():
+            path = url_for(endpoint, **rule.args(world))
+        for actor in ACTORS:
+            if actor == "anonymous":
+                auth = {}
+            elif rule.fresh_client or actor not in headers:
+                auth = _api_tokens(app, world[actor])
+                if not rule.fresh_client:
+                    headers[actor] = auth
+            else:
+                auth = headers[actor]
+            response = client.open(path, method=method, json=body, headers=auth)
+            try:
+                got = _outcome(response)
+            except AssertionError as error:
+                failures.append(f"{method} {path} as {actor}: {error}")
+                continue
+            if got != rule.expected[actor]:
+                failures.append(
+                    f"{method} {path} as {actor}: expected {rule.expected[actor]}, got {got} ({response.status_code})"
+                )
+    assert not failures, "\n".join(failures)

@@ -49,6 +49,8 @@ LAYERS = {
     "coaching": 7,
     # edges
     "admin": 8,
+    "api": 8,
+    "fhir": 8,
     # the app and its commands, and dev-only seeding
     "models": 9,
     "demo": 9,

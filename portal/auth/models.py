@@ -134,6 +134,10 @@ class SessionKind(StrEnum):
     BROWSER = "browser"
     # Between the password step and the code step of sign-in: proves the password only.
     TWO_FACTOR_PENDING = "2fa_pending"
+    # The phone app's sign-in: a long-lived refresh token (listed under "Your sessions", idle limit
+    # as the browser's) and the short-lived access tokens it hands out, each a row tied to it.
+    API_REFRESH = "api_refresh"
+    API_ACCESS = "api_access"
 
 
 class UserSession(db.Model):
@@ -148,6 +152,8 @@ class UserSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default=SessionKind.BROWSER)
+    # An access token's refresh session: ending the refresh session ends its access tokens with it.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("user_session.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     device: Mapped[str] = mapped_column(String(120), default="")
     ip: Mapped[str] = mapped_column(String(45), default="")

@@ -60,6 +60,17 @@ def authenticate(email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
+def count_second_factor_failure(user: User) -> None:
+    """Wrong two-step codes count towards the same lockout as wrong passwords (the caller commits)."""
+    cfg = current_app.config
+    user.failed_logins += 1
+    audit.record("login.failed", user, actor=user, detail_reason="bad_second_factor")
+    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+        user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        user.failed_logins = 0
+        audit.record("login.lockout", user, actor=user)
+
+
 def record_successful_login(user: User) -> None:
     user.failed_logins = 0
     user.locked_until = None

@@ -26,6 +26,9 @@ from portal.timeutil import utcnow
 TOUCH_INTERVAL = timedelta(seconds=60)
 PENDING_LIFETIME = timedelta(minutes=5)  # between the password step and the code step
 _MAX_SECRET_LENGTH = 128
+# Kinds a person signs in with, listed under "Your sessions" and ended after the idle limit.
+# An API access token is short-lived instead, and lives as long as its refresh session at most.
+IDLE_KINDS = (SessionKind.BROWSER, SessionKind.API_REFRESH)
 
 
 @dataclass
@@ -73,10 +76,23 @@ def start(
     user_agent: str | None = None,
     ip: str | None = None,
     now: datetime | None = None,
+    parent: UserSession | None = None,
 ) -> tuple[UserSession, str]:
-    """A new session row for the user and its secret (given out once, never stored)."""
+    """A new session row for the user and its secret (given out once, never stored).
+
+    An API access token is started with its refresh session as ``parent``; it lives
+    API_ACCESS_MINUTES, and never past its parent.
+    """
     now = now or utcnow()
-    lifetime = PENDING_LIFETIME if kind == SessionKind.TWO_FACTOR_PENDING else absolute_limit()
+    if kind == SessionKind.TWO_FACTOR_PENDING:
+        lifetime = PENDING_LIFETIME
+    elif kind == SessionKind.API_ACCESS:
+        lifetime = timedelta(minutes=current_app.config["API_ACCESS_MINUTES"])
+    else:
+        lifetime = absolute_limit()
+    expires_at = now + lifetime
+    if parent is not None:
+        expires_at = min(expires_at, parent.expires_at)
     _purge_expired(user, now)
     secret = secrets.token_urlsafe(32)
     row = UserSession(
@@ -87,7 +103,8 @@ def start(
         ip=(ip or "")[:45],
         created_at=now,
         last_active_at=now,
-        expires_at=now + lifetime,
+        expires_at=expires_at,
+        parent_id=parent.id if parent is not None else None,
     )
     db.session.add(row)
     db.session.flush()
@@ -119,10 +136,10 @@ def resume(secret: object, *, kind: str = SessionKind.BROWSER, now: datetime | N
         return Resumed(None)
     user = row.user
     if not user.is_active or row.expires_at <= now:
-        db.session.delete(row)
+        end(row)
         return Resumed(None, "expired")
-    if kind == SessionKind.BROWSER and now - row.last_active_at > idle_limit_for(user):
-        db.session.delete(row)
+    if kind in IDLE_KINDS and now - row.last_active_at > idle_limit_for(user):
+        end(row)
         return Resumed(None, "idle")
     if now - row.last_active_at >= TOUCH_INTERVAL:
         row.last_active_at = now
@@ -152,14 +169,14 @@ def consume_pending(secret: object, *, now: datetime | None = None) -> bool:
 
 
 def active_for(user: User, *, now: datetime | None = None) -> list[UserSession]:
-    """The user's live browser sessions, most recently active first."""
+    """The user's live sessions (browsers and phone-app sign-ins), most recently active first."""
     now = now or utcnow()
     return list(
         db.session.scalars(
             db.select(UserSession)
             .where(
                 UserSession.user_id == user.id,
-                UserSession.kind == SessionKind.BROWSER,
+                UserSession.kind.in_(IDLE_KINDS),
                 UserSession.expires_at > now,
                 UserSession.last_active_at >= now - idle_limit_for(user),
             )
@@ -169,15 +186,20 @@ def active_for(user: User, *, now: datetime | None = None) -> list[UserSession]:
 
 
 def end(row: UserSession) -> None:
+    """End a session and, for a phone-app sign-in, the access tokens it issued."""
+    # Deleted here rather than left to ON DELETE CASCADE: SQLite enforces foreign keys only when asked.
+    db.session.execute(
+        delete(UserSession).where(UserSession.parent_id == row.id).execution_options(synchronize_session="fetch")
+    )
     db.session.delete(row)
 
 
 def end_own(user: User, session_id: int) -> UserSession:
-    """End one of the user's own browser sessions; someone else's (or none) is NotFound."""
+    """End one of the user's own sessions listed under "Your sessions"; someone else's (or none) is NotFound."""
     row = db.session.get(UserSession, session_id)
-    if row is None or row.user_id != user.id or row.kind != SessionKind.BROWSER:
+    if row is None or row.user_id != user.id or row.kind not in IDLE_KINDS:
         raise NotFound()
-    db.session.delete(row)
+    end(row)
     return row
 
 
@@ -186,6 +208,14 @@ def end_all(user: User, *, keep: UserSession | None = None) -> int:
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)
+        # Children first: access tokens of an ended phone sign-in go with it (keep's own children stay).
+        db.session.execute(
+            delete(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.parent_id.is_not(None))
+            .where(UserSession.parent_id != keep.id)
+            .execution_options(synchronize_session="fetch")
+        )
+
     result = db.session.execute(statement.execution_options(synchronize_session="fetch"))
     if keep is None:
         user.current_session = None

@@ -6,8 +6,6 @@ patients may opt in from their account page.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,12 +20,11 @@ from portal import audit
 from portal.auth import twofactor
 from portal.auth.blueprint import bp
 from portal.auth.models import User
-from portal.auth.services import record_successful_login
+from portal.auth.services import count_second_factor_failure, record_successful_login
 from portal.auth.views import safe_next, start_browser_session
 from portal.extensions import db, limiter
 from portal.forms import single_line, strip_filter
 from portal.navigation import home_endpoint_for
-from portal.timeutil import utcnow
 
 WRONG_CODE = _l("That code is not right, or it was already used. Try the newest code from your app.")
 
@@ -160,14 +157,7 @@ def two_factor():
 
 
 def _count_failure(user: User) -> None:
-    """Wrong codes count towards the same lockout as wrong passwords."""
-    cfg = current_app.config
-    user.failed_logins += 1
-    audit.record("login.failed", user, actor=user, detail_reason="bad_second_factor")
-    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-        user.locked_until = utcnow() + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-        user.failed_logins = 0
-        audit.record("login.lockout", user, actor=user)
+    count_second_factor_failure(user)
 
 
 # --- enrolment and management ------------------------------------------------

@@ -1,0 +1,210 @@
+"""The coach's API: roster with triage reasons, a patient's summary, check-ins and progress, alerts, messages.
+
+A patient who is not on the coach's roster, or an alert of such a patient, is a 404,
+exactly as on the coach's pages.
+"""
+
+from __future__ import annotations
+
+from flask import g
+
+from portal import audit
+from portal.api import present
+from portal.api.blueprint import bp, page_of, problem, token_required
+from portal.api.patient_views import send_in_thread
+from portal.api.schemas import (
+    AlertPageSchema,
+    AlertSchema,
+    CheckInPageSchema,
+    MessageInputSchema,
+    MessagePageSchema,
+    MessageSchema,
+    PageArgsSchema,
+    PatientSummarySchema,
+    ProgressArgsSchema,
+    ProgressSchema,
+    ResolveSchema,
+    RosterPageSchema,
+)
+from portal.auth.access import can_view_patient
+from portal.auth.models import Role, User
+from portal.care.alerts import AlertError, alert_history_query, open_alerts_query, resolve_alert
+from portal.care.checkins import checkin_history_query, patient_today
+from portal.care.models import ALERT_LABELS, Alert
+from portal.care.plans import active_items, active_plan, roster_query
+from portal.care.progress import progress_for
+from portal.coaching import review as review_service
+from portal.errors import NotFound
+from portal.exercises.translations import item_texts
+from portal.extensions import db
+from portal.i18n import current_language
+from portal.messaging import services as messaging
+from portal.messaging.models import Message
+from portal.timeutil import local_today
+
+coach_only = token_required(Role.COACH)
+
+
+def _coach() -> User:
+    return g.api_user
+
+
+def _my_patient(patient_id: int) -> User:
+    """The patient if on this coach's roster; anyone else (or no one) is NotFound."""
+    patient = db.session.get(User, patient_id)
+    if patient is None or not can_view_patient(_coach(), patient):
+        raise NotFound()
+    return patient
+
+
+def _roster_rows(patients: list[User], today) -> list[dict]:
+    """Roster rows with the review figures of the coach's pages and why each patient needs attention."""
+    ids = [p.id for p in patients]
+    review = review_service.review_for(ids, today)
+    unread = messaging.unread_by_patient(ids)
+    reasons: dict[int, list[str]] = {pid: [] for pid in ids}
+    if ids:
+        open_rows = db.session.scalars(
+            db.select(Alert)
+            .where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))
+            .order_by(Alert.severity, Alert.opened_at)
+        )
+        for alert in open_rows:
+            reasons[alert.patient_id].append(
+                f"{ALERT_LABELS[alert.kind]}: {alert.summary}" if alert.summary else str(ALERT_LABELS[alert.kind])
+            )
+    rows = []
+    for patient in patients:
+        figures = review[patient.id]
+        rows.append(
+            {
+                "id": patient.id,
+                "name": patient.name,
+                "last_checkin": figures.last_checkin,
+                "latest_pain": figures.latest_pain,
+                "trend": figures.trend,
+                "adherence_percent": figures.adherence_percent,
+                "open_alerts": figures.open_alerts,
+                "urgent": figures.has_urgent_alert,
+                "unread_messages": unread.get(patient.id, 0),
+                "reasons": reasons[patient.id],
+            }
+        )
+    return rows
+
+
+@bp.route("/coach/patients", methods=["GET"])
+@coach_only
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, RosterPageSchema)
+def roster(args: dict):
+    """The coach's patients, those needing attention first, with the reasons."""
+    coach = _coach()
+    query = review_service.order_by_attention(roster_query(coach))
+    rows, next_cursor = page_of(query, args.get("cursor"), args["limit"])
+    patients = [row[0] for row in rows]
+    return {"items": _roster_rows(patients, local_today(coach.tz)), "next_cursor": next_cursor}
+
+
+@bp.route("/coach/patients/<int:patient_id>", methods=["GET"])
+@coach_only
+@bp.response(200, PatientSummarySchema)
+def patient_summary(patient_id: int):
+    """A patient's summary: review figures, current plan and open alerts."""
+    patient = _my_patient(patient_id)
+    today = patient_today(patient)
+    plan = active_plan(patient.id)
+    plan_json = None
+    if plan is not None:
+        items = active_items(plan)
+        plan_json = present.plan(plan, items, item_texts([i.library_item for i in items], current_language()))
+    alerts = db.session.scalars(alert_history_query(patient.id).where(Alert.resolved_at.is_(None))).all()
+    audit.record("patient.view", patient, patient=patient.id, via="api")
+    db.session.commit()
+    return {
+        "id": patient.id,
+        "name": patient.name,
+        "language": patient.language or "en",
+        "today": today,
+        "review": _roster_rows([patient], local_today(_coach().tz))[0],
+        "plan": plan_json,
+        "open_alerts": [present.alert(a, patient.name) for a in alerts],
+    }
+
+
+@bp.route("/coach/patients/<int:patient_id>/checkins", methods=["GET"])
+@coach_only
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, CheckInPageSchema)
+def patient_checkins(args: dict, patient_id: int):
+    """A patient's check-ins, newest first."""
+    patient = _my_patient(patient_id)
+    rows, next_cursor = page_of(checkin_history_query(patient.id), args.get("cursor"), args["limit"])
+    return {"items": [present.checkin(row[0]) for row in rows], "next_cursor": next_cursor}
+
+
+@bp.route("/coach/patients/<int:patient_id>/progress", methods=["GET"])
+@coach_only
+@bp.arguments(ProgressArgsSchema, location="query")
+@bp.response(200, ProgressSchema)
+def patient_progress(args: dict, patient_id: int):
+    """A patient's progress series for the last 7, 30 or 90 days."""
+    patient = _my_patient(patient_id)
+    return present.progress(progress_for(patient.id, patient_today(patient), args["days"]))
+
+
+@bp.route("/coach/alerts", methods=["GET"])
+@coach_only
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, AlertPageSchema)
+def list_alerts(args: dict):
+    """Open alerts of the coach's patients, most urgent first."""
+    query = open_alerts_query(_coach()).add_columns(User.name)
+    rows, next_cursor = page_of(query, args.get("cursor"), args["limit"])
+    return {"items": [present.alert(alert, name) for alert, name in rows], "next_cursor": next_cursor}
+
+
+@bp.route("/coach/alerts/<int:alert_id>/resolve", methods=["POST"])
+@coach_only
+@bp.arguments(ResolveSchema)
+@bp.response(200, AlertSchema)
+def resolve(values: dict, alert_id: int):
+    """Resolve an open alert with a note on what was done."""
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound()
+    patient = _my_patient(alert.patient_id)
+    try:
+        resolve_alert(alert, _coach(), values["note"].strip())
+    except AlertError as error:
+        db.session.rollback()
+        return problem(409, str(error))
+    db.session.commit()
+    return present.alert(alert, patient.name)
+
+
+@bp.route("/coach/patients/<int:patient_id>/messages", methods=["GET"])
+@coach_only
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, MessagePageSchema)
+def patient_messages(args: dict, patient_id: int):
+    """The thread with a patient, newest first; reading it marks the patient's messages read."""
+    patient = _my_patient(patient_id)
+    query = (
+        db.select(Message).where(Message.patient_id == patient.id).order_by(Message.sent_at.desc(), Message.id.desc())
+    )
+    rows, next_cursor = page_of(query, args.get("cursor"), args["limit"])
+    messaging.mark_read(patient, _coach())
+    audit.record("messages.view", patient, patient=patient)
+    db.session.commit()
+    return {"items": [present.message(row[0], _coach()) for row in rows], "next_cursor": next_cursor}
+
+
+@bp.route("/coach/patients/<int:patient_id>/messages", methods=["POST"])
+@coach_only
+@bp.arguments(MessageInputSchema)
+@bp.response(201, MessageSchema)
+def send_patient_message(values: dict, patient_id: int):
+    """Write to a patient."""
+    patient = _my_patient(patient_id)
+    return send_in_thread(_coach(), patient, values["body"])

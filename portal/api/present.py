@@ -1,0 +1,126 @@
+"""Model objects as the API's JSON (what the schemas in schemas.py describe)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from portal.auth.models import User
+from portal.care.models import Alert, CheckIn, Plan, PlanItem, WeeklyOutcome
+from portal.care.progress import Progress
+from portal.care.red_flags import answered_yes
+from portal.exercises.translations import ItemText
+from portal.messaging.models import Message
+
+
+def plan_item(item: PlanItem, text: ItemText, done: bool | None = None) -> dict:
+    row = {
+        "id": item.id,
+        "library_item_id": item.library_item_id,
+        "kind": item.library_item.kind,
+        "title": text.title,
+        "summary": text.summary,
+        "sets": item.sets,
+        "reps": item.reps,
+        "hold_seconds": item.hold_seconds,
+        "times_per_day": item.times_per_day,
+        "coach_note": item.coach_note or "",
+    }
+    if done is not None:
+        row["done"] = done
+    return row
+
+
+def plan(plan_row: Plan, items: list[PlanItem], texts: dict[int, ItemText]) -> dict:
+    return {
+        "id": plan_row.id,
+        "title": plan_row.title,
+        "goals": plan_row.goals or "",
+        "start_date": plan_row.start_date,
+        "status": plan_row.status,
+        "items": [plan_item(item, texts[item.library_item_id]) for item in items],
+    }
+
+
+def checkin(row: CheckIn) -> dict:
+    return {
+        "id": row.id,
+        "day": row.day,
+        "pain": row.pain,
+        "stiffness": row.stiffness,
+        "spasm_episodes": row.spasm_episodes,
+        "sleep_quality": row.sleep_quality,
+        "water_glasses": row.water_glasses,
+        "notes": row.notes or "",
+        "red_flags": [flag.field for flag in answered_yes(row)],
+    }
+
+
+def safety_advice(clinic_phone: str | None) -> dict:
+    """The advice the check-in page shows after a red-flag answer, in the same words."""
+    call = (
+        _("Call your clinic now.") if not clinic_phone else _("Call your clinic now at %(phone)s.", phone=clinic_phone)
+    )
+    return {
+        "title": _("Please get medical advice today"),
+        "text": [
+            _(
+                "You told us about a symptom that needs prompt attention from a clinician. "
+                "Your coach has been alerted, but do not wait for a message."
+            ),
+            call + " " + _("Outside opening hours, go to an urgent care center."),
+            _(
+                "Call 911 in an emergency, for example if you lose control of your bladder or bowels, "
+                "feel numb in the groin or inner thighs, or your legs suddenly become weak."
+            ),
+            _("Until you have been seen, stop the exercises in your plan."),
+        ],
+        "clinic_phone": clinic_phone,
+    }
+
+
+def peg(row: WeeklyOutcome) -> dict:
+    return {
+        "week_start": row.week_start,
+        "pain_average": row.pain_average,
+        "enjoyment_interference": row.enjoyment_interference,
+        "activity_interference": row.activity_interference,
+        "score": round((row.pain_average + row.enjoyment_interference + row.activity_interference) / 3, 1),
+    }
+
+
+def progress(result: Progress) -> dict:
+    return {
+        "start": result.start,
+        "end": result.end,
+        "series": [
+            {"day": day, "pain": pain, "stiffness": stiffness, "spasm_episodes": spasms}
+            for day, pain, stiffness, spasms in result.series
+        ],
+        "adherence": result.weekly_adherence,
+        "peg": [{"week_start": week, "score": round((p + e + a) / 3, 1)} for week, p, e, a in result.peg],
+    }
+
+
+def message(row: Message, reader: User) -> dict:
+    return {
+        "id": row.id,
+        "sender_id": row.sender_id,
+        "mine": row.sender_id == reader.id,
+        "body": row.body,
+        "sent_at": row.sent_at,
+        "read_at": row.read_at,
+    }
+
+
+def alert(row: Alert, patient_name: str) -> dict:
+    return {
+        "id": row.id,
+        "patient_id": row.patient_id,
+        "patient_name": patient_name,
+        "kind": row.kind,
+        "severity": row.severity,
+        "summary": row.summary,
+        "opened_at": row.opened_at,
+        "resolved_at": row.resolved_at,
+        "note": row.note or "",
+    }

@@ -1,0 +1,304 @@
+"""The API's request and response shapes: they validate input and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate
+
+from portal.care.alerts import MAX_NOTE as MAX_ALERT_NOTE
+from portal.care.red_flags import RED_FLAGS
+from portal.forms import has_control_chars
+from portal.i18n import LANGUAGES
+from portal.messaging.models import MAX_MESSAGE_LENGTH
+
+MAX_NOTES = 2000
+MAX_SECRET = 128
+
+
+def _scale(low: int = 0, high: int = 10, **kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(low, high), **kwargs)
+
+
+def _boolean(**kwargs) -> fields.Boolean:
+    """true or false only: "yes", 1 or "on" are refused, so a client's bug cannot answer a red flag."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def _plain_text(value: str) -> None:
+    if has_control_chars(value):
+        raise ValidationError(_("Remove the invisible control characters from this text."))
+
+
+def _text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
+    """Free text as the forms take it: bounded, no control characters but line breaks and tabs."""
+    return fields.String(validate=[validate.Length(min=min_length, max=max_length), _plain_text], **kwargs)
+
+
+# --- sign-in ------------------------------------------------------------------
+
+
+class TokenRequestSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    code = fields.String(validate=validate.Length(max=32), metadata={"description": "Two-step code (staff)"})
+
+
+class RefreshRequestSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=MAX_SECRET))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(metadata={"description": "Only when signing in"})
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token lives"})
+
+
+# --- lists ---------------------------------------------------------------------
+
+
+class PageArgsSchema(Schema):
+    cursor = fields.String(validate=validate.Length(max=64))
+    limit = fields.Integer(strict=False, validate=validate.Range(1, 100), load_default=25)
+
+
+class ProgressArgsSchema(Schema):
+    days = fields.Integer(validate=validate.OneOf([7, 30, 90]), load_default=30)
+
+
+# --- the patient -----------------------------------------------------------------
+
+
+class ProfileSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+    language = fields.String(required=True)
+    timezone = fields.String(required=True)
+    today = fields.Date(required=True, metadata={"description": "The patient's local day"})
+
+
+class ProfileUpdateSchema(Schema):
+    language = fields.String(required=True, validate=validate.OneOf(list(LANGUAGES)))
+
+
+class PlanItemSchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "The plan item's id"})
+    library_item_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    sets = fields.Integer(allow_none=True)
+    reps = fields.Integer(allow_none=True)
+    hold_seconds = fields.Integer(allow_none=True)
+    times_per_day = fields.Integer(required=True)
+    coach_note = fields.String(required=True)
+
+
+class TodayItemSchema(PlanItemSchema):
+    done = fields.Boolean(required=True)
+
+
+class TodaySchema(Schema):
+    day = fields.Date(required=True)
+    total = fields.Integer(required=True)
+    done_count = fields.Integer(required=True)
+    items = fields.List(fields.Nested(TodayItemSchema), required=True)
+
+
+class MarkDoneSchema(Schema):
+    done = _boolean(required=True)
+
+
+# The red-flag questions are one field each, from the one list the form and the alert rule use.
+CheckInInputSchema = Schema.from_dict(
+    {
+        "pain": _scale(required=True),
+        "stiffness": _scale(required=True),
+        "spasm_episodes": _scale(0, 50, load_default=0),
+        "sleep_quality": _scale(1, 5, allow_none=True, load_default=None),
+        "water_glasses": _scale(0, 30, allow_none=True, load_default=None),
+        "notes": _text(MAX_NOTES, load_default=""),
+        "items_done": fields.List(
+            fields.Integer(strict=True),
+            validate=validate.Length(max=200),
+            metadata={"description": "Ids of today's plan items done; omit to leave them as they are"},
+        ),
+        **{flag.field: _boolean(load_default=False, metadata={"description": flag.field}) for flag in RED_FLAGS},
+    },
+    name="CheckInInput",
+)
+
+
+class CheckInSchema(Schema):
+    id = fields.Integer(required=True)
+    day = fields.Date(required=True)
+    pain = fields.Integer(required=True)
+    stiffness = fields.Integer(required=True)
+    spasm_episodes = fields.Integer(required=True)
+    sleep_quality = fields.Integer(allow_none=True)
+    water_glasses = fields.Integer(allow_none=True)
+    notes = fields.String(required=True)
+    red_flags = fields.List(fields.String(), required=True, metadata={"description": "Red flags answered yes"})
+
+
+class TodaysCheckInSchema(Schema):
+    day = fields.Date(required=True, metadata={"description": "The patient's local day"})
+    checkin = fields.Nested(
+        CheckInSchema, allow_none=True, required=True, metadata={"description": "null until checked in"}
+    )
+
+
+class SafetyAdviceSchema(Schema):
+    title = fields.String(required=True)
+    text = fields.List(fields.String(), required=True)
+    clinic_phone = fields.String(allow_none=True)
+
+
+class CheckInSavedSchema(Schema):
+    checkin = fields.Nested(CheckInSchema, required=True)
+    created = fields.Boolean(required=True)
+    safety_advice = fields.Nested(SafetyAdviceSchema, allow_none=True, required=True)
+
+
+class CheckInPageSchema(Schema):
+    items = fields.List(fields.Nested(CheckInSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PegInputSchema(Schema):
+    pain_average = _scale(required=True)
+    enjoyment_interference = _scale(required=True)
+    activity_interference = _scale(required=True)
+
+
+class PegSchema(PegInputSchema):
+    week_start = fields.Date(required=True)
+    score = fields.Float(required=True)
+
+
+class ThisWeekPegSchema(Schema):
+    week_start = fields.Date(required=True)
+    peg = fields.Nested(PegSchema, allow_none=True, required=True, metadata={"description": "null until answered"})
+
+
+class SeriesPointSchema(Schema):
+    day = fields.Date(required=True)
+    pain = fields.Integer(allow_none=True)
+    stiffness = fields.Integer(allow_none=True)
+    spasm_episodes = fields.Integer(allow_none=True)
+
+
+class WeekAdherenceSchema(Schema):
+    week_start = fields.Date(required=True)
+    due = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    percent = fields.Integer(allow_none=True)
+
+
+class PegPointSchema(Schema):
+    week_start = fields.Date(required=True)
+    score = fields.Float(required=True)
+
+
+class ProgressSchema(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    series = fields.List(fields.Nested(SeriesPointSchema), required=True)
+    adherence = fields.List(fields.Nested(WeekAdherenceSchema), required=True)
+    peg = fields.List(fields.Nested(PegPointSchema), required=True)
+
+
+class PlanSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    goals = fields.String(required=True)
+    start_date = fields.Date(required=True)
+    status = fields.String(required=True)
+    items = fields.List(fields.Nested(PlanItemSchema), required=True)
+
+
+class ItemDetailSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    steps = fields.List(fields.String(), required=True)
+    cautions = fields.String(required=True)
+    media_url = fields.String(allow_none=True)
+    language = fields.String(required=True)
+
+
+class MessageSchema(Schema):
+    id = fields.Integer(required=True)
+    sender_id = fields.Integer(required=True)
+    mine = fields.Boolean(required=True)
+    body = fields.String(required=True)
+    sent_at = fields.DateTime(required=True)
+    read_at = fields.DateTime(allow_none=True)
+
+
+class MessagePageSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class MessageInputSchema(Schema):
+    body = _text(MAX_MESSAGE_LENGTH, 1, required=True)
+
+
+class MarkedReadSchema(Schema):
+    marked = fields.Integer(required=True)
+
+
+# --- the coach -----------------------------------------------------------------
+
+
+class RosterRowSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    last_checkin = fields.Date(allow_none=True)
+    latest_pain = fields.Integer(allow_none=True)
+    trend = fields.String(allow_none=True)
+    adherence_percent = fields.Integer(allow_none=True)
+    open_alerts = fields.Integer(required=True)
+    urgent = fields.Boolean(required=True)
+    unread_messages = fields.Integer(required=True)
+    reasons = fields.List(fields.String(), required=True, metadata={"description": "Why the patient needs attention"})
+
+
+class RosterPageSchema(Schema):
+    items = fields.List(fields.Nested(RosterRowSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AlertSchema(Schema):
+    id = fields.Integer(required=True)
+    patient_id = fields.Integer(required=True)
+    patient_name = fields.String(required=True)
+    kind = fields.String(required=True)
+    severity = fields.Integer(required=True)
+    summary = fields.String(required=True)
+    opened_at = fields.DateTime(required=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    note = fields.String(required=True)
+
+
+class AlertPageSchema(Schema):
+    items = fields.List(fields.Nested(AlertSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ResolveSchema(Schema):
+    note = _text(MAX_ALERT_NOTE, 1, required=True)
+
+
+class PatientSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    language = fields.String(required=True)
+    today = fields.Date(required=True)
+    review = fields.Nested(RosterRowSchema, required=True)
+    plan = fields.Nested(PlanSchema, allow_none=True, required=True)
+    open_alerts = fields.List(fields.Nested(AlertSchema), required=True)
