@@ -8,6 +8,10 @@ Rules, precisely:
   before). With at least 2 check-ins in the recent window and at least 3 in the
   baseline, an alert opens when avg(recent pain) - avg(baseline pain) >= 2.
   The comparison is done on integer sums, so exactly 2.0 counts and 1.99 does not.
+* **Pain jump**: evaluated when a check-in for day D is saved. With at least 3
+  check-ins in D-7..D-1, an alert opens at once when that day's pain is at least
+  3 points above their average (integer sums again: exactly 3.0 counts, 2.9 does
+  not). It shares the pain-worsening kind, so it never duplicates an open one.
 * **Missed check-ins**: evaluated by ``flask alerts scan``. For a patient with an
   active plan that started on or before T-3 (T = the patient's local today), an
   alert opens when there is no check-in on any of T-3, T-2, T-1 nor T, i.e. three
@@ -43,6 +47,9 @@ MIN_RECENT = 2
 MIN_BASELINE = 3
 WORSENING_POINTS = 2
 MISSED_DAYS = 3
+JUMP_DAYS = 7
+MIN_JUMP_BASELINE = 3
+JUMP_POINTS = 3
 MAX_NOTE = 2000
 
 
@@ -135,6 +142,24 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     return None
 
 
+def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
+    """The previous 7 days' average pain when ``pain`` jumped by the rule above, else None."""
+    row = db.session.execute(
+        db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
+            CheckIn.patient_id == patient_id,
+            CheckIn.day >= day - timedelta(days=JUMP_DAYS),
+            CheckIn.day < day,
+        )
+    ).one()
+    base_sum, base_n = (int(v or 0) for v in row)
+    if base_n < MIN_JUMP_BASELINE:
+        return None
+    # pain - base_sum/base_n >= 3, without floating point.
+    if pain * base_n - base_sum >= JUMP_POINTS * base_n:
+        return base_sum / base_n
+    return None
+
+
 def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     """Open the alerts a just-saved check-in calls for; returns the newly opened ones."""
     with force_locale(coach_language(patient)):
@@ -157,6 +182,17 @@ def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
         summary = _(
             "Pain averaged %(recent)s over the last 3 days, up from %(baseline)s the week before.",
             recent=format_decimal(recent, "0.0"),
+            baseline=format_decimal(baseline, "0.0"),
+        )
+        alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
+        if created:
+            opened.append(alert)
+        return opened
+    baseline = pain_jump(patient.id, checkin.day, checkin.pain)
+    if baseline is not None:
+        summary = _(
+            "pain %(pain)s, up from an average of %(baseline)s",
+            pain=checkin.pain,
             baseline=format_decimal(baseline, "0.0"),
         )
         alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
