@@ -17,6 +17,11 @@ Rules, precisely:
   alert opens when there is no check-in on any of T-3, T-2, T-1 nor T, i.e. three
   whole days went by without one.
 
+**Pause**: a red-flag alert pauses the patient's "Stretches & exercises" from the
+moment it opens. Resolving it with "resume" ends the pause; resolving without
+keeps the exercises paused until the coach resumes them. ``exercises_paused``
+is the one definition, used by Today, marking an item done and the coach's pages.
+
 At most one open alert of a kind per patient: the unique index on
 (patient_id, kind, open_key) decides, so concurrent writers cannot duplicate.
 """
@@ -78,6 +83,7 @@ def open_alert(
             opened_at=now,
             open_key=1,
             note="",
+            exercises_paused=kind == AlertKind.RED_FLAG,
         )
         .on_conflict_do_nothing(index_elements=["patient_id", "kind", "open_key"])
         .returning(Alert.id)
@@ -142,8 +148,8 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     return None
 
 
-def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
-    """The previous 7 days' average pain when ``pain`` jumped by the rule above, else None."""
+def previous_week_pain(patient_id: int, day: date) -> tuple[int, int]:
+    """(sum, count) of the patient's pain over the 7 days before ``day``: the jump rule's baseline."""
     row = db.session.execute(
         db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
             CheckIn.patient_id == patient_id,
@@ -151,7 +157,12 @@ def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
             CheckIn.day < day,
         )
     ).one()
-    base_sum, base_n = (int(v or 0) for v in row)
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
+    """The previous 7 days' average pain when ``pain`` jumped by the rule above, else None."""
+    base_sum, base_n = previous_week_pain(patient_id, day)
     if base_n < MIN_JUMP_BASELINE:
         return None
     # pain - base_sum/base_n >= 3, without floating point.
@@ -253,9 +264,51 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
     return last_day is None or last_day < window_start
 
 
-def resolve_alert(alert: Alert, actor: User, note: str) -> None:
+def open_red_flag(patient_id: int) -> bool:
+    """True while the patient has an open red-flag alert."""
+    return (
+        db.session.scalar(
+            db.select(Alert.id)
+            .where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), Alert.open_key == 1)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def exercises_paused(patient_id: int) -> bool:
+    """True while a red flag keeps the patient's exercises paused (one indexed query)."""
+    return bool(
+        db.session.scalar(
+            db.select(Alert.id)
+            .where(
+                Alert.patient_id == patient_id,
+                Alert.kind == str(AlertKind.RED_FLAG),
+                Alert.exercises_paused.is_(True),
+            )
+            .limit(1)
+        )
+    )
+
+
+def resume_exercises(patient: User, actor: User) -> bool:
+    """End the pause of the patient's exercises (audited); True when something was paused. Caller commits."""
+    result = db.session.execute(
+        update(Alert)
+        .where(Alert.patient_id == patient.id, Alert.exercises_paused.is_(True))
+        .values(exercises_paused=False)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        audit.record("exercises.resume", patient, actor=actor, patient=patient.id)
+    return bool(result.rowcount)
+
+
+def resolve_alert(alert: Alert, actor: User, note: str, *, resume: bool = False) -> None:
     """Resolve an open alert with the coach's note (audited); caller commits.
 
+    With ``resume`` the patient's paused exercises are available again at once;
+    without it a red flag's pause stays until the coach resumes them.
     The conditional UPDATE makes a second, concurrent resolve fail cleanly
     instead of overwriting the first coach's note.
     """
@@ -267,8 +320,10 @@ def resolve_alert(alert: Alert, actor: User, note: str) -> None:
     )
     if result.rowcount != 1:
         raise AlertError(_("This alert was already resolved."))
-    db.session.refresh(alert)
     audit.record("alert.resolve", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
+    if resume:
+        resume_exercises(alert.patient, actor)
+    db.session.refresh(alert)
 
 
 def open_alerts_query(coach: User):

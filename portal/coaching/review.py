@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
-from portal.care.alerts import alert_history_query
+from portal.care.alerts import alert_history_query, exercises_paused, previous_week_pain
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_by_patient, progress_for
@@ -142,6 +142,37 @@ def roster_sort(raw: str | None) -> str | None:
     """The roster sort key from the query string, or None when it is not one we offer."""
     value = raw or "name"
     return value if value in ROSTER_SORTS else None
+
+
+@dataclass
+class PatientSummary:
+    """The top of the coach's patient page: what needs doing now."""
+
+    open_alerts: list[Alert]
+    review: PatientReview
+    pain_change: float | None  # latest pain minus the average of the 7 days before it
+    exercises_paused: bool
+
+    @property
+    def has_urgent_alert(self) -> bool:
+        return any(alert.kind == AlertKind.RED_FLAG for alert in self.open_alerts)
+
+
+def patient_summary(patient: User) -> PatientSummary:
+    """Open alerts, pain now and its change, last check-in, 7-day adherence (a fixed number of queries)."""
+    today = patient_today(patient)
+    review = review_for([patient.id], today)[patient.id]
+    change = None
+    if review.last_checkin is not None and review.latest_pain is not None:
+        total, count = previous_week_pain(patient.id, review.last_checkin)
+        if count:
+            change = review.latest_pain - total / count
+    open_alerts = db.session.scalars(
+        db.select(Alert)
+        .where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None))
+        .order_by(Alert.severity, Alert.opened_at)
+    ).all()
+    return PatientSummary(list(open_alerts), review, change, exercises_paused(patient.id))
 
 
 RECENT_CHECKINS = 10
