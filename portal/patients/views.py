@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal.auth.access import patient_required
 from portal.care.alerts import open_red_flag
+from portal.care.checkins import checkin_for
 from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
     ItemPaused,
@@ -40,6 +41,7 @@ def today():
         form=MarkDoneForm(formdata=None),
         red_flag_open=open_red_flag(current_user.id),
         clinic_phone=clinic_phone,
+        checked_in=checkin_for(current_user.id, plan_today.day) is not None,
     )
 
 
