@@ -89,6 +89,8 @@ def roster():
     unread = unread_by_patient(ids)
     # Check-in, adherence and alert columns: a few grouped queries for the page.
     review = review_service.review_for(ids, local_today(current_user.tz))
+    for patient, plan in ((row[0], row[1]) for row in page.items):
+        review[patient.id].has_plan = plan is not None
     return render_template(
         "coaching/roster.html",
         form=form,
