@@ -173,3 +173,38 @@ def test_alert_cards_link_to_summary_phone_and_thread(db, coach_client, patient)
     assert f"/coach/patients/{patient.id}#summary" in html
     assert 'href="tel:' in html
     assert f'href="/messages/patients/{patient.id}"' in html
+
+
+# --- the roster: triage first ----------------------------------------------------------
+
+
+def test_roster_defaults_to_needs_attention_with_reasons(db, coach, coach_client, make_user):
+    urgent = make_user(coach=coach, name="Zed Urgent")
+    worse = make_user(coach=coach, name="Yolanda Worse")
+    quiet = make_user(coach=coach, name="Xavier Quiet")
+    fresh = make_user(coach=coach, name="Abe Fresh")
+    for person in (urgent, worse, quiet):
+        make_plan(db, person, coach, n_items=1)
+    make_plan(db, fresh, coach, n_items=1, start=patient_today(fresh) + timedelta(days=2))
+    today = patient_today(worse)
+    db.session.add(CheckIn(patient_id=worse.id, day=today - timedelta(days=5), pain=3, stiffness=2))
+    db.session.add(CheckIn(patient_id=worse.id, day=today, pain=7, stiffness=2))
+    db.session.add(CheckIn(patient_id=quiet.id, day=today - timedelta(days=3), pain=3, stiffness=2))
+    db.session.add(CheckIn(patient_id=urgent.id, day=today, pain=3, stiffness=2))
+    open_alert(urgent, AlertKind.RED_FLAG, "urgent")
+    db.session.commit()
+    html = coach_client.get("/coach/").get_data(as_text=True)
+    assert 'aria-current="true">Needs attention' in html
+    names = re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', html)
+    assert names[0] == "Zed Urgent"
+    reasons = dict(zip(names, re.findall(r'data-col="reason">(.*?)</td>', html, re.S), strict=True))
+    assert re.search(r"Red flag [A-Z][a-z]{2} \d{1,2}", reasons["Zed Urgent"])
+    weekday = (today - timedelta(days=5)).strftime("%A")
+    assert f"Pain up 4 since {weekday}" in reasons["Yolanda Worse"]
+    assert "No check-in for 3 days" in reasons["Xavier Quiet"]
+    assert "New plan: nothing due yet" in reasons["Abe Fresh"]
+    # Nothing was due yet: no "0 %" adherence for the new plan.
+    by_name = coach_client.get("/coach/?sort=name").get_data(as_text=True)
+    assert re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', by_name)[0] == "Abe Fresh"
+    row = by_name[by_name.index("Abe Fresh") : by_name.index("</tr>", by_name.index("Abe Fresh"))]
+    assert "0%" not in row
