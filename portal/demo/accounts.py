@@ -64,6 +64,7 @@ AREA_CODES = {"Arlington": "817", "Irving": "972", "Plano": "469"}
 def demo_phone(index: int, city: str) -> str:
     return f"({AREA_CODES[city]}) 555-{101 + index:04d}"
 
+
 # Demo staff are enrolled in two-step sign-in with this fixed, published secret so the
 # demo works out of the box: add it to an authenticator app, or run `flask demo-code`.
 # It is demo data like the demo password, never for real accounts.
