@@ -114,7 +114,16 @@ def number(value: float | int | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def tel_href(phone: str | None) -> str:
+    """A phone number for a ``tel:`` link: digits only (and a leading +), as dialers expect."""
+    if not phone:
+        return ""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return ("+" if phone.strip().startswith("+") else "") + digits
+
+
 def register_template_filters(app: Flask) -> None:
+    app.add_template_filter(tel_href, "tel")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(message_time, "message_time")
     app.add_template_filter(format_day, "day")

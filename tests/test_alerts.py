@@ -205,7 +205,9 @@ def test_resolve_with_note_is_audited(db, coach, coach_client, patient):
     alert, _ = open_alert(patient, AlertKind.RED_FLAG, "urgent")
     db.session.commit()
     token = csrf_token(coach_client, "/coach/alerts")
-    response = coach_client.post(f"/coach/alerts/{alert.id}/resolve", data={"csrf_token": token, "note": "Called her."})
+    response = coach_client.post(
+        f"/coach/alerts/{alert.id}/resolve", data={"csrf_token": token, "note": "Called her.", "resume": "no"}
+    )
     assert response.status_code == 302
     db.session.refresh(alert)
     assert alert.resolved_at is not None and alert.resolved_by_id == coach.id and alert.note == "Called her."

@@ -204,7 +204,8 @@ def test_staff_views_plan_changes_alert_resolution_and_exports(app, db, world):
     assert alert is not None, "the demo data has an open alert for this coach"
     token = csrf_token(client, "/coach/alerts")
     response = client.post(
-        f"/coach/alerts/{alert.id}/resolve", data={"note": "Called, doing better.", "csrf_token": token}
+        f"/coach/alerts/{alert.id}/resolve",
+        data={"note": "Called, doing better.", "csrf_token": token, "resume": "yes"},
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
     _one(db, "alert.resolve", actor_id=coach.id, patient_id=alert.patient_id, target_id=alert.id)

@@ -161,6 +161,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("coaching.resolve", "POST"): Rule(COACH_OBJECT, lambda w: {"alert_id": w["alert"].id}),
     ("coaching.patient_detail", "GET"): Rule(COACH_OBJECT, _patient),
     ("coaching.patient_checkins", "GET"): Rule(COACH_OBJECT, _patient),
+    ("coaching.resume_patient_exercises", "POST"): Rule(COACH_OBJECT, _patient),
     ("coaching.patient_progress_data", "GET"): Rule(COACH_OBJECT, _patient),
     ("coaching.assign_plan", "POST"): Rule(COACH_OBJECT, _patient),
     ("coaching.edit_plan_details", "GET"): Rule(COACH_OBJECT, _plan),

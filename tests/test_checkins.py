@@ -11,6 +11,7 @@ import pytest
 from portal.auth.models import Role
 from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.exercises.models import LibraryItem
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture)
@@ -57,7 +58,7 @@ def form_data(client, **overrides):
         "sleep_quality": "3",
         "water_glasses": "6",
         "notes": "Felt better after the walk.",
-    }
+    } | dict.fromkeys(RED_FLAG_FIELDS, "no")
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -314,3 +315,32 @@ def test_missing_csrf_wins_over_a_stale_day(patient_client, patient, db):
     data = form_data(patient_client, day=(patient_today(patient) - timedelta(days=1)).isoformat())
     del data["csrf_token"]
     assert patient_client.post("/me/checkin", data=data).status_code == 400
+
+
+def test_safety_questions_open_with_no_answer_selected(patient_client):
+    html = patient_client.get("/me/checkin").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="rf_[a-z_]+"[^>]*>', html)
+    assert len(radios) == 10
+    assert not any("checked" in radio for radio in radios)
+
+
+@pytest.mark.parametrize("skipped", ["all", "one"])
+def test_skipping_a_safety_question_is_422_and_saves_nothing(patient_client, db, skipped):
+    data = form_data(patient_client)
+    names = [name for name in data if name.startswith("rf_")]
+    for name in names if skipped == "all" else names[:1]:
+        del data[name]
+    response = patient_client.post("/me/checkin", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert html.count("Answer each safety question") == 1
+    # The message sits with the questions and is tied to them for screen readers.
+    assert 'id="safety-error"' in html and 'aria-describedby="safety-error"' in html
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+
+
+def test_a_made_up_safety_answer_is_refused(patient_client, db):
+    response = patient_client.post("/me/checkin", data=form_data(patient_client, rf_walking="maybe"))
+    assert response.status_code == 422
+    assert "Answer each safety question" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0

@@ -170,7 +170,7 @@ def test_roster_columns_and_needs_attention_sort(db, coach, coach_client, make_u
     add_days(db, urgent, [0], pain=8)
     open_alert(urgent, AlertKind.RED_FLAG, "urgent")
     db.session.commit()
-    html = coach_client.get("/coach/").get_data(as_text=True)
+    html = coach_client.get("/coach/?sort=name").get_data(as_text=True)
     assert "Last check-in" in html and "Open alerts" in html
     by_name = [html.index(n) for n in ("Aaron Calm", "Bea Never", "Zed Urgent")]
     assert by_name == sorted(by_name)

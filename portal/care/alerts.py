@@ -8,10 +8,19 @@ Rules, precisely:
   before). With at least 2 check-ins in the recent window and at least 3 in the
   baseline, an alert opens when avg(recent pain) - avg(baseline pain) >= 2.
   The comparison is done on integer sums, so exactly 2.0 counts and 1.99 does not.
+* **Pain jump**: evaluated when a check-in for day D is saved. With at least 3
+  check-ins in D-7..D-1, an alert opens at once when that day's pain is at least
+  3 points above their average (integer sums again: exactly 3.0 counts, 2.9 does
+  not). It shares the pain-worsening kind, so it never duplicates an open one.
 * **Missed check-ins**: evaluated by ``flask alerts scan``. For a patient with an
   active plan that started on or before T-3 (T = the patient's local today), an
   alert opens when there is no check-in on any of T-3, T-2, T-1 nor T, i.e. three
   whole days went by without one.
+
+**Pause**: a red-flag alert pauses the patient's "Stretches & exercises" from the
+moment it opens. Resolving it with "resume" ends the pause; resolving without
+keeps the exercises paused until the coach resumes them. ``exercises_paused``
+is the one definition, used by Today, marking an item done and the coach's pages.
 
 At most one open alert of a kind per patient: the unique index on
 (patient_id, kind, open_key) decides, so concurrent writers cannot duplicate.
@@ -43,6 +52,9 @@ MIN_RECENT = 2
 MIN_BASELINE = 3
 WORSENING_POINTS = 2
 MISSED_DAYS = 3
+JUMP_DAYS = 7
+MIN_JUMP_BASELINE = 3
+JUMP_POINTS = 3
 MAX_NOTE = 2000
 
 
@@ -71,6 +83,7 @@ def open_alert(
             opened_at=now,
             open_key=1,
             note="",
+            exercises_paused=kind == AlertKind.RED_FLAG,
         )
         .on_conflict_do_nothing(index_elements=["patient_id", "kind", "open_key"])
         .returning(Alert.id)
@@ -135,6 +148,29 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     return None
 
 
+def previous_week_pain(patient_id: int, day: date) -> tuple[int, int]:
+    """(sum, count) of the patient's pain over the 7 days before ``day``: the jump rule's baseline."""
+    row = db.session.execute(
+        db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
+            CheckIn.patient_id == patient_id,
+            CheckIn.day >= day - timedelta(days=JUMP_DAYS),
+            CheckIn.day < day,
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
+    """The previous 7 days' average pain when ``pain`` jumped by the rule above, else None."""
+    base_sum, base_n = previous_week_pain(patient_id, day)
+    if base_n < MIN_JUMP_BASELINE:
+        return None
+    # pain - base_sum/base_n >= 3, without floating point.
+    if pain * base_n - base_sum >= JUMP_POINTS * base_n:
+        return base_sum / base_n
+    return None
+
+
 def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     """Open the alerts a just-saved check-in calls for; returns the newly opened ones."""
     with force_locale(coach_language(patient)):
@@ -157,6 +193,17 @@ def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
         summary = _(
             "Pain averaged %(recent)s over the last 3 days, up from %(baseline)s the week before.",
             recent=format_decimal(recent, "0.0"),
+            baseline=format_decimal(baseline, "0.0"),
+        )
+        alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
+        if created:
+            opened.append(alert)
+        return opened
+    baseline = pain_jump(patient.id, checkin.day, checkin.pain)
+    if baseline is not None:
+        summary = _(
+            "pain %(pain)s, up from an average of %(baseline)s",
+            pain=checkin.pain,
             baseline=format_decimal(baseline, "0.0"),
         )
         alert, created = open_alert(patient, AlertKind.PAIN_WORSENING, summary, checkin.id)
@@ -217,9 +264,51 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
     return last_day is None or last_day < window_start
 
 
-def resolve_alert(alert: Alert, actor: User, note: str) -> None:
+def open_red_flag(patient_id: int) -> bool:
+    """True while the patient has an open red-flag alert."""
+    return (
+        db.session.scalar(
+            db.select(Alert.id)
+            .where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), Alert.open_key == 1)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def exercises_paused(patient_id: int) -> bool:
+    """True while a red flag keeps the patient's exercises paused (one indexed query)."""
+    return bool(
+        db.session.scalar(
+            db.select(Alert.id)
+            .where(
+                Alert.patient_id == patient_id,
+                Alert.kind == str(AlertKind.RED_FLAG),
+                Alert.exercises_paused.is_(True),
+            )
+            .limit(1)
+        )
+    )
+
+
+def resume_exercises(patient: User, actor: User) -> bool:
+    """End the pause of the patient's exercises (audited); True when something was paused. Caller commits."""
+    result = db.session.execute(
+        update(Alert)
+        .where(Alert.patient_id == patient.id, Alert.exercises_paused.is_(True))
+        .values(exercises_paused=False)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        audit.record("exercises.resume", patient, actor=actor, patient=patient.id)
+    return bool(result.rowcount)
+
+
+def resolve_alert(alert: Alert, actor: User, note: str, *, resume: bool = False) -> None:
     """Resolve an open alert with the coach's note (audited); caller commits.
 
+    With ``resume`` the patient's paused exercises are available again at once;
+    without it a red flag's pause stays until the coach resumes them.
     The conditional UPDATE makes a second, concurrent resolve fail cleanly
     instead of overwriting the first coach's note.
     """
@@ -231,8 +320,10 @@ def resolve_alert(alert: Alert, actor: User, note: str) -> None:
     )
     if result.rowcount != 1:
         raise AlertError(_("This alert was already resolved."))
-    db.session.refresh(alert)
     audit.record("alert.resolve", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
+    if resume:
+        resume_exercises(alert.patient, actor)
+    db.session.refresh(alert)
 
 
 def open_alerts_query(coach: User):

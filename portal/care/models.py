@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.care.red_flags import answered_yes
@@ -232,6 +232,9 @@ class Alert(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolved_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
+    # A red flag pauses the patient's exercises from the moment it opens; the pause
+    # outlives the alert until a coach resumes them (when resolving, or later).
+    exercises_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     patient = relationship("User", foreign_keys=[patient_id])
     resolved_by = relationship("User", foreign_keys=[resolved_by_id])

@@ -13,6 +13,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from portal.auth.models import User
+from portal.care.alerts import exercises_paused
 from portal.care.models import ItemLog, Plan, PlanItem, PlanStatus
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
@@ -27,10 +28,24 @@ class NotDueToday(ValueError):
     """The item is on the patient's plan but not scheduled for this day."""
 
 
+class ItemPaused(ValueError):
+    """The item is paused (a red flag paused the exercises until the coach checks in)."""
+
+
+# The kinds a red flag pauses; posture habits and nutrition stay available.
+PAUSABLE_KINDS = frozenset({ItemKind.EXERCISE.value})
+
+
+def is_paused(item: PlanItem, paused: bool) -> bool:
+    """Whether this item is paused, given whether the patient's exercises are paused."""
+    return paused and item.library_item.kind in PAUSABLE_KINDS
+
+
 @dataclass
 class TodayItem:
     plan_item: PlanItem
     done: bool
+    paused: bool = False
 
     @property
     def library_item(self) -> LibraryItem:
@@ -47,12 +62,17 @@ class TodayGroup:
     label: str
     items: list[TodayItem] = field(default_factory=list)
 
+    @property
+    def paused(self) -> bool:
+        return bool(self.items) and all(entry.paused for entry in self.items)
+
 
 @dataclass
 class TodayPlan:
     day: date
     plan: Plan | None
     items: list[TodayItem]
+    exercises_paused: bool = False
 
     @property
     def not_started(self) -> bool:
@@ -100,7 +120,9 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     plan = active_plan(patient.id)
     due = due_items(plan, day)
     done = done_item_ids(patient.id, day) if due else set()
-    return TodayPlan(day=day, plan=plan, items=[TodayItem(item, item.id in done) for item in due])
+    paused = exercises_paused(patient.id)
+    items = [TodayItem(item, item.id in done, is_paused(item, paused)) for item in due]
+    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused)
 
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
@@ -120,8 +142,11 @@ def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
 def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None) -> None:
     """Mark an item done (or not done) for the patient's day; idempotent (the caller commits).
 
-    Raises NotDueToday when the item is not scheduled that day or the plan has not started."""
+    Raises NotDueToday when the item is not scheduled that day or the plan has not started,
+    ItemPaused when a red flag paused it."""
     day = day or local_today(patient.tz)
+    if done and is_paused(item, exercises_paused(patient.id)):
+        raise ItemPaused(_("This exercise is paused until your coach checks in with you."))
     if item.plan.start_date > day or not item.is_due_on(day):
         raise NotDueToday(_("This item is not on your plan for today."))
     now = utcnow()

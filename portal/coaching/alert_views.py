@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager
-from wtforms import TextAreaField
+from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import audit
@@ -26,10 +26,12 @@ from portal.care.alerts import (
     open_alerts_query,
     resolve_alert,
     resolved_alerts_query,
+    resume_exercises,
 )
-from portal.care.models import Alert
+from portal.care.models import Alert, AlertKind
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.coaching.blueprint import bp
+from portal.coaching.views import render_patient_page
 from portal.extensions import db
 from portal.forms import no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS
@@ -52,6 +54,21 @@ class ResolveAlertForm(FlaskForm):
         filters=[strip_filter],
         render_kw={"rows": 2, "maxlength": MAX_NOTE},
     )
+    # Asked only for a red flag: whether the exercises it paused come back now.
+    resume = RadioField(
+        _l("Resume the paused exercises now?"),
+        choices=[("yes", _l("Yes, resume them now")), ("no", _l("No, keep them paused"))],
+        validate_choice=False,
+    )
+
+    def resume_error(self, alert: Alert) -> str | None:
+        if alert.is_open and alert.kind == AlertKind.RED_FLAG and self.resume.data not in ("yes", "no"):
+            return _("Choose whether to resume the paused exercises now.")
+        return None
+
+
+class ResumeExercisesForm(FlaskForm):
+    """Just the CSRF token: resuming paused exercises from the patient's summary."""
 
 
 def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, status: int = 200):
@@ -97,17 +114,49 @@ def resolve(alert_id: int):
         abort(404)
     patient_for_coach_or_404(alert.patient_id)  # someone else's patient: 404
     form = ResolveAlertForm()
-    if not form.validate():
+    valid = form.validate()
+    resume_error = form.resume_error(alert)
+    if resume_error:
+        form.resume.errors = [resume_error]
+    back_to_patient = request.form.get("next") == "patient"
+    if not valid or resume_error:
         status = 400 if form.csrf_token.errors else 422
+        if back_to_patient:
+            return _patient_summary_failed(alert, form, status)
         return _inbox(form, failed_id=alert.id, status=status)
+    resume = alert.kind == AlertKind.RED_FLAG and form.resume.data == "yes"
     try:
-        resolve_alert(alert, current_user, form.note.data)
+        resolve_alert(alert, current_user, form.note.data, resume=resume)
     except AlertError as error:
         db.session.rollback()
         abort(409, str(error))
     db.session.commit()
     flash(_("Alert for %(name)s resolved.", name=alert.patient.name), "success")
+    if resume:
+        flash(_("%(name)s's exercises are available again.", name=alert.patient.name), "success")
+    if back_to_patient:
+        return redirect(url_for("coaching.patient_detail", patient_id=alert.patient_id))
     return redirect(url_for("coaching.alerts"))
+
+
+def _patient_summary_failed(alert: Alert, form: ResolveAlertForm, status: int):
+    """The patient's page again, with the resolve form's errors next to its fields."""
+    return render_patient_page(alert.patient, status=status, resolve=form, failed_alert_id=alert.id)
+
+
+@bp.route("/patients/<int:patient_id>/resume-exercises", methods=["POST"])
+@coach_required
+def resume_patient_exercises(patient_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = ResumeExercisesForm()
+    if not form.validate():
+        abort(400, _("Your form expired. Please send it again."))
+    if resume_exercises(patient, current_user):
+        flash(_("%(name)s's exercises are available again.", name=patient.name), "success")
+    else:
+        flash(_("%(name)s's exercises were not paused.", name=patient.name), "info")
+    db.session.commit()
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
 @bp.route("/patients/<int:patient_id>/progress/data.json")

@@ -11,21 +11,25 @@ Trend: average pain of the last 3 days (T-2..T) against the 7 days before
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, nulls_last
 
 from portal.auth.models import User
-from portal.care.alerts import alert_history_query
+from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused, previous_week_pain
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_by_patient, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 
-ROSTER_SORTS = {"name": _l("Name"), "attention": _l("Needs attention")}
+ROSTER_SORTS = {"attention": _l("Needs attention"), "name": _l("Name")}
 TREND_POINTS = 1
+# A rise the roster names in words ("Pain up 4 since Tuesday"): the worsening rule's 2 points.
+PAIN_RISE_POINTS = 2
 TREND_LABELS = {"up": _l("rising"), "down": _l("easing"), "steady": _l("steady")}
 
 
@@ -38,6 +42,11 @@ class PatientReview:
     adherence_done: int = 0
     open_alerts: int = 0
     most_urgent: int | None = None  # lowest open alert severity
+    red_flag_opened: datetime | None = None  # when the open red-flag alert opened
+    has_plan: bool = False
+    pain_rise: int | None = None  # latest pain minus the earliest check-in's of the week before
+    rise_since: date | None = None  # the day of that earlier check-in
+    today: date | None = None
 
     @property
     def has_urgent_alert(self) -> bool:
@@ -46,6 +55,50 @@ class PatientReview:
     @property
     def adherence_percent(self) -> int | None:
         return round(100 * self.adherence_done / self.adherence_due) if self.adherence_due else None
+
+    @property
+    def days_without_checkin(self) -> int | None:
+        if self.today is None or self.last_checkin is None:
+            return None
+        return (self.today - self.last_checkin).days
+
+    @property
+    def reason(self) -> tuple[str, dict] | None:
+        """Why this patient needs attention, as (kind, values), most pressing first; None when nothing does.
+
+        Kinds: "red_flag" (opened), "pain_up" (points, since), "no_checkin" (days),
+        "never_checked_in", "nothing_due"."""
+        if self.red_flag_opened is not None:
+            return "red_flag", {"opened": self.red_flag_opened}
+        if self.pain_rise is not None and self.pain_rise >= PAIN_RISE_POINTS:
+            return "pain_up", {"points": self.pain_rise, "since": self.rise_since}
+        if self.has_plan and self.adherence_due == 0:
+            return "nothing_due", {}
+        days = self.days_without_checkin
+        if self.has_plan and days is not None and days >= MISSED_DAYS:
+            return "no_checkin", {"days": days}
+        if self.has_plan and self.last_checkin is None:
+            return "never_checked_in", {}
+        return None
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in words, for the roster row."""
+        found = self.reason
+        if found is None:
+            return ""
+        kind, values = found
+        if kind == "red_flag":
+            return _("Red flag %(day)s", day=format_datetime(values["opened"], "MMM d"))
+        if kind == "pain_up":
+            return _(
+                "Pain up %(points)s since %(day)s", points=values["points"], day=format_date(values["since"], "EEEE")
+            )
+        if kind == "nothing_due":
+            return _("New plan: nothing due yet")
+        if kind == "no_checkin":
+            return ngettext("No check-in for %(num)d day", "No check-in for %(num)d days", values["days"])
+        return _("No check-in yet")
 
     @property
     def trend_label(self) -> str:
@@ -65,7 +118,7 @@ def _trend(recent: float | None, before: float | None) -> str | None:
 
 def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
     """{patient id: PatientReview} for a page of patients (four queries whatever its size)."""
-    result = {pid: PatientReview() for pid in patient_ids}
+    result = {pid: PatientReview(today=today) for pid in patient_ids}
     if not patient_ids:
         return result
     recent_from = today - timedelta(days=2)
@@ -97,13 +150,36 @@ def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
     for pid, day, pain, recent, before in rows:
         review = result[pid]
         review.last_checkin, review.latest_pain, review.trend = day, pain, _trend(recent, before)
+    # The earliest check-in of the week before today, to say "pain up N since <day>".
+    week_from = today - timedelta(days=7)
+    first_day = (
+        db.select(CheckIn.patient_id, func.min(CheckIn.day).label("day"))
+        .where(CheckIn.patient_id.in_(patient_ids), CheckIn.day >= week_from, CheckIn.day < today)
+        .group_by(CheckIn.patient_id)
+        .subquery()
+    )
+    for pid, day, pain in db.session.execute(
+        db.select(first_day.c.patient_id, first_day.c.day, CheckIn.pain).join(
+            CheckIn, and_(CheckIn.patient_id == first_day.c.patient_id, CheckIn.day == first_day.c.day)
+        )
+    ).all():
+        review = result[pid]
+        if review.latest_pain is not None and review.last_checkin is not None and review.last_checkin > day:
+            review.pain_rise, review.rise_since = review.latest_pain - pain, day
+    red_flag = Alert.kind == str(AlertKind.RED_FLAG)
     alert_rows = db.session.execute(
-        db.select(Alert.patient_id, func.count(Alert.id), func.min(Alert.severity))
+        db.select(
+            Alert.patient_id,
+            func.count(Alert.id),
+            func.min(Alert.severity),
+            func.min(case((red_flag, Alert.opened_at))),
+        )
         .where(Alert.patient_id.in_(patient_ids), Alert.resolved_at.is_(None))
         .group_by(Alert.patient_id)
     ).all()
-    for pid, count, severity in alert_rows:
+    for pid, count, severity, red_flag_opened in alert_rows:
         result[pid].open_alerts, result[pid].most_urgent = count, severity
+        result[pid].red_flag_opened = red_flag_opened
     for pid, (due, done) in adherence_by_patient(patient_ids, today - timedelta(days=6), today).items():
         result[pid].adherence_due, result[pid].adherence_done = due, done
     return result
@@ -139,9 +215,42 @@ def _last_checkin_day():
 
 
 def roster_sort(raw: str | None) -> str | None:
-    """The roster sort key from the query string, or None when it is not one we offer."""
-    value = raw or "name"
+    """The roster sort key from the query string, or None when it is not one we offer.
+
+    Who needs attention comes first by default: the roster is a triage list."""
+    value = raw or "attention"
     return value if value in ROSTER_SORTS else None
+
+
+@dataclass
+class PatientSummary:
+    """The top of the coach's patient page: what needs doing now."""
+
+    open_alerts: list[Alert]
+    review: PatientReview
+    pain_change: float | None  # latest pain minus the average of the 7 days before it
+    exercises_paused: bool
+
+    @property
+    def has_urgent_alert(self) -> bool:
+        return any(alert.kind == AlertKind.RED_FLAG for alert in self.open_alerts)
+
+
+def patient_summary(patient: User) -> PatientSummary:
+    """Open alerts, pain now and its change, last check-in, 7-day adherence (a fixed number of queries)."""
+    today = patient_today(patient)
+    review = review_for([patient.id], today)[patient.id]
+    change = None
+    if review.last_checkin is not None and review.latest_pain is not None:
+        total, count = previous_week_pain(patient.id, review.last_checkin)
+        if count:
+            change = review.latest_pain - total / count
+    open_alerts = db.session.scalars(
+        db.select(Alert)
+        .where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None))
+        .order_by(Alert.severity, Alert.opened_at)
+    ).all()
+    return PatientSummary(list(open_alerts), review, change, exercises_paused(patient.id))
 
 
 RECENT_CHECKINS = 10

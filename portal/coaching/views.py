@@ -89,6 +89,8 @@ def roster():
     unread = unread_by_patient(ids)
     # Check-in, adherence and alert columns: a few grouped queries for the page.
     review = review_service.review_for(ids, local_today(current_user.tz))
+    for patient, plan in ((row[0], row[1]) for row in page.items):
+        review[patient.id].has_plan = plan is not None
     return render_template(
         "coaching/roster.html",
         form=form,
@@ -131,11 +133,19 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             action=action,
             stale=stale,
             stale_message=STALE_MESSAGE,
+            summary=review_service.patient_summary(patient),
+            resolve_form=forms.get("resolve"),
+            failed_alert_id=forms.get("failed_alert_id"),
             # Charts, check-ins, adherence per item and alert history.
             review=review_service.patient_page_context(patient, progress_service.chart_days(request.args.get("days"))),
         ),
         status,
     )
+
+
+def render_patient_page(patient: User, *, status: int = 200, **forms):
+    """The patient's page, for other coaching views that answer with it (a failed resolve)."""
+    return _patient_page(patient, status=status, **forms)
 
 
 def _stale(patient: User):

@@ -57,6 +57,14 @@ PATIENTS = (
     ("patient10@example.com", "Tyrone Jackson", "Irving", "coach2@example.com"),
 )
 
+# Fictional numbers (555-01xx is reserved for fiction): the safety loop needs a phone for every patient.
+AREA_CODES = {"Arlington": "817", "Irving": "972", "Plano": "469"}
+
+
+def demo_phone(index: int, city: str) -> str:
+    return f"({AREA_CODES[city]}) 555-{101 + index:04d}"
+
+
 # Demo staff are enrolled in two-step sign-in with this fixed, published secret so the
 # demo works out of the box: add it to an authenticator app, or run `flask demo-code`.
 # It is demo data like the demo password, never for real accounts.
@@ -82,8 +90,11 @@ def seed_accounts() -> None:
             user.totp_secret = DEMO_TOTP_SECRET
             user.totp_enabled = True
     db.session.flush()
-    for email, name, city, coach_email in PATIENTS:
-        if db.session.scalar(email_lookup(email)) is None:
+    for index, (email, name, city, coach_email) in enumerate(PATIENTS):
+        existing = db.session.scalar(email_lookup(email))
+        if existing is not None and not existing.phone:
+            existing.phone = demo_phone(index, city)  # demo data seeded before phones were required
+        if existing is None:
             coach = db.session.scalar(email_lookup(coach_email))
             user = create_account(
                 email=email,
@@ -94,6 +105,7 @@ def seed_accounts() -> None:
                 language="es" if email in SPANISH_SPEAKERS else "en",
             )
             user.password_hash = password_hash
+            user.phone = demo_phone(index, city)
     db.session.commit()
 
 

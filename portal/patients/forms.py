@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField, widgets
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from portal.care.red_flags import RED_FLAGS
 from portal.forms import no_control_chars, strip_filter
@@ -57,6 +57,10 @@ class CheckInForm(FlaskForm):
     def red_flag_fields(self) -> list:
         return [getattr(self, flag.field) for flag in RED_FLAGS]
 
+    @property
+    def safety_unanswered(self) -> bool:
+        return any(field.errors for field in self.red_flag_fields())
+
     def values(self) -> dict:
         """The check-in's values as the care service takes them."""
         values = {
@@ -72,9 +76,23 @@ class CheckInForm(FlaskForm):
         return values
 
 
-# One yes/no question per red flag, in the order the check-in asks them.
+# One yes/no question per red flag, in the order the check-in asks them. None is
+# pre-selected: a skipped question must not count as "no".
+SAFETY_ANSWER_MESSAGE = _l("Answer each safety question")
 for _flag in RED_FLAGS:
-    setattr(CheckInForm, _flag.field, RadioField(_flag.question, choices=YES_NO, default="no"))
+    setattr(
+        CheckInForm,
+        _flag.field,
+        RadioField(
+            _flag.question,
+            choices=YES_NO,
+            validate_choice=False,
+            validators=[
+                InputRequired(message=SAFETY_ANSWER_MESSAGE),
+                AnyOf(("no", "yes"), message=SAFETY_ANSWER_MESSAGE),
+            ],
+        ),
+    )
 
 
 class WeeklyOutcomeForm(FlaskForm):

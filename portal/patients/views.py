@@ -7,8 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import patient_required
+from portal.care.alerts import open_red_flag
+from portal.care.checkins import checkin_for
 from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
+    ItemPaused,
     NotDueToday,
     plan_item_for_patient,
     set_done,
@@ -31,7 +34,15 @@ register_plan_item_lookup(patient_plan_item)
 @patient_required
 def today():
     plan_today = todays_plan(current_user)
-    return render_template("patients/today.html", today=plan_today, form=MarkDoneForm(formdata=None))
+    clinic_phone = current_user.clinic.phone if current_user.clinic is not None else None
+    return render_template(
+        "patients/today.html",
+        today=plan_today,
+        form=MarkDoneForm(formdata=None),
+        red_flag_open=open_red_flag(current_user.id),
+        clinic_phone=clinic_phone,
+        checked_in=checkin_for(current_user.id, plan_today.day) is not None,
+    )
 
 
 @bp.route("/today/items/<int:plan_item_id>", methods=["POST"])
@@ -50,6 +61,9 @@ def mark_item(plan_item_id: int):
     except NotDueToday as error:
         db.session.rollback()
         abort(400, str(error))
+    except ItemPaused as error:
+        db.session.rollback()
+        abort(409, str(error))
     db.session.commit()
     title = item_text(item.library_item, current_language()).title
     flash(

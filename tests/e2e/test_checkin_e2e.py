@@ -34,6 +34,11 @@ def _checkins_today(live_server, email: str) -> list[CheckIn]:
         return rows
 
 
+def _answer_safety_questions_no(page) -> None:
+    for radio in page.locator(".red-flag-question input[value=no]").all():
+        radio.check()
+
+
 def _open_nav(page, name: str) -> None:
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
@@ -59,6 +64,7 @@ def test_patient_checks_in_sees_progress_and_edits_same_day(live_server, mobile_
 
     page.get_by_label("Pain right now (0–10)").fill("3")
     page.get_by_label("Notes for your coach (optional)").fill("Walked the dog twice.")
+    _answer_safety_questions_no(page)
     page.get_by_role("button", name="Save check-in").click()
     expect(page.get_by_text("Check-in saved.")).to_be_visible()
     expect(page.get_by_text("Please get medical advice today")).to_have_count(0)
@@ -90,6 +96,7 @@ def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server,
     page.get_by_label("Muscle spasm episodes since yesterday").fill("2")
     hint = page.locator("#red-flag-hint")
     expect(hint).to_be_hidden()
+    _answer_safety_questions_no(page)
     page.get_by_role("group", name="Trouble walking or standing?").get_by_label("Yes").check()
     expect(hint).to_contain_text("call 911")  # advice shows as soon as "Yes" is picked
     page.get_by_role("button", name="Save check-in").click()
@@ -118,6 +125,7 @@ def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server,
         card = coach.locator("article.alert-card").filter(has_text=RED_FLAG_NAME).filter(has_text="Red flag")
         expect(card).to_contain_text("Write a short note")
         card.get_by_label("What did you do? (note for the record)").fill("Called William; seen at the clinic today.")
+        card.get_by_label("No, keep them paused").check()
         card.get_by_role("button", name="Resolve alert").click()
         expect(coach.get_by_text(f"Alert for {RED_FLAG_NAME} resolved.")).to_be_visible()
         expect(
