@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c15e0f3b91"
-down_revision = "d3f6a9c1e2b4"
+down_revision = "a19c7e5d2f60"
 branch_labels = None
 depends_on = None
 
