@@ -37,3 +37,26 @@ def test_unread_badge_is_outside_the_folded_phone_menu(patient, coach, patient_c
     phone_link = html.split('nav-badge-phone"')[1].split("</a>")[0]
     assert ">1<" in phone_link and "new" in phone_link
     assert html.index("nav-badge-phone") < html.index('id="main-nav"')  # not inside the collapsed menu
+
+
+def test_new_patient_sees_one_explanation_instead_of_empty_charts(patient, patient_client):
+    from tests.plan_factories import make_item, make_plan
+
+    make_plan(patient, items=[make_item()])
+    html = patient_client.get("/me/progress").get_data(as_text=True)
+    assert "Your charts start with your first check-in" in html
+    assert "<canvas" not in html and "<figure" not in html
+
+
+def test_weekly_adherence_starts_at_the_plan_start(patient):
+    from datetime import timedelta
+
+    from portal.care.progress import weekly_adherence
+    from portal.timeutil import local_today
+    from tests.plan_factories import make_item, make_plan
+
+    today = local_today(patient.tz)
+    make_plan(patient, items=[make_item()], start_date=today - timedelta(days=today.weekday() + 7))
+    weeks = weekly_adherence(patient.id, today)
+    assert [week["week_start"] for week in weeks][0] == today - timedelta(days=today.weekday() + 7)
+    assert len(weeks) == 2 and all(week["due"] for week in weeks)

@@ -187,6 +187,9 @@ def weekly_adherence(
         result.append(
             {"week_start": monday, "due": due, "done": got, "percent": round(100 * got / due) if due else None}
         )
+    # The chart starts at the plan's start: weeks before anything was due are not drawn as empty.
+    while len(result) > 1 and result[0]["due"] == 0 and result[0]["done"] == 0:
+        result.pop(0)
     return result
 
 
@@ -315,6 +318,13 @@ class Progress:
     weekly_adherence: list[dict]
     items: list[ItemAdherence]
     peg: list
+
+    @property
+    def has_data(self) -> bool:
+        """Anything to draw: a check-in ever, a session done in the window, or a weekly check."""
+        return bool(
+            self.series or self.longest_streak or self.peg or any(week["done"] for week in self.weekly_adherence)
+        )
 
     def chart_data(self) -> dict:
         """The JSON the charts draw: one label per day (null where no check-in)."""
