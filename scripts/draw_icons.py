@@ -1,7 +1,9 @@
 """Draws the home-screen icons (static/icons): a spine curve, white on the brand colour, within the maskable safe zone."""
 
 import math
+
 from PIL import Image, ImageDraw
+
 for size in (192, 512):
     big = size * 4
     img = Image.new("RGB", (big, big), "#0b5563")

@@ -75,7 +75,7 @@ def session_step(step: int):
 @bp.route("/today/session/<int:step>", methods=["POST"])
 @patient_required
 def session_done(step: int):
-    """"Done": record one session of this step's movement and go on to the next step."""
+    """ "Done": record one session of this step's movement and go on to the next step."""
     steps = session_items(todays_plan(current_user))
     if not 1 <= step <= len(steps):
         abort(404)

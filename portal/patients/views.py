@@ -75,7 +75,9 @@ def mark_item(plan_item_id: int):
         return jsonify(
             message=message,
             card=render_template("patients/_today_card.html", entry=entry),
-            progress=_("%(done_count)s of %(total)s done today", done_count=plan_today.done_count, total=plan_today.total),
+            progress=_(
+                "%(done_count)s of %(total)s done today", done_count=plan_today.done_count, total=plan_today.total
+            ),
             done_count=plan_today.done_count,
         )
     flash(message, "success")
