@@ -7,10 +7,13 @@ PORT ?= 5000
 PYTEST_WORKERS ?= 2
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
+# The W3C Nu HTML checker (vnu.jar from the pinned npm package, run with Java 17+).
+VNU_VERSION := 26.9.27
+export VNU_JAR := $(CURDIR)/tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
 MO := portal/translations/es/LC_MESSAGES/messages.mo
 
-.PHONY: translations run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
+.PHONY: vnu translations run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +52,15 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+## vnu: the Nu HTML checker for tests/test_html_valid.py (installed when missing)
+vnu: $(VNU_JAR)
+$(VNU_JAR):
+	mkdir -p tools/vnu
+	npm install --no-audit --no-fund --silent --prefix tools/vnu vnu-jar@$(VNU_VERSION)
+	test -f $@
+
 ## test: the whole suite on SQLite, again on PostgreSQL, then lint and security checks
-test: install-dev browser
+test: install-dev browser vnu
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -339,6 +339,7 @@ def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sess
     targets = [
         Target("today", "Patient: Today", "patient", url=f"{base}/me/"),
         Target("today_es", "Patient: Today in Spanish", "patient_es", url=f"{base}/me/"),
+        Target("session", "Patient: guided session step", "patient", url=f"{base}/me/today/session/1"),
     ]
     if done_form is not None:
         body = urlencode(list(done_form.fields) + done_form.submit_names[:1])

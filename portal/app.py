@@ -26,6 +26,7 @@ import portal.models  # noqa: F401 - every table registered before first use
 import portal.patients.calendar_views  # noqa: F401
 import portal.patients.checkin_views  # noqa: F401
 import portal.patients.progress_views  # noqa: F401
+import portal.patients.session_views  # noqa: F401
 import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
 from portal import mediastore

@@ -210,6 +210,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("patients.today", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
     ("patients.my_plan", "GET"): Rule(PATIENTS),
+    # The session's steps are numbered within the signed-in patient's own day: step 1 is
+    # their first movement (or, with none, the summary); a step beyond it does not exist.
+    ("patients.session_start", "GET"): Rule(PATIENTS),
+    ("patients.session_step", "GET"): Rule(PATIENTS, lambda w: {"step": 1}),
+    # The step is of the signed-in patient's own session: no other patient's object is involved.
+    ("patients.session_done", "POST"): Rule(PATIENTS, lambda w: {"step": 1}),
     ("patients.plan_print", "GET"): Rule(PATIENTS),
     ("patients.plan_calendar_file", "GET"): Rule(PATIENTS),
     ("patients.checkin", "GET"): Rule(PATIENTS),

@@ -172,3 +172,24 @@ def test_private_pages_stay_no_store_without_reloading_the_user(bench, app, quer
     # The commit expired the user; deciding "private page" must not read it back.
     assert not stmts[-1].lstrip().startswith("SELECT user_account")
     assert client.get("/me/").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("page", ["today", "step", "summary"])
+def test_today_and_session_pages_stay_flat_as_the_plan_grows(patient, patient_client, queries, db, page):
+    from portal.care.models import PlanItem
+    from tests.plan_factories import make_item, make_plan
+
+    def path(movements: int) -> str:
+        return {"today": "/me/", "step": "/me/today/session/1", "summary": f"/me/today/session/{movements + 1}"}[page]
+
+    plan = make_plan(patient, items=[make_item(kind=k) for k in ("exercise", "exercise", "posture", "diet")])
+    patient_client.get(path(2))  # warm: the first request of a client signs the session in
+    with queries() as few:
+        first = patient_client.get(path(2))
+    for n in range(20):
+        db.session.add(PlanItem(plan_id=plan.id, library_item_id=make_item().id, times_per_day=3, position=5 + n))
+    db.session.commit()
+    with queries() as many:
+        second = patient_client.get(path(22))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(many) == len(few)

@@ -63,7 +63,11 @@ def test_adherence_counts_due_days_and_caps_at_100(db, patient, coach):
             db.session.add(
                 ItemLog(plan_item_id=daily.id, patient_id=patient.id, day=today - timedelta(days=offset), done=True)
             )
-    db.session.add(ItemLog(plan_item_id=daily.id, patient_id=patient.id, day=today - timedelta(days=1), done=False))
+    db.session.add(
+        ItemLog(
+            plan_item_id=daily.id, patient_id=patient.id, day=today - timedelta(days=1), done=False, sessions_done=0
+        )
+    )
     db.session.commit()
     [row] = [a for a in item_adherence(patient.id, start, today) if a.item.id == daily.id]
     assert (row.due, row.done, row.percent) == (7, 4, 57)

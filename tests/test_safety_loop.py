@@ -100,10 +100,10 @@ def test_no_box_without_an_open_red_flag(db, patient_client, plan):
 
 
 def test_saved_checkin_is_shown_editable_instead_of_the_invitation(db, patient_client, patient, plan):
-    assert "Tell your coach how your back feels today" in patient_client.get("/me/").get_data(as_text=True)
+    assert "Check in for today" in patient_client.get("/me/").get_data(as_text=True)
     patient_client.post("/me/checkin", data=form_data(patient_client, pain="5"))
     today = patient_client.get("/me/").get_data(as_text=True)
-    assert "Tell your coach how your back feels today" not in today
+    assert "Check in for today" not in today
     assert "Change today's check-in" in today
     page = patient_client.get("/me/checkin").get_data(as_text=True)
     assert re.search(r'name="pain"[^>]*value="5"', page) or re.search(r'value="5"[^>]*name="pain"', page)

@@ -55,6 +55,7 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.messaging import services as messaging
 from portal.messaging.models import Message
+from portal.timeutil import local_today
 
 patient_only = token_required(Role.PATIENT)
 
@@ -127,13 +128,16 @@ def mark_item(values: dict, plan_item_id: int):
     item = today_service.plan_item_for_patient(patient, plan_item_id)
     if item is None:
         raise NotFound()
+    # One session per call, as Today's button: done=true logs a session, done=false takes one back.
     try:
-        today_service.set_done(patient, item, values["done"])
-    except today_service.NotDueToday as error:
+        today_service.log_session(patient, item, undo=not values["done"])
+    except (today_service.NotDueToday, today_service.ItemPaused) as error:
         db.session.rollback()
         return problem(409, str(error))
     db.session.commit()
-    return present.plan_item(item, item_text(item.library_item, current_language()), values["done"])
+    sessions = today_service.sessions_by_item(patient.id, local_today(patient.tz)).get(item.id, 0)
+    done = today_service.done_for_day(sessions, item.times_per_day)
+    return present.plan_item(item, item_text(item.library_item, current_language()), done)
 
 
 @bp.route("/me/checkins", methods=["GET"])

@@ -167,7 +167,11 @@ class ItemLog(db.Model):
     plan_item_id: Mapped[int] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     day: Mapped[date]
+    # ``done`` is "done for the day" (every session of the day logged), kept in step with
+    # ``sessions_done`` by portal.care.today, the only writer, so day-level reads stay one
+    # indexed column; ``sessions_done`` is what adherence counts.
     done: Mapped[bool] = mapped_column(default=True)
+    sessions_done: Mapped[int] = mapped_column(default=1, server_default="1")
     pain_during: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -77,21 +77,21 @@ class ItemAdherence:
 
 
 def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool = False) -> dict:
-    """Completed logs per (plan item[, week]) in [start, end], counted in SQL."""
+    """Sessions done per (plan item[, week]) in [start, end], summed in SQL."""
     if not patient_ids:
         return {}
     keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day).label("week")] if by_week else [])
     rows = db.session.execute(
-        db.select(*keys, func.count(ItemLog.id))
+        db.select(*keys, func.sum(ItemLog.sessions_done))
         .where(
             ItemLog.patient_id.in_(patient_ids),
-            ItemLog.done.is_(True),
+            ItemLog.sessions_done > 0,
             ItemLog.day >= start,
             ItemLog.day <= end,
         )
         .group_by(*keys)
     ).all()
-    return {tuple(row[:-1]) if by_week else row[0]: row[-1] for row in rows}
+    return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
 
 
 def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
@@ -100,21 +100,23 @@ def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
 
 
 def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] | None = None) -> list[ItemAdherence]:
-    """Per plan item: due days and done days in the window (two queries; one given ``items``)."""
+    """Per plan item: due sessions and done sessions in the window (two queries; one given ``items``)."""
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
     done = _done_counts([patient_id], start, end)
     result = []
     for _pid, item, plan_start, plan_end in items:
-        due = _due_count(item.weekdays, plan_start, plan_end, start, end)
+        due = _due_count(item.weekdays, plan_start, plan_end, start, end) * max(item.times_per_day, 1)
         result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
     return result
 
 
 def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
     """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
-    weekdays, plan start, plan end). The roster needs no ORM objects or library texts."""
+    weekdays, times a day, plan start, plan end). The roster needs no ORM objects or library texts."""
     return db.session.execute(
-        db.select(Plan.patient_id, PlanItem.id, PlanItem.weekdays, Plan.start_date, Plan.end_date)
+        db.select(
+            Plan.patient_id, PlanItem.id, PlanItem.weekdays, PlanItem.times_per_day, Plan.start_date, Plan.end_date
+        )
         .join(Plan, Plan.id == PlanItem.plan_id)
         .where(*_active_items_between(patient_ids, start, end))
     ).all()
@@ -142,8 +144,8 @@ def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict
     items = _active_schedules(patient_ids, start, end)
     done = _done_counts(patient_ids, start, end)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for pid, item_id, weekdays, plan_start, plan_end in items:
-        due = _due_count(weekdays, plan_start, plan_end, start, end)
+    for pid, item_id, weekdays, times, plan_start, plan_end in items:
+        due = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
         totals[pid][0] += due
         totals[pid][1] += min(done.get(item_id, 0), due)
     return {pid: (due, done_) for pid, (due, done_) in totals.items()}
@@ -167,7 +169,8 @@ def weekly_adherence(
     for _pid, item, plan_start, plan_end in items:
         for i in range(weeks):
             monday = start + timedelta(weeks=i)
-            due = _due_count(item.weekdays, plan_start, plan_end, monday, min(end, monday + timedelta(days=6)))
+            days = _due_count(item.weekdays, plan_start, plan_end, monday, min(end, monday + timedelta(days=6)))
+            due = days * max(item.times_per_day, 1)
             if due:
                 due_item_week[(item.id, monday)] += due
     due_week: dict[date, int] = defaultdict(int)
@@ -184,6 +187,9 @@ def weekly_adherence(
         result.append(
             {"week_start": monday, "due": due, "done": got, "percent": round(100 * got / due) if due else None}
         )
+    # The chart starts at the plan's start: weeks before anything was due are not drawn as empty.
+    while len(result) > 1 and result[0]["due"] == 0 and result[0]["done"] == 0:
+        result.pop(0)
     return result
 
 
@@ -312,6 +318,13 @@ class Progress:
     weekly_adherence: list[dict]
     items: list[ItemAdherence]
     peg: list
+
+    @property
+    def has_data(self) -> bool:
+        """Anything to draw: a check-in ever, a session done in the window, or a weekly check."""
+        return bool(
+            self.series or self.longest_streak or self.peg or any(week["done"] for week in self.weekly_adherence)
+        )
 
     def chart_data(self) -> dict:
         """The JSON the charts draw: one label per day (null where no check-in)."""

@@ -1,8 +1,10 @@
-"""Today's plan for a patient: the items due on their local day and which are done.
+"""Today's plan for a patient: the items due on their local day and how many sessions are done.
 
 The patient's day is their local date (``local_today(patient.tz)``). Completion is an
-ItemLog row per (plan item, day); marking done and undoing are upserts, so repeating
-either (double click, resubmitted form) changes nothing.
+ItemLog row per (plan item, day) counting the sessions done that day; an item is done
+for the day once every one of its ``times_per_day`` sessions is logged
+(``done_for_day``, the one definition). Logging a session, undoing one and setting the
+whole day are bounded upserts, so a double click cannot push a count past the dose.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
+from sqlalchemy import case
 
 from portal.auth.models import User
 from portal.care.alerts import exercises_paused
@@ -41,11 +44,24 @@ def is_paused(item: PlanItem, paused: bool) -> bool:
     return paused and item.library_item.kind in PAUSABLE_KINDS
 
 
+def done_for_day(sessions_done: int, times_per_day: int) -> bool:
+    """An item is done for the day when every session the plan asks for that day is logged."""
+    return sessions_done >= max(times_per_day, 1)
+
+
 @dataclass
 class TodayItem:
     plan_item: PlanItem
-    done: bool
+    sessions_done: int = 0
     paused: bool = False
+
+    @property
+    def times(self) -> int:
+        return max(self.plan_item.times_per_day, 1)
+
+    @property
+    def done(self) -> bool:
+        return done_for_day(self.sessions_done, self.times)
 
     @property
     def library_item(self) -> LibraryItem:
@@ -103,26 +119,30 @@ def due_items(plan: Plan | None, day: date) -> list[PlanItem]:
     return [item for item in plan.items if item.is_active and item.is_due_on(day)]
 
 
-def done_item_ids(patient_id: int, day: date) -> set[int]:
-    """Ids of the plan items the patient marked done on ``day`` (one statement)."""
-    return set(
-        db.session.scalars(
-            db.select(ItemLog.plan_item_id).where(
-                ItemLog.patient_id == patient_id, ItemLog.day == day, ItemLog.done.is_(True)
-            )
+def sessions_by_item(patient_id: int, day: date) -> dict[int, int]:
+    """{plan item id: sessions logged on ``day``} for the patient (one statement)."""
+    rows = db.session.execute(
+        db.select(ItemLog.plan_item_id, ItemLog.sessions_done).where(
+            ItemLog.patient_id == patient_id, ItemLog.day == day, ItemLog.sessions_done > 0
         )
     )
+    return {item_id: sessions for item_id, sessions in rows}
 
 
 def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
-    """What the patient has to do on ``day`` (default: their local today), with done states."""
+    """What the patient has to do on ``day`` (default: their local today), with sessions done."""
     day = day or local_today(patient.tz)
     plan = active_plan(patient.id)
     due = due_items(plan, day)
-    done = done_item_ids(patient.id, day) if due else set()
+    sessions = sessions_by_item(patient.id, day) if due else {}
     paused = exercises_paused(patient.id)
-    items = [TodayItem(item, item.id in done, is_paused(item, paused)) for item in due]
+    items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused)) for item in due]
     return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused)
+
+
+def session_items(plan_today: TodayPlan) -> list[TodayItem]:
+    """The guided session's steps: today's due movements that are not paused, in plan order."""
+    return [entry for entry in plan_today.items if entry.library_item.kind == ItemKind.EXERCISE and not entry.paused]
 
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
@@ -139,21 +159,68 @@ def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
     )
 
 
-def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None) -> None:
-    """Mark an item done (or not done) for the patient's day; idempotent (the caller commits).
-
-    Raises NotDueToday when the item is not scheduled that day or the plan has not started,
-    ItemPaused when a red flag paused it."""
-    day = day or local_today(patient.tz)
-    if done and is_paused(item, exercises_paused(patient.id)):
+def _refuse_if_paused(patient: User, item: PlanItem) -> None:
+    if is_paused(item, exercises_paused(patient.id)):
         raise ItemPaused(_("This exercise is paused until your coach checks in with you."))
+
+
+def _check_due(item: PlanItem, day: date) -> None:
     if item.plan.start_date > day or not item.is_due_on(day):
         raise NotDueToday(_("This item is not on your plan for today."))
+
+
+def _write_sessions(patient: User, item: PlanItem, day: date, first: int, update) -> None:
+    """Upsert the day's log: ``first`` sessions on a new row, ``update`` (a SQL expression of
+    the stored count) on an existing one; ``done`` follows the count by ``done_for_day``'s rule."""
+    times = max(item.times_per_day, 1)
     now = utcnow()
-    # INSERT ... ON CONFLICT: two quick clicks cannot create two rows or fail on the unique key.
-    statement = (
-        insert_for(ItemLog)
-        .values(plan_item_id=item.id, patient_id=patient.id, day=day, done=done, note="", updated_at=now)
-        .on_conflict_do_update(index_elements=["plan_item_id", "day"], set_={"done": done, "updated_at": now})
+    # INSERT ... ON CONFLICT: two quick clicks cannot create two rows or fail on the unique key,
+    # and the count is computed from the stored value, so it cannot run past the dose or below 0.
+    statement = insert_for(ItemLog).values(
+        plan_item_id=item.id,
+        patient_id=patient.id,
+        day=day,
+        sessions_done=first,
+        done=done_for_day(first, times),
+        note="",
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["plan_item_id", "day"],
+        set_={"sessions_done": update, "done": update >= times, "updated_at": now},
     )
     db.session.execute(statement)
+
+
+def log_session(patient: User, item: PlanItem, undo: bool = False, day: date | None = None) -> None:
+    """Record one more session of the item on the patient's day (or take one back with
+    ``undo``), never above its times a day nor below zero. Today's button and the guided
+    session both call this (the caller commits). Raises NotDueToday, and ItemPaused for a
+    new session of an item a red flag paused (taking one back is always allowed)."""
+    day = day or local_today(patient.tz)
+    _check_due(item, day)
+    if not undo:
+        _refuse_if_paused(patient, item)
+    times = max(item.times_per_day, 1)
+    stored = ItemLog.__table__.c.sessions_done
+    if undo:
+        update = case((stored > times, times - 1), (stored > 0, stored - 1), else_=0)
+        _write_sessions(patient, item, day, 0, update)
+    else:
+        update = case((stored >= times, times), else_=stored + 1)
+        _write_sessions(patient, item, day, 1, update)
+
+
+def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None) -> None:
+    """Mark the whole day done (every session) or not done (none); idempotent (the caller commits).
+
+    The check-in's "what did you do today" ticks use this. Raises NotDueToday when the
+    item is not scheduled that day or the plan has not started, ItemPaused when a red flag
+    paused it."""
+    day = day or local_today(patient.tz)
+    _check_due(item, day)
+    if done:
+        _refuse_if_paused(patient, item)
+    times = max(item.times_per_day, 1)
+    sessions = times if done else 0
+    _write_sessions(patient, item, day, sessions, sessions)

@@ -95,7 +95,15 @@ def _seed_patient(patient: User, story: tuple[int, int, float, float], plan: Pla
         if plan is not None and day >= plan.start_date:
             for item in plan.items:
                 if item.is_active and item.is_due_on(day) and rng.random() < item_rate:
-                    db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=day, done=True))
+                    db.session.add(
+                        ItemLog(
+                            plan_item_id=item.id,
+                            patient_id=patient.id,
+                            day=day,
+                            done=True,
+                            sessions_done=item.times_per_day,
+                        )
+                    )
     for monday, pains in weekly.items():
         if monday + timedelta(days=6) >= today or len(pains) < 3:
             continue  # only weeks that are over and were followed

@@ -133,6 +133,7 @@ def collect(patient: User) -> dict[str, Any]:
                 "plan_item_id": log.plan_item_id,
                 "item": title,
                 "done": log.done,
+                "sessions_done": log.sessions_done,
                 "pain_during": log.pain_during,
                 "note": log.note,
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,8 +13,9 @@ from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
     ItemPaused,
     NotDueToday,
+    log_session,
     plan_item_for_patient,
-    set_done,
+    session_items,
     todays_plan,
 )
 from portal.exercises.dosage import WEEKDAY_NAMES
@@ -23,6 +24,7 @@ from portal.exercises.views import register_plan_item_lookup
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
+from portal.patients.session_views import wants_json
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
 
@@ -35,20 +37,24 @@ register_plan_item_lookup(patient_plan_item)
 def today():
     plan_today = todays_plan(current_user)
     clinic_phone = current_user.clinic.phone if current_user.clinic is not None else None
+    checked_in = checkin_for(current_user.id, plan_today.day) is not None
     return render_template(
         "patients/today.html",
         today=plan_today,
+        checked_in=checked_in,
+        has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
         red_flag_open=open_red_flag(current_user.id),
         clinic_phone=clinic_phone,
-        checked_in=checkin_for(current_user.id, plan_today.day) is not None,
     )
 
 
 @bp.route("/today/items/<int:plan_item_id>", methods=["POST"])
 @patient_required
 def mark_item(plan_item_id: int):
-    """Mark one of today's items done or not done. A plain form POST, so it works without JavaScript."""
+    """Log one session of today's item (done=1) or take one back (done=0): the same action as
+    the guided session's "Done". A plain form POST, so it works without JavaScript; today.js
+    sends the same POST with fetch and updates the card from the JSON answer."""
     item = plan_item_for_patient(current_user, plan_item_id)
     if item is None:
         abort(404)
@@ -57,7 +63,7 @@ def mark_item(plan_item_id: int):
         abort(400, _("Choose whether the item is done or not done."))
     done = form.done.data == "1"
     try:
-        set_done(current_user, item, done)
+        log_session(current_user, item, undo=not done)
     except NotDueToday as error:
         db.session.rollback()
         abort(400, str(error))
@@ -66,12 +72,23 @@ def mark_item(plan_item_id: int):
         abort(409, str(error))
     db.session.commit()
     title = item_text(item.library_item, current_language()).title
-    flash(
+    message = (
         _("Marked “%(title)s” done. Well done!", title=title)
         if done
-        else _("Marked “%(title)s” not done.", title=title),
-        "success",
+        else _("Marked “%(title)s” not done.", title=title)
     )
+    if wants_json():
+        plan_today = todays_plan(current_user)
+        entry = next(entry for entry in plan_today.items if entry.plan_item.id == item.id)
+        return jsonify(
+            message=message,
+            card=render_template("patients/_today_card.html", entry=entry),
+            progress=_(
+                "%(done_count)s of %(total)s done today", done_count=plan_today.done_count, total=plan_today.total
+            ),
+            done_count=plan_today.done_count,
+        )
+    flash(message, "success")
     return redirect(url_for("patients.today", _anchor=f"item-{item.id}"))
 
 

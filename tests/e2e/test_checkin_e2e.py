@@ -39,6 +39,11 @@ def _answer_safety_questions_no(page) -> None:
         radio.check()
 
 
+def _tap(page, legend: str, value: int) -> None:
+    """Tap one number of a 0–10 tap scale (its label is the visible button)."""
+    page.get_by_role("radiogroup", name=legend).get_by_text(str(value), exact=True).click()
+
+
 def _open_nav(page, name: str) -> None:
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
@@ -54,15 +59,14 @@ def test_patient_checks_in_sees_progress_and_edits_same_day(live_server, mobile_
     # Nothing overflows sideways on a small phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
-    # A bad value is explained beside the field, and nothing is saved.
-    page.get_by_label("Pain right now (0–10)").fill("11")
-    page.get_by_label("Stiffness right now (0–10)").fill("3")
+    # A missing answer is explained beside the field, and nothing is saved.
+    _tap(page, "Stiffness right now (0–10)", 3)
     page.get_by_label("Muscle spasm episodes since yesterday").fill("1")
     page.get_by_role("button", name="Save check-in").click()
     expect(page.locator("#pain-error")).to_contain_text("from 0 to 10")
     assert _checkins_today(live_server, CHECKIN_PATIENT) == []
 
-    page.get_by_label("Pain right now (0–10)").fill("3")
+    _tap(page, "Pain right now (0–10)", 3)
     page.get_by_label("Notes for your coach (optional)").fill("Walked the dog twice.")
     _answer_safety_questions_no(page)
     page.get_by_role("button", name="Save check-in").click()
@@ -78,8 +82,13 @@ def test_patient_checks_in_sees_progress_and_edits_same_day(live_server, mobile_
 
     # Editing the same day updates the one check-in.
     _open_nav(page, "Check in")
-    expect(page.get_by_label("Pain right now (0–10)")).to_have_value("3")
-    page.get_by_label("Pain right now (0–10)").fill("2")
+    pain = page.get_by_role("radiogroup", name="Pain right now (0–10)")
+    expect(pain.get_by_role("radio", name="3")).to_be_checked()
+    # By keyboard: the checked radio takes focus, the left arrow moves to 2 and picks it.
+    pain.get_by_role("radio", name="3").focus()
+    page.keyboard.press("ArrowLeft")
+    expect(pain.get_by_role("radio", name="2")).to_be_checked()
+    expect(page.get_by_text("10 = worst pain imaginable")).to_be_visible()
     page.get_by_role("button", name="Save check-in").click()
     expect(page.get_by_text("Today's check-in is updated.")).to_be_visible()
     rows = _checkins_today(live_server, CHECKIN_PATIENT)
@@ -91,8 +100,8 @@ def test_patient_checks_in_sees_progress_and_edits_same_day(live_server, mobile_
 def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server, page, browser):
     log_in(page, live_server, RED_FLAG_PATIENT)
     page.goto(f"{live_server}/me/checkin")
-    page.get_by_label("Pain right now (0–10)").fill("7")
-    page.get_by_label("Stiffness right now (0–10)").fill("6")
+    _tap(page, "Pain right now (0–10)", 7)
+    _tap(page, "Stiffness right now (0–10)", 6)
     page.get_by_label("Muscle spasm episodes since yesterday").fill("2")
     hint = page.locator("#red-flag-hint")
     expect(hint).to_be_hidden()

@@ -1,5 +1,6 @@
-// Today: after marking an item done (a normal form POST and redirect to #item-N),
-// put keyboard focus back on that item's button so the person keeps their place.
+// Today: marking an item done sends the same form POST with fetch, replaces the card in
+// place and announces the confirmation in the live region next to the cards. Without
+// JavaScript the form posts and the page reloads at #item-N; then focus goes back there.
 (function () {
   "use strict";
   function restoreFocus() {
@@ -12,4 +13,48 @@
   }
   // After "load": the browser's own jump to the #item anchor must not undo it.
   window.addEventListener("load", restoreFocus);
+
+  var announce = document.getElementById("today-announce");
+  var progressLine = document.getElementById("today-progress");
+  var progressBar = document.querySelector("progress.today-progress");
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-mark-form]") || !announce) {
+      return;
+    }
+    event.preventDefault();
+    var card = form.closest("li.card-item");
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("mark " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (answer) {
+        var holder = document.createElement("ul");
+        holder.innerHTML = answer.card;
+        var fresh = holder.firstElementChild;
+        card.replaceWith(fresh);
+        fresh.querySelector("form button[type=submit]").focus();
+        if (progressLine) {
+          progressLine.textContent = answer.progress;
+        }
+        if (progressBar) {
+          progressBar.value = answer.done_count;
+        }
+        announce.textContent = answer.message;
+      })
+      .catch(function () {
+        form.submit();
+      });
+  });
 })();

@@ -1,0 +1,97 @@
+"""Browser, 360 px: the guided session with and without JavaScript, and Today's per-session count."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.auth.accounts import create_account
+from portal.auth.models import Role, User, email_lookup
+from portal.extensions import db
+from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.plan_factories import make_item, make_plan
+
+pytestmark = pytest.mark.e2e
+
+_n = itertools.count(1)
+
+
+def _patient_with_two_movements(live_server) -> str:
+    """A new patient (demo clinic and coach) whose first movement is done three times a day."""
+    email = f"session{next(_n)}@example.org"
+    with live_server.app.app_context():
+        coach = db.session.scalar(email_lookup("coach@example.com"))
+        patient = create_account(
+            email=email,
+            name="Rosa Session",
+            role=Role.PATIENT,
+            clinic_id=coach.clinic_id,
+            coach_id=coach.id,
+            password=DEMO_PASSWORD,
+        )
+        db.session.commit()
+        plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Cat cow")])
+        first, second = plan.items
+        first.times_per_day, first.hold_seconds, first.sets, first.reps = 3, 2, 1, 3
+        second.times_per_day = 1
+        db.session.commit()
+        assert isinstance(patient, User)
+    return email
+
+
+def test_guided_session_with_javascript(live_server, mobile_page):
+    page = mobile_page
+    log_in(page, live_server, _patient_with_two_movements(live_server))
+    # Today opens with what to do next: the check-in, then the session.
+    expect(page.get_by_role("link", name="Check in for today")).to_be_visible()
+    page.get_by_role("link", name="Start today's session").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pelvic tilt")
+    expect(page.get_by_text("Movement 1 of 2")).to_be_visible()
+    page.get_by_text("Stop if…").click()
+    expect(page.get_by_text("Stop if pain shoots down a leg.")).to_be_visible()
+    page.evaluate("window.sameDocument = true")  # gone if a step reloads the page
+    page.get_by_role("button", name="Start timer").click()
+    expect(page.locator("[data-countdown]")).to_have_text("0", timeout=5_000)
+    expect(page.get_by_role("status").filter(has_text="Time is up.")).to_have_count(1)
+    page.get_by_role("button", name="Count a rep").click()
+    expect(page.locator("[data-count-text]")).to_have_text("Rep 1, set 1")
+    page.get_by_role("button", name="Done", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cat cow")
+    page.get_by_role("link", name="Skip", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Session finished")
+    assert page.evaluate("window.sameDocument === true")
+    assert page.url.endswith("/me/today/session/3")
+    expect(page.get_by_role("link", name="Check in for today")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.get_by_role("link", name="Back to Today").click()
+    card = page.locator("li.card-item", has_text="Pelvic tilt")
+    expect(card.get_by_text("1 of 3 today")).to_be_visible()
+    # Marking on Today is the same action, done in place and announced next to the cards.
+    page.evaluate("window.sameDocument = true")
+    card.get_by_role("button", name="Mark Pelvic tilt done").click()
+    expect(page.locator("#today-announce")).to_have_text("Marked “Pelvic tilt” done. Well done!")
+    expect(page.locator("li.card-item", has_text="Pelvic tilt").get_by_text("2 of 3 today")).to_be_visible()
+    assert page.evaluate("window.sameDocument === true")
+    assert page.console_errors == []
+
+
+def test_guided_session_without_javascript(live_server, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, live_server, _patient_with_two_movements(live_server))
+        page.get_by_role("link", name="Start today's session").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Pelvic tilt")
+        expect(page.get_by_role("button", name="Start timer")).to_be_hidden()  # the timer needs JavaScript
+        page.get_by_role("button", name="Done", exact=True).click()
+        assert page.url.endswith("/me/today/session/2")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Cat cow")
+        page.get_by_role("link", name="Skip", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Session finished")
+        page.get_by_role("link", name="Back to Today").click()
+        expect(page.locator("li.card-item", has_text="Pelvic tilt").get_by_text("1 of 3 today")).to_be_visible()
+        expect(page.locator("li.card-item", has_text="Cat cow").get_by_text("Done", exact=True)).to_have_count(0)
+    finally:
+        context.close()
