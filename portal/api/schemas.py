@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -19,9 +21,28 @@ def _scale(low: int = 0, high: int = 10, **kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(low, high), **kwargs)
 
 
+class UtcDateTime(fields.DateTime):
+    """A stored naive-UTC timestamp sent as RFC 3339 with its zone ("...Z"), as the contract says."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only. A set of truthy values cannot say this: 1 == True and 0 == False
+    in Python, so 0 and 1 would slip through."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ARG002 - marshmallow's signature
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def _boolean(**kwargs) -> fields.Boolean:
-    """true or false only: "yes", 1 or "on" are refused, so a client's bug cannot answer a red flag."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    """true or false only: "yes", 1, 0 or "on" are refused, so a client's bug cannot answer a red flag."""
+    return StrictBoolean(**kwargs)
 
 
 def _plain_text(value: str) -> None:
@@ -235,8 +256,8 @@ class MessageSchema(Schema):
     sender_id = fields.Integer(required=True)
     mine = fields.Boolean(required=True)
     body = fields.String(required=True)
-    sent_at = fields.DateTime(required=True)
-    read_at = fields.DateTime(allow_none=True)
+    sent_at = UtcDateTime(required=True)
+    read_at = UtcDateTime(allow_none=True)
 
 
 class MessagePageSchema(Schema):
@@ -280,8 +301,8 @@ class AlertSchema(Schema):
     kind = fields.String(required=True)
     severity = fields.Integer(required=True)
     summary = fields.String(required=True)
-    opened_at = fields.DateTime(required=True)
-    resolved_at = fields.DateTime(allow_none=True)
+    opened_at = UtcDateTime(required=True)
+    resolved_at = UtcDateTime(allow_none=True)
     note = fields.String(required=True)
 
 
