@@ -16,10 +16,12 @@ import time_machine
 from portal.auth.models import Role
 from portal.care.alerts import scan_missed_checkins, worsening
 from portal.care.checkins import outcome_for_week, patient_today, save_checkin, save_weekly_outcome, week_start_for
-from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, WeeklyOutcome
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, PlanStatus, WeeklyOutcome
 from portal.care.progress import (
     _due_count,
     adherence_by_patient,
+    chart_data_for,
+    chart_days,
     checkin_series,
     item_adherence,
     peg_series,
@@ -30,6 +32,7 @@ from portal.care.progress import (
 )
 from portal.care.red_flags import RED_FLAG_FIELDS, RED_FLAGS
 from portal.care.today import todays_plan
+from portal.errors import BadInput
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
 from tests.test_checkins import make_plan
@@ -343,3 +346,200 @@ def test_an_item_never_done_has_zero_adherence(db, patient, coach):
     assert (rows[done_item.id].done, rows[done_item.id].percent) == (1, 14)
     assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (14, 1)}
     assert db.session.get(PlanItem, never.id).is_active
+
+
+# --- exact figures: every bound, average and cap of the progress page ---------------------
+
+
+def test_summary_figures_and_window_bounds_are_exact(db, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    start, end = today - timedelta(days=13), today
+    rows = {
+        # offset from today: (pain, stiffness, spasms, red-flag answers)
+        14: (10, 10, 50, {"rf_numbness": True}),  # the day before the window
+        13: (8, 5, 1, {}),  # first day: first week
+        7: (6, 5, 2, {"rf_walking": True}),  # start + 6: last day of the first week
+        6: (3, 2, 3, {}),  # end - 6: first day of the last week
+        3: (2, 1, 0, {}),
+        0: (2, 1, 4, {"rf_fall_injury": True, "rf_bladder_bowel": True}),  # two answers, one day
+        -1: (10, 10, 50, {"rf_numbness": True}),  # tomorrow
+    }
+    for offset, (pain, stiffness, spasms, flags) in rows.items():
+        db.session.add(
+            CheckIn(
+                patient_id=patient.id,
+                day=today - timedelta(days=offset),
+                pain=pain,
+                stiffness=stiffness,
+                spasm_episodes=spasms,
+                **flags,
+            )
+        )
+    add_checkins(db, other, {o: 9 for o in range(0, 14)}, spasm_episodes=7, rf_numbness=True)
+    result = summary(patient.id, start, end)
+    assert result.days == 14
+    assert result.checkins == 5
+    assert result.pain_avg == 4.2  # (8 + 6 + 3 + 2 + 2) / 5
+    assert result.stiffness_avg == 2.8  # (5 + 5 + 2 + 1 + 1) / 5
+    assert result.spasms_total == 10
+    assert result.pain_first_week == 7.0  # days 1-7: 8 and 6
+    assert result.pain_last_week == 2.3  # days 8-14: 3, 2, 2
+    assert result.pain_change == -4.7
+    assert result.red_flag_days == 2
+
+
+def test_summary_of_an_empty_window_is_zeros_and_blanks(db, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    add_checkins(db, other, {0: 5}, spasm_episodes=3, rf_walking=True)
+    result = summary(patient.id, today - timedelta(days=6), today)
+    assert (result.days, result.checkins, result.spasms_total, result.red_flag_days) == (7, 0, 0, 0)
+    assert (result.pain_avg, result.stiffness_avg, result.pain_first_week, result.pain_last_week) == (None,) * 4
+    assert result.pain_change is None
+
+
+def test_pain_change_needs_both_weeks(db, patient):
+    today = patient_today(patient)
+    add_checkins(db, patient, {0: 4})
+    # A 30-day window with check-ins only in its last week: no first-week average, no change.
+    result = summary(patient.id, today - timedelta(days=29), today)
+    assert (result.pain_first_week, result.pain_last_week, result.pain_change) == (None, 4.0, None)
+
+
+def _brute_force_weeks(plan_start: date, weekdays: list[str], done_days: dict[int, set], today: date, weeks: int):
+    """Day by day: what each Monday-based week owes and got (done capped per item and week)."""
+    first_monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    expected = []
+    for i in range(weeks):
+        monday = first_monday + timedelta(weeks=i)
+        due = done = 0
+        for index, days in enumerate(weekdays):
+            week_days = [monday + timedelta(days=d) for d in range(7) if monday + timedelta(days=d) <= today]
+            item_due = sum(1 for d in week_days if d >= plan_start and str(d.weekday()) in days)
+            item_done = sum(1 for d in week_days if d in done_days[index])
+            due += item_due
+            done += min(item_done, item_due)
+        expected.append((monday, due, done, round(100 * done / due) if due else None))
+    return expected
+
+
+def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan_start = today - timedelta(days=16)
+    plan = make_plan(db, patient, coach, n_items=2, start=plan_start)
+    plan.items[0].weekdays = "024"
+    plan.items[1].weekdays = "13"
+    other_plan = make_plan(db, other, coach, n_items=1)
+    # Item 0: every day of the plan logged (its non-due days must not lift a week above 100 %);
+    # item 1: every other day; one not-done log and one log before the window that must not count.
+    done_days = {
+        0: {plan_start + timedelta(days=d) for d in range(17)},
+        1: {plan_start + timedelta(days=d) for d in range(0, 17, 2)},
+    }
+    for index, days in done_days.items():
+        for day in days:
+            db.session.add(ItemLog(plan_item_id=plan.items[index].id, patient_id=patient.id, day=day))
+    db.session.add(
+        ItemLog(plan_item_id=plan.items[1].id, patient_id=patient.id, day=plan_start + timedelta(days=1), done=False)
+    )
+    db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=today - timedelta(weeks=10)))
+    for offset in range(20):
+        db.session.add(
+            ItemLog(plan_item_id=other_plan.items[0].id, patient_id=other.id, day=today - timedelta(days=offset))
+        )
+    db.session.commit()
+    weeks = 4
+    got = [(w["week_start"], w["due"], w["done"], w["percent"]) for w in weekly_adherence(patient.id, today, weeks)]
+    assert got == _brute_force_weeks(plan_start, ["024", "13"], done_days, today, weeks)
+    assert got[0][1:] == (0, 0, None)  # the week before the plan starts owes nothing
+    assert [w["week_start"].weekday() for w in weekly_adherence(patient.id, today)] == [0] * 12
+    assert len(weekly_adherence(patient.id, today)) == 12
+
+
+def test_weekly_adherence_ignores_ended_plans_and_removed_items(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=2)
+    plan.items[1].is_active = False
+    db.session.commit()
+    due_one_item = sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2))
+    assert due_one_item == 7 + today.weekday() + 1
+    plan.status = PlanStatus.ENDED
+    db.session.commit()
+    assert all(w["due"] == 0 for w in weekly_adherence(patient.id, today, weeks=2))
+
+
+def test_weekly_adherence_stops_at_the_plans_end(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1)
+    plan.end_date = today - timedelta(days=today.weekday() + 1)  # Sunday of last week
+    db.session.commit()
+    weeks = weekly_adherence(patient.id, today, weeks=2)
+    assert [(w["due"], w["percent"]) for w in weeks] == [(7, 0), (0, None)]
+    plan.end_date = today - timedelta(weeks=3)
+    db.session.commit()
+    assert [w["due"] for w in weekly_adherence(patient.id, today, weeks=2)] == [0, 0]
+
+
+def test_progress_chart_json_is_exact(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=today.weekday()))
+    db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=plan.start_date))
+    db.session.add(
+        CheckIn(patient_id=patient.id, day=today - timedelta(days=29), pain=7, stiffness=6, spasm_episodes=2)
+    )
+    db.session.add(CheckIn(patient_id=patient.id, day=today, pain=3, stiffness=2, spasm_episodes=1))
+    db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=30), pain=9, stiffness=9))
+    add_checkins(db, other, {o: 8 for o in range(1, 29)})
+    monday = week_start_for(today)
+    db.session.add(
+        WeeklyOutcome(
+            patient_id=patient.id,
+            week_start=monday - timedelta(weeks=1),
+            pain_average=5,
+            enjoyment_interference=4,
+            activity_interference=6,
+        )
+    )
+    db.session.commit()
+    progress = progress_for(patient.id, today)
+    data = progress.chart_data()
+    assert data["days"] == 30
+    labels = data["daily"]["labels"]
+    assert labels == [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
+    assert data["daily"]["pain"] == [7] + [None] * 28 + [3]
+    assert data["daily"]["stiffness"] == [6] + [None] * 28 + [2]
+    assert data["daily"]["spasms"] == [2] + [None] * 28 + [1]
+    assert data["adherence"]["labels"][-1] == monday.isoformat()
+    assert len(data["adherence"]["labels"]) == 12
+    assert data["adherence"]["percent"] == [None] * 11 + [round(100 / (today.weekday() + 1))]
+    assert data["peg"] == {"labels": [(monday - timedelta(weeks=1)).isoformat()], "score": [5.0]}
+    assert chart_data_for(patient.id, today) == data
+    assert chart_data_for(patient.id, today, days=90)["daily"]["pain"][-30:] == data["daily"]["pain"]
+    assert (progress.days, progress.start, progress.end) == (30, today - timedelta(days=29), today)
+    assert [(a.due, a.done) for a in progress.items] == [(today.weekday() + 1, 1)]
+    assert (progress.summary.checkins, progress.streak, progress.longest_streak) == (2, 1, 2)
+    assert [row.day for row in progress.series] == [today - timedelta(days=29), today]
+    assert [row[0] for row in progress.peg] == [monday - timedelta(weeks=1)]
+
+
+def test_progress_items_cover_the_last_four_weeks(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=60))
+    for offset in (0, 27, 28):
+        db.session.add(
+            ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=today - timedelta(days=offset))
+        )
+    db.session.commit()
+    assert [(a.due, a.done, a.percent) for a in progress_for(patient.id, today).items] == [(28, 2, 7)]
+
+
+def test_chart_days_accepts_only_the_offered_ranges():
+    assert chart_days(None) == 30
+    assert chart_days("30") == 30
+    assert chart_days("90") == 90
+    for raw in ("7", "", "-30", "30.0", "abc", "900"):
+        with pytest.raises(BadInput, match="30 or 90"):
+            chart_days(raw)
