@@ -13,8 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
+from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.care.alerts import scan_missed_checkins, worsening
+from portal.care.alerts import (
+    AlertError,
+    open_alert,
+    open_alert_count,
+    open_alerts_query,
+    resolve_alert,
+    resolved_alerts_query,
+    scan_missed_checkins,
+    worsening,
+)
 from portal.care.checkins import outcome_for_week, patient_today, save_checkin, save_weekly_outcome, week_start_for
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, PlanStatus, WeeklyOutcome
 from portal.care.progress import (
@@ -543,3 +553,102 @@ def test_chart_days_accepts_only_the_offered_ranges():
     for raw in ("7", "", "-30", "30.0", "abc", "900"):
         with pytest.raises(BadInput, match="30 or 90"):
             chart_days(raw)
+
+
+# --- the alert lifecycle, exactly ---------------------------------------------------------
+
+
+def test_the_coachs_red_flag_email_says_what_to_do_and_nothing_clinical(db, patient, coach):
+    open_alert(patient, AlertKind.RED_FLAG, "Reported: numbness")
+    (email,) = emails_to(db, coach.email)
+    assert email.subject == "Urgent alert waiting in Holistiq Coach"
+    assert email.body == (
+        "One of your patients reported a red-flag symptom in today's check-in.\n"
+        "Please sign in to Holistiq Coach and open Alerts to review it."
+    )
+    assert "numbness" not in email.body
+
+
+def test_the_coachs_red_flag_email_speaks_the_coachs_language(db, make_user):
+    coach = make_user(Role.COACH, language="es")
+    patient = make_user(Role.PATIENT, coach=coach, language="en")
+    open_alert(patient, AlertKind.RED_FLAG, "Reported: numbness")
+    (email,) = emails_to(db, coach.email)
+    assert email.subject != "Urgent alert waiting in Holistiq Coach"
+    assert "Holistiq Coach" in email.subject
+
+
+def test_resolving_records_who_when_and_the_note_once(db, patient, coach):
+    alert, _created = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up")
+    db.session.commit()
+    resolve_alert(alert, coach, "Called; ice and rest. " + "x" * 3000)
+    db.session.commit()
+    db.session.refresh(alert)
+    assert alert.resolved_by_id == coach.id
+    assert alert.resolved_at is not None
+    assert abs(alert.resolved_at.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=1)
+    assert alert.note.startswith("Called; ice and rest. x") and len(alert.note) == 2000
+    assert alert.open_key is None
+    (event,) = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "alert.resolve")).all()
+    assert (event.actor_id, event.patient_id, event.target_id, event.target_type) == (
+        coach.id,
+        patient.id,
+        alert.id,
+        "Alert",
+    )
+    with pytest.raises(AlertError, match="already resolved"):
+        resolve_alert(alert, coach, "again")
+    db.session.refresh(alert)
+    assert alert.note.startswith("Called")
+    # A new alert of the same kind can open once the first is resolved.
+    _again, created = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up again")
+    assert created
+
+
+def test_alert_queries_and_badge_cover_only_the_coachs_patients(db, make_user, coach, two_patients):
+    first, second = two_patients
+    other_coach = make_user(Role.COACH)
+    stranger = make_user(Role.PATIENT, coach=other_coach)
+    a1, _ = open_alert(first, AlertKind.MISSED_CHECKINS, "missed", notify=False)
+    a2, _ = open_alert(second, AlertKind.RED_FLAG, "red", notify=False)
+    a3, _ = open_alert(first, AlertKind.PAIN_WORSENING, "worse", notify=False)
+    open_alert(stranger, AlertKind.RED_FLAG, "stranger", notify=False)
+    db.session.commit()
+    assert open_alert_count(coach) == 3
+    assert open_alert_count(other_coach) == 1
+    assert open_alert_count(first) == 0
+    assert open_alert_count(make_user(Role.ADMIN)) == 0
+    assert [a.id for a in db.session.scalars(open_alerts_query(coach))][0] == a2.id  # urgent first
+    resolve_alert(a1, coach, "first")
+    db.session.commit()
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=1)):
+        resolve_alert(a3, coach, "second")
+        db.session.commit()
+    assert open_alert_count(coach) == 1
+    assert [a.id for a in db.session.scalars(resolved_alerts_query(coach))] == [a3.id, a1.id]
+    assert list(db.session.scalars(resolved_alerts_query(other_coach))) == []
+    assert {a.id for a in db.session.scalars(open_alerts_query(coach))} == {a2.id}
+
+
+def test_the_missed_checkin_scan_counts_and_words_exactly(db, make_user, coach):
+    today = patient_today(make_user(Role.PATIENT, coach=coach))
+    never = make_user(Role.PATIENT, coach=coach)
+    lapsed = make_user(Role.PATIENT, coach=coach)
+    current = make_user(Role.PATIENT, coach=coach)
+    ended = make_user(Role.PATIENT, coach=coach)
+    plans = [
+        make_plan(db, person, coach, n_items=1, start=today - timedelta(days=10))
+        for person in (never, lapsed, current, ended)
+    ]
+    plans[-1].status = PlanStatus.ENDED
+    lapsed_day = today - timedelta(days=4)
+    add_checkins(db, lapsed, {4: 3, 6: 3})
+    add_checkins(db, current, {3: 3})
+    result = scan_missed_checkins()
+    assert (result.checked, result.opened) == (3, 2)
+    alerts = {a.patient_id: a for a in db.session.scalars(db.select(Alert))}
+    assert set(alerts) == {never.id, lapsed.id}
+    assert alerts[never.id].summary == "No check-in for 3 days or more (since the plan started)."
+    assert alerts[lapsed.id].summary == f"No check-in for 3 days or more (since {lapsed_day:%b} {lapsed_day.day})."
+    assert alerts[never.id].kind == AlertKind.MISSED_CHECKINS
+    assert scan_missed_checkins().opened == 0
