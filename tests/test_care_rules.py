@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import func
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
@@ -25,7 +26,14 @@ from portal.care.alerts import (
     scan_missed_checkins,
     worsening,
 )
-from portal.care.checkins import outcome_for_week, patient_today, save_checkin, save_weekly_outcome, week_start_for
+from portal.care.checkins import (
+    CheckInClosed,
+    outcome_for_week,
+    patient_today,
+    save_checkin,
+    save_weekly_outcome,
+    week_start_for,
+)
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, PlanStatus, WeeklyOutcome
 from portal.care.progress import (
     _due_count,
@@ -41,7 +49,7 @@ from portal.care.progress import (
     weekly_adherence,
 )
 from portal.care.red_flags import RED_FLAG_FIELDS, RED_FLAGS
-from portal.care.today import todays_plan
+from portal.care.today import NotDueToday, set_done, todays_plan
 from portal.errors import BadInput
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
@@ -652,3 +660,109 @@ def test_the_missed_checkin_scan_counts_and_words_exactly(db, make_user, coach):
     assert alerts[lapsed.id].summary == f"No check-in for 3 days or more (since {lapsed_day:%b} {lapsed_day.day})."
     assert alerts[never.id].kind == AlertKind.MISSED_CHECKINS
     assert scan_missed_checkins().opened == 0
+
+
+# --- saving a check-in and ticking an item, exactly ----------------------------------------
+
+
+def item_logs(db, patient) -> list[tuple]:
+    return [
+        (log.plan_item_id, log.day, log.done, log.note)
+        for log in db.session.scalars(
+            db.select(ItemLog).where(ItemLog.patient_id == patient.id).order_by(ItemLog.plan_item_id, ItemLog.day)
+        )
+    ]
+
+
+def test_a_saved_checkin_keeps_every_answer_and_updates_in_place(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    add_checkins(db, other, {0: 9})
+    values = {
+        "pain": 4,
+        "stiffness": 3,
+        "spasm_episodes": 2,
+        "sleep_quality": 4,
+        "water_glasses": 6,
+        "notes": "Walked the dog.",
+    }
+    first = save_checkin(patient, today, values)
+    db.session.commit()
+    assert first.created is True and first.alerts == []
+    saved = first.checkin
+    assert (saved.patient_id, saved.day) == (patient.id, today)
+    assert {name: getattr(saved, name) for name in values} == values
+    assert not any(getattr(saved, name) for name in RED_FLAG_FIELDS)
+    assert saved.created_at is not None and saved.updated_at >= saved.created_at
+    created_at = saved.created_at
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
+        second = save_checkin(patient, today, {"pain": 6, "stiffness": 5, "rf_walking": True})
+        db.session.commit()
+    assert second.created is False and second.checkin.id == saved.id
+    assert (second.checkin.pain, second.checkin.stiffness, second.checkin.notes) == (6, 5, "Walked the dog.")
+    assert second.checkin.rf_walking is True
+    assert second.checkin.created_at == created_at and second.checkin.updated_at > created_at
+    assert [a.kind for a in second.alerts] == [AlertKind.RED_FLAG]
+    assert db.session.scalar(db.select(func.count(CheckIn.id)).where(CheckIn.patient_id == patient.id)) == 1
+    assert db.session.scalar(db.select(CheckIn.pain).where(CheckIn.patient_id == other.id)) == 9
+
+
+def test_a_checkin_for_another_day_is_refused_and_writes_nothing(db, patient):
+    today = patient_today(patient)
+    for day in (today - timedelta(days=1), today + timedelta(days=1)):
+        with pytest.raises(CheckInClosed, match="earlier days can no longer be changed"):
+            save_checkin(patient, day, CALM)
+    assert db.session.scalar(db.select(func.count(CheckIn.id))) == 0
+
+
+def test_checkin_ticks_record_only_changed_due_items(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=3)
+    first, second, third = (item.id for item in plan.items)
+    save_checkin(patient, today, CALM)  # no ticks given: logs left alone
+    assert item_logs(db, patient) == []
+    save_checkin(patient, today, CALM, items_done={first, second})
+    db.session.commit()
+    assert item_logs(db, patient) == [(first, today, True, ""), (second, today, True, "")]
+    save_checkin(patient, today, CALM, items_done={second, third}, plan_today=todays_plan(patient, today))
+    db.session.commit()
+    assert item_logs(db, patient) == [(first, today, False, ""), (second, today, True, ""), (third, today, True, "")]
+    save_checkin(patient, today, CALM)
+    db.session.commit()
+    assert len(item_logs(db, patient)) == 3
+
+
+def test_set_done_marks_and_unmarks_one_row_for_the_day(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=2)
+    item, untouched = plan.items
+    set_done(patient, item, True)  # the day defaults to the patient's today
+    db.session.commit()
+    assert item_logs(db, patient) == [(item.id, today, True, "")]
+    set_done(patient, item, True, today)
+    set_done(patient, item, False, today)
+    db.session.commit()
+    assert item_logs(db, patient) == [(item.id, today, False, "")]
+    assert item_logs(db, other) == []
+    assert [(e.plan_item.id, e.done) for e in todays_plan(patient, today).items] == [
+        (item.id, False),
+        (untouched.id, False),
+    ]
+
+
+def test_set_done_refuses_days_the_item_is_not_due(db, coach, patient):
+    today = patient_today(patient)
+    other_days = "".join(str(d) for d in range(7) if d != today.weekday())
+    plan = make_plan(db, patient, coach, n_items=1, weekdays=other_days)
+    with pytest.raises(NotDueToday, match="not on your plan for today"):
+        set_done(patient, plan.items[0], True, today)
+    # Every day is due, but the plan starts tomorrow: nothing to tick today yet.
+    item = plan.items[0]
+    item.weekdays = "0123456"
+    plan.start_date = today + timedelta(days=1)
+    db.session.commit()
+    with pytest.raises(NotDueToday):
+        set_done(patient, item, True, today)
+    set_done(patient, item, True, today + timedelta(days=1))
+    assert item_logs(db, patient) == [(item.id, today + timedelta(days=1), True, "")]
