@@ -12,14 +12,34 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import func
 
+from portal.audit import AuditEvent
 from portal.auth.models import Role
-from portal.care.alerts import scan_missed_checkins, worsening
-from portal.care.checkins import outcome_for_week, patient_today, save_checkin, save_weekly_outcome, week_start_for
-from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, WeeklyOutcome
+from portal.care.alerts import (
+    AlertError,
+    open_alert,
+    open_alert_count,
+    open_alerts_query,
+    resolve_alert,
+    resolved_alerts_query,
+    scan_missed_checkins,
+    worsening,
+)
+from portal.care.checkins import (
+    CheckInClosed,
+    outcome_for_week,
+    patient_today,
+    save_checkin,
+    save_weekly_outcome,
+    week_start_for,
+)
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, PlanItem, PlanStatus, WeeklyOutcome
 from portal.care.progress import (
     _due_count,
     adherence_by_patient,
+    chart_data_for,
+    chart_days,
     checkin_series,
     item_adherence,
     peg_series,
@@ -29,7 +49,8 @@ from portal.care.progress import (
     weekly_adherence,
 )
 from portal.care.red_flags import RED_FLAG_FIELDS, RED_FLAGS
-from portal.care.today import todays_plan
+from portal.care.today import NotDueToday, set_done, todays_plan
+from portal.errors import BadInput
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
 from tests.test_checkins import make_plan
@@ -343,3 +364,405 @@ def test_an_item_never_done_has_zero_adherence(db, patient, coach):
     assert (rows[done_item.id].done, rows[done_item.id].percent) == (1, 14)
     assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (14, 1)}
     assert db.session.get(PlanItem, never.id).is_active
+
+
+# --- exact figures: every bound, average and cap of the progress page ---------------------
+
+
+def test_summary_figures_and_window_bounds_are_exact(db, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    start, end = today - timedelta(days=13), today
+    rows = {
+        # offset from today: (pain, stiffness, spasms, red-flag answers)
+        14: (10, 10, 50, {"rf_numbness": True}),  # the day before the window
+        13: (8, 5, 1, {}),  # first day: first week
+        7: (6, 5, 2, {"rf_walking": True}),  # start + 6: last day of the first week
+        6: (3, 2, 3, {}),  # end - 6: first day of the last week
+        3: (2, 1, 0, {}),
+        0: (2, 1, 4, {"rf_fall_injury": True, "rf_bladder_bowel": True}),  # two answers, one day
+        -1: (10, 10, 50, {"rf_numbness": True}),  # tomorrow
+    }
+    for offset, (pain, stiffness, spasms, flags) in rows.items():
+        db.session.add(
+            CheckIn(
+                patient_id=patient.id,
+                day=today - timedelta(days=offset),
+                pain=pain,
+                stiffness=stiffness,
+                spasm_episodes=spasms,
+                **flags,
+            )
+        )
+    add_checkins(db, other, {o: 9 for o in range(0, 14)}, spasm_episodes=7, rf_numbness=True)
+    result = summary(patient.id, start, end)
+    assert result.days == 14
+    assert result.checkins == 5
+    assert result.pain_avg == 4.2  # (8 + 6 + 3 + 2 + 2) / 5
+    assert result.stiffness_avg == 2.8  # (5 + 5 + 2 + 1 + 1) / 5
+    assert result.spasms_total == 10
+    assert result.pain_first_week == 7.0  # days 1-7: 8 and 6
+    assert result.pain_last_week == 2.3  # days 8-14: 3, 2, 2
+    assert result.pain_change == -4.7
+    assert result.red_flag_days == 2
+
+
+def test_summary_of_an_empty_window_is_zeros_and_blanks(db, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    add_checkins(db, other, {0: 5}, spasm_episodes=3, rf_walking=True)
+    result = summary(patient.id, today - timedelta(days=6), today)
+    assert (result.days, result.checkins, result.spasms_total, result.red_flag_days) == (7, 0, 0, 0)
+    assert (result.pain_avg, result.stiffness_avg, result.pain_first_week, result.pain_last_week) == (None,) * 4
+    assert result.pain_change is None
+
+
+def test_pain_change_needs_both_weeks(db, patient):
+    today = patient_today(patient)
+    add_checkins(db, patient, {0: 4})
+    # A 30-day window with check-ins only in its last week: no first-week average, no change.
+    result = summary(patient.id, today - timedelta(days=29), today)
+    assert (result.pain_first_week, result.pain_last_week, result.pain_change) == (None, 4.0, None)
+
+
+def _brute_force_weeks(plan_start: date, weekdays: list[str], done_days: dict[int, set], today: date, weeks: int):
+    """Day by day: what each Monday-based week owes and got (done capped per item and week)."""
+    first_monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    expected = []
+    for i in range(weeks):
+        monday = first_monday + timedelta(weeks=i)
+        due = done = 0
+        for index, days in enumerate(weekdays):
+            week_days = [monday + timedelta(days=d) for d in range(7) if monday + timedelta(days=d) <= today]
+            item_due = sum(1 for d in week_days if d >= plan_start and str(d.weekday()) in days)
+            item_done = sum(1 for d in week_days if d in done_days[index])
+            due += item_due
+            done += min(item_done, item_due)
+        expected.append((monday, due, done, round(100 * done / due) if due else None))
+    return expected
+
+
+def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan_start = today - timedelta(days=16)
+    plan = make_plan(db, patient, coach, n_items=2, start=plan_start)
+    plan.items[0].weekdays = "024"
+    plan.items[1].weekdays = "13"
+    other_plan = make_plan(db, other, coach, n_items=1)
+    # Item 0: every day of the plan logged (its non-due days must not lift a week above 100 %);
+    # item 1: every other day; one not-done log and one log before the window that must not count.
+    done_days = {
+        0: {plan_start + timedelta(days=d) for d in range(17)},
+        1: {plan_start + timedelta(days=d) for d in range(0, 17, 2)},
+    }
+    for index, days in done_days.items():
+        for day in days:
+            db.session.add(ItemLog(plan_item_id=plan.items[index].id, patient_id=patient.id, day=day))
+    db.session.add(
+        ItemLog(plan_item_id=plan.items[1].id, patient_id=patient.id, day=plan_start + timedelta(days=1), done=False)
+    )
+    db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=today - timedelta(weeks=10)))
+    for offset in range(20):
+        db.session.add(
+            ItemLog(plan_item_id=other_plan.items[0].id, patient_id=other.id, day=today - timedelta(days=offset))
+        )
+    db.session.commit()
+    weeks = 4
+    got = [(w["week_start"], w["due"], w["done"], w["percent"]) for w in weekly_adherence(patient.id, today, weeks)]
+    assert got == _brute_force_weeks(plan_start, ["024", "13"], done_days, today, weeks)
+    assert got[0][1:] == (0, 0, None)  # the week before the plan starts owes nothing
+    assert [w["week_start"].weekday() for w in weekly_adherence(patient.id, today)] == [0] * 12
+    assert len(weekly_adherence(patient.id, today)) == 12
+
+
+def test_weekly_adherence_ignores_ended_plans_and_removed_items(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=2)
+    plan.items[1].is_active = False
+    db.session.commit()
+    due_one_item = sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2))
+    assert due_one_item == 7 + today.weekday() + 1
+    plan.status = PlanStatus.ENDED
+    db.session.commit()
+    assert all(w["due"] == 0 for w in weekly_adherence(patient.id, today, weeks=2))
+
+
+def test_weekly_adherence_stops_at_the_plans_end(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1)
+    plan.end_date = today - timedelta(days=today.weekday() + 1)  # Sunday of last week
+    db.session.commit()
+    weeks = weekly_adherence(patient.id, today, weeks=2)
+    assert [(w["due"], w["percent"]) for w in weeks] == [(7, 0), (0, None)]
+    plan.end_date = today - timedelta(weeks=3)
+    db.session.commit()
+    assert [w["due"] for w in weekly_adherence(patient.id, today, weeks=2)] == [0, 0]
+
+
+def test_progress_chart_json_is_exact(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=today.weekday()))
+    db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=plan.start_date))
+    db.session.add(
+        CheckIn(patient_id=patient.id, day=today - timedelta(days=29), pain=7, stiffness=6, spasm_episodes=2)
+    )
+    db.session.add(CheckIn(patient_id=patient.id, day=today, pain=3, stiffness=2, spasm_episodes=1))
+    db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=30), pain=9, stiffness=9))
+    add_checkins(db, other, {o: 8 for o in range(1, 29)})
+    monday = week_start_for(today)
+    db.session.add(
+        WeeklyOutcome(
+            patient_id=patient.id,
+            week_start=monday - timedelta(weeks=1),
+            pain_average=5,
+            enjoyment_interference=4,
+            activity_interference=6,
+        )
+    )
+    db.session.commit()
+    progress = progress_for(patient.id, today)
+    data = progress.chart_data()
+    assert data["days"] == 30
+    labels = data["daily"]["labels"]
+    assert labels == [(today - timedelta(days=29 - i)).isoformat() for i in range(30)]
+    assert data["daily"]["pain"] == [7] + [None] * 28 + [3]
+    assert data["daily"]["stiffness"] == [6] + [None] * 28 + [2]
+    assert data["daily"]["spasms"] == [2] + [None] * 28 + [1]
+    assert data["adherence"]["labels"][-1] == monday.isoformat()
+    assert len(data["adherence"]["labels"]) == 12
+    assert data["adherence"]["percent"] == [None] * 11 + [round(100 / (today.weekday() + 1))]
+    assert data["peg"] == {"labels": [(monday - timedelta(weeks=1)).isoformat()], "score": [5.0]}
+    assert chart_data_for(patient.id, today) == data
+    assert chart_data_for(patient.id, today, days=90)["daily"]["pain"][-30:] == data["daily"]["pain"]
+    assert (progress.days, progress.start, progress.end) == (30, today - timedelta(days=29), today)
+    assert [(a.due, a.done) for a in progress.items] == [(today.weekday() + 1, 1)]
+    assert (progress.summary.checkins, progress.streak, progress.longest_streak) == (2, 1, 2)
+    assert [row.day for row in progress.series] == [today - timedelta(days=29), today]
+    assert [row[0] for row in progress.peg] == [monday - timedelta(weeks=1)]
+
+
+def test_progress_items_cover_the_last_four_weeks(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=60))
+    for offset in (0, 27, 28):
+        db.session.add(
+            ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=today - timedelta(days=offset))
+        )
+    db.session.commit()
+    assert [(a.due, a.done, a.percent) for a in progress_for(patient.id, today).items] == [(28, 2, 7)]
+
+
+def test_chart_days_accepts_only_the_offered_ranges():
+    assert chart_days(None) == 30
+    assert chart_days("30") == 30
+    assert chart_days("90") == 90
+    for raw in ("7", "", "-30", "30.0", "abc", "900"):
+        with pytest.raises(BadInput, match="30 or 90"):
+            chart_days(raw)
+
+
+# --- the alert lifecycle, exactly ---------------------------------------------------------
+
+
+def test_the_coachs_red_flag_email_says_what_to_do_and_nothing_clinical(db, patient, coach):
+    open_alert(patient, AlertKind.RED_FLAG, "Reported: numbness")
+    (email,) = emails_to(db, coach.email)
+    assert email.subject == "Urgent alert waiting in Holistiq Coach"
+    assert email.body == (
+        "One of your patients reported a red-flag symptom in today's check-in.\n"
+        "Please sign in to Holistiq Coach and open Alerts to review it."
+    )
+    assert "numbness" not in email.body
+
+
+def test_the_coachs_red_flag_email_speaks_the_coachs_language(db, make_user):
+    coach = make_user(Role.COACH, language="es")
+    patient = make_user(Role.PATIENT, coach=coach, language="en")
+    open_alert(patient, AlertKind.RED_FLAG, "Reported: numbness")
+    (email,) = emails_to(db, coach.email)
+    assert email.subject != "Urgent alert waiting in Holistiq Coach"
+    assert "Holistiq Coach" in email.subject
+
+
+def test_resolving_records_who_when_and_the_note_once(db, patient, coach):
+    alert, _created = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up")
+    db.session.commit()
+    resolve_alert(alert, coach, "Called; ice and rest. " + "x" * 3000)
+    db.session.commit()
+    db.session.refresh(alert)
+    assert alert.resolved_by_id == coach.id
+    assert alert.resolved_at is not None
+    assert abs(alert.resolved_at.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=1)
+    assert alert.note.startswith("Called; ice and rest. x") and len(alert.note) == 2000
+    assert alert.open_key is None
+    (event,) = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "alert.resolve")).all()
+    assert (event.actor_id, event.patient_id, event.target_id, event.target_type) == (
+        coach.id,
+        patient.id,
+        alert.id,
+        "Alert",
+    )
+    with pytest.raises(AlertError, match="already resolved"):
+        resolve_alert(alert, coach, "again")
+    db.session.refresh(alert)
+    assert alert.note.startswith("Called")
+    # A new alert of the same kind can open once the first is resolved.
+    _again, created = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up again")
+    assert created
+
+
+def test_alert_queries_and_badge_cover_only_the_coachs_patients(db, make_user, coach, two_patients):
+    first, second = two_patients
+    other_coach = make_user(Role.COACH)
+    stranger = make_user(Role.PATIENT, coach=other_coach)
+    a1, _ = open_alert(first, AlertKind.MISSED_CHECKINS, "missed", notify=False)
+    a2, _ = open_alert(second, AlertKind.RED_FLAG, "red", notify=False)
+    a3, _ = open_alert(first, AlertKind.PAIN_WORSENING, "worse", notify=False)
+    open_alert(stranger, AlertKind.RED_FLAG, "stranger", notify=False)
+    db.session.commit()
+    assert open_alert_count(coach) == 3
+    assert open_alert_count(other_coach) == 1
+    assert open_alert_count(first) == 0
+    assert open_alert_count(make_user(Role.ADMIN)) == 0
+    assert [a.id for a in db.session.scalars(open_alerts_query(coach))][0] == a2.id  # urgent first
+    resolve_alert(a1, coach, "first")
+    db.session.commit()
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=1)):
+        resolve_alert(a3, coach, "second")
+        db.session.commit()
+    assert open_alert_count(coach) == 1
+    assert [a.id for a in db.session.scalars(resolved_alerts_query(coach))] == [a3.id, a1.id]
+    assert list(db.session.scalars(resolved_alerts_query(other_coach))) == []
+    assert {a.id for a in db.session.scalars(open_alerts_query(coach))} == {a2.id}
+
+
+def test_the_missed_checkin_scan_counts_and_words_exactly(db, make_user, coach):
+    today = patient_today(make_user(Role.PATIENT, coach=coach))
+    never = make_user(Role.PATIENT, coach=coach)
+    lapsed = make_user(Role.PATIENT, coach=coach)
+    current = make_user(Role.PATIENT, coach=coach)
+    ended = make_user(Role.PATIENT, coach=coach)
+    plans = [
+        make_plan(db, person, coach, n_items=1, start=today - timedelta(days=10))
+        for person in (never, lapsed, current, ended)
+    ]
+    plans[-1].status = PlanStatus.ENDED
+    lapsed_day = today - timedelta(days=4)
+    add_checkins(db, lapsed, {4: 3, 6: 3})
+    add_checkins(db, current, {3: 3})
+    result = scan_missed_checkins()
+    assert (result.checked, result.opened) == (3, 2)
+    alerts = {a.patient_id: a for a in db.session.scalars(db.select(Alert))}
+    assert set(alerts) == {never.id, lapsed.id}
+    assert alerts[never.id].summary == "No check-in for 3 days or more (since the plan started)."
+    assert alerts[lapsed.id].summary == f"No check-in for 3 days or more (since {lapsed_day:%b} {lapsed_day.day})."
+    assert alerts[never.id].kind == AlertKind.MISSED_CHECKINS
+    assert scan_missed_checkins().opened == 0
+
+
+# --- saving a check-in and ticking an item, exactly ----------------------------------------
+
+
+def item_logs(db, patient) -> list[tuple]:
+    return [
+        (log.plan_item_id, log.day, log.done, log.note)
+        for log in db.session.scalars(
+            db.select(ItemLog).where(ItemLog.patient_id == patient.id).order_by(ItemLog.plan_item_id, ItemLog.day)
+        )
+    ]
+
+
+def test_a_saved_checkin_keeps_every_answer_and_updates_in_place(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    add_checkins(db, other, {0: 9})
+    values = {
+        "pain": 4,
+        "stiffness": 3,
+        "spasm_episodes": 2,
+        "sleep_quality": 4,
+        "water_glasses": 6,
+        "notes": "Walked the dog.",
+    }
+    first = save_checkin(patient, today, values)
+    db.session.commit()
+    assert first.created is True and first.alerts == []
+    saved = first.checkin
+    assert (saved.patient_id, saved.day) == (patient.id, today)
+    assert {name: getattr(saved, name) for name in values} == values
+    assert not any(getattr(saved, name) for name in RED_FLAG_FIELDS)
+    assert saved.created_at is not None and saved.updated_at >= saved.created_at
+    created_at = saved.created_at
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
+        second = save_checkin(patient, today, {"pain": 6, "stiffness": 5, "rf_walking": True})
+        db.session.commit()
+    assert second.created is False and second.checkin.id == saved.id
+    assert (second.checkin.pain, second.checkin.stiffness, second.checkin.notes) == (6, 5, "Walked the dog.")
+    assert second.checkin.rf_walking is True
+    assert second.checkin.created_at == created_at and second.checkin.updated_at > created_at
+    assert [a.kind for a in second.alerts] == [AlertKind.RED_FLAG]
+    assert db.session.scalar(db.select(func.count(CheckIn.id)).where(CheckIn.patient_id == patient.id)) == 1
+    assert db.session.scalar(db.select(CheckIn.pain).where(CheckIn.patient_id == other.id)) == 9
+
+
+def test_a_checkin_for_another_day_is_refused_and_writes_nothing(db, patient):
+    today = patient_today(patient)
+    for day in (today - timedelta(days=1), today + timedelta(days=1)):
+        with pytest.raises(CheckInClosed, match="earlier days can no longer be changed"):
+            save_checkin(patient, day, CALM)
+    assert db.session.scalar(db.select(func.count(CheckIn.id))) == 0
+
+
+def test_checkin_ticks_record_only_changed_due_items(db, coach, patient):
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=3)
+    first, second, third = (item.id for item in plan.items)
+    save_checkin(patient, today, CALM)  # no ticks given: logs left alone
+    assert item_logs(db, patient) == []
+    save_checkin(patient, today, CALM, items_done={first, second})
+    db.session.commit()
+    assert item_logs(db, patient) == [(first, today, True, ""), (second, today, True, "")]
+    save_checkin(patient, today, CALM, items_done={second, third}, plan_today=todays_plan(patient, today))
+    db.session.commit()
+    assert item_logs(db, patient) == [(first, today, False, ""), (second, today, True, ""), (third, today, True, "")]
+    save_checkin(patient, today, CALM)
+    db.session.commit()
+    assert len(item_logs(db, patient)) == 3
+
+
+def test_set_done_marks_and_unmarks_one_row_for_the_day(db, coach, two_patients):
+    patient, other = two_patients
+    today = patient_today(patient)
+    plan = make_plan(db, patient, coach, n_items=2)
+    item, untouched = plan.items
+    set_done(patient, item, True)  # the day defaults to the patient's today
+    db.session.commit()
+    assert item_logs(db, patient) == [(item.id, today, True, "")]
+    set_done(patient, item, True, today)
+    set_done(patient, item, False, today)
+    db.session.commit()
+    assert item_logs(db, patient) == [(item.id, today, False, "")]
+    assert item_logs(db, other) == []
+    assert [(e.plan_item.id, e.done) for e in todays_plan(patient, today).items] == [
+        (item.id, False),
+        (untouched.id, False),
+    ]
+
+
+def test_set_done_refuses_days_the_item_is_not_due(db, coach, patient):
+    today = patient_today(patient)
+    other_days = "".join(str(d) for d in range(7) if d != today.weekday())
+    plan = make_plan(db, patient, coach, n_items=1, weekdays=other_days)
+    with pytest.raises(NotDueToday, match="not on your plan for today"):
+        set_done(patient, plan.items[0], True, today)
+    # Every day is due, but the plan starts tomorrow: nothing to tick today yet.
+    item = plan.items[0]
+    item.weekdays = "0123456"
+    plan.start_date = today + timedelta(days=1)
+    db.session.commit()
+    with pytest.raises(NotDueToday):
+        set_done(patient, item, True, today)
+    set_done(patient, item, True, today + timedelta(days=1))
+    assert item_logs(db, patient) == [(item.id, today + timedelta(days=1), True, "")]
