@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -217,10 +218,10 @@ def test_clinic_edit_and_validation(admin_client, clinic, db):
 
 
 def test_audit_log_filters_and_csv(admin_client, admin, patient, db):
-    html = admin_client.get(f"/admin/audit?actor={admin.email}&action=login").get_data(as_text=True)
-    assert "login.success" in html
+    html = admin_client.get(f"/admin/audit?actor={admin.email}&action=login.success").get_data(as_text=True)
+    assert "Signed in" in html
     assert admin_client.get("/admin/audit?date_from=not-a-date").status_code == 400
-    response = admin_client.get("/admin/audit.csv?action=login")
+    response = admin_client.get("/admin/audit.csv?action=login.success")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("at_utc,actor,action") and "login.success" in body
@@ -251,24 +252,30 @@ def test_account_search_treats_percent_and_underscore_as_text(admin_client, make
     assert "Under_score Uma" in html and "UnderXscore Ulla" not in html
 
 
-def test_audit_action_filter_is_a_literal_prefix(admin_client, db):
-    db.session.add_all(
-        [AuditEvent(action="demo_x.done"), AuditEvent(action="demoXx.done"), AuditEvent(action="d%.odd")]
-    )
+def test_audit_action_filter_is_a_list_of_known_actions(admin_client, db, admin, patient):
+    audit.record("account.reassign_coach", patient, actor=admin)
+    audit.record("patient.view", patient, actor=admin, patient=patient)
     db.session.commit()
-    html = admin_client.get("/admin/audit?action=demo_").get_data(as_text=True)
-    assert "demo_x.done" in html and "demoXx.done" not in html
-    html = admin_client.get("/admin/audit?action=d%25").get_data(as_text=True)
-    assert "d%.odd" in html and "demo_x.done" not in html
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="action".*?</select>', html, re.S).group(0)
+    assert '<option value="account.reassign_coach">Reassigned coach</option>' in select
+    assert '<option value="patient.view">Viewed patient record</option>' in select
+    assert len(re.findall("<option", select)) == len(audit.ACTION_LABELS) + 1  # plus "All actions"
+    html = admin_client.get("/admin/audit?action=account.reassign_coach").get_data(as_text=True)
+    table = html[html.index('class="list-unstyled audit-log"') :]
+    assert "Reassigned coach" in table and "Viewed patient record" not in table
+    # An action that is not on the list, or a wildcard, is refused rather than guessed at.
+    assert admin_client.get("/admin/audit?action=account%25").status_code == 400
+    assert admin_client.get("/admin/audit.csv?action=demo_").status_code == 400
 
 
 def test_audit_csv_neutralises_every_formula_prefix(admin_client, db):
     """The audit export follows the same CSV rule as the patient export: = + - @ tab CR."""
     details = [prefix + 'HYPERLINK("http://evil")' for prefix in FORMULA_PREFIXES]
     assert len(details) == 6
-    db.session.add_all(AuditEvent(action="test.csv", target_id=-3, detail=detail) for detail in details)
+    db.session.add_all(AuditEvent(action="clinic.update", target_id=-3, detail=detail) for detail in details)
     db.session.commit()
-    response = admin_client.get("/admin/audit.csv?action=test.csv")
+    response = admin_client.get("/admin/audit.csv?action=clinic.update")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
     assert sorted(row["detail"] for row in rows) == sorted("'" + detail for detail in details)

@@ -107,6 +107,6 @@ class AuditFilterForm(FlaskForm):
     patient = StringField(
         _l("Patient email"), validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
     )
-    action = StringField(_l("Action"), validators=[Optional(), Length(max=64), single_line], filters=[strip_filter])
+    action = SelectField(_l("Action"), choices=[], default="")
     date_from = DateField(_l("From"), validators=[Optional(), sane_date])
     date_to = DateField(_l("To"), validators=[Optional(), sane_date])

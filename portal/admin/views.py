@@ -339,7 +339,7 @@ def _audit_query(form: AuditFilterForm, *columns):
     if form.patient.data:
         query = query.where(func.lower(patient.email) == form.patient.data.lower())
     if form.action.data:
-        query = query.where(AuditEvent.action.like(f"{escape_like(form.action.data)}%", escape="\\"))
+        query = query.where(AuditEvent.action == form.action.data)
     if form.date_from.data:
         query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min))
     if form.date_to.data:
@@ -360,18 +360,34 @@ def _csv_columns(actor, patient) -> tuple:
     )
 
 
+def _audit_filter_form() -> AuditFilterForm:
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions")), *audit.action_choices()]
+    return form
+
+
+def _people_named_in(events: list[AuditEvent]) -> dict[int, str]:
+    """Names and emails of the people the events' details name by id, in one query."""
+    ids = set().union(*(event.person_ids() for event in events)) if events else set()
+    if not ids:
+        return {}
+    rows = db.session.execute(db.select(User.id, User.name, User.email).where(User.id.in_(ids)))
+    return {user_id: f"{name} ({email})" for user_id, name, email in rows}
+
+
 @bp.route("/audit")
 def audit_log():
-    form = AuditFilterForm(request.args)
+    form = _audit_filter_form()
     if not form.validate():
-        return render_template("admin/audit.html", form=form, pagination=None), 400
+        return render_template("admin/audit.html", form=form, pagination=None, people={}), 400
     pagination = db.paginate(_audit_query(form), page=page_arg(), per_page=50, max_per_page=50, error_out=False)
-    return render_template("admin/audit.html", form=form, pagination=pagination)
+    people = _people_named_in(list(pagination.items))
+    return render_template("admin/audit.html", form=form, pagination=pagination, people=people)
 
 
 @bp.route("/audit.csv")
 def audit_log_csv():
-    form = AuditFilterForm(request.args)
+    form = _audit_filter_form()
     if not form.validate():
         abort(400, _("Check the filter values."))
     audit.record("audit.export")
