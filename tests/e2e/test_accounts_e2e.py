@@ -71,14 +71,15 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     patient_page.get_by_label("New password", exact=True).fill("maple-lantern-orbit-88")
     patient_page.get_by_label("Repeat the new password").fill("maple-lantern-orbit-88")
     patient_page.get_by_role("button", name="Save password").click()
-    expect(patient_page.get_by_text("Your password is set")).to_be_visible()
-    log_in(patient_page, live_server, "grace.browser@example.org", "maple-lantern-orbit-88")
+    # The invitation ends signed in, on Today.
+    expect(patient_page.get_by_text("Your password is set and you are signed in")).to_be_visible()
+    assert patient_page.url.rstrip("/").endswith("/today")
     expect(patient_page.locator("form[action='/logout']")).to_be_attached()
     patient_context.close()
 
-    # The admin's actions are in the audit log.
-    page.goto(f"{live_server}/admin/audit?action=account")
-    expect(page.get_by_text("account.create").first).to_be_visible()
+    # The admin's actions are in the audit log, in words.
+    page.goto(f"{live_server}/admin/audit?action=account.create")
+    expect(page.get_by_text("Created account").first).to_be_visible()
 
 
 def test_log_out(mobile_page, live_server):
