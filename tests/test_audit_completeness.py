@@ -144,7 +144,14 @@ def test_account_changes(app, db, world):
     client = _client_for(app, admin)
     _submit(client, f"/admin/accounts/{patient.id}/edit", r"/edit$", name="Maria G. Gonzalez")
     _one(db, "account.update", actor_id=admin.id, target_id=patient.id, patient_id=patient.id)
-    _submit(client, f"/admin/accounts/{patient.id}", r"/reassign$", **{"reassign-coach_id": str(coach2.id)})
+    asked = _submit(client, f"/admin/accounts/{patient.id}", r"/reassign$", **{"reassign-coach_id": str(coach2.id)})
+    assert asked.status_code == 200 and not _events(db, "account.reassign_coach")
+    _submit(
+        client,
+        f"/admin/accounts/{patient.id}",
+        r"/reassign$",
+        **{"reassign-coach_id": str(coach2.id), "reassign-confirm": "yes"},
+    )
     _one(db, "account.reassign_coach", actor_id=admin.id, patient_id=patient.id)
     _submit(client, f"/admin/accounts/{patient.id}", r"/deactivate$")
     _one(db, "account.deactivate", actor_id=admin.id, target_id=patient.id)
@@ -160,6 +167,7 @@ def test_account_changes(app, db, world):
         role="patient",
         clinic_id=str(clinic_id),
         coach_id=str(coach2.id),
+        phone="(972) 555-0150",
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     created = db.session.scalar(email_lookup("new.patient@example.org"))

@@ -40,6 +40,8 @@ STAFF = (
     {"email": "coach2@example.com", "name": "Priya Raman", "role": Role.COACH, "city": "Plano"},
 )
 
+AREA_CODES = {"Arlington": "817", "Irving": "972", "Plano": "469"}
+
 # Demo patients who read the portal in Spanish; everyone else reads English.
 SPANISH_SPEAKERS = {"patient7@example.com"}
 
@@ -82,7 +84,7 @@ def seed_accounts() -> None:
             user.totp_secret = DEMO_TOTP_SECRET
             user.totp_enabled = True
     db.session.flush()
-    for email, name, city, coach_email in PATIENTS:
+    for number, (email, name, city, coach_email) in enumerate(PATIENTS, start=1):
         if db.session.scalar(email_lookup(email)) is None:
             coach = db.session.scalar(email_lookup(coach_email))
             user = create_account(
@@ -92,6 +94,8 @@ def seed_accounts() -> None:
                 clinic_id=clinics[city].id,
                 coach_id=coach.id,
                 language="es" if email in SPANISH_SPEAKERS else "en",
+                # Fictional numbers (555-0100 to 555-0199 are reserved for fiction), area code of the clinic's city.
+                phone=f"({AREA_CODES[city]}) 555-01{number:02d}",
             )
             user.password_hash = password_hash
     db.session.commit()

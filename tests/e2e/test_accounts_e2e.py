@@ -56,6 +56,7 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     page.get_by_label("Role").select_option("patient")
     page.get_by_label("Clinic").select_option(label="Holistiq Spine & Ortho Irving")
     page.get_by_label("Coach (patients only)").select_option(label="Marcus Bell")
+    page.get_by_label("Phone").fill("972 555 0161")
     page.get_by_role("button", name="Save account").click()
     expect(page.get_by_text("Account created for Grace Browser")).to_be_visible()
 
