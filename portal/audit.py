@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.timeutil import utcnow
 
-
 # Every action code the portal records, in words. One mapping: the audit page, its
 # filter and the completeness test all read it, so a new code without words fails a test.
 ACTION_LABELS: dict[str, Any] = {

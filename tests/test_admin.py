@@ -374,7 +374,11 @@ def test_reassign_to_the_same_coach_does_nothing_and_says_so(admin_client, patie
     for confirm in ("", "yes"):
         response = admin_client.post(
             f"/admin/accounts/{patient.id}/reassign",
-            data={"reassign-coach_id": str(patient.coach_id), "reassign-csrf_token": token, "reassign-confirm": confirm},
+            data={
+                "reassign-coach_id": str(patient.coach_id),
+                "reassign-csrf_token": token,
+                "reassign-confirm": confirm,
+            },
             follow_redirects=True,
         )
         assert f"{patient.name} already works with {patient.coach.name}. Nothing changed." in response.get_data(

@@ -67,15 +67,13 @@ def test_audit_page_names_people_and_shows_local_time_and_fields(admin_client, a
     old_coach = make_user(Role.COACH, name="Olivia Old", email="olivia@example.org")
     new_coach = make_user(Role.COACH, name="Nora New", email="nora@example.org")
     patient = make_user(Role.PATIENT, name="Maria Gonzalez", email="maria@example.org", coach=old_coach)
-    event = audit.record(
-        "account.reassign_coach", patient, actor=admin, from_coach=old_coach.id, to_coach=new_coach.id
-    )
+    event = audit.record("account.reassign_coach", patient, actor=admin, from_coach=old_coach.id, to_coach=new_coach.id)
     event.at = datetime(2026, 7, 4, 15, 30)  # 10:30 AM in Texas (CDT, UTC-5)
     db.session.commit()
     html = admin_client.get("/admin/audit?action=account.reassign_coach").get_data(as_text=True)
     entry = html[html.index('class="list-unstyled audit-log"') :]
     assert "Reassigned coach" in entry
-    assert f"{admin.name} <span class=\"audit-email\">({admin.email})</span>" in entry
+    assert f'{admin.name} <span class="audit-email">({admin.email})</span>' in entry
     assert "Maria Gonzalez" in entry and "maria@example.org" in entry
     assert "Jul 4, 2026, 10:30 AM CDT" in entry.replace("\u202f", " ")
     assert "Previous coach</dt><dd>Olivia Old (olivia@example.org)" in entry

@@ -28,7 +28,7 @@ from portal.csvutil import csv_line
 from portal.extensions import db
 from portal.mail import deliver_after_response
 from portal.pagination import page_arg
-from portal.sqlutil import contains_text, escape_like
+from portal.sqlutil import contains_text
 
 PAGE_SIZE = 25
 US_TIMEZONES = sorted(tz for tz in available_timezones() if tz.startswith("America/") or tz.startswith("US/"))
