@@ -1,4 +1,4 @@
-"""A patient's date of birth; a plan item a coach has paused, with the reason
+"""A patient's date of birth (optional)
 
 Revision ID: a4c8e2f61b93
 Revises: d3f6a9c1e2b4
