@@ -74,7 +74,8 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     patient_page.get_by_role("button", name="Save password").click()
     # The invitation ends signed in, on Today.
     expect(patient_page.get_by_text("Your password is set and you are signed in")).to_be_visible()
-    assert patient_page.url.rstrip("/").endswith("/today")
+    assert patient_page.url.endswith("/me/")
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("Today")
     expect(patient_page.locator("form[action='/logout']")).to_be_attached()
     patient_context.close()
 
@@ -89,3 +90,23 @@ def test_log_out(mobile_page, live_server):
     expect(mobile_page.get_by_text("You have logged out.")).to_be_visible()
     mobile_page.goto(f"{live_server}/account")
     assert "/login" in mobile_page.url
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_audit_log_reads_as_words_at_any_width(browser, live_server, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/admin/audit?action=login.success")
+    entries = page.locator("li.audit-entry")
+    expect(entries.first).to_contain_text("Signed in")
+    expect(entries.first).to_contain_text(re.compile(r"\bC[SD]T\b"))  # Central time, the zone named
+    expect(page.get_by_label("Action")).to_have_value("login.success")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # No letter-by-letter wrapping: the action and each label sit on one line, wider than a few letters.
+    action_box = entries.first.locator(".audit-action").bounding_box()
+    assert action_box["width"] > 50 and action_box["height"] < 40
+    for label in entries.first.locator("dt").all():
+        box = label.bounding_box()
+        assert box["height"] < 40, label.inner_text()
+    context.close()
