@@ -7,12 +7,140 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.timeutil import utcnow
+
+# Every action code the portal records, in words. One mapping: the audit page, its
+# filter and the completeness test all read it, so a new code without words fails a test.
+ACTION_LABELS: dict[str, Any] = {
+    "2fa.disable": _l("Turned off two-step sign-in"),
+    "api.token_issued": _l("Signed in to the phone app"),
+    "exercises.resume": _l("Resumed paused exercises"),
+    "fhir.bulk_download": _l("Downloaded the practice's FHIR export"),
+    "fhir.bulk_export": _l("Made the practice's FHIR export"),
+    "library.media_add": _l("Added a picture or video"),
+    "library.media_remove": _l("Removed a picture or video"),
+    "library.media_replace": _l("Replaced a picture or video"),
+    "2fa.enable": _l("Turned on two-step sign-in"),
+    "2fa.recovery_code_used": _l("Signed in with a recovery code"),
+    "2fa.recovery_codes_reissued": _l("Issued new recovery codes"),
+    "2fa.reset": _l("Reset two-step sign-in"),
+    "account.create": _l("Created account"),
+    "account.deactivate": _l("Deactivated account"),
+    "account.invitation_sent": _l("Sent invitation"),
+    "account.language": _l("Changed language"),
+    "account.preferences": _l("Changed preferences"),
+    "account.reactivate": _l("Reactivated account"),
+    "account.reassign_coach": _l("Reassigned coach"),
+    "account.reset_link_sent": _l("Sent password reset link"),
+    "account.update": _l("Updated account"),
+    "alert.resolve": _l("Resolved alert"),
+    "audit.export": _l("Downloaded audit log"),
+    "clinic.create": _l("Added clinic"),
+    "clinic.update": _l("Updated clinic"),
+    "data.export": _l("Downloaded own data"),
+    "invitation.accepted": _l("Accepted invitation"),
+    "library.create": _l("Added library item"),
+    "library.duplicate": _l("Copied library item"),
+    "library.restore": _l("Restored library item"),
+    "library.retire": _l("Retired library item"),
+    "library.translation_create": _l("Added library translation"),
+    "library.translation_remove": _l("Removed library translation"),
+    "library.translation_update": _l("Updated library translation"),
+    "library.update": _l("Updated library item"),
+    "login.failed": _l("Failed sign-in"),
+    "login.lockout": _l("Locked after failed sign-ins"),
+    "login.success": _l("Signed in"),
+    "logout": _l("Signed out"),
+    "messages.view": _l("Viewed messages"),
+    "password.change": _l("Changed password"),
+    "password.reset": _l("Reset password"),
+    "password.reset_requested": _l("Asked for a password reset"),
+    "patient.view": _l("Viewed patient record"),
+    "plan.assign": _l("Assigned plan"),
+    "plan.calendar_export": _l("Downloaded plan calendar"),
+    "plan.end": _l("Ended plan"),
+    "plan.item_add": _l("Added plan item"),
+    "plan.item_move": _l("Moved plan item"),
+    "plan.item_pause": _l("Paused plan item"),
+    "plan.item_remove": _l("Removed plan item"),
+    "plan.item_resume": _l("Resumed plan item"),
+    "plan.item_update": _l("Changed plan item"),
+    "plan.update": _l("Changed plan"),
+    "program.archive": _l("Archived program"),
+    "program.create": _l("Created program"),
+    "program.duplicate": _l("Copied program"),
+    "program.item_add": _l("Added program item"),
+    "program.item_move": _l("Moved program item"),
+    "program.item_remove": _l("Removed program item"),
+    "program.item_update": _l("Changed program item"),
+    "program.update": _l("Changed program"),
+    "session.end": _l("Signed out a device"),
+    "session.end_others": _l("Signed out other devices"),
+    "sessions.end_all": _l("Signed out everywhere"),
+}
+
+# Detail keys in words; a key without words is shown as it is stored.
+DETAIL_LABELS: dict[str, Any] = {
+    "changes": _l("Changes"),
+    "codes_left": _l("Recovery codes left"),
+    "count": _l("Sessions"),
+    "days": _l("Days"),
+    "detail_reason": _l("Reason"),
+    "device": _l("Device"),
+    "direction": _l("Direction"),
+    "fields": _l("Fields"),
+    "format": _l("Format"),
+    "from_coach": _l("Previous coach"),
+    "item": _l("Plan item"),
+    "items": _l("Items"),
+    "kind": _l("Kind"),
+    "language": _l("Language"),
+    "library_item": _l("Library item"),
+    "locale": _l("Language"),
+    "name": _l("Name"),
+    "page": _l("Page"),
+    "program": _l("Program"),
+    "reason": _l("Reason"),
+    "replaced_by_program": _l("Replaced by program"),
+    "role": _l("Role"),
+    "section": _l("Section"),
+    "skipped_retired": _l("Retired items skipped"),
+    "source": _l("Copied from"),
+    "source_id": _l("Copied from"),
+    "start_date": _l("Start date"),
+    "title": _l("Title"),
+    "to_coach": _l("New coach"),
+}
+
+# Detail keys that hold a person's id.
+PERSON_KEYS = ("from_coach", "to_coach")
+
+
+def action_label(action: str) -> str:
+    """An action code in words ("Reassigned coach"); an unknown code is shown as stored."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """The known actions for a filter, in words, alphabetically as read."""
+    return sorted(((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda pair: pair[1].lower())
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_detail_value(part) for part in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_detail_value(part)}" for key, part in value.items())
+    if value is None:
+        return "—"
+    return str(value)
 
 
 class AuditEvent(db.Model):
@@ -44,6 +172,28 @@ class AuditEvent(db.Model):
             return json.loads(self.detail) if self.detail else {}
         except ValueError:
             return {"text": self.detail}
+
+    @property
+    def action_label(self) -> str:
+        return action_label(self.action)
+
+    def person_ids(self) -> set[int]:
+        """Ids of the people the details name by id, so a page can look them all up at once."""
+        detail = self.detail_dict
+        return {int(detail[key]) for key in PERSON_KEYS if str(detail.get(key, "")).isdigit()}
+
+    def detail_fields(self, people: dict[int, str] | None = None) -> list[tuple[str, str]]:
+        """The details as (label, value) pairs people can read; ``people`` names ids of PERSON_KEYS."""
+        detail = self.detail_dict
+        people = people or {}
+        fields = []
+        for key, value in detail.items():
+            label = str(DETAIL_LABELS.get(key, key.replace("_", " ")))
+            if key in PERSON_KEYS and str(value).isdigit() and int(value) in people:
+                fields.append((label, people[int(value)]))
+            else:
+                fields.append((label, _detail_value(value)))
+        return fields
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -99,6 +99,19 @@ def _date_and_clock(local: datetime, day_style: str) -> str:
     return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", _clock(local))
 
 
+def practice_time(value: datetime | None) -> str:
+    """A stored UTC time in the practice's zone with the zone named: "Dec 1, 2026, 2:05 PM CST".
+
+    Records read by staff in several clinics (the audit log) use one zone, shown, so two
+    rows compare at a glance.
+    """
+    if value is None:
+        return ""
+    local = as_local(value, DEFAULT_TIMEZONE)
+    zone_name = babel_format_time(local, "z", locale=_locale())
+    return f"{_date_and_clock(local, 'medium')} {zone_name}"
+
+
 def message_time(value: datetime | None) -> str:
     """A stored time in the reader's zone, relative to today: "Today 2:05 PM", "Nov 3, 9:40 AM"."""
     if value is None:
@@ -126,6 +139,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(tel_href, "tel")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(message_time, "message_time")
+    app.add_template_filter(practice_time, "practice_time")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(weekday_name, "weekday_name")
     app.add_template_filter(weekday_short, "weekday_short")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import phonenumbers
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
@@ -55,3 +56,29 @@ def sane_date(form, field) -> None:  # noqa: ARG001
                 last=LATEST_DATE.isoformat(),
             )
         )
+
+
+# Phone numbers without a country code are read as US numbers: the practice is in Texas.
+PHONE_REGION = "US"
+
+
+def phone_number(form, field) -> None:  # noqa: ARG001
+    """A phone number a person can call: checked with libphonenumber, stored in one format.
+
+    US numbers are kept as "(214) 555-0100", others in international form.
+    """
+    value = (field.data or "").strip()
+    if not value:
+        return
+    try:
+        parsed = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(_l("Enter a phone number with its area code, like (214) 555-0100."))
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(parsed) == PHONE_REGION
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    field.data = phonenumbers.format_number(parsed, style)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -26,7 +27,7 @@ def _new_account_data(client, **overrides):
         "role": "patient",
         "clinic_id": "",
         "coach_id": "",
-        "phone": "",
+        "phone": "(214) 555-0100",
         "csrf_token": csrf_token(client, "/admin/accounts/new"),
     }
     data.update(overrides)
@@ -159,9 +160,20 @@ def test_coach_with_patients_cannot_be_deactivated(admin_client, coach, patient,
 def test_reassign_patient(admin_client, patient, make_user, db):
     new_coach = make_user(Role.COACH, name="Robin Second")
     token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    # The first submit asks, and changes nothing yet.
     response = admin_client.post(
         f"/admin/accounts/{patient.id}/reassign",
         data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"Move {patient.name} to Robin Second?" in html and 'name="reassign-confirm"' in html
+    assert "works at" not in html  # same clinic: no warning
+    db.session.refresh(patient)
+    assert patient.coach_id != new_coach.id
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token, "reassign-confirm": "yes"},
     )
     assert response.status_code == 302
     db.session.refresh(patient)
@@ -217,10 +229,10 @@ def test_clinic_edit_and_validation(admin_client, clinic, db):
 
 
 def test_audit_log_filters_and_csv(admin_client, admin, patient, db):
-    html = admin_client.get(f"/admin/audit?actor={admin.email}&action=login").get_data(as_text=True)
-    assert "login.success" in html
+    html = admin_client.get(f"/admin/audit?actor={admin.email}&action=login.success").get_data(as_text=True)
+    assert "Signed in" in html
     assert admin_client.get("/admin/audit?date_from=not-a-date").status_code == 400
-    response = admin_client.get("/admin/audit.csv?action=login")
+    response = admin_client.get("/admin/audit.csv?action=login.success")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("at_utc,actor,action") and "login.success" in body
@@ -251,24 +263,30 @@ def test_account_search_treats_percent_and_underscore_as_text(admin_client, make
     assert "Under_score Uma" in html and "UnderXscore Ulla" not in html
 
 
-def test_audit_action_filter_is_a_literal_prefix(admin_client, db):
-    db.session.add_all(
-        [AuditEvent(action="demo_x.done"), AuditEvent(action="demoXx.done"), AuditEvent(action="d%.odd")]
-    )
+def test_audit_action_filter_is_a_list_of_known_actions(admin_client, db, admin, patient):
+    audit.record("account.reassign_coach", patient, actor=admin)
+    audit.record("patient.view", patient, actor=admin, patient=patient)
     db.session.commit()
-    html = admin_client.get("/admin/audit?action=demo_").get_data(as_text=True)
-    assert "demo_x.done" in html and "demoXx.done" not in html
-    html = admin_client.get("/admin/audit?action=d%25").get_data(as_text=True)
-    assert "d%.odd" in html and "demo_x.done" not in html
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="action".*?</select>', html, re.S).group(0)
+    assert '<option value="account.reassign_coach">Reassigned coach</option>' in select
+    assert '<option value="patient.view">Viewed patient record</option>' in select
+    assert len(re.findall("<option", select)) == len(audit.ACTION_LABELS) + 1  # plus "All actions"
+    html = admin_client.get("/admin/audit?action=account.reassign_coach").get_data(as_text=True)
+    table = html[html.index('class="list-unstyled audit-log"') :]
+    assert "Reassigned coach" in table and "Viewed patient record" not in table
+    # An action that is not on the list, or a wildcard, is refused rather than guessed at.
+    assert admin_client.get("/admin/audit?action=account%25").status_code == 400
+    assert admin_client.get("/admin/audit.csv?action=demo_").status_code == 400
 
 
 def test_audit_csv_neutralises_every_formula_prefix(admin_client, db):
     """The audit export follows the same CSV rule as the patient export: = + - @ tab CR."""
     details = [prefix + 'HYPERLINK("http://evil")' for prefix in FORMULA_PREFIXES]
     assert len(details) == 6
-    db.session.add_all(AuditEvent(action="test.csv", target_id=-3, detail=detail) for detail in details)
+    db.session.add_all(AuditEvent(action="clinic.update", target_id=-3, detail=detail) for detail in details)
     db.session.commit()
-    response = admin_client.get("/admin/audit.csv?action=test.csv")
+    response = admin_client.get("/admin/audit.csv?action=clinic.update")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
     assert sorted(row["detail"] for row in rows) == sorted("'" + detail for detail in details)
@@ -282,7 +300,7 @@ def _edit(client, user, **overrides):
         "role": str(user.role),
         "clinic_id": str(user.clinic_id or ""),
         "coach_id": str(user.coach_id or ""),
-        "phone": user.phone or "",
+        "phone": user.phone or "(214) 555-0100",
         "csrf_token": csrf_token(client, f"/admin/accounts/{user.id}/edit"),
     }
     data.update(overrides)
@@ -299,8 +317,11 @@ def test_edit_account_rules_answer_400_next_to_the_field(admin_client, admin, co
     response = _edit(admin_client, coach, role="admin")
     assert response.status_code == 400
     assert "Reassign this coach&#39;s patients before changing the role." in response.get_data(as_text=True)
-    response = _edit(admin_client, patient, coach_id="")
-    assert response.status_code == 400 and "Choose an active coach for the patient." in response.get_data(as_text=True)
+    response = _edit(admin_client, patient, phone="")
+    assert response.status_code == 400
+    assert "Enter the patient's phone number" in response.get_data(as_text=True)
+    response = _edit(admin_client, patient, phone="555-0100")  # no area code
+    assert response.status_code == 400 and "with its area code" in response.get_data(as_text=True)
     db.session.refresh(patient), db.session.refresh(coach), db.session.refresh(admin)
     assert patient.email == "pat.patient@example.org" and coach.role == Role.COACH and admin.role == Role.ADMIN
     assert "account.update" not in [e.action for e in db.session.scalars(db.select(AuditEvent))]
@@ -315,13 +336,16 @@ def test_edit_account_role_change_ends_sessions_and_coach_change_moves_patient(
     assert response.status_code == 302
     db.session.refresh(staff)
     assert staff.role == Role.ADMIN and staff_client.get("/account").status_code == 302
+    # The edit form keeps a patient's coach (a forged coach id changes nothing): moving a
+    # patient goes through "Reassign", which asks first.
     new_coach = make_user(Role.COACH, name="Robin Second")
-    response = _edit(admin_client, patient, coach_id=str(new_coach.id))
+    old_coach_id = patient.coach_id
+    response = _edit(admin_client, patient, coach_id=str(new_coach.id), name="Pat Renamed")
     assert response.status_code == 302
     db.session.refresh(patient)
-    assert patient.coach_id == new_coach.id
+    assert patient.coach_id == old_coach_id and patient.name == "Pat Renamed"
     actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.patient_id == patient.id))]
-    assert "account.reassign_coach" in actions and "account.update" in actions
+    assert "account.reassign_coach" not in actions and "account.update" in actions
 
 
 def test_clinic_duplicate_name_is_400_next_to_the_name(admin_client, clinic, make_clinic, db):
@@ -343,3 +367,90 @@ def test_clinic_duplicate_name_is_400_next_to_the_name(admin_client, clinic, mak
     response = admin_client.post("/admin/clinics/new", data={**data, "name": "Holistiq Irving", "city": "Irving"})
     assert response.status_code == 302 and _count(db, Clinic) == 3
     assert "clinic.create" in [e.action for e in db.session.scalars(db.select(AuditEvent))]
+
+
+def test_reassign_to_the_same_coach_does_nothing_and_says_so(admin_client, patient, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    for confirm in ("", "yes"):
+        response = admin_client.post(
+            f"/admin/accounts/{patient.id}/reassign",
+            data={
+                "reassign-coach_id": str(patient.coach_id),
+                "reassign-csrf_token": token,
+                "reassign-confirm": confirm,
+            },
+            follow_redirects=True,
+        )
+        assert f"{patient.name} already works with {patient.coach.name}. Nothing changed." in response.get_data(
+            as_text=True
+        )
+    assert not db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.reassign_coach")).all()
+
+
+def test_reassign_warns_when_the_new_coach_works_at_another_clinic(admin_client, patient, make_user, make_clinic, db):
+    plano = make_clinic(name="Holistiq Spine & Ortho Plano", city="Plano")
+    far_coach = make_user(Role.COACH, name="Pia Plano", clinic_id=plano.id)
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": str(far_coach.id), "reassign-csrf_token": token},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Pia Plano works at Holistiq Spine &amp; Ortho Plano, not at" in html and 'role="alert"' in html
+    db.session.refresh(patient)
+    assert patient.coach_id != far_coach.id
+
+
+def test_reassign_refuses_a_missing_csrf_or_a_forged_coach(admin_client, patient, db):
+    before = patient.coach_id
+    assert admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign", data={"reassign-coach_id": "1", "reassign-confirm": "yes"}
+    ).status_code in (303, 400)
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": "987654", "reassign-csrf_token": token, "reassign-confirm": "yes"},
+    )
+    assert response.status_code == 303
+    db.session.refresh(patient)
+    assert patient.coach_id == before
+
+
+def test_patient_account_keeps_phone_date_of_birth_and_language(admin_client, coach, clinic, db):
+    data = _new_account_data(
+        admin_client,
+        clinic_id=str(clinic.id),
+        coach_id=str(coach.id),
+        phone="214 555 0147",
+        date_of_birth="1981-03-09",
+        language="es",
+    )
+    assert admin_client.post("/admin/accounts/new", data=data).status_code == 302
+    nora = db.session.scalar(db.select(User).where(User.email == "nora@example.org"))
+    assert nora.phone == "(214) 555-0147" and str(nora.date_of_birth) == "1981-03-09" and nora.language == "es"
+    page = admin_client.get(f"/admin/accounts/{nora.id}").get_data(as_text=True)
+    assert 'href="tel:214555-0147"' in page or 'href="tel:' in page
+    assert "March 9, 1981" in page
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"phone": ""}, "Enter the patient's phone number"),
+        ({"phone": "12345"}, "with its area code"),
+        ({"phone": "call me maybe"}, "with its area code"),
+        ({"date_of_birth": "2999-01-01"}, "cannot be in the future"),
+        ({"date_of_birth": "not-a-date"}, "Not a valid date value"),
+    ],
+)
+def test_new_patient_phone_and_birth_date_are_checked(admin_client, coach, clinic, db, overrides, message):
+    data = _new_account_data(admin_client, clinic_id=str(clinic.id), coach_id=str(coach.id), **overrides)
+    response = admin_client.post("/admin/accounts/new", data=data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(User).where(User.email == "nora@example.org")) is None
+
+
+def test_staff_need_no_phone(admin_client, clinic, db):
+    data = _new_account_data(admin_client, role="coach", clinic_id=str(clinic.id), phone="", email="c@example.org")
+    assert admin_client.post("/admin/accounts/new", data=data).status_code == 302

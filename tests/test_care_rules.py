@@ -470,10 +470,16 @@ def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
     db.session.commit()
     weeks = 4
     got = [(w["week_start"], w["due"], w["done"], w["percent"]) for w in weekly_adherence(patient.id, today, weeks)]
-    assert got == _brute_force_weeks(plan_start, ["024", "13"], done_days, today, weeks)
-    assert got[0][1:] == (0, 0, None)  # the week before the plan starts owes nothing
-    assert [w["week_start"].weekday() for w in weekly_adherence(patient.id, today)] == [0] * 12
-    assert len(weekly_adherence(patient.id, today)) == 12
+    expected = _brute_force_weeks(plan_start, ["024", "13"], done_days, today, weeks)
+    # The chart starts at the plan's start: the leading weeks that owed nothing are not listed.
+    while len(expected) > 1 and expected[0][1:] == (0, 0, None):
+        expected.pop(0)
+    assert got == expected
+    assert got[0][0] <= plan_start < got[0][0] + timedelta(days=7)
+    # Twelve weeks asked for: the ones from the plan's start (three here), each starting on a Monday.
+    twelve = weekly_adherence(patient.id, today)
+    assert [w["week_start"].weekday() for w in twelve] == [0] * len(twelve)
+    assert twelve[0]["week_start"] <= plan_start and len(twelve) == 3
 
 
 def test_weekly_adherence_ignores_ended_plans_and_removed_items(db, coach, patient):
@@ -497,7 +503,8 @@ def test_weekly_adherence_stops_at_the_plans_end(db, coach, patient):
     assert [(w["due"], w["percent"]) for w in weeks] == [(7, 0), (0, None)]
     plan.end_date = today - timedelta(weeks=3)
     db.session.commit()
-    assert [w["due"] for w in weekly_adherence(patient.id, today, weeks=2)] == [0, 0]
+    # Nothing owed in either week: one empty week stands for the window (weeks before anything was due are not drawn).
+    assert [w["due"] for w in weekly_adherence(patient.id, today, weeks=2)] == [0]
 
 
 def test_progress_chart_json_is_exact(db, coach, two_patients):
@@ -531,8 +538,9 @@ def test_progress_chart_json_is_exact(db, coach, two_patients):
     assert data["daily"]["stiffness"] == [6] + [None] * 28 + [2]
     assert data["daily"]["spasms"] == [2] + [None] * 28 + [1]
     assert data["adherence"]["labels"][-1] == monday.isoformat()
-    assert len(data["adherence"]["labels"]) == 12
-    assert data["adherence"]["percent"] == [None] * 11 + [round(100 / (today.weekday() + 1))]
+    # The plan started this week: the adherence chart starts there, not 11 empty weeks earlier.
+    assert len(data["adherence"]["labels"]) == 1
+    assert data["adherence"]["percent"] == [round(100 / (today.weekday() + 1))]
     assert data["peg"] == {"labels": [(monday - timedelta(weeks=1)).isoformat()], "score": [5.0]}
     assert chart_data_for(patient.id, today) == data
     assert chart_data_for(patient.id, today, days=90)["daily"]["pain"][-30:] == data["daily"]["pain"]

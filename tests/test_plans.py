@@ -179,6 +179,16 @@ def test_assigning_again_moves_the_old_plan_to_history(coach, patient, coach_cli
         "assign-start_date": local_today(patient.tz).isoformat(),
         "assign-current_plan": f"{old.id}:{old.version}",
     }
+    # The first submit asks, naming the patient and the plan that would go, and writes nothing.
+    asked = coach_client.post(f"/coach/patients/{patient.id}/plans", data=data)
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert f"Replace {patient.name}&#39;s current plan, First plan?" in html.replace("'", "&#39;")
+    assert "The current plan goes to the history" in html
+    assert 'name="assign-confirm_replace" type="hidden" value="yes"' in html
+    db.session.expire_all()
+    assert old.status == PlanStatus.ACTIVE and db.session.scalar(db.select(db.func.count(Plan.id))) == 1
+    data["assign-confirm_replace"] = "yes"
     assert coach_client.post(f"/coach/patients/{patient.id}/plans", data=data).status_code == 302
     db.session.expire_all()
     assert old.status == PlanStatus.ENDED and old.end_date is not None and old.active_key is None
@@ -187,7 +197,7 @@ def test_assigning_again_moves_the_old_plan_to_history(coach, patient, coach_cli
     html = _page(coach_client, patient)
     history = html.split('id="plan-history"')[1]
     assert "First plan" in history and "Old move" in history
-    # The same (now stale) form again: refused, nothing written.
+    # The same (now stale) confirmation again: refused, nothing written.
     response = coach_client.post(f"/coach/patients/{patient.id}/plans", data=data)
     assert response.status_code == 409
     assert "This plan changed since you opened it" in response.get_data(as_text=True)
@@ -495,3 +505,22 @@ def test_demo_seeding_gives_every_demo_patient_one_active_plan_and_is_idempotent
         ).all()
         assert len(active) == 1 and active[0].items and active[0].start_date < local_today(person.tz)
     assert db.session.scalar(db.select(db.func.count(Plan.id)).where(Plan.status == PlanStatus.ENDED)) >= 1
+
+
+def test_replacing_a_plan_confirmed_against_a_changed_plan_is_refused(coach, patient, coach_client):
+    """The confirmation carries the version the coach saw: an edit in between makes it stale."""
+    old = make_plan(patient, items=[make_item()], title="First two weeks after a spasm flare")
+    program = make_program(owner=coach, items=[make_item()], name="Next step")
+    token = csrf_token(coach_client, f"/coach/patients/{patient.id}")
+    data = {
+        "csrf_token": token,
+        "assign-program_id": program.id,
+        "assign-start_date": local_today(patient.tz).isoformat(),
+        "assign-current_plan": f"{old.id}:{old.version}",
+    }
+    assert coach_client.post(f"/coach/patients/{patient.id}/plans", data=data).status_code == 200
+    old.title = "Edited meanwhile"
+    db.session.commit()
+    response = coach_client.post(f"/coach/patients/{patient.id}/plans", data={**data, "assign-confirm_replace": "yes"})
+    assert response.status_code == 409
+    assert db.session.scalar(db.select(db.func.count(Plan.id))) == 1

@@ -66,7 +66,7 @@ def test_admin_invitation_and_send_link_ignore_a_forged_host(app, db, admin_clie
         "role": "patient",
         "clinic_id": str(clinic.id),
         "coach_id": str(coach.id),
-        "phone": "",
+        "phone": "(214) 555-0112",
         "csrf_token": csrf_token(admin_client, "/admin/accounts/new"),
     }
     _forge(admin_client)

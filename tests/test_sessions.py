@@ -115,7 +115,9 @@ def test_migration_turns_each_done_tick_into_every_session_of_that_day(tmp_path)
     try:
         app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
         with app.app_context():
-            upgrade(revision="a7c15e0f3b91")  # before item logs counted sessions
+            # Accounts and the plan are made with today's models, then the schema goes back to
+            # before item logs counted sessions, where the old done/not-done rows are written.
+            upgrade()
             clinic = Clinic(name="Plano", city="Plano", phone="(972) 555-0100", timezone="America/Chicago")
             _db.session.add(clinic)
             _db.session.flush()
@@ -138,16 +140,18 @@ def test_migration_turns_each_done_tick_into_every_session_of_that_day(tmp_path)
             _db.session.commit()
             day = local_today(patient.tz)
             rows = [(thrice.id, day, True), (twice.id, day, False), (twice.id, day - timedelta(days=1), True)]
+            patient_id, ids = patient.id, (thrice.id, twice.id)
+            _db.session.remove()
+            downgrade(revision="a7c15e0f3b91")
             for item_id, log_day, done in rows:
                 _db.session.execute(
                     sa.text(
                         "INSERT INTO item_log (plan_item_id, patient_id, day, done, note, updated_at)"
                         " VALUES (:item, :patient, :day, :done, '', :now)"
                     ),
-                    {"item": item_id, "patient": patient.id, "day": log_day, "done": done, "now": day},
+                    {"item": item_id, "patient": patient_id, "day": log_day, "done": done, "now": day},
                 )
             _db.session.commit()
-            patient_id, ids = patient.id, (thrice.id, twice.id)
             _db.session.remove()
             upgrade()
             migrated = _db.session.execute(

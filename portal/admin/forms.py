@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.auth.models import Role
-from portal.forms import no_control_chars, sane_date, single_line, strip_filter
+from portal.forms import no_control_chars, phone_number, sane_date, single_line, strip_filter
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 ROLE_CHOICES = [(Role.PATIENT.value, _l("Patient")), (Role.COACH.value, _l("Coach")), (Role.ADMIN.value, _l("Admin"))]
@@ -36,16 +47,22 @@ class AccountForm(FlaskForm):
     coach_id = SelectField(_l("Coach (patients only)"), coerce=_optional_int, validators=[Optional()])
     phone = StringField(
         _l("Phone"),
-        validators=[
-            Optional(),
-            Length(max=40),
-            Regexp(PHONE_PATTERN, message=_l("Use digits, spaces and ( ) + - . only.")),
-            single_line,
-        ],
+        validators=[Length(max=40), single_line, phone_number],
         filters=[strip_filter],
+        render_kw={"type": "tel", "inputmode": "tel"},
     )
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), default=DEFAULT_LANGUAGE)
+    date_of_birth = DateField(_l("Date of birth (optional)"), validators=[Optional(), sane_date])
+    language = SelectField(_l("Preferred language"), choices=list(LANGUAGES.items()), default=DEFAULT_LANGUAGE)
     submit = SubmitField(_l("Save account"))
+
+    def validate_phone(self, field) -> None:
+        # The safety loop calls a patient about a red flag, so a patient cannot be without one.
+        if self.role.data == Role.PATIENT.value and not (field.data or "").strip():
+            raise ValidationError(_l("Enter the patient's phone number: the clinic calls it about safety alerts."))
+
+    def validate_date_of_birth(self, field) -> None:
+        if field.data is not None and field.data > date.today():
+            raise ValidationError(_l("A date of birth cannot be in the future."))
 
 
 class AccountFilterForm(FlaskForm):
@@ -68,6 +85,8 @@ class ReassignForm(FlaskForm):
     coach_id = SelectField(
         _l("New coach"), coerce=_optional_int, validators=[DataRequired(message=_l("Choose a coach."))]
     )
+    # Set by the confirmation page: the first submit only asks.
+    confirm = HiddenField()
     submit = SubmitField(_l("Reassign"))
 
 
@@ -107,6 +126,6 @@ class AuditFilterForm(FlaskForm):
     patient = StringField(
         _l("Patient email"), validators=[Optional(), Length(max=254), single_line], filters=[strip_filter]
     )
-    action = StringField(_l("Action"), validators=[Optional(), Length(max=64), single_line], filters=[strip_filter])
+    action = SelectField(_l("Action"), choices=[], default="")
     date_from = DateField(_l("From"), validators=[Optional(), sane_date])
     date_to = DateField(_l("To"), validators=[Optional(), sane_date])

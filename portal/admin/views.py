@@ -21,14 +21,14 @@ from portal.auth.access import admin_required
 from portal.auth.accounts import AccountError, create_account, set_active, update_account
 from portal.auth.models import Clinic, Role, User
 from portal.auth.services import send_password_link
-from portal.care.assignment import reassign_coach
+from portal.care.assignment import preview_coach_change, reassign_coach
 from portal.clinics import ClinicError, save_clinic
 from portal.clinics import clear_cache as clear_clinic_cache
 from portal.csvutil import csv_line
 from portal.extensions import db
 from portal.mail import deliver_after_response
 from portal.pagination import page_arg
-from portal.sqlutil import contains_text, escape_like
+from portal.sqlutil import contains_text
 
 PAGE_SIZE = 25
 US_TIMEZONES = sorted(tz for tz in available_timezones() if tz.startswith("America/") or tz.startswith("US/"))
@@ -115,6 +115,7 @@ def create_account_view():
                 coach_id=form.coach_id.data,
                 phone=form.phone.data or "",
                 language=form.language.data,
+                date_of_birth=form.date_of_birth.data,
                 actor=current_user,
             )
         except AccountError as error:
@@ -132,7 +133,7 @@ def create_account_view():
             )
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/account_form.html", form=form, user=None), status
+    return render_template("admin/account_form.html", form=form, user=None, keeps_coach=False), status
 
 
 @bp.route("/accounts/<int:user_id>")
@@ -154,6 +155,10 @@ def edit_account(user_id: int):
     user = _user_or_404(user_id)
     form = AccountForm(obj=user)
     _prepare_account_form(form)
+    # A patient changes coach only through "Reassign", which asks first: here the coach stays.
+    keeps_coach = user.role == Role.PATIENT
+    if keeps_coach:
+        form.coach_id.data = user.coach_id
     if form.validate_on_submit():
         try:
             update_account(
@@ -165,10 +170,11 @@ def edit_account(user_id: int):
                 coach_id=form.coach_id.data,
                 phone=form.phone.data or "",
                 language=form.language.data,
+                date_of_birth=form.date_of_birth.data,
                 actor=current_user,
             )
-            if user.role == Role.PATIENT:
-                # update_account checked the coach; the move is a care step because the plan follows.
+            if user.role == Role.PATIENT and not keeps_coach:
+                # A new patient (a role change) gets their first coach; the plan follows a coach.
                 reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
         except AccountError as error:
             db.session.rollback()
@@ -178,7 +184,7 @@ def edit_account(user_id: int):
             flash(_("Account saved."), "success")
             return redirect(url_for("admin.account_detail", user_id=user.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/account_form.html", form=form, user=user), status
+    return render_template("admin/account_form.html", form=form, user=user, keeps_coach=keeps_coach), status
 
 
 @bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
@@ -215,11 +221,20 @@ def reassign_patient(user_id: int):
     if not form.validate_on_submit():
         flash(" ".join(str(error) for error in form.coach_id.errors) or _("Choose a coach."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    coach = db.session.get(User, form.coach_id.data)
     try:
-        reassign_coach(user, db.session.get(User, form.coach_id.data), actor=current_user)
+        change = preview_coach_change(user, coach)
     except AccountError as error:
         flash(str(error), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    if not change.changes_anything:
+        flash(_("%(name)s already works with %(coach)s. Nothing changed.", name=user.name, coach=coach.name), "info")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    if form.confirm.data != "yes":
+        # The first submit only asks; the confirmation page posts again with confirm=yes.
+        form.confirm.data = "yes"
+        return render_template("admin/reassign_confirm.html", user=user, change=change, form=form)
+    reassign_coach(user, coach, actor=current_user)
     db.session.commit()
     flash(_("%(name)s now works with %(coach)s.", name=user.name, coach=user.coach.name), "success")
     return redirect(url_for("admin.account_detail", user_id=user.id))
@@ -339,7 +354,7 @@ def _audit_query(form: AuditFilterForm, *columns):
     if form.patient.data:
         query = query.where(func.lower(patient.email) == form.patient.data.lower())
     if form.action.data:
-        query = query.where(AuditEvent.action.like(f"{escape_like(form.action.data)}%", escape="\\"))
+        query = query.where(AuditEvent.action == form.action.data)
     if form.date_from.data:
         query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min))
     if form.date_to.data:
@@ -360,18 +375,34 @@ def _csv_columns(actor, patient) -> tuple:
     )
 
 
+def _audit_filter_form() -> AuditFilterForm:
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions")), *audit.action_choices()]
+    return form
+
+
+def _people_named_in(events: list[AuditEvent]) -> dict[int, str]:
+    """Names and emails of the people the events' details name by id, in one query."""
+    ids = set().union(*(event.person_ids() for event in events)) if events else set()
+    if not ids:
+        return {}
+    rows = db.session.execute(db.select(User.id, User.name, User.email).where(User.id.in_(ids)))
+    return {user_id: f"{name} ({email})" for user_id, name, email in rows}
+
+
 @bp.route("/audit")
 def audit_log():
-    form = AuditFilterForm(request.args)
+    form = _audit_filter_form()
     if not form.validate():
-        return render_template("admin/audit.html", form=form, pagination=None), 400
+        return render_template("admin/audit.html", form=form, pagination=None, people={}), 400
     pagination = db.paginate(_audit_query(form), page=page_arg(), per_page=50, max_per_page=50, error_out=False)
-    return render_template("admin/audit.html", form=form, pagination=pagination)
+    people = _people_named_in(list(pagination.items))
+    return render_template("admin/audit.html", form=form, pagination=pagination, people=people)
 
 
 @bp.route("/audit.csv")
 def audit_log_csv():
-    form = AuditFilterForm(request.args)
+    form = _audit_filter_form()
     if not form.validate():
         abort(400, _("Check the filter values."))
     audit.record("audit.export")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 
 from portal import audit
@@ -47,6 +49,7 @@ def create_account(
     password: str | None = None,
     phone: str = "",
     language: str = DEFAULT_LANGUAGE,
+    date_of_birth: date | None = None,
     actor: User | None = None,
 ) -> User:
     """Add a new account to the session (caller commits). Audited."""
@@ -64,6 +67,7 @@ def create_account(
         coach_id=coach_id if role == Role.PATIENT else None,
         phone=phone,
         language=supported_language(language),
+        date_of_birth=date_of_birth,
         password_hash=hash_password(password) if password else None,
     )
     db.session.add(user)
@@ -90,6 +94,7 @@ def update_account(
     coach_id: int | None,
     phone: str = "",
     language: str | None = None,
+    date_of_birth: date | None = None,
     actor: User | None = None,
 ) -> list[str]:
     """Change an account's profile, role and clinic (caller commits). Audited; returns the changed fields.
@@ -120,11 +125,13 @@ def update_account(
             ("clinic_id", clinic_id),
             ("phone", phone),
             ("language", language),
+            ("date_of_birth", date_of_birth),
         )
         if getattr(user, key) != value
     )
     user.email, user.name, user.role = email, name, role
     user.clinic_id, user.phone, user.language = clinic_id, phone, language
+    user.date_of_birth = date_of_birth
     if "role" in changes:
         sessions.end_all(user)  # a new role starts with a new session
     if role != Role.PATIENT:

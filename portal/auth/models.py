@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from flask_login import UserMixin
@@ -53,6 +53,8 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     timezone: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # Optional: helps the clinic tell two patients of one name apart on the phone.
+    date_of_birth: Mapped[date | None]
     # The language the portal, its emails and reminders speak to this user (portal.i18n.LANGUAGES).
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

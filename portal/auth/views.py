@@ -266,6 +266,17 @@ def _set_password_from_token(purpose: str, template: str):
         )
         db.session.commit()
         session.pop(f"link-token:{purpose}", None)
+        if purpose == tokens.INVITE:
+            # Accepting an invitation proved the email address: the new user is signed in at
+            # once, a patient on Today and staff straight on the two-step enrolment they need.
+            # The message follows the sign-in, which starts a fresh session.
+            if twofactor.must_enrol(user):
+                response = finish_login(user, url_for("auth.two_factor_setup"))
+                flash(_("Your password is set. Next, set up two-step sign-in."), "success")
+            else:
+                response = finish_login(user, None)
+                flash(_("Welcome! Your password is set and you are signed in."), "success")
+            return response
         flash(_("Your password is set. You can log in now."), "success")
         return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200

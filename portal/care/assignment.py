@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 
 from portal import audit
@@ -11,16 +13,45 @@ from portal.care.models import Plan, PlanStatus
 from portal.extensions import db
 
 
+@dataclass(frozen=True)
+class CoachChange:
+    """What reassigning a patient would do, for the confirmation an admin sees first."""
+
+    patient: User
+    current: User | None
+    new: User
+    other_clinic: bool  # the new coach works at another clinic than the patient's
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.current is None or self.current.id != self.new.id
+
+
+def preview_coach_change(patient: User, coach: User | None) -> CoachChange:
+    """Check a reassignment without making it (AccountError as ``reassign_coach`` would raise)."""
+    _check(patient, coach)
+    return CoachChange(
+        patient=patient,
+        current=patient.coach,
+        new=coach,
+        other_clinic=coach.clinic_id is not None and coach.clinic_id != patient.clinic_id,
+    )
+
+
+def _check(patient: User, coach: User | None) -> None:
+    if patient.role != Role.PATIENT:
+        raise AccountError(_("Only patients have a coach."), "coach_id")
+    if coach is None or coach.role != Role.COACH or not coach.is_active:
+        raise AccountError(_("Choose an active coach."), "coach_id")
+
+
 def reassign_coach(patient: User, coach: User | None, *, actor: User | None = None) -> None:
     """Give the patient a new coach (caller commits). Audited as 'account.reassign_coach'.
 
     The patient's active plan moves too, so the new coach can adjust it; messages
     already follow the patient. Ended plans keep the coach who ran them.
     """
-    if patient.role != Role.PATIENT:
-        raise AccountError(_("Only patients have a coach."), "coach_id")
-    if coach is None or coach.role != Role.COACH or not coach.is_active:
-        raise AccountError(_("Choose an active coach."), "coach_id")
+    _check(patient, coach)
     if patient.coach_id == coach.id:
         return
     previous = patient.coach_id

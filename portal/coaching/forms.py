@@ -135,6 +135,8 @@ class AssignPlanForm(PlanFieldsMixin, FlaskForm):
     )
     # The active plan the coach saw ("" when none): a plan assigned meanwhile makes this stale.
     current_plan = HiddenField()
+    # "yes" once the coach has confirmed replacing the active plan; the first submit only asks.
+    confirm_replace = HiddenField()
     submit = SubmitField(_l("Assign plan"))
 
     def validate_program_id(self, field) -> None:

@@ -188,6 +188,13 @@ def assign_plan(patient_id: int):
     seen = form.current_plan.data or ""
     if (current is None and seen) or (current is not None and seen != f"{current.id}:{current.version}"):
         raise PlanChanged(patient)
+    if current is not None and form.confirm_replace.data != "yes":
+        # Replacing a plan the patient follows is deliberate: ask first, without JavaScript,
+        # carrying every field (and the version seen) to the second submit.
+        form.confirm_replace.data = "yes"
+        return render_template(
+            "coaching/replace_plan.html", patient=patient, plan=current, program=program, assign=form
+        )
     plan = plan_service.assign_program(
         patient,
         program,

@@ -40,6 +40,8 @@ STAFF = (
     {"email": "coach2@example.com", "name": "Priya Raman", "role": Role.COACH, "city": "Plano"},
 )
 
+AREA_CODES = {"Arlington": "817", "Irving": "972", "Plano": "469"}
+
 # Demo patients who read the portal in Spanish; everyone else reads English.
 SPANISH_SPEAKERS = {"patient7@example.com"}
 
@@ -103,9 +105,9 @@ def seed_accounts() -> None:
                 clinic_id=clinics[city].id,
                 coach_id=coach.id,
                 language="es" if email in SPANISH_SPEAKERS else "en",
+                phone=demo_phone(index, city),
             )
             user.password_hash = password_hash
-            user.phone = demo_phone(index, city)
     db.session.commit()
 
 

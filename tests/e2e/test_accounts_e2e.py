@@ -56,6 +56,7 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     page.get_by_label("Role").select_option("patient")
     page.get_by_label("Clinic").select_option(label="Holistiq Spine & Ortho Irving")
     page.get_by_label("Coach (patients only)").select_option(label="Marcus Bell")
+    page.get_by_label("Phone").fill("972 555 0161")
     page.get_by_role("button", name="Save account").click()
     expect(page.get_by_text("Account created for Grace Browser")).to_be_visible()
 
@@ -71,14 +72,16 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     patient_page.get_by_label("New password", exact=True).fill("maple-lantern-orbit-88")
     patient_page.get_by_label("Repeat the new password").fill("maple-lantern-orbit-88")
     patient_page.get_by_role("button", name="Save password").click()
-    expect(patient_page.get_by_text("Your password is set")).to_be_visible()
-    log_in(patient_page, live_server, "grace.browser@example.org", "maple-lantern-orbit-88")
+    # The invitation ends signed in, on Today.
+    expect(patient_page.get_by_text("Your password is set and you are signed in")).to_be_visible()
+    assert patient_page.url.endswith("/me/")
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("Today")
     expect(patient_page.locator("form[action='/logout']")).to_be_attached()
     patient_context.close()
 
-    # The admin's actions are in the audit log.
-    page.goto(f"{live_server}/admin/audit?action=account")
-    expect(page.get_by_text("account.create").first).to_be_visible()
+    # The admin's actions are in the audit log, in words.
+    page.goto(f"{live_server}/admin/audit?action=account.create")
+    expect(page.get_by_text("Created account").first).to_be_visible()
 
 
 def test_log_out(mobile_page, live_server):
@@ -87,3 +90,23 @@ def test_log_out(mobile_page, live_server):
     expect(mobile_page.get_by_text("You have logged out.")).to_be_visible()
     mobile_page.goto(f"{live_server}/account")
     assert "/login" in mobile_page.url
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_audit_log_reads_as_words_at_any_width(browser, live_server, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/admin/audit?action=login.success")
+    entries = page.locator("li.audit-entry")
+    expect(entries.first).to_contain_text("Signed in")
+    expect(entries.first).to_contain_text(re.compile(r"\bC[SD]T\b"))  # Central time, the zone named
+    expect(page.get_by_label("Action")).to_have_value("login.success")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # No letter-by-letter wrapping: the action and each label sit on one line, wider than a few letters.
+    action_box = entries.first.locator(".audit-action").bounding_box()
+    assert action_box["width"] > 50 and action_box["height"] < 40
+    for label in entries.first.locator("dt").all():
+        box = label.bounding_box()
+        assert box["height"] < 40, label.inner_text()
+    context.close()

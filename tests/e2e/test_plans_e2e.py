@@ -30,6 +30,9 @@ def test_coach_assigns_and_personalizes_then_patient_marks_done(page, browser, l
     page.get_by_label("Program", exact=True).select_option(label="Core stability builder (starter)")
     page.get_by_label("Goals", exact=True).fill("Carry groceries without a flare.")
     page.get_by_role("button", name="Assign plan").click()
+    # Robert already follows a plan: the portal asks before replacing it.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Replace Robert Thompson's current plan")
+    page.get_by_role("button", name="Yes, replace the plan").click()
     expect(page.get_by_text("Robert Thompson now follows “Core stability builder”")).to_be_visible()
 
     first = page.locator(".plan-items > li").first
@@ -112,3 +115,42 @@ def test_coach_browses_library_and_programs(page, live_server):
     page.get_by_role("button", name="Duplicate program").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Copy of Desk worker posture reset")
     expect(page.get_by_role("link", name="Edit name and purpose")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "width"),
+    [("patient3@example.com", "Linh Nguyen", 1280), ("patient5@example.com", "Aisha Okafor", 360)],
+)
+def test_replacing_a_plan_asks_first(browser, live_server, email, name, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server, "coach@example.com")
+    patient_id = _patient_id(live_server, email)
+    with live_server.app.app_context():
+        current = db.session.scalar(
+            db.select(Plan).where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+        )
+        current_title = current.title
+    page.goto(f"{live_server}/coach/patients/{patient_id}")
+    page.get_by_label("Program", exact=True).select_option(label="Desk worker posture reset (starter)")
+    page.get_by_role("button", name="Assign plan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Replace {name}'s current plan, {current_title}?")
+    expect(page.get_by_text("The current plan goes to the history")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Keeping the plan changes nothing.
+    page.get_by_role("link", name="Keep the current plan").click()
+    with live_server.app.app_context():
+        assert (
+            db.session.scalar(
+                db.select(Plan.title).where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+            )
+            == current_title
+        )
+    page.get_by_label("Program", exact=True).select_option(label="Desk worker posture reset (starter)")
+    page.get_by_role("button", name="Assign plan").click()
+    page.get_by_role("button", name="Yes, replace the plan").click()
+    expect(page.get_by_text(f"{name} now follows “Desk worker posture reset”")).to_be_visible()
+    history = page.locator("#plan-history")
+    expect(history).to_contain_text(current_title)
+    assert not page.console_errors if hasattr(page, "console_errors") else True
+    context.close()
