@@ -197,10 +197,16 @@ def reactivate_account(user_id: int):
     return _set_active(user_id, True, _("{name} is active again."))
 
 
-def _set_active(user_id: int, active: bool, done_message: str):
+def _account_for_action(user_id: int) -> User:
+    """The account an action button on its page posts about, once the button's CSRF check passed."""
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    return user
+
+
+def _set_active(user_id: int, active: bool, done_message: str):
+    user = _account_for_action(user_id)
     try:
         set_active(user, active, actor=current_user)
     except AccountError as error:
@@ -242,9 +248,7 @@ def reassign_patient(user_id: int):
 
 @bp.route("/accounts/<int:user_id>/send-link", methods=["POST"])
 def send_link(user_id: int):
-    user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    user = _account_for_action(user_id)
     if not user.is_active:
         flash(_("Reactivate the account before sending a link."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
@@ -260,9 +264,7 @@ def send_link(user_id: int):
 @bp.route("/accounts/<int:user_id>/reset-two-factor", methods=["POST"])
 def reset_two_factor(user_id: int):
     """Remove someone's authenticator (lost phone); they set up a new one at their next sign-in."""
-    user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    user = _account_for_action(user_id)
     if user.id == current_user.id:
         flash(_("You cannot reset your own two-step sign-in here; use your account page."), "danger")
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
@@ -278,9 +280,7 @@ def reset_two_factor(user_id: int):
 @bp.route("/accounts/<int:user_id>/end-sessions", methods=["POST"])
 def end_sessions(user_id: int):
     """Sign someone out on every device (a lost phone, a shared computer, a suspected break-in)."""
-    user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    user = _account_for_action(user_id)
     ended = sessions.end_all(user, keep=current_user.current_session if user.id == current_user.id else None)
     audit.record("sessions.end_all", user, count=ended)
     db.session.commit()
