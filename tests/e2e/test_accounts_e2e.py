@@ -81,7 +81,7 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
 
     # The admin's actions are in the audit log, in words.
     page.goto(f"{live_server}/admin/audit?action=account.create")
-    expect(page.get_by_text("Created account").first).to_be_visible()
+    expect(page.locator("main").get_by_text("Created account").locator("visible=true").first).to_be_visible()
 
 
 def test_log_out(mobile_page, live_server):

@@ -130,6 +130,7 @@ def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server,
 
         # A blank note (spaces pass the browser's own check) is refused beside the field.
         card.get_by_label("What did you do? (note for the record)").fill("   ")
+        card.get_by_label("No, keep them paused").check()  # the browser asks for this choice before sending
         card.get_by_role("button", name="Resolve alert").click()
         card = coach.locator("article.alert-card").filter(has_text=RED_FLAG_NAME).filter(has_text="Red flag")
         expect(card).to_contain_text("Write a short note")

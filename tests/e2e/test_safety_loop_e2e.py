@@ -22,8 +22,9 @@ JUMP_PATIENT = "patient5@example.com"  # Aisha Okafor (coach Marcus Bell)
 
 
 def _fill_checkin(page, pain: str) -> None:
-    page.get_by_label("Pain right now (0–10)").fill(pain)
-    page.get_by_label("Stiffness right now (0–10)").fill("3")
+    # Pain and stiffness are 0–10 tap scales: tap the number.
+    page.get_by_role("radiogroup", name="Pain right now (0–10)").get_by_text(pain, exact=True).click()
+    page.get_by_role("radiogroup", name="Stiffness right now (0–10)").get_by_text("3", exact=True).click()
     page.get_by_label("Muscle spasm episodes since yesterday").fill("1")
 
 
