@@ -17,7 +17,7 @@ def _login_rate_limit() -> str:
 
 
 def _token_body(pair: api_tokens.TokenPair) -> dict:
-    body = {"access_token": pair.access_token, "token_type": "Bearer", "expires_in": pair.expires_in}
+    body = {"access_token": pair.access_token, "token_type": "Bearer", "expires_in": pair.expires_in}  # nosec B105 - the OAuth token type, not a secret
     if pair.refresh_token is not None:
         body["refresh_token"] = pair.refresh_token
     return body

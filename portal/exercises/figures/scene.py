@@ -8,8 +8,8 @@ motion, so the still picture still shows both positions and the arrow the direct
 from __future__ import annotations
 
 import math
+from html import escape  # for SVG text and attributes: & < > " and ' become entities
 from typing import Any
-from xml.sax.saxutils import escape
 
 from portal.exercises.figures.figure import (
     ARROW,
