@@ -35,6 +35,7 @@ from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import requests
+from cryptography.fernet import Fernet
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,11 @@ def bench_data(env: dict, *args: str) -> str:
     return _run(env, [str(VENV_BIN / "python"), "-m", "bench.data", *args])
 
 
+# One throwaway encryption key per benchmark run: the data generator and the servers must agree
+# (staff authenticator secrets are stored encrypted), and production refuses to start without one.
+DATA_KEY = Fernet.generate_key().decode()
+
+
 def app_env(database_url: str) -> dict:
     env = dict(os.environ)
     env.update(
@@ -146,6 +152,7 @@ def app_env(database_url: str) -> dict:
         PORTAL_ENV="production",
         DATABASE_URL=database_url,
         SECRET_KEY=secrets.token_urlsafe(48),
+        DATA_ENCRYPTION_KEY=DATA_KEY,
         # Production settings, but plain http on 127.0.0.1: no TLS in the loop.
         SESSION_COOKIE_SECURE="0",
         FORCE_HTTPS="0",

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pyotp
+from cryptography.fernet import Fernet
 from pyinstrument import Profiler
 from sqlalchemy import event
 
@@ -39,6 +40,7 @@ class ProfilingConfig(ProductionConfig):
     """Production settings in-process: plain http, a throwaway key, quiet logs."""
 
     SECRET_KEY = secrets.token_urlsafe(48)
+    DATA_ENCRYPTION_KEY = Fernet.generate_key().decode()
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS = False
