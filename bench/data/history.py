@@ -11,6 +11,7 @@ from bench.data.people import PatientSpec
 from bench.data.plans import Schedules
 from bench.data.writer import BulkWriter
 from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn, ItemLog
+from portal.care.red_flags import RED_FLAG_FIELDS
 
 CHECKIN_COLUMNS = (
     "id",
@@ -22,11 +23,7 @@ CHECKIN_COLUMNS = (
     "sleep_quality",
     "water_glasses",
     "notes",
-    "rf_numbness",
-    "rf_walking",
-    "rf_bladder_bowel",
-    "rf_fall_injury",
-    "rf_activity_stopping",
+    *RED_FLAG_FIELDS,
     "created_at",
     "updated_at",
 )

@@ -108,14 +108,7 @@ def create_account_view():
     if form.validate_on_submit():
         try:
             user = create_account(
-                email=form.email.data,
-                name=form.name.data,
-                role=form.role.data,
-                clinic_id=form.clinic_id.data,
-                coach_id=form.coach_id.data,
-                phone=form.phone.data or "",
-                language=form.language.data,
-                date_of_birth=form.date_of_birth.data,
+                **_account_values(form),
                 actor=current_user,
             )
         except AccountError as error:
@@ -163,14 +156,7 @@ def edit_account(user_id: int):
         try:
             update_account(
                 user,
-                email=form.email.data,
-                name=form.name.data,
-                role=form.role.data,
-                clinic_id=form.clinic_id.data,
-                coach_id=form.coach_id.data,
-                phone=form.phone.data or "",
-                language=form.language.data,
-                date_of_birth=form.date_of_birth.data,
+                **_account_values(form),
                 actor=current_user,
             )
             if user.role == Role.PATIENT and not keeps_coach:
@@ -195,6 +181,20 @@ def deactivate_account(user_id: int):
 @bp.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 def reactivate_account(user_id: int):
     return _set_active(user_id, True, _("{name} is active again."))
+
+
+def _account_values(form: AccountForm) -> dict:
+    """The account fields of the create and edit forms, as the account services take them."""
+    return {
+        "email": form.email.data,
+        "name": form.name.data,
+        "role": form.role.data,
+        "clinic_id": form.clinic_id.data,
+        "coach_id": form.coach_id.data,
+        "phone": form.phone.data or "",
+        "language": form.language.data,
+        "date_of_birth": form.date_of_birth.data,
+    }
 
 
 def _account_for_action(user_id: int) -> User:
