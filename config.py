@@ -68,6 +68,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_MINUTES", 12 * 60) * 60
+    # The cookie is written when its content changes, not re-signed on every page: the
+    # server-side session row enforces the idle and absolute limits, and the cookie's own
+    # expiry (set at sign-in) already matches the absolute limit.
+    SESSION_REFRESH_EACH_REQUEST = False
     STAFF_IDLE_MINUTES = _int("STAFF_IDLE_MINUTES", 30)
     # Patients sign in on their own phones, mostly to follow a session and check in; two hours
     # covers a session with a break and still ends a session left open on a shared device.

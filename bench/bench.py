@@ -15,6 +15,7 @@ Environment (all optional):
   BENCH_PORT                    first of the ports used (8810; the next two as well)
   BENCH_SETS                    which data sets: "demo,reference" (default) or one of them
   BENCH_KEEP_DB=1               keep the databases afterwards (for EXPLAIN and profiling)
+  BENCH_DATA_KEY                the DATA_ENCRYPTION_KEY to use (default: a new one per run)
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def bench_data(env: dict, *args: str) -> str:
 
 # One throwaway encryption key per benchmark run: the data generator and the servers must agree
 # (staff authenticator secrets are stored encrypted), and production refuses to start without one.
-DATA_KEY = Fernet.generate_key().decode()
+# BENCH_DATA_KEY reuses a known key, e.g. to profile a kept database with bench/profile.py.
+DATA_KEY = os.environ.get("BENCH_DATA_KEY") or Fernet.generate_key().decode()
 
 
 def app_env(database_url: str) -> dict:
@@ -481,6 +483,8 @@ def run_set(name: str) -> dict:
         hello_server.stop()
         if not KEEP_DB:
             drop_database(dbname)
+        else:
+            log(f"kept {dbname}; its secrets use DATA_ENCRYPTION_KEY={DATA_KEY}")
     hello["adjacent_rps"] = hellos
     hello["cpu_ms_per_request"] = round(sorted(hello_cpus)[len(hello_cpus) // 2], 3) if hello_cpus else None
     hello["adjacent_min"], hello["adjacent_max"] = (min(hellos), max(hellos)) if hellos else (None, None)

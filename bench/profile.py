@@ -40,7 +40,8 @@ class ProfilingConfig(ProductionConfig):
     """Production settings in-process: plain http, a throwaway key, quiet logs."""
 
     SECRET_KEY = secrets.token_urlsafe(48)
-    DATA_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    # The key the database's secrets were stored with (the bench prints it when it keeps a database).
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY") or Fernet.generate_key().decode()
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS = False

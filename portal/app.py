@@ -49,6 +49,7 @@ from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
 from portal.security import apply_upload_limit, register_security
+from portal.urlcache import template_url_for
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -200,5 +201,6 @@ def register_template_helpers(app: Flask) -> None:
     def inject_clinics():
         return {"footer_clinics": footer_clinics()}
 
+    app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from portal.extensions import babel
 from portal.timeutil import DEFAULT_TIMEZONE
@@ -58,9 +60,53 @@ def current_language() -> str:
     return supported_language(str(get_locale() or DEFAULT_LANGUAGE))
 
 
+def _translations():
+    """The request's catalog, memoized beside Flask-Babel's own state for this request.
+
+    A page calls gettext a few hundred times; Flask-Babel's lookup rebuilds the locale's
+    identifier on each call. The memo is keyed by the locale object itself, so
+    ``force_locale`` (which swaps that object in and back) is always honoured.
+    """
+    state = g.get("_flask_babel")
+    if state is not None:
+        memo = getattr(state, "portal_translations", None)
+        if memo is not None and memo[0] is getattr(state, "babel_locale", None):
+            return memo[1]
+    translations = get_translations()
+    state = g.get("_flask_babel")
+    if state is not None:
+        state.portal_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
+# The template functions behave exactly as Jinja's "newstyle" gettext (escaped, then
+# %-formatted with the keyword arguments) but call the catalog directly.
+@pass_context
+def _template_gettext(context, string, **variables):
+    text = _translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_context
+def _template_ngettext(context, singular, plural, num, **variables):
+    variables.setdefault("num", num)
+    text = _translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # After Flask-Babel installed its own: "_" too, so a template's _() is one call, not an alias of one.
+    app.jinja_env.globals.update(
+        _=_template_gettext,
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+    )
 
     @app.context_processor
     def inject_language():

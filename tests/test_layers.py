@@ -27,6 +27,7 @@ LAYERS = {
     "security": 0,
     "csvutil": 0,
     "crypto": 0,
+    "urlcache": 0,
     "sqlutil": 1,
     "pagination": 1,
     "errors": 1,

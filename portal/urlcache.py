@@ -1,0 +1,28 @@
+"""``url_for`` for templates, with the URLs every page repeats built once per process.
+
+The layout builds the same dozen URLs on every page (stylesheets, scripts, the
+navigation); each ``url_for`` walks Werkzeug's URL map. A URL that takes no
+values, or a static file's, depends only on the endpoint and the script root the
+app is mounted under, so it is kept; every other call goes to ``url_for`` as usual.
+"""
+
+from __future__ import annotations
+
+from flask import request, url_for
+
+_cache: dict[tuple, str] = {}
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    if endpoint.startswith("."):  # relative to the current blueprint: not a fixed URL
+        return url_for(endpoint, **values)
+    if not values:
+        key = (request.script_root, endpoint)
+    elif endpoint == "static" and len(values) == 1 and "filename" in values:
+        key = (request.script_root, endpoint, values["filename"])
+    else:
+        return url_for(endpoint, **values)
+    url = _cache.get(key)
+    if url is None:
+        url = _cache[key] = url_for(endpoint, **values)
+    return url
