@@ -64,8 +64,8 @@ def refresh(refresh_secret: object, *, user_agent: str | None, ip: str | None) -
         if resumed.ended is None and _end_sign_in_of_used(refresh_secret):
             return RefreshRefused.REUSED
         return RefreshRefused.ENDED
-    assert isinstance(refresh_secret, str)  # nosec B101 - resume() found a session for it
-    new_secret = sessions.replace_secret(row, refresh_secret)
+    used_secret = str(refresh_secret)  # a str: resume() found a session for it
+    new_secret = sessions.replace_secret(row, used_secret)
     if new_secret is None:
         # Another request exchanged this very token a moment ago: the same token used twice.
         _end_sign_in(row.id, row.user)
@@ -75,7 +75,7 @@ def refresh(refresh_secret: object, *, user_agent: str | None, ip: str | None) -
             user_id=row.user_id,
             kind=SessionKind.API_REFRESH_USED,
             parent_id=row.id,
-            secret_hash=sessions.hash_secret(refresh_secret),
+            secret_hash=sessions.hash_secret(used_secret),
             device=row.device,
             ip=(ip or "")[:45],
             created_at=utcnow(),
