@@ -97,6 +97,25 @@ def test_only_one_request_can_exchange_a_refresh_token(app, client, patient):
     _db.session.rollback()
 
 
+def test_the_loser_of_a_refresh_race_ends_the_sign_in(client, patient, monkeypatch):
+    tokens = sign_in(client, patient)
+    real_replace = sessions.replace_secret
+
+    def another_server_got_there_first(row, old_secret):
+        # What a second server's request with the same token committed a moment ago.
+        _db.session.execute(
+            _db.update(UserSession).where(UserSession.id == row.id).values(secret_hash=sessions.hash_secret("won"))
+        )
+        return real_replace(row, old_secret)
+
+    monkeypatch.setattr(sessions, "replace_secret", another_server_got_there_first)
+    body = assert_problem(refresh(client, tokens), 401)
+    assert "already used" in body["detail"]
+    monkeypatch.undo()
+    assert_problem(client.get(f"{API}/me", headers=bearer(tokens)), 401)
+    assert live_rows() == 0
+
+
 def test_a_refused_or_unknown_refresh_token_writes_nothing(client, patient):
     sign_in(client, patient)
     before = live_rows()
