@@ -20,6 +20,7 @@ from portal.timeutil import utcnow
 ACTION_LABELS: dict[str, Any] = {
     "2fa.disable": _l("Turned off two-step sign-in"),
     "api.token_issued": _l("Signed in to the phone app"),
+    "api.refresh_reused": _l("Phone app sign-in ended: a used refresh token was sent again"),
     "exercises.resume": _l("Resumed paused exercises"),
     "fhir.bulk_download": _l("Downloaded the practice's FHIR export"),
     "fhir.bulk_export": _l("Made the practice's FHIR export"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_babel import gettext as _
 
-from portal.api.blueprint import bp, problem, token_required, unauthorized
+from portal.api.blueprint import ProblemSchema, bp, problem, token_required, unauthorized
 from portal.api.schemas import RefreshRequestSchema, TokenRequestSchema, TokenSchema
 from portal.auth import api_tokens
 from portal.auth.services import authenticate, count_second_factor_failure, record_successful_login
@@ -17,10 +17,12 @@ def _login_rate_limit() -> str:
 
 
 def _token_body(pair: api_tokens.TokenPair) -> dict:
-    body = {"access_token": pair.access_token, "token_type": "Bearer", "expires_in": pair.expires_in}  # nosec B105 - the OAuth token type, not a secret
-    if pair.refresh_token is not None:
-        body["refresh_token"] = pair.refresh_token
-    return body
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "Bearer",  # nosec B105 - the OAuth token type, not a secret
+        "expires_in": pair.expires_in,
+    }
 
 
 @bp.route("/auth/token", methods=["POST"])
@@ -57,15 +59,30 @@ def issue_token(values: dict):
 @limiter.limit(_login_rate_limit)
 @bp.arguments(RefreshRequestSchema)
 @bp.response(201, TokenSchema)
+@bp.alt_response(
+    401,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="The refresh token was used before (its sign-in is ended now), or its sign-in has ended",
+)
 @bp.doc(security=[])
 def refresh_token(values: dict):
-    """A new access token from the refresh token (which stays the same)."""
-    pair = api_tokens.refresh(values["refresh_token"], user_agent=request.user_agent.string, ip=request.remote_addr)
-    if pair is None:
-        db.session.commit()  # a refresh session past its limit was deleted
+    """A new access token and a new refresh token; the refresh token sent is used up.
+
+    Keep only the newest refresh token: each one works once. Sending a used one again
+    is taken as a sign that it was copied, and ends the whole sign-in (the newest
+    refresh token and every access token too): the app must sign in again.
+    A refused refresh token answers 401; its problem document's `detail` says which case it was.
+    """
+    outcome = api_tokens.refresh(values["refresh_token"], user_agent=request.user_agent.string, ip=request.remote_addr)
+    db.session.commit()  # also when refused: a session past its limit, or a reused token's sign-in, was ended
+    if outcome is api_tokens.RefreshRefused.REUSED:
+        return unauthorized(
+            _("This refresh token was already used, so this sign-in has ended for your safety. Please sign in again.")
+        )
+    if outcome is api_tokens.RefreshRefused.ENDED:
         return unauthorized(_("This sign-in has ended. Please sign in again."))
-    db.session.commit()
-    return _token_body(pair), 201
+    return _token_body(outcome), 201
 
 
 @bp.route("/auth/revoke", methods=["POST"])

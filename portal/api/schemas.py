@@ -70,7 +70,10 @@ class RefreshRequestSchema(Schema):
 
 class TokenSchema(Schema):
     access_token = fields.String(required=True)
-    refresh_token = fields.String(metadata={"description": "Only when signing in"})
+    refresh_token = fields.String(
+        required=True,
+        metadata={"description": "Works once: a refresh answers with a new one, and the one sent is used up"},
+    )
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token lives"})
 

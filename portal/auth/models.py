@@ -140,6 +140,9 @@ class SessionKind(StrEnum):
     # as the browser's) and the short-lived access tokens it hands out, each a row tied to it.
     API_REFRESH = "api_refresh"
     API_ACCESS = "api_access"
+    # A refresh token already exchanged for a new one, kept (hash only) under its sign-in so that
+    # seeing it again is recognised as theft. Never opens anything; ends with its sign-in.
+    API_REFRESH_USED = "api_refresh_used"
 
 
 class UserSession(db.Model):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from ua_parser import parse as parse_user_agent
 
 from portal.auth.models import SessionKind, User, UserSession
@@ -147,6 +147,31 @@ def resume(secret: object, *, kind: str = SessionKind.BROWSER, now: datetime | N
     return Resumed(row)
 
 
+def find(secret: object, *, kind: str) -> UserSession | None:
+    """The session row of this kind the secret belongs to, limits not applied (for recognising used secrets)."""
+    if not isinstance(secret, str) or not secret or len(secret) > _MAX_SECRET_LENGTH:
+        return None
+    return db.session.scalar(
+        db.select(UserSession).where(UserSession.secret_hash == hash_secret(secret), UserSession.kind == kind)
+    )
+
+
+def replace_secret(row: UserSession, old_secret: str) -> str | None:
+    """Give the session a new secret in place of ``old_secret``; None when another request replaced it first.
+
+    The swap is one conditional UPDATE, so of two requests racing with the same old
+    secret (on one server or several) exactly one gets a new secret.
+    """
+    secret = secrets.token_urlsafe(32)
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == row.id, UserSession.secret_hash == hash_secret(old_secret))
+        .values(secret_hash=hash_secret(secret))
+        .execution_options(synchronize_session="fetch")
+    )
+    return secret if result.rowcount == 1 else None
+
+
 def needs_commit(row: UserSession | None) -> bool:
     """Whether resume() left a change to store (a deletion or an activity stamp)."""
     return bool(db.session.deleted) or (row is not None and row in db.session.dirty)
@@ -186,12 +211,18 @@ def active_for(user: User, *, now: datetime | None = None) -> list[UserSession]:
 
 
 def end(row: UserSession) -> None:
-    """End a session and, for a phone-app sign-in, the access tokens it issued."""
+    """End a session and, for a phone-app sign-in, the access tokens it issued (and its used refresh tokens)."""
     # Deleted here rather than left to ON DELETE CASCADE: SQLite enforces foreign keys only when asked.
     db.session.execute(
         delete(UserSession).where(UserSession.parent_id == row.id).execution_options(synchronize_session="fetch")
     )
     db.session.delete(row)
+
+
+def end_by_id(session_id: int) -> None:
+    """Like end(), by id, for a session another request may have ended already (then nothing happens)."""
+    for condition in (UserSession.parent_id == session_id, UserSession.id == session_id):
+        db.session.execute(delete(UserSession).where(condition).execution_options(synchronize_session="fetch"))
 
 
 def end_own(user: User, session_id: int) -> UserSession:

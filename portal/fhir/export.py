@@ -1,8 +1,12 @@
 """Building the exports: one patient's Bundle, and the practice's bulk NDJSON files.
 
-The bulk export walks the patients in batches and streams each batch's rows with
-``yield_per`` (a server-side cursor on PostgreSQL), writing each resource as soon
-as it is built: memory stays flat however many patients and days there are.
+The bulk export walks the patients in batches (by id, BATCH at a time) and streams
+each batch's check-ins, PEG checks and messages with ``yield_per`` (a server-side
+cursor on PostgreSQL), writing each resource as soon as it is built. Check-ins and
+PEG checks, nearly all of the rows, are read as plain column tuples, not ORM objects:
+nothing enters the session's identity map, and memory stays flat however many
+patients and days there are. The number of statements grows with the number of
+batches only, never with the rows in them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from sqlalchemy import Row
 from sqlalchemy.orm import selectinload
 
 from portal import audit
@@ -24,7 +29,21 @@ from portal.extensions import db
 from portal.fhir import resources
 from portal.messaging.models import Message
 
-BATCH = 500
+BATCH = 500  # patients per batch
+STREAM_ROWS = 5000  # rows fetched per round trip from a streamed query
+# What an Observation and a QuestionnaireResponse are made of, read as plain rows.
+CHECKIN_COLUMNS = (
+    CheckIn.id,
+    CheckIn.patient_id,
+    CheckIn.day,
+    *(getattr(CheckIn, column) for column, *_rest in resources.CHECKIN_CODES),
+)
+OUTCOME_COLUMNS = (
+    WeeklyOutcome.id,
+    WeeklyOutcome.patient_id,
+    WeeklyOutcome.created_at,
+    *(getattr(WeeklyOutcome, column) for column, *_rest in resources.PEG_ITEMS),
+)
 RESOURCE_TYPES = (
     "Patient",
     "Goal",
@@ -70,25 +89,58 @@ def _texts(plans: list[Plan]) -> dict[int, ItemText]:
     return item_texts(library.values(), "en")
 
 
+def _checkin_rows(patient_ids: list[int]) -> Iterator[Row]:
+    return iter(
+        db.session.execute(
+            db.select(*CHECKIN_COLUMNS)
+            .where(CheckIn.patient_id.in_(patient_ids))
+            .order_by(CheckIn.patient_id, CheckIn.day)
+            .execution_options(yield_per=STREAM_ROWS)
+        )
+    )
+
+
+def _outcome_rows(patient_ids: list[int]) -> Iterator[Row]:
+    return iter(
+        db.session.execute(
+            db.select(*OUTCOME_COLUMNS)
+            .where(WeeklyOutcome.patient_id.in_(patient_ids))
+            .order_by(WeeklyOutcome.patient_id, WeeklyOutcome.week_start)
+            .execution_options(yield_per=STREAM_ROWS)
+        )
+    )
+
+
+def _messages(patient_ids: list[int]) -> Iterator[Message]:
+    return iter(
+        db.session.scalars(
+            db.select(Message)
+            .where(Message.patient_id.in_(patient_ids))
+            .order_by(Message.patient_id, Message.sent_at, Message.id)
+            .execution_options(yield_per=STREAM_ROWS)
+        )
+    )
+
+
+def _subject(patient_id: int) -> str:
+    return f"Patient/patient-{patient_id}"
+
+
 def patient_resources(patient: User) -> Iterator[dict]:
     """Every resource of one patient's record (a fixed number of queries)."""
     subject = resources.patient_ref(patient)
     yield resources.patient(patient)
     plans = _plans([patient.id])
     yield from _plan_resources(plans, _texts(plans))
-    for checkin in db.session.scalars(db.select(CheckIn).where(CheckIn.patient_id == patient.id).order_by(CheckIn.day)):
+    for checkin in _checkin_rows([patient.id]):
         yield from resources.observations(checkin, subject)
-    outcomes = db.session.scalars(
-        db.select(WeeklyOutcome).where(WeeklyOutcome.patient_id == patient.id).order_by(WeeklyOutcome.week_start)
-    ).all()
+    outcomes = list(_outcome_rows([patient.id]))
     if outcomes:
         yield resources.peg_questionnaire()
     for outcome in outcomes:
         yield resources.questionnaire_response(outcome, subject)
     if include_messages():
-        for message in db.session.scalars(
-            db.select(Message).where(Message.patient_id == patient.id).order_by(Message.sent_at, Message.id)
-        ):
+        for message in _messages([patient.id]):
             yield resources.communication(message, patient)
 
 
@@ -122,8 +174,12 @@ def _patient_id_batches() -> Iterator[list[int]]:
         last = ids[-1]
 
 
+# One encoder for millions of lines: json.dumps with options would build a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _write(out: IO[str], resource: dict) -> None:
-    out.write(json.dumps(resource, separators=(",", ":"), ensure_ascii=False))
+    out.write(_encode(resource))
     out.write("\n")
 
 
@@ -132,13 +188,16 @@ def bulk_export(directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = defaultdict(int)
     # Written under temporary names and renamed at the end: a download never gets a half-written file.
-    files = {kind: (directory / f"{kind}.ndjson.part").open("w", encoding="utf-8") for kind in RESOURCE_TYPES}
+    files = {
+        kind: (directory / f"{kind}.ndjson.part").open("w", encoding="utf-8", buffering=1 << 20)
+        for kind in RESOURCE_TYPES
+    }
     messages = include_messages()
     try:
         _write(files["Questionnaire"], resources.peg_questionnaire())
         counts["Questionnaire"] += 1
         for ids in _patient_id_batches():
-            patients = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+            patients = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)).order_by(User.id))}
             for patient in patients.values():
                 _write(files["Patient"], resources.patient(patient))
                 counts["Patient"] += 1
@@ -146,27 +205,18 @@ def bulk_export(directory: Path) -> dict[str, int]:
             for resource in _plan_resources(plans, _texts(plans)):
                 _write(files[resource["resourceType"]], resource)
                 counts[resource["resourceType"]] += 1
-            checkins = db.session.scalars(
-                db.select(CheckIn).where(CheckIn.patient_id.in_(ids)).execution_options(yield_per=2000)
-            )
-            for checkin in checkins:
-                for resource in resources.observations(checkin, f"Patient/patient-{checkin.patient_id}"):
+            for checkin in _checkin_rows(ids):
+                for resource in resources.observations(checkin, _subject(checkin.patient_id)):
                     _write(files["Observation"], resource)
                     counts["Observation"] += 1
-            outcomes = db.session.scalars(
-                db.select(WeeklyOutcome).where(WeeklyOutcome.patient_id.in_(ids)).execution_options(yield_per=2000)
-            )
-            for outcome in outcomes:
+            for outcome in _outcome_rows(ids):
                 _write(
                     files["QuestionnaireResponse"],
-                    resources.questionnaire_response(outcome, f"Patient/patient-{outcome.patient_id}"),
+                    resources.questionnaire_response(outcome, _subject(outcome.patient_id)),
                 )
                 counts["QuestionnaireResponse"] += 1
             if messages:
-                rows = db.session.scalars(
-                    db.select(Message).where(Message.patient_id.in_(ids)).execution_options(yield_per=2000)
-                )
-                for message in rows:
+                for message in _messages(ids):
                     _write(files["Communication"], resources.communication(message, patients[message.patient_id]))
                     counts["Communication"] += 1
             db.session.expunge_all()  # the batch's objects are written: let them go

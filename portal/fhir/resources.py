@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy import Row
+
 from portal.auth.models import User
 from portal.care.models import CheckIn, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.translations import ItemText
@@ -128,7 +130,8 @@ def care_plan(plan: Plan, items: list[PlanItem], texts: dict[int, ItemText], sub
     return resource
 
 
-def observations(checkin: CheckIn, subject: str) -> Iterable[dict]:
+def observations(checkin: CheckIn | Row, subject: str) -> Iterable[dict]:
+    """One Observation per check-in value; ``checkin`` may be a plain row of its columns (the bulk export)."""
     for column, code, display, system in CHECKIN_CODES:
         value = getattr(checkin, column)
         if value is None:
@@ -159,7 +162,7 @@ def peg_questionnaire() -> dict:
     }
 
 
-def questionnaire_response(outcome: WeeklyOutcome, subject: str) -> dict:
+def questionnaire_response(outcome: WeeklyOutcome | Row, subject: str) -> dict:
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"peg-{outcome.id}",
