@@ -9,4 +9,10 @@
       event.preventDefault();
     }
   });
+  // A confirmation shown beside a list (items added or removed): move focus there, so it is in view
+  // and read out, instead of leaving the coach at the top of the page.
+  var listFlash = document.querySelector("[data-list-flash]");
+  if (listFlash) {
+    listFlash.focus();
+  }
 })();
