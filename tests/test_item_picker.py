@@ -204,12 +204,14 @@ def test_items_already_there_are_skipped_and_named(target, coach_client, library
     assert target.titles() == ["Cat and cow", "Chin tuck"]
     html = coach_client.get(target.page).get_data(as_text=True)
     assert "1 item added with its usual dose: “Chin tuck”. Adjust it below if needed." in html
-    assert f"Already in this {target.kind}, so not added again: “Cat and cow”." in html
+    assert f"“Cat and cow” is already in this {target.kind}, so it was not added again." in html
     # Only items already there: nothing added, and the coach is told why.
-    response = coach_client.post(target.add, data=target.fields(coach_client, items=[library["chin"].id]))
+    items = [library["chin"].id, library["cat"].id]
+    response = coach_client.post(target.add, data=target.fields(coach_client, items=items))
     assert response.status_code == 302
     html = coach_client.get(target.page).get_data(as_text=True)
-    assert f"Already in this {target.kind}, so not added again: “Chin tuck”." in html and "added with" not in html
+    message = f"“Chin tuck”, “Cat and cow” are already in this {target.kind}, so they were not added again."
+    assert message in html and "added with" not in html
     assert target.titles() == ["Cat and cow", "Chin tuck"]
 
 

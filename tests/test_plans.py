@@ -410,7 +410,7 @@ def test_add_remove_and_reorder_items(coach, patient, coach_client):
     assert {"plan.item_add", "plan.item_move", "plan.item_remove"} <= set(_actions("plan."))
     assert plan.version == 4
     html = _page(coach_client, patient)
-    plan_section = html.split('id="plan-heading"')[1].split('</section>')[0]
+    plan_section = html.split('id="plan-heading"')[1].split("</section>")[0]
     assert "Third" in plan_section and ">First<" not in plan_section
     response = coach_client.post(
         f"{base}/items/{new_item.id}/move", data={"csrf_token": token, "version": version(), "direction": "sideways"}

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import flash, redirect, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from portal.coaching.forms import NOT_IN_LIBRARY, AddItemsForm, ItemPickerFilterForm
@@ -24,11 +23,6 @@ from portal.i18n import DEFAULT_LANGUAGE, current_language
 
 # Confirmations shown beside the list they are about (the "list_flashes" macro), not at the top.
 LIST_SUCCESS, LIST_INFO = "list-success", "list-info"
-
-ALREADY_THERE = {
-    "plan": _l("Already in this plan, so not added again: %(titles)s."),
-    "program": _l("Already in this program, so not added again: %(titles)s."),
-}
 
 
 @dataclass(frozen=True)
@@ -106,9 +100,24 @@ def add_picked_items(target: PickerTarget, form: AddItemsForm, add: Callable[[li
             LIST_SUCCESS,
         )
     if skipped:
-        titles = _titles([texts[item.id].title for item in skipped])
-        flash(str(ALREADY_THERE[target.kind]) % {"titles": titles}, LIST_INFO)
+        flash(_already_there(target.kind, [texts[item.id].title for item in skipped]), LIST_INFO)
     return redirect(target.list_url)
+
+
+def _already_there(kind: str, titles: list[str]) -> str:
+    if kind == "plan":
+        return ngettext(
+            "%(titles)s is already in this plan, so it was not added again.",
+            "%(titles)s are already in this plan, so they were not added again.",
+            len(titles),
+            titles=_titles(titles),
+        )
+    return ngettext(
+        "%(titles)s is already in this program, so it was not added again.",
+        "%(titles)s are already in this program, so they were not added again.",
+        len(titles),
+        titles=_titles(titles),
+    )
 
 
 def _titles(titles: list[str]) -> str:
