@@ -133,6 +133,17 @@ def test_search_words_kind_and_body_area_narrow_the_list(target, coach_client):
     assert f'action="{target.add}?q=cat&amp;kind=exercise"' in html
 
 
+def test_the_picker_costs_the_same_statements_for_a_small_or_large_library(target, coach_client, queries):
+    with queries() as few:
+        coach_client.get(f"{target.picker}?q=cat")
+    for n in range(30):
+        make_item(kind=("exercise", "posture", "diet")[n % 3], title=f"Extra {n}")
+    with queries() as many:
+        html = coach_client.get(f"{target.picker}?q=cat").get_data(as_text=True)
+    assert len(many) == len(few)
+    assert "34 items" not in html and 'value="cat"' in html
+
+
 def test_an_unknown_kind_or_area_is_400(target, coach_client):
     assert coach_client.get(f"{target.picker}?kind=surgery").status_code == 400
     assert coach_client.get(f"{target.picker}?area=elbow").status_code == 400
