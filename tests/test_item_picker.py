@@ -335,3 +335,16 @@ def test_removing_an_item_confirms_beside_the_list(coach, coach_client, library)
     html = coach_client.get(f"/coach/programs/{program.id}").get_data(as_text=True)
     status = html.split('id="program-items-status"')[1].split("</div>\n  </div>")[0]
     assert "“Cat and cow” was taken out of the program." in status
+
+
+def test_saving_an_item_confirms_beside_the_list(coach, patient, coach_client, library):
+    plan = make_plan(patient, items=[library["cat"]])
+    item = plan.items[0]
+    url = f"/coach/patients/{patient.id}/plans/{plan.id}/items/{item.id}"
+    token = csrf_token(coach_client, url)
+    form = {"csrf_token": token, "version": str(plan.version), "sets": "3", "times_per_day": "1", "weekdays": ["0"]}
+    response = coach_client.post(url, data=form)
+    assert response.status_code == 302 and response.location.endswith("#plan-items")
+    html = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    status = html.split('id="plan-items-status"')[1].split("</div>\n  </div>")[0]
+    assert "“Cat and cow” saved." in status

@@ -31,7 +31,7 @@ from portal.coaching.forms import (
     ProgramForm,
     RosterSearchForm,
 )
-from portal.coaching.picker import LIST_SUCCESS, PickerTarget, add_picked_items, render_picker
+from portal.coaching.picker import LIST_INFO, LIST_SUCCESS, PickerTarget, add_picked_items, render_picker
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
 from portal.messaging.services import unread_by_patient
@@ -307,9 +307,9 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
             db.session.commit()
             flash(
                 _("“%(title)s” saved.", title=item.library_item.title) if changed else _("Nothing changed."),
-                "success" if changed else "info",
+                LIST_SUCCESS if changed else LIST_INFO,
             )
-            return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+            return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan-items"))
     return render_template("coaching/plan_item.html", patient=patient, plan=plan, item=item, form=form), 400
 
 
@@ -476,10 +476,8 @@ def edit_program_item(program_id: int, item_id: int):
                 getattr(form, name).errors = [message]
         else:
             db.session.commit()
-            flash(_("“%(title)s” saved.", title=item.library_item.title), "success")
-            return redirect(
-                url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}")
-            )
+            flash(_("“%(title)s” saved.", title=item.library_item.title), LIST_SUCCESS)
+            return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor="program-items"))
     status = 400 if request.method == "POST" else 200
     return render_template("coaching/program_item.html", program=program, item=item, form=form), status
 
