@@ -358,6 +358,8 @@ HOSTILE_QUERIES = {
     "sort": ("%00", "A" * 3000, "__class__"),
     "show": ("%00", "A" * 3000),
     "q": ("%00", "%0d%0a", "A" * 3000, "%25%25"),
+    "kind": ("%00", "A" * 3000, "surgery"),
+    "area": ("%00", "elbow"),
     "role": ("%00", "superuser"),
     "next": ("//evil.example", "%0d%0aSet-Cookie:x=1", "javascript:alert(1)"),
     "token": ("A" * 3000, "%00"),

@@ -110,6 +110,13 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
             bad = client.post("/me/checkin", data={"csrf_token": token, "pain": "11"})
             assert bad.status_code == 422
             pages["patient /me/checkin (errors)"] = bad.get_data(as_text=True)
+        if who is coach:
+            picker = f"/coach/patients/{patient.id}/plans/{plan.id}/items/add"
+            assert picker in crawled  # linked from the patient's page
+            token = csrf_token(client, picker)
+            refused = client.post(picker[: -len("/add")] + "?q=item", data={"csrf_token": token, "version": "1"})
+            assert refused.status_code == 400
+            pages["coach item picker (errors)"] = refused.get_data(as_text=True)
     assert plan.items  # the patient's pages had a plan to show
     errors = _vnu_errors(pages, tmp_path)
     assert errors == {}, json.dumps(errors, indent=1, ensure_ascii=False)[:6000]

@@ -384,7 +384,7 @@ def test_add_remove_and_reorder_items(coach, patient, coach_client):
 
     assert (
         coach_client.post(
-            f"{base}/items", data={"csrf_token": token, "add-version": version(), "add-library_item_id": added.id}
+            f"{base}/items", data={"csrf_token": token, "version": version(), "items": added.id}
         ).status_code
         == 302
     )
@@ -410,7 +410,7 @@ def test_add_remove_and_reorder_items(coach, patient, coach_client):
     assert {"plan.item_add", "plan.item_move", "plan.item_remove"} <= set(_actions("plan."))
     assert plan.version == 4
     html = _page(coach_client, patient)
-    plan_section = html.split('id="plan-heading"')[1].split('id="add-library_item_id"')[0]
+    plan_section = html.split('id="plan-heading"')[1].split("</section>")[0]
     assert "Third" in plan_section and ">First<" not in plan_section
     response = coach_client.post(
         f"{base}/items/{new_item.id}/move", data={"csrf_token": token, "version": version(), "direction": "sideways"}
@@ -422,13 +422,14 @@ def test_adding_a_retired_or_unknown_item_is_400(coach, patient, coach_client):
     plan = make_plan(patient, items=[])
     retired = make_item(is_active=False)
     token = csrf_token(coach_client, f"/coach/patients/{patient.id}")
-    for value in (retired.id, 999999, ""):
+    for value in (retired.id, 999999, "", "abc"):
         response = coach_client.post(
             f"/coach/patients/{patient.id}/plans/{plan.id}/items",
-            data={"csrf_token": token, "add-version": "1", "add-library_item_id": value},
+            data={"csrf_token": token, "version": "1", "items": value},
         )
         assert response.status_code == 400
-        assert 'id="add-library_item_id-error"' in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert 'id="items-error"' in html and "Not a valid choice" not in html
     assert db.session.scalar(db.select(db.func.count(PlanItem.id))) == 0
 
 

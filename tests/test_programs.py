@@ -149,7 +149,7 @@ def test_coach_creates_program_and_manages_items(coach, coach_client):
     for item in (a, b):
         assert (
             coach_client.post(
-                f"/coach/programs/{program.id}/items", data={"csrf_token": token, "add-library_item_id": item.id}
+                f"/coach/programs/{program.id}/items", data={"csrf_token": token, "items": item.id}
             ).status_code
             == 302
         )
@@ -219,11 +219,9 @@ def test_retired_item_cannot_be_added(coach, coach_client):
     program = make_program(owner=coach)
     retired = make_item(is_active=False)
     token = csrf_token(coach_client, f"/coach/programs/{program.id}")
-    response = coach_client.post(
-        f"/coach/programs/{program.id}/items", data={"csrf_token": token, "add-library_item_id": retired.id}
-    )
+    response = coach_client.post(f"/coach/programs/{program.id}/items", data={"csrf_token": token, "items": retired.id})
     assert response.status_code == 400
-    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert "not in the library any more" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(ProgramItem.id))) == 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 
 from portal.exercises.dosage import ALL_WEEKDAYS, check_value
+from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
 
 # Weekdays for a library item's "days a week" default: spread out, never back to back when avoidable.
@@ -108,3 +111,29 @@ def move(items: list, item, direction: str) -> bool:
 
 def next_position(items: list) -> int:
     return max((row.position for row in items), default=-1) + 1
+
+
+def append_library_items(
+    rows: list, library_items: list[LibraryItem], make_row: Callable[..., Any], *, note_attr: str = "note"
+) -> tuple[list, list[LibraryItem]]:
+    """Append library items to a plan's or program's rows with their usual doses, in the order given.
+
+    ``rows`` holds the items in use (a removed plan item is not in use); a library item already among
+    them, or given twice, is added once. Returns the new rows and the library items skipped because
+    they were already there. A retired item refuses the whole batch before anything changes."""
+    for library_item in library_items:
+        require_active(library_item)
+    present = {row.library_item_id for row in rows if getattr(row, "is_active", True)}
+    start = next_position(rows)
+    added, skipped, seen = [], [], set(present)
+    for library_item in library_items:
+        if library_item.id in seen:
+            if library_item.id in present and library_item not in skipped:
+                skipped.append(library_item)
+            continue
+        seen.add(library_item.id)
+        row = make_row(library_item=library_item, position=start + len(added))
+        apply_dose(row, Dose.defaults_for(library_item), note_attr=note_attr)
+        rows.append(row)
+        added.append(row)
+    return added, skipped

@@ -15,10 +15,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.care.dosing import Dose, apply_dose, move, next_position
+from portal.care.dosing import Dose, append_library_items, apply_dose, move
 from portal.care.models import Plan, PlanItem, PlanStatus, Program
 from portal.errors import NotFound
-from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.sqlutil import contains_text
@@ -217,18 +216,20 @@ def end_plan(plan: Plan, actor: User) -> None:
     audit.record("plan.end", plan, actor=actor, patient=plan.patient_id)
 
 
-def add_item(plan: Plan, library_item: LibraryItem, actor: User) -> PlanItem:
-    """Add a library item with its usual dose at the end of the plan."""
-    require_active(library_item)
-    item = PlanItem(library_item=library_item, position=next_position(plan.items))
-    apply_dose(item, Dose.defaults_for(library_item), note_attr="coach_note")
-    plan.items.append(item)
-    _touch(plan)
-    db.session.flush()
-    audit.record(
-        "plan.item_add", plan, actor=actor, patient=plan.patient_id, item=item.id, library_item=library_item.id
-    )
-    return item
+def add_items(plan: Plan, library_items: list[LibraryItem], actor: User) -> tuple[list[PlanItem], list[LibraryItem]]:
+    """Add library items with their usual doses at the end of the plan, in the order given.
+
+    Returns the new plan items and the library items skipped because the plan already has them.
+    A retired item refuses the whole batch (RetiredItemError) before anything is written."""
+    added, skipped = append_library_items(plan.items, library_items, PlanItem, note_attr="coach_note")
+    if added:
+        _touch(plan)
+        db.session.flush()
+    for item in added:
+        audit.record(
+            "plan.item_add", plan, actor=actor, patient=plan.patient_id, item=item.id, library_item=item.library_item_id
+        )
+    return added, skipped
 
 
 def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str]:

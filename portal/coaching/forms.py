@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    Field,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -22,12 +23,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.care.dosing import Dose
 from portal.exercises.dosage import WEEKDAY_NAMES
-from portal.exercises.forms import dose_field
+from portal.exercises.forms import LibraryFilterForm, dose_field
 from portal.forms import no_control_chars, sane_date, single_line, strip_filter
 from portal.timeutil import local_today
 
 # How far a plan's start date may be from today: catches typos such as 2062 for 2026.
 START_DATE_WINDOW = timedelta(days=366)
+# Library items added in one go: more than the starter library, few enough for one IN (...) list.
+MAX_ITEMS_AT_ONCE = 200
+MAX_ID = 2**31 - 1  # the largest id a database integer column holds
+NOT_IN_LIBRARY = _l("One of the chosen items is not in the library any more. Nothing was added: choose again.")
 
 
 def _int_or_none(value):
@@ -92,23 +97,56 @@ class PlanItemForm(VersionMixin, DoseForm):
     pass
 
 
-class AddItemForm(FlaskForm):
-    library_item_id = SelectField(
-        _l("Library item"), coerce=_int_or_none, validators=[InputRequired(message=_l("Choose a library item."))]
-    )
-    submit = SubmitField(_l("Add to plan"))
+class LibraryItemIdsField(Field):
+    """The library items ticked in the picker: ids in the order sent, each once.
 
-    def validate_library_item_id(self, field) -> None:
-        if field.data is None:
-            raise ValidationError(_("Choose a library item."))
+    A value that is not an item id (a forged form) marks the field ``malformed``; the form then
+    says so in words instead of WTForms' "Not a valid choice"."""
+
+    malformed = False
+
+    def process_formdata(self, valuelist) -> None:
+        ids: list[int] = []
+        self.malformed = False
+        for raw in valuelist:
+            try:
+                value = int(raw)
+            except (TypeError, ValueError):
+                self.malformed = True
+                continue
+            if not 0 < value <= MAX_ID:
+                self.malformed = True
+            elif value not in ids:
+                ids.append(value)
+        self.data = ids
+
+    def _value(self) -> str:  # rendered by hand as one checkbox per item
+        return ""
 
 
-class AddPlanItemForm(VersionMixin, AddItemForm):
+class AddItemsForm(FlaskForm):
+    """Add several library items at once to a program or a plan (the one form both use)."""
+
+    items = LibraryItemIdsField(_l("Library items"), default=list)
+    submit = SubmitField(_l("Add selected"))
+
+    def validate_items(self, field) -> None:
+        if field.malformed:
+            raise ValidationError(NOT_IN_LIBRARY)
+        if not field.data:
+            raise ValidationError(_("Choose at least one item to add."))
+        if len(field.data) > MAX_ITEMS_AT_ONCE:
+            raise ValidationError(_("Choose at most %(num)d items at a time.", num=MAX_ITEMS_AT_ONCE))
+
+
+class AddPlanItemsForm(VersionMixin, AddItemsForm):
     pass
 
 
-class AddProgramItemForm(AddItemForm):
-    submit = SubmitField(_l("Add to program"))
+class ItemPickerFilterForm(LibraryFilterForm):
+    """The picker's search: words, kind and body area, as the library's own search (no retired items)."""
+
+    retired = None
 
 
 class PlanFieldsMixin:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import User
-from portal.care.dosing import Dose, apply_dose, move, next_position
+from portal.care.dosing import Dose, append_library_items, apply_dose, move
 from portal.care.models import Program, ProgramItem, ProgramTranslation
 from portal.errors import NotAllowed, NotFound
 from portal.exercises.dosage import weekdays_to_string
@@ -23,7 +23,6 @@ from portal.exercises.library import (
     ImportProblem,
     ImportResult,
     read_json_file,
-    require_active,
 )
 from portal.exercises.models import LibraryItem
 from portal.exercises.translations import TRANSLATED_LANGUAGES, translations_dir
@@ -171,16 +170,19 @@ def _copy_name(name: str) -> str:
     return _("Copy of %(name)s", name=name)[:120]
 
 
-def add_program_item(program: Program, library_item: LibraryItem, actor: User) -> ProgramItem:
-    """Add a library item with its usual dose at the end of the program."""
-    require_active(library_item)
-    dose = Dose.defaults_for(library_item)
-    item = ProgramItem(library_item=library_item, position=next_position(program.items))
-    apply_dose(item, dose)
-    program.items.append(item)
-    db.session.flush()
-    audit.record("program.item_add", program, actor=actor, library_item=library_item.id)
-    return item
+def add_program_items(
+    program: Program, library_items: list[LibraryItem], actor: User
+) -> tuple[list[ProgramItem], list[LibraryItem]]:
+    """Add library items with their usual doses at the end of the program, in the order given.
+
+    Returns the new program items and the library items skipped because the program already has
+    them. A retired item refuses the whole batch (RetiredItemError) before anything is written."""
+    added, skipped = append_library_items(program.items, library_items, ProgramItem)
+    if added:
+        db.session.flush()
+    for item in added:
+        audit.record("program.item_add", program, actor=actor, library_item=item.library_item_id)
+    return added, skipped
 
 
 def update_program_item(program: Program, item: ProgramItem, dose: Dose, actor: User) -> list[str]:

@@ -20,8 +20,8 @@ from portal.coaching import programs as program_service
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
 from portal.coaching.forms import (
-    AddPlanItemForm,
-    AddProgramItemForm,
+    AddItemsForm,
+    AddPlanItemsForm,
     AssignPlanForm,
     DoseForm,
     PlanActionForm,
@@ -31,8 +31,7 @@ from portal.coaching.forms import (
     ProgramForm,
     RosterSearchForm,
 )
-from portal.exercises.library import RetiredItemError, active_item_choices
-from portal.exercises.models import LibraryItem
+from portal.coaching.picker import LIST_INFO, LIST_SUCCESS, PickerTarget, add_picked_items, render_picker
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, current_language
 from portal.messaging.services import unread_by_patient
@@ -116,9 +115,6 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
     if not assign.start_date.data:
         assign.start_date.data = local_today(patient.tz)
     assign.current_plan.data = f"{plan.id}:{plan.version}" if plan else ""
-    add_item = forms.get("add_item") or AddPlanItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
-    add_item.version.data = version
     action = PlanActionForm(formdata=None)
     action.version.data = version
     return (
@@ -129,7 +125,6 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             items=plan_service.active_items(plan) if plan else [],
             history=plan_service.plan_history(patient.id),
             assign=assign,
-            add_item=add_item,
             action=action,
             stale=stale,
             stale_message=STALE_MESSAGE,
@@ -253,26 +248,37 @@ def edit_plan_details(patient_id: int, plan_id: int):
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id))
 
 
-@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items", methods=["POST"])
-def add_plan_item(patient_id: int, plan_id: int):
-    patient = patient_for_coach_or_404(patient_id)
-    form = AddPlanItemForm(prefix="add")
-    form.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
-    plan = _plan_for_edit(patient, plan_id, form)
-    if not form.validate_on_submit():
-        return _patient_page(patient, status=400, add_item=form)
-    library_item = db.session.get(LibraryItem, form.library_item_id.data)
-    try:
-        item = plan_service.add_item(plan, library_item, current_user)
-    except RetiredItemError as error:
-        db.session.rollback()
-        form.library_item_id.errors = [str(error)]
-        return _patient_page(patient, status=400, add_item=form)
-    db.session.commit()
-    flash(
-        _("“%(title)s” added with its usual dose. Adjust it below if needed.", title=item.library_item.title), "success"
+def _plan_picker(patient: User, plan: Plan) -> PickerTarget:
+    return PickerTarget(
+        kind="plan",
+        heading=_("Add items to %(name)s's plan", name=patient.name),
+        back_url=url_for("coaching.patient_detail", patient_id=patient.id),
+        back_label=patient.name,
+        add_url=url_for("coaching.add_plan_items", patient_id=patient.id, plan_id=plan.id),
+        list_url=url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan-items"),
+        present_ids=frozenset(item.library_item_id for item in plan_service.active_items(plan)),
     )
-    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/add")
+def plan_item_picker(patient_id: int, plan_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    plan = plan_service.active_plan(patient.id)
+    if plan is None or plan.id != plan_id:
+        abort(404)
+    form = AddPlanItemsForm(formdata=None)
+    form.version.data = str(plan.version)
+    return render_picker(_plan_picker(patient, plan), form)
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items", methods=["POST"])
+def add_plan_items(patient_id: int, plan_id: int):
+    patient = patient_for_coach_or_404(patient_id)
+    form = AddPlanItemsForm()
+    plan = _plan_for_edit(patient, plan_id, form)
+    return add_picked_items(
+        _plan_picker(patient, plan), form, lambda items: plan_service.add_items(plan, items, current_user)
+    )
 
 
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>", methods=["GET", "POST"])
@@ -301,9 +307,9 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
             db.session.commit()
             flash(
                 _("“%(title)s” saved.", title=item.library_item.title) if changed else _("Nothing changed."),
-                "success" if changed else "info",
+                LIST_SUCCESS if changed else LIST_INFO,
             )
-            return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+            return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan-items"))
     return render_template("coaching/plan_item.html", patient=patient, plan=plan, item=item, form=form), 400
 
 
@@ -317,8 +323,8 @@ def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
         abort(400)
     plan_service.remove_item(plan, item, current_user)
     db.session.commit()
-    flash(_("“%(title)s” was taken off the plan.", title=item.library_item.title), "success")
-    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan"))
+    flash(_("“%(title)s” was taken off the plan.", title=item.library_item.title), LIST_SUCCESS)
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor="plan-items"))
 
 
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/move", methods=["POST"])
@@ -370,19 +376,12 @@ def new_program():
     return render_template("coaching/program_form.html", form=form, program=None), status
 
 
-def _program_page(program, *, status: int = 200, add_item=None):
-    editable = program_service.can_edit(program, current_user)
-    if add_item is None:
-        add_item = AddProgramItemForm(formdata=None, prefix="add")
-    add_item.library_item_id.choices = [(None, _("Choose a library item"))] + (
-        active_item_choices(_content_locale()) if editable else []
-    )
+def _program_page(program, *, status: int = 200):
     return (
         render_template(
             "coaching/program.html",
             program=program,
-            editable=editable,
-            add_item=add_item,
+            editable=program_service.can_edit(program, current_user),
             action=ProgramActionForm(formdata=None),
         ),
         status,
@@ -432,23 +431,33 @@ def archive_program(program_id: int):
     return redirect(url_for("coaching.programs"))
 
 
-@bp.route("/programs/<int:program_id>/items", methods=["POST"])
-def add_program_item(program_id: int):
+def _program_picker(program: Program) -> PickerTarget:
+    name = program_text_global(program).name
+    return PickerTarget(
+        kind="program",
+        heading=_("Add items to “%(name)s”", name=name),
+        back_url=url_for("coaching.program_detail", program_id=program.id),
+        back_label=name,
+        add_url=url_for("coaching.add_program_items", program_id=program.id),
+        list_url=url_for("coaching.program_detail", program_id=program.id, _anchor="program-items"),
+        present_ids=frozenset(item.library_item_id for item in program.items),
+    )
+
+
+@bp.route("/programs/<int:program_id>/items/add")
+def program_item_picker(program_id: int):
     program = program_service.program_for_coach(program_id, current_user, editable=True)
-    form = AddProgramItemForm(prefix="add")
-    form.library_item_id.choices = [(None, _("Choose a library item"))] + active_item_choices(_content_locale())
-    if not form.validate_on_submit():
-        return _program_page(program, status=400, add_item=form)
-    library_item = db.session.get(LibraryItem, form.library_item_id.data)
-    try:
-        item = program_service.add_program_item(program, library_item, current_user)
-    except RetiredItemError as error:
-        db.session.rollback()
-        form.library_item_id.errors = [str(error)]
-        return _program_page(program, status=400, add_item=form)
-    db.session.commit()
-    flash(_("“%(title)s” added with its usual dose.", title=item.library_item.title), "success")
-    return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}"))
+    return render_picker(_program_picker(program), AddItemsForm(formdata=None))
+
+
+@bp.route("/programs/<int:program_id>/items", methods=["POST"])
+def add_program_items(program_id: int):
+    program = program_service.program_for_coach(program_id, current_user, editable=True)
+    return add_picked_items(
+        _program_picker(program),
+        AddItemsForm(),
+        lambda items: program_service.add_program_items(program, items, current_user),
+    )
 
 
 @bp.route("/programs/<int:program_id>/items/<int:item_id>", methods=["GET", "POST"])
@@ -467,10 +476,8 @@ def edit_program_item(program_id: int, item_id: int):
                 getattr(form, name).errors = [message]
         else:
             db.session.commit()
-            flash(_("“%(title)s” saved.", title=item.library_item.title), "success")
-            return redirect(
-                url_for("coaching.program_detail", program_id=program.id, _anchor=f"program-item-{item.id}")
-            )
+            flash(_("“%(title)s” saved.", title=item.library_item.title), LIST_SUCCESS)
+            return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor="program-items"))
     status = 400 if request.method == "POST" else 200
     return render_template("coaching/program_item.html", program=program, item=item, form=form), status
 
@@ -483,8 +490,8 @@ def remove_program_item(program_id: int, item_id: int):
         abort(400)
     program_service.remove_program_item(program, item, current_user)
     db.session.commit()
-    flash(_("“%(title)s” was taken out of the program.", title=item.library_item.title), "success")
-    return redirect(url_for("coaching.program_detail", program_id=program.id))
+    flash(_("“%(title)s” was taken out of the program.", title=item.library_item.title), LIST_SUCCESS)
+    return redirect(url_for("coaching.program_detail", program_id=program.id, _anchor="program-items"))
 
 
 @bp.route("/programs/<int:program_id>/items/<int:item_id>/move", methods=["POST"])

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, or_
+from sqlalchemy import Select, case, or_
 
 from portal import audit
 from portal.errors import NotAllowed
@@ -84,20 +84,20 @@ def require_active(item: LibraryItem) -> None:
         raise RetiredItemError(_("This library item is retired. Choose another item."))
 
 
-def active_item_choices(locale: str | None = None) -> list[tuple[int, str]]:
-    """(id, "Kind: title") of every active item, for the coach's "add an item" lists (one query),
-    titled in ``locale`` where the item has a version in it, else in English."""
-    translated = and_(LibraryItemTranslation.library_item_id == LibraryItem.id, LibraryItemTranslation.locale == locale)
-    title = func.coalesce(LibraryItemTranslation.title, LibraryItem.title) if locale else LibraryItem.title
-    query = db.select(LibraryItem.id, LibraryItem.kind, title.label("title")).where(LibraryItem.is_active.is_(True))
-    if locale:
-        query = query.outerjoin(LibraryItemTranslation, translated)
-    rows = db.session.execute(query.order_by(KIND_ORDER, title)).all()
-    return [(row.id, f"{_kind_prefix(row.kind)}: {row.title}") for row in rows]
-
-
-def _kind_prefix(kind: str) -> str:
-    return {"exercise": _("Movement"), "posture": _("Posture"), "diet": _("Nutrition")}.get(kind, kind)
+def active_items_in_order(ids: list[int]) -> list[LibraryItem] | None:
+    """The active library items with these ids, in the order given (one query); None when any id is
+    unknown or retired, so a caller adding several items adds all of them or none."""
+    if not ids:
+        return []
+    found = {
+        item.id: item
+        for item in db.session.scalars(
+            db.select(LibraryItem).where(LibraryItem.id.in_(ids), LibraryItem.is_active.is_(True))
+        )
+    }
+    if len(found) != len(set(ids)):
+        return None
+    return [found[item_id] for item_id in ids]
 
 
 # --- coach edits --------------------------------------------------------------

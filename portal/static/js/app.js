@@ -9,4 +9,13 @@
       event.preventDefault();
     }
   });
+  // A confirmation shown beside a list (items added or removed): move focus there, so it is in view
+  // and read out, instead of leaving the coach at the top of the page.
+  // After "load": the browser's jump to the #anchor of the list comes first and would take focus back.
+  var listFlash = document.querySelector("[data-list-flash]");
+  if (listFlash) {
+    window.addEventListener("load", function () {
+      listFlash.focus();
+    });
+  }
 })();
