@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import phonenumbers
+from babel import support
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import ValidationError
+from wtforms.i18n import messages_path
+
+from portal.formrender import render_field
 
 # Line and paragraph separators some keyboards and pastes carry, besides the C0/C1 controls.
 _LINE_BREAKERS = {"\x85", "\u2028", "\u2029"}
@@ -82,3 +88,39 @@ def phone_number(form, field) -> None:  # noqa: ARG001
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     field.data = phonenumbers.format_number(parsed, style)
+
+
+# WTForms' own messages ("Not a valid date value"...) in each language, loaded once per
+# process instead of once per request.
+_WTFORMS_CATALOGS: dict[str, support.Translations] = {}
+
+
+def _wtforms_catalog(locale: str) -> support.Translations:
+    catalog = _WTFORMS_CATALOGS.get(locale)
+    if catalog is None:
+        catalog = _WTFORMS_CATALOGS[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return catalog
+
+
+class _WTFormsMessages:
+    """WTForms' translations interface over the request's language."""
+
+    def gettext(self, string):
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+class PortalForm(FlaskForm):
+    """Every form of the portal: Flask-WTF's CSRF and validation, rendered by ``formrender``."""
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            return render_field(field, render_kw)
+
+        def get_translations(self, form):  # noqa: ARG002
+            return _WTFORMS_MESSAGES

@@ -28,6 +28,7 @@ LAYERS = {
     "csvutil": 0,
     "crypto": 0,
     "urlcache": 0,
+    "formrender": 0,
     "sqlutil": 1,
     "pagination": 1,
     "errors": 1,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.auth.models import Role
-from portal.forms import no_control_chars, phone_number, sane_date, single_line, strip_filter
+from portal.forms import PortalForm, no_control_chars, phone_number, sane_date, single_line, strip_filter
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 ROLE_CHOICES = [(Role.PATIENT.value, _l("Patient")), (Role.COACH.value, _l("Coach")), (Role.ADMIN.value, _l("Admin"))]
@@ -33,7 +32,7 @@ def _optional_int(value):
         return -1  # not a choice: the choice check reports it
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PortalForm):
     name = StringField(
         _l("Full name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter]
     )
@@ -65,7 +64,7 @@ class AccountForm(FlaskForm):
             raise ValidationError(_l("A date of birth cannot be in the future."))
 
 
-class AccountFilterForm(FlaskForm):
+class AccountFilterForm(PortalForm):
     class Meta:
         csrf = False  # a GET search form
 
@@ -81,7 +80,7 @@ class AccountFilterForm(FlaskForm):
     )
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(PortalForm):
     coach_id = SelectField(
         _l("New coach"), coerce=_optional_int, validators=[DataRequired(message=_l("Choose a coach."))]
     )
@@ -90,13 +89,13 @@ class ReassignForm(FlaskForm):
     submit = SubmitField(_l("Reassign"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """An empty form: a POST button with CSRF protection."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class ClinicForm(FlaskForm):
+class ClinicForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=80), single_line], filters=[strip_filter])
     address = TextAreaField(
@@ -116,7 +115,7 @@ class ClinicForm(FlaskForm):
     submit = SubmitField(_l("Save clinic"))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortalForm):
     class Meta:
         csrf = False
 

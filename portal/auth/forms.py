@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField, TimeField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portal.auth.passwords import MAX_PASSWORD_LENGTH, password_problems
-from portal.forms import single_line, strip_filter
+from portal.forms import PortalForm, single_line, strip_filter
 from portal.i18n import LANGUAGES
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), single_line], filters=[strip_filter])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     submit = SubmitField(_l("Log in"))
@@ -27,7 +26,7 @@ class NewPasswordMixin:
             raise ValidationError(" ".join(problems))
 
 
-class SetPasswordForm(NewPasswordMixin, FlaskForm):
+class SetPasswordForm(NewPasswordMixin, PortalForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     confirm = PasswordField(
         _l("Repeat the new password"), validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))]
@@ -42,7 +41,7 @@ class ChangePasswordForm(SetPasswordForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
@@ -51,19 +50,19 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Send reset link"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(PortalForm):
     # Each language in its own name, so a reader finds theirs whatever the page's language.
     language = SelectField(_l("Language"), choices=list(LANGUAGES.items()), validators=[DataRequired()])
     submit = SubmitField(_l("Save language"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     email_notifications = BooleanField(_l("Email me when I have a new message"))
     reminder_time = TimeField(_l("Daily check-in reminder time"), validators=[Optional()])
     submit = SubmitField(_l("Save preferences"))
 
 
-class EndSessionForm(FlaskForm):
+class EndSessionForm(PortalForm):
     """A POST button with CSRF protection: end one session, or all the others."""
 
     submit = SubmitField(_l("End session"))

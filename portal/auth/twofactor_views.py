@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -23,7 +22,7 @@ from portal.auth.models import User
 from portal.auth.services import count_second_factor_failure, record_successful_login
 from portal.auth.views import safe_next, start_browser_session
 from portal.extensions import db, limiter
-from portal.forms import single_line, strip_filter
+from portal.forms import PortalForm, single_line, strip_filter
 from portal.navigation import home_endpoint_for
 
 WRONG_CODE = _l("That code is not right, or it was already used. Try the newest code from your app.")
@@ -34,7 +33,7 @@ ENROLMENT_ALLOWED_ENDPOINTS = frozenset(
 )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(
         _l("Code"),
         validators=[

@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -33,7 +32,7 @@ from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.coaching.blueprint import bp
 from portal.coaching.views import render_patient_page
 from portal.extensions import db
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import PortalForm, no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS
 from portal.pagination import page_arg
 
@@ -43,7 +42,7 @@ HISTORY_PAGE_SIZE = 20
 BADGE_PROVIDERS["open_alerts"] = open_alert_count
 
 
-class ResolveAlertForm(FlaskForm):
+class ResolveAlertForm(PortalForm):
     note = TextAreaField(
         _l("What did you do? (note for the record)"),
         validators=[
@@ -67,7 +66,7 @@ class ResolveAlertForm(FlaskForm):
         return None
 
 
-class ResumeExercisesForm(FlaskForm):
+class ResumeExercisesForm(PortalForm):
     """Just the CSRF token: resuming paused exercises from the patient's summary."""
 
 

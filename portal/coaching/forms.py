@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     Field,
@@ -24,7 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.care.dosing import Dose
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.forms import LibraryFilterForm, dose_field
-from portal.forms import no_control_chars, sane_date, single_line, strip_filter
+from portal.forms import PortalForm, no_control_chars, sane_date, single_line, strip_filter
 from portal.timeutil import local_today
 
 # How far a plan's start date may be from today: catches typos such as 2062 for 2026.
@@ -61,7 +60,7 @@ class VersionMixin:
             return None
 
 
-class DoseForm(FlaskForm):
+class DoseForm(PortalForm):
     sets = dose_field(_l("Sets"), "sets")
     reps = dose_field(_l("Repetitions"), "reps")
     hold_seconds = dose_field(_l("Hold (seconds)"), "hold_seconds")
@@ -124,7 +123,7 @@ class LibraryItemIdsField(Field):
         return ""
 
 
-class AddItemsForm(FlaskForm):
+class AddItemsForm(PortalForm):
     """Add several library items at once to a program or a plan (the one form both use)."""
 
     items = LibraryItemIdsField(_l("Library items"), default=list)
@@ -167,7 +166,7 @@ class PlanFieldsMixin:
         return True
 
 
-class AssignPlanForm(PlanFieldsMixin, FlaskForm):
+class AssignPlanForm(PlanFieldsMixin, PortalForm):
     program_id = SelectField(
         _l("Program"), coerce=_int_or_none, validators=[InputRequired(message=_l("Choose a program."))]
     )
@@ -182,18 +181,18 @@ class AssignPlanForm(PlanFieldsMixin, FlaskForm):
             raise ValidationError(_("Choose a program."))
 
 
-class PlanDetailsForm(VersionMixin, PlanFieldsMixin, FlaskForm):
+class PlanDetailsForm(VersionMixin, PlanFieldsMixin, PortalForm):
     submit = SubmitField(_l("Save plan details"))
 
 
-class PlanActionForm(VersionMixin, FlaskForm):
+class PlanActionForm(VersionMixin, PortalForm):
     """Remove, move or end: a POST with CSRF and the version the coach opened."""
 
     direction = HiddenField()
     submit = SubmitField(_l("Confirm"))
 
 
-class ProgramForm(FlaskForm):
+class ProgramForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     description = TextAreaField(
         _l("Purpose"), validators=[Optional(), Length(max=2000), no_control_chars], filters=[strip_filter]
@@ -201,12 +200,12 @@ class ProgramForm(FlaskForm):
     submit = SubmitField(_l("Save program"))
 
 
-class ProgramActionForm(FlaskForm):
+class ProgramActionForm(PortalForm):
     direction = HiddenField()
     submit = SubmitField(_l("Confirm"))
 
 
-class RosterSearchForm(FlaskForm):
+class RosterSearchForm(PortalForm):
     class Meta:
         csrf = False  # a GET search form
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from portal.exercises.dosage import LIMITS, limit_message
 from portal.exercises.models import BODY_AREAS, KIND_LABELS
-from portal.forms import no_control_chars, single_line, strip_filter
+from portal.forms import PortalForm, no_control_chars, single_line, strip_filter
 
 KIND_CHOICES = [(kind.value, label) for kind, label in KIND_LABELS.items()]
 BODY_AREA_CHOICES = list(BODY_AREAS.items())
@@ -25,7 +24,7 @@ def dose_field(label: str, name: str, *, required: bool = False, description: st
     )
 
 
-class LibraryFilterForm(FlaskForm):
+class LibraryFilterForm(PortalForm):
     class Meta:
         csrf = False  # a GET search form
 
@@ -39,7 +38,7 @@ class LibraryFilterForm(FlaskForm):
     )
 
 
-class LibraryItemForm(FlaskForm):
+class LibraryItemForm(PortalForm):
     kind = SelectField(_l("Type"), choices=KIND_CHOICES, validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     summary = StringField(
@@ -93,14 +92,14 @@ class NewLibraryItemForm(LibraryItemForm):
         return data
 
 
-class MediaForm(FlaskForm):
+class MediaForm(PortalForm):
     """An item's own picture or video (its type is checked from the file's content, not here)."""
 
     media = FileField(_l("Picture or video"), validators=[FileRequired(_l("Choose a picture or a video to upload."))])
     upload = SubmitField(_l("Upload"))
 
 
-class TranslationForm(FlaskForm):
+class TranslationForm(PortalForm):
     """An item's text in another language. All empty removes that version; otherwise title, summary and
     steps go together, and cautions are required whenever the English has them."""
 
@@ -147,7 +146,7 @@ class TranslationForm(FlaskForm):
         return data
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """An empty form: a POST button with CSRF protection."""
 
     submit = SubmitField(_l("Confirm"))

@@ -6,11 +6,10 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import no_control_chars
+from portal.forms import PortalForm, no_control_chars
 from portal.messaging.models import MAX_MESSAGE_LENGTH
 
 
@@ -28,7 +27,7 @@ def _too_long_message() -> str:
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(PortalForm):
     body = TextAreaField(
         _l("Your message"),
         validators=[

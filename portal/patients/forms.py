@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from portal.care.red_flags import RED_FLAGS
-from portal.forms import no_control_chars, strip_filter
+from portal.forms import PortalForm, no_control_chars, strip_filter
 
 MAX_NOTES = 2000
 
@@ -37,7 +36,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(PortalForm):
     # The local day the form was opened for: a form left open past midnight, or
     # a hand-made post for another day, is refused instead of silently moved.
     day = HiddenField()
@@ -95,7 +94,7 @@ for _flag in RED_FLAGS:
     )
 
 
-class WeeklyOutcomeForm(FlaskForm):
+class WeeklyOutcomeForm(PortalForm):
     """The PEG scale: three questions about the past week, each 0–10."""
 
     pain_average = _scale(_l("Your pain on average over the past 7 days (0–10)"))

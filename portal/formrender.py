@@ -1,0 +1,125 @@
+"""Form controls rendered straight to HTML, with WTForms' own markup.
+
+WTForms' widgets build each attribute through ``Markup.format`` and list a field's
+flags with ``dir()``; on a page of forms that was a large share of the page's cost.
+These renderers write the same attributes, escaped the same way, for the widgets the
+portal uses; any other widget (radio lists, grouped selects, custom ones) is
+rendered by WTForms itself. WTForms still parses and validates every form.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+from wtforms import widgets
+
+
+def html_attrs(attrs: dict) -> str:
+    """``html_params`` with the same output: sorted names, ``True`` bare, ``False`` left out."""
+    parts = []
+    for key, value in sorted(attrs.items()):
+        key = key.rstrip("_")
+        if key.startswith(("data_", "aria_")):
+            key = key.replace("_", "-")
+        if value is True:
+            parts.append(str(escape(key)))
+        elif value is not False:
+            parts.append(f'{escape(key)}="{escape(value)}"')
+    return " ".join(parts)
+
+
+def _validation_attrs(widget, field, attrs: dict) -> None:
+    """The attributes a field's validators ask for (required, maxlength...), unless given."""
+    flags = getattr(field, "flags", None)
+    set_flags = vars(flags) if flags is not None else {}
+    for name in widget.validation_attrs:
+        if name in set_flags and name not in attrs:
+            value = set_flags[name]
+            attrs[name] = value() if callable(value) else value
+
+
+def _input(widget, field, attrs: dict) -> Markup:
+    attrs.setdefault("id", field.id)
+    attrs.setdefault("type", widget.input_type)
+    if "value" not in attrs:
+        attrs["value"] = field._value()
+    _validation_attrs(widget, field, attrs)
+    attrs["name"] = field.name
+    return Markup(f"<input {html_attrs(attrs)}>")  # noqa: S704 - every value escaped in html_attrs
+
+
+def _password(widget, field, attrs: dict) -> Markup:
+    if widget.hide_value:
+        attrs["value"] = ""
+    return _input(widget, field, attrs)
+
+
+def _checkbox(widget, field, attrs: dict) -> Markup:
+    if getattr(field, "checked", field.data):
+        attrs.setdefault("checked", True)
+    return _input(widget, field, attrs)
+
+
+def _submit(widget, field, attrs: dict) -> Markup:
+    attrs.setdefault("value", field.label.text)
+    return _input(widget, field, attrs)
+
+
+def _file(widget, field, attrs: dict) -> Markup:
+    attrs["value"] = False  # browsers ignore a file input's value
+    if widget.multiple:
+        attrs["multiple"] = True
+    return _input(widget, field, attrs)
+
+
+def _textarea(widget, field, attrs: dict) -> Markup:
+    attrs.setdefault("id", field.id)
+    _validation_attrs(widget, field, attrs)
+    attrs["name"] = field.name
+    # The leading line break is WTForms' too: browsers drop the first one, keeping a value's own.
+    return Markup(f"<textarea {html_attrs(attrs)}>\r\n{escape(field._value())}</textarea>")  # noqa: S704 - escaped
+
+
+def _select(widget, field, attrs: dict) -> Markup | None:
+    if field.has_groups():
+        return None
+    attrs.setdefault("id", field.id)
+    if widget.multiple:
+        attrs["multiple"] = True
+    _validation_attrs(widget, field, attrs)
+    attrs["name"] = field.name
+    html = [f"<select {html_attrs(attrs)}>"]
+    for choice in field._iter_choices_normalized():
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        option = {"value": value, **(choice.render_kw or {})}
+        if choice.selected:
+            option["selected"] = True
+        html.append(f"<option {html_attrs(option)}>{escape(choice.label or choice.value)}</option>")
+    html.append("</select>")
+    return Markup("".join(html))  # noqa: S704 - attributes and labels escaped above
+
+
+# Exact types only: a subclass may render differently, so it keeps its own widget.
+_RENDERERS = {
+    widgets.TextInput: _input,
+    widgets.EmailInput: _input,
+    widgets.URLInput: _input,
+    widgets.TelInput: _input,
+    widgets.SearchInput: _input,
+    widgets.HiddenInput: _input,
+    widgets.PasswordInput: _password,
+    widgets.CheckboxInput: _checkbox,
+    widgets.SubmitInput: _submit,
+    widgets.FileInput: _file,
+    widgets.TextArea: _textarea,
+    widgets.Select: _select,
+}
+
+
+def render_field(field, render_kw: dict) -> Markup:
+    """What ``field(**render_kw)`` renders (the field's own ``render_kw`` merged under the call's)."""
+    own = getattr(field, "render_kw", None)
+    attrs = dict(own, **render_kw) if own else dict(render_kw)
+    widget = field.widget
+    renderer = _RENDERERS.get(type(widget))
+    html = renderer(widget, field, attrs) if renderer is not None else None
+    return html if html is not None else widget(field, **attrs)

@@ -1,0 +1,134 @@
+"""The portal's form renderer writes exactly what WTForms' widgets write, only faster."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from flask_babel import refresh
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FileField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from portal.formrender import html_attrs, render_field
+from portal.forms import PortalForm
+
+PORTAL = Path(__file__).resolve().parent.parent / "portal"
+
+
+class Everything(PortalForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    nickname = StringField("Nickname", validators=[Optional(), Length(min=2, max=20)], render_kw={"placeholder": "x"})
+    email = EmailField("Email", validators=[InputRequired()])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=12)])
+    phone = TelField("Phone")
+    search = SearchField("Search")
+    link = URLField("Link")
+    secret = HiddenField()
+    notes = TextAreaField("Notes", validators=[Length(max=500)])
+    agree = BooleanField("Agree")
+    kind = SelectField("Kind", choices=[("a", "Ä & <b>"), ("b", 'Quote "b"')], validators=[DataRequired()])
+    flag = SelectField("Flag", choices=[(True, "Yes"), (False, "No")], coerce=lambda v: v in (True, "True"))
+    areas = SelectMultipleField("Areas", choices=[("neck", "Neck"), ("back", "Back")])
+    count = IntegerField("Count")
+    choice = RadioField("Choice", choices=[("x", "X"), ("y", "Y")])
+    upload = FileField("Picture")
+    submit = SubmitField("Save & go")
+
+
+HOSTILE = '"><script>alert(1)</script>&amp;'
+
+POSTED = MultiDict(
+    [
+        ("name", HOSTILE),
+        ("nickname", "n"),
+        ("email", "a@b.c"),
+        ("password", "typed secret"),
+        ("phone", "214"),
+        ("search", "bridge <b>"),
+        ("link", "https://x.test/?a=1&b=2"),
+        ("secret", HOSTILE),
+        ("notes", "line one\r\n" + HOSTILE),
+        ("agree", "y"),
+        ("kind", "b"),
+        ("flag", "True"),
+        ("areas", "neck"),
+        ("areas", "back"),
+        ("count", "not a number"),
+        ("choice", "y"),
+    ]
+)
+
+CALLS = [
+    {},
+    {"class_": "form-control is-invalid", "aria_describedby": "x-help x-error", "aria-invalid": "true"},
+    {"required": False, "autocomplete": "off", "data_role": "main"},
+    {"id": False, "value": HOSTILE, "maxlength": 3},
+]
+
+
+@pytest.mark.parametrize("formdata", [None, POSTED], ids=["empty", "posted"])
+@pytest.mark.parametrize("kwargs", CALLS)
+def test_every_field_renders_as_its_wtforms_widget_would(app, formdata, kwargs):
+    with app.test_request_context(method="POST"):
+        form = Everything(formdata=formdata, meta={"csrf": False})
+        form.validate()
+        for field in form:
+            own = dict(field.render_kw or {}, **kwargs)
+            expected = field.widget(field, **own)
+            assert render_field(field, dict(kwargs)) == expected, field.name
+            assert field(**kwargs) == expected, field.name  # through the form's Meta
+
+
+def test_csrf_token_field_renders_as_before(app):
+    with app.test_request_context():
+        form = Everything()
+        assert form.csrf_token(id=False) == form.csrf_token.widget(form.csrf_token, id=False)
+        assert 'name="csrf_token"' in str(form.csrf_token())
+
+
+def test_attribute_values_are_escaped():
+    html = html_attrs({"value": HOSTILE, "title": "a'b", "data_x_y": 1, "checked": True, "hidden": False})
+    assert html == 'checked data-x-y="1" title="a&#39;b" value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"'
+
+
+def test_wtforms_messages_follow_the_request_language(app):
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        refresh()  # the tests' app context outlives each request: forget the last one's language
+        form = Everything(formdata=MultiDict([("count", "x")]), meta={"csrf": False})
+        form.validate()
+        assert form.count.errors == ["No es un valor entero válido."]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        refresh()
+        form = Everything(formdata=MultiDict([("count", "x")]), meta={"csrf": False})
+        form.validate()
+        assert form.count.errors == ["Not a valid integer value."]
+
+
+def test_every_form_of_the_portal_is_a_portal_form():
+    """A form built on FlaskForm directly would render through the slow widgets."""
+    offenders = []
+    for path in PORTAL.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
+                if "FlaskForm" in bases and node.name != "PortalForm":
+                    offenders.append(f"{path.relative_to(PORTAL)}:{node.name}")
+    assert offenders == []
