@@ -13,6 +13,7 @@ from typing import Any
 
 from portal.exercises.figures.figure import (
     ARROW,
+    BAND,
     BRAND,
     FAR,
     GHOST,
@@ -67,8 +68,11 @@ def _placed(pose: Pose, view: str, anchor: str, lift: float, grounded: bool) -> 
     return {name: (x - ax, y + dy) for name, (x, y) in pts.items()}
 
 
-def _arrow(start: dict, end: dict, track: str | None) -> str:
-    """A curved arrow beside the part that moves most, from where it starts to where it ends."""
+def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None = None) -> str:
+    """A curved arrow beside the part that moves most, from where it starts to where it ends.
+
+    side: the direction [dx, dy] (y up) to set the arrow off the limb, where "away from the
+    body's centre" would hide it under the body (a hip lifting from the floor)."""
     if track is None:
         track = max(TRACKED, key=lambda name: math.dist(start[name], end[name]))
     (x1, y1), (x2, y2) = start[track], end[track]
@@ -78,13 +82,14 @@ def _arrow(start: dict, end: dict, track: str | None) -> str:
     # Keep the arrow clear of the limb: shift it away from the body's centre, bulge outward.
     cx, cy = (start["pelvis"][0] + start["chest"][0]) / 2, (start["pelvis"][1] + start["chest"][1]) / 2
     mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-    ox, oy = mx - cx, my - cy
+    ox, oy = side if side else (mx - cx, my - cy)
     norm = math.hypot(ox, oy) or 1
-    off = 13
+    off = 24 if side else 13  # a chosen side clears the whole body, not just the limb
     x1, y1, x2, y2 = x1 + ox / norm * off, y1 + oy / norm * off, x2 + ox / norm * off, y2 + oy / norm * off
-    # shorten both ends a little
+    # Shorten both ends a little, never so much that a short arrow turns round.
     ux, uy = (x2 - x1) / dist, (y2 - y1) / dist
-    x1, y1, x2, y2 = x1 + ux * 4, y1 + uy * 4, x2 - ux * 7, y2 - uy * 7
+    trim = min(1.0, dist / 30)
+    x1, y1, x2, y2 = x1 + ux * 4 * trim, y1 + uy * 4 * trim, x2 - ux * 7 * trim, y2 - uy * 7 * trim
     bulge = min(dist * 0.25, 14)
     qx, qy = mx + ox / norm * (off + bulge), my + oy / norm * (off + bulge)
     # arrowhead from the curve's end tangent
@@ -119,6 +124,12 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
         elif kind == "carried":
             extras[side]["hand"] = (
                 f'<rect x="-8" y="-2" width="17" height="15" rx="2" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+            )
+        elif kind == "suitcase":
+            # A bag held by its handle in a hanging hand: the hand's x axis runs down the arm.
+            extras[side]["hand"] = (
+                f'<path d="M1,-5 L4,-5 M1,5 L4,5" stroke="{PROP}" stroke-width="2.5"/>'
+                f'<rect x="4" y="-15" width="24" height="30" rx="3" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2.5"/>'
             )
         elif kind == "stick":
             extras["trunk"]["lower"] = (
@@ -198,22 +209,18 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
             )
             xs += [x - s / 2, x + s / 2]
         elif kind == "shape":
-            # A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0.
-            fill = prop.get("fill", "none")
-            dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
-            out.append(
-                f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
-                f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
-            )
+            if not prop.get("front"):
+                out.append(_shape(prop))
             xs += prop["bounds"][:2]
         elif kind == "band":
-            # The band's anchor (a door or post) stays put; the band runs to where the hands end.
+            # The band's anchor (a post, or a door it is shut in) stays put; a knot marks where the
+            # band is tied, so the anchor reads even at thumbnail size.
             x, y = prop["x"], prop["y"]
             out.append(
-                f'<rect x="{_num(x - 3)}" y="{_num(-y - 60)}" width="6" height="{_num(y + 60)}" fill="{PROP_FILL}" '
-                f'stroke="{PROP}" stroke-width="1.5"/>'
+                f'<rect x="{_num(x - 5)}" y="{_num(-y - 60)}" width="10" height="{_num(y + 60)}" rx="2" '
+                f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
             )
-            xs += [x - 3, x + 3]
+            xs += [x - 5, x + 5]
         elif kind == "counter":
             x, h = prop["x"], prop.get("height", 90)
             w = prop.get("width", 40)
@@ -224,6 +231,13 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
             xs += [x, x + w]
         elif kind == "bed":
             x1, x2, h = prop["x1"], prop["x2"], prop.get("height", 0)
+            top = prop.get("top", 0)
+            if top:
+                # Seen a little from above: the mattress's top, where the sleeper lies, over its side.
+                out.append(
+                    f'<rect x="{_num(x1)}" y="{_num(-h - top)}" width="{_num(x2 - x1)}" height="{_num(top)}" rx="4" '
+                    f'fill="#fff" stroke="{PROP}" stroke-width="2"/>'
+                )
             out.append(
                 f'<rect x="{_num(x1)}" y="{_num(-h)}" width="{_num(x2 - x1)}" height="{_num(max(h, 6))}" rx="3" '
                 f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
@@ -232,7 +246,24 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
     return "".join(out), xs
 
 
+def _shape(prop: dict[str, Any]) -> str:
+    """A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0."""
+    fill = prop.get("fill", "none")
+    dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
+    return (
+        f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
+        f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
+    )
+
+
+def _front_shapes(props: list[dict[str, Any]]) -> str:
+    """Shapes drawn over the body: a guide line through it (head level with the spine)."""
+    return "".join(_shape(prop) for prop in props if prop.get("type") == "shape" and prop.get("front"))
+
+
 def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
+    """The elastic band from its knot to the hands: faint where they start, in colour where they end.
+    Drawn over the body: the band runs in front of the trunk and arms to the hands."""
     out = []
     for prop in props:
         if prop.get("type") == "band":
@@ -241,8 +272,9 @@ def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
             x, y = prop["x"], prop["y"]
             out.append(
                 f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(sx)}" y2="{_num(-sy)}" stroke="{GHOST}" '
-                f'stroke-width="2.5" stroke-dasharray="4 3"/>'
-                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(hx)}" y2="{_num(-hy)}" stroke="{PROP}" stroke-width="2.5"/>'
+                f'stroke-width="3" stroke-dasharray="4 3"/>'
+                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(hx)}" y2="{_num(-hy)}" stroke="{BAND}" stroke-width="4" '
+                f'stroke-linecap="round"/><circle cx="{_num(x)}" cy="{_num(-y)}" r="5" fill="{BAND}"/>'
             )
     return "".join(out)
 
@@ -269,7 +301,9 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
         )
     main = FigureSvg(view, "f")
     main_svg = main.build([start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras)
-    arrow = "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"))
+    arrow = (
+        "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
+    )
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
     ys = [p[1] for pts in placed for p in pts.values()] + [0.0]
@@ -278,6 +312,8 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
             ys.append(prop["y"] + 60)
         if prop.get("type") == "shape":
             ys.append(prop["bounds"][2])
+        if prop.get("type") == "bed":
+            ys.append(prop.get("height", 0) + prop.get("top", 0))
     pad = 18
     x0, x1 = min(xs) - pad, max(xs) + pad
     # SVG y runs down: the top is above the highest point, the bottom a little below the floor
@@ -302,7 +338,7 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
     return _document(
         (x0, y0, width, height),
         style,
-        floor + support_svg + ghost_svg + _band_lines(props, placed) + arrow + main_svg,
+        floor + support_svg + ghost_svg + arrow + main_svg + _band_lines(props, placed) + _front_shapes(props),
         title,
     )
 
