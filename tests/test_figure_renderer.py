@@ -125,3 +125,27 @@ def test_a_guide_line_marked_front_is_drawn_over_the_body():
         svg = render_movement(spec)
         guide, figure = svg.index('d="M-100 -40 H20"'), svg.index('<g class="f1">')
         assert (guide > figure) is front
+
+
+def test_a_towel_runs_from_the_sole_to_the_hands_in_both_positions():
+    spec = {
+        "support": "floor",
+        "props": [{"type": "towel"}],
+        "start": {
+            "trunk": 180,
+            "hip": [90, 0],
+            "knee": [85, 0],
+            "ankle": [-5, 0],
+            "shoulder": [55, 55],
+            "elbow": [-28, -28],
+        },
+        "end": {"hip": [80, 0], "knee": [0, 0], "ankle": [0, 0], "shoulder": [57, 57], "elbow": [-24, -24]},
+    }
+    svg = render_movement(spec)
+    lines = re.findall(
+        r'<line x1="([-\d.]+)" y1="([-\d.]+)" x2="([-\d.]+)" y2="([-\d.]+)" stroke="(#\w+)" stroke-width="3"', svg
+    )
+    colours = [line[4] for line in lines]
+    assert colours == ["#b9cdd1", "#8a8f94"]  # faint where the leg starts, solid where it ends
+    end = [float(v) for v in lines[1][:4]]
+    assert end[1] < end[3]  # from the raised foot (higher up, smaller SVG y) down to the hands

@@ -117,9 +117,9 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
                 f'<rect x="-5" y="0" width="10" height="13" rx="3" fill="{PROP}" stroke="{PROP}" stroke-width="1"/>'
             )
         elif kind == "towel":
-            # A strap around the sole running up toward the hands.
+            # Looped under the sole (the foot's +y side); _held_lines runs it on to the hands.
             extras[side]["foot"] = (
-                f'<path d="M2,5 L8,5 L-2,-38" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
+                f'<path d="M0,5 L11,5" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
             )
         elif kind == "carried":
             extras[side]["hand"] = (
@@ -132,8 +132,9 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
                 f'<rect x="4" y="-15" width="24" height="30" rx="3" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2.5"/>'
             )
         elif kind == "stick":
+            # Along the back (the trunk's -y side faces backward), from the tailbone to above the head.
             extras["trunk"]["lower"] = (
-                f'<line x1="-6" y1="12" x2="75" y2="12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
+                f'<line x1="-6" y1="-12" x2="80" y2="-12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
             )
     return extras
 
@@ -262,10 +263,19 @@ def _front_shapes(props: list[dict[str, Any]]) -> str:
 
 
 def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
-    """The elastic band from its knot to the hands: faint where they start, in colour where they end.
-    Drawn over the body: the band runs in front of the trunk and arms to the hands."""
+    """The elastic band from its knot to the hands, and a towel from the sole to the hands: faint
+    where they start, solid where they end. Drawn over the body: they run in front of it."""
     out = []
     for prop in props:
+        if prop.get("type") == "towel":
+            side = prop.get("side", "near")
+            for pts, colour, dash in ((placed[0], GHOST, ' stroke-dasharray="4 3"'), (placed[-1], PROP, "")):
+                (ax, ay), (tx, ty), (hx, hy) = pts[f"{side}_ankle"], pts[f"{side}_toe"], pts[f"{side}_hand"]
+                sole = ((ax + tx) / 2, (ay + ty) / 2)
+                out.append(
+                    f'<line x1="{_num(sole[0])}" y1="{_num(-sole[1])}" x2="{_num(hx)}" y2="{_num(-hy)}" '
+                    f'stroke="{colour}" stroke-width="3" stroke-linecap="round"{dash}/>'
+                )
         if prop.get("type") == "band":
             hx, hy = placed[-1][f"{prop.get('side', 'near')}_hand"]
             sx, sy = placed[0][f"{prop.get('side', 'near')}_hand"]
@@ -312,6 +322,8 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
             ys.append(prop["y"] + 60)
         if prop.get("type") == "shape":
             ys.append(prop["bounds"][2])
+        if prop.get("type") == "chair" and "y" in prop:  # a chair beyond the figure: its back inside the picture
+            ys.append(prop["y"] + prop.get("back_height", 42))
         if prop.get("type") == "bed":
             ys.append(prop.get("height", 0) + prop.get("top", 0))
     pad = 18
