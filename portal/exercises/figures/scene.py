@@ -3,6 +3,11 @@
 The start pose is drawn faintly and stays put; the main figure moves between the poses
 (CSS in the SVG's own <style>) and rests on the end pose when the reader asks for reduced
 motion, so the still picture still shows both positions and the arrow the direction.
+
+Side-lying figures (clamshell, open book, side plank, side sleeping) use the front view and
+are pictured from a little above: what is nearer the viewer is drawn lower, so bent hips and
+knees show as a V below the stacked hips, shins behind the body rise, and a bed or mat shows
+its top. Supine twists use the same front view as a view from straight above ("mat_top").
 """
 
 from __future__ import annotations
