@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from portal.auth.models import Role
 from portal.exercises.figures import catalog
 from portal.exercises.library import STARTER_LIBRARY, load_starter_library
 from portal.exercises.models import LibraryItem
@@ -15,6 +16,7 @@ from portal.extensions import db
 from tests.plan_factories import make_item, make_plan
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
+SPANISH_ALTS = catalog.DATA_DIR / "es" / catalog.ALT_TRANSLATIONS
 IMG = re.compile(r'<img src="(/library/pictures/[^"]+\.svg)" alt="([^"]*)" class="item-picture item-picture-(\w+)"')
 
 
@@ -65,13 +67,42 @@ def test_every_active_starter_item_renders_a_well_formed_picture_with_alt_text(a
                 assert moving and moving <= static
 
 
-def test_movement_alt_text_describes_start_and_end_and_is_ready_for_spanish():
+def test_movement_alt_text_describes_start_and_end_in_english_and_spanish():
     with open(catalog.POSES_FILE, encoding="utf-8") as handle:
         movements = json.load(handle)["movements"]
+    with open(catalog.PICTOGRAMS_FILE, encoding="utf-8") as handle:
+        pictograms = json.load(handle)["alt"]
+    with open(SPANISH_ALTS, encoding="utf-8") as handle:
+        spanish = json.load(handle)
     for slug, spec in movements.items():
         for moment in ("start", "end"):
-            texts = spec["alt"][moment]
-            assert set(texts) <= {"en", "es"} and texts["en"].strip().endswith("."), slug
+            assert spec["alt"][moment]["en"].strip().endswith("."), slug
+            assert spanish["movements"][slug][moment].strip().endswith("."), slug
+    for name, texts in pictograms.items():
+        assert texts["en"].strip().endswith(".") and spanish["pictograms"][name].strip().endswith("."), name
+    # Nothing translated that is not drawn (a renamed slug would leave its Spanish behind).
+    assert set(spanish["movements"]) == set(movements) and set(spanish["pictograms"]) == set(pictograms)
+
+
+@pytest.fixture
+def spanish_patient(make_user, coach):
+    return make_user(Role.PATIENT, coach=coach, language="es")
+
+
+def test_spanish_reader_gets_the_alt_text_in_spanish(starter, login_as, spanish_patient, patient_client):
+    by_slug = {item.slug: item for item in starter}
+    client = login_as(spanish_patient)
+    bridge = client.get(f"/library/{by_slug['glute-bridge'].id}").get_data(as_text=True)
+    _src, alt, _size = IMG.search(bridge).groups()
+    assert alt.startswith("Inicio: Acostado boca arriba") and "Final: La cadera sube" in alt
+    pillow = client.get(f"/library/{by_slug['side-sleeping-knee-pillow'].id}").get_data(as_text=True)
+    assert IMG.search(pillow).group(2).startswith("Una persona acostada de lado en la cama")
+    make_plan(spanish_patient, items=[by_slug["cat-cow"], by_slug["leafy-greens-daily"]])
+    today = [alt for _src, alt, _size in IMG.findall(client.get("/me/").get_data(as_text=True))]
+    assert today[0].startswith("Inicio: En cuatro puntos") and today[1].startswith("Una hoja verde")
+    # The same picture, its English words for an English reader.
+    english = patient_client.get(f"/library/{by_slug['glute-bridge'].id}").get_data(as_text=True)
+    assert IMG.search(english).group(2).startswith("Start: Lying on the back")
 
 
 def test_item_page_shows_the_large_drawing_and_the_drawing_is_served_cached(starter, patient_client):

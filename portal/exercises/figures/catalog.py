@@ -2,6 +2,9 @@
 
 Pose and pictogram data ship with the starter content as data files
 (data/poses.json, data/pictograms.json) keyed by slug, and are read once per process.
+Their alt texts are English there; other languages ship beside the starter library's own
+translations, in data/<language>/pictures.json, and a reader gets their language's text
+where there is one, else the English.
 They are not columns: the drawings are code-reviewed content that changes with a
 deploy, never per clinic, so keeping them beside the renderer means a page needs no
 extra query for them and the starter import stays as it is. A coach's own item
@@ -24,11 +27,12 @@ from flask_babel import gettext as _
 
 from portal.exercises.figures.pictograms import ICONS, render_icon
 from portal.exercises.figures.scene import render_movement
-from portal.i18n import DEFAULT_LANGUAGE, current_language
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 POSES_FILE = DATA_DIR / "poses.json"
 PICTOGRAMS_FILE = DATA_DIR / "pictograms.json"
+ALT_TRANSLATIONS = "pictures.json"  # in DATA_DIR/<language>/
 KIND_ICONS = {"exercise": "kind-exercise", "posture": "kind-posture", "diet": "kind-diet"}
 
 
@@ -62,9 +66,20 @@ def _pictograms() -> dict[str, Any]:
         return json.load(handle)
 
 
-def _localized(texts: dict[str, str]) -> str:
-    """Content in the reader's language, else English."""
-    return texts.get(current_language()) or texts.get(DEFAULT_LANGUAGE, "")
+@cache
+def _alt_translations(language: str) -> dict[str, dict[str, Any]]:
+    """The alt texts in one language: {"movements": {slug: {"start", "end"}}, "pictograms": {name: text}}."""
+    path = DATA_DIR / language / ALT_TRANSLATIONS
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES or not path.is_file():
+        return {"movements": {}, "pictograms": {}}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def movement_alt(slug: str, moment: str) -> str:
+    """How a movement's start or end position looks, in the reader's language, else English."""
+    translated = _alt_translations(current_language())["movements"].get(slug, {}).get(moment)
+    return translated or _poses()[slug]["alt"][moment][DEFAULT_LANGUAGE]
 
 
 def _digest(svg: bytes) -> str:
@@ -100,15 +115,15 @@ def pictogram_slugs() -> dict[str, str]:
 
 
 def pictogram_alt(pictogram: str) -> str:
-    return _localized(_pictograms()["alt"][pictogram])
+    translated = _alt_translations(current_language())["pictograms"].get(pictogram)
+    return translated or _pictograms()["alt"][pictogram][DEFAULT_LANGUAGE]
 
 
 def picture_for(item: Any) -> Picture:
     """The picture an item shows: its movement drawing, its pictogram, or its kind's pictogram."""
     slug, kind = item.slug, item.kind
     if slug in _poses():
-        alt_texts = _poses()[slug]["alt"]
-        alt = _("Start: %(start)s End: %(end)s", start=_localized(alt_texts["start"]), end=_localized(alt_texts["end"]))
+        alt = _("Start: %(start)s End: %(end)s", start=movement_alt(slug, "start"), end=movement_alt(slug, "end"))
         found = drawing(f"m-{slug}")
     else:
         pictogram = _pictograms()["items"].get(slug) or KIND_ICONS.get(kind, "kind-exercise")

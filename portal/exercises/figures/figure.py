@@ -27,6 +27,7 @@ GHOST = "#b9cdd1"
 PROP = "#8a8f94"
 PROP_FILL = "#e4e6e8"
 ARROW = "#c2410c"
+BAND = "#4d8a44"  # an elastic band: green, apart from the figure, the props and the arrow
 
 # Segment lengths in drawing units (a standing figure is about 160 units tall).
 LEN = {
@@ -44,7 +45,7 @@ WIDTH = {"trunk": 15, "limb": 8.5, "foot": 6.5}
 
 JOINTS = ("trunk", "spine", "neck", "head", "hip", "knee", "ankle", "shoulder", "elbow")
 PAIRED = ("hip", "knee", "ankle", "shoulder", "elbow")
-SCALED = ("thigh", "shin", "upper_arm", "forearm", "lower_trunk", "upper_trunk")
+SCALED = ("thigh", "shin", "upper_arm", "forearm", "lower_trunk", "upper_trunk", "hand")
 
 
 @dataclass
@@ -210,7 +211,16 @@ class FigureSvg:
                 for p in poses
             ]
         )
-        hand = self._group([f"translate({_num(LEN['forearm'] * p.s('forearm', side))}px,0px)" for p in poses])
+        # A hand reaching toward the viewer is drawn larger: the depth cue when the arm itself is
+        # foreshortened to a stub (a press straight out from the chest, seen from the front).
+        sized = any(p.s("hand", side) != 1.0 for p in poses)  # then every pose names a scale, to interpolate
+        hand = self._group(
+            [
+                f"translate({_num(LEN['forearm'] * p.s('forearm', side))}px,0px)"
+                + (f" scale({_num(p.s('hand', side))})" if sized else "")
+                for p in poses
+            ]
+        )
         return (
             f'<g class="{g1}">{self._seg(poses, "upper_arm", side, LEN["upper_arm"], WIDTH["limb"], col)}'
             f'<g class="{g2}">{self._seg(poses, "forearm", side, LEN["forearm"], WIDTH["limb"] - 1, col)}'

@@ -6,7 +6,7 @@ accent fill where the food's colour helps recognition (green leaves, red berries
 
 from __future__ import annotations
 
-from portal.exercises.figures.figure import BRAND, PROP
+from portal.exercises.figures.figure import BRAND, GHOST, PROP
 from portal.exercises.figures.scene import REDUCED_MOTION
 
 GREEN = "#5f9e54"
@@ -93,12 +93,29 @@ def _pair(a: str, b: str) -> str:
     return f'<g transform="translate(-4 8) scale(.62)">{a}</g><g transform="translate(26 8) scale(.62)">{b}</g>'
 
 
-FOOTPRINT = '<path d="M0 0 C-4 -2 -5 -12 0 -14 C5 -12 4 -2 0 0 Z M0 4 C-3 4 -3 9 0 9 C3 9 3 4 0 4 Z"/>'
+# A bare right footprint pointing up, centred on its arch: a filled sole (wide forefoot, narrow
+# heel) and five toes, solid so it still reads as a foot at thumbnail size.
+FOOTPRINT = (
+    '<path d="M0 -10 C4 -10 5.2 -5 4.6 -1 C4 3 3.2 5 3.2 8 C3.2 11.6 -3.2 11.6 -3.2 8 '
+    'C-3.2 5 -4.6 2 -4.6 -2.5 C-4.6 -7 -3 -10 0 -10 Z"/>'
+    '<circle cx="-3.4" cy="-12.6" r="1.8"/><circle cx="-0.6" cy="-13.6" r="1.5"/><circle cx="1.9" cy="-13.2" r="1.3"/>'
+    '<circle cx="3.8" cy="-12" r="1.1"/><circle cx="5.1" cy="-10.3" r="1"/>'
+)
+
+
+def _feet(x: float, y: float, turn: int, fill: str) -> str:
+    """A pair of footprints standing at (x, y), turned by `turn` degrees (0: facing up)."""
+    return (
+        f'<g transform="translate({x} {y}) rotate({turn})" fill="{fill}" stroke="none">'
+        f'<g transform="translate(-6 0) scale(-1 1)">{FOOTPRINT}</g><g transform="translate(6 0)">{FOOTPRINT}</g></g>'
+    )
+
+
+# Turn by stepping the feet round (faint: where they started), not by twisting the back.
 PIVOT = (
-    f'<g fill="{SOFT}"><g transform="translate(20 40)">{FOOTPRINT}</g><g transform="translate(32 40)">{FOOTPRINT}</g></g>'
-    f'<g fill="{BRAND}" fill-opacity=".35"><g transform="translate(44 24) rotate(90)">{FOOTPRINT}</g>'
-    f'<g transform="translate(44 36) rotate(90)">{FOOTPRINT}</g></g>'
-    f'<path d="M20 20 C24 10 36 8 42 12" stroke="{SLASH}"/><path d="M36 8 L43 12 L37 17" stroke="{SLASH}"/>'
+    _feet(18, 46, 0, GHOST)
+    + _feet(44, 30, 90, BRAND)
+    + f'<path d="M14 26 C16 12 28 8 38 12" stroke="{SLASH}"/><path d="M32 7 L39 12 L33 17" stroke="{SLASH}"/>'
 )
 PERSON = '<circle cx="0" cy="-40" r="5" fill="{c}"/><path d="M0 -34 V-14 L-6 0 M0 -14 L6 0 M0 -30 L{a} -22" stroke-width="4"/>'
 TEAM = (

@@ -3,6 +3,11 @@
 The start pose is drawn faintly and stays put; the main figure moves between the poses
 (CSS in the SVG's own <style>) and rests on the end pose when the reader asks for reduced
 motion, so the still picture still shows both positions and the arrow the direction.
+
+Side-lying figures (clamshell, open book, side plank, side sleeping) use the front view and
+are pictured from a little above: what is nearer the viewer is drawn lower, so bent hips and
+knees show as a V below the stacked hips, shins behind the body rise, and a bed or mat shows
+its top. Supine twists use the same front view as a view from straight above ("mat_top").
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from portal.exercises.figures.figure import (
     ARROW,
+    BAND,
     BRAND,
     FAR,
     GHOST,
@@ -67,8 +73,11 @@ def _placed(pose: Pose, view: str, anchor: str, lift: float, grounded: bool) -> 
     return {name: (x - ax, y + dy) for name, (x, y) in pts.items()}
 
 
-def _arrow(start: dict, end: dict, track: str | None) -> str:
-    """A curved arrow beside the part that moves most, from where it starts to where it ends."""
+def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None = None) -> str:
+    """A curved arrow beside the part that moves most, from where it starts to where it ends.
+
+    side: the direction [dx, dy] (y up) to set the arrow off the limb, where "away from the
+    body's centre" would hide it under the body (a hip lifting from the floor)."""
     if track is None:
         track = max(TRACKED, key=lambda name: math.dist(start[name], end[name]))
     (x1, y1), (x2, y2) = start[track], end[track]
@@ -78,13 +87,14 @@ def _arrow(start: dict, end: dict, track: str | None) -> str:
     # Keep the arrow clear of the limb: shift it away from the body's centre, bulge outward.
     cx, cy = (start["pelvis"][0] + start["chest"][0]) / 2, (start["pelvis"][1] + start["chest"][1]) / 2
     mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-    ox, oy = mx - cx, my - cy
+    ox, oy = side if side else (mx - cx, my - cy)
     norm = math.hypot(ox, oy) or 1
-    off = 13
+    off = 24 if side else 13  # a chosen side clears the whole body, not just the limb
     x1, y1, x2, y2 = x1 + ox / norm * off, y1 + oy / norm * off, x2 + ox / norm * off, y2 + oy / norm * off
-    # shorten both ends a little
+    # Shorten both ends a little, never so much that a short arrow turns round.
     ux, uy = (x2 - x1) / dist, (y2 - y1) / dist
-    x1, y1, x2, y2 = x1 + ux * 4, y1 + uy * 4, x2 - ux * 7, y2 - uy * 7
+    trim = min(1.0, dist / 30)
+    x1, y1, x2, y2 = x1 + ux * 4 * trim, y1 + uy * 4 * trim, x2 - ux * 7 * trim, y2 - uy * 7 * trim
     bulge = min(dist * 0.25, 14)
     qx, qy = mx + ox / norm * (off + bulge), my + oy / norm * (off + bulge)
     # arrowhead from the curve's end tangent
@@ -112,17 +122,24 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
                 f'<rect x="-5" y="0" width="10" height="13" rx="3" fill="{PROP}" stroke="{PROP}" stroke-width="1"/>'
             )
         elif kind == "towel":
-            # A strap around the sole running up toward the hands.
+            # Looped under the sole (the foot's +y side); _held_lines runs it on to the hands.
             extras[side]["foot"] = (
-                f'<path d="M2,5 L8,5 L-2,-38" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
+                f'<path d="M0,5 L11,5" fill="none" stroke="{PROP}" stroke-width="3" stroke-linecap="round"/>'
             )
         elif kind == "carried":
             extras[side]["hand"] = (
                 f'<rect x="-8" y="-2" width="17" height="15" rx="2" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
             )
+        elif kind == "suitcase":
+            # A bag held by its handle in a hanging hand: the hand's x axis runs down the arm.
+            extras[side]["hand"] = (
+                f'<path d="M1,-5 L4,-5 M1,5 L4,5" stroke="{PROP}" stroke-width="2.5"/>'
+                f'<rect x="4" y="-15" width="24" height="30" rx="3" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2.5"/>'
+            )
         elif kind == "stick":
+            # Along the back (the trunk's -y side faces backward), from the tailbone to above the head.
             extras["trunk"]["lower"] = (
-                f'<line x1="-6" y1="12" x2="75" y2="12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
+                f'<line x1="-6" y1="-12" x2="80" y2="-12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
             )
     return extras
 
@@ -198,22 +215,18 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
             )
             xs += [x - s / 2, x + s / 2]
         elif kind == "shape":
-            # A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0.
-            fill = prop.get("fill", "none")
-            dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
-            out.append(
-                f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
-                f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
-            )
+            if not prop.get("front"):
+                out.append(_shape(prop))
             xs += prop["bounds"][:2]
         elif kind == "band":
-            # The band's anchor (a door or post) stays put; the band runs to where the hands end.
+            # The band's anchor (a post, or a door it is shut in) stays put; a knot marks where the
+            # band is tied, so the anchor reads even at thumbnail size.
             x, y = prop["x"], prop["y"]
             out.append(
-                f'<rect x="{_num(x - 3)}" y="{_num(-y - 60)}" width="6" height="{_num(y + 60)}" fill="{PROP_FILL}" '
-                f'stroke="{PROP}" stroke-width="1.5"/>'
+                f'<rect x="{_num(x - 5)}" y="{_num(-y - 60)}" width="10" height="{_num(y + 60)}" rx="2" '
+                f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
             )
-            xs += [x - 3, x + 3]
+            xs += [x - 5, x + 5]
         elif kind == "counter":
             x, h = prop["x"], prop.get("height", 90)
             w = prop.get("width", 40)
@@ -224,6 +237,13 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
             xs += [x, x + w]
         elif kind == "bed":
             x1, x2, h = prop["x1"], prop["x2"], prop.get("height", 0)
+            top = prop.get("top", 0)
+            if top:
+                # Seen a little from above: the mattress's top, where the sleeper lies, over its side.
+                out.append(
+                    f'<rect x="{_num(x1)}" y="{_num(-h - top)}" width="{_num(x2 - x1)}" height="{_num(top)}" rx="4" '
+                    f'fill="#fff" stroke="{PROP}" stroke-width="2"/>'
+                )
             out.append(
                 f'<rect x="{_num(x1)}" y="{_num(-h)}" width="{_num(x2 - x1)}" height="{_num(max(h, 6))}" rx="3" '
                 f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
@@ -232,17 +252,44 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
     return "".join(out), xs
 
 
+def _shape(prop: dict[str, Any]) -> str:
+    """A drawn object (desk, screen, car, bed...) in SVG coordinates; the floor is y = 0."""
+    fill = prop.get("fill", "none")
+    dash = ' stroke-dasharray="4 4"' if prop.get("dashed") else ""
+    return (
+        f'<path d="{escape(prop["d"])}" fill="{fill}" stroke="{PROP}" stroke-width="{prop.get("width", 3)}" '
+        f'stroke-linecap="round" stroke-linejoin="round"{dash}/>'
+    )
+
+
+def _front_shapes(props: list[dict[str, Any]]) -> str:
+    """Shapes drawn over the body: a guide line through it (head level with the spine)."""
+    return "".join(_shape(prop) for prop in props if prop.get("type") == "shape" and prop.get("front"))
+
+
 def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
+    """The elastic band from its knot to the hands, and a towel from the sole to the hands: faint
+    where they start, solid where they end. Drawn over the body: they run in front of it."""
     out = []
     for prop in props:
+        if prop.get("type") == "towel":
+            side = prop.get("side", "near")
+            for pts, colour, dash in ((placed[0], GHOST, ' stroke-dasharray="4 3"'), (placed[-1], PROP, "")):
+                (ax, ay), (tx, ty), (hx, hy) = pts[f"{side}_ankle"], pts[f"{side}_toe"], pts[f"{side}_hand"]
+                sole = ((ax + tx) / 2, (ay + ty) / 2)
+                out.append(
+                    f'<line x1="{_num(sole[0])}" y1="{_num(-sole[1])}" x2="{_num(hx)}" y2="{_num(-hy)}" '
+                    f'stroke="{colour}" stroke-width="3" stroke-linecap="round"{dash}/>'
+                )
         if prop.get("type") == "band":
             hx, hy = placed[-1][f"{prop.get('side', 'near')}_hand"]
             sx, sy = placed[0][f"{prop.get('side', 'near')}_hand"]
             x, y = prop["x"], prop["y"]
             out.append(
                 f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(sx)}" y2="{_num(-sy)}" stroke="{GHOST}" '
-                f'stroke-width="2.5" stroke-dasharray="4 3"/>'
-                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(hx)}" y2="{_num(-hy)}" stroke="{PROP}" stroke-width="2.5"/>'
+                f'stroke-width="3" stroke-dasharray="4 3"/>'
+                f'<line x1="{_num(x)}" y1="{_num(-y)}" x2="{_num(hx)}" y2="{_num(-hy)}" stroke="{BAND}" stroke-width="4" '
+                f'stroke-linecap="round"/><circle cx="{_num(x)}" cy="{_num(-y)}" r="5" fill="{BAND}"/>'
             )
     return "".join(out)
 
@@ -269,7 +316,9 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
         )
     main = FigureSvg(view, "f")
     main_svg = main.build([start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras)
-    arrow = "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"))
+    arrow = (
+        "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
+    )
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
     ys = [p[1] for pts in placed for p in pts.values()] + [0.0]
@@ -278,6 +327,10 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
             ys.append(prop["y"] + 60)
         if prop.get("type") == "shape":
             ys.append(prop["bounds"][2])
+        if prop.get("type") == "chair" and "y" in prop:  # a chair beyond the figure: its back inside the picture
+            ys.append(prop["y"] + prop.get("back_height", 42))
+        if prop.get("type") == "bed":
+            ys.append(prop.get("height", 0) + prop.get("top", 0))
     pad = 18
     x0, x1 = min(xs) - pad, max(xs) + pad
     # SVG y runs down: the top is above the highest point, the bottom a little below the floor
@@ -302,7 +355,7 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
     return _document(
         (x0, y0, width, height),
         style,
-        floor + support_svg + ghost_svg + _band_lines(props, placed) + arrow + main_svg,
+        floor + support_svg + ghost_svg + arrow + main_svg + _band_lines(props, placed) + _front_shapes(props),
         title,
     )
 
