@@ -106,7 +106,9 @@ def test_csrf_token_field_renders_as_before(app):
 
 def test_attribute_values_are_escaped():
     html = html_attrs({"value": HOSTILE, "title": "a'b", "data_x_y": 1, "checked": True, "hidden": False})
-    assert html == 'checked data-x-y="1" title="a&#39;b" value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"'
+    assert (
+        html == 'checked data-x-y="1" title="a&#39;b" value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"'
+    )
 
 
 def test_wtforms_messages_follow_the_request_language(app):
