@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import audit
 from portal.auth.models import Role, User
 from portal.care.dosing import Dose, apply_dose, move, next_position
-from portal.care.models import Plan, PlanItem, PlanStatus, Program
+from portal.care.models import Plan, PlanItem, PlanItemPause, PlanStatus, Program
 from portal.errors import NotFound
 from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
@@ -62,11 +62,15 @@ def roster_query(coach: User, search: str | None = None) -> Select:
 
 
 def active_plan(patient_id: int) -> Plan | None:
-    """The patient's current plan with its items, their library items and its coach (one statement)."""
+    """The patient's current plan with its items, their library items, the pause each item is
+    in (with who paused it) and its coach (one statement)."""
     return (
         db.session.execute(
             db.select(Plan)
-            .options(joinedload(Plan.items), joinedload(Plan.coach))
+            .options(
+                joinedload(Plan.items).joinedload(PlanItem.open_pause).joinedload(PlanItemPause.paused_by),
+                joinedload(Plan.coach),
+            )
             .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
         )
         .unique()

@@ -4,6 +4,9 @@ Every function issues a fixed number of queries whatever the number of
 check-ins or logs. Adherence needs the plan's schedule (which weekdays an item
 is due): the handful of plan items is expanded over the days of the window in
 Python, while completions are counted by GROUP BY in the database.
+
+Days on which a coach had paused an item (its pause periods, read in the same query
+as the items) are neither due nor counted as done.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_
 
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.pauses import logged_on_paused_day, merged_periods, paused_periods_between
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
 from portal.extensions import db
@@ -49,17 +53,39 @@ def _active_items_between(patient_ids: list[int], start: date, end: date) -> tup
     )
 
 
-def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[int, PlanItem, date, date | None]]:
-    """(patient id, item, plan start, plan end) for active items of active plans overlapping [start, end]."""
+Periods = list[tuple[date, date | None]]
+
+
+def _with_pauses(rows) -> list[tuple]:
+    """Rows whose last two columns are a pause period (or NULLs, from the outer join), one row
+    per item and period, folded into one row per item with its merged pause periods at the end."""
+    folded: dict[object, tuple] = {}
+    periods: dict[object, Periods] = {}
+    for row in rows:
+        *head, paused_from, paused_until = row
+        key = getattr(head[1], "id", head[1])  # the item, or its id
+        if key not in folded:
+            folded[key], periods[key] = tuple(head), []
+        if paused_from is not None:
+            periods[key].append((paused_from, paused_until))
+    return [(*head, merged_periods(periods[key])) for key, head in folded.items()]
+
+
+def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple]:
+    """(patient id, item, plan start, plan end, pause periods) for active items of active plans
+    overlapping [start, end]; the item's pause periods in that window come in the same query."""
     if not patient_ids:
         return []
     rows = db.session.execute(
-        db.select(Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date)
+        db.select(
+            Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date, PlanItemPause.started_on, PlanItemPause.ended_on
+        )
         .join(Plan, Plan.id == PlanItem.plan_id)
+        .outerjoin(PlanItemPause, paused_periods_between(start, end))
         .where(*_active_items_between(patient_ids, start, end))
         .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
     ).all()
-    return [tuple(row) for row in rows]
+    return _with_pauses(rows)
 
 
 # --- adherence -----------------------------------------------------------------
@@ -88,6 +114,7 @@ def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool =
             ItemLog.sessions_done > 0,
             ItemLog.day >= start,
             ItemLog.day <= end,
+            ~logged_on_paused_day(),
         )
         .group_by(*keys)
     ).all()
@@ -104,22 +131,32 @@ def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] |
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
     done = _done_counts([patient_id], start, end)
     result = []
-    for _pid, item, plan_start, plan_end in items:
-        due = _due_count(item.weekdays, plan_start, plan_end, start, end) * max(item.times_per_day, 1)
+    for _pid, item, plan_start, plan_end, pauses in items:
+        due = _due_days(item.weekdays, plan_start, plan_end, pauses, start, end) * max(item.times_per_day, 1)
         result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
     return result
 
 
 def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
     """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
-    weekdays, times a day, plan start, plan end). The roster needs no ORM objects or library texts."""
-    return db.session.execute(
+    weekdays, times a day, plan start, plan end, pause periods). The roster needs no ORM
+    objects or library texts."""
+    rows = db.session.execute(
         db.select(
-            Plan.patient_id, PlanItem.id, PlanItem.weekdays, PlanItem.times_per_day, Plan.start_date, Plan.end_date
+            Plan.patient_id,
+            PlanItem.id,
+            PlanItem.weekdays,
+            PlanItem.times_per_day,
+            Plan.start_date,
+            Plan.end_date,
+            PlanItemPause.started_on,
+            PlanItemPause.ended_on,
         )
         .join(Plan, Plan.id == PlanItem.plan_id)
+        .outerjoin(PlanItemPause, paused_periods_between(start, end))
         .where(*_active_items_between(patient_ids, start, end))
     ).all()
+    return _with_pauses(rows)
 
 
 def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
@@ -137,6 +174,18 @@ def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: da
     return count
 
 
+def _due_days(weekdays: str, plan_start: date, plan_end: date | None, pauses: Periods, start: date, end: date) -> int:
+    """Like ``_due_count``, less the due days that fall in one of the (merged) pause periods."""
+    due = _due_count(weekdays, plan_start, plan_end, start, end)
+    for paused_from, paused_until in pauses:
+        last_paused = paused_until - timedelta(days=1) if paused_until is not None else None
+        lo = max(paused_from, plan_start)
+        hi = plan_end if last_paused is None else (last_paused if plan_end is None else min(last_paused, plan_end))
+        if hi is None or hi >= lo:
+            due -= _due_count(weekdays, lo, hi, start, end)
+    return due
+
+
 def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
     """{patient id: (due, done)} over the window for a whole page of patients (two queries)."""
     if not patient_ids:
@@ -144,8 +193,8 @@ def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict
     items = _active_schedules(patient_ids, start, end)
     done = _done_counts(patient_ids, start, end)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for pid, item_id, weekdays, times, plan_start, plan_end in items:
-        due = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
+    for pid, item_id, weekdays, times, plan_start, plan_end, pauses in items:
+        due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1)
         totals[pid][0] += due
         totals[pid][1] += min(done.get(item_id, 0), due)
     return {pid: (due, done_) for pid, (due, done_) in totals.items()}
@@ -166,10 +215,11 @@ def weekly_adherence(
     done = _done_counts([patient_id], start, end, by_week=True)
     due_item_week: dict[tuple[int, date], int] = defaultdict(int)
     # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
-    for _pid, item, plan_start, plan_end in items:
+    for _pid, item, plan_start, plan_end, pauses in items:
         for i in range(weeks):
             monday = start + timedelta(weeks=i)
-            days = _due_count(item.weekdays, plan_start, plan_end, monday, min(end, monday + timedelta(days=6)))
+            sunday = min(end, monday + timedelta(days=6))
+            days = _due_days(item.weekdays, plan_start, plan_end, pauses, monday, sunday)
             due = days * max(item.times_per_day, 1)
             if due:
                 due_item_week[(item.id, monday)] += due

@@ -38,7 +38,7 @@ def _filled_form(checkin, plan_today) -> CheckInForm:
     """Today's form filled from the saved check-in (if any) and what was ticked on Today."""
     form = CheckInForm(formdata=None)
     form.items_done.choices = _item_choices(plan_today)
-    form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done]
+    form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done and entry.can_mark]
     if checkin is None:
         form.spasm_episodes.data = 0  # the common answer; the patient changes it when needed
         return form
@@ -54,7 +54,8 @@ def _filled_form(checkin, plan_today) -> CheckInForm:
 
 
 def _item_choices(plan_today) -> list[tuple[int, str]]:
-    return [(entry.plan_item.id, entry.title) for entry in plan_today.items]
+    # A paused item cannot be marked done, here as on Today.
+    return [(entry.plan_item.id, entry.title) for entry in plan_today.items if entry.can_mark]
 
 
 def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
@@ -130,7 +131,7 @@ class _CheckInPage:
                 form=form,
                 today=self.today,
                 existing=self.existing,
-                due=self.plan_today.items,
+                due=[entry for entry in self.plan_today.items if entry.can_mark],
                 day_problem=day_problem,
                 clinic_phone=_clinic_phone(self.patient),
                 peg_due=outcome_for_week(self.patient.id, week_start_for(self.today)) is None,
