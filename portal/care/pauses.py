@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, or_
 from portal import audit
 from portal.auth.models import User
 from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause
+from portal.errors import BadInput
 from portal.extensions import db
 from portal.timeutil import local_today, utcnow
 
@@ -40,7 +41,11 @@ def pause_item(plan: Plan, item: PlanItem, reason: str, actor: User) -> PlanItem
     second pause that a concurrent request would slip in."""
     if item.open_pause is not None:
         raise PauseError(_("“%(title)s” is already paused.", title=item.library_item.title))
-    reason = reason.strip()[:MAX_REASON]
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BadInput(_("Write the reason the patient will see."))
+    if len(reason) > MAX_REASON:
+        raise BadInput(_("Keep the reason under %(count)s characters.", count=MAX_REASON))
     pause = PlanItemPause(
         plan_item_id=item.id,
         started_on=local_today(plan.patient.tz),

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.care.dosing import Dose
+from portal.care.pauses import MAX_REASON
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.forms import dose_field
 from portal.forms import no_control_chars, sane_date, single_line, strip_filter
@@ -153,6 +154,21 @@ class PlanActionForm(VersionMixin, FlaskForm):
 
     direction = HiddenField()
     submit = SubmitField(_l("Confirm"))
+
+
+class PauseItemForm(VersionMixin, FlaskForm):
+    """Pause one plan item: the reason is shown to the patient, so it is short and one line."""
+
+    reason = StringField(
+        _l("Reason (shown to the patient)"),
+        validators=[
+            DataRequired(message=_l("Write the reason the patient will see.")),
+            Length(max=MAX_REASON, message=_l("Keep the reason under %(count)s characters.", count=MAX_REASON)),
+            single_line,
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Pause item"))
 
 
 class ProgramForm(FlaskForm):
