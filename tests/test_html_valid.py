@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from portal.care.models import CheckIn
+from portal.care.pauses import pause_item
+from portal.care.plans import active_plan
 from portal.extensions import db
 from portal.messaging.models import Message
 from portal.timeutil import local_today
@@ -92,7 +94,11 @@ def _vnu_errors(pages: dict[str, str], folder: Path) -> dict[str, list[str]]:
 
 @pytest.mark.skipif(not Path(VNU_JAR).exists(), reason="the Nu HTML checker is not installed (make test installs it)")
 def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login_as, tmp_path):
-    plan = make_plan(patient, coach, items=[make_item(), make_item(kind="posture"), make_item(kind="diet")])
+    plan = make_plan(
+        patient, coach, items=[make_item(), make_item(), make_item(kind="posture"), make_item(kind="diet")]
+    )
+    # One movement paused by the coach: its reason on the patient's pages, Resume on the coach's.
+    pause_item(active_plan(patient.id), plan.items[1], "Let the knee settle first", coach)
     day = local_today(patient.tz)
     db.session.add(CheckIn(patient_id=patient.id, day=day, pain=4, stiffness=3, spasm_episodes=1))
     db.session.add(Message(patient_id=patient.id, sender_id=coach.id, recipient_id=patient.id, body="How is it?"))
@@ -110,6 +116,15 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
             bad = client.post("/me/checkin", data={"csrf_token": token, "pain": "11"})
             assert bad.status_code == 422
             pages["patient /me/checkin (errors)"] = bad.get_data(as_text=True)
+        if who is coach:
+            page = f"/coach/patients/{patient.id}"
+            version = re.search(r'name="version" value="(\d+)"', client.get(page).get_data(as_text=True)).group(1)
+            bad = client.post(
+                f"{page}/plans/{plan.id}/items/{plan.items[0].id}/pause",
+                data={"csrf_token": csrf_token(client, page), "version": version, "reason": ""},
+            )
+            assert bad.status_code == 422
+            pages["coach patient page (pause reason missing)"] = bad.get_data(as_text=True)
     assert plan.items  # the patient's pages had a plan to show
     errors = _vnu_errors(pages, tmp_path)
     assert errors == {}, json.dumps(errors, indent=1, ensure_ascii=False)[:6000]
