@@ -19,6 +19,7 @@ from portal.extensions import db
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
+from tests.test_api import API, bearer, sign_in
 from tests.test_checkins import form_data
 
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -353,3 +354,15 @@ def test_the_checkin_leaves_a_paused_item_alone(patient, coach, plan, patient_cl
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalar(db.select(ItemLog.sessions_done).where(ItemLog.plan_item_id == item.id)) == 1
+
+
+def test_the_api_says_which_item_is_paused_and_refuses_marking_it(patient, coach, plan, client):
+    _pause(plan, plan.items[0], coach)
+    headers = bearer(sign_in(client, patient))
+    today = client.get(f"{API}/me/today", headers=headers).get_json()
+    assert [row["paused_reason"] for row in today["items"]] == [REASON, None, None]
+    assert today["total"] == 2
+    response = client.put(f"{API}/me/today/items/{plan.items[0].id}", json={"done": True}, headers=headers)
+    assert response.status_code == 409 and "Your coach has paused this item" in response.get_json()["detail"]
+    items = client.get(f"{API}/me/plan", headers=headers).get_json()["items"]
+    assert items[0]["paused_reason"] == REASON
