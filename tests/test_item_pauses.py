@@ -21,6 +21,7 @@ from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
 from tests.test_api import API, bearer, sign_in
 from tests.test_checkins import form_data
+from tests.test_fhir import validate_resource
 
 pytestmark = pytest.mark.usefixtures("care_clock")
 
@@ -366,3 +367,13 @@ def test_the_api_says_which_item_is_paused_and_refuses_marking_it(patient, coach
     assert response.status_code == 409 and "Your coach has paused this item" in response.get_json()["detail"]
     items = client.get(f"{API}/me/plan", headers=headers).get_json()["items"]
     assert items[0]["paused_reason"] == REASON
+
+
+def test_the_fhir_record_puts_a_paused_item_on_hold_with_the_reason(patient, coach, plan, patient_client):
+    _pause(plan, plan.items[1], coach)
+    bundle = patient_client.get("/me/export.fhir.json").json
+    careplan = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan")
+    details = [activity["detail"] for activity in careplan["activity"]]
+    assert [d["status"] for d in details] == ["in-progress", "on-hold", "in-progress"]
+    assert details[1]["statusReason"] == {"text": REASON} and "statusReason" not in details[0]
+    validate_resource(careplan)
