@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -377,3 +380,20 @@ def test_the_fhir_record_puts_a_paused_item_on_hold_with_the_reason(patient, coa
     assert [d["status"] for d in details] == ["in-progress", "on-hold", "in-progress"]
     assert details[1]["statusReason"] == {"text": REASON} and "statusReason" not in details[0]
     validate_resource(careplan)
+
+
+def test_the_patients_own_export_keeps_every_pause_and_its_reason(patient, coach, plan, patient_client):
+    item = plan.items[0]
+    _pause(plan, item, coach, "=cmd|' /C calc'!A0")
+    _resume(plan, item, coach)
+    _pause(plan, item, coach)
+    data = patient_client.get("/me/export.json").get_json()
+    today = patient_today(patient).isoformat()
+    assert [(p["item"], p["paused_from"], p["paused_until"]) for p in data["plan_item_pauses"]] == [
+        ("Cat-cow stretch", today, today),
+        ("Cat-cow stretch", today, None),
+    ]
+    assert data["plan_item_pauses"][1]["reason"] == REASON
+    archive = zipfile.ZipFile(io.BytesIO(patient_client.get("/me/export-csv.zip").data))
+    rows = list(csv.DictReader(io.StringIO(archive.read("plan_item_pauses.csv").decode("utf-8-sig"))))
+    assert [row["reason"] for row in rows] == ["'=cmd|' /C calc'!A0", REASON]  # formula neutralised
