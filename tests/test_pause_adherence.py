@@ -198,3 +198,25 @@ def test_overlapping_periods_are_merged_and_same_day_periods_dropped():
     assert merged_periods([(d, d + timedelta(days=1)), (d + timedelta(days=1), d + timedelta(days=2))]) == [
         (d, d + timedelta(days=2))
     ]
+
+
+def test_a_plan_with_every_item_paused_is_not_called_new(patient, coach, coach_client):
+    today = patient_today(patient)
+    plan = make_plan(patient, coach, [make_item(), make_item()], start_date=today - timedelta(days=20))
+    for item in plan.items:
+        db.session.add(
+            PlanItemPause(
+                plan_item_id=item.id,
+                started_on=today - timedelta(days=8),
+                reason="Rest",
+                paused_by_id=coach.id,
+                open_key=1,
+            )
+        )
+    db.session.commit()
+    review = review_for([patient.id], today)[patient.id]
+    review.has_plan = True
+    assert (review.adherence_due, review.adherence_paused, review.reason_text) == (0, 28, "Every plan item paused")
+    assert "Every plan item paused" in coach_client.get("/coach/").get_data(as_text=True)
+    page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    assert "Nothing due: every item paused" in page and "Nothing due yet" not in page

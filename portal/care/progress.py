@@ -188,16 +188,24 @@ def _due_days(weekdays: str, plan_start: date, plan_end: date | None, pauses: Pe
 
 def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
     """{patient id: (due, done)} over the window for a whole page of patients (two queries)."""
+    return {pid: (due, done) for pid, (due, done, _paused) in adherence_and_pauses(patient_ids, start, end).items()}
+
+
+def adherence_and_pauses(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int, int]]:
+    """{patient id: (due, done, paused)}: ``paused`` counts the sessions that would have been
+    due but for a coach's pause (so "nothing due" can say why). Two queries."""
     if not patient_ids:
         return {}
     items = _active_schedules(patient_ids, start, end)
     done = _done_counts(patient_ids, start, end)
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for pid, item_id, weekdays, times, plan_start, plan_end, pauses in items:
         due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1)
+        scheduled = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
         totals[pid][0] += due
         totals[pid][1] += min(done.get(item_id, 0), due)
-    return {pid: (due, done_) for pid, (due, done_) in totals.items()}
+        totals[pid][2] += scheduled - due
+    return {pid: (due, done_, paused) for pid, (due, done_, paused) in totals.items()}
 
 
 def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
