@@ -68,7 +68,7 @@ def _with_pauses(rows) -> list[tuple]:
             folded[key], periods[key] = tuple(head), []
         if paused_from is not None:
             periods[key].append((paused_from, paused_until))
-    return [(*head, merged_periods(periods[key])) for key, head in folded.items()]
+    return [(*head, merged_periods(periods[key]) if periods[key] else []) for key, head in folded.items()]
 
 
 def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple]:
@@ -102,21 +102,23 @@ class ItemAdherence:
         return round(100 * self.done / self.due) if self.due else None
 
 
-def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool = False) -> dict:
-    """Sessions done per (plan item[, week]) in [start, end], summed in SQL."""
+def _done_counts(patient_ids: list[int], start: date, end: date, items: list[tuple], by_week: bool = False) -> dict:
+    """Sessions done per (plan item[, week]) in [start, end], summed in SQL. Sessions logged on a
+    paused day are left out; the check is only added when one of ``items`` (rows with their pause
+    periods last) was paused in the window, so the usual case pays nothing for it."""
     if not patient_ids:
         return {}
     keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day).label("week")] if by_week else [])
+    conditions = [
+        ItemLog.patient_id.in_(patient_ids),
+        ItemLog.sessions_done > 0,
+        ItemLog.day >= start,
+        ItemLog.day <= end,
+    ]
+    if any(row[-1] for row in items):
+        conditions.append(~logged_on_paused_day())
     rows = db.session.execute(
-        db.select(*keys, func.sum(ItemLog.sessions_done))
-        .where(
-            ItemLog.patient_id.in_(patient_ids),
-            ItemLog.sessions_done > 0,
-            ItemLog.day >= start,
-            ItemLog.day <= end,
-            ~logged_on_paused_day(),
-        )
-        .group_by(*keys)
+        db.select(*keys, func.sum(ItemLog.sessions_done)).where(*conditions).group_by(*keys)
     ).all()
     return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
 
@@ -129,7 +131,7 @@ def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
 def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] | None = None) -> list[ItemAdherence]:
     """Per plan item: due sessions and done sessions in the window (two queries; one given ``items``)."""
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
-    done = _done_counts([patient_id], start, end)
+    done = _done_counts([patient_id], start, end, items)
     result = []
     for _pid, item, plan_start, plan_end, pauses in items:
         due = _due_days(item.weekdays, plan_start, plan_end, pauses, start, end) * max(item.times_per_day, 1)
@@ -197,11 +199,11 @@ def adherence_and_pauses(patient_ids: list[int], start: date, end: date) -> dict
     if not patient_ids:
         return {}
     items = _active_schedules(patient_ids, start, end)
-    done = _done_counts(patient_ids, start, end)
+    done = _done_counts(patient_ids, start, end, items)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for pid, item_id, weekdays, times, plan_start, plan_end, pauses in items:
-        due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1)
         scheduled = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
+        due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1) if pauses else scheduled
         totals[pid][0] += due
         totals[pid][1] += min(done.get(item_id, 0), due)
         totals[pid][2] += scheduled - due
@@ -220,7 +222,7 @@ def weekly_adherence(
     end = today
     start = adherence_window(today, weeks)
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
-    done = _done_counts([patient_id], start, end, by_week=True)
+    done = _done_counts([patient_id], start, end, items, by_week=True)
     due_item_week: dict[tuple[int, date], int] = defaultdict(int)
     # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
     for _pid, item, plan_start, plan_end, pauses in items:
