@@ -158,7 +158,8 @@ class PlanItemPause(db.Model):
     # keeps "one pause at a time per item" true even when two requests pause at once.
     open_key: Mapped[int | None] = mapped_column(default=1)
 
-    paused_by = relationship("User", foreign_keys=[paused_by_id])
+    # Joined: the coach's page names who paused each item, in the plan's one statement.
+    paused_by = relationship("User", foreign_keys=[paused_by_id], lazy="joined")
     resumed_by = relationship("User", foreign_keys=[resumed_by_id])
 
     def covers(self, day: date) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import audit
 from portal.auth.models import Role, User
 from portal.care.dosing import Dose, apply_dose, move, next_position
-from portal.care.models import Plan, PlanItem, PlanItemPause, PlanStatus, Program
+from portal.care.models import Plan, PlanItem, PlanStatus, Program
 from portal.errors import NotFound
 from portal.exercises.library import require_active
 from portal.exercises.models import LibraryItem
@@ -68,7 +68,7 @@ def active_plan(patient_id: int) -> Plan | None:
         db.session.execute(
             db.select(Plan)
             .options(
-                joinedload(Plan.items).joinedload(PlanItem.open_pause).joinedload(PlanItemPause.paused_by),
+                joinedload(Plan.items).joinedload(PlanItem.open_pause),
                 joinedload(Plan.coach),
             )
             .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
