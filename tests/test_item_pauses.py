@@ -15,13 +15,13 @@ from portal.auth.models import Role
 from portal.care import pauses
 from portal.care.checkins import patient_today
 from portal.care.models import ItemLog, PlanItemPause
-from portal.care.plans import active_plan
+from portal.care.plans import active_plan, assign_program, end_plan, remove_item
 from portal.care.today import ItemPaused, log_session, session_items, set_done, todays_plan
 from portal.errors import BadInput
 from portal.extensions import db
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
-from tests.plan_factories import make_item, make_plan
+from tests.plan_factories import make_item, make_plan, make_program
 from tests.test_api import API, bearer, sign_in
 from tests.test_checkins import form_data
 from tests.test_fhir import validate_resource
@@ -152,6 +152,34 @@ def test_today_keeps_a_paused_item_in_view_but_out_of_the_count_and_the_session(
     _resume(plan, plan.items[0], coach)
     today = todays_plan(patient)
     assert today.total == 3 and len(session_items(today)) == 2
+
+
+def test_removing_an_item_or_ending_the_plan_closes_its_pause(patient, coach, plan):
+    today = patient_today(patient)
+    for item in plan.items[:2]:
+        _pause(plan, item, coach)
+    current = active_plan(patient.id)
+    remove_item(current, current.items[0], coach)
+    db.session.commit()
+    db.session.expire_all()
+    first, second = _pauses(plan.items[0].id)[0], _pauses(plan.items[1].id)[0]
+    assert (first.ended_on, first.open_key, first.resumed_by_id) == (today, None, None)
+    assert second.open_key == 1  # the other item stays paused
+    end_plan(active_plan(patient.id), coach)
+    db.session.commit()
+    db.session.expire_all()
+    assert (_pauses(plan.items[1].id)[0].ended_on, _pauses(plan.items[1].id)[0].open_key) == (today, None)
+
+
+def test_replacing_the_plan_closes_its_pauses(patient, coach, plan):
+    _pause(plan, plan.items[0], coach)
+    program = make_program(coach, [make_item(title="Bridge")])
+    assign_program(
+        patient, program, coach, title="", goals="", start_date=patient_today(patient), replaces=active_plan(patient.id)
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert _pauses(plan.items[0].id)[0].open_key is None
 
 
 # --- the coach's Pause and Resume ------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, case, exists, or_, update
 
 from portal import audit
 from portal.auth.models import User
@@ -73,6 +73,24 @@ def resume_item(plan: Plan, item: PlanItem, actor: User) -> PlanItemPause:
     db.session.flush()
     audit.record("plan.item_resume", plan, actor=actor, patient=plan.patient_id, item=item.id)
     return pause
+
+
+def end_pauses(plan: Plan, day: date, item: PlanItem | None = None) -> None:
+    """Close the pauses still open on the plan's items (or on ``item`` only) on ``day``: the item
+    left the plan or the plan ended, so its pause history ends there (nobody resumed it). One UPDATE."""
+    items = db.select(PlanItem.id).where(PlanItem.plan_id == plan.id)
+    if item is not None:
+        items = items.where(PlanItem.id == item.id)
+    db.session.execute(
+        update(PlanItemPause)
+        .where(PlanItemPause.plan_item_id.in_(items.scalar_subquery()), PlanItemPause.open_key == 1)
+        .values(
+            ended_on=case((PlanItemPause.started_on > day, PlanItemPause.started_on), else_=day),
+            ended_at=utcnow(),
+            open_key=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def item_paused(item: PlanItem) -> bool:

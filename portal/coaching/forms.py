@@ -156,21 +156,6 @@ class PlanActionForm(VersionMixin, FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class PauseItemForm(VersionMixin, FlaskForm):
-    """Pause one plan item: the reason is shown to the patient, so it is short and one line."""
-
-    reason = StringField(
-        _l("Reason (shown to the patient)"),
-        validators=[
-            DataRequired(message=_l("Write the reason the patient will see.")),
-            Length(max=MAX_REASON, message=_l("Keep the reason under %(count)s characters.", count=MAX_REASON)),
-            single_line,
-        ],
-        filters=[strip_filter],
-    )
-    submit = SubmitField(_l("Pause item"))
-
-
 class ProgramForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
     description = TextAreaField(
@@ -191,3 +176,19 @@ class RosterSearchForm(FlaskForm):
     q = StringField(
         _l("Search name or email"), validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
     )
+
+
+class PauseItemForm(PlanActionForm):
+    """Pause one plan item: a plan action (CSRF and the plan version the coach opened) with the
+    reason shown to the patient, so it is short and on one line."""
+
+    reason = StringField(
+        _l("Reason (shown to the patient)"),
+        validators=[
+            DataRequired(message=_l("Write the reason the patient will see.")),
+            Length(max=MAX_REASON, message=_l("Keep the reason under %(count)s characters.", count=MAX_REASON)),
+            single_line,
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Pause item"))
