@@ -8,6 +8,7 @@ from portal.care.models import (  # noqa: F401
     ItemLog,
     Plan,
     PlanItem,
+    PlanItemPause,
     Program,
     ProgramItem,
     ProgramTranslation,

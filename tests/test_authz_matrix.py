@@ -173,6 +173,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("coaching.edit_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
     ("coaching.move_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
     ("coaching.remove_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.pause_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
+    ("coaching.resume_plan_item", "POST"): Rule(COACH_OBJECT, _plan_item),
     ("coaching.programs", "GET"): Rule(COACHES),
     ("coaching.new_program", "GET"): Rule(COACHES),
     ("coaching.new_program", "POST"): Rule(COACHES),

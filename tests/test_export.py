@@ -63,6 +63,7 @@ def test_csv_export_is_a_zip_of_tables(db, patient, coach, patient_client):
         "profile.csv",
         "plans.csv",
         "plan_items.csv",
+        "plan_item_pauses.csv",
         "checkins.csv",
         "item_logs.csv",
         "weekly_checks.csv",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.care.models import CheckIn
+from portal.care.models import CheckIn, PlanItemPause
 from portal.extensions import db
 from portal.messaging.models import Message
 from portal.timeutil import local_today
@@ -92,12 +92,28 @@ def _vnu_errors(pages: dict[str, str], folder: Path) -> dict[str, list[str]]:
 
 @pytest.mark.skipif(not Path(VNU_JAR).exists(), reason="the Nu HTML checker is not installed (make test installs it)")
 def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login_as, tmp_path):
-    plan = make_plan(patient, coach, items=[make_item(), make_item(kind="posture"), make_item(kind="diet")])
+    plan = make_plan(
+        patient, coach, items=[make_item(), make_item(), make_item(kind="posture"), make_item(kind="diet")]
+    )
     day = local_today(patient.tz)
     db.session.add(CheckIn(patient_id=patient.id, day=day, pain=4, stiffness=3, spasm_episodes=1))
     db.session.add(Message(patient_id=patient.id, sender_id=coach.id, recipient_id=patient.id, body="How is it?"))
     db.session.commit()
-    pages: dict[str, str] = {}
+    # One movement paused by the coach: its reason on the patient's pages, Resume on the coach's;
+    # and the coach's page with the pause form's error (a reason is required).
+    db.session.add(
+        PlanItemPause(plan_item_id=plan.items[1].id, started_on=day, reason="Knee first", paused_by_id=coach.id)
+    )
+    db.session.commit()
+    coach_page, coach_client = f"/coach/patients/{patient.id}", login_as(coach)
+    refused = coach_client.post(
+        f"{coach_page}/plans/{plan.id}/items/{plan.items[0].id}/pause",
+        data={"csrf_token": csrf_token(coach_client, coach_page), "version": str(plan.version), "reason": ""},
+    )
+    pages: dict[str, str] = {"coach patient page (pause reason missing)": refused.get_data(as_text=True)}
+    assert refused.status_code == 422
+    # Signed out again: a second session of the coach would change their account page.
+    coach_client.post("/logout", data={"csrf_token": csrf_token(coach_client, coach_page)})
     for who in (patient, coach, admin):
         client = login_as(who)
         crawled = _crawl(client, "/")

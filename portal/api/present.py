@@ -24,6 +24,7 @@ def plan_item(item: PlanItem, text: ItemText, done: bool | None = None) -> dict:
         "hold_seconds": item.hold_seconds,
         "times_per_day": item.times_per_day,
         "coach_note": item.coach_note or "",
+        "paused_reason": item.open_pause.reason if item.open_pause is not None else None,
     }
     if done is not None:
         row["done"] = done

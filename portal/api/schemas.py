@@ -118,6 +118,14 @@ class PlanItemSchema(Schema):
     hold_seconds = fields.Integer(allow_none=True)
     times_per_day = fields.Integer(required=True)
     coach_note = fields.String(required=True)
+    paused_reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "While the coach has paused this item: the reason shown to the patient (the item "
+            "cannot be marked done and is not in today's count). Null when it is not paused."
+        },
+    )
 
 
 class TodayItemSchema(PlanItemSchema):

@@ -93,9 +93,12 @@ def save_checkin(
 def record_items_done(patient: User, plan_today: TodayPlan, done_ids: set[int]) -> None:
     """Make today's logs match the ticks: only items due today, only those that changed.
 
-    Reuses Today's idempotent upsert, so ticking here and on Today agree.
+    Reuses Today's idempotent upsert, so ticking here and on Today agree. A paused item is
+    not offered on the form, so it is left as it is (its absence is not an untick).
     """
     for entry in plan_today.items:
+        if not entry.can_mark:
+            continue
         wanted = entry.plan_item.id in done_ids
         if wanted != entry.done:
             today_service.set_done(patient, entry.plan_item, wanted, plan_today.day)

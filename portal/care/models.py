@@ -126,6 +126,45 @@ class PlanItem(Dosage, db.Model):
 
     plan: Mapped[Plan] = relationship(back_populates="items")
     library_item = relationship("LibraryItem", lazy="joined")
+    # The pause in force, if any (at most one: see PlanItemPause.open_key). Pages that show
+    # many items load it with the plan (``portal.care.plans.active_plan``), not one by one.
+    open_pause: Mapped[PlanItemPause | None] = relationship(
+        primaryjoin="and_(PlanItemPause.plan_item_id == PlanItem.id, PlanItemPause.open_key == 1)",
+        viewonly=True,
+        uselist=False,
+    )
+
+
+class PlanItemPause(db.Model):
+    """One period during which a coach paused a plan item, with the reason the patient is shown.
+
+    Days are the patient's local days: the item is paused from ``started_on`` and due again
+    from ``ended_on`` (so a pause and a resume on the same day pause no whole day). Periods
+    are kept after the resume, so adherence of past weeks stays right and the history stays.
+    """
+
+    __tablename__ = "plan_item_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_item_id: Mapped[int] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"))
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(String(200))
+    paused_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resumed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # 1 while the pause is in force, NULL once resumed: the unique index on (item, open_key)
+    # keeps "one pause at a time per item" true even when two requests pause at once.
+    open_key: Mapped[int | None] = mapped_column(default=1)
+
+    # Joined: the coach's page names who paused each item, in the plan's one statement.
+    paused_by = relationship("User", foreign_keys=[paused_by_id], lazy="joined")
+    resumed_by = relationship("User", foreign_keys=[resumed_by_id])
+
+    def covers(self, day: date) -> bool:
+        """Whether the item is paused on the patient's local ``day``."""
+        return self.started_on <= day and (self.ended_on is None or day < self.ended_on)
 
 
 class CheckIn(db.Model):
@@ -254,3 +293,4 @@ class Alert(db.Model):
 
 Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key, unique=True)
 Index("uq_plan_one_active_per_patient", Plan.patient_id, Plan.active_key, unique=True)
+Index("uq_plan_item_pause_one_open", PlanItemPause.plan_item_id, PlanItemPause.open_key, unique=True)

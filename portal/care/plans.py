@@ -17,6 +17,7 @@ from portal import audit
 from portal.auth.models import Role, User
 from portal.care.dosing import Dose, append_library_items, apply_dose, move
 from portal.care.models import Plan, PlanItem, PlanStatus, Program
+from portal.care.pauses import end_pauses
 from portal.errors import NotFound
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
@@ -61,11 +62,15 @@ def roster_query(coach: User, search: str | None = None) -> Select:
 
 
 def active_plan(patient_id: int) -> Plan | None:
-    """The patient's current plan with its items, their library items and its coach (one statement)."""
+    """The patient's current plan with its items, their library items, the pause each item is
+    in (with who paused it) and its coach (one statement)."""
     return (
         db.session.execute(
             db.select(Plan)
-            .options(joinedload(Plan.items), joinedload(Plan.coach))
+            .options(
+                joinedload(Plan.items).joinedload(PlanItem.open_pause),
+                joinedload(Plan.coach),
+            )
             .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
         )
         .unique()
@@ -153,6 +158,7 @@ def assign_program(
         replaces.status = PlanStatus.ENDED
         replaces.active_key = None
         replaces.end_date = today
+        end_pauses(replaces, today)
         _touch(replaces)
         audit.record("plan.end", replaces, actor=coach, patient=patient.id, replaced_by_program=program.id)
         # The old plan must stop being active before the new one takes the unique slot.
@@ -212,6 +218,7 @@ def end_plan(plan: Plan, actor: User) -> None:
     plan.status = PlanStatus.ENDED
     plan.active_key = None
     plan.end_date = local_today(plan.patient.tz)
+    end_pauses(plan, plan.end_date)
     _touch(plan)
     audit.record("plan.end", plan, actor=actor, patient=plan.patient_id)
 
@@ -253,6 +260,7 @@ def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str
 def remove_item(plan: Plan, item: PlanItem, actor: User) -> None:
     """Take an item off the plan. It stays stored (inactive) so its completion history keeps its meaning."""
     item.is_active = False
+    end_pauses(plan, local_today(plan.patient.tz), item)
     _touch(plan)
     audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, item=item.id)
 

@@ -4,6 +4,9 @@ Every function issues a fixed number of queries whatever the number of
 check-ins or logs. Adherence needs the plan's schedule (which weekdays an item
 is due): the handful of plan items is expanded over the days of the window in
 Python, while completions are counted by GROUP BY in the database.
+
+Days on which a coach had paused an item (its pause periods, read in the same query
+as the items) are neither due nor counted as done.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_
 
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.pauses import logged_on_paused_day, merged_periods, paused_periods_between
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
 from portal.extensions import db
@@ -49,17 +53,39 @@ def _active_items_between(patient_ids: list[int], start: date, end: date) -> tup
     )
 
 
-def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple[int, PlanItem, date, date | None]]:
-    """(patient id, item, plan start, plan end) for active items of active plans overlapping [start, end]."""
+Periods = list[tuple[date, date | None]]
+
+
+def _with_pauses(rows) -> list[tuple]:
+    """Rows whose last two columns are a pause period (or NULLs, from the outer join), one row
+    per item and period, folded into one row per item with its merged pause periods at the end."""
+    folded: dict[object, tuple] = {}
+    periods: dict[object, Periods] = {}
+    for row in rows:
+        *head, paused_from, paused_until = row
+        key = getattr(head[1], "id", head[1])  # the item, or its id
+        if key not in folded:
+            folded[key], periods[key] = tuple(head), []
+        if paused_from is not None:
+            periods[key].append((paused_from, paused_until))
+    return [(*head, merged_periods(periods[key]) if periods[key] else []) for key, head in folded.items()]
+
+
+def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple]:
+    """(patient id, item, plan start, plan end, pause periods) for active items of active plans
+    overlapping [start, end]; the item's pause periods in that window come in the same query."""
     if not patient_ids:
         return []
     rows = db.session.execute(
-        db.select(Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date)
+        db.select(
+            Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date, PlanItemPause.started_on, PlanItemPause.ended_on
+        )
         .join(Plan, Plan.id == PlanItem.plan_id)
+        .outerjoin(PlanItemPause, paused_periods_between(start, end))
         .where(*_active_items_between(patient_ids, start, end))
         .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
     ).all()
-    return [tuple(row) for row in rows]
+    return _with_pauses(rows)
 
 
 # --- adherence -----------------------------------------------------------------
@@ -76,20 +102,23 @@ class ItemAdherence:
         return round(100 * self.done / self.due) if self.due else None
 
 
-def _done_counts(patient_ids: list[int], start: date, end: date, by_week: bool = False) -> dict:
-    """Sessions done per (plan item[, week]) in [start, end], summed in SQL."""
+def _done_counts(patient_ids: list[int], start: date, end: date, items: list[tuple], by_week: bool = False) -> dict:
+    """Sessions done per (plan item[, week]) in [start, end], summed in SQL. Sessions logged on a
+    paused day are left out; the check is only added when one of ``items`` (rows with their pause
+    periods last) was paused in the window, so the usual case pays nothing for it."""
     if not patient_ids:
         return {}
     keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day).label("week")] if by_week else [])
+    conditions = [
+        ItemLog.patient_id.in_(patient_ids),
+        ItemLog.sessions_done > 0,
+        ItemLog.day >= start,
+        ItemLog.day <= end,
+    ]
+    if any(row[-1] for row in items):
+        conditions.append(~logged_on_paused_day())
     rows = db.session.execute(
-        db.select(*keys, func.sum(ItemLog.sessions_done))
-        .where(
-            ItemLog.patient_id.in_(patient_ids),
-            ItemLog.sessions_done > 0,
-            ItemLog.day >= start,
-            ItemLog.day <= end,
-        )
-        .group_by(*keys)
+        db.select(*keys, func.sum(ItemLog.sessions_done)).where(*conditions).group_by(*keys)
     ).all()
     return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
 
@@ -102,24 +131,34 @@ def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
 def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] | None = None) -> list[ItemAdherence]:
     """Per plan item: due sessions and done sessions in the window (two queries; one given ``items``)."""
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
-    done = _done_counts([patient_id], start, end)
+    done = _done_counts([patient_id], start, end, items)
     result = []
-    for _pid, item, plan_start, plan_end in items:
-        due = _due_count(item.weekdays, plan_start, plan_end, start, end) * max(item.times_per_day, 1)
+    for _pid, item, plan_start, plan_end, pauses in items:
+        due = _due_days(item.weekdays, plan_start, plan_end, pauses, start, end) * max(item.times_per_day, 1)
         result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
     return result
 
 
 def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
     """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
-    weekdays, times a day, plan start, plan end). The roster needs no ORM objects or library texts."""
-    return db.session.execute(
+    weekdays, times a day, plan start, plan end, pause periods). The roster needs no ORM
+    objects or library texts."""
+    rows = db.session.execute(
         db.select(
-            Plan.patient_id, PlanItem.id, PlanItem.weekdays, PlanItem.times_per_day, Plan.start_date, Plan.end_date
+            Plan.patient_id,
+            PlanItem.id,
+            PlanItem.weekdays,
+            PlanItem.times_per_day,
+            Plan.start_date,
+            Plan.end_date,
+            PlanItemPause.started_on,
+            PlanItemPause.ended_on,
         )
         .join(Plan, Plan.id == PlanItem.plan_id)
+        .outerjoin(PlanItemPause, paused_periods_between(start, end))
         .where(*_active_items_between(patient_ids, start, end))
     ).all()
+    return _with_pauses(rows)
 
 
 def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
@@ -137,18 +176,38 @@ def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: da
     return count
 
 
+def _due_days(weekdays: str, plan_start: date, plan_end: date | None, pauses: Periods, start: date, end: date) -> int:
+    """Like ``_due_count``, less the due days that fall in one of the (merged) pause periods."""
+    due = _due_count(weekdays, plan_start, plan_end, start, end)
+    for paused_from, paused_until in pauses:
+        last_paused = paused_until - timedelta(days=1) if paused_until is not None else None
+        lo = max(paused_from, plan_start)
+        hi = plan_end if last_paused is None else (last_paused if plan_end is None else min(last_paused, plan_end))
+        if hi is None or hi >= lo:
+            due -= _due_count(weekdays, lo, hi, start, end)
+    return due
+
+
 def adherence_by_patient(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
     """{patient id: (due, done)} over the window for a whole page of patients (two queries)."""
+    return {pid: (due, done) for pid, (due, done, _paused) in adherence_and_pauses(patient_ids, start, end).items()}
+
+
+def adherence_and_pauses(patient_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int, int]]:
+    """{patient id: (due, done, paused)}: ``paused`` counts the sessions that would have been
+    due but for a coach's pause (so "nothing due" can say why). Two queries."""
     if not patient_ids:
         return {}
     items = _active_schedules(patient_ids, start, end)
-    done = _done_counts(patient_ids, start, end)
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for pid, item_id, weekdays, times, plan_start, plan_end in items:
-        due = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
+    done = _done_counts(patient_ids, start, end, items)
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for pid, item_id, weekdays, times, plan_start, plan_end, pauses in items:
+        scheduled = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
+        due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1) if pauses else scheduled
         totals[pid][0] += due
         totals[pid][1] += min(done.get(item_id, 0), due)
-    return {pid: (due, done_) for pid, (due, done_) in totals.items()}
+        totals[pid][2] += scheduled - due
+    return {pid: (due, done_, paused) for pid, (due, done_, paused) in totals.items()}
 
 
 def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
@@ -163,13 +222,14 @@ def weekly_adherence(
     end = today
     start = adherence_window(today, weeks)
     items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
-    done = _done_counts([patient_id], start, end, by_week=True)
+    done = _done_counts([patient_id], start, end, items, by_week=True)
     due_item_week: dict[tuple[int, date], int] = defaultdict(int)
     # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
-    for _pid, item, plan_start, plan_end in items:
+    for _pid, item, plan_start, plan_end, pauses in items:
         for i in range(weeks):
             monday = start + timedelta(weeks=i)
-            days = _due_count(item.weekdays, plan_start, plan_end, monday, min(end, monday + timedelta(days=6)))
+            sunday = min(end, monday + timedelta(days=6))
+            days = _due_days(item.weekdays, plan_start, plan_end, pauses, monday, sunday)
             due = days * max(item.times_per_day, 1)
             if due:
                 due_item_week[(item.id, monday)] += due

@@ -17,7 +17,8 @@ from sqlalchemy import case
 
 from portal.auth.models import User
 from portal.care.alerts import exercises_paused
-from portal.care.models import ItemLog, Plan, PlanItem, PlanStatus
+from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
+from portal.care.pauses import item_paused
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
@@ -32,7 +33,8 @@ class NotDueToday(ValueError):
 
 
 class ItemPaused(ValueError):
-    """The item is paused (a red flag paused the exercises until the coach checks in)."""
+    """The item is paused: a red flag paused the exercises until the coach checks in, or the
+    coach paused this one item."""
 
 
 # The kinds a red flag pauses; posture habits and nutrition stay available.
@@ -51,9 +53,18 @@ def done_for_day(sessions_done: int, times_per_day: int) -> bool:
 
 @dataclass
 class TodayItem:
+    """One of the day's items. ``paused``: held by a red flag (the whole "Stretches & exercises"
+    group); ``coach_pause``: this one item paused by the coach, with the reason shown."""
+
     plan_item: PlanItem
     sessions_done: int = 0
     paused: bool = False
+    coach_pause: PlanItemPause | None = None
+
+    @property
+    def can_mark(self) -> bool:
+        """Whether the patient can log a session of it now (no pause of either kind)."""
+        return not self.paused and self.coach_pause is None
 
     @property
     def times(self) -> int:
@@ -104,12 +115,17 @@ class TodayPlan:
         return [group for group in groups.values() if group.items]
 
     @property
+    def counted(self) -> list[TodayItem]:
+        """The items today's count is about: an item the coach paused is shown, not counted."""
+        return [entry for entry in self.items if entry.coach_pause is None]
+
+    @property
     def total(self) -> int:
-        return len(self.items)
+        return len(self.counted)
 
     @property
     def done_count(self) -> int:
-        return sum(1 for entry in self.items if entry.done)
+        return sum(1 for entry in self.counted if entry.done)
 
 
 def due_items(plan: Plan | None, day: date) -> list[PlanItem]:
@@ -136,13 +152,13 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
     paused = exercises_paused(patient.id)
-    items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused)) for item in due]
+    items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
     return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused)
 
 
 def session_items(plan_today: TodayPlan) -> list[TodayItem]:
     """The guided session's steps: today's due movements that are not paused, in plan order."""
-    return [entry for entry in plan_today.items if entry.library_item.kind == ItemKind.EXERCISE and not entry.paused]
+    return [entry for entry in plan_today.items if entry.library_item.kind == ItemKind.EXERCISE and entry.can_mark]
 
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
@@ -160,6 +176,8 @@ def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
 
 
 def _refuse_if_paused(patient: User, item: PlanItem) -> None:
+    if item_paused(item):
+        raise ItemPaused(_("Your coach has paused this item. It will come back on your plan when they resume it."))
     if is_paused(item, exercises_paused(patient.id)):
         raise ItemPaused(_("This exercise is paused until your coach checks in with you."))
 
@@ -196,7 +214,7 @@ def log_session(patient: User, item: PlanItem, undo: bool = False, day: date | N
     """Record one more session of the item on the patient's day (or take one back with
     ``undo``), never above its times a day nor below zero. Today's button and the guided
     session both call this (the caller commits). Raises NotDueToday, and ItemPaused for a
-    new session of an item a red flag paused (taking one back is always allowed)."""
+    new session of an item a red flag or the coach paused (taking one back is always allowed)."""
     day = day or local_today(patient.tz)
     _check_due(item, day)
     if not undo:
@@ -216,7 +234,7 @@ def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None)
 
     The check-in's "what did you do today" ticks use this. Raises NotDueToday when the
     item is not scheduled that day or the plan has not started, ItemPaused when a red flag
-    paused it."""
+    or the coach paused it."""
     day = day or local_today(patient.tz)
     _check_due(item, day)
     if done:

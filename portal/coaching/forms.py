@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.care.dosing import Dose
+from portal.care.pauses import MAX_REASON
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.forms import LibraryFilterForm, dose_field
 from portal.forms import PortalForm, no_control_chars, sane_date, single_line, strip_filter
@@ -212,3 +213,19 @@ class RosterSearchForm(PortalForm):
     q = StringField(
         _l("Search name or email"), validators=[Optional(), Length(max=100), single_line], filters=[strip_filter]
     )
+
+
+class PauseItemForm(PlanActionForm):
+    """Pause one plan item: a plan action (CSRF and the plan version the coach opened) with the
+    reason shown to the patient, so it is short and on one line."""
+
+    reason = StringField(
+        _l("Reason (shown to the patient)"),
+        validators=[
+            DataRequired(message=_l("Write the reason the patient will see.")),
+            Length(max=MAX_REASON, message=_l("Keep the reason under %(count)s characters.", count=MAX_REASON)),
+            single_line,
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Pause item"))

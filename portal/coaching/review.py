@@ -22,7 +22,7 @@ from portal.auth.models import User
 from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused, previous_week_pain
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
-from portal.care.progress import adherence_by_patient, progress_for
+from portal.care.progress import adherence_and_pauses, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 
@@ -40,6 +40,7 @@ class PatientReview:
     trend: str | None = None  # "up" | "down" | "steady" | None (not enough data)
     adherence_due: int = 0
     adherence_done: int = 0
+    adherence_paused: int = 0  # sessions not due because the coach paused their items
     open_alerts: int = 0
     most_urgent: int | None = None  # lowest open alert severity
     red_flag_opened: datetime | None = None  # when the open red-flag alert opened
@@ -67,13 +68,14 @@ class PatientReview:
         """Why this patient needs attention, as (kind, values), most pressing first; None when nothing does.
 
         Kinds: "red_flag" (opened), "pain_up" (points, since), "no_checkin" (days),
-        "never_checked_in", "nothing_due"."""
+        "never_checked_in", "nothing_due", "all_paused"."""
         if self.red_flag_opened is not None:
             return "red_flag", {"opened": self.red_flag_opened}
         if self.pain_rise is not None and self.pain_rise >= PAIN_RISE_POINTS:
             return "pain_up", {"points": self.pain_rise, "since": self.rise_since}
         if self.has_plan and self.adherence_due == 0:
-            return "nothing_due", {}
+            # Nothing due because the coach paused every item is not a new plan.
+            return ("all_paused", {}) if self.adherence_paused else ("nothing_due", {})
         days = self.days_without_checkin
         if self.has_plan and days is not None and days >= MISSED_DAYS:
             return "no_checkin", {"days": days}
@@ -96,6 +98,8 @@ class PatientReview:
             )
         if kind == "nothing_due":
             return _("New plan: nothing due yet")
+        if kind == "all_paused":
+            return _("Every plan item paused")
         if kind == "no_checkin":
             return ngettext("No check-in for %(num)d day", "No check-in for %(num)d days", values["days"])
         return _("No check-in yet")
@@ -180,8 +184,8 @@ def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
     for pid, count, severity, red_flag_opened in alert_rows:
         result[pid].open_alerts, result[pid].most_urgent = count, severity
         result[pid].red_flag_opened = red_flag_opened
-    for pid, (due, done) in adherence_by_patient(patient_ids, today - timedelta(days=6), today).items():
-        result[pid].adherence_due, result[pid].adherence_done = due, done
+    for pid, (due, done, paused) in adherence_and_pauses(patient_ids, today - timedelta(days=6), today).items():
+        result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
     return result
 
 

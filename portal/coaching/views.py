@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.auth.access import coach_required, patient_for_coach_or_404
 from portal.auth.models import User
+from portal.care import pauses as pause_service
 from portal.care import plans as plan_service
 from portal.care import progress as progress_service
 from portal.care.dosing import DoseError
@@ -24,6 +25,7 @@ from portal.coaching.forms import (
     AddPlanItemsForm,
     AssignPlanForm,
     DoseForm,
+    PauseItemForm,
     PlanActionForm,
     PlanDetailsForm,
     PlanItemForm,
@@ -131,6 +133,9 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             summary=review_service.patient_summary(patient),
             resolve_form=forms.get("resolve"),
             failed_alert_id=forms.get("failed_alert_id"),
+            pause_form=forms.get("pause"),
+            failed_pause_item_id=forms.get("failed_pause_item_id"),
+            max_pause_reason=pause_service.MAX_REASON,
             # Charts, check-ins, adherence per item and alert history.
             review=review_service.patient_page_context(patient, progress_service.chart_days(request.args.get("days"))),
         ),
@@ -337,6 +342,56 @@ def move_plan_item(patient_id: int, plan_id: int, item_id: int):
         abort(400, _("Choose to move the item up or down."))
     plan_service.move_item(plan, item, form.direction.data, current_user)
     db.session.commit()
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/pause", methods=["POST"])
+def pause_plan_item(patient_id: int, plan_id: int, item_id: int):
+    """Pause one item (it stays on the plan, with the reason shown to the patient) until resumed."""
+    patient = patient_for_coach_or_404(patient_id)
+    form = PauseItemForm()
+    plan = _plan_for_edit(patient, plan_id, form)
+    item = plan_service.active_plan_item(plan, item_id)
+    if not form.validate_on_submit():
+        # The reason's problem is shown beside it, in that item's pause form, left open.
+        return _patient_page(patient, status=422, pause=form, failed_pause_item_id=item.id)
+    try:
+        pause_service.pause_item(plan, item, form.reason.data, current_user)
+        db.session.commit()
+    except pause_service.PauseError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    except IntegrityError:
+        # Another request paused it at the same moment: theirs stands.
+        db.session.rollback()
+        abort(409, _("“%(title)s” is already paused.", title=item.library_item.title))
+    flash(
+        _(
+            "“%(title)s” is paused. %(name)s sees your reason on their plan.",
+            title=item.library_item.title,
+            name=patient.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
+
+
+@bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/resume", methods=["POST"])
+def resume_plan_item(patient_id: int, plan_id: int, item_id: int):
+    """End an item's pause: it is on the patient's days again from today."""
+    patient = patient_for_coach_or_404(patient_id)
+    form = PlanActionForm()
+    plan = _plan_for_edit(patient, plan_id, form)
+    item = plan_service.active_plan_item(plan, item_id)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        pause_service.resume_item(plan, item, current_user)
+    except pause_service.PauseError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    flash(_("“%(title)s” is back on %(name)s's plan.", title=item.library_item.title, name=patient.name), "success")
     return redirect(url_for("coaching.patient_detail", patient_id=patient.id, _anchor=f"plan-item-{item.id}"))
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.care.models import CheckIn, Plan, WeeklyOutcome
+from portal.care.models import CheckIn, Plan, PlanItem, WeeklyOutcome
 from portal.exercises.translations import ItemText, item_texts
 from portal.extensions import db
 from portal.fhir import resources
@@ -70,7 +70,7 @@ def _plans(patient_ids: list[int]) -> list[Plan]:
         db.session.scalars(
             db.select(Plan)
             .where(Plan.patient_id.in_(patient_ids))
-            .options(selectinload(Plan.items))
+            .options(selectinload(Plan.items).selectinload(PlanItem.open_pause))
             .order_by(Plan.patient_id, Plan.id)
         )
     )

@@ -102,16 +102,17 @@ def care_plan(plan: Plan, items: list[PlanItem], texts: dict[int, ItemText], sub
     for item in items:
         text = texts[item.library_item_id]
         description = text.summary + (f" ({_dose_text(item)})" if _dose_text(item) else "")
-        activities.append(
-            {
-                "detail": {
-                    "code": {"coding": [{"system": f"{CODE_SYSTEM}-item", "code": item.library_item.slug}], "text": text.title},
-                    "status": "in-progress" if item.is_active and plan.status == "active" else "stopped",
-                    "scheduledTiming": _timing(item),
-                    "description": description + ("\n" + text.instructions if text.instructions else ""),
-                }
-            }
-        )  # fmt: skip
+        running = item.is_active and plan.status == "active"
+        detail = {
+            "code": {"coding": [{"system": f"{CODE_SYSTEM}-item", "code": item.library_item.slug}], "text": text.title},
+            "status": ("on-hold" if item.open_pause is not None else "in-progress") if running else "stopped",
+            "scheduledTiming": _timing(item),
+            "description": description + ("\n" + text.instructions if text.instructions else ""),
+        }  # fmt: skip
+        if running and item.open_pause is not None:
+            # Paused by the coach: the reason the patient was shown.
+            detail["statusReason"] = {"text": item.open_pause.reason}
+        activities.append({"detail": detail})
     period = {"start": plan.start_date.isoformat()}
     if plan.end_date:
         period["end"] = plan.end_date.isoformat()

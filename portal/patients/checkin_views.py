@@ -38,7 +38,7 @@ def _filled_form(checkin, plan_today) -> CheckInForm:
     """Today's form filled from the saved check-in (if any) and what was ticked on Today."""
     form = CheckInForm(formdata=None)
     form.items_done.choices = _item_choices(plan_today)
-    form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done]
+    form.items_done.data = [entry.plan_item.id for entry in plan_today.items if entry.done and entry.can_mark]
     if checkin is None:
         form.spasm_episodes.data = 0  # the common answer; the patient changes it when needed
         return form
@@ -53,8 +53,10 @@ def _filled_form(checkin, plan_today) -> CheckInForm:
     return form
 
 
-def _item_choices(plan_today) -> list[tuple[int, str]]:
-    return [(entry.plan_item.id, entry.title) for entry in plan_today.items]
+def _item_choices(plan_today, *, paused_too: bool = False) -> list[tuple[int, str]]:
+    """The ticks offered: a paused item cannot be marked done, here as on Today. ``paused_too``
+    accepts one ticked on a form opened before the pause (it is then left alone, not an error)."""
+    return [(entry.plan_item.id, entry.title) for entry in plan_today.items if paused_too or entry.can_mark]
 
 
 def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
@@ -87,7 +89,7 @@ def checkin():
     if request.method == "GET":
         return page.render(_filled_form(existing, plan_today))
     form = CheckInForm()
-    form.items_done.choices = _item_choices(plan_today)
+    form.items_done.choices = _item_choices(plan_today, paused_too=True)
     valid = form.validate()
     if form.csrf_token.errors:  # a forged or expired form is a 400 before anything else is looked at
         return page.render(form, 400)
@@ -124,13 +126,14 @@ class _CheckInPage:
 
     def render(self, form: CheckInForm, status: int = 200, day_problem: str | None = None):
         form.day.data = self.today.isoformat()
+        form.items_done.choices = _item_choices(self.plan_today)
         return (
             render_template(
                 "patients/checkin.html",
                 form=form,
                 today=self.today,
                 existing=self.existing,
-                due=self.plan_today.items,
+                due=[entry for entry in self.plan_today.items if entry.can_mark],
                 day_problem=day_problem,
                 clinic_phone=_clinic_phone(self.patient),
                 peg_due=outcome_for_week(self.patient.id, week_start_for(self.today)) is None,

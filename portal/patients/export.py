@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.auth.models import User
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, WeeklyOutcome
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.csvutil import csv_text
 from portal.exercises.models import LibraryItem
@@ -47,6 +47,7 @@ PLAN_ITEM_COLUMNS = (
     "coach_note",
     "is_active",
 )
+PAUSE_COLUMNS = ("plan_item_id", "item", "paused_from", "paused_until", "reason")
 ITEM_LOG_COLUMNS = ("day", "plan_item_id", "item", "done", "pain_during", "note")
 OUTCOME_COLUMNS = ("week_start", "pain_average", "enjoyment_interference", "activity_interference", "peg_score")
 
@@ -82,6 +83,14 @@ def collect(patient: User) -> dict[str, Any]:
         .join(LibraryItem, LibraryItem.id == PlanItem.library_item_id)
         .where(Plan.patient_id == patient.id)
         .order_by(PlanItem.plan_id, PlanItem.position, PlanItem.id)
+    ).all()
+    pauses = db.session.execute(
+        db.select(PlanItemPause, LibraryItem.title)
+        .join(PlanItem, PlanItem.id == PlanItemPause.plan_item_id)
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .join(LibraryItem, LibraryItem.id == PlanItem.library_item_id)
+        .where(Plan.patient_id == patient.id)
+        .order_by(PlanItemPause.started_on, PlanItemPause.id)
     ).all()
     checkins = db.session.scalars(
         db.select(CheckIn).where(CheckIn.patient_id == patient.id).order_by(CheckIn.day)
@@ -126,6 +135,17 @@ def collect(patient: User) -> dict[str, Any]:
             }
             for item, title, kind in items
         ],
+        # When the coach paused an item and why: "paused_until" is the day it was due again (empty while paused).
+        "plan_item_pauses": [
+            {
+                "plan_item_id": pause.plan_item_id,
+                "item": title,
+                "paused_from": _plain(pause.started_on),
+                "paused_until": _plain(pause.ended_on),
+                "reason": pause.reason,
+            }
+            for pause, title in pauses
+        ],
         "checkins": [{name: _plain(getattr(c, name)) for name in CHECKIN_COLUMNS} for c in checkins],
         "item_logs": [
             {
@@ -167,6 +187,7 @@ def to_csv_zip(data: dict[str, Any]) -> bytes:
         "profile.csv": _csv(tuple(profile), [profile]),
         "plans.csv": _csv(PLAN_COLUMNS, data["plans"]),
         "plan_items.csv": _csv(PLAN_ITEM_COLUMNS, data["plan_items"]),
+        "plan_item_pauses.csv": _csv(PAUSE_COLUMNS, data["plan_item_pauses"]),
         "checkins.csv": _csv(CHECKIN_COLUMNS, data["checkins"]),
         "item_logs.csv": _csv(ITEM_LOG_COLUMNS, data["item_logs"]),
         "weekly_checks.csv": _csv(OUTCOME_COLUMNS, data["weekly_checks"]),

@@ -97,8 +97,9 @@ def mark_item(plan_item_id: int):
 def my_plan():
     plan = active_plan(current_user.id)
     items = [item for item in plan.items if item.is_active] if plan else []
+    # A paused item keeps its row (its days come back when resumed) but is not counted in a day.
     week = [
-        (number, name, [item for item in items if str(number) in item.weekdays])
+        (number, name, [item for item in items if str(number) in item.weekdays and item.open_pause is None])
         for number, name in enumerate(WEEKDAY_NAMES)
     ]
     today = local_today(current_user.tz)

@@ -1,0 +1,222 @@
+"""Adherence with paused items: a day an item was paused is neither due nor counted as done.
+
+Checked against a day-by-day reference for two patients, items on different weekdays and
+several windows (each ending on a different weekday), at the frozen clock's "today".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from portal.auth.models import Role
+from portal.care.checkins import patient_today
+from portal.care.models import ItemLog, PlanItemPause
+from portal.care.pauses import merged_periods
+from portal.care.progress import adherence_by_patient, item_adherence, weekly_adherence
+from portal.coaching.review import review_for
+from portal.extensions import db
+from tests.clock import care_clock  # noqa: F401  (the fixture)
+from tests.plan_factories import make_item, make_plan
+
+pytestmark = pytest.mark.usefixtures("care_clock")
+
+
+@dataclass
+class Spec:
+    """One plan item as the reference sees it: schedule, pause periods [from, until) and logs."""
+
+    weekdays: str
+    times: int
+    pauses: list[tuple[date, date | None]] = field(default_factory=list)
+    item_id: int = 0
+
+    def paused(self, day: date) -> bool:
+        return any(start <= day and (end is None or day < end) for start, end in self.pauses)
+
+
+def _reference(specs: list[Spec], plan_start: date, logs: dict[int, dict[date, int]], start: date, end: date):
+    """(due, done) per item, day by day: due on scheduled, unpaused days of the plan; done is what
+    was logged on unpaused days, never above due."""
+    result = {}
+    for spec in specs:
+        due = done = 0
+        day = start
+        while day <= end:
+            if not spec.paused(day):
+                if day >= plan_start and str(day.weekday()) in spec.weekdays:
+                    due += spec.times
+                done += logs[spec.item_id].get(day, 0)
+            day += timedelta(days=1)
+        result[spec.item_id] = (due, min(done, due))
+    return result
+
+
+def _setup(patient, coach, plan_start: date, specs: list[Spec], today: date) -> dict[int, dict[date, int]]:
+    """The plan, its pauses and a full log on every scheduled day (paused days too: logged before
+    the coach paused that day)."""
+    plan = make_plan(patient, coach, [make_item() for _ in specs], start_date=plan_start)
+    logs: dict[int, dict[date, int]] = {}
+    for spec, item in zip(specs, plan.items, strict=True):
+        item.weekdays, item.times_per_day = spec.weekdays, spec.times
+        spec.item_id = item.id
+        for start, end in spec.pauses:
+            # A Core insert: the ORM would put open_key's default (1) in place of an explicit NULL.
+            db.session.execute(
+                db.insert(PlanItemPause).values(
+                    plan_item_id=item.id,
+                    started_on=start,
+                    ended_on=end,
+                    reason="Reference pause",
+                    paused_by_id=coach.id,
+                    started_at=datetime.now(UTC).replace(tzinfo=None),
+                    open_key=1 if end is None else None,
+                )
+            )
+        logs[item.id] = {}
+        day = plan_start
+        while day <= today:
+            if str(day.weekday()) in spec.weekdays:
+                db.session.add(
+                    ItemLog(plan_item_id=item.id, patient_id=patient.id, day=day, sessions_done=spec.times, done=True)
+                )
+                logs[item.id][day] = spec.times
+            day += timedelta(days=1)
+    db.session.commit()
+    return logs
+
+
+@pytest.fixture
+def two_patients(patient, coach, make_user):
+    today = patient_today(patient)
+    other = make_user(Role.PATIENT, coach=coach, name="Rosa Ruiz")
+    a_start, b_start = today - timedelta(days=30), today - timedelta(days=12)
+    a_specs = [
+        # Daily: paused a week, resumed, then paused again since yesterday.
+        Spec(
+            "0123456", 1, [(today - timedelta(days=10), today - timedelta(days=4)), (today - timedelta(days=1), None)]
+        ),
+        # Monday, Wednesday, Friday, twice a day: paused three days.
+        Spec("024", 2, [(today - timedelta(days=5), today - timedelta(days=2))]),
+        # Weekends only, never paused.
+        Spec("56", 1),
+    ]
+    b_specs = [
+        # Tuesday and Thursday: paused since three days ago.
+        Spec("13", 1, [(today - timedelta(days=3), None)]),
+        # Daily, three times a day, never paused.
+        Spec("0123456", 3),
+        # Paused and resumed the same day: no whole day paused.
+        Spec("0123456", 1, [(today - timedelta(days=2), today - timedelta(days=2))]),
+    ]
+    a_logs = _setup(patient, coach, a_start, a_specs, today)
+    b_logs = _setup(other, coach, b_start, b_specs, today)
+    return today, {
+        patient.id: (a_start, a_specs, a_logs),
+        other.id: (b_start, b_specs, b_logs),
+    }
+
+
+@pytest.mark.parametrize("ends_days_ago", range(7))
+def test_roster_adherence_leaves_paused_days_out_for_every_window(two_patients, ends_days_ago):
+    today, world = two_patients
+    end = today - timedelta(days=ends_days_ago)  # seven windows, each ending on another weekday
+    start = end - timedelta(days=6)
+    expected = {}
+    for pid, (plan_start, specs, logs) in world.items():
+        per_item = _reference(specs, plan_start, logs, start, end)
+        expected[pid] = tuple(sum(values) for values in zip(*per_item.values(), strict=True))
+    assert adherence_by_patient(list(world), start, end) == expected
+
+
+@pytest.mark.parametrize("ends_days_ago", [0, 3, 6])
+def test_item_adherence_matches_the_day_by_day_reference(two_patients, ends_days_ago):
+    today, world = two_patients
+    end = today - timedelta(days=ends_days_ago)
+    start = end - timedelta(days=27)
+    for pid, (plan_start, specs, logs) in world.items():
+        expected = _reference(specs, plan_start, logs, start, end)
+        got = {row.item.id: (row.due, row.done) for row in item_adherence(pid, start, end)}
+        assert got == expected
+
+
+def test_weekly_adherence_matches_the_reference_week_by_week(two_patients):
+    today, world = two_patients
+    for pid, (plan_start, specs, logs) in world.items():
+        for week in weekly_adherence(pid, today):
+            monday = week["week_start"]
+            per_item = _reference(specs, plan_start, logs, monday, min(today, monday + timedelta(days=6)))
+            assert (week["due"], week["done"]) == tuple(sum(v) for v in zip(*per_item.values(), strict=True))
+
+
+def test_a_pause_makes_adherence_fair_not_lower(patient, coach):
+    """Everything done until the coach paused the item two days ago: 100 %, not 4 of 7."""
+    today = patient_today(patient)
+    plan = make_plan(patient, coach, [make_item()], start_date=today - timedelta(days=20))
+    item = plan.items[0]
+    item.times_per_day = 1
+    for offset in range(3, 21):
+        db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=offset)))
+    db.session.add(
+        PlanItemPause(
+            plan_item_id=item.id, started_on=today - timedelta(days=2), reason="Rest", paused_by_id=coach.id, open_key=1
+        )
+    )
+    db.session.commit()
+    review = review_for([patient.id], today)[patient.id]
+    assert (review.adherence_due, review.adherence_done, review.adherence_percent) == (4, 4, 100)
+
+
+def test_a_log_on_the_day_of_the_pause_does_not_fill_another_day(patient, coach):
+    """A session logged in the morning of the day the coach paused does not stand in for a missed day."""
+    today = patient_today(patient)
+    plan = make_plan(patient, coach, [make_item()], start_date=today - timedelta(days=20))
+    item = plan.items[0]
+    item.times_per_day = 1
+    for offset in (0, 2, 3, 4, 5, 6):  # day -1 missed; day 0 logged, then paused
+        db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=offset)))
+    db.session.add(
+        PlanItemPause(plan_item_id=item.id, started_on=today, reason="Rest", paused_by_id=coach.id, open_key=1)
+    )
+    db.session.commit()
+    assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (6, 5)}
+
+
+def test_overlapping_periods_are_merged_and_same_day_periods_dropped():
+    d = date(2026, 3, 2)
+    periods = [
+        (d + timedelta(days=5), d + timedelta(days=9)),
+        (d, d + timedelta(days=3)),
+        (d + timedelta(days=2), d + timedelta(days=6)),
+    ]
+    assert merged_periods(periods) == [(d, d + timedelta(days=9))]
+    assert merged_periods([(d, d), (d + timedelta(days=1), None), (d + timedelta(days=4), d + timedelta(days=8))]) == [
+        (d + timedelta(days=1), None)
+    ]
+    assert merged_periods([(d, d + timedelta(days=1)), (d + timedelta(days=1), d + timedelta(days=2))]) == [
+        (d, d + timedelta(days=2))
+    ]
+
+
+def test_a_plan_with_every_item_paused_is_not_called_new(patient, coach, coach_client):
+    today = patient_today(patient)
+    plan = make_plan(patient, coach, [make_item(), make_item()], start_date=today - timedelta(days=20))
+    for item in plan.items:
+        db.session.add(
+            PlanItemPause(
+                plan_item_id=item.id,
+                started_on=today - timedelta(days=8),
+                reason="Rest",
+                paused_by_id=coach.id,
+                open_key=1,
+            )
+        )
+    db.session.commit()
+    review = review_for([patient.id], today)[patient.id]
+    review.has_plan = True
+    assert (review.adherence_due, review.adherence_paused, review.reason_text) == (0, 28, "Every plan item paused")
+    assert "Every plan item paused" in coach_client.get("/coach/").get_data(as_text=True)
+    page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    assert "Nothing due: every item paused" in page and "Nothing due yet" not in page
