@@ -56,8 +56,21 @@ def select_timezone() -> str:
 
 
 def current_language() -> str:
-    """The request's language code ("en" or "es")."""
-    return supported_language(str(get_locale() or DEFAULT_LANGUAGE))
+    """The request's language code ("en" or "es").
+
+    Asked once per item on a list page, so it is kept beside Flask-Babel's state and
+    keyed by the locale object: ``force_locale`` swaps that object and is honoured.
+    """
+    locale = get_locale()
+    state = g.get("_flask_babel") if has_request_context() else None
+    if state is not None:
+        memo = getattr(state, "portal_language", None)
+        if memo is not None and memo[0] is locale:
+            return memo[1]
+    language = supported_language(str(locale or DEFAULT_LANGUAGE))
+    if state is not None:
+        state.portal_language = (locale, language)
+    return language
 
 
 def _translations():
