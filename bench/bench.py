@@ -11,9 +11,10 @@ ceiling. Results: bench/results/latest.json and latest.md.
 Environment (all optional):
   BENCH_PATIENTS / BENCH_DAYS   reference size (10000 / 180)
   BENCH_DURATION                seconds of load per page (8)
+  BENCH_HELLO_DURATION          seconds of the ceiling measured right before each page (4)
   BENCH_CONNECTIONS             concurrent connections (16)
   BENCH_PG_URL                  server to create the databases on (postgresql://postgres@127.0.0.1:5432/postgres)
-  BENCH_PORT                    first of the ports used (8810; the next two as well)
+  BENCH_PORT                    first of the two ports used (8810 for hello, the next for the portal)
   BENCH_SETS                    which data sets: "demo,reference" (default) or one of them
   BENCH_ENGINES                 which databases: "postgresql,sqlite" (default) or one of them
   BENCH_KEEP_DB=1               keep the databases (PostgreSQL) and files (SQLite) afterwards, for profiling
