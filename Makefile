@@ -85,11 +85,12 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: load benchmark (see bench/README.md)
+## bench: load benchmark, demo and reference data on PostgreSQL and on SQLite (see bench/README.md;
+## BENCH_SETS, BENCH_ENGINES and the other BENCH_* variables choose what runs)
 bench: install-dev
 	bash bench/run.sh
 
-## bench-data: the benchmark's large data set into DATABASE_URL (dev-only, not a flask command)
+## bench-data: the benchmark's large data set into DATABASE_URL, PostgreSQL or SQLite (dev-only, not a flask command)
 BENCH_PATIENTS ?= 10000
 BENCH_DAYS ?= 180
 bench-data: install-dev

@@ -1,20 +1,23 @@
-"""Load benchmark: the portal served the production way, under wrk, against PostgreSQL.
+"""Load benchmark: the portal served the production way, under wrk, on PostgreSQL and on SQLite.
 
 Run through `make bench` (bench/run.sh). For each data set (the demo data, then the
-reference size from `python -m bench.data`) it creates a fresh database, serves the
-portal with gunicorn (2 sync workers, production settings over plain http on
-127.0.0.1), signs in a patient and a coach, and drives 16 connections at each
-page with wrk; the bare Flask app in bench/hello.py, served the same way just
-before, gives the ceiling. Results: bench/results/latest.json and latest.md.
+reference size from `python -m bench.data`) and each engine (a PostgreSQL database,
+then an SQLite file) it creates a fresh database, serves the portal with gunicorn
+(2 sync workers, production settings over plain http on 127.0.0.1), signs in a
+patient and a coach, and drives 16 connections at each page with wrk; the bare
+Flask app in bench/hello.py, served the same way right before each page, gives the
+ceiling. Results: bench/results/latest.json and latest.md.
 
 Environment (all optional):
   BENCH_PATIENTS / BENCH_DAYS   reference size (10000 / 180)
   BENCH_DURATION                seconds of load per page (8)
+  BENCH_HELLO_DURATION          seconds of the ceiling measured right before each page (4)
   BENCH_CONNECTIONS             concurrent connections (16)
   BENCH_PG_URL                  server to create the databases on (postgresql://postgres@127.0.0.1:5432/postgres)
-  BENCH_PORT                    first of the ports used (8810; the next two as well)
+  BENCH_PORT                    first of the two ports used (8810 for hello, the next for the portal)
   BENCH_SETS                    which data sets: "demo,reference" (default) or one of them
-  BENCH_KEEP_DB=1               keep the databases afterwards (for EXPLAIN and profiling)
+  BENCH_ENGINES                 which databases: "postgresql,sqlite" (default) or one of them
+  BENCH_KEEP_DB=1               keep the databases (PostgreSQL) and files (SQLite) afterwards, for profiling
   BENCH_DATA_KEY                the DATA_ENCRYPTION_KEY to use (default: a new one per run)
 """
 
@@ -34,17 +37,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import psycopg
 import requests
 from cryptography.fernet import Fernet
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
+from engines import BenchDatabase, create_database, parse_engines  # noqa: E402
 from login import cookie_header, find_form, login, parse_forms  # noqa: E402
+from report import evaluate, markdown, section_title  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
@@ -55,22 +58,25 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PORT = int(os.environ.get("BENCH_PORT", "8810"))
 SETS = [s.strip() for s in os.environ.get("BENCH_SETS", "demo,reference").split(",") if s.strip()]
+ENGINES_SETTING = os.environ.get("BENCH_ENGINES", "postgresql,sqlite")
 KEEP_DB = os.environ.get("BENCH_KEEP_DB") == "1"
 
-# Goals: the share of the bare-Flask ceiling a page keeps, tail latency, and how flat
-# the cost stays from the demo data to the reference size (bench/README.md).
-PATIENT_SHARE_GOAL = 0.25
-COACH_SHARE_GOAL = 0.15
-P99_GOAL_MS = 100.0
-SCALE_GOAL = 1.5
-RSS_GOAL_MB = 150.0
+# Each page's goal: the share of the bare-Flask ceiling it keeps, on every data set and
+# engine. The other goals (p99, flat cost, worker memory) are the same for all pages (report.py).
+MINIMAL_PAGE_GOAL = 0.35  # a signed-in page that does almost nothing: the per-request tax alone
+TODAY_GOAL = 0.25  # Today in either language and its guided session
+MARK_DONE_GOAL = 0.20
+PATIENT_PAGE_GOAL = 0.15  # save check-in, progress page, chart data
+COACH_LIST_GOAL = 0.15  # roster, alert inbox
+COACH_PATIENT_GOAL = 0.10
 
 
 @dataclass
 class Target:
     key: str
     label: str
-    role: str  # patient | coach
+    role: str  # whose session: patient | patient_es | coach
+    goal: float  # share of hello to reach
     method: str = "GET"
     url: str = ""
     body: str = ""
@@ -89,9 +95,10 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
+    goal: float = 0.0  # share of hello to reach
     share_of_hello: float | None = None
     hello_rps: float | None = None  # the ceiling measured just before this page
-    cpu_ms: dict = field(default_factory=dict)  # CPU ms per request: app workers, PostgreSQL
+    cpu_ms: dict = field(default_factory=dict)  # CPU ms per request: app workers (and PostgreSQL's backends)
     cpu_share_of_hello: float | None = None  # hello's CPU per request / this page's
     detail: dict = field(default_factory=dict)
 
@@ -101,28 +108,6 @@ def log(message: str) -> None:
 
 
 # --- databases ------------------------------------------------------------------
-
-
-def _db_url(name: str) -> str:
-    base = PG_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def recreate_database(name: str) -> str:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        # SSD storage: random reads cost about as much as sequential ones. With the default
-        # (4.0, tuned for spinning disks) the planner prefers hashing a whole table over a
-        # few hundred index probes, and the roster's cost would grow with the practice.
-        # Production should set the same (see bench/README.md).
-        conn.execute(sql.SQL("ALTER DATABASE {} SET random_page_cost = 1.1").format(sql.Identifier(name)))
-    return _db_url(name)
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _run(env: dict, argv: list[str]) -> str:
@@ -247,15 +232,6 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _TICKS
 
 
-def postgres_backends(database_url: str, dbname: str) -> list[int]:
-    """Server processes connected to the benchmark's database (the app's pool)."""
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
 def measure(target: Target, cookie: str, cpu_pids=None) -> Result:
     # A few sequential requests first: connection pools, template caches, first-call imports.
     s = requests.Session()
@@ -283,14 +259,14 @@ def measure(target: Target, cookie: str, cpu_pids=None) -> Result:
     pids = cpu_pids() if cpu_pids else {}
     before = {k: cpu_seconds(v) for k, v in pids.items()}
     data = run_wrk(target.url, cookie=cookie, method=target.method, body=target.body)
-    # CPU per request, of the app's workers and of their PostgreSQL backends: unlike
-    # req/s, it hardly moves when other work on the machine competes for the CPUs.
+    # CPU per request, of the app's workers and of their PostgreSQL backends (SQLite runs
+    # inside the workers): unlike req/s, it hardly moves when other work competes for the CPUs.
     cpu_ms = {k: round((cpu_seconds(v) - before[k]) * 1000 / max(1, data["requests"]), 3) for k, v in pids.items()}
     seconds = data["duration_us"] / 1e6
     errors = sum(data["errors"].values())
     lat = data["latency_us"]
     return Result(
-        key=target.key, label=target.label, role=target.role, method=target.method,
+        key=target.key, label=target.label, role=target.role, method=target.method, goal=target.goal,
         path=urlsplit(target.url).path,
         rps=round(data["requests"] / seconds, 1), p50_ms=lat["p50"] / 1000, p95_ms=lat["p95"] / 1000,
         p99_ms=lat["p99"] / 1000, errors=errors, requests=data["requests"],
@@ -346,24 +322,30 @@ def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sess
     progress = patient.get(f"{base}/me/progress", timeout=30)
     data_url = re.search(r'data-[a-z-]*url="([^"]+\.json[^"]*)"', progress.text)
     targets = [
-        Target("today", "Patient: Today", "patient", url=f"{base}/me/"),
-        Target("today_es", "Patient: Today in Spanish", "patient_es", url=f"{base}/me/"),
-        Target("session", "Patient: guided session step", "patient", url=f"{base}/me/today/session/1"),
-    ]
+        Target("account", "Patient: account page (minimal signed-in page)", "patient", MINIMAL_PAGE_GOAL,
+               url=f"{base}/account"),
+        Target("today", "Patient: Today", "patient", TODAY_GOAL, url=f"{base}/me/"),
+        Target("today_es", "Patient: Today in Spanish", "patient_es", TODAY_GOAL, url=f"{base}/me/"),
+        Target("session", "Patient: guided session step", "patient", TODAY_GOAL, url=f"{base}/me/today/session/1"),
+    ]  # fmt: skip
     if done_form is not None:
         body = urlencode(list(done_form.fields) + done_form.submit_names[:1])
-        targets.append(Target("mark_done", "Patient: mark item done (POST)", "patient", "POST", done_form.action, body))
+        targets.append(
+            Target("mark_done", "Patient: mark item done (POST)", "patient", MARK_DONE_GOAL, "POST", done_form.action,
+                   body)
+        )  # fmt: skip
     else:
         log("no mark-done form on the Today page: skipped")
     targets += [
-        Target("checkin", "Patient: save check-in (POST)", "patient", "POST", checkin_form.action,
+        Target("checkin", "Patient: save check-in (POST)", "patient", PATIENT_PAGE_GOAL, "POST", checkin_form.action,
                _fill_checkin(checkin_form)),
-        Target("progress", "Patient: progress page", "patient", url=f"{base}/me/progress"),
-        Target("progress_data", "Patient: progress chart data", "patient",
+        Target("progress", "Patient: progress page", "patient", PATIENT_PAGE_GOAL, url=f"{base}/me/progress"),
+        Target("progress_data", "Patient: progress chart data", "patient", PATIENT_PAGE_GOAL,
                url=base + (data_url.group(1).replace("&amp;", "&") if data_url else "/me/progress/data.json")),
-        Target("roster", "Coach: roster", "coach", url=f"{base}/coach/"),
-        Target("coach_patient", "Coach: patient page", "coach", url=f"{base}/coach/patients/{patient_id}"),
-        Target("alerts", "Coach: alert inbox", "coach", url=f"{base}/coach/alerts"),
+        Target("roster", "Coach: roster", "coach", COACH_LIST_GOAL, url=f"{base}/coach/"),
+        Target("coach_patient", "Coach: patient page", "coach", COACH_PATIENT_GOAL,
+               url=f"{base}/coach/patients/{patient_id}"),
+        Target("alerts", "Coach: alert inbox", "coach", COACH_LIST_GOAL, url=f"{base}/coach/alerts"),
     ]  # fmt: skip
     return targets
 
@@ -380,30 +362,42 @@ def _hello_figures(data: dict) -> dict:
     }
 
 
-def _user_id(database_url: str, email: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT id FROM user_account WHERE lower(email) = %s", (email,)).fetchone()
-    if row is None:
+def _user_id(database: BenchDatabase, email: str) -> int:
+    rows = database.rows("SELECT id FROM user_account WHERE lower(email) = :email", email=email)
+    if not rows:
         raise RuntimeError(f"no user {email}")
-    return row[0]
+    return rows[0][0]
 
 
-def _set_language(database_url: str, email: str, language: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        conn.execute("UPDATE user_account SET language = %s WHERE lower(email) = %s", (language, email))
+def _set_language(database: BenchDatabase, email: str, language: str) -> None:
+    database.execute(
+        "UPDATE user_account SET language = :language WHERE lower(email) = :email", language=language, email=email
+    )
 
 
-def _table_sizes(database_url: str) -> dict[str, int]:
-    with psycopg.connect(database_url) as conn:
-        return {
-            t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
-            for t in ("user_account", "checkin", "item_log", "alert", "message")
-        }
+def _table_sizes(database: BenchDatabase) -> dict[str, int]:
+    # Fixed table names, not input: formatting them in is safe.
+    return {
+        t: database.rows(f"SELECT count(*) FROM {t}")[0][0]  # nosec B608
+        for t in ("user_account", "checkin", "item_log", "alert", "message")
+    }
 
 
-def run_set(name: str) -> dict:
-    dbname = f"holistiq_bench_{name}"
-    database_url = recreate_database(dbname)
+def run_set(name: str, engine: str) -> dict:
+    database = create_database(engine, name, PG_URL)
+    try:
+        return _measure_set(name, database)
+    finally:
+        if KEEP_DB:
+            log(f"{database.kept_note()}; its secrets use DATA_ENCRYPTION_KEY={DATA_KEY}")
+            database.close()
+        else:
+            database.remove()
+
+
+def _measure_set(name: str, database: BenchDatabase) -> dict:
+    title = f"{name} on {database.engine}"
+    database_url = database.url
     env = app_env(database_url)
     t0 = time.perf_counter()
     flask(env, "db", "upgrade")
@@ -424,12 +418,12 @@ def run_set(name: str) -> dict:
         coach_email = "coach-0001@bench.holistiq.example"
         # A generated patient like the first, reading in Spanish: Today in both languages, same data shape.
         spanish_email = "patient-00002@bench.holistiq.example"
-        _set_language(database_url, spanish_email, "es")
+        _set_language(database, spanish_email, "es")
     else:
         patient_email, coach_email = "patient@example.com", "coach@example.com"
         spanish_email = "patient7@example.com"  # the demo's Spanish-speaking patient
-    sizes = _table_sizes(database_url)
-    log(f"{name}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
+    sizes = _table_sizes(database)
+    log(f"{title}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
 
     load_before = os.getloadavg()[0]
     # Both servers stay up for the whole set; an idle gunicorn costs nothing. Right before
@@ -442,12 +436,12 @@ def run_set(name: str) -> dict:
     hello_cpus: list[float] = []
     try:
         hello = _hello_figures(run_wrk(hello_server.base + "/"))
-        log(f"{name}: hello ceiling {hello['rps']} req/s")
+        log(f"{title}: hello ceiling {hello['rps']} req/s")
         server = Gunicorn("wsgi:app", PORT + 1, env, ROOT)
         try:
             patient = login(server.base, patient_email)
             coach = login(server.base, coach_email)
-            patient_id = _user_id(database_url, patient_email)
+            patient_id = _user_id(database, patient_email)
             cookies = {
                 "patient": cookie_header(patient),
                 "patient_es": cookie_header(login(server.base, spanish_email)),
@@ -456,7 +450,11 @@ def run_set(name: str) -> dict:
             hello_pids = hello_server.worker_pids()
 
             def app_pids() -> dict[str, list[int]]:
-                return {"app": server.worker_pids(), "postgres": postgres_backends(database_url, dbname)}
+                # On SQLite the queries run inside the workers: their CPU is the whole cost.
+                pids = {"app": server.worker_pids()}
+                if database.engine == "postgresql":
+                    pids["postgres"] = database.server_pids()
+                return pids
 
             for target in build_targets(server, patient, coach, patient_id):
                 cpu_before = cpu_seconds(hello_pids)
@@ -472,7 +470,7 @@ def run_set(name: str) -> dict:
                 result.cpu_share_of_hello = round(hello_cpu_ms / page_cpu, 3) if page_cpu else None
                 results.append(result)
                 log(
-                    f"{name}: {target.label}: {result.rps} req/s ({100 * (result.share_of_hello or 0):.1f}% of "
+                    f"{title}: {target.label}: {result.rps} req/s ({100 * (result.share_of_hello or 0):.1f}% of "
                     f"hello {adjacent}), CPU {result.cpu_ms} ms/request vs hello {hello_cpu_ms:.2f}, "
                     f"p99 {result.p99_ms:.1f} ms, errors {result.errors}"
                 )
@@ -481,15 +479,13 @@ def run_set(name: str) -> dict:
             server.stop()
     finally:
         hello_server.stop()
-        if not KEEP_DB:
-            drop_database(dbname)
-        else:
-            log(f"kept {dbname}; its secrets use DATA_ENCRYPTION_KEY={DATA_KEY}")
     hello["adjacent_rps"] = hellos
     hello["cpu_ms_per_request"] = round(sorted(hello_cpus)[len(hello_cpus) // 2], 3) if hello_cpus else None
     hello["adjacent_min"], hello["adjacent_max"] = (min(hellos), max(hellos)) if hellos else (None, None)
     return {
         "name": name,
+        "engine": database.engine,
+        "database": database.settings(),
         "sizes": sizes,
         "generator": generator,
         "hello": hello,
@@ -500,126 +496,30 @@ def run_set(name: str) -> dict:
     }  # fmt: skip
 
 
-# --- report -----------------------------------------------------------------------
-
-
-def evaluate(sets: list[dict]) -> dict:
-    """Each goal, met or not, per page."""
-    by_name = {s["name"]: s for s in sets}
-    demo, ref = by_name.get("demo"), by_name.get("reference")
-    checks = []
-    for s in sets:
-        for page in s["pages"]:
-            goal = PATIENT_SHARE_GOAL if page["role"] == "patient" else COACH_SHARE_GOAL
-            checks.append(
-                {
-                    "set": s["name"],
-                    "page": page["key"],
-                    "goal": f"share >= {goal:.0%}",
-                    "ok": (page["share_of_hello"] or 0) >= goal,
-                }
-            )
-            checks.append(
-                {
-                    "set": s["name"],
-                    "page": page["key"],
-                    "goal": f"p99 < {P99_GOAL_MS:.0f} ms",
-                    "ok": page["p99_ms"] < P99_GOAL_MS,
-                }
-            )
-            checks.append({"set": s["name"], "page": page["key"], "goal": "no errors", "ok": page["errors"] == 0})
-        checks.append(
-            {
-                "set": s["name"],
-                "page": "workers",
-                "goal": f"RSS < {RSS_GOAL_MB:.0f} MB",
-                "ok": bool(s["worker_rss_mb"]) and max(s["worker_rss_mb"]) < RSS_GOAL_MB,
-            }
-        )
-    if demo and ref:
-        demo_pages = {p["key"]: p for p in demo["pages"]}
-        for page in ref["pages"]:
-            base = demo_pages.get(page["key"])
-            if base and page["rps"] and page["share_of_hello"]:
-                # Shares, not raw req/s: each is against the ceiling measured next to it, so
-                # the ratio moves less with whatever else the machine ran in between.
-                page["demo_over_reference_share"] = round(base["share_of_hello"] / page["share_of_hello"], 2)
-                page["demo_over_reference_raw_rps"] = round(base["rps"] / page["rps"], 2)
-                # The check itself uses server CPU per request (app workers + PostgreSQL): on a
-                # machine shared with other work it is by far the steadiest of the three.
-                base_cpu, ref_cpu = sum(base["cpu_ms"].values()), sum(page["cpu_ms"].values())
-                ratio = ref_cpu / base_cpu if base_cpu else page["demo_over_reference_share"]
-                page["demo_over_reference"] = round(ratio, 2)
-                checks.append({"set": "reference", "page": page["key"], "goal": f"cost ref/demo <= {SCALE_GOAL}",
-                               "ok": ratio <= SCALE_GOAL})  # fmt: skip
-    return {"checks": checks, "all_met": all(c["ok"] for c in checks)}  # fmt: skip
-
-
-def markdown(report: dict) -> str:
-    lines = [
-        "# Holistiq Coach load benchmark",
-        "",
-        f"Run {report['finished_at']} on {report['machine']['cpus']} CPUs; gunicorn 2 sync workers; "
-        f"wrk {CONNECTIONS} connections x {DURATION} s per page; PostgreSQL.",
-        "",
-    ]
-    for s in report["sets"]:
-        sizes = s["sizes"]
-        lines += [
-            f"## {s['name']} data ({sizes['user_account']:,} users, {sizes['checkin']:,} check-ins, "
-            f"{sizes['item_log']:,} item logs)",
-            "",
-            f"Hello ceiling: **{s['hello']['rps']:,.0f} req/s** at the start (p99 {s['hello']['p99_ms']:.1f} ms); "
-            f"{s['hello']['adjacent_min'] or 0:,.0f}–{s['hello']['adjacent_max'] or 0:,.0f} req/s when measured "
-            f"right before each page (each page's % is against its own); "
-            f"hello costs {s['hello']['cpu_ms_per_request'] or 0:.2f} ms of worker CPU per request. "
-            f"Worker RSS after the run: {', '.join(f'{v:.0f} MB' for v in s['worker_rss_mb'])}. "
-            f"Machine load average {s['load_average']['before']} before, {s['load_average']['after']} after "
-            f"({report['machine']['cpus']} CPUs; above that, other work competed with the run).",
-            "",
-            "| page | req/s | hello req/s | % of hello | CPU ms/req (app + PG) | % of hello by CPU | p50 ms | p95 ms "
-            "| p99 ms | errors | cost ref/demo |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for p in s["pages"]:
-            ratio = p.get("demo_over_reference")
-            lines.append(
-                f"| {p['label']} | {p['rps']:,.0f} | {p['hello_rps'] or 0:,.0f} | {100 * (p['share_of_hello'] or 0):.1f}% | "
-                f"{p['cpu_ms'].get('app', 0):.1f} + {p['cpu_ms'].get('postgres', 0):.1f} | "
-                f"{100 * (p['cpu_share_of_hello'] or 0):.1f}% | "
-                f"{p['p50_ms']:.1f} | "
-                f"{p['p95_ms']:.1f} | {p['p99_ms']:.1f} | {p['errors']} | {'' if ratio is None else f'{ratio:.2f}x'} |"
-            )
-        if s.get("generator"):
-            g = s["generator"]
-            lines += ["", f"Generator: {g['rows']:,} rows in {g['seconds']:.0f} s ({g['rows_per_second']:,} rows/s)."]
-        lines.append("")
-    missed = [c for c in report["goals"]["checks"] if not c["ok"]]
-    lines += ["## Goals", ""]
-    if not missed:
-        lines.append("Every goal met.")
-    else:
-        lines.append(f"{len(missed)} goal check(s) missed:")
-        lines += [f"- {c['set']} / {c['page']}: {c['goal']}" for c in missed]
-    lines.append("")
-    return "\n".join(lines)
-
-
 def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (bench/run.sh installs it).", file=sys.stderr)
         return 2
+    try:
+        engines = parse_engines(ENGINES_SETTING)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    sets = [run_set(name) for name in SETS]
+    sections = []
+    for name in SETS:
+        for engine in engines:
+            sections.append(run_set(name, engine))
+            log(f"{section_title(sections[-1])}: done")
     report = {
         "finished_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.perf_counter() - started),
         "machine": {"cpus": os.cpu_count()},
         "settings": {"connections": CONNECTIONS, "duration_s": DURATION, "patients": PATIENTS, "days": DAYS,
-                     "workers": 2, "worker_class": "sync"},
-        "sets": sets,
+                     "workers": 2, "worker_class": "sync", "engines": engines},
+        "sections": sections,
     }  # fmt: skip
-    report["goals"] = evaluate(sets)
+    report["goals"] = evaluate(sections)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)

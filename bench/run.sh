@@ -15,10 +15,15 @@ if [ ! -x .venv/bin/gunicorn ] || [ ! -x .venv/bin/pyinstrument ]; then
     .venv/bin/pip install --quiet -r requirements-dev.txt
 fi
 
-PG_URL="${BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
-if ! .venv/bin/python -c "import psycopg, sys; psycopg.connect(sys.argv[1]).close()" "$PG_URL" 2>/dev/null; then
-    echo "PostgreSQL is not reachable at $PG_URL; start it or set BENCH_PG_URL." >&2
-    exit 2
-fi
+# PostgreSQL is needed only when it is one of the engines measured (SQLite needs no server).
+case ",${BENCH_ENGINES:-postgresql,sqlite}," in
+    *,postgresql,*)
+        PG_URL="${BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+        if ! .venv/bin/python -c "import psycopg, sys; psycopg.connect(sys.argv[1]).close()" "$PG_URL" 2>/dev/null; then
+            echo "PostgreSQL is not reachable at $PG_URL; start it, set BENCH_PG_URL, or BENCH_ENGINES=sqlite." >&2
+            exit 2
+        fi
+        ;;
+esac
 
 exec .venv/bin/python bench/bench.py "$@"
