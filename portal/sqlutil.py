@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal
+from sqlalchemy import Integer, cast, event, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -56,3 +56,24 @@ def week_number(column: Any):
 def week_of(day: date) -> int:
     """The week number of a date, computed in Python exactly as week_number does in SQL."""
     return (day - EPOCH).days // 7
+
+
+def tune_sqlite(engine) -> None:
+    """Settings for every new connection of a SQLite file database (the embedded default).
+
+    Write-ahead logging lets pages read while a check-in is being written (the default
+    journal locks readers out during a write), and with it ``synchronous=NORMAL`` still
+    never corrupts the file; the busy timeout makes a second writer wait instead of failing.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # noqa: ARG001 - SQLAlchemy's signature
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+        finally:
+            cursor.close()
