@@ -8,6 +8,7 @@ request's language, so no page builds an English date by hand.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton, get_datetime_format, get_day_names
@@ -64,19 +65,22 @@ def _locale():
     return get_locale() or "en"
 
 
-def _language() -> str:
-    return str(_locale()).split("_")[0]
-
-
 def format_day(value: date | None, style: str = "medium") -> str:
     """A calendar day in the reader's language: styles of DAY_STYLES, or "weekday_long" / "weekday_long_year"."""
     if value is None:
         return ""
+    return _formatted_day(value, style, str(_locale()))
+
+
+# Charts and histories label the same few hundred days on every page, and Babel's skeleton
+# matching is slow; a day's label in a language never changes, so it is kept per process.
+@lru_cache(maxsize=8192)
+def _formatted_day(value: date, style: str, locale: str) -> str:
     if style in ("weekday_long", "weekday_long_year"):
         patterns = WEEKDAY_LONG if style == "weekday_long" else WEEKDAY_LONG_YEAR
-        pattern = patterns.get(_language(), patterns["en"])
-        return babel_format_date(value, pattern, locale=_locale())
-    return format_skeleton(DAY_STYLES.get(style, DAY_STYLES["medium"]), value, locale=_locale())
+        pattern = patterns.get(locale.split("_")[0], patterns["en"])
+        return babel_format_date(value, pattern, locale=locale)
+    return format_skeleton(DAY_STYLES.get(style, DAY_STYLES["medium"]), value, locale=locale)
 
 
 def local_datetime(value: datetime | None, style: str = "datetime") -> str:

@@ -224,3 +224,15 @@ def test_today_and_coach_page_stay_flat_as_items_are_paused(patient, coach, pati
     assert html.count("Paused by your coach:") == 13 and page.count("Paused since") == 13
     assert len(today_many) == len(today_few)
     assert len(coach_many) == len(coach_few)
+
+
+def test_today_reads_what_it_shows_in_six_statements(patient, patient_client, queries, db):
+    """The session, the plan with its items, today's logs, the red-flag state (open alert and
+    pause together), today's check-in and the unread-messages badge: one statement each."""
+    from tests.plan_factories import make_item, make_plan
+
+    make_plan(patient, items=[make_item(kind=k) for k in ("exercise", "posture", "diet")])
+    patient_client.get("/me/")
+    with queries() as statements:
+        assert patient_client.get("/me/").status_code == 200
+    assert len(statements) <= 6, "\n".join(statements)

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.orm import aliased
 
 from portal import audit
@@ -264,16 +264,17 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
     return last_day is None or last_day < window_start
 
 
-def open_red_flag(patient_id: int) -> bool:
-    """True while the patient has an open red-flag alert."""
-    return (
-        db.session.scalar(
-            db.select(Alert.id)
-            .where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), Alert.open_key == 1)
-            .limit(1)
-        )
-        is not None
-    )
+def red_flag_status(patient_id: int) -> tuple[bool, bool]:
+    """(a red-flag alert is open, a red flag keeps the exercises paused), in one indexed query."""
+    is_open = Alert.open_key == 1
+    pausing = Alert.exercises_paused.is_(True)
+    row = db.session.execute(
+        db.select(
+            func.max(case((is_open, 1), else_=0)),
+            func.max(case((pausing, 1), else_=0)),
+        ).where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
+    ).one()
+    return bool(row[0]), bool(row[1])
 
 
 def exercises_paused(patient_id: int) -> bool:

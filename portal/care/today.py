@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case
 
 from portal.auth.models import User
-from portal.care.alerts import exercises_paused
+from portal.care.alerts import exercises_paused, red_flag_status
 from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
 from portal.care.plans import active_plan
@@ -100,6 +100,7 @@ class TodayPlan:
     plan: Plan | None
     items: list[TodayItem]
     exercises_paused: bool = False
+    red_flag_open: bool = False  # the safety box shows at the top while a red-flag alert is open
 
     @property
     def not_started(self) -> bool:
@@ -151,9 +152,9 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     plan = active_plan(patient.id)
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
-    paused = exercises_paused(patient.id)
+    red_flag_open, paused = red_flag_status(patient.id)
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
-    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused)
+    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused, red_flag_open=red_flag_open)
 
 
 def session_items(plan_today: TodayPlan) -> list[TodayItem]:

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.access import patient_required
-from portal.care.alerts import open_red_flag
 from portal.care.checkins import checkin_for
 from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
@@ -44,7 +43,7 @@ def today():
         checked_in=checked_in,
         has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
-        red_flag_open=open_red_flag(current_user.id),
+        red_flag_open=plan_today.red_flag_open,
         clinic_phone=clinic_phone,
     )
 
