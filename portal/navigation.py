@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from portal.extensions import db
+
 # Keyed by role name (the values of auth's Role): this module sits below auth and imports none of it.
 HOME_ENDPOINTS = {
     "patient": "patients.today",
@@ -62,14 +64,20 @@ def nav_for(user) -> list[NavItem]:
     return [item for item in NAV.get(user.role, ()) if item.endpoint in current_app.view_functions]
 
 
-# Features register a function(user) -> int for each badge they own.
+# Features register, for each badge they own, a function(user) -> a COUNT query (or None when
+# the badge does not apply to that user). All of a page's badges are read in one statement.
 BADGE_PROVIDERS: dict = {}
 
 
 def badges_for(user, items: list[NavItem]) -> dict[str, int]:
-    counts = {}
+    queries = {}
     for item in items:
         provider = BADGE_PROVIDERS.get(item.badge)
-        if provider is not None:
-            counts[item.badge] = provider(user)
-    return counts
+        query = provider(user) if provider is not None else None
+        if query is not None:
+            queries[item.badge] = query
+    if not queries:
+        return {}
+    names = list(queries)
+    row = db.session.execute(db.select(*(queries[name].scalar_subquery() for name in names))).one()
+    return {name: count or 0 for name, count in zip(names, row, strict=True)}

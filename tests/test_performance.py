@@ -236,3 +236,13 @@ def test_today_reads_what_it_shows_in_six_statements(patient, patient_client, qu
     with queries() as statements:
         assert patient_client.get("/me/").status_code == 200
     assert len(statements) <= 6, "\n".join(statements)
+
+
+def test_a_coachs_badges_are_one_statement(coach, patient, coach_client, queries, db):
+    """Unread messages and open alerts, the two navigation badges, are read together."""
+    coach_client.get("/coach/programs")
+    with queries() as statements:
+        assert coach_client.get("/coach/programs").status_code == 200
+    badge_reads = [s for s in statements if "FROM message" in s or "FROM alert" in s]
+    assert len(badge_reads) == 1, "\n".join(badge_reads)
+    assert "FROM message" in badge_reads[0] and "FROM alert" in badge_reads[0]

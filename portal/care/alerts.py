@@ -346,15 +346,21 @@ def resolved_alerts_query(coach: User):
     )
 
 
-def open_alert_count(user: User) -> int:
-    """Badge count for the coach's "Alerts" navigation entry."""
+def open_alert_count_query(user: User):
+    """The COUNT behind the coach's "Alerts" navigation badge, or None for anyone else."""
     if not getattr(user, "is_coach", False):
-        return 0
-    return db.session.scalar(
+        return None
+    return (
         db.select(func.count(Alert.id))
         .join(User, User.id == Alert.patient_id)
         .where(User.coach_id == user.id, Alert.resolved_at.is_(None))
     )
+
+
+def open_alert_count(user: User) -> int:
+    """Badge count for the coach's "Alerts" navigation entry."""
+    stmt = open_alert_count_query(user)
+    return 0 if stmt is None else db.session.scalar(stmt)
 
 
 def alert_history_query(patient_id: int):

@@ -22,6 +22,7 @@ from portal.care.alerts import (
     MAX_NOTE,
     AlertError,
     open_alert_count,
+    open_alert_count_query,
     open_alerts_query,
     resolve_alert,
     resolved_alerts_query,
@@ -39,7 +40,7 @@ from portal.pagination import page_arg
 INBOX_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 20
 
-BADGE_PROVIDERS["open_alerts"] = open_alert_count
+BADGE_PROVIDERS["open_alerts"] = open_alert_count_query
 
 
 class ResolveAlertForm(PortalForm):

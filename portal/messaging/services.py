@@ -42,20 +42,24 @@ def _unread_for(reader: User):
     return and_(Message.sender_id == Message.patient_id, Message.read_at.is_(None))
 
 
-def unread_count(user: User) -> int:
-    """Unread messages for the nav badge: one COUNT."""
+def unread_count_query(user: User):
+    """The COUNT of the user's unread messages (the nav badge), or None for a role without messages."""
     if user.role == Role.PATIENT:
-        stmt = db.select(func.count(Message.id)).where(_unread_for(user))
-    elif user.role == Role.COACH:
+        return db.select(func.count(Message.id)).where(_unread_for(user))
+    if user.role == Role.COACH:
         patient = aliased(User)
-        stmt = (
+        return (
             db.select(func.count(Message.id))
             .join(patient, patient.id == Message.patient_id)
             .where(patient.coach_id == user.id, patient.is_active.is_(True), _unread_for(user))
         )
-    else:
-        return 0
-    return db.session.scalar(stmt) or 0
+    return None
+
+
+def unread_count(user: User) -> int:
+    """Unread messages for the nav badge: one COUNT."""
+    stmt = unread_count_query(user)
+    return 0 if stmt is None else db.session.scalar(stmt) or 0
 
 
 def unread_by_patient(patient_ids: list[int]) -> dict[int, int]:
