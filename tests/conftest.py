@@ -21,6 +21,7 @@ from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User
 from portal.clinics import clear_cache
+from portal.exercises.translations import clear_kept_texts
 from portal.extensions import db as _db
 from portal.extensions import limiter
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
@@ -83,6 +84,7 @@ def db(app: Flask) -> Iterator:
         _empty_tables()
     limiter.reset()
     clear_cache()
+    clear_kept_texts()  # ids and frozen clocks repeat from one test to the next
 
 
 def _empty_tables() -> None:

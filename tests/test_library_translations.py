@@ -255,8 +255,12 @@ def test_spanish_pages_cost_the_same_for_few_and_many_items(login_as, spanish_pa
             _translate(extra, f"Hábito {n}")
         db.session.add(PlanItem(plan_id=plan.id, library_item_id=extra.id, times_per_day=1, position=5 + n))
     db.session.commit()
+    with queries() as cold:
+        client.get(path)
     with queries() as many:
         html = client.get(path).get_data(as_text=True)
+    # Texts already kept are not read again; the new items' come in one statement, whatever their number.
+    assert len([s for s in cold if "library_item_translation" in s]) == 1, path
     assert len(many) == len(few), path
     assert "Hábito 13" in html
 
@@ -335,3 +339,26 @@ def test_spanish_version_refuses_unknown_language_missing_token_and_patients(coa
     patient_token = {"csrf_token": csrf_token(patient_client, "/library/"), "es-title": "T"}
     assert patient_client.post(f"/library/{item.id}/translations/es", data=patient_token).status_code == 403
     assert _translation_count() == 0
+
+
+def test_a_changed_spanish_version_shows_at_once_though_texts_are_kept(
+    coach, coach_client, login_as, spanish_patient, queries
+):
+    """Library texts are kept per process; a coach's edit is on the patient's very next page."""
+    item = make_item(title="Coach's own stretch", instructions="One.\nTwo.", cautions="", created_by_id=coach.id)
+    assert (
+        _save(coach_client, item, title="Estiramiento propio", summary="Suave.", instructions="Uno.\nDos.").status_code
+        == 302
+    )
+    make_plan(spanish_patient, items=[item])
+    patient = login_as(spanish_patient)
+    assert "Estiramiento propio" in patient.get("/me/").get_data(as_text=True)
+    with queries() as statements:
+        assert "Estiramiento propio" in patient.get("/me/").get_data(as_text=True)
+    assert not [s for s in statements if "library_item_translation" in s], "kept texts are not read again"
+
+    _save(coach_client, item, title="Estiramiento nuevo", summary="Suave.", instructions="Uno.\nDos.")
+    html = patient.get("/me/").get_data(as_text=True)
+    assert "Estiramiento nuevo" in html and "Estiramiento propio" not in html
+    _save(coach_client, item, title="", summary="", instructions="")  # removed: the English again
+    assert "Coach&#39;s own stretch" in patient.get("/me/").get_data(as_text=True)

@@ -18,6 +18,7 @@ from portal.exercises.library import DATA_DIR, ImportFileError, ImportProblem, I
 from portal.exercises.models import ItemKind, LibraryItem, LibraryItemTranslation
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from portal.timeutil import utcnow
 
 # The languages an item can be translated into (English is the item itself).
 TRANSLATED_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
@@ -54,23 +55,54 @@ def _translated(row: LibraryItemTranslation) -> ItemText:
     return ItemText(row.title, row.summary, row.instructions, row.cautions or "", row.locale, False)
 
 
+# Library texts change rarely and show on most patient pages. Each translation is kept per
+# process with its item's ``updated_at`` as the stamp: every write of a translation touches
+# its item (``_touch``), and the item row is read fresh by the page anyway, so a changed text
+# is never served from here, on any server.
+_TEXTS: dict[tuple[int, str], tuple[object, ItemText]] = {}
+_TEXTS_MAX = 20_000  # items x languages; cleared whole past this (coach-made items keep coming)
+
+
 def item_texts(items: Iterable[LibraryItem], locale: str) -> dict[int, ItemText]:
     """Each item's text in ``locale`` with English fallback, by item id (one statement at most)."""
     items = {item.id: item for item in items}
     if locale == DEFAULT_LANGUAGE or locale not in LANGUAGES or not items:
         return {item_id: english_text(item) for item_id, item in items.items()}
+    texts: dict[int, ItemText] = {}
+    for item_id, item in items.items():
+        kept = _TEXTS.get((item_id, locale))
+        if kept is not None and kept[0] == item.updated_at:
+            texts[item_id] = kept[1]
+    missing = [item_id for item_id in items if item_id not in texts]
+    if not missing:
+        return texts
     rows = {
         row.library_item_id: row
         for row in db.session.scalars(
             db.select(LibraryItemTranslation).where(
-                LibraryItemTranslation.locale == locale, LibraryItemTranslation.library_item_id.in_(list(items))
+                LibraryItemTranslation.locale == locale, LibraryItemTranslation.library_item_id.in_(missing)
             )
         )
     }
-    return {
-        item_id: _translated(rows[item_id]) if item_id in rows else english_text(item, fell_back=True)
-        for item_id, item in items.items()
-    }
+    if len(_TEXTS) > _TEXTS_MAX:
+        _TEXTS.clear()
+    for item_id in missing:
+        item = items[item_id]
+        text = _translated(rows[item_id]) if item_id in rows else english_text(item, fell_back=True)
+        texts[item_id] = text
+        if item.updated_at is not None and item not in db.session.dirty:
+            _TEXTS[(item_id, locale)] = (item.updated_at, text)
+    return texts
+
+
+def clear_kept_texts() -> None:
+    """Forget the kept translations (tests start each case from an empty database)."""
+    _TEXTS.clear()
+
+
+def _touch(item: LibraryItem) -> None:
+    """Mark the item changed: its kept translations are read again everywhere."""
+    item.updated_at = utcnow()
 
 
 def item_text(item: LibraryItem, locale: str) -> ItemText:
@@ -107,11 +139,13 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
         if row is None:
             return "unchanged"
         db.session.delete(row)
+        _touch(item)
         audit.record("library.translation_remove", item, actor=actor, locale=locale)
         return "removed"
     if row is None:
         row = LibraryItemTranslation(library_item_id=item.id, locale=locale, updated_by_id=actor.id, **wanted)
         db.session.add(row)
+        _touch(item)
         db.session.flush()
         audit.record("library.translation_create", item, actor=actor, locale=locale)
         return "created"
@@ -121,6 +155,7 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
     for name in changed:
         setattr(row, name, wanted[name])
     row.updated_by_id = actor.id
+    _touch(item)
     audit.record("library.translation_update", item, actor=actor, locale=locale, fields=changed)
     return "updated"
 
@@ -212,12 +247,14 @@ def import_translations(files: dict[str, Any], locale: str) -> ImportResult:
         row = existing.get(item.id)
         if row is None:
             db.session.add(LibraryItemTranslation(library_item_id=item.id, locale=locale, **spec))
+            _touch(item)
             result.created += 1
         elif all(getattr(row, name) == value for name, value in spec.items()):
             result.unchanged += 1
         else:
             for name, value in spec.items():
                 setattr(row, name, value)
+            _touch(item)
             result.updated += 1
     db.session.flush()
     return result
