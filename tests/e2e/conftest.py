@@ -166,6 +166,9 @@ def demo_totp_code(live_server: LiveServer | str, email: str) -> str:
 
 
 def log_out(page) -> None:
+    # After a form post the page may still be replacing itself: decide on the menu button
+    # only once it has loaded, or a phone-width check can see the old page's button.
+    page.wait_for_load_state("load")
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()
