@@ -294,7 +294,6 @@ def test_the_scan_checks_each_patient_once_and_words_in_their_coachs_language(db
     result = scan_missed_checkins()
     assert (result.checked, result.opened) == (3, 2)
     summaries = dict(db.session.execute(db.select(Alert.patient_id, Alert.summary)).all())
-    last_es = today - timedelta(days=5)
     last_en = today - timedelta(days=6)
     assert summaries[lapsed_en.id] == f"No check-in for 3 days or more (since {month_day(last_en)})."
     assert summaries[lapsed_es.id].startswith("Sin registro diario por 3 días o más (desde el ")
