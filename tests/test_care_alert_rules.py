@@ -22,8 +22,10 @@ from portal.care.alerts import (
     open_alert,
     open_alert_count,
     open_alerts_query,
+    open_red_flag,
     resolve_alert,
     resolved_alerts_query,
+    resume_exercises,
     scan_missed_checkins,
     worsening,
 )
@@ -207,6 +209,48 @@ def test_only_a_red_flag_pauses_and_a_plain_resolve_keeps_the_pause(db, patient,
     resolve_alert(red, coach, "Called her.")  # no resume asked for
     db.session.commit()
     assert exercises_paused(patient.id)
+
+
+def test_the_red_flag_box_and_the_pause_are_each_patients_own(db, coach, two_patients):
+    flagged, other = two_patients
+    red, _ = open_alert(flagged, AlertKind.RED_FLAG, "r", notify=False)
+    open_alert(other, AlertKind.PAIN_WORSENING, "p", notify=False)
+    open_alert(other, AlertKind.MISSED_CHECKINS, "m", notify=False)
+    db.session.commit()
+    assert (open_red_flag(flagged.id), open_red_flag(other.id)) == (True, False)
+    assert (exercises_paused(flagged.id), exercises_paused(other.id)) == (True, False)
+    resolve_alert(red, coach, "Seen.")
+    db.session.commit()
+    assert open_red_flag(flagged.id) is False
+    assert exercises_paused(flagged.id) is True
+
+
+def test_resuming_one_patient_leaves_anothers_pause_and_is_audited(db, coach, two_patients):
+    first, second = two_patients
+    alert, _ = open_alert(first, AlertKind.RED_FLAG, "r", notify=False)
+    open_alert(second, AlertKind.RED_FLAG, "r", notify=False)
+    db.session.commit()
+    resolve_alert(alert, coach, "Called; fine to go on.", resume=True)
+    db.session.commit()
+    assert (exercises_paused(first.id), exercises_paused(second.id)) == (False, True)
+    (event,) = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "exercises.resume")).all()
+    assert (event.actor_id, event.patient_id, event.target_type, event.target_id) == (
+        coach.id,
+        first.id,
+        "User",
+        first.id,
+    )
+    assert resume_exercises(second, coach) is True
+    db.session.commit()
+    assert exercises_paused(second.id) is False
+
+
+def test_the_red_flag_summary_dates_the_patients_local_day(db, coach, make_user):
+    # 23:30 UTC on Friday 20 March: already Saturday for a patient in Tokyo.
+    with time_machine.travel(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), tick=False):
+        tokyo = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+        [alert] = save_checkin(tokyo, patient_today(tokyo), CALM | {"rf_numbness": True}).alerts
+        assert alert.summary == "Reported: new numbness or tingling in the legs (check-in of Mar 21)."
 
 
 def test_resolving_twice_says_it_was_already_resolved(db, patient, coach):

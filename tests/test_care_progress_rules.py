@@ -18,6 +18,7 @@ from portal.care.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import (
     adherence_by_patient,
     chart_data_for,
+    chart_days,
     checkin_series,
     item_adherence,
     peg_series,
@@ -25,6 +26,7 @@ from portal.care.progress import (
     streaks,
     weekly_adherence,
 )
+from portal.errors import BadInput
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
 from tests.conftest import count_queries
 from tests.test_checkins import make_plan
@@ -207,3 +209,8 @@ def test_the_progress_page_and_its_chart_data_keep_their_query_budget(db, coach,
     # summary, weekly and per-item completions, weekly checks; the charts need four of them.
     assert len(page) == 7
     assert len(charts) == 4
+
+
+def test_a_chart_range_not_offered_says_which_are(db):
+    with pytest.raises(BadInput, match=r"^Charts cover the last 30 or 90 days\.$"):
+        chart_days("60")

@@ -224,6 +224,7 @@ def test_the_guided_session_lists_the_exercises_that_are_not_paused(db, patient,
     open_alert(patient, AlertKind.RED_FLAG, "urgent", notify=False)
     db.session.commit()
     assert session_items(todays_plan(patient)) == []
+    assert todays_plan(patient).exercises_paused is True
     assert [entry.paused for entry in todays_plan(patient).items] == [True, False, False]
 
 
