@@ -106,7 +106,9 @@ mutation: install-dev
 	$(BIN)/python scripts/mutation_report.py
 
 ## test-week: the care-rule tests at noon UTC on each day of a week, then with the machine in a far time zone
-CARE_TESTS := tests/test_care_rules.py tests/test_alerts.py tests/test_checkins.py tests/test_progress.py tests/test_today.py tests/test_item_pauses.py tests/test_pause_adherence.py
+CARE_TESTS := tests/test_care_rules.py tests/test_alerts.py tests/test_checkins.py tests/test_progress.py tests/test_today.py \
+	tests/test_pain_jump.py tests/test_safety_loop.py tests/test_care_sessions.py tests/test_care_alert_rules.py \
+	tests/test_care_progress_rules.py tests/test_item_pauses.py tests/test_pause_adherence.py
 test-week: install-dev
 	set -e; for day in 16 17 18 19 20 21 22; do \
 		echo "clock at 2026-03-$${day}T12:00Z"; \

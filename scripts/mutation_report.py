@@ -9,9 +9,13 @@ must be equivalent ones listed in ``mutation-accepted.txt``, one per line: the
 mutant's name, a space, and why it cannot change behaviour. A line without a
 reason is an error.
 
-Exits non-zero when any module scores under ``--min-score`` percent killed (of all
-its mutants), when any survivor is not accepted, or when mutants were left unchecked
-(an interrupted run).
+A module's score is the share of its scored mutants that were killed; equivalent
+mutants are not scored (no test can kill a mutant that behaves like the original),
+so the score is killed / (all mutants - accepted equivalents). The raw share of
+all mutants killed is printed beside it.
+
+Exits non-zero when any module scores under ``--min-score`` percent, when any
+survivor is not accepted, or when mutants were left unchecked (an interrupted run).
 """
 
 from __future__ import annotations
@@ -39,7 +43,16 @@ class ModuleScore:
     unchecked: int = 0
 
     @property
+    def scored(self) -> int:
+        """Mutants that count: all but the accepted equivalents."""
+        return self.total - self.accepted
+
+    @property
     def score(self) -> float:
+        return 100.0 * self.killed / self.scored if self.scored else 100.0
+
+    @property
+    def raw(self) -> float:
         return 100.0 * self.killed / self.total if self.total else 100.0
 
 
@@ -89,12 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     accepted = read_accepted(ACCEPTED_FILE)
     scores = score_modules(args.mutants, accepted)
     failed = False
-    print(f"{'module':34} {'total':>6} {'killed':>7} {'equiv.':>7} {'survived':>9} {'score':>7}")
+    print(f"{'module':28} {'total':>6} {'killed':>7} {'equiv.':>7} {'survived':>9} {'score':>7} {'raw':>7}")
     for s in scores:
-        print(f"{s.module:34} {s.total:6} {s.killed:7} {s.accepted:7} {len(s.survivors):9} {s.score:6.1f}%")
+        print(
+            f"{s.module:28} {s.total:6} {s.killed:7} {s.accepted:7} {len(s.survivors):9} {s.score:6.1f}% {s.raw:6.1f}%"
+        )
+    print("score = killed / (total - equivalent); raw = killed / total")
     for s in scores:
         if s.score < args.min_score:
-            print(f"FAIL {s.module}: {s.score:.1f}% killed, under {args.min_score:.0f}%")
+            print(f"FAIL {s.module}: {s.score:.1f}% of scored mutants killed, under {args.min_score:.0f}%")
             failed = True
         if s.unchecked:
             print(f"FAIL {s.module}: {s.unchecked} mutants not checked (interrupted run?)")

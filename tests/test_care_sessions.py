@@ -1,0 +1,244 @@
+"""Logging sessions of a plan item, marking a day done, and what Today and the guided session list.
+
+Exact counts at every bound: an item done several times a day, a dose the coach
+lowers after sessions were logged, undoing on a day with nothing logged, a paused
+exercise, and a patient whose local day is not the practice's. The clock is frozen
+(tests/clock.py), so the answers do not depend on the day the suite runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from portal.auth.models import Role
+from portal.care.alerts import open_alert
+from portal.care.checkins import patient_today
+from portal.care.models import AlertKind, ItemLog, PlanStatus
+from portal.care.today import (
+    ItemPaused,
+    NotDueToday,
+    log_session,
+    plan_item_for_patient,
+    session_items,
+    set_done,
+    todays_plan,
+)
+from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
+from tests.test_checkins import make_plan
+
+pytestmark = pytest.mark.usefixtures("care_clock")
+
+
+def day_log(db, item, day: date) -> tuple[int, bool] | None:
+    """(sessions done, done for the day) as stored for the item on ``day`` (the export shows both)."""
+    row = db.session.scalars(
+        db.select(ItemLog).where(ItemLog.plan_item_id == item.id, ItemLog.day == day)
+    ).one_or_none()
+    return None if row is None else (row.sessions_done, row.done)
+
+
+def sessions_shown(patient, item) -> int:
+    """The "n of m" count Today shows for the item."""
+    [entry] = [e for e in todays_plan(patient).items if e.plan_item.id == item.id]
+    return entry.sessions_done
+
+
+@pytest.fixture
+def thrice(db, patient, coach):
+    """An exercise done three times a day, due every day."""
+    plan = make_plan(db, patient, coach, n_items=1)
+    plan.items[0].times_per_day = 3
+    db.session.commit()
+    return plan.items[0]
+
+
+@pytest.fixture
+def once(db, patient, coach):
+    """An exercise done once a day, due every day."""
+    return make_plan(db, patient, coach, n_items=1).items[0]
+
+
+def test_sessions_count_up_to_the_dose_and_never_past_it(db, patient, thrice):
+    today = patient_today(patient)
+    log_session(patient, thrice)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (1, False)
+    log_session(patient, thrice)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (2, False)
+    assert todays_plan(patient).items[0].done is False
+    log_session(patient, thrice)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (3, True)
+    assert todays_plan(patient).done_count == 1
+    log_session(patient, thrice)  # a fourth click: still three
+    db.session.commit()
+    assert day_log(db, thrice, today) == (3, True)
+    assert sessions_shown(patient, thrice) == 3
+
+
+def test_a_once_a_day_item_is_done_with_one_session(db, patient, once):
+    today = patient_today(patient)
+    log_session(patient, once)
+    db.session.commit()
+    assert day_log(db, once, today) == (1, True)
+    log_session(patient, once)  # a double click
+    db.session.commit()
+    assert day_log(db, once, today) == (1, True)
+
+
+def test_undo_takes_back_one_session_at_a_time_and_stops_at_zero(db, patient, thrice):
+    today = patient_today(patient)
+    for _ in range(3):
+        log_session(patient, thrice)
+    db.session.commit()
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (2, False)
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (1, False)
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+    log_session(patient, thrice, undo=True)  # nothing left to take back
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+    assert sessions_shown(patient, thrice) == 0
+
+
+def test_undo_on_a_day_with_nothing_logged_records_nothing_done(db, patient, thrice):
+    today = patient_today(patient)
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+    assert sessions_shown(patient, thrice) == 0
+    assert todays_plan(patient).done_count == 0
+
+
+def test_undo_after_the_coach_lowered_the_dose_leaves_the_day_one_short(db, patient, thrice):
+    today = patient_today(patient)
+    for _ in range(3):
+        log_session(patient, thrice)
+    thrice.times_per_day = 2  # the coach lowers the dose after three sessions were logged
+    db.session.commit()
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (1, False)
+
+
+def test_logging_is_refused_for_a_paused_exercise_but_undo_is_allowed(db, patient, thrice):
+    today = patient_today(patient)
+    log_session(patient, thrice)
+    open_alert(patient, AlertKind.RED_FLAG, "urgent", notify=False)
+    db.session.commit()
+    with pytest.raises(ItemPaused, match=r"^This exercise is paused until your coach checks in with you\.$"):
+        log_session(patient, thrice)
+    with pytest.raises(ItemPaused, match=r"^This exercise is paused until your coach checks in with you\.$"):
+        set_done(patient, thrice, True)
+    log_session(patient, thrice, undo=True)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+
+
+def test_another_patients_red_flag_pauses_nothing_here(db, coach, make_user, patient, once):
+    other = make_user(Role.PATIENT, coach=coach)
+    open_alert(other, AlertKind.RED_FLAG, "urgent", notify=False)
+    db.session.commit()
+    log_session(patient, once)
+    db.session.commit()
+    assert day_log(db, once, patient_today(patient)) == (1, True)
+    plan_today = todays_plan(patient)
+    assert plan_today.exercises_paused is False
+    assert [entry.paused for entry in plan_today.items] == [False]
+
+
+def test_logging_a_day_the_item_is_not_due_is_refused(db, patient, coach):
+    today = patient_today(patient)
+    other_days = "".join(str(d) for d in range(7) if d != today.weekday())
+    item = make_plan(db, patient, coach, n_items=1, weekdays=other_days).items[0]
+    with pytest.raises(NotDueToday, match=r"^This item is not on your plan for today\.$"):
+        log_session(patient, item)
+    assert day_log(db, item, today) is None
+
+
+def test_set_done_records_every_session_of_the_day(db, patient, coach):
+    today = patient_today(patient)
+    once, thrice = make_plan(db, patient, coach, n_items=2).items
+    thrice.times_per_day = 3
+    db.session.commit()
+    set_done(patient, once, True)
+    set_done(patient, thrice, True)
+    db.session.commit()
+    assert day_log(db, once, today) == (1, True)
+    assert day_log(db, thrice, today) == (3, True)
+    set_done(patient, thrice, False)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+
+
+def test_set_done_and_log_session_use_the_patients_local_day(db, coach, make_user):
+    # 23:30 UTC on Friday 20 March: still Friday in Chicago, already Saturday in Tokyo.
+    with time_machine.travel(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), tick=False):
+        tokyo = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+        first, second = make_plan(db, tokyo, coach, n_items=2, start=date(2026, 3, 1)).items
+        set_done(tokyo, first, True)
+        log_session(tokyo, second)
+        db.session.commit()
+        saturday = date(2026, 3, 21)
+        assert day_log(db, first, saturday) == (1, True)
+        assert day_log(db, second, saturday) == (1, True)
+        assert [entry.done for entry in todays_plan(tokyo).items] == [True, True]
+
+
+def test_yesterdays_sessions_do_not_count_today(db, patient, thrice):
+    today = patient_today(patient)
+    db.session.add(
+        ItemLog(plan_item_id=thrice.id, patient_id=patient.id, day=today - timedelta(days=1), sessions_done=3)
+    )
+    db.session.commit()
+    assert sessions_shown(patient, thrice) == 0
+    assert todays_plan(patient).done_count == 0
+
+
+def test_a_plan_starting_today_is_due_today(db, patient, coach):
+    today = patient_today(patient)
+    item = make_plan(db, patient, coach, n_items=1, start=today).items[0]
+    plan_today = todays_plan(patient)
+    assert plan_today.not_started is False
+    assert [entry.plan_item.id for entry in plan_today.items] == [item.id]
+    log_session(patient, item)
+    assert day_log(db, item, today) == (1, True)
+
+
+def test_the_guided_session_lists_the_exercises_that_are_not_paused(db, patient, coach):
+    plan = make_plan(db, patient, coach, n_items=3)
+    stretch, posture, diet = plan.items
+    posture.library_item.kind = "posture"
+    diet.library_item.kind = "diet"
+    db.session.commit()
+    assert [entry.plan_item.id for entry in session_items(todays_plan(patient))] == [stretch.id]
+    open_alert(patient, AlertKind.RED_FLAG, "urgent", notify=False)
+    db.session.commit()
+    assert session_items(todays_plan(patient)) == []
+    assert todays_plan(patient).exercises_paused is True
+    assert [entry.paused for entry in todays_plan(patient).items] == [True, False, False]
+
+
+def test_an_item_belongs_to_its_patients_active_plan_only(db, coach, make_user, patient):
+    other = make_user(Role.PATIENT, coach=coach)
+    mine = make_plan(db, patient, coach, n_items=2)
+    theirs = make_plan(db, other, coach, n_items=1)
+    kept, removed = mine.items
+    assert plan_item_for_patient(patient, kept.id).id == kept.id
+    assert plan_item_for_patient(patient, theirs.items[0].id) is None
+    assert plan_item_for_patient(other, kept.id) is None
+    removed.is_active = False
+    db.session.commit()
+    assert plan_item_for_patient(patient, removed.id) is None
+    mine.status = PlanStatus.ENDED
+    db.session.commit()
+    assert plan_item_for_patient(patient, kept.id) is None
