@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask import Flask, g, has_app_context, has_request_context, request, session
+from flask_babel import Domain, get_locale
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -73,23 +73,33 @@ def current_language() -> str:
     return language
 
 
-def _translations():
-    """The request's catalog, memoized beside Flask-Babel's own state for this request.
+class _RequestDomain(Domain):
+    """Flask-Babel's message domain, with the request's catalog memoized beside its own state.
 
-    A page calls gettext a few hundred times; Flask-Babel's lookup rebuilds the locale's
-    identifier on each call. The memo is keyed by the locale object itself, so
-    ``force_locale`` (which swaps that object in and back) is always honoured.
+    A page asks for its catalog a few hundred times (every ``_`` in a template, every lazy
+    label, every message built in Python); Flask-Babel's own lookup rebuilds the locale's
+    identifier each time. The memo is keyed by the locale object itself, so ``force_locale``
+    (which swaps that object in and back) is always honoured.
     """
-    state = g.get("_flask_babel")
-    if state is not None:
-        memo = getattr(state, "portal_translations", None)
-        if memo is not None and memo[0] is getattr(state, "babel_locale", None):
-            return memo[1]
-    translations = get_translations()
-    state = g.get("_flask_babel")
-    if state is not None:
-        state.portal_translations = (getattr(state, "babel_locale", None), translations)
-    return translations
+
+    def get_translations(self):
+        state = g.get("_flask_babel") if has_app_context() else None
+        if state is not None:
+            memo = getattr(state, "portal_translations", None)
+            if memo is not None and memo[0] is getattr(state, "babel_locale", None):
+                return memo[1]
+        translations = super().get_translations()
+        state = g.get("_flask_babel") if has_app_context() else None
+        if state is not None:
+            state.portal_translations = (getattr(state, "babel_locale", None), translations)
+        return translations
+
+
+_DOMAIN = _RequestDomain()
+
+
+def _translations():
+    return _DOMAIN.get_translations()
 
 
 # The template functions behave exactly as Jinja's "newstyle" gettext (escaped, then
@@ -114,6 +124,9 @@ def _template_ngettext(context, singular, plural, num, /, **variables):
 def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel builds its domain lazily (a cached property): ours takes its place, for
+    # the Python side (gettext, lazy labels) as for the templates.
+    babel.domain_instance = _DOMAIN
     # After Flask-Babel installed its own: "_" too, so a template's _() is one call, not an alias of one.
     app.jinja_env.globals.update(
         _=_template_gettext,

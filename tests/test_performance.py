@@ -246,3 +246,39 @@ def test_a_coachs_badges_are_one_statement(coach, patient, coach_client, queries
     badge_reads = [s for s in statements if "FROM message" in s or "FROM alert" in s]
     assert len(badge_reads) == 1, "\n".join(badge_reads)
     assert "FROM message" in badge_reads[0] and "FROM alert" in badge_reads[0]
+
+
+def test_marking_an_item_done_is_four_statements(patient, patient_client, queries, db):
+    """The session, the item with its plan and pause, the red-flag pause, the upsert: nothing read
+    again after the commit."""
+    import re
+
+    from tests.plan_factories import make_item, make_plan
+
+    make_plan(patient, items=[make_item(kind="exercise")])
+    html = patient_client.get("/me/").get_data(as_text=True)
+    action = re.search(r'action="(/me/today/items/\d+)"', html).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    with queries() as statements:
+        response = patient_client.post(action, data={"csrf_token": token, "done": "1"})
+    assert response.status_code == 302
+    assert len(statements) <= 4, "\n".join(statements)
+
+
+def test_saving_the_check_in_again_reads_it_once(patient, patient_client, queries, db):
+    """Saving today's check-in reads the saved row once and not again after the commit."""
+    from tests.conftest import csrf_token
+
+    data = {"pain": "4", "stiffness": "3", "spasm_episodes": "0", "sleep_quality": "3", "water_glasses": "6"}
+    data.update(
+        {
+            name: "no"
+            for name in ("rf_numbness", "rf_walking", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")
+        }
+    )
+    data["csrf_token"] = csrf_token(patient_client, "/me/checkin")
+    assert patient_client.post("/me/checkin", data=data).status_code == 302
+    with queries() as statements:
+        assert patient_client.post("/me/checkin", data=data).status_code == 302
+    reads = [s for s in statements if s.lstrip().startswith("SELECT checkin.id")]
+    assert len(reads) == 1, "\n".join(reads)

@@ -55,16 +55,18 @@ def save_checkin(
     values: dict,
     items_done: set[int] | None = None,
     plan_today: TodayPlan | None = None,
+    existing: CheckIn | None = None,
 ) -> SaveResult:
     """Create or update the patient's check-in for ``day`` (which must be their today).
 
     ``values`` holds CHECKIN_FIELDS; ``items_done`` the ids of today's due plan
     items the patient ticked (None leaves item logs alone). ``plan_today`` is
-    today's plan when the caller already loaded it.
+    today's plan and ``existing`` the day's saved check-in when the caller already
+    loaded them (None: looked up here).
     """
     if day != patient_today(patient):
         raise CheckInClosed(_("Check-ins from earlier days can no longer be changed."))
-    checkin = checkin_for(patient.id, day)
+    checkin = existing if existing is not None and existing.day == day else checkin_for(patient.id, day)
     created = False
     if checkin is None:
         # Insert the row, or do nothing if a concurrent request just did; either

@@ -14,6 +14,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import case
+from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
 from portal.care.alerts import exercises_paused, red_flag_status
@@ -163,10 +164,13 @@ def session_items(plan_today: TodayPlan) -> list[TodayItem]:
 
 
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
-    """An active item of the patient's active plan, or None (someone else's item, removed, or ended plan)."""
+    """An active item of the patient's active plan, or None (someone else's item, removed, or ended plan).
+
+    Its plan and its pause come in the same statement: logging a session reads both."""
     return db.session.scalar(
         db.select(PlanItem)
         .join(Plan, Plan.id == PlanItem.plan_id)
+        .options(contains_eager(PlanItem.plan), joinedload(PlanItem.open_pause))
         .where(
             PlanItem.id == plan_item_id,
             PlanItem.is_active.is_(True),
@@ -179,7 +183,7 @@ def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
 def _refuse_if_paused(patient: User, item: PlanItem) -> None:
     if item_paused(item):
         raise ItemPaused(_("Your coach has paused this item. It will come back on your plan when they resume it."))
-    if is_paused(item, exercises_paused(patient.id)):
+    if item.library_item.kind in PAUSABLE_KINDS and exercises_paused(patient.id):
         raise ItemPaused(_("This exercise is paused until your coach checks in with you."))
 
 

@@ -100,18 +100,21 @@ def checkin():
         return page.render(_filled_form(existing, plan_today), status, day_problem=message)
     if not valid:
         return page.render(form, 422)
-    return _save_and_confirm(patient, today, form, plan_today)
+    return _save_and_confirm(patient, today, form, plan_today, existing)
 
 
-def _save_and_confirm(patient, today: date, form: CheckInForm, plan_today):
+def _save_and_confirm(patient, today: date, form: CheckInForm, plan_today, existing):
     """Save today's check-in from a valid form, commit, and say what happens next."""
     try:
-        result = save_checkin(patient, today, form.values(), set(form.items_done.data or []), plan_today)
+        result = save_checkin(
+            patient, today, form.values(), set(form.items_done.data or []), plan_today, existing=existing
+        )
     except CheckInClosed as error:  # the local day turned over mid-request
         db.session.rollback()
         abort(409, str(error))
+    red_flag = result.checkin.has_red_flag  # before the commit expires the row (after, it is read again)
     db.session.commit()
-    if result.checkin.has_red_flag:
+    if red_flag:
         flash(_("Your check-in is saved. Please read the safety advice below now."), "danger")
     else:
         flash(_("Check-in saved. Thank you!") if result.created else _("Today's check-in is updated."), "success")

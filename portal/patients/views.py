@@ -61,6 +61,8 @@ def mark_item(plan_item_id: int):
     if not form.validate_on_submit():
         abort(400, _("Choose whether the item is done or not done."))
     done = form.done.data == "1"
+    # Read before the commit, which expires the item (reading it after costs a statement).
+    item_id, title = item.id, item_text(item.library_item, current_language()).title
     try:
         log_session(current_user, item, undo=not done)
     except NotDueToday as error:
@@ -70,7 +72,6 @@ def mark_item(plan_item_id: int):
         db.session.rollback()
         abort(409, str(error))
     db.session.commit()
-    title = item_text(item.library_item, current_language()).title
     message = (
         _("Marked “%(title)s” done. Well done!", title=title)
         if done
@@ -78,7 +79,7 @@ def mark_item(plan_item_id: int):
     )
     if wants_json():
         plan_today = todays_plan(current_user)
-        entry = next(entry for entry in plan_today.items if entry.plan_item.id == item.id)
+        entry = next(entry for entry in plan_today.items if entry.plan_item.id == item_id)
         return jsonify(
             message=message,
             card=render_template("patients/_today_card.html", entry=entry),
@@ -88,7 +89,7 @@ def mark_item(plan_item_id: int):
             done_count=plan_today.done_count,
         )
     flash(message, "success")
-    return redirect(url_for("patients.today", _anchor=f"item-{item.id}"))
+    return redirect(url_for("patients.today", _anchor=f"item-{item_id}"))
 
 
 @bp.route("/plan")
