@@ -70,8 +70,9 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
         if writer.postgres:
             move_sequences(conn)
 
-    if db.engine.dialect.name == "postgresql":
-        analyze()
+    # Both engines: without statistics SQLite's planner picks the (role, is_active) index over
+    # coach_id for the roster and read 10,000 patients to show 25 (85 ms instead of 1.4 ms).
+    analyze()
     counts.seconds = time.perf_counter() - started
     return counts
 
@@ -142,6 +143,6 @@ def move_sequences(conn: Connection) -> None:
 
 
 def analyze() -> None:
-    """Fresh statistics so the planner sees the real table sizes at once."""
+    """Fresh statistics so the planner sees the real table sizes at once (PostgreSQL and SQLite)."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
