@@ -282,3 +282,35 @@ def test_saving_the_check_in_again_reads_it_once(patient, patient_client, querie
         assert patient_client.post("/me/checkin", data=data).status_code == 302
     reads = [s for s in statements if s.lstrip().startswith("SELECT checkin.id")]
     assert len(reads) == 1, "\n".join(reads)
+
+
+def test_what_a_patient_logs_is_on_the_next_page_of_patient_and_coach(patient, coach, patient_client, coach_client, db):
+    """Nothing that shows health data is cached: marking done, a check-in and a red flag appear
+    on the very next page of the patient and of their coach (badges included)."""
+    import re
+
+    from tests.conftest import csrf_token
+    from tests.plan_factories import make_item, make_plan
+
+    make_plan(patient, items=[make_item(kind="exercise", title="Cat and cow")])
+    patient_page = f"/coach/patients/{patient.id}"
+    before_today = patient_client.get("/me/").get_data(as_text=True)  # warm every per-process memo
+    before_coach = coach_client.get(patient_page).get_data(as_text=True)
+    assert "0 of 1 done today" in before_today and 'data-badge="open_alerts"' not in before_coach
+
+    action = re.search(r'action="(/me/today/items/\d+)"', before_today).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', before_today).group(1)
+    assert "0 of 2 today" in before_today  # two sessions a day
+    assert patient_client.post(action, data={"csrf_token": token, "done": "1"}).status_code == 302
+    assert "1 of 2 today" in patient_client.get("/me/").get_data(as_text=True)
+
+    answers = {"pain": "6", "stiffness": "3", "spasm_episodes": "1", "sleep_quality": "3", "water_glasses": "6"}
+    answers.update({n: "no" for n in ("rf_numbness", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")})
+    answers.update(rf_walking="yes", notes="Twinge after gardening")
+    answers["csrf_token"] = csrf_token(patient_client, "/me/checkin")
+    assert patient_client.post("/me/checkin", data=answers).status_code == 302
+
+    coach_view = coach_client.get(patient_page).get_data(as_text=True)
+    assert "Twinge after gardening" in coach_view
+    assert re.search(r'data-badge="open_alerts">1<', coach_view)  # the red flag, at once
+    assert 'role="alert"' in patient_client.get("/me/").get_data(as_text=True)  # the safety box
