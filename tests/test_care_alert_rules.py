@@ -22,7 +22,7 @@ from portal.care.alerts import (
     open_alert,
     open_alert_count,
     open_alerts_query,
-    open_red_flag,
+    red_flag_status,
     resolve_alert,
     resolved_alerts_query,
     resume_exercises,
@@ -217,12 +217,16 @@ def test_the_red_flag_box_and_the_pause_are_each_patients_own(db, coach, two_pat
     open_alert(other, AlertKind.PAIN_WORSENING, "p", notify=False)
     open_alert(other, AlertKind.MISSED_CHECKINS, "m", notify=False)
     db.session.commit()
-    assert (open_red_flag(flagged.id), open_red_flag(other.id)) == (True, False)
+    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == ((True, True), (False, False))
     assert (exercises_paused(flagged.id), exercises_paused(other.id)) == (True, False)
     resolve_alert(red, coach, "Seen.")
     db.session.commit()
-    assert open_red_flag(flagged.id) is False
+    # Resolved without a resume: the box goes, the pause stays until the coach resumes.
+    assert red_flag_status(flagged.id) == (False, True)
     assert exercises_paused(flagged.id) is True
+    resume_exercises(flagged, coach)
+    db.session.commit()
+    assert red_flag_status(flagged.id) == (False, False)
 
 
 def test_resuming_one_patient_leaves_anothers_pause_and_is_audited(db, coach, two_patients):
