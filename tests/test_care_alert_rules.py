@@ -221,9 +221,40 @@ def test_the_red_flag_box_and_the_pause_are_each_patients_own(db, coach, two_pat
     assert (exercises_paused(flagged.id), exercises_paused(other.id)) == (True, False)
     resolve_alert(red, coach, "Seen.")
     db.session.commit()
-    # Resolved without resuming: no open red flag, the exercises stay paused.
+    # Resolved without a resume: the box goes, the pause stays until the coach resumes.
     assert red_flag_status(flagged.id) == (False, True)
     assert exercises_paused(flagged.id) is True
+    resume_exercises(flagged, coach)
+    db.session.commit()
+    assert red_flag_status(flagged.id) == (False, False)
+
+
+def test_exercises_resumed_while_the_red_flag_is_still_open_keep_the_box(db, coach, two_patients):
+    flagged, other = two_patients
+    open_alert(flagged, AlertKind.RED_FLAG, "r", notify=False)
+    open_alert(other, AlertKind.RED_FLAG, "r", notify=False)
+    db.session.commit()
+    resume_exercises(flagged, coach)
+    db.session.commit()
+    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == ((True, False), (True, True))
+
+
+def test_a_check_in_handed_over_from_another_day_is_not_overwritten(db, patient):
+    """save_checkin reuses the caller's row only when it is the day's: yesterday's stays as it was."""
+    today = patient_today(patient)
+    yesterday = CheckIn(patient_id=patient.id, day=today - timedelta(days=1), pain=7, stiffness=6)
+    db.session.add(yesterday)
+    db.session.commit()
+    result = save_checkin(patient, today, {"pain": 3, "stiffness": 2}, existing=yesterday)
+    db.session.commit()
+    db.session.expire_all()
+    rows = db.session.execute(
+        db.select(CheckIn.day, CheckIn.pain, CheckIn.stiffness)
+        .where(CheckIn.patient_id == patient.id)
+        .order_by(CheckIn.day)
+    ).all()
+    assert [tuple(row) for row in rows] == [(today - timedelta(days=1), 7, 6), (today, 3, 2)]
+    assert result.checkin.day == today
 
 
 def test_resuming_one_patient_leaves_anothers_pause_and_is_audited(db, coach, two_patients):

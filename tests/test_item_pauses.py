@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -102,22 +104,67 @@ def test_pause_and_resume_keep_each_period_with_who_why_and_days(patient, coach,
 
 def test_pausing_twice_and_resuming_what_is_not_paused_are_refused(patient, coach, plan):
     item = plan.items[0]
-    with pytest.raises(pauses.PauseError, match="is not paused"):
+    with pytest.raises(pauses.PauseError, match="^“Cat-cow stretch” is not paused\\.$"):
         _resume(plan, item, coach)
     db.session.rollback()
     _pause(plan, item, coach)
-    with pytest.raises(pauses.PauseError, match="already paused"):
+    with pytest.raises(pauses.PauseError, match="^“Cat-cow stretch” is already paused\\.$"):
         _pause(plan, item, coach, "Again")
     db.session.rollback()
     assert len(_pauses(item.id)) == 1
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "x" * (pauses.MAX_REASON + 1)])
-def test_the_service_refuses_an_empty_or_overlong_reason(patient, coach, plan, reason):
-    with pytest.raises(BadInput):
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("", "Write the reason the patient will see."),
+        ("   ", "Write the reason the patient will see."),
+        ("x" * (pauses.MAX_REASON + 1), f"Keep the reason under {pauses.MAX_REASON} characters."),
+    ],
+)
+def test_the_service_refuses_an_empty_or_overlong_reason(patient, coach, plan, reason, message):
+    with pytest.raises(BadInput) as refused:
         _pause(plan, plan.items[0], coach, reason)
+    assert str(refused.value) == message
     db.session.rollback()
     assert _pauses(plan.items[0].id) == []
+
+
+def test_a_reason_of_exactly_the_limit_is_kept(patient, coach, plan):
+    reason = "x" * pauses.MAX_REASON
+    _pause(plan, plan.items[0], coach, reason)
+    assert [p.reason for p in _pauses(plan.items[0].id)] == [reason]
+
+
+def test_pause_and_resume_are_audited_on_the_plan_with_the_item(patient, coach, plan, make_user):
+    # Another patient's plan is paused too, so each event must name its own plan, patient and item.
+    other = make_user(Role.PATIENT, coach=coach, name="Rosa Ruiz")
+    other_plan = make_plan(other, coach, [make_item(title="Bridge")])
+    item = plan.items[1]
+    _pause(other_plan, other_plan.items[0], coach)
+    _pause(plan, item, coach)
+    _resume(plan, item, coach)
+    events = _actions("plan.item_pause", "plan.item_resume")[1:]
+    assert [(e.action, e.actor_id, e.patient_id, e.target_type, e.target_id, json.loads(e.detail)) for e in events] == [
+        ("plan.item_pause", coach.id, patient.id, "Plan", plan.id, {"item": item.id, "reason": REASON}),
+        ("plan.item_resume", coach.id, patient.id, "Plan", plan.id, {"item": item.id}),
+    ]
+
+
+def test_pause_and_resume_days_are_the_patients_local_days(coach, make_user):
+    """The patient lives where the date is not UTC's at the frozen clock: already tomorrow
+    (UTC+14) in the afternoon UTC, still yesterday (UTC-11) in the morning."""
+    zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 12 else "Pacific/Pago_Pago"
+    far = make_user(Role.PATIENT, coach=coach, timezone=zone)
+    plan = make_plan(far, coach, [make_item(title="Bridge")])
+    item = plan.items[0]
+    local = patient_today(far)
+    assert local != datetime.now(UTC).date()
+    pause = _pause(plan, item, coach)
+    assert pause.started_on == local
+    pause.started_on = local - timedelta(days=3)  # paused a few days ago, resumed today
+    db.session.commit()
+    assert _resume(plan, item, coach).ended_on == local
 
 
 def test_the_database_keeps_one_open_pause_per_item(patient, coach, plan):
@@ -135,7 +182,9 @@ def test_a_paused_item_cannot_be_logged_but_can_be_taken_back(patient, coach, pl
     item = plan.items[0]
     log_session(patient, item)
     _pause(plan, item, coach)
-    with pytest.raises(ItemPaused, match="Your coach has paused this item"):
+    with pytest.raises(
+        ItemPaused, match=r"^Your coach has paused this item\. It will come back on your plan when they resume it\.$"
+    ):
         log_session(patient, item)
     with pytest.raises(ItemPaused):
         set_done(patient, item, True)
@@ -164,11 +213,33 @@ def test_removing_an_item_or_ending_the_plan_closes_its_pause(patient, coach, pl
     db.session.expire_all()
     first, second = _pauses(plan.items[0].id)[0], _pauses(plan.items[1].id)[0]
     assert (first.ended_on, first.open_key, first.resumed_by_id) == (today, None, None)
+    assert first.ended_at is not None  # the history says when it stopped
     assert second.open_key == 1  # the other item stays paused
     end_plan(active_plan(patient.id), coach)
     db.session.commit()
     db.session.expire_all()
     assert (_pauses(plan.items[1].id)[0].ended_on, _pauses(plan.items[1].id)[0].open_key) == (today, None)
+
+
+def test_ending_the_plan_leaves_earlier_resumed_periods_as_they_were(patient, coach, plan):
+    today = patient_today(patient)
+    item = plan.items[0]
+    _pause(plan, item, coach)
+    earlier = _resume(plan, item, coach)
+    earlier.started_on, earlier.ended_on = today - timedelta(days=5), today - timedelta(days=3)
+    db.session.commit()
+    ended_at = earlier.ended_at
+    _pause(plan, item, coach, "Sore again")
+    end_plan(active_plan(patient.id), coach)
+    db.session.commit()
+    db.session.expire_all()
+    first, second = _pauses(item.id)
+    assert (first.started_on, first.ended_on, first.ended_at) == (
+        today - timedelta(days=5),
+        today - timedelta(days=3),
+        ended_at,
+    )
+    assert (second.ended_on, second.open_key) == (today, None)
 
 
 def test_replacing_the_plan_closes_its_pauses(patient, coach, plan):
@@ -382,10 +453,13 @@ def test_the_checkin_leaves_a_paused_item_alone(patient, coach, plan, patient_cl
     page = patient_client.get("/me/checkin").get_data(as_text=True)
     assert "Cat-cow stretch" not in page and "Pelvic tilt" in page
     # Sent from a form opened before the pause, with the item ticked: accepted, its log left as it was.
-    response = patient_client.post("/me/checkin", data=form_data(patient_client, items_done=[str(item.id)]))
+    # The item after it on the plan is ticked too: that tick is kept.
+    ticked = [str(item.id), str(plan.items[1].id)]
+    response = patient_client.post("/me/checkin", data=form_data(patient_client, items_done=ticked))
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalar(db.select(ItemLog.sessions_done).where(ItemLog.plan_item_id == item.id)) == 1
+    assert db.session.scalar(db.select(ItemLog.sessions_done).where(ItemLog.plan_item_id == plan.items[1].id)) == 1
 
 
 def test_the_api_says_which_item_is_paused_and_refuses_marking_it(patient, coach, plan, client):

@@ -15,7 +15,7 @@ from portal.auth.models import Role
 from portal.care.checkins import patient_today
 from portal.care.models import ItemLog, PlanItemPause
 from portal.care.pauses import merged_periods
-from portal.care.progress import adherence_by_patient, item_adherence, weekly_adherence
+from portal.care.progress import adherence_and_pauses, adherence_by_patient, item_adherence, weekly_adherence
 from portal.coaching.review import review_for
 from portal.extensions import db
 from tests.clock import care_clock  # noqa: F401  (the fixture)
@@ -184,6 +184,36 @@ def test_a_log_on_the_day_of_the_pause_does_not_fill_another_day(patient, coach)
     assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (6, 5)}
 
 
+def test_a_one_day_pause_already_resumed_leaves_that_day_and_its_log_out(patient, coach, make_user):
+    """Paused for one whole day, then resumed: that day is neither due nor done, and the count of
+    sessions paused says so; a patient with no pause has none."""
+    today = patient_today(patient)
+    other = make_user(Role.PATIENT, coach=coach, name="Rosa Ruiz")
+    plan = make_plan(patient, coach, [make_item()], start_date=today - timedelta(days=20))
+    make_plan(other, coach, [make_item()], start_date=today - timedelta(days=20))
+    item = plan.items[0]
+    item.times_per_day = 1
+    paused_day = today - timedelta(days=3)
+    db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=paused_day))
+    db.session.add(
+        PlanItemPause(
+            plan_item_id=item.id,
+            started_on=paused_day,
+            ended_on=paused_day + timedelta(days=1),
+            reason="Rest",
+            paused_by_id=coach.id,
+            open_key=None,
+        )
+    )
+    db.session.commit()
+    start = today - timedelta(days=6)
+    result = adherence_and_pauses([patient.id, other.id], start, today)
+    assert result[patient.id] == (6, 0, 1)
+    assert result[other.id][2] == 0
+    [row] = item_adherence(patient.id, start, today)
+    assert (row.due, row.done) == (6, 0)
+
+
 def test_overlapping_periods_are_merged_and_same_day_periods_dropped():
     d = date(2026, 3, 2)
     periods = [
@@ -195,6 +225,9 @@ def test_overlapping_periods_are_merged_and_same_day_periods_dropped():
     assert merged_periods([(d, d), (d + timedelta(days=1), None), (d + timedelta(days=4), d + timedelta(days=8))]) == [
         (d + timedelta(days=1), None)
     ]
+    # Paused, resumed and paused again on one day: both periods start that day.
+    assert merged_periods([(d, d), (d, None)]) == [(d, None)]
+    assert merged_periods([(d, None), (d, d)]) == [(d, None)]
     assert merged_periods([(d, d + timedelta(days=1)), (d + timedelta(days=1), d + timedelta(days=2))]) == [
         (d, d + timedelta(days=2))
     ]
