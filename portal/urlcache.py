@@ -8,13 +8,15 @@ app is mounted under, so it is kept; every other call goes to ``url_for`` as usu
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import has_request_context, request, url_for
 
 _cache: dict[tuple, str] = {}
 
 
 def template_url_for(endpoint: str, **values) -> str:
-    if endpoint.startswith("."):  # relative to the current blueprint: not a fixed URL
+    # Relative to the current blueprint, or outside a request (an email built by a command):
+    # not a URL that depends on the endpoint alone.
+    if endpoint.startswith(".") or not has_request_context():
         return url_for(endpoint, **values)
     if not values:
         key = (request.script_root, endpoint)
