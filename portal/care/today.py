@@ -183,7 +183,7 @@ def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
 def _refuse_if_paused(patient: User, item: PlanItem) -> None:
     if item_paused(item):
         raise ItemPaused(_("Your coach has paused this item. It will come back on your plan when they resume it."))
-    if item.library_item.kind in PAUSABLE_KINDS and exercises_paused(patient.id):
+    if is_paused(item, exercises_paused(patient.id)):
         raise ItemPaused(_("This exercise is paused until your coach checks in with you."))
 
 
