@@ -15,7 +15,7 @@ from portal.care import pauses as pause_service
 from portal.care import plans as plan_service
 from portal.care import progress as progress_service
 from portal.care.dosing import DoseError
-from portal.care.models import Plan, Program
+from portal.care.models import Plan, PlanItem, Program
 from portal.care.plans import STALE_MESSAGE, PlanChanged
 from portal.coaching import programs as program_service
 from portal.coaching import review as review_service
@@ -225,6 +225,13 @@ def _plan_for_edit(patient: User, plan_id: int, form) -> Plan:
     return plan_service.plan_for_edit(patient, plan_id, form.expected_version())
 
 
+def _item_for_edit(patient_id: int, plan_id: int, item_id: int, form) -> tuple[User, Plan, PlanItem]:
+    """The coach's patient, their plan at the form's version and one of its active items (404/409 otherwise)."""
+    patient = patient_for_coach_or_404(patient_id)
+    plan = _plan_for_edit(patient, plan_id, form)
+    return patient, plan, plan_service.active_plan_item(plan, item_id)
+
+
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/details", methods=["GET", "POST"])
 def edit_plan_details(patient_id: int, plan_id: int):
     patient = patient_for_coach_or_404(patient_id)
@@ -320,10 +327,8 @@ def edit_plan_item(patient_id: int, plan_id: int, item_id: int):
 
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/remove", methods=["POST"])
 def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
-    patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    plan = _plan_for_edit(patient, plan_id, form)
-    item = plan_service.active_plan_item(plan, item_id)
+    patient, plan, item = _item_for_edit(patient_id, plan_id, item_id, form)
     if not form.validate_on_submit():
         abort(400)
     plan_service.remove_item(plan, item, current_user)
@@ -334,10 +339,8 @@ def remove_plan_item(patient_id: int, plan_id: int, item_id: int):
 
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/move", methods=["POST"])
 def move_plan_item(patient_id: int, plan_id: int, item_id: int):
-    patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    plan = _plan_for_edit(patient, plan_id, form)
-    item = plan_service.active_plan_item(plan, item_id)
+    patient, plan, item = _item_for_edit(patient_id, plan_id, item_id, form)
     if not form.validate_on_submit() or form.direction.data not in DIRECTIONS:
         abort(400, _("Choose to move the item up or down."))
     plan_service.move_item(plan, item, form.direction.data, current_user)
@@ -348,10 +351,8 @@ def move_plan_item(patient_id: int, plan_id: int, item_id: int):
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/pause", methods=["POST"])
 def pause_plan_item(patient_id: int, plan_id: int, item_id: int):
     """Pause one item (it stays on the plan, with the reason shown to the patient) until resumed."""
-    patient = patient_for_coach_or_404(patient_id)
     form = PauseItemForm()
-    plan = _plan_for_edit(patient, plan_id, form)
-    item = plan_service.active_plan_item(plan, item_id)
+    patient, plan, item = _item_for_edit(patient_id, plan_id, item_id, form)
     if not form.validate_on_submit():
         # The reason's problem is shown beside it, in that item's pause form, left open.
         return _patient_page(patient, status=422, pause=form, failed_pause_item_id=item.id)
@@ -379,10 +380,8 @@ def pause_plan_item(patient_id: int, plan_id: int, item_id: int):
 @bp.route("/patients/<int:patient_id>/plans/<int:plan_id>/items/<int:item_id>/resume", methods=["POST"])
 def resume_plan_item(patient_id: int, plan_id: int, item_id: int):
     """End an item's pause: it is on the patient's days again from today."""
-    patient = patient_for_coach_or_404(patient_id)
     form = PlanActionForm()
-    plan = _plan_for_edit(patient, plan_id, form)
-    item = plan_service.active_plan_item(plan, item_id)
+    patient, plan, item = _item_for_edit(patient_id, plan_id, item_id, form)
     if not form.validate_on_submit():
         abort(400)
     try:
