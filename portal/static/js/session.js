@@ -105,27 +105,9 @@
     if (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var button = form.querySelector("button[type=submit]");
-        button.disabled = true;
-        fetch(form.action, {
-          method: "POST",
-          body: new FormData(form),
-          headers: { Accept: "application/json" },
-          credentials: "same-origin",
-        })
-          .then(function (response) {
-            if (!response.ok) {
-              throw new Error("done " + response.status);
-            }
-            return response.json();
-          })
-          .then(function (answer) {
-            return show(answer.next, true);
-          })
-          .catch(function () {
-            // Fall back to the plain form post, which shows any error as a page.
-            form.submit();
-          });
+        window.Holistiq.postForJson(form, function (answer) {
+          return show(answer.next, true);
+        });
       });
     }
     var skip = root.querySelector("[data-session-skip]");

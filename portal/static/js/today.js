@@ -25,36 +25,19 @@
     }
     event.preventDefault();
     var card = form.closest("li.card-item");
-    var button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("mark " + response.status);
-        }
-        return response.json();
-      })
-      .then(function (answer) {
-        var holder = document.createElement("ul");
-        holder.innerHTML = answer.card;
-        var fresh = holder.firstElementChild;
-        card.replaceWith(fresh);
-        fresh.querySelector("form button[type=submit]").focus();
-        if (progressLine) {
-          progressLine.textContent = answer.progress;
-        }
-        if (progressBar) {
-          progressBar.value = answer.done_count;
-        }
-        announce.textContent = answer.message;
-      })
-      .catch(function () {
-        form.submit();
-      });
+    window.Holistiq.postForJson(form, function (answer) {
+      var holder = document.createElement("ul");
+      holder.innerHTML = answer.card;
+      var fresh = holder.firstElementChild;
+      card.replaceWith(fresh);
+      fresh.querySelector("form button[type=submit]").focus();
+      if (progressLine) {
+        progressLine.textContent = answer.progress;
+      }
+      if (progressBar) {
+        progressBar.value = answer.done_count;
+      }
+      announce.textContent = answer.message;
+    });
   });
 })();
