@@ -164,6 +164,12 @@ def patient(make_user, coach) -> User:
 
 
 @pytest.fixture
+def two_patients(make_user, coach) -> tuple[User, User]:
+    """Two patients of one coach, in the practice's zone: every aggregate rule is tested with two."""
+    return make_user(Role.PATIENT, coach=coach), make_user(Role.PATIENT, coach=coach)
+
+
+@pytest.fixture
 def admin(make_user) -> User:
     return make_user(Role.ADMIN, name="Ada Admin", email="ada.admin@example.org")
 

@@ -47,12 +47,6 @@ pytestmark = pytest.mark.usefixtures("care_clock")
 CALM = {"pain": 2, "stiffness": 2}
 
 
-@pytest.fixture
-def two_patients(make_user, coach):
-    """Two patients of one coach, in the practice's zone."""
-    return make_user(Role.PATIENT, coach=coach), make_user(Role.PATIENT, coach=coach)
-
-
 def add_checkins(db, patient, pains_by_offset: dict[int, int]) -> None:
     today = patient_today(patient)
     for offset, pain in pains_by_offset.items():

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.auth.models import Role
 from portal.care.checkins import patient_today, week_start_for
 from portal.care.models import CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import (
@@ -32,11 +31,6 @@ from tests.conftest import count_queries
 from tests.test_checkins import make_plan
 
 pytestmark = pytest.mark.usefixtures("care_clock")
-
-
-@pytest.fixture
-def two_patients(make_user, coach):
-    return make_user(Role.PATIENT, coach=coach), make_user(Role.PATIENT, coach=coach)
 
 
 def log(db, item, patient, day: date, sessions: int = 1) -> None:
