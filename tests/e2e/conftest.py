@@ -134,13 +134,22 @@ def log_in(page, live_server: LiveServer | str, email: str, password: str = DEMO
     page.goto(f"{base}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("domcontentloaded")
+    submit(page, page.get_by_role("button", name="Log in"))
     if page.url.split("?")[0].endswith("/login/two-factor"):
         # Demo staff are enrolled in two-step sign-in with the published demo secret.
         page.get_by_label("Code").fill(demo_totp_code(live_server, email))
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_load_state("domcontentloaded")
+        submit(page, page.get_by_role("button", name="Continue"))
+
+
+def submit(page, button) -> None:
+    """Click a button that posts a form, and wait until the page that answers it has loaded.
+
+    Waiting for a load state after the click is not enough: the page that was already
+    there counts as loaded, so the next step can run (and a `goto` can cancel the post)
+    before the browser has even sent the form.
+    """
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        button.click()
 
 
 def demo_totp_code(live_server: LiveServer | str, email: str) -> str:
@@ -172,5 +181,4 @@ def log_out(page) -> None:
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_load_state("domcontentloaded")
+    submit(page, page.get_by_role("button", name="Log out"))

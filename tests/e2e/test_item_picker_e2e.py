@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, email_lookup
 from portal.extensions import db
-from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.e2e.conftest import DEMO_PASSWORD, log_in, submit
 from tests.plan_factories import make_plan, make_program
 
 pytestmark = pytest.mark.e2e
@@ -65,8 +65,7 @@ def _filter_tick_and_add(page) -> None:
     expect(page.get_by_label("Pelvic tilts")).to_be_hidden()
     assert page.evaluate("window.sameDocument === true")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    page.get_by_role("button", name="Add selected").click()
-    page.wait_for_load_state("domcontentloaded")
+    submit(page, page.get_by_role("button", name="Add selected"))
 
 
 @pytest.mark.parametrize("viewport", ["page", "mobile_page"])
@@ -101,7 +100,7 @@ def test_the_search_survives_a_reload_and_works_without_javascript(live_server, 
     page.goto(f"{live_server}/coach/programs/{program_id}/items/add")
     page.get_by_label("Search", exact=True).fill("bridge")
     page.get_by_role("button", name="Search", exact=True).click()
-    assert re.search(r"\?q=bridge", page.url)
+    expect(page).to_have_url(re.compile(r"\?q=bridge"))
     expect(page.get_by_label("Pelvic tilts")).to_be_hidden()
     page.reload()
     expect(page.get_by_label("Search", exact=True)).to_have_value("bridge")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +31,7 @@ def test_end_another_session_from_your_sessions(browser, live_server):
         expect(sessions.get_by_text("This device")).to_have_count(1)
         phone_entry = sessions.get_by_role("listitem").filter(has_text="iOS")
         expect(phone_entry).to_have_count(1)
-        phone_entry.get_by_role("button", name="End session").click()
-        laptop.wait_for_load_state("domcontentloaded")
+        submit(laptop, phone_entry.get_by_role("button", name="End session"))
         expect(laptop.get_by_text("That session has ended.")).to_be_visible()
         remaining = laptop.get_by_role("region", name="Your sessions").get_by_role("listitem")
         expect(remaining.filter(has_text="iOS")).to_have_count(0)
