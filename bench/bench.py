@@ -47,6 +47,7 @@ sys.path.insert(0, str(BENCH))
 
 from engines import BenchDatabase, create_database, parse_engines  # noqa: E402
 from login import cookie_header, find_form, login, parse_forms  # noqa: E402
+from pages import MINIMAL_PATH  # noqa: E402
 from report import evaluate, markdown, section_title  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -322,8 +323,9 @@ def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sess
     progress = patient.get(f"{base}/me/progress", timeout=30)
     data_url = re.search(r'data-[a-z-]*url="([^"]+\.json[^"]*)"', progress.text)
     targets = [
-        Target("account", "Patient: account page (minimal signed-in page)", "patient", MINIMAL_PAGE_GOAL,
-               url=f"{base}/account"),
+        Target("minimal", "Patient: minimal signed-in page (the layout only, bench-only)", "patient",
+               MINIMAL_PAGE_GOAL, url=base + MINIMAL_PATH),
+        Target("account", "Patient: account page", "patient", MINIMAL_PAGE_GOAL, url=f"{base}/account"),
         Target("today", "Patient: Today", "patient", TODAY_GOAL, url=f"{base}/me/"),
         Target("today_es", "Patient: Today in Spanish", "patient_es", TODAY_GOAL, url=f"{base}/me/"),
         Target("session", "Patient: guided session step", "patient", TODAY_GOAL, url=f"{base}/me/today/session/1"),
@@ -437,7 +439,7 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
     try:
         hello = _hello_figures(run_wrk(hello_server.base + "/"))
         log(f"{title}: hello ceiling {hello['rps']} req/s")
-        server = Gunicorn("wsgi:app", PORT + 1, env, ROOT)
+        server = Gunicorn("bench.portal_app:app", PORT + 1, env, ROOT)
         try:
             patient = login(server.base, patient_email)
             coach = login(server.base, coach_email)

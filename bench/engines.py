@@ -115,7 +115,8 @@ class SqliteDatabase(BenchDatabase):
         super().__init__(set_name, f"sqlite:///{self.path}")
 
     def settings(self) -> dict:
-        # The portal sets no pragmas: the figures are for SQLite's defaults (rollback journal).
+        # The portal switches the file to write-ahead logging when it connects (portal.sqlutil.tune_sqlite);
+        # the mode is stored in the file, so reading it back shows what the pages ran with.
         return {
             "sqlite_version": self.rows("SELECT sqlite_version()")[0][0],
             "journal_mode": self.rows("PRAGMA journal_mode")[0][0],
