@@ -49,7 +49,7 @@ from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
 from portal.security import apply_upload_limit, register_security
-from portal.sqlutil import tune_sqlite
+from portal.sqlutil import end_reads_with_commit, tune_sqlite
 from portal.urlcache import template_url_for
 
 
@@ -115,6 +115,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        end_reads_with_commit(app, db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     # Before CSRF: the token check reads the form, and an upload route's body may be larger.
     app.before_request(apply_upload_limit)

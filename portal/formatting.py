@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.i18n import current_locale_identifier
 from portal.timeutil import DEFAULT_TIMEZONE, as_local
 
 # CLDR skeletons: Babel picks each language's own order and words for them.
@@ -69,7 +70,7 @@ def format_day(value: date | None, style: str = "medium") -> str:
     """A calendar day in the reader's language: styles of DAY_STYLES, or "weekday_long" / "weekday_long_year"."""
     if value is None:
         return ""
-    return _formatted_day(value, style, str(_locale()))
+    return _formatted_day(value, style, current_locale_identifier())
 
 
 # Charts and histories label the same few hundred days on every page, and Babel's skeleton

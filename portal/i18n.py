@@ -55,22 +55,32 @@ def select_timezone() -> str:
     return DEFAULT_TIMEZONE
 
 
-def current_language() -> str:
-    """The request's language code ("en" or "es").
+def _per_locale(name: str, compute):
+    """A value derived from the request's locale, computed once per request and locale.
 
-    Asked once per item on a list page, so it is kept beside Flask-Babel's state and
-    keyed by the locale object: ``force_locale`` swaps that object and is honoured.
+    Kept beside Flask-Babel's own state and keyed by the locale object itself, so
+    ``force_locale`` (which swaps that object in and back) is always honoured.
     """
     locale = get_locale()
     state = g.get("_flask_babel") if has_request_context() else None
     if state is not None:
-        memo = getattr(state, "portal_language", None)
+        memo = getattr(state, name, None)
         if memo is not None and memo[0] is locale:
             return memo[1]
-    language = supported_language(str(locale or DEFAULT_LANGUAGE))
+    value = compute(locale)
     if state is not None:
-        state.portal_language = (locale, language)
-    return language
+        setattr(state, name, (locale, value))
+    return value
+
+
+def current_language() -> str:
+    """The request's language code ("en" or "es"); asked once per item on a list page."""
+    return _per_locale("portal_language", lambda locale: supported_language(str(locale or DEFAULT_LANGUAGE)))
+
+
+def current_locale_identifier() -> str:
+    """The request's locale as Babel spells it ("en", "es"); dates format it hundreds of times a page."""
+    return _per_locale("portal_locale_identifier", lambda locale: str(locale or DEFAULT_LANGUAGE))
 
 
 class _RequestDomain(Domain):
@@ -104,21 +114,39 @@ def _translations():
 
 # The template functions behave exactly as Jinja's "newstyle" gettext (escaped, then
 # %-formatted with the keyword arguments) but call the catalog directly.
-@pass_context
-def _template_gettext(context, string, /, **variables):
-    text = _translations().ugettext(string)
+def _formatted(context, text: str, variables: dict):
     if context.eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
     return text % variables
+
+
+@pass_context
+def _template_gettext(context, string, /, **variables):
+    return _formatted(context, _translations().ugettext(string), variables)
 
 
 @pass_context
 def _template_ngettext(context, singular, plural, num, /, **variables):
     variables.setdefault("num", num)
-    text = _translations().ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
-    return text % variables
+    return _formatted(context, _translations().ungettext(singular, plural, num), variables)
+
+
+def _render_gettext(translations) -> dict:
+    """The template functions bound to one render's catalog: a page calls ``_`` a few hundred
+    times, and looking the request's catalog up each time was a measurable share of a page.
+    A render starts with the request's current locale (``force_locale`` included); imported
+    macros, which do not see the render's context, use the global functions above."""
+
+    @pass_context
+    def gettext(context, string, /, **variables):
+        return _formatted(context, translations.ugettext(string), variables)
+
+    @pass_context
+    def ngettext(context, singular, plural, num, /, **variables):
+        variables.setdefault("num", num)
+        return _formatted(context, translations.ungettext(singular, plural, num), variables)
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def register_i18n(app: Flask) -> None:
@@ -136,4 +164,4 @@ def register_i18n(app: Flask) -> None:
 
     @app.context_processor
     def inject_language():
-        return {"current_language": current_language(), "languages": LANGUAGES}
+        return {"current_language": current_language(), "languages": LANGUAGES, **_render_gettext(_translations())}

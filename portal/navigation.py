@@ -66,7 +66,10 @@ def nav_for(user) -> list[NavItem]:
 
 # Features register, for each badge they own, a function(user) -> a COUNT query (or None when
 # the badge does not apply to that user). All of a page's badges are read in one statement.
+# A query is built once per process with the user's id as the bound parameter ``user_id``:
+# each page then only runs it, and the statement that reads them together is kept too.
 BADGE_PROVIDERS: dict = {}
+_COMBINED: dict = {}
 
 
 def badges_for(user, items: list[NavItem]) -> dict[str, int]:
@@ -78,6 +81,12 @@ def badges_for(user, items: list[NavItem]) -> dict[str, int]:
             queries[item.badge] = query
     if not queries:
         return {}
-    names = list(queries)
-    row = db.session.execute(db.select(*(queries[name].scalar_subquery() for name in names))).one()
+    names = tuple(queries)
+    parts = tuple(queries.values())
+    kept = _COMBINED.get(names)
+    if kept is None or any(a is not b for a, b in zip(kept[0], parts, strict=True)):
+        kept = _COMBINED[names] = (parts, db.select(*(query.scalar_subquery() for query in parts)))
+    statement = kept[1]
+    # The session's connection, not the session: a plain COUNT needs none of the ORM's work.
+    row = db.session.connection().execute(statement, {"user_id": user.id}).one()
     return {name: count or 0 for name, count in zip(names, row, strict=True)}

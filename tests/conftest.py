@@ -24,6 +24,7 @@ from portal.clinics import clear_cache
 from portal.exercises.translations import clear_kept_texts
 from portal.extensions import db as _db
 from portal.extensions import limiter
+from portal.sqlutil import forget_built_statements
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.media_support import media_backend, s3_endpoint  # noqa: F401 - fixtures for every test module
 
@@ -77,6 +78,9 @@ def app(database_url: str) -> Iterator[Flask]:
 @pytest.fixture(autouse=True)
 def db(app: Flask) -> Iterator:
     """An app context per test, and empty tables afterwards."""
+    # Each test builds the statements its code builds now: under `make mutation` a mutant of a
+    # care rule's statement would otherwise never run, the clean one kept from an earlier test.
+    forget_built_statements()
     with app.app_context():
         yield _db
         _db.session.rollback()

@@ -103,6 +103,9 @@ def coach_headers(server) -> dict:
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, negative_data_rejection]
+# The same cases on every run (derandomize=True): a random draw could make a "negative" case that
+# the request then repairs (a missing Authorization header we add back, a query parameter with no
+# value that requests drops) and fail a run at random; new cases come with new operations or schemas.
 SKIP = {"POST /api/v1/auth/revoke"}  # would end the shared sign-in mid-run: tests/test_api.py covers it
 
 
@@ -113,12 +116,12 @@ def _run(case, server: AppServer, headers: dict) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_as_patient(case, server, patient_headers):
     _run(case, server, patient_headers)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_as_coach(case, server, coach_headers):
     _run(case, server, coach_headers)

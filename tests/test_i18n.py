@@ -296,6 +296,19 @@ def test_dates_and_weekdays_come_from_babel(app, db, patient, coach, patient_cli
     assert "dos veces al día" in plan_page and "Mon<" not in plan_page
 
 
+def test_a_template_speaks_the_language_in_force_when_it_is_rendered(app):
+    # Templates get gettext bound to one render's catalog: a render inside force_locale (an
+    # email to a Spanish reader during an English request) must not reuse the request's.
+    from flask import render_template_string
+
+    source = '{{ _("Log out") }}|{{ ngettext("%(num)d patient", "%(num)d patients", 2) }}'
+    with app.test_request_context("/"):
+        assert render_template_string(source) == "Log out|2 patients"
+        with force_locale("es"):
+            assert render_template_string(source) == "Cerrar sesión|2 pacientes"
+        assert render_template_string(source) == "Log out|2 patients"
+
+
 def test_reminder_email_in_each_recipients_language(smtp_server, app, db, make_user):  # noqa: F811
     from datetime import time
 

@@ -226,6 +226,19 @@ def test_today_and_coach_page_stay_flat_as_items_are_paused(patient, coach, pati
     assert len(coach_many) == len(coach_few)
 
 
+def test_coach_patient_page_writes_its_audit_row_after_every_read(patient, coach, coach_client, queries):
+    """The page's one write (the audit row of the view) comes after its reads: written first, it
+    would be flushed by the render's first query and, on SQLite, hold the write lock (and make
+    every other writer wait) for the whole render."""
+    make_plan(patient, coach, [make_item(title="Cat-cow stretch")])
+    coach_client.get(f"/coach/patients/{patient.id}")
+    with queries() as stmts:
+        assert coach_client.get(f"/coach/patients/{patient.id}").status_code == 200
+    writes = [i for i, sql in enumerate(stmts) if sql.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT")]
+    assert len(writes) == 1
+    assert not [sql for sql in stmts[writes[0] + 1 :] if sql.lstrip().upper().startswith("SELECT")]
+
+
 def test_today_reads_what_it_shows_in_six_statements(patient, patient_client, queries, db):
     """The session, the plan with its items, today's logs, the red-flag state (open alert and
     pause together), today's check-in and the unread-messages badge: one statement each."""

@@ -239,3 +239,16 @@ def test_coach_patient_page_query_count_does_not_grow(db, coach, coach_client, p
     with queries() as large:
         assert coach_client.get(f"/coach/patients/{patient.id}").status_code == 200
     assert len(large) == len(small)
+
+
+def test_statements_with_day_arithmetic_are_built_for_each_database():
+    # Built once per process and kept: one process may serve PostgreSQL and SQLite apps
+    # (the test suite does), so a statement whose SQL differs by database is kept per dialect.
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from portal.care.progress import _done_counts_statement, _streaks_statement
+
+    for build in (lambda d: _streaks_statement(d), lambda d: _done_counts_statement(False, d)):
+        on_sqlite = str(build("sqlite").compile(dialect=sqlite.dialect()))
+        on_postgres = str(build("postgresql").compile(dialect=postgresql.dialect()))
+        assert "julianday" in on_sqlite and "julianday" not in on_postgres

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
 
 from portal import audit
@@ -43,7 +43,7 @@ from portal.care.red_flags import answered_yes
 from portal.extensions import db
 from portal.i18n import supported_language
 from portal.mail import queue_email
-from portal.sqlutil import insert_for
+from portal.sqlutil import built_once, insert_for
 from portal.timeutil import local_today, utcnow
 
 RECENT_DAYS = 3
@@ -130,14 +130,9 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     """
     recent_from = day - timedelta(days=RECENT_DAYS - 1)
     baseline_from = recent_from - timedelta(days=BASELINE_DAYS)
-    in_recent = CheckIn.day >= recent_from
     row = db.session.execute(
-        db.select(
-            func.sum(case((in_recent, CheckIn.pain), else_=0)),
-            func.sum(case((in_recent, 1), else_=0)),
-            func.sum(case((in_recent, 0), else_=CheckIn.pain)),
-            func.sum(case((in_recent, 0), else_=1)),
-        ).where(CheckIn.patient_id == patient_id, CheckIn.day >= baseline_from, CheckIn.day <= day)
+        _recent_and_baseline_pain(),
+        {"patient_id": patient_id, "recent_from": recent_from, "baseline_from": baseline_from, "day": day},
     ).one()
     recent_sum, recent_n, base_sum, base_n = (int(v or 0) for v in row)
     if recent_n < MIN_RECENT or base_n < MIN_BASELINE:
@@ -151,11 +146,7 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
 def previous_week_pain(patient_id: int, day: date) -> tuple[int, int]:
     """(sum, count) of the patient's pain over the 7 days before ``day``: the jump rule's baseline."""
     row = db.session.execute(
-        db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
-            CheckIn.patient_id == patient_id,
-            CheckIn.day >= day - timedelta(days=JUMP_DAYS),
-            CheckIn.day < day,
-        )
+        _previous_week_pain(), {"patient_id": patient_id, "since": day - timedelta(days=JUMP_DAYS), "day": day}
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
 
@@ -266,30 +257,68 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
 
 def red_flag_status(patient_id: int) -> tuple[bool, bool]:
     """(a red-flag alert is open, a red flag keeps the exercises paused), in one indexed query."""
-    is_open = Alert.open_key == 1
-    pausing = Alert.exercises_paused.is_(True)
-    row = db.session.execute(
-        db.select(
-            func.max(case((is_open, 1), else_=0)),
-            func.max(case((pausing, 1), else_=0)),
-        ).where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
-    ).one()
+    row = db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one()
     return bool(row[0]), bool(row[1])
 
 
 def exercises_paused(patient_id: int) -> bool:
     """True while a red flag keeps the patient's exercises paused (one indexed query)."""
-    return bool(
-        db.session.scalar(
-            db.select(Alert.id)
-            .where(
-                Alert.patient_id == patient_id,
-                Alert.kind == str(AlertKind.RED_FLAG),
-                Alert.exercises_paused.is_(True),
-            )
-            .limit(1)
-        )
+    return bool(db.session.scalar(_exercises_paused(), {"patient_id": patient_id}))
+
+
+# The patient's pages, every check-in and the coach's patient page run these: each statement
+# is built once per process, with the patient and the days bound per request.
+def _build_recent_and_baseline_pain():
+    in_recent = CheckIn.day >= bindparam("recent_from")
+    return db.select(
+        func.sum(case((in_recent, CheckIn.pain), else_=0)),
+        func.sum(case((in_recent, 1), else_=0)),
+        func.sum(case((in_recent, 0), else_=CheckIn.pain)),
+        func.sum(case((in_recent, 0), else_=1)),
+    ).where(
+        CheckIn.patient_id == bindparam("patient_id"),
+        CheckIn.day >= bindparam("baseline_from"),
+        CheckIn.day <= bindparam("day"),
     )
+
+
+_recent_and_baseline_pain = built_once(_build_recent_and_baseline_pain)
+
+
+def _build_previous_week_pain():
+    return db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
+        CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= bindparam("since"), CheckIn.day < bindparam("day")
+    )
+
+
+_previous_week_pain = built_once(_build_previous_week_pain)
+
+
+def _build_red_flag_status():
+    is_open = Alert.open_key == 1
+    pausing = Alert.exercises_paused.is_(True)
+    return db.select(
+        func.max(case((is_open, 1), else_=0)),
+        func.max(case((pausing, 1), else_=0)),
+    ).where(Alert.patient_id == bindparam("patient_id"), Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
+
+
+_red_flag_status = built_once(_build_red_flag_status)
+
+
+def _build_exercises_paused():
+    return (
+        db.select(Alert.id)
+        .where(
+            Alert.patient_id == bindparam("patient_id"),
+            Alert.kind == str(AlertKind.RED_FLAG),
+            Alert.exercises_paused.is_(True),
+        )
+        .limit(1)
+    )
+
+
+_exercises_paused = built_once(_build_exercises_paused)
 
 
 def resume_exercises(patient: User, actor: User) -> bool:
@@ -346,21 +375,28 @@ def resolved_alerts_query(coach: User):
     )
 
 
-def open_alert_count_query(user: User):
-    """The COUNT behind the coach's "Alerts" navigation badge, or None for anyone else."""
-    if not getattr(user, "is_coach", False):
-        return None
+# Built once: every coach page's badge reuses it, with SQLAlchemy's cache key already computed.
+def _build_open_alert_count():
     return (
         db.select(func.count(Alert.id))
         .join(User, User.id == Alert.patient_id)
-        .where(User.coach_id == user.id, Alert.resolved_at.is_(None))
+        .where(User.coach_id == bindparam("user_id"), Alert.resolved_at.is_(None))
     )
+
+
+_open_alert_count = built_once(_build_open_alert_count)
+
+
+def open_alert_count_query(user: User):
+    """The COUNT behind the coach's "Alerts" navigation badge, for ``user_id`` bound to the coach's id;
+    None for anyone else."""
+    return _open_alert_count() if getattr(user, "is_coach", False) else None
 
 
 def open_alert_count(user: User) -> int:
     """Badge count for the coach's "Alerts" navigation entry."""
     stmt = open_alert_count_query(user)
-    return 0 if stmt is None else db.session.scalar(stmt)
+    return 0 if stmt is None else db.session.scalar(stmt, {"user_id": user.id})
 
 
 def alert_history_query(patient_id: int):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from sqlalchemy import bindparam
 
 from portal.auth.models import User
 from portal.care import today as today_service
@@ -19,7 +20,7 @@ from portal.care.models import Alert, CheckIn, WeeklyOutcome
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.care.today import TodayPlan
 from portal.extensions import db
-from portal.sqlutil import insert_for
+from portal.sqlutil import built_once, insert_for
 from portal.timeutil import local_today, utcnow
 
 CHECKIN_FIELDS = ("pain", "stiffness", "spasm_episodes", "sleep_quality", "water_glasses", "notes", *RED_FLAG_FIELDS)
@@ -39,7 +40,15 @@ def week_start_for(day: date) -> date:
 
 
 def checkin_for(patient_id: int, day: date) -> CheckIn | None:
-    return db.session.scalar(db.select(CheckIn).where(CheckIn.patient_id == patient_id, CheckIn.day == day))
+    return db.session.scalar(_checkin_on_day(), {"patient_id": patient_id, "day": day})
+
+
+# Today and the check-in form read the day's check-in on every visit: built once.
+def _build_checkin_on_day():
+    return db.select(CheckIn).where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day == bindparam("day"))
+
+
+_checkin_on_day = built_once(_build_checkin_on_day)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, bindparam, or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
@@ -21,7 +21,7 @@ from portal.care.pauses import end_pauses
 from portal.errors import NotFound
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
-from portal.sqlutil import contains_text
+from portal.sqlutil import built_once, contains_text
 from portal.timeutil import local_today, utcnow
 
 ROSTER_PAGE_SIZE = 25
@@ -64,17 +64,20 @@ def roster_query(coach: User, search: str | None = None) -> Select:
 def active_plan(patient_id: int) -> Plan | None:
     """The patient's current plan with its items, their library items, the pause each item is
     in (with who paused it) and its coach (one statement)."""
+    return db.session.execute(_active_plan_statement(), {"patient_id": patient_id}).unique().scalar_one_or_none()
+
+
+@built_once
+def _active_plan_statement():
+    # Every patient page reads the plan: built once per process (its eager-loading options
+    # cost more to build than the query takes to run).
     return (
-        db.session.execute(
-            db.select(Plan)
-            .options(
-                joinedload(Plan.items).joinedload(PlanItem.open_pause),
-                joinedload(Plan.coach),
-            )
-            .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ACTIVE)
+        db.select(Plan)
+        .options(
+            joinedload(Plan.items).joinedload(PlanItem.open_pause),
+            joinedload(Plan.coach),
         )
-        .unique()
-        .scalar_one_or_none()
+        .where(Plan.patient_id == bindparam("patient_id"), Plan.status == PlanStatus.ACTIVE)
     )
 
 
@@ -95,13 +98,16 @@ def patient_plan_item(patient_id: int, library_item_id: int) -> PlanItem | None:
 
 def plan_history(patient_id: int) -> list[Plan]:
     """Earlier (ended) plans, newest first, each with its items (read-only history)."""
-    return list(
-        db.session.scalars(
-            db.select(Plan)
-            .options(selectinload(Plan.items), selectinload(Plan.coach))
-            .where(Plan.patient_id == patient_id, Plan.status == PlanStatus.ENDED)
-            .order_by(Plan.end_date.desc(), Plan.id.desc())
-        )
+    return list(db.session.scalars(_plan_history_statement(), {"patient_id": patient_id}))
+
+
+@built_once
+def _plan_history_statement():
+    return (
+        db.select(Plan)
+        .options(selectinload(Plan.items), selectinload(Plan.coach))
+        .where(Plan.patient_id == bindparam("patient_id"), Plan.status == PlanStatus.ENDED)
+        .order_by(Plan.end_date.desc(), Plan.id.desc())
     )
 
 

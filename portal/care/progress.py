@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import Date, and_, bindparam, case, func, or_
 
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus, WeeklyOutcome, peg_score
 from portal.care.pauses import logged_on_paused_day, merged_periods, paused_periods_between
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
 from portal.extensions import db
-from portal.sqlutil import day_number, week_number, week_of
+from portal.sqlutil import PATIENT_IDS, built_once, day_number, dialect_name, week_number, week_of
 
 CHART_RANGES = (30, 90)
 ADHERENCE_WEEKS = 12
@@ -42,14 +42,25 @@ def chart_days(raw: str | None) -> int:
 # --- plan schedule -------------------------------------------------------------
 
 
-def _active_items_between(patient_ids: list[int], start: date, end: date) -> tuple:
+# The statements below run on every progress, roster and patient page: each is built once per
+# process with bound parameters (patient ids, start, end), since building a SELECT and its cache
+# key in SQLAlchemy costs more than PostgreSQL takes to run it.
+_START = bindparam("start")
+_END = bindparam("end")
+
+
+def _window(patient_ids: list[int], start: date, end: date) -> dict:
+    return {"patient_ids": patient_ids, "start": start, "end": end}
+
+
+def _active_items_between() -> tuple:
     """Where-clauses: active items of the patients' active plans that overlap [start, end]."""
     return (
-        Plan.patient_id.in_(patient_ids),
+        Plan.patient_id.in_(PATIENT_IDS),
         Plan.status == PlanStatus.ACTIVE,
         PlanItem.is_active.is_(True),
-        Plan.start_date <= end,
-        or_(Plan.end_date.is_(None), Plan.end_date >= start),
+        Plan.start_date <= _END,
+        or_(Plan.end_date.is_(None), Plan.end_date >= _START),
     )
 
 
@@ -76,16 +87,22 @@ def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple]
     overlapping [start, end]; the item's pause periods in that window come in the same query."""
     if not patient_ids:
         return []
-    rows = db.session.execute(
+    return _with_pauses(db.session.execute(_active_items_statement(), _window(patient_ids, start, end)).all())
+
+
+def _build_active_items_statement():
+    return (
         db.select(
             Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date, PlanItemPause.started_on, PlanItemPause.ended_on
         )
         .join(Plan, Plan.id == PlanItem.plan_id)
-        .outerjoin(PlanItemPause, paused_periods_between(start, end))
-        .where(*_active_items_between(patient_ids, start, end))
+        .outerjoin(PlanItemPause, paused_periods_between(_START, _END))
+        .where(*_active_items_between())
         .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
-    ).all()
-    return _with_pauses(rows)
+    )
+
+
+_active_items_statement = built_once(_build_active_items_statement)
 
 
 # --- adherence -----------------------------------------------------------------
@@ -108,19 +125,27 @@ def _done_counts(patient_ids: list[int], start: date, end: date, items: list[tup
     periods last) was paused in the window, so the usual case pays nothing for it."""
     if not patient_ids:
         return {}
-    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day).label("week")] if by_week else [])
-    conditions = [
-        ItemLog.patient_id.in_(patient_ids),
-        ItemLog.sessions_done > 0,
-        ItemLog.day >= start,
-        ItemLog.day <= end,
-    ]
-    if any(row[-1] for row in items):
-        conditions.append(~logged_on_paused_day())
-    rows = db.session.execute(
-        db.select(*keys, func.sum(ItemLog.sessions_done)).where(*conditions).group_by(*keys)
-    ).all()
+    any_paused = any(row[-1] for row in items)
+    # The weekly form depends on the database (day arithmetic differs): its statement is built per dialect.
+    statement = _done_counts_statement(any_paused, dialect_name() if by_week else None)
+    rows = db.session.execute(statement, _window(patient_ids, start, end)).all()
     return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
+
+
+def _build_done_counts_statement(any_paused: bool, weekly_on: str | None):
+    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day, weekly_on).label("week")] if weekly_on else [])
+    conditions = [
+        ItemLog.patient_id.in_(PATIENT_IDS),
+        ItemLog.sessions_done > 0,
+        ItemLog.day >= _START,
+        ItemLog.day <= _END,
+    ]
+    if any_paused:
+        conditions.append(~logged_on_paused_day())
+    return db.select(*keys, func.sum(ItemLog.sessions_done)).where(*conditions).group_by(*keys)
+
+
+_done_counts_statement = built_once(_build_done_counts_statement)
 
 
 def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
@@ -143,7 +168,11 @@ def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
     """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
     weekdays, times a day, plan start, plan end, pause periods). The roster needs no ORM
     objects or library texts."""
-    rows = db.session.execute(
+    return _with_pauses(db.session.execute(_active_schedules_statement(), _window(patient_ids, start, end)).all())
+
+
+def _build_active_schedules_statement():
+    return (
         db.select(
             Plan.patient_id,
             PlanItem.id,
@@ -155,10 +184,12 @@ def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
             PlanItemPause.ended_on,
         )
         .join(Plan, Plan.id == PlanItem.plan_id)
-        .outerjoin(PlanItemPause, paused_periods_between(start, end))
-        .where(*_active_items_between(patient_ids, start, end))
-    ).all()
-    return _with_pauses(rows)
+        .outerjoin(PlanItemPause, paused_periods_between(_START, _END))
+        .where(*_active_items_between())
+    )
+
+
+_active_schedules_statement = built_once(_build_active_schedules_statement)
 
 
 def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
@@ -258,11 +289,18 @@ def weekly_adherence(
 
 def checkin_series(patient_id: int, start: date, end: date) -> list:
     """Rows (day, pain, stiffness, spasm_episodes) of the window, oldest first."""
-    return db.session.execute(
+    return db.session.execute(_checkin_series_statement(), {"patient_id": patient_id, "start": start, "end": end}).all()
+
+
+def _build_checkin_series_statement():
+    return (
         db.select(CheckIn.day, CheckIn.pain, CheckIn.stiffness, CheckIn.spasm_episodes)
-        .where(CheckIn.patient_id == patient_id, CheckIn.day >= start, CheckIn.day <= end)
+        .where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END)
         .order_by(CheckIn.day)
-    ).all()
+    )
+
+
+_checkin_series_statement = built_once(_build_checkin_series_statement)
 
 
 def streaks(patient_id: int, today: date) -> tuple[int, int]:
@@ -272,13 +310,21 @@ def streaks(patient_id: int, today: date) -> tuple[int, int]:
     of consecutive days. The current streak counts if its last day is today or
     yesterday (today's check-in may still come).
     """
-    daynum = day_number(CheckIn.day)
+    longest, current = db.session.execute(
+        _streaks_statement(dialect_name()),
+        {"patient_id": patient_id, "today": today, "yesterday": today - timedelta(days=1)},
+    ).one()
+    return int(current or 0), int(longest or 0)
+
+
+def _build_streaks_statement(dialect: str):
+    # Day arithmetic differs between the databases: one statement per dialect.
     numbered = (
         db.select(
             CheckIn.day.label("day"),
-            (daynum - func.row_number().over(order_by=CheckIn.day)).label("grp"),
+            (day_number(CheckIn.day, dialect) - func.row_number().over(order_by=CheckIn.day)).label("grp"),
         )
-        .where(CheckIn.patient_id == patient_id, CheckIn.day <= today)
+        .where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day <= bindparam("today"))
         .subquery()
     )
     runs = (
@@ -286,14 +332,13 @@ def streaks(patient_id: int, today: date) -> tuple[int, int]:
         .group_by(numbered.c.grp)
         .subquery()
     )
-    row = db.session.execute(
-        db.select(
-            func.max(runs.c.length),
-            func.max(case((runs.c.last_day >= today - timedelta(days=1), runs.c.length), else_=0)),
-        )
-    ).one()
-    longest, current = row
-    return int(current or 0), int(longest or 0)
+    return db.select(
+        func.max(runs.c.length),
+        func.max(case((runs.c.last_day >= bindparam("yesterday", type_=Date), runs.c.length), else_=0)),
+    )
+
+
+_streaks_statement = built_once(_build_streaks_statement)
 
 
 @dataclass
@@ -321,21 +366,14 @@ def _avg(value) -> float | None:
 
 def summary(patient_id: int, start: date, end: date) -> Summary:
     """Averages and counts for the window in one aggregate query."""
-    first_week = CheckIn.day <= start + timedelta(days=6)
-    last_week = CheckIn.day >= end - timedelta(days=6)
-    any_red_flag = or_(*(getattr(CheckIn, field) for field in RED_FLAG_FIELDS))
-    row = db.session.execute(
-        db.select(
-            func.count(CheckIn.id),
-            func.avg(CheckIn.pain),
-            func.avg(CheckIn.stiffness),
-            func.sum(CheckIn.spasm_episodes),
-            func.avg(case((first_week, CheckIn.pain))),
-            func.avg(case((last_week, CheckIn.pain))),
-            func.sum(case((any_red_flag, 1), else_=0)),
-        ).where(and_(CheckIn.patient_id == patient_id, CheckIn.day >= start, CheckIn.day <= end))
-    ).one()
-    count, pain, stiffness, spasms, pain_first, pain_last, red = row
+    window = {
+        "patient_id": patient_id,
+        "start": start,
+        "end": end,
+        "first_week_end": start + timedelta(days=6),
+        "last_week_start": end - timedelta(days=6),
+    }
+    count, pain, stiffness, spasms, pain_first, pain_last, red = db.session.execute(_summary_statement(), window).one()
     return Summary(
         days=(end - start).days + 1,
         checkins=int(count or 0),
@@ -348,19 +386,44 @@ def summary(patient_id: int, start: date, end: date) -> Summary:
     )
 
 
+def _build_summary_statement():
+    first_week = CheckIn.day <= bindparam("first_week_end")
+    last_week = CheckIn.day >= bindparam("last_week_start")
+    any_red_flag = or_(*(getattr(CheckIn, field) for field in RED_FLAG_FIELDS))
+    return db.select(
+        func.count(CheckIn.id),
+        func.avg(CheckIn.pain),
+        func.avg(CheckIn.stiffness),
+        func.sum(CheckIn.spasm_episodes),
+        func.avg(case((first_week, CheckIn.pain))),
+        func.avg(case((last_week, CheckIn.pain))),
+        func.sum(case((any_red_flag, 1), else_=0)),
+    ).where(and_(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END))
+
+
+_summary_statement = built_once(_build_summary_statement)
+
+
 def peg_series(patient_id: int, today: date, weeks: int = PEG_WEEKS) -> list:
     """Rows (week_start, pain_average, enjoyment, activity) for recent weeks, oldest first."""
     since = today - timedelta(weeks=weeks)
-    return db.session.execute(
+    return db.session.execute(_peg_series_statement(), {"patient_id": patient_id, "since": since}).all()
+
+
+def _build_peg_series_statement():
+    return (
         db.select(
             WeeklyOutcome.week_start,
             WeeklyOutcome.pain_average,
             WeeklyOutcome.enjoyment_interference,
             WeeklyOutcome.activity_interference,
         )
-        .where(WeeklyOutcome.patient_id == patient_id, WeeklyOutcome.week_start >= since)
+        .where(WeeklyOutcome.patient_id == bindparam("patient_id"), WeeklyOutcome.week_start >= bindparam("since"))
         .order_by(WeeklyOutcome.week_start)
-    ).all()
+    )
+
+
+_peg_series_statement = built_once(_build_peg_series_statement)
 
 
 # --- everything a progress page needs -------------------------------------------------

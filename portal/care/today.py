@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import case
+from sqlalchemy import bindparam, case
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
@@ -23,7 +23,7 @@ from portal.care.pauses import item_paused
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
-from portal.sqlutil import insert_for
+from portal.sqlutil import built_once, insert_for
 from portal.timeutil import local_today, utcnow
 
 GROUP_ORDER = (ItemKind.EXERCISE, ItemKind.POSTURE, ItemKind.DIET)
@@ -139,12 +139,18 @@ def due_items(plan: Plan | None, day: date) -> list[PlanItem]:
 
 def sessions_by_item(patient_id: int, day: date) -> dict[int, int]:
     """{plan item id: sessions logged on ``day``} for the patient (one statement)."""
-    rows = db.session.execute(
-        db.select(ItemLog.plan_item_id, ItemLog.sessions_done).where(
-            ItemLog.patient_id == patient_id, ItemLog.day == day, ItemLog.sessions_done > 0
-        )
-    )
+    rows = db.session.execute(_sessions_on_day(), {"patient_id": patient_id, "day": day})
     return {item_id: sessions for item_id, sessions in rows}
+
+
+# Today runs this on every visit: built once, with the patient and the day bound per request.
+def _build_sessions_on_day():
+    return db.select(ItemLog.plan_item_id, ItemLog.sessions_done).where(
+        ItemLog.patient_id == bindparam("patient_id"), ItemLog.day == bindparam("day"), ItemLog.sessions_done > 0
+    )
+
+
+_sessions_on_day = built_once(_build_sessions_on_day)
 
 
 def todays_plan(patient: User, day: date | None = None) -> TodayPlan:

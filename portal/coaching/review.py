@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, literal, nulls_last
+from sqlalchemy import Select, and_, bindparam, case, func, literal, nulls_last
 
 from portal.auth.models import User
 from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused, previous_week_pain
@@ -25,6 +25,7 @@ from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_and_pauses, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
+from portal.sqlutil import PATIENT_IDS, built_once
 
 ROSTER_SORTS = {"attention": _l("Needs attention"), "name": _l("Name")}
 TREND_POINTS = 1
@@ -121,17 +122,43 @@ def _trend(recent: float | None, before: float | None) -> str | None:
 
 
 def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
-    """{patient id: PatientReview} for a page of patients (four queries whatever its size)."""
+    """{patient id: PatientReview} for a page of patients (five queries whatever its size)."""
     result = {pid: PatientReview(today=today) for pid in patient_ids}
     if not patient_ids:
         return result
-    recent_from = today - timedelta(days=2)
-    before_from = today - timedelta(days=9)
+    window = {
+        "patient_ids": patient_ids,
+        "today": today,
+        "recent_from": today - timedelta(days=2),
+        "before_from": today - timedelta(days=9),
+        "week_from": today - timedelta(days=7),
+    }
+    for pid, day, pain, recent, before in db.session.execute(_latest_and_trend_statement(), window):
+        review = result[pid]
+        review.last_checkin, review.latest_pain, review.trend = day, pain, _trend(recent, before)
+    for pid, day, pain in db.session.execute(_week_first_checkin_statement(), window):
+        review = result[pid]
+        if review.latest_pain is not None and review.last_checkin is not None and review.last_checkin > day:
+            review.pain_rise, review.rise_since = review.latest_pain - pain, day
+    for pid, count, severity, red_flag_opened in db.session.execute(_open_alerts_statement(), window):
+        result[pid].open_alerts, result[pid].most_urgent = count, severity
+        result[pid].red_flag_opened = red_flag_opened
+    for pid, (due, done, paused) in adherence_and_pauses(patient_ids, today - timedelta(days=6), today).items():
+        result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
+    return result
+
+
+# The review's statements run on every roster page: each is built once per process with bound
+# parameters, since building them in SQLAlchemy costs more than PostgreSQL takes to run them.
+@built_once
+def _latest_and_trend_statement():
+    """(patient id, last check-in day, its pain, average pain of T-2..T, of T-9..T-3)."""
+    today, recent_from, before_from = bindparam("today"), bindparam("recent_from"), bindparam("before_from")
     # A correlated max() per patient is one index probe (PostgreSQL and SQLite both read
     # the newest entry of (patient_id, day)); a GROUP BY would read every day of history.
     last_day = (
         db.select(User.id.label("patient_id"), _last_checkin_day().label("day"))
-        .where(User.id.in_(patient_ids))
+        .where(User.id.in_(PATIENT_IDS))
         .subquery()
     )
     in_recent = and_(CheckIn.day >= recent_from, CheckIn.day <= today)
@@ -142,51 +169,49 @@ def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
             func.avg(case((in_recent, CheckIn.pain))).label("recent"),
             func.avg(case((in_before, CheckIn.pain))).label("before"),
         )
-        .where(CheckIn.patient_id.in_(patient_ids), CheckIn.day >= before_from, CheckIn.day <= today)
+        .where(CheckIn.patient_id.in_(PATIENT_IDS), CheckIn.day >= before_from, CheckIn.day <= today)
         .group_by(CheckIn.patient_id)
         .subquery()
     )
-    rows = db.session.execute(
+    return (
         db.select(last_day.c.patient_id, last_day.c.day, CheckIn.pain, trend_rows.c.recent, trend_rows.c.before)
         .join(CheckIn, and_(CheckIn.patient_id == last_day.c.patient_id, CheckIn.day == last_day.c.day))
         .outerjoin(trend_rows, trend_rows.c.patient_id == last_day.c.patient_id)
-    ).all()
-    for pid, day, pain, recent, before in rows:
-        review = result[pid]
-        review.last_checkin, review.latest_pain, review.trend = day, pain, _trend(recent, before)
-    # The earliest check-in of the week before today, to say "pain up N since <day>".
-    week_from = today - timedelta(days=7)
+    )
+
+
+@built_once
+def _week_first_checkin_statement():
+    """(patient id, day, pain) of the earliest check-in of the week before today, to say "pain up N since <day>"."""
     first_day = (
         db.select(CheckIn.patient_id, func.min(CheckIn.day).label("day"))
-        .where(CheckIn.patient_id.in_(patient_ids), CheckIn.day >= week_from, CheckIn.day < today)
+        .where(
+            CheckIn.patient_id.in_(PATIENT_IDS),
+            CheckIn.day >= bindparam("week_from"),
+            CheckIn.day < bindparam("today"),
+        )
         .group_by(CheckIn.patient_id)
         .subquery()
     )
-    for pid, day, pain in db.session.execute(
-        db.select(first_day.c.patient_id, first_day.c.day, CheckIn.pain).join(
-            CheckIn, and_(CheckIn.patient_id == first_day.c.patient_id, CheckIn.day == first_day.c.day)
-        )
-    ).all():
-        review = result[pid]
-        if review.latest_pain is not None and review.last_checkin is not None and review.last_checkin > day:
-            review.pain_rise, review.rise_since = review.latest_pain - pain, day
+    return db.select(first_day.c.patient_id, first_day.c.day, CheckIn.pain).join(
+        CheckIn, and_(CheckIn.patient_id == first_day.c.patient_id, CheckIn.day == first_day.c.day)
+    )
+
+
+@built_once
+def _open_alerts_statement():
+    """(patient id, open alerts, most urgent severity, when the open red-flag alert opened)."""
     red_flag = Alert.kind == str(AlertKind.RED_FLAG)
-    alert_rows = db.session.execute(
+    return (
         db.select(
             Alert.patient_id,
             func.count(Alert.id),
             func.min(Alert.severity),
             func.min(case((red_flag, Alert.opened_at))),
         )
-        .where(Alert.patient_id.in_(patient_ids), Alert.resolved_at.is_(None))
+        .where(Alert.patient_id.in_(PATIENT_IDS), Alert.resolved_at.is_(None))
         .group_by(Alert.patient_id)
-    ).all()
-    for pid, count, severity, red_flag_opened in alert_rows:
-        result[pid].open_alerts, result[pid].most_urgent = count, severity
-        result[pid].red_flag_opened = red_flag_opened
-    for pid, (due, done, paused) in adherence_and_pauses(patient_ids, today - timedelta(days=6), today).items():
-        result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
-    return result
+    )
 
 
 def order_by_attention(query: Select) -> Select:
@@ -196,6 +221,13 @@ def order_by_attention(query: Select) -> Select:
     open alerts, then the longest since a check-in (never checked in first), then name.
     Joins two grouped subqueries, so it stays one SELECT.
     """
+    return query.order_by(None).order_by(*_attention_order())
+
+
+@built_once
+def _attention_order() -> tuple:
+    """The ORDER BY terms of ``order_by_attention``; they depend on nothing of the request, so the
+    roster builds them (four correlated subqueries) once per process."""
     # Correlated subqueries, evaluated only for the coach's own patients through the
     # (patient_id, ...) indexes: grouping whole tables would grow with the practice's history.
     open_alert = and_(Alert.patient_id == User.id, Alert.resolved_at.is_(None))
@@ -203,14 +235,7 @@ def order_by_attention(query: Select) -> Select:
     count = db.select(func.count(Alert.id)).where(open_alert).correlate(User).scalar_subquery()
     last_day = _last_checkin_day()
     never = case((last_day.is_(None), literal(0)), else_=literal(1))
-    return query.order_by(None).order_by(
-        nulls_last(severity.asc()),
-        count.desc(),
-        never,
-        last_day.asc(),
-        User.name,
-        User.id,
-    )
+    return (nulls_last(severity.asc()), count.desc(), never, last_day.asc(), User.name, User.id)
 
 
 def _last_checkin_day():
@@ -249,12 +274,15 @@ def patient_summary(patient: User) -> PatientSummary:
         total, count = previous_week_pain(patient.id, review.last_checkin)
         if count:
             change = review.latest_pain - total / count
-    open_alerts = db.session.scalars(
-        db.select(Alert)
-        .where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None))
-        .order_by(Alert.severity, Alert.opened_at)
-    ).all()
+    open_alerts = db.session.scalars(_OPEN_ALERTS_OF_PATIENT, {"patient_id": patient.id}).all()
     return PatientSummary(list(open_alerts), review, change, exercises_paused(patient.id))
+
+
+_OPEN_ALERTS_OF_PATIENT = (
+    db.select(Alert)
+    .where(Alert.patient_id == bindparam("patient_id"), Alert.resolved_at.is_(None))
+    .order_by(Alert.severity, Alert.opened_at)
+)
 
 
 RECENT_CHECKINS = 10

@@ -163,11 +163,13 @@ def plan_changed(error: PlanChanged):
 def patient_detail(patient_id: int):
     patient = patient_for_coach_or_404(patient_id)
     # Opening a patient's record is a view of health data: audited. The page is rendered
-    # before the commit (in the same transaction), so committing does not expire the
-    # coach and the patient and send two more SELECTs; if the commit fails, the error
-    # page goes out instead of the record, so nothing is shown unaudited.
-    audit.record("patient.view", patient, patient=patient.id)
+    # before the commit, so committing does not expire the coach and the patient and send
+    # two more SELECTs; if the commit fails, the error page goes out instead of the record,
+    # so nothing is shown unaudited. The audit row is added after the render: added before,
+    # the render's first query would flush it, and on SQLite the write lock would be held
+    # for the whole render, making every other writer wait.
     page = _patient_page(patient)
+    audit.record("patient.view", patient, patient=patient.id)
     db.session.commit()
     return page
 

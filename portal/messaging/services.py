@@ -18,7 +18,7 @@ from datetime import datetime
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, update
+from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy.orm import aliased
 
 from portal import mail
@@ -28,6 +28,7 @@ from portal.i18n import supported_language
 from portal.mail import OutboundEmail
 from portal.messaging.models import Message
 from portal.pagination import paginate_rows
+from portal.sqlutil import PATIENT_IDS
 from portal.timeutil import utcnow
 
 
@@ -37,41 +38,68 @@ class MessagingError(Exception):
 
 def _unread_for(reader: User):
     """SQL condition: a message in ``reader``'s threads that ``reader`` has not read."""
-    if reader.role == Role.PATIENT:
-        return and_(Message.patient_id == reader.id, Message.sender_id != reader.id, Message.read_at.is_(None))
+    return _unread_condition(reader.role, reader.id)
+
+
+def _unread_condition(role: str, reader_id):
+    if role == Role.PATIENT:
+        return and_(Message.patient_id == reader_id, Message.sender_id != reader_id, Message.read_at.is_(None))
     return and_(Message.sender_id == Message.patient_id, Message.read_at.is_(None))
 
 
+def _unread_count_statement(role: str):
+    """The COUNT for a reader of this role, the reader's id bound as ``user_id`` (see BADGE_PROVIDERS)."""
+    reader = bindparam("user_id")
+    if role == Role.PATIENT:
+        return db.select(func.count(Message.id)).where(_unread_condition(role, reader))
+    patient = aliased(User)
+    return (
+        db.select(func.count(Message.id))
+        .join(patient, patient.id == Message.patient_id)
+        .where(patient.coach_id == reader, patient.is_active.is_(True), _unread_condition(role, reader))
+    )
+
+
+# Built once: every page's badge reuses them, with SQLAlchemy's cache key already computed.
+_UNREAD_COUNT = {role: _unread_count_statement(role) for role in (Role.PATIENT, Role.COACH)}
+
+
 def unread_count_query(user: User):
-    """The COUNT of the user's unread messages (the nav badge), or None for a role without messages."""
-    if user.role == Role.PATIENT:
-        return db.select(func.count(Message.id)).where(_unread_for(user))
-    if user.role == Role.COACH:
-        patient = aliased(User)
-        return (
-            db.select(func.count(Message.id))
-            .join(patient, patient.id == Message.patient_id)
-            .where(patient.coach_id == user.id, patient.is_active.is_(True), _unread_for(user))
-        )
-    return None
+    """The COUNT of the user's unread messages (the nav badge), for ``user_id`` bound to the user's id;
+    None for a role without messages."""
+    return _UNREAD_COUNT.get(user.role)
 
 
 def unread_count(user: User) -> int:
     """Unread messages for the nav badge: one COUNT."""
     stmt = unread_count_query(user)
-    return 0 if stmt is None else db.session.scalar(stmt) or 0
+    return 0 if stmt is None else db.session.scalar(stmt, {"user_id": user.id}) or 0
 
 
 def unread_by_patient(patient_ids: list[int]) -> dict[int, int]:
     """{patient id: messages from that patient not yet read by their coach}, one grouped query."""
     if not patient_ids:
         return {}
-    rows = db.session.execute(
-        db.select(Message.patient_id, func.count(Message.id))
-        .where(Message.patient_id.in_(patient_ids), Message.sender_id == Message.patient_id, Message.read_at.is_(None))
-        .group_by(Message.patient_id)
-    )
+    rows = db.session.execute(_UNREAD_BY_PATIENT, {"patient_ids": patient_ids})
     return {patient_id: count for patient_id, count in rows}
+
+
+# The roster and the patient page run these on every visit: built once, values bound per request.
+_UNREAD_BY_PATIENT = (
+    db.select(Message.patient_id, func.count(Message.id))
+    .where(
+        Message.patient_id.in_(PATIENT_IDS),
+        Message.sender_id == Message.patient_id,
+        Message.read_at.is_(None),
+    )
+    .group_by(Message.patient_id)
+)
+_RECENT_MESSAGES = (
+    db.select(Message)
+    .where(Message.patient_id == bindparam("patient_id"))
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def thread_page(patient: User, page: int = 1, per_page: int = 30):
@@ -88,12 +116,7 @@ def thread_page(patient: User, page: int = 1, per_page: int = 30):
 
 def recent_messages(patient: User, limit: int = 3) -> list[Message]:
     """The last few messages of a thread, oldest first (for the coach's patient page)."""
-    rows = db.session.scalars(
-        db.select(Message)
-        .where(Message.patient_id == patient.id)
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.scalars(_RECENT_MESSAGES, {"patient_id": patient.id, "limit": limit}).all()
     return list(reversed(rows))
 
 
