@@ -9,6 +9,7 @@ installs it when missing.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from config import TestingConfig
@@ -141,15 +144,39 @@ def log_in(page, live_server: LiveServer | str, email: str, password: str = DEMO
         submit(page, page.get_by_role("button", name="Continue"))
 
 
-def submit(page, button) -> None:
+def submit(page, button, *, timeout: float = 30_000) -> None:
     """Click a button that posts a form, and wait until the page that answers it has loaded.
 
     Waiting for a load state after the click is not enough: the page that was already
     there counts as loaded, so the next step can run (and a `goto` can cancel the post)
-    before the browser has even sent the form.
+    before the browser has even sent the form. The wait covers the click's own wait for
+    the button plus the server's answer, so it is longer than one action's timeout.
     """
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        button.click()
+    try:
+        with page.expect_navigation(wait_until="domcontentloaded", timeout=timeout):
+            button.click()
+    except PlaywrightTimeoutError as error:
+        menu = page.locator("#main-nav")
+        menu_state = menu.get_attribute("class") if menu.count() else "no menu"
+        raise AssertionError(
+            f"no new page within {timeout / 1000:.0f} s of clicking {button}; still on {page.url}, "
+            f"button visible: {button.is_visible()}, menu: {menu_state}"
+        ) from error
+
+
+def open_menu(page) -> None:
+    """Unfold the main menu when it is folded behind the menu button (phone widths).
+
+    Returns once Bootstrap has finished opening it: during the height transition the
+    items are clipped, and a click aimed at one can land on the page beneath.
+    """
+    # After a form post the page may still be replacing itself: decide on the menu button
+    # only once it has loaded, or a phone-width check can see the old page's button.
+    page.wait_for_load_state("load")
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():
+        toggler.click()
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
 
 
 def demo_totp_code(live_server: LiveServer | str, email: str) -> str:
@@ -175,10 +202,5 @@ def demo_totp_code(live_server: LiveServer | str, email: str) -> str:
 
 
 def log_out(page) -> None:
-    # After a form post the page may still be replacing itself: decide on the menu button
-    # only once it has loaded, or a phone-width check can see the old page's button.
-    page.wait_for_load_state("load")
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible():
-        toggler.click()
+    open_menu(page)
     submit(page, page.get_by_role("button", name="Log out"))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from portal.auth.models import email_lookup
 from portal.care.models import Alert, AlertKind, CheckIn
 from portal.extensions import db
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, open_menu
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +45,7 @@ def _tap(page, legend: str, value: int) -> None:
 
 
 def _open_nav(page, name: str) -> None:
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible():
-        toggler.click()
+    open_menu(page)
     page.get_by_role("link", name=name, exact=True).first.click()
 
 
