@@ -112,39 +112,40 @@ def _translations():
     return _DOMAIN.get_translations()
 
 
-# The template functions behave exactly as Jinja's "newstyle" gettext (escaped, then
-# %-formatted with the keyword arguments) but call the catalog directly.
-def _formatted(context, text: str, variables: dict):
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
-    return text % variables
+class _RequestCatalog:
+    """Stands for the catalog of whatever locale is in force when a text is looked up."""
+
+    def ugettext(self, string):
+        return _translations().ugettext(string)
+
+    def ungettext(self, singular, plural, num):
+        return _translations().ungettext(singular, plural, num)
 
 
-@pass_context
-def _template_gettext(context, string, /, **variables):
-    return _formatted(context, _translations().ugettext(string), variables)
+def _gettext_functions(catalog) -> dict:
+    """Template ``_``, ``gettext`` and ``ngettext`` over ``catalog``: they behave exactly as Jinja's
+    "newstyle" gettext (escaped, then %-formatted with the keyword arguments) but call the catalog
+    directly.
 
+    Each render gets them bound to the request's catalog as the render starts (``force_locale``
+    included): a page calls ``_`` a few hundred times, and looking the catalog up each time was a
+    measurable share of a page. Imported macros, which do not see the render's context, use the
+    environment's, bound to a ``_RequestCatalog``.
+    """
 
-@pass_context
-def _template_ngettext(context, singular, plural, num, /, **variables):
-    variables.setdefault("num", num)
-    return _formatted(context, _translations().ungettext(singular, plural, num), variables)
-
-
-def _render_gettext(translations) -> dict:
-    """The template functions bound to one render's catalog: a page calls ``_`` a few hundred
-    times, and looking the request's catalog up each time was a measurable share of a page.
-    A render starts with the request's current locale (``force_locale`` included); imported
-    macros, which do not see the render's context, use the global functions above."""
+    def formatted(context, text: str, variables: dict):
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
+        return text % variables
 
     @pass_context
     def gettext(context, string, /, **variables):
-        return _formatted(context, translations.ugettext(string), variables)
+        return formatted(context, catalog.ugettext(string), variables)
 
     @pass_context
     def ngettext(context, singular, plural, num, /, **variables):
         variables.setdefault("num", num)
-        return _formatted(context, translations.ungettext(singular, plural, num), variables)
+        return formatted(context, catalog.ungettext(singular, plural, num), variables)
 
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
@@ -156,12 +157,8 @@ def register_i18n(app: Flask) -> None:
     # the Python side (gettext, lazy labels) as for the templates.
     babel.domain_instance = _DOMAIN
     # After Flask-Babel installed its own: "_" too, so a template's _() is one call, not an alias of one.
-    app.jinja_env.globals.update(
-        _=_template_gettext,
-        gettext=_template_gettext,
-        ngettext=_template_ngettext,
-    )
+    app.jinja_env.globals.update(_gettext_functions(_RequestCatalog()))
 
     @app.context_processor
     def inject_language():
-        return {"current_language": current_language(), "languages": LANGUAGES, **_render_gettext(_translations())}
+        return {"current_language": current_language(), "languages": LANGUAGES, **_gettext_functions(_translations())}
