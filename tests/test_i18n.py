@@ -366,3 +366,23 @@ def test_signed_in_users_language_wins_over_the_session_choice(app, db, patient)
     client.get("/language/es")
     assert login(client, patient).status_code == 302
     assert '<html lang="en">' in client.get("/account").get_data(as_text=True)
+
+
+def test_todays_cards_speak_spanish_on_the_page_and_in_the_marking_answer(db, patient, coach, login_as):
+    # The cards are a macro imported without the render's context: they take the environment's
+    # gettext, which must look the catalog up for the locale in force, as the page's own does.
+    patient.language = "es"
+    plan = make_plan(patient, coach, [make_item(title="Pelvic tilt")])
+    plan.items[0].times_per_day = 1  # one "Mark done" finishes the day
+    db.session.commit()
+    client = login_as(patient)
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Cómo hacerlo y precauciones" in page and "How to do it" not in page
+    assert 'Marcar<span class="visually-hidden"> Pelvic tilt</span> como hecho' in page
+    answer = client.post(
+        f"/me/today/items/{plan.items[0].id}",
+        data={"csrf_token": csrf_token(client, "/me/"), "done": "1"},
+        headers={"Accept": "application/json"},
+    ).get_json()
+    assert "Cómo hacerlo y precauciones" in answer["card"] and "How to do it" not in answer["card"]
+    assert 'Marcar<span class="visually-hidden"> Pelvic tilt</span> como no hecho' in answer["card"]
