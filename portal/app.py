@@ -19,7 +19,9 @@ import portal.api.patient_views  # noqa: F401
 import portal.auth.twofactor_views  # noqa: F401
 import portal.auth.views  # noqa: F401
 import portal.coaching.alert_views  # noqa: F401
-import portal.coaching.views  # noqa: F401
+import portal.coaching.plan_views  # noqa: F401
+import portal.coaching.program_views  # noqa: F401
+import portal.coaching.roster_views  # noqa: F401
 import portal.exercises.views  # noqa: F401
 import portal.messaging.views  # noqa: F401
 import portal.models  # noqa: F401 - every table registered before first use

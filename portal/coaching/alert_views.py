@@ -31,7 +31,7 @@ from portal.care.alerts import (
 from portal.care.models import Alert, AlertKind
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.coaching.blueprint import bp
-from portal.coaching.views import render_patient_page
+from portal.coaching.plan_views import render_patient_page
 from portal.extensions import db
 from portal.forms import PortalForm, no_control_chars, strip_filter
 from portal.navigation import BADGE_PROVIDERS

@@ -186,6 +186,9 @@ class PlanDetailsForm(VersionMixin, PlanFieldsMixin, PortalForm):
     submit = SubmitField(_l("Save plan details"))
 
 
+DIRECTIONS = ("up", "down")  # the values a move form's direction may take
+
+
 class PlanActionForm(VersionMixin, PortalForm):
     """Remove, move or end: a POST with CSRF and the version the coach opened."""
 

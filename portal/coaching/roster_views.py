@@ -1,0 +1,45 @@
+"""Coach pages: the roster, the coach's home (patients ordered by name or by who needs attention)."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.care import plans as plan_service
+from portal.coaching import review as review_service
+from portal.coaching.blueprint import bp
+from portal.coaching.forms import RosterSearchForm
+from portal.messaging.services import unread_by_patient
+from portal.pagination import page_arg, paginate_rows
+from portal.timeutil import local_today
+
+
+@bp.route("/")
+def roster():
+    form = RosterSearchForm(request.args)
+    if not form.validate():
+        return render_template("coaching/roster.html", form=form, page=None), 400
+    sort = review_service.roster_sort(request.args.get("sort"))
+    if sort is None:
+        abort(400, _("Sort the patients by name or by who needs attention."))
+    query = plan_service.roster_query(current_user, form.q.data)
+    if sort == "attention":
+        query = review_service.order_by_attention(query)
+    page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
+    ids = [row[0].id for row in page.items]
+    # Unread messages per patient on this page: one grouped query.
+    unread = unread_by_patient(ids)
+    # Check-in, adherence and alert columns: a few grouped queries for the page.
+    review = review_service.review_for(ids, local_today(current_user.tz))
+    for patient, plan in ((row[0], row[1]) for row in page.items):
+        review[patient.id].has_plan = plan is not None
+    return render_template(
+        "coaching/roster.html",
+        form=form,
+        page=page,
+        unread=unread,
+        review=review,
+        sort=sort,
+        sorts=review_service.ROSTER_SORTS,
+    )
