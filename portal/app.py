@@ -47,6 +47,7 @@ from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.fhir.views import bp as fhir_bp
 from portal.formatting import register_template_filters
 from portal.i18n import register_i18n
+from portal.jsonbody import SafeJSONProvider
 from portal.messaging.blueprint import bp as messaging_bp
 from portal.navigation import badges_for, nav_for
 from portal.patients.blueprint import bp as patients_bp
@@ -65,6 +66,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
         template_folder=str(BASE_DIR / "templates"),
         instance_path=str(BASE_DIR / "instance"),
     )
+    app.json = SafeJSONProvider(app)
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_instance_dir(app)

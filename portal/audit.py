@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.local import LocalProxy
 
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -207,6 +208,10 @@ def _refuse_delete(mapper, connection, target) -> None:  # noqa: ARG001
     raise RuntimeError("Audit events are append-only.")
 
 
+def _unproxied(value: Any) -> Any:
+    return value._get_current_object() if isinstance(value, LocalProxy) else value
+
+
 def record(
     action: str,
     target: Any = None,
@@ -220,6 +225,8 @@ def record(
     ``target`` is any model instance (its class name and id are kept); ``patient``
     is the patient whose record is involved. ``detail`` must never hold secrets.
     """
+    # current_user is a proxy: the audit names what it stands for (a "User"), never "LocalProxy".
+    target, actor, patient = (_unproxied(value) for value in (target, actor, patient))
     if actor is None and has_request_context():
         # An API request acts as its bearer token's user, never as a cookie that came along.
         actor = g.get("api_user") or (current_user if current_user.is_authenticated else None)

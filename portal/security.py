@@ -20,6 +20,9 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 
+# Every response under this path is the JSON API's (or its description).
+API_PATH_PREFIX = "/api/"
+
 PERMISSIONS_POLICY = {
     "camera": "()",
     "microphone": "()",
@@ -58,7 +61,9 @@ def register_security(app: Flask) -> None:
         # A response the view marked immutable is keyed by a content hash and holds no personal
         # data (the library drawings): the browser may keep it.
         immutable = response.cache_control.immutable and request.method == "GET"
-        if request.endpoint != "static" and not immutable and (_signed_in() or request.method != "GET"):
+        # API answers carry health data under a bearer token, which _signed_in() does not see: never cached.
+        api = request.path.startswith(API_PATH_PREFIX)
+        if api or (request.endpoint != "static" and not immutable and (_signed_in() or request.method != "GET")):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

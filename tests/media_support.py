@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 import requests
@@ -113,3 +114,20 @@ def mp4_bytes(size: int = 64 * 1024) -> bytes:
     ftyp = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
     body = bytes(range(256)) * (size // 256 + 1)
     return (ftyp + body)[:size]
+
+
+def real_video(kind: str = "mp4", frames: int = 5, side: int = 32) -> bytes:
+    """A real, playable video made here by FFmpeg (through PyAV): H.264 in MP4, or VP8 in WebM."""
+    codec = {"mp4": "libx264", "webm": "libvpx"}[kind]
+    out = io.BytesIO()
+    with av.open(out, "w", format=kind) as container:
+        stream = container.add_stream(codec, rate=10)
+        stream.width = stream.height = side
+        stream.pix_fmt = "yuv420p"
+        for number in range(frames):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (side, side), (number * 40 % 256, 120, 60)))
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()

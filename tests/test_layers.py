@@ -29,6 +29,7 @@ LAYERS = {
     "crypto": 0,
     "urlcache": 0,
     "formrender": 0,
+    "jsonbody": 0,
     "sqlutil": 1,
     "pagination": 1,
     "errors": 1,

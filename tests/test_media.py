@@ -14,7 +14,7 @@ from portal.exercises.media import PICTURE_LIMIT
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from tests.conftest import csrf_token
-from tests.media_support import jpeg_with_gps, mp4_bytes, png_bytes, stored_keys
+from tests.media_support import jpeg_with_gps, mp4_bytes, png_bytes, real_video, stored_keys
 from tests.plan_factories import make_item, make_plan
 
 
@@ -82,8 +82,9 @@ def test_patient_sees_the_picture_with_immutable_private_caching(
     assert thumb in patient_client.get("/me/plan/print").get_data(as_text=True)
 
 
-def test_video_is_accepted_by_its_container_signature_and_served_in_ranges(media_backend, coach_client, own_item):
-    data = mp4_bytes(200_000)
+def test_a_real_video_is_accepted_and_served_in_ranges(media_backend, coach_client, own_item):
+    data = real_video("mp4", frames=40, side=64)
+    assert len(data) > 300
     assert upload(coach_client, own_item, data, "clip.bin").status_code == 302
     item = _fresh(own_item)
     assert (item.media_kind, item.media_type, item.media_thumb_digest) == ("video", "video/mp4", None)
@@ -101,10 +102,29 @@ def test_video_is_accepted_by_its_container_signature_and_served_in_ranges(media
     assert bad.status_code == 416 and bad.headers["Content-Range"] == f"bytes */{len(data)}"
 
 
-def test_webm_signature_is_recognised(media_backend, coach_client, own_item):
-    webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm"
-    assert upload(coach_client, own_item, webm + b"\x00" * 1000, "clip.webm", "video/webm").status_code == 302
+def test_a_real_webm_is_recognised(media_backend, coach_client, own_item):
+    assert upload(coach_client, own_item, real_video("webm"), "clip.webm", "video/webm").status_code == 302
     assert _fresh(own_item).media_type == "video/webm"
+
+
+WEBM_HEADER = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (mp4_bytes(200) + b"<!doctype html><script>alert(1)</script>" * 50, "video/mp4"),
+        (mp4_bytes(60_000), "video/mp4"),
+        (WEBM_HEADER + b"<html><body>not a video</body></html>" * 20, "video/webm"),
+        (real_video("mp4")[:300], "video/mp4"),
+    ],
+    ids=["ftyp-then-html", "ftyp-then-noise", "ebml-then-html", "truncated-mp4"],
+)
+def test_a_file_that_only_begins_like_a_video_is_refused(media_backend, coach_client, own_item, data, content_type):
+    response = upload(coach_client, own_item, data, "clip.mp4", content_type)
+    assert response.status_code == 400
+    assert "This video could not be read" in response.get_data(as_text=True)
+    assert _fresh(own_item).media_digest is None and stored_keys(media_backend) == []
 
 
 @pytest.mark.parametrize(

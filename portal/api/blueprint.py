@@ -19,9 +19,11 @@ from flask_smorest import Api, Blueprint
 from marshmallow import RAISE, Schema, fields
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
+from portal import jsonbody
 from portal.auth import sessions
 from portal.auth.models import SessionKind, User
 from portal.errors import BadInput, NotAllowed, NotFound, problem
@@ -38,6 +40,12 @@ class StrictParser(FlaskParser):
     """webargs ignores unknown query parameters by default; the API refuses them, as it does unknown body fields."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
+
+    def _raw_load_json(self, req):
+        """The body as webargs reads it, but with over-deep nesting and lone surrogates refused as bad JSON."""
+        if not is_json_request(req):
+            return missing
+        return jsonbody.loads(req.get_data(cache=True))
 
 
 class ApiBlueprint(Blueprint):

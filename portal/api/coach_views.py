@@ -140,6 +140,8 @@ def patient_checkins(args: dict, patient_id: int):
     """A patient's check-ins, newest first."""
     patient = _my_patient(patient_id)
     rows, next_cursor = page_of(checkin_history_query(patient.id), args.get("cursor"), args["limit"])
+    audit.record("patient.view", patient, patient=patient, section="check-in history", via="api")
+    db.session.commit()
     return {"items": [present.checkin(row[0]) for row in rows], "next_cursor": next_cursor}
 
 
@@ -150,7 +152,10 @@ def patient_checkins(args: dict, patient_id: int):
 def patient_progress(args: dict, patient_id: int):
     """A patient's progress series for the last 7, 30 or 90 days."""
     patient = _my_patient(patient_id)
-    return present.progress(progress_for(patient.id, patient_today(patient), args["days"]))
+    result = present.progress(progress_for(patient.id, patient_today(patient), args["days"]))
+    audit.record("patient.view", patient, patient=patient, section="chart data", days=args["days"], via="api")
+    db.session.commit()
+    return result
 
 
 @bp.route("/coach/alerts", methods=["GET"])

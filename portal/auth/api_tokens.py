@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import current_app
-
 from portal import audit
 from portal.auth import sessions, twofactor
 from portal.auth.models import SessionKind, User, UserSession
@@ -39,18 +37,19 @@ class RefreshRefused(StrEnum):
     REUSED = "reused"  # already used: the sign-in it belonged to has been ended now
 
 
-def _access_seconds() -> int:
-    return int(current_app.config["API_ACCESS_MINUTES"]) * 60
+def _lifetime_seconds(access_row: UserSession) -> int:
+    """Seconds the access token lives: API_ACCESS_MINUTES, or less (the staff idle limit, its sign-in's end)."""
+    return int((access_row.expires_at - access_row.created_at).total_seconds())
 
 
 def issue(user: User, *, user_agent: str | None, ip: str | None) -> TokenPair:
     """A new phone sign-in for a user whose password (and two-step code) were proven."""
     refresh_row, refresh_secret = sessions.start(user, kind=SessionKind.API_REFRESH, user_agent=user_agent, ip=ip)
-    _access_row, access_secret = sessions.start(
+    access_row, access_secret = sessions.start(
         user, kind=SessionKind.API_ACCESS, user_agent=user_agent, ip=ip, parent=refresh_row
     )
     audit.record("api.token_issued", refresh_row, actor=user)
-    return TokenPair(access_secret, refresh_secret, _access_seconds(), refresh_row)
+    return TokenPair(access_secret, refresh_secret, _lifetime_seconds(access_row), refresh_row)
 
 
 def refresh(refresh_secret: object, *, user_agent: str | None, ip: str | None) -> TokenPair | RefreshRefused:
@@ -83,10 +82,10 @@ def refresh(refresh_secret: object, *, user_agent: str | None, ip: str | None) -
             expires_at=row.expires_at,  # worth remembering only as long as the sign-in can live
         )
     )
-    _access_row, access_secret = sessions.start(
+    access_row, access_secret = sessions.start(
         row.user, kind=SessionKind.API_ACCESS, user_agent=user_agent, ip=ip, parent=row
     )
-    return TokenPair(access_secret, new_secret, _access_seconds(), row)
+    return TokenPair(access_secret, new_secret, _lifetime_seconds(access_row), row)
 
 
 def _end_sign_in_of_used(refresh_secret: object) -> bool:

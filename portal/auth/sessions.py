@@ -85,13 +85,14 @@ def start(
     """A new session row for the user and its secret (given out once, never stored).
 
     An API access token is started with its refresh session as ``parent``; it lives
-    API_ACCESS_MINUTES, and never past its parent.
+    API_ACCESS_MINUTES, but never longer than its user's idle limit (a staff token
+    unused for STAFF_IDLE_MINUTES is dead, like a browser session), and never past its parent.
     """
     now = now or utcnow()
     if kind == SessionKind.TWO_FACTOR_PENDING:
         lifetime = PENDING_LIFETIME
     elif kind == SessionKind.API_ACCESS:
-        lifetime = timedelta(minutes=current_app.config["API_ACCESS_MINUTES"])
+        lifetime = min(timedelta(minutes=current_app.config["API_ACCESS_MINUTES"]), idle_limit_for(user))
     else:
         lifetime = absolute_limit()
     expires_at = now + lifetime

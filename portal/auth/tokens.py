@@ -1,8 +1,9 @@
 """Signed, expiring, single-use tokens for password reset and invitations.
 
-The token carries a fingerprint of the current password hash, role and status,
-so it stops working once used (the password changes), when the account is
-deactivated or its role changes. No table needed.
+The token carries a fingerprint of the current password hash, email, role and
+status, so it stops working once used (the password changes), when the account
+is deactivated, its role changes or its email changes (a link sent to the old
+address must not open the account). No table needed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    material = f"{user.password_hash or ''}|{user.role}|{user.is_active}"
+    material = f"{user.password_hash or ''}|{(user.email or '').lower()}|{user.role}|{user.is_active}"
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 

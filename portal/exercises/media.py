@@ -2,8 +2,10 @@
 
 The type is decided from the file's bytes, never from its name or the browser's claim. Pictures
 are decoded and re-encoded by Pillow, which drops EXIF and GPS data and any bytes that are not the
-image, and are resized to at most 1600 px with a small thumbnail. Videos are accepted only with an
-MP4 or WebM container signature and are stored as sent.
+image, and are resized to at most 1600 px with a small thumbnail. Videos are stored as sent, but only
+once their container (MP4 or WebM, as its signature announces) has been parsed by FFmpeg's demuxer for
+that one format (through PyAV) and its first video frame decoded: a file that merely begins like a
+video (an ``ftyp`` box followed by a web page) is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import av
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,6 +38,8 @@ MAX_PIXELS = 50_000_000
 
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 VIDEO_TYPES = {"video/mp4", "video/webm"}
+# The one FFmpeg demuxer each accepted type is read with (never FFmpeg's guess among all it knows).
+DEMUXERS = {"video/mp4": "mp4", "video/webm": "webm"}
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4", "video/webm": "webm"}
 
 
@@ -72,6 +77,24 @@ def video_type(head: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
         return "video/webm"
     return None
+
+
+def check_video(stream: BinaryIO, content_type: str) -> None:
+    """Parse the container with its one demuxer and decode the first video frame; BadInput when that fails."""
+    bad = BadInput(_("This video could not be read. Please upload an MP4 or WebM video."))
+    try:
+        with av.open(stream, mode="r", format=DEMUXERS[content_type]) as container:
+            if not container.streams.video:
+                raise bad
+            frame = next(container.decode(video=0), None)
+            if frame is None or frame.width <= 0 or frame.height <= 0:
+                raise bad
+    except BadInput:
+        raise
+    except (av.FFmpegError, OSError, ValueError, EOFError, StopIteration):
+        raise bad from None
+    finally:
+        stream.seek(0)
 
 
 def _encode(image: Image.Image, image_format: str) -> bytes:
@@ -125,6 +148,7 @@ def prepare_upload(stream: BinaryIO) -> Prepared:
     if content_type is not None:
         if size > VIDEO_LIMIT:
             raise MediaTooLarge(_("This video is larger than 100 MB. Please upload a shorter clip."))
+        check_video(stream, content_type)
         return Prepared("video", content_type, stream)
     if size > PICTURE_LIMIT:
         raise MediaTooLarge(_("This picture is larger than 10 MB. Please upload a smaller photo."))
