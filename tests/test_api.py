@@ -181,7 +181,9 @@ def test_patient_day_and_coach_response_through_the_api_match_the_pages(app, pat
     for session in range(1, first["times_per_day"] + 1):
         marked = phone.put(f"{API}/me/today/items/{first['id']}", json={"done": True}, headers=me)
         assert marked.status_code == 200 and marked.json["done"] is (session == first["times_per_day"])
-    assert phone.get(f"{API}/me/today", headers=me).json["done_count"] == 1
+    after = phone.get(f"{API}/me/today", headers=me).json
+    assert after["done_count"] == 1 and after["sessions_done"] == first["times_per_day"]
+    assert after["sessions_total"] == sum(item["times_per_day"] for item in after["items"])
 
     saved = phone.put(
         f"{API}/me/checkins/today",
@@ -221,7 +223,7 @@ def test_patient_day_and_coach_response_through_the_api_match_the_pages(app, pat
 
     # The HTML pages show the same state.
     patient_page = login_as(patient).get("/me/").get_data(as_text=True)
-    assert "1 of 2 done today" in patient_page
+    assert f"{after['sessions_done']} of {after['sessions_total']} sessions done today" in patient_page
     coach_browser = login_as(coach)
     alerts_page = coach_browser.get("/coach/alerts").get_data(as_text=True)
     assert "Called; seen at Plano today." not in alerts_page  # no longer open

@@ -16,13 +16,18 @@ import time_machine
 from portal.auth.models import Role
 from portal.care.alerts import open_alert
 from portal.care.checkins import patient_today
-from portal.care.models import AlertKind, ItemLog, PlanStatus
+from portal.care.models import AlertKind, ItemLog, PlanItem, PlanStatus
 from portal.care.today import (
     ItemPaused,
     NotDueToday,
+    Rounds,
+    TodayItem,
     log_session,
+    next_step,
     plan_item_for_patient,
+    rounds_of,
     session_items,
+    sessions_count,
     set_done,
     todays_plan,
 )
@@ -242,3 +247,84 @@ def test_an_item_belongs_to_its_patients_active_plan_only(db, coach, make_user, 
     mine.status = PlanStatus.ENDED
     db.session.commit()
     assert plan_item_for_patient(patient, kept.id) is None
+
+
+# --- rounds of the guided session and the day's sessions --------------------------------------
+
+
+def steps_of(*doses: tuple[int, int]) -> list[TodayItem]:
+    """Session steps from (times a day, sessions done) pairs (no database: the arithmetic alone)."""
+    return [TodayItem(PlanItem(times_per_day=times), done) for times, done in doses]
+
+
+@pytest.mark.parametrize(
+    ("doses", "done", "total"),
+    [
+        ([], 0, 0),
+        ([(1, 0)], 0, 1),
+        ([(1, 1)], 1, 1),
+        ([(3, 1), (1, 1)], 1, 3),  # one pass: round 1 of 3
+        ([(3, 1), (1, 0)], 0, 3),  # the once-a-day movement was skipped: no round complete
+        ([(3, 3), (1, 0)], 0, 3),  # three taps on one card are not three rounds
+        ([(3, 2), (2, 2), (1, 1)], 2, 3),
+        ([(3, 3), (2, 2), (1, 1)], 3, 3),
+        ([(3, 2), (3, 1)], 1, 3),
+        ([(0, 0)], 0, 1),  # no times a day counts as once
+        ([(2, 5)], 2, 2),  # a count above the dose (the dose was lowered) is every round
+    ],
+)
+def test_rounds_done_are_the_passes_every_movement_completed(doses, done, total):
+    assert rounds_of(steps_of(*doses)) == Rounds(done=done, total=total)
+
+
+def test_a_round_says_which_one_is_current_and_when_all_are_done():
+    assert Rounds(0, 3).current == 1 and not Rounds(0, 3).all_done
+    assert Rounds(1, 3).current == 2 and not Rounds(1, 3).all_done
+    assert Rounds(2, 3).current == 3
+    assert Rounds(3, 3).current == 3 and Rounds(3, 3).all_done
+    assert Rounds(0, 0).all_done
+
+
+@pytest.mark.parametrize(
+    ("doses", "after", "expected"),
+    [
+        ([(3, 0), (1, 0)], 0, 1),
+        ([(3, 1), (1, 0)], 1, 2),  # step 1 logged in this round: on to step 2
+        ([(3, 1), (1, 0)], 0, 2),  # restarting mid-round does not repeat step 1
+        ([(3, 1), (1, 1)], 0, 1),  # round 2 starts again at step 1
+        ([(3, 1), (1, 1)], 1, 3),  # ... and the once-a-day step is not in it: the summary
+        ([(3, 3), (1, 1)], 0, 3),  # all done: the summary
+        ([(2, 1), (2, 0), (2, 1)], 2, 4),  # round 1 still open, the third already has its session
+        ([(2, 1), (2, 0), (2, 1)], 0, 2),
+        ([(2, 1), (2, 1), (2, 1)], 3, 4),
+    ],
+)
+def test_the_next_step_is_the_next_movement_short_in_this_round(doses, after, expected):
+    assert next_step(steps_of(*doses), after) == expected
+
+
+@pytest.mark.parametrize(
+    ("doses", "expected"),
+    [([], (0, 0)), ([(3, 1), (1, 1)], (2, 4)), ([(2, 5), (1, 0)], (2, 3)), ([(0, 1)], (1, 1)), ([(4, 4)], (4, 4))],
+)
+def test_the_days_sessions_count_each_item_up_to_its_dose(doses, expected):
+    assert sessions_count(steps_of(*doses)) == expected
+
+
+def test_today_counts_sessions_of_the_items_in_its_count(db, patient, coach):
+    plan = make_plan(db, patient, coach, n_items=3)
+    first, second, third = plan.items
+    first.times_per_day, second.times_per_day, third.times_per_day = 3, 1, 2
+    db.session.commit()
+    log_session(patient, first)
+    log_session(patient, second)
+    db.session.commit()
+    plan_today = todays_plan(patient)
+    assert (plan_today.sessions_done, plan_today.sessions_total) == (2, 6)
+    assert plan_today.done_count == 1
+    assert rounds_of(session_items(plan_today)) == Rounds(done=0, total=3)
+    log_session(patient, third)
+    db.session.commit()
+    plan_today = todays_plan(patient)
+    assert (plan_today.sessions_done, plan_today.sessions_total) == (3, 6)
+    assert rounds_of(session_items(plan_today)) == Rounds(done=1, total=3)

@@ -402,7 +402,7 @@ def test_today_shows_the_paused_item_with_the_reason_and_no_button(patient, coac
     card = html[html.index(f'id="item-{plan.items[0].id}"') : html.index(f'id="item-{plan.items[1].id}"')]
     assert f"Paused by your coach:</strong> {REASON}" in card
     assert "Mark<span" not in card and "data-mark-form" not in card
-    assert "0 of 2 done today" in html
+    assert "0 of 2 sessions done today" in html
     assert html.count("data-mark-form") == 2
     token = csrf_token(patient_client, "/me/")
     response = patient_client.post(f"/me/today/items/{plan.items[0].id}", data={"csrf_token": token, "done": "1"})
@@ -414,7 +414,7 @@ def test_today_shows_the_paused_item_with_the_reason_and_no_button(patient, coac
     html = patient_client.get("/me/").get_data(as_text=True)
     card = html[html.index(f'id="item-{plan.items[0].id}"') : html.index(f'id="item-{plan.items[1].id}"')]
     assert "Paused by your coach" not in card and "data-mark-form" in card
-    assert "0 of 3 done today" in html
+    assert "0 of 3 sessions done today" in html
 
 
 def test_every_item_paused_says_so_instead_of_a_count(patient, coach, plan, patient_client):

@@ -309,7 +309,7 @@ def test_what_a_patient_logs_is_on_the_next_page_of_patient_and_coach(patient, c
     patient_page = f"/coach/patients/{patient.id}"
     before_today = patient_client.get("/me/").get_data(as_text=True)  # warm every per-process memo
     before_coach = coach_client.get(patient_page).get_data(as_text=True)
-    assert "0 of 1 done today" in before_today and 'data-badge="open_alerts"' not in before_coach
+    assert "0 of 2 sessions done today" in before_today and 'data-badge="open_alerts"' not in before_coach
 
     action = re.search(r'action="(/me/today/items/\d+)"', before_today).group(1)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', before_today).group(1)

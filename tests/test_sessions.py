@@ -89,6 +89,54 @@ def test_today_shows_one_of_three_and_marking_is_the_sessions_action(patient, pa
     assert _log(patient, item.id).sessions_done == 2
 
 
+def test_a_round_of_the_session_logs_each_movement_once_and_says_which_round(patient, patient_client):
+    plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Cat cow")])
+    thrice, once = plan.items
+    thrice.times_per_day, once.times_per_day = 3, 1
+    _db.session.commit()
+    token = csrf_token(patient_client, "/me/")
+    assert "0 of 4 sessions done today" in patient_client.get("/me/").get_data(as_text=True)
+    start = patient_client.get("/me/today/session")
+    assert start.headers["Location"].endswith("/me/today/session/1")
+    done = {"csrf_token": token, "done": "1"}
+    assert patient_client.post("/me/today/session/1", data=done).headers["Location"].endswith("/session/2")
+    assert patient_client.post("/me/today/session/2", data=done).headers["Location"].endswith("/session/3")
+    summary = patient_client.get("/me/today/session/3").get_data(as_text=True)
+    assert "<h1>Round 1 of 3 done</h1>" in summary and "2 of 4 sessions done today" in summary
+    assert (_log(patient, thrice.id).sessions_done, _log(patient, once.id).sessions_done) == (1, 1)
+    today = patient_client.get("/me/").get_data(as_text=True)
+    assert "2 of 4 sessions done today" in today and 'max="4" value="2"' in today
+    # Round 2 holds only the movement due more than once.
+    assert patient_client.get("/me/today/session").headers["Location"].endswith("/session/1")
+    assert patient_client.post("/me/today/session/1", data=done).headers["Location"].endswith("/session/3")
+    assert "<h1>Round 2 of 3 done</h1>" in patient_client.get("/me/today/session/3").get_data(as_text=True)
+    patient_client.post("/me/today/session/1", data=done)
+    summary = patient_client.get("/me/today/session/3").get_data(as_text=True)
+    assert "<h1>All done for today</h1>" in summary and "4 of 4 sessions done today" in summary
+
+
+def test_a_skipped_movement_leaves_the_round_open(patient, patient_client):
+    plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Cat cow")])
+    for item in plan.items:
+        item.times_per_day = 2
+    _db.session.commit()
+    token = csrf_token(patient_client, "/me/")
+    patient_client.post("/me/today/session/1", data={"csrf_token": token, "done": "1"})
+    summary = patient_client.get("/me/today/session/3").get_data(as_text=True)
+    assert "<h1>Session finished</h1>" in summary and "1 of 4 sessions done today" in summary
+    # Starting again goes to the skipped movement, not back to the one already done this round.
+    assert patient_client.get("/me/today/session").headers["Location"].endswith("/session/2")
+
+
+def test_the_hold_timer_shows_minutes_and_seconds(patient, patient_client):
+    plan = make_plan(patient, items=[make_item(title="Knee hug")])
+    plan.items[0].hold_seconds = 180
+    _db.session.commit()
+    page = patient_client.get("/me/today/session/1").get_data(as_text=True)
+    assert 'data-countdown aria-hidden="true">3:00</p>' in page
+    assert 'data-label-pause="Pause timer" data-label-resume="Resume timer"' in page
+
+
 def test_session_steps_are_bounded_and_skip_moves_on(patient, patient_client):
     make_plan(patient, items=[make_item(title="Bridge"), make_item(title="Cat cow"), make_item(kind="diet")])
     first = patient_client.get("/me/today/session")

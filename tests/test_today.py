@@ -44,7 +44,7 @@ def test_today_groups_items_with_dose_note_link_and_progress(patient, patient_cl
     html = patient_client.get("/me/").get_data(as_text=True)
     groups = [m for m in re.findall(r'<h2 id="group-\w+" class="h4">([^<]+)</h2>', html)]
     assert groups == ["Stretches &amp; exercises", "Posture habits", "Nutrition"]
-    assert "0 of 3 done today" in html
+    assert "0 of 6 sessions done today" in html  # three items, each twice a day
     assert "2 sets of 10 reps · hold 5 s · twice a day" in html
     assert "Only as far as comfortable." in html
     assert f'href="/library/{move.id}"' in html
@@ -70,7 +70,7 @@ def test_only_items_due_today_are_shown(patient, patient_client):
     db.session.commit()
     html = patient_client.get("/me/").get_data(as_text=True)
     assert "Due today" in html and "Another day" not in html and "Removed" not in html
-    assert "0 of 1 done today" in html
+    assert "0 of 2 sessions done today" in html
 
 
 def test_plan_starting_later_says_when(patient, patient_client):
@@ -88,12 +88,12 @@ def test_mark_done_persists_is_idempotent_and_undo_works(patient, patient_client
     today = local_today(patient.tz)
     assert _logs() == [(item.id, today, True)]
     html = patient_client.get("/me/").get_data(as_text=True)
-    assert "1 of 2 done today" in html
+    assert "2 of 4 sessions done today" in html
     assert 'Mark<span class="visually-hidden"> Bridge</span> not done</button>' in html
     assert 'Mark<span class="visually-hidden"> Walk</span> done</button>' in html
     assert _mark(patient_client, item.id, done="0").status_code == 302
     assert _logs() == [(item.id, today, False)]
-    assert "0 of 2 done today" in patient_client.get("/me/").get_data(as_text=True)
+    assert "1 of 4 sessions done today" in patient_client.get("/me/").get_data(as_text=True)
 
 
 def test_marking_uses_the_patients_local_day(make_user, coach, login_as):
@@ -182,7 +182,7 @@ def test_statement_count_does_not_grow_with_items(patient, patient_client, queri
         html = patient_client.get(path).get_data(as_text=True)
     assert len(many) == len(few)
     if path == "/me/":
-        assert "2 of 23 done today" in html
+        assert "3 of 26 sessions done today" in html
 
 
 def test_my_plan_names_the_current_coach_after_a_reassignment(patient, patient_client, make_user):

@@ -112,6 +112,8 @@ def get_today():
         "day": plan_today.day,
         "total": plan_today.total,
         "done_count": plan_today.done_count,
+        "sessions_total": plan_today.sessions_total,
+        "sessions_done": plan_today.sessions_done,
         "items": [
             present.plan_item(entry.plan_item, texts[entry.library_item.id], entry.done) for entry in plan_today.items
         ],

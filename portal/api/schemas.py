@@ -136,6 +136,12 @@ class TodaySchema(Schema):
     day = fields.Date(required=True)
     total = fields.Integer(required=True)
     done_count = fields.Integer(required=True)
+    sessions_total = fields.Integer(
+        required=True, metadata={"description": "Sessions the day asks for: each counted item's times a day."}
+    )
+    sessions_done = fields.Integer(
+        required=True, metadata={"description": "Sessions logged today, each item's capped at its times a day."}
+    )
     items = fields.List(fields.Nested(TodayItemSchema), required=True)
 
 

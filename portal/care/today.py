@@ -84,6 +84,15 @@ class TodayItem:
         return self.plan_item.library_item.title
 
 
+def sessions_count(entries: list[TodayItem]) -> tuple[int, int]:
+    """(sessions logged, sessions asked) of ``entries``: each item asks its times a day, and
+    what it logged counts up to that."""
+    return (
+        sum(min(entry.sessions_done, entry.times) for entry in entries),
+        sum(entry.times for entry in entries),
+    )
+
+
 @dataclass
 class TodayGroup:
     kind: str
@@ -129,6 +138,15 @@ class TodayPlan:
     def done_count(self) -> int:
         return sum(1 for entry in self.counted if entry.done)
 
+    @property
+    def sessions_total(self) -> int:
+        """Sessions the day asks for ("4 of 19 sessions done today")."""
+        return sessions_count(self.counted)[1]
+
+    @property
+    def sessions_done(self) -> int:
+        return sessions_count(self.counted)[0]
+
 
 def due_items(plan: Plan | None, day: date) -> list[PlanItem]:
     """Active items of the plan scheduled on ``day`` (none before the plan starts), in plan order."""
@@ -162,6 +180,45 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     red_flag_open, paused = red_flag_status(patient.id)
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
     return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused, red_flag_open=red_flag_open)
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The guided session's rounds: round r asks one session of every movement due at least r
+    times a day. ``done`` rounds are complete; ``total`` is the most times a day of any movement."""
+
+    done: int
+    total: int
+
+    @property
+    def all_done(self) -> bool:
+        return self.done >= self.total
+
+    @property
+    def current(self) -> int:
+        """The round the patient is in (the first not complete; the last once all are)."""
+        return min(self.done + 1, self.total)
+
+
+def rounds_of(steps: list[TodayItem]) -> Rounds:
+    """Complete rounds of the session's ``steps``: the largest r for which every movement has
+    r sessions logged (or all its sessions, when it is due fewer than r times a day)."""
+    total = max((entry.times for entry in steps), default=0)
+    done = 0
+    while done < total and all(entry.sessions_done >= min(done + 1, entry.times) for entry in steps):
+        done += 1
+    return Rounds(done=done, total=total)
+
+
+def next_step(steps: list[TodayItem], after: int) -> int:
+    """The guided session's next step (1-based) after step ``after``: the first movement still
+    short of a session in the current round; ``len(steps) + 1`` (the summary) when none is."""
+    goal = rounds_of(steps).current
+    for number in range(after + 1, len(steps) + 1):
+        entry = steps[number - 1]
+        if entry.sessions_done < min(goal, entry.times):
+            return number
+    return len(steps) + 1
 
 
 def session_items(plan_today: TodayPlan) -> list[TodayItem]:

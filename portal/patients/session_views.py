@@ -12,7 +12,16 @@ from flask_login import current_user
 
 from portal.auth.access import patient_required
 from portal.care.checkins import checkin_for, outcome_for_week, week_start_for
-from portal.care.today import ItemPaused, NotDueToday, TodayItem, log_session, session_items, todays_plan
+from portal.care.today import (
+    ItemPaused,
+    NotDueToday,
+    log_session,
+    next_step,
+    rounds_of,
+    session_items,
+    sessions_count,
+    todays_plan,
+)
 from portal.exercises.translations import item_texts
 from portal.extensions import db
 from portal.i18n import current_language
@@ -26,19 +35,11 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def _next_step(steps: list[TodayItem], after: int) -> int:
-    """The first step after ``after`` whose movement is not done for the day (n+1: the summary)."""
-    for number in range(after + 1, len(steps) + 1):
-        if not steps[number - 1].done:
-            return number
-    return len(steps) + 1
-
-
 @bp.route("/today/session")
 @patient_required
 def session_start():
     steps = session_items(todays_plan(current_user))
-    return redirect(url_for("patients.session_step", step=_next_step(steps, 0)))
+    return redirect(url_for("patients.session_step", step=next_step(steps, 0)))
 
 
 @bp.route("/today/session/<int:step>")
@@ -56,6 +57,8 @@ def session_step(step: int):
         return render_template(
             "patients/session_summary.html",
             steps=steps,
+            rounds=rounds_of(steps),
+            sessions=sessions_count(steps),
             texts=texts,
             checked_in=checked_in,
             weekly_due=weekly_due,
@@ -67,7 +70,7 @@ def session_step(step: int):
         text=texts[entry.library_item.id],
         step=step,
         total=len(steps),
-        next_step=_next_step(steps, step),
+        next_step=next_step(steps, step),
         form=MarkDoneForm(formdata=None),
     )
 
@@ -92,7 +95,7 @@ def session_done(step: int):
         db.session.rollback()
         abort(409, str(error))
     db.session.commit()
-    target = url_for("patients.session_step", step=_next_step(steps, step))
+    target = url_for("patients.session_step", step=next_step(steps, step))
     if wants_json():
         return jsonify(next=target)
     return redirect(target)

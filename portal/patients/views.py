@@ -84,9 +84,12 @@ def mark_item(plan_item_id: int):
             message=message,
             card=render_template("patients/_today_card.html", entry=entry),
             progress=_(
-                "%(done_count)s of %(total)s done today", done_count=plan_today.done_count, total=plan_today.total
+                "%(done)s of %(total)s sessions done today",
+                done=plan_today.sessions_done,
+                total=plan_today.sessions_total,
             ),
             done_count=plan_today.done_count,
+            sessions_done=plan_today.sessions_done,
         )
     flash(message, "success")
     return redirect(url_for("patients.today", _anchor=f"item-{item_id}"))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, User, email_lookup
 from portal.extensions import db
-from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in
 from tests.plan_factories import make_item, make_plan
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +53,11 @@ def test_guided_session_with_javascript(live_server, mobile_page):
     page.get_by_text("Stop if…").click()
     expect(page.get_by_text("Stop if pain shoots down a leg.")).to_be_visible()
     page.evaluate("window.sameDocument = true")  # gone if a step reloads the page
+    expect(page.locator("[data-countdown]")).to_have_text("0:02")
     page.get_by_role("button", name="Start timer").click()
-    expect(page.locator("[data-countdown]")).to_have_text("0", timeout=5_000)
+    expect(page.locator("[data-countdown]")).to_have_text("0:00", timeout=5_000)
     expect(page.get_by_role("status").filter(has_text="Time is up.")).to_have_count(1)
+    expect(page.get_by_role("button", name="Start timer")).to_be_visible()  # ready for the next hold
     page.get_by_role("button", name="Count a rep").click()
     expect(page.locator("[data-count-text]")).to_have_text("Rep 1, set 1")
     page.get_by_role("button", name="Done", exact=True).click()
@@ -96,5 +98,86 @@ def test_guided_session_without_javascript(live_server, browser):
         page.get_by_role("link", name="Back to Today").click()
         expect(page.locator("li.card-item", has_text="Pelvic tilt").get_by_text("1 of 3 today")).to_be_visible()
         expect(page.locator("li.card-item", has_text="Cat cow").get_by_text("Done", exact=True)).to_have_count(0)
+    finally:
+        context.close()
+
+
+def _patient_with_a_round_to_do(live_server) -> str:
+    """A new patient whose two movements are due three times a day and whose habit is due once."""
+    email = f"round{next(_n)}@example.org"
+    with live_server.app.app_context():
+        coach = db.session.scalar(email_lookup("coach@example.com"))
+        patient = create_account(
+            email=email,
+            name="Rosa Rounds",
+            role=Role.PATIENT,
+            clinic_id=coach.clinic_id,
+            coach_id=coach.id,
+            password=DEMO_PASSWORD,
+        )
+        db.session.commit()
+        plan = make_plan(
+            patient,
+            items=[
+                make_item(title="Knee hug"),
+                make_item(title="Bird dog"),
+                make_item(kind="posture", title="Sit tall"),
+            ],
+        )
+        hug, dog, habit = plan.items
+        hug.times_per_day, hug.hold_seconds, hug.sets, hug.reps = 3, 45, None, None
+        dog.times_per_day = 3
+        habit.times_per_day = 1
+        db.session.commit()
+    return email
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_one_round_of_movements_due_three_times_a_day(live_server, browser, width, request):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        log_in(page, live_server, _patient_with_a_round_to_do(live_server))
+        progress = page.locator("#today-progress")
+        expect(progress).to_have_text("0 of 7 sessions done today")
+        assert page.locator("progress.today-progress").evaluate("bar => [bar.value, bar.max]") == [0, 7]
+        page.get_by_role("link", name="Start today's session").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Knee hug")
+        # The hold timer: minutes and seconds, and one button that starts, pauses and resumes.
+        countdown = page.locator("[data-countdown]")
+        expect(countdown).to_have_text("0:45")
+        page.get_by_role("button", name="Start timer").click()
+        expect(page.get_by_role("button", name="Pause timer")).to_be_visible()
+        expect(countdown).to_have_text("0:44", timeout=3_000)
+        page.get_by_role("button", name="Pause timer").click()
+        expect(page.get_by_role("button", name="Resume timer")).to_be_visible()
+        held = countdown.inner_text()
+        page.wait_for_timeout(1_500)
+        expect(countdown).to_have_text(held)  # paused: the time stands still
+        page.get_by_role("button", name="Resume timer").click()
+        expect(page.get_by_role("button", name="Pause timer")).to_be_visible()
+        if width == 360:
+            page.screenshot(path=str(ARTIFACTS / f"session-timer-{width}.png"), full_page=True)
+        page.get_by_role("button", name="Done", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Bird dog")
+        page.get_by_role("button", name="Done", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Round 1 of 3 done")
+        expect(page.get_by_text("2 of 6 sessions done today")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.screenshot(path=str(ARTIFACTS / f"session-round-{width}.png"), full_page=True)
+        page.get_by_role("link", name="Back to Today").click()
+        # Today's bar moved with the round: one session of each movement.
+        expect(progress).to_have_text("2 of 7 sessions done today")
+        assert page.locator("progress.today-progress").evaluate("bar => [bar.value, bar.max]") == [2, 7]
+        expect(page.locator("li.card-item", has_text="Knee hug").get_by_text("1 of 3 today")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"today-sessions-{width}.png"), full_page=True)
+        # A tap on Today moves the bar at once, without a reload.
+        page.wait_for_load_state("load")
+        page.locator("li.card-item", has_text="Sit tall").get_by_role("button", name="Mark Sit tall done").click()
+        expect(progress).to_have_text("3 of 7 sessions done today")
+        assert page.locator("progress.today-progress").evaluate("bar => bar.value") == 3
+        assert errors == []
     finally:
         context.close()

@@ -29,17 +29,40 @@
     var shown = tools.querySelector("[data-countdown]");
     var hold = parseInt(tools.dataset.hold, 10) || 0;
     if (start && shown && hold > 0) {
-      start.addEventListener("click", function () {
-        var left = hold;
+      // One button: "Start timer", then "Pause timer" while it runs and "Resume timer" while
+      // paused; the time shows as minutes and seconds ("3:00", "0:45").
+      var left = hold;
+      var running = false;
+      var clock = function (seconds) {
+        var whole = Math.max(seconds, 0);
+        var rest = whole % 60;
+        return Math.floor(whole / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+      };
+      var stop = function () {
         window.clearInterval(timer);
-        shown.textContent = String(left);
+        timer = null;
+        running = false;
+      };
+      start.addEventListener("click", function () {
+        if (running) {
+          stop();
+          start.textContent = tools.dataset.labelResume;
+          return;
+        }
+        if (left <= 0) {
+          left = hold;
+        }
+        running = true;
+        start.textContent = tools.dataset.labelPause;
+        shown.textContent = clock(left);
         announce.textContent = tools.dataset.msgLeft.replace("{seconds}", String(left));
+        window.clearInterval(timer);
         timer = window.setInterval(function () {
           left -= 1;
-          shown.textContent = String(Math.max(left, 0));
+          shown.textContent = clock(left);
           if (left <= 0) {
-            window.clearInterval(timer);
-            timer = null;
+            stop();
+            start.textContent = tools.dataset.labelStart;
             announce.textContent = tools.dataset.msgUp;
             var sound = tools.querySelector("[data-timer-sound]");
             if (sound && sound.checked) {

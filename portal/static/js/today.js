@@ -35,7 +35,7 @@
         progressLine.textContent = answer.progress;
       }
       if (progressBar) {
-        progressBar.value = answer.done_count;
+        progressBar.value = answer.sessions_done;
       }
       announce.textContent = answer.message;
     });
