@@ -417,6 +417,33 @@ def test_today_shows_the_paused_item_with_the_reason_and_no_button(patient, coac
     assert "0 of 3 sessions done today" in html
 
 
+COACH_PAUSED = "Your coach has paused this item. It will come back on your plan when they resume it."
+
+
+def test_a_paused_item_gets_one_answer_everywhere(patient, coach, plan, patient_client, client):
+    """The guided session opened before the pause: its "Done" names the movement it showed, so that
+    movement is refused (409, the same message as Today and the API) and the next one is shown."""
+    step = patient_client.get("/me/today/session/1").get_data(as_text=True)
+    assert "Cat-cow stretch" in step and f'name="item" value="{plan.items[0].id}"' in step
+    _pause(plan, plan.items[0], coach)
+    token = csrf_token(patient_client, "/me/")
+    done = {"csrf_token": token, "done": "1", "item": plan.items[0].id}
+    response = patient_client.post("/me/today/session/1", data=done)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and COACH_PAUSED in html
+    assert "Pelvic tilt" in html and "Movement 1 of 1" in html
+    fetched = patient_client.post("/me/today/session/1", data=done, headers={"Accept": "application/json"})
+    assert fetched.status_code == 409 and fetched.get_json()["detail"] == COACH_PAUSED
+    page = patient_client.post(f"/me/today/items/{plan.items[0].id}", data={"csrf_token": token, "done": "1"})
+    assert page.status_code == 409 and COACH_PAUSED in page.get_data(as_text=True)
+    assert "<h1>Today</h1>" in page.get_data(as_text=True)
+    api = client.put(
+        f"{API}/me/today/items/{plan.items[0].id}", json={"done": True}, headers=bearer(sign_in(client, patient))
+    )
+    assert api.status_code == 409 and api.get_json()["detail"] == COACH_PAUSED
+    assert db.session.scalar(db.select(db.func.count(ItemLog.id))) == 0
+
+
 def test_every_item_paused_says_so_instead_of_a_count(patient, coach, plan, patient_client):
     for item in plan.items:
         _pause(plan, item, coach)

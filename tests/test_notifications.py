@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from portal.auth.models import Role
 from portal.mail import OutboundEmail
 from portal.messaging import services
 from portal.messaging.models import Message
@@ -52,6 +53,19 @@ def test_one_email_per_unread_batch(smtp_server, db, patient, coach, patient_cli
     coach_client.get(f"/messages/patients/{patient.id}")  # read
     _send(patient_client, "/messages/", "third")
     assert len(smtp_server.wait_for(2)) == 2
+
+
+def test_a_reassigned_patients_first_message_emails_the_new_coach(db, make_user, patient, coach):
+    """What the patient has not read yet (the former coach's message) is not the new coach's unread:
+    the patient's first message to the new coach still sends them an email."""
+    services.send_message(coach, patient, "Before you move to Nadia.")
+    new_coach = make_user(Role.COACH, name="Nadia Newcoach")
+    patient.coach_id = new_coach.id
+    db.session.commit()
+    assert services.unread_count(patient) == 1  # the patient has not opened the thread
+    assert services.mark_read(patient, new_coach) == 0  # none of it is unread for the new coach
+    _message, email = services.send_message(patient, patient, "Hello new coach")
+    assert email is not None and email.to_address == new_coach.email
 
 
 def test_notifications_off_means_no_email(smtp_server, db, patient, patient_client, login_as):

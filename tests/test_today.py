@@ -15,6 +15,7 @@ from portal.timeutil import local_today
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
+from tests.test_api import API, bearer, sign_in
 
 # The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -113,11 +114,38 @@ def test_another_patients_item_is_404_and_nothing_written(patient_client, make_u
     assert _logs() == []
 
 
-def test_item_not_due_today_or_plan_not_started_is_400(patient, patient_client):
+NOT_DUE = "This item is not on your plan for today."
+
+
+def test_an_item_not_due_today_gets_one_answer_everywhere(patient, patient_client, client):
+    """Today's form, today.js, the guided session and the API: 409 with the same message, nothing kept."""
     today = local_today(patient.tz)
     plan = make_plan(patient, items=[make_item()], weekdays=str((today.weekday() + 1) % 7))
+    item_id = plan.items[0].id
+    page = _mark(patient_client, item_id)
+    html = page.get_data(as_text=True)
+    # The Today page again, the message at the top as a flash.
+    assert page.status_code == 409 and "<h1>Today</h1>" in html
+    assert re.search(r'class="alert alert-warning[^"]*"[^>]*>\s*' + re.escape(NOT_DUE), html)
+    assert NOT_DUE not in patient_client.get("/me/").get_data(as_text=True)  # shown once
+    token = csrf_token(patient_client, "/me/")
+    fetched = patient_client.post(
+        f"/me/today/items/{item_id}", data={"csrf_token": token, "done": "1"}, headers={"Accept": "application/json"}
+    )
+    assert fetched.status_code == 409 and fetched.get_json()["detail"] == NOT_DUE
+    session = patient_client.post("/me/today/session/1", data={"csrf_token": token, "done": "1", "item": item_id})
+    assert session.status_code == 409 and NOT_DUE in session.get_data(as_text=True)
+    assert "No movements today" in session.get_data(as_text=True)
+    headers = bearer(sign_in(client, patient))
+    api = client.put(f"{API}/me/today/items/{item_id}", json={"done": True}, headers=headers)
+    assert api.status_code == 409 and api.get_json()["detail"] == NOT_DUE
+    assert _logs() == []
+
+
+def test_a_plan_not_started_yet_is_not_due(patient, patient_client):
+    plan = make_plan(patient, items=[make_item()], start_date=local_today(patient.tz) + timedelta(days=2))
     response = _mark(patient_client, plan.items[0].id)
-    assert response.status_code == 400 and "not on your plan for today" in response.get_data(as_text=True)
+    assert response.status_code == 409 and NOT_DUE in response.get_data(as_text=True)
     assert _logs() == []
 
 

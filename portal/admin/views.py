@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.mail import deliver_after_response
 from portal.pagination import page_arg
 from portal.sqlutil import contains_text
+from portal.timeutil import DEFAULT_TIMEZONE
 
 PAGE_SIZE = 25
 US_TIMEZONES = sorted(tz for tz in available_timezones() if tz.startswith("America/") or tz.startswith("US/"))
@@ -307,7 +308,7 @@ def clinics():
 @bp.route("/clinics/new", methods=["GET", "POST"], defaults={"clinic_id": None})
 @bp.route("/clinics/<int:clinic_id>/edit", methods=["GET", "POST"])
 def edit_clinic(clinic_id: int | None):
-    clinic = db.session.get(Clinic, clinic_id) if clinic_id else Clinic(timezone="America/Chicago")
+    clinic = db.session.get(Clinic, clinic_id) if clinic_id else Clinic(timezone=DEFAULT_TIMEZONE)
     if clinic is None:
         abort(404)
     form = ClinicForm(obj=clinic)

@@ -64,10 +64,6 @@ def _me():
     return g.api_user
 
 
-def _clinic_phone(patient) -> str | None:
-    return patient.clinic.phone if patient.clinic is not None else None
-
-
 @bp.route("/me", methods=["GET"])
 @token_required()
 @bp.response(200, ProfileSchema)
@@ -188,7 +184,7 @@ def save_todays_checkin(values: dict):
         db.session.rollback()
         return problem(409, str(error))
     db.session.commit()
-    advice = present.safety_advice(_clinic_phone(patient)) if result.checkin.has_red_flag else None
+    advice = present.safety_advice(patient.clinic_phone) if result.checkin.has_red_flag else None
     return {"checkin": present.checkin(result.checkin), "created": result.created, "safety_advice": advice}
 
 

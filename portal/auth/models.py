@@ -126,6 +126,11 @@ class User(UserMixin, db.Model):
             return self.clinic.timezone
         return DEFAULT_TIMEZONE
 
+    @property
+    def clinic_phone(self) -> str | None:
+        """The phone of the user's clinic, the number safety advice tells a patient to call (None without a clinic)."""
+        return self.clinic.phone if self.clinic is not None else None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
 

@@ -29,11 +29,16 @@ from portal.timeutil import local_today, utcnow
 GROUP_ORDER = (ItemKind.EXERCISE, ItemKind.POSTURE, ItemKind.DIET)
 
 
-class NotDueToday(ValueError):
+class CannotMark(ValueError):
+    """The item cannot be marked on this day; its message says why. Today, the guided session
+    and the API give one answer for it: 409 with this message."""
+
+
+class NotDueToday(CannotMark):
     """The item is on the patient's plan but not scheduled for this day."""
 
 
-class ItemPaused(ValueError):
+class ItemPaused(CannotMark):
     """The item is paused: a red flag paused the exercises until the coach checks in, or the
     coach paused this one item."""
 

@@ -12,6 +12,7 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User, email_lookup
 from portal.auth.passwords import hash_password
 from portal.extensions import db
+from portal.timeutil import DEFAULT_TIMEZONE
 
 CLINICS = (
     {
@@ -79,7 +80,7 @@ def seed_accounts() -> None:
     for spec in CLINICS:
         clinic = db.session.scalar(db.select(Clinic).where(Clinic.city == spec["city"]))
         if clinic is None:
-            clinic = Clinic(timezone="America/Chicago", **spec)
+            clinic = Clinic(timezone=DEFAULT_TIMEZONE, **spec)
             db.session.add(clinic)
             db.session.flush()
         clinics[spec["city"]] = clinic

@@ -41,10 +41,17 @@ def _unread_for(reader: User):
     return _unread_condition(reader.role, reader.id)
 
 
-def _unread_condition(role: str, reader_id):
+def _unread_condition(role: str, reader_id=None):
+    """The one unread rule, from the thread's direction: for a patient (``reader_id``), what
+    anyone else wrote in their own thread; for staff, what the thread's patient wrote."""
     if role == Role.PATIENT:
         return and_(Message.patient_id == reader_id, Message.sender_id != reader_id, Message.read_at.is_(None))
     return and_(Message.sender_id == Message.patient_id, Message.read_at.is_(None))
+
+
+def _unread_in_thread(patient: User, reader: User):
+    """SQL condition: a message of ``patient``'s thread that ``reader`` has not read."""
+    return and_(Message.patient_id == patient.id, _unread_for(reader))
 
 
 def _unread_count_statement(role: str):
@@ -87,11 +94,7 @@ def unread_by_patient(patient_ids: list[int]) -> dict[int, int]:
 # The roster and the patient page run these on every visit: built once, values bound per request.
 _UNREAD_BY_PATIENT = (
     db.select(Message.patient_id, func.count(Message.id))
-    .where(
-        Message.patient_id.in_(PATIENT_IDS),
-        Message.sender_id == Message.patient_id,
-        Message.read_at.is_(None),
-    )
+    .where(Message.patient_id.in_(PATIENT_IDS), _unread_condition(Role.COACH))
     .group_by(Message.patient_id)
 )
 _RECENT_MESSAGES = (
@@ -122,13 +125,9 @@ def recent_messages(patient: User, limit: int = 3) -> list[Message]:
 
 def mark_read(patient: User, reader: User, now: datetime | None = None) -> int:
     """Set read_at on what ``reader`` has not read yet in this thread (one UPDATE); returns how many."""
-    if reader.role == Role.PATIENT:
-        condition = and_(Message.sender_id != reader.id)
-    else:
-        condition = and_(Message.sender_id == Message.patient_id)
     result = db.session.execute(
         update(Message)
-        .where(Message.patient_id == patient.id, Message.read_at.is_(None), condition)
+        .where(_unread_in_thread(patient, reader))
         .values(read_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -148,13 +147,7 @@ def send_message(sender: User, patient: User, body: str) -> tuple[Message, Outbo
         recipient = patient
     # Notify only when the recipient has nothing unread from this thread already:
     # five quick messages make one email, not five.
-    already_waiting = db.session.scalar(
-        db.select(func.count(Message.id)).where(
-            Message.patient_id == patient.id,
-            Message.read_at.is_(None),
-            Message.sender_id != recipient.id,
-        )
-    )
+    already_waiting = db.session.scalar(db.select(func.count(Message.id)).where(_unread_in_thread(patient, recipient)))
     # Answering shows the sender has seen the other side's messages.
     mark_read(patient, sender)
     message = Message(patient_id=patient.id, sender_id=sender.id, recipient_id=recipient.id, body=body)

@@ -30,10 +30,6 @@ from portal.patients.forms import CheckInForm, WeeklyOutcomeForm
 HISTORY_PAGE_SIZE = 20
 
 
-def _clinic_phone(patient) -> str | None:
-    return patient.clinic.phone if patient.clinic is not None else None
-
-
 def _filled_form(checkin, plan_today) -> CheckInForm:
     """Today's form filled from the saved check-in (if any) and what was ticked on Today."""
     form = CheckInForm(formdata=None)
@@ -138,7 +134,7 @@ class _CheckInPage:
                 existing=self.existing,
                 due=[entry for entry in self.plan_today.items if entry.can_mark],
                 day_problem=day_problem,
-                clinic_phone=_clinic_phone(self.patient),
+                clinic_phone=self.patient.clinic_phone,
                 peg_due=outcome_for_week(self.patient.id, week_start_for(self.today)) is None,
                 questions=RED_FLAG_QUESTIONS,
             ),

@@ -10,8 +10,7 @@ from portal.auth.access import patient_required
 from portal.care.checkins import checkin_for
 from portal.care.plans import active_plan, patient_plan_item
 from portal.care.today import (
-    ItemPaused,
-    NotDueToday,
+    CannotMark,
     log_session,
     plan_item_for_patient,
     session_items,
@@ -23,7 +22,7 @@ from portal.exercises.views import register_plan_item_lookup
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
-from portal.patients.session_views import wants_json
+from portal.patients.session_views import refuse_mark, wants_json
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
 
@@ -34,8 +33,12 @@ register_plan_item_lookup(patient_plan_item)
 @bp.route("/")
 @patient_required
 def today():
+    return _today_page()
+
+
+def _today_page() -> str:
+    """Today: the day's items by group, the check-in prompt and the safety box when a red flag is open."""
     plan_today = todays_plan(current_user)
-    clinic_phone = current_user.clinic.phone if current_user.clinic is not None else None
     checked_in = checkin_for(current_user.id, plan_today.day) is not None
     return render_template(
         "patients/today.html",
@@ -44,7 +47,7 @@ def today():
         has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
         red_flag_open=plan_today.red_flag_open,
-        clinic_phone=clinic_phone,
+        clinic_phone=current_user.clinic_phone,
     )
 
 
@@ -65,12 +68,8 @@ def mark_item(plan_item_id: int):
     item_id, title = item.id, item_text(item.library_item, current_language()).title
     try:
         log_session(current_user, item, undo=not done)
-    except NotDueToday as error:
-        db.session.rollback()
-        abort(400, str(error))
-    except ItemPaused as error:
-        db.session.rollback()
-        abort(409, str(error))
+    except CannotMark as error:
+        return refuse_mark(error, _today_page)
     db.session.commit()
     message = (
         _("Marked “%(title)s” done. Well done!", title=title)
