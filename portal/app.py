@@ -11,53 +11,34 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
-# View modules are imported for their side effect: each registers its routes on its feature's blueprint.
-import portal.admin.views  # noqa: F401
-import portal.api.auth_views  # noqa: F401
-import portal.api.coach_views  # noqa: F401
-import portal.api.patient_views  # noqa: F401
-import portal.auth.twofactor_views  # noqa: F401
-import portal.auth.views  # noqa: F401
-import portal.coaching.alert_views  # noqa: F401
-import portal.coaching.plan_views  # noqa: F401
-import portal.coaching.program_views  # noqa: F401
-import portal.coaching.roster_views  # noqa: F401
-import portal.exercises.views  # noqa: F401
-import portal.messaging.views  # noqa: F401
-import portal.models  # noqa: F401 - every table registered before first use
-import portal.patients.calendar_views  # noqa: F401
-import portal.patients.checkin_views  # noqa: F401
-import portal.patients.progress_views  # noqa: F401
-import portal.patients.session_views  # noqa: F401
-import portal.patients.views  # noqa: F401
 from config import BASE_DIR, Config, config_for
-from portal import mediastore
-from portal.admin.blueprint import bp as admin_bp
+from portal import mediastore, state
+from portal.admin import wiring as admin
+from portal.api import wiring as api
 from portal.api.blueprint import PREFIX as API_PREFIX
-from portal.api.blueprint import register_api
-from portal.api.reference import reference_bp
 from portal.auth import sessions
-from portal.auth.blueprint import bp as auth_bp
+from portal.auth import wiring as auth
+from portal.care import wiring as care
 from portal.cli import register_commands
 from portal.clinics import footer_clinics
-from portal.coaching.blueprint import bp as coaching_bp
+from portal.coaching import wiring as coaching
 from portal.errors import register_error_handlers
-from portal.exercises.blueprint import bp as exercises_bp
+from portal.exercises import wiring as exercises
 from portal.extensions import csrf, db, limiter, login_manager, migrate
-from portal.fhir.views import bp as fhir_bp
+from portal.fhir import wiring as fhir
 from portal.formatting import register_template_filters
 from portal.i18n import register_i18n
 from portal.jsonbody import SafeJSONProvider
-from portal.messaging.blueprint import bp as messaging_bp
+from portal.messaging import wiring as messaging
 from portal.navigation import badges_for, nav_for
-from portal.patients.blueprint import bp as patients_bp
+from portal.patients import wiring as patients
 from portal.security import apply_upload_limit, register_security
 from portal.sqlutil import end_reads_with_commit, tune_sqlite
 from portal.urlcache import template_url_for
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
-    """Build the app: config, extensions, blueprints, errors, headers, CLI."""
+    """Build the app: config, its state, extensions, each feature package, errors, headers, CLI."""
     config_class = config if isinstance(config, type) else config_for(config)
     if hasattr(config_class, "validate"):
         config_class.validate()
@@ -71,10 +52,21 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     _ensure_instance_dir(app)
 
+    state.init_app(app)  # every registry and cache of this app, filled by the steps below
     configure_logging(app)
     register_extensions(app)
     register_i18n(app)
-    register_blueprints(app)
+    register_url_converters(app)
+    # Each feature package registers its blueprints, badges, lookups, template helpers and commands.
+    auth.init_app(app)
+    admin.init_app(app)
+    exercises.init_app(app)
+    care.init_app(app)
+    coaching.init_app(app)
+    patients.init_app(app)
+    messaging.init_app(app)
+    api.init_app(app)
+    fhir.init_app(app)
     register_session_rules(app)
     register_template_helpers(app)
     register_template_filters(app)
@@ -145,16 +137,6 @@ def register_extensions(app: Flask) -> None:
         return resumed.session.user if resumed.session is not None else None
 
 
-BLUEPRINTS = (
-    (auth_bp, None),
-    (admin_bp, "/admin"),
-    (exercises_bp, "/library"),
-    (coaching_bp, "/coach"),
-    (patients_bp, "/me"),
-    (messaging_bp, "/messages"),
-)
-
-
 # The largest id any table can hold (a PostgreSQL INTEGER); SQLite overflows above 2**63.
 MAX_URL_ID = 2**31 - 1
 
@@ -170,14 +152,9 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, MAX_URL_ID if max is None else max, signed)
 
 
-def register_blueprints(app: Flask) -> None:
-    # Before the blueprints: rules pick their converters when they are added.
+def register_url_converters(app: Flask) -> None:
+    # Before the features' blueprints: rules pick their converters when they are added.
     app.url_map.converters["int"] = BoundedIntConverter
-    for blueprint, prefix in BLUEPRINTS:
-        app.register_blueprint(blueprint, url_prefix=prefix)
-    register_api(app)
-    app.register_blueprint(fhir_bp)
-    app.register_blueprint(reference_bp)
 
 
 def register_session_rules(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Flask commands: seed-demo, create-user, mail retry, keys new/rotate, demo-code, and the features' own groups.
+"""Flask commands: seed-demo, create-user, mail retry, keys new/rotate, demo-code (the features add their own
+groups from their init_app).
 
 The benchmark's data generator is not one of them: it lives in bench/ and runs as
 `python -m bench.data`, so production's command list holds only what production uses.
@@ -16,13 +17,9 @@ from portal.auth import twofactor
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import Clinic, Role
 from portal.auth.passwords import password_problems
-from portal.care.cli import alerts_group
 from portal.demo import DEMO_TOTP_SECRET, run_all
-from portal.exercises.cli import library_group
 from portal.extensions import db
-from portal.fhir.cli import fhir_group
 from portal.mail import retry_pending
-from portal.messaging.cli import reminders_group
 
 
 @click.command("seed-demo")
@@ -115,10 +112,6 @@ COMMANDS = [
     mail_group,
     keys_group,
     demo_code,
-    library_group,
-    reminders_group,
-    alerts_group,
-    fhir_group,
 ]
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from portal import audit
 from portal.auth.models import Clinic, User
 from portal.extensions import db
+from portal.state import portal_state
 
-_CACHE: dict[str, tuple[float, list[dict]]] = {}
 _TTL_SECONDS = 60.0
 
 
@@ -54,8 +54,9 @@ def save_clinic(
 
 def footer_clinics() -> list[dict]:
     """Clinics for the footer, cached briefly: they change rarely and show on every page."""
+    state = portal_state()
     now = time.monotonic()
-    cached = _CACHE.get("footer")
+    cached = state.footer_clinics
     if cached and now - cached[0] < _TTL_SECONDS:
         return cached[1]
     try:
@@ -64,9 +65,9 @@ def footer_clinics() -> list[dict]:
         db.session.rollback()
         return cached[1] if cached else []
     clinics = [{"name": r.name, "city": r.city, "phone": r.phone} for r in rows]
-    _CACHE["footer"] = (now, clinics)
+    state.footer_clinics = (now, clinics)
     return clinics
 
 
 def clear_cache() -> None:
-    _CACHE.clear()
+    portal_state().footer_clinics = None

@@ -6,12 +6,15 @@ adds its section just by existing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.state import portal_state
 
 # Keyed by role name (the values of auth's Role): this module sits below auth and imports none of it.
 HOME_ENDPOINTS = {
@@ -65,17 +68,19 @@ def nav_for(user) -> list[NavItem]:
 
 
 # Features register, for each badge they own, a function(user) -> a COUNT query (or None when
-# the badge does not apply to that user). All of a page's badges are read in one statement.
-# A query is built once per process with the user's id as the bound parameter ``user_id``:
-# each page then only runs it, and the statement that reads them together is kept too.
-BADGE_PROVIDERS: dict = {}
-_COMBINED: dict = {}
+# the badge does not apply to that user), from their init_app. All of a page's badges are read
+# in one statement. A query is built once per app with the user's id as the bound parameter
+# ``user_id``: each page then only runs it, and the statement that reads them together is kept too.
+def register_badge(app: Flask, name: str, provider: Callable[[Any], Any]) -> None:
+    """Let ``provider`` count the badge ``name`` in this app's navigation."""
+    portal_state(app).badge_providers[name] = provider
 
 
 def badges_for(user, items: list[NavItem]) -> dict[str, int]:
+    state = portal_state()
     queries = {}
     for item in items:
-        provider = BADGE_PROVIDERS.get(item.badge)
+        provider = state.badge_providers.get(item.badge)
         query = provider(user) if provider is not None else None
         if query is not None:
             queries[item.badge] = query
@@ -83,9 +88,10 @@ def badges_for(user, items: list[NavItem]) -> dict[str, int]:
         return {}
     names = tuple(queries)
     parts = tuple(queries.values())
-    kept = _COMBINED.get(names)
+    key = ("navigation.badges", names)
+    kept = state.statements.get(key)
     if kept is None or any(a is not b for a, b in zip(kept[0], parts, strict=True)):
-        kept = _COMBINED[names] = (parts, db.select(*(query.scalar_subquery() for query in parts)))
+        kept = state.statements[key] = (parts, db.select(*(query.scalar_subquery() for query in parts)))
     statement = kept[1]
     # The session's connection, not the session: a plain COUNT needs none of the ORM's work.
     row = db.session.connection().execute(statement, {"user_id": user.id}).one()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import cache
+from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, has_request_context
@@ -12,6 +12,7 @@ from sqlalchemy import Integer, bindparam, cast, event, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
+from portal.state import portal_state
 
 # A Monday: day numbers counted from here put every Monday at a multiple of 7.
 EPOCH = date(2000, 1, 3)
@@ -21,27 +22,35 @@ EPOCH = date(2000, 1, 3)
 PATIENT_IDS = bindparam("patient_ids", expanding=True)
 
 Builder = TypeVar("Builder", bound=Callable)
-_BUILT: list = []
 
 
 def built_once(build: Builder) -> Builder:
-    """Decorator: the statement ``build(*args)`` returns is built on first use and kept for the process.
+    """Decorator: the statement ``build(*args)`` returns is built on first use and kept by the app.
 
     The statements every page runs take their values as bound parameters (``bindparam``):
     building a SELECT and its cache key in SQLAlchemy costs more than PostgreSQL takes to run
-    it. ``forget_built_statements`` drops them all (the tests do before each test, so every
-    test, and every mutant under ``make mutation``, runs the statement its code builds now).
+    it. They are kept in the app's state (``portal_state().statements``), so two apps share none.
+    ``forget_built_statements`` drops them (the tests do before each test, so every test, and
+    every mutant under ``make mutation``, runs the statement its code builds now).
     The care rules' modules wrap a plain function (``name = built_once(_build_name)``) rather
     than decorate it: mutmut leaves decorated functions out, and their SQL is part of the rules.
     """
-    kept = cache(build)
-    _BUILT.append(kept)
+
+    @wraps(build)
+    def kept(*args):
+        statements = portal_state().statements
+        key = (build, args)
+        statement = statements.get(key)
+        if statement is None:
+            statement = statements[key] = build(*args)
+        return statement
+
     return kept  # type: ignore[return-value]
 
 
 def forget_built_statements() -> None:
-    for kept in _BUILT:
-        kept.cache_clear()
+    """Drop the current app's kept statements."""
+    portal_state().statements.clear()
 
 
 def escape_like(text: str) -> str:

@@ -1,4 +1,4 @@
-"""``url_for`` for templates, with the URLs every page repeats built once per process.
+"""``url_for`` for templates, with the URLs every page repeats built once per app.
 
 The layout builds the same dozen URLs on every page (stylesheets, scripts, the
 navigation); each ``url_for`` walks Werkzeug's URL map. A URL that takes no
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import has_request_context, request, url_for
 
-_cache: dict[tuple, str] = {}
+from portal.state import portal_state
 
 
 def template_url_for(endpoint: str, **values) -> str:
@@ -24,7 +24,8 @@ def template_url_for(endpoint: str, **values) -> str:
         key = (request.script_root, endpoint, values["filename"])
     else:
         return url_for(endpoint, **values)
-    url = _cache.get(key)
+    urls = portal_state().urls
+    url = urls.get(key)
     if url is None:
-        url = _cache[key] = url_for(endpoint, **values)
+        url = urls[key] = url_for(endpoint, **values)
     return url

@@ -80,15 +80,15 @@ def db(app: Flask) -> Iterator:
     """An app context per test, and empty tables afterwards."""
     # Each test builds the statements its code builds now: under `make mutation` a mutant of a
     # care rule's statement would otherwise never run, the clean one kept from an earlier test.
-    forget_built_statements()
     with app.app_context():
+        forget_built_statements()
         yield _db
         _db.session.rollback()
         _db.session.remove()
         _empty_tables()
+        clear_cache()
+        clear_kept_texts()  # ids and frozen clocks repeat from one test to the next
     limiter.reset()
-    clear_cache()
-    clear_kept_texts()  # ids and frozen clocks repeat from one test to the next
 
 
 def _empty_tables() -> None:

@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
 from config import TestingConfig
-from portal.api.blueprint import api
+from portal.api.blueprint import api_of
 from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role
@@ -35,7 +35,7 @@ EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "8"))
 def _spec() -> dict:
     app = create_app(TestingConfig)
     with app.app_context():
-        return api.spec.to_dict()
+        return api_of(app).spec.to_dict()
 
 
 schema = schemathesis.openapi.from_dict(_spec())

@@ -28,6 +28,7 @@ LAYERS = {
     "csvutil": 0,
     "crypto": 0,
     "urlcache": 0,
+    "state": 0,
     "formrender": 0,
     "jsonbody": 0,
     "sqlutil": 1,

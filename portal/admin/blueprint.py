@@ -1,4 +1,4 @@
-"""The admin blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+"""The admin blueprint; its routes live in the view modules listed in portal/admin/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

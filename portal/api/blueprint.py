@@ -80,9 +80,6 @@ class PortalApi(Api):
         return None
 
 
-api = PortalApi()
-
-
 def _field_errors(messages: dict) -> list[dict]:
     """webargs' nested {location: {field: [messages]}} as a flat list."""
     found = []
@@ -209,6 +206,11 @@ def page_of(query, cursor: str | None, limit: int) -> tuple[list, str | None]:
     return rows[:limit], next_cursor
 
 
+def api_of(app: Flask) -> PortalApi:
+    """The app's API (its ``spec`` is the OpenAPI document)."""
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+
+
 def register_api(app: Flask) -> None:
     app.config.setdefault("API_TITLE", "Holistiq Coach API")
     app.config.setdefault("API_VERSION", "1")
@@ -225,7 +227,7 @@ def register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
-    api.init_app(app)
+    api = PortalApi(app)  # one per app: the OpenAPI document is the app's
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     csrf.exempt(bp)  # bearer tokens are not sent by browsers on their own: no CSRF to defend against
     api.register_blueprint(bp)

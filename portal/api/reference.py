@@ -7,9 +7,9 @@ from the same document as /api/v1/openapi.json, so it cannot drift from it.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
-from portal.api.blueprint import PREFIX, api
+from portal.api.blueprint import PREFIX, api_of
 
 # A plain blueprint: the page is not an operation of the API it describes.
 reference_bp = Blueprint("api_reference", __name__, url_prefix=PREFIX)
@@ -66,4 +66,4 @@ def operations(spec: dict) -> list[dict]:
 
 @reference_bp.route("/docs")
 def reference():
-    return render_template("api/reference.html", operations=operations(api.spec.to_dict()))
+    return render_template("api/reference.html", operations=operations(api_of(current_app).spec.to_dict()))

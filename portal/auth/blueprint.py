@@ -1,4 +1,4 @@
-"""The auth blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+"""The auth blueprint; its routes live in the view modules listed in portal/auth/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

@@ -22,7 +22,6 @@ from portal.care.alerts import (
     MAX_NOTE,
     AlertError,
     open_alert_count,
-    open_alert_count_query,
     open_alerts_query,
     resolve_alert,
     resolved_alerts_query,
@@ -34,13 +33,10 @@ from portal.coaching.blueprint import bp
 from portal.coaching.plan_views import render_patient_page
 from portal.extensions import db
 from portal.forms import PortalForm, no_control_chars, strip_filter
-from portal.navigation import BADGE_PROVIDERS
 from portal.pagination import page_arg
 
 INBOX_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 20
-
-BADGE_PROVIDERS["open_alerts"] = open_alert_count_query
 
 
 class ResolveAlertForm(PortalForm):

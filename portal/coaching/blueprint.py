@@ -1,4 +1,4 @@
-"""The coaching blueprint; its routes live in roster_views, plan_views, program_views and alert_views."""
+"""The coaching blueprint; its routes live in the view modules listed in portal/coaching/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

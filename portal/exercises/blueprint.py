@@ -1,4 +1,4 @@
-"""The exercises blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+"""The exercises blueprint; its routes live in the view modules listed in portal/exercises/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

@@ -18,6 +18,7 @@ from portal.exercises.library import DATA_DIR, ImportFileError, ImportProblem, I
 from portal.exercises.models import ItemKind, LibraryItem, LibraryItemTranslation
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from portal.state import portal_state
 from portal.timeutil import utcnow
 
 # The languages an item can be translated into (English is the item itself).
@@ -56,10 +57,9 @@ def _translated(row: LibraryItemTranslation) -> ItemText:
 
 
 # Library texts change rarely and show on most patient pages. Each translation is kept per
-# process with its item's ``updated_at`` as the stamp: every write of a translation touches
+# app with its item's ``updated_at`` as the stamp: every write of a translation touches
 # its item (``_touch``), and the item row is read fresh by the page anyway, so a changed text
 # is never served from here, on any server.
-_TEXTS: dict[tuple[int, str], tuple[object, ItemText]] = {}
 _TEXTS_MAX = 20_000  # items x languages; cleared whole past this (coach-made items keep coming)
 
 
@@ -68,9 +68,10 @@ def item_texts(items: Iterable[LibraryItem], locale: str) -> dict[int, ItemText]
     items = {item.id: item for item in items}
     if locale == DEFAULT_LANGUAGE or locale not in LANGUAGES or not items:
         return {item_id: english_text(item) for item_id, item in items.items()}
+    kept_texts = portal_state().library_texts
     texts: dict[int, ItemText] = {}
     for item_id, item in items.items():
-        kept = _TEXTS.get((item_id, locale))
+        kept = kept_texts.get((item_id, locale))
         if kept is not None and kept[0] == item.updated_at:
             texts[item_id] = kept[1]
     missing = [item_id for item_id in items if item_id not in texts]
@@ -84,20 +85,20 @@ def item_texts(items: Iterable[LibraryItem], locale: str) -> dict[int, ItemText]
             )
         )
     }
-    if len(_TEXTS) > _TEXTS_MAX:
-        _TEXTS.clear()
+    if len(kept_texts) > _TEXTS_MAX:
+        kept_texts.clear()
     for item_id in missing:
         item = items[item_id]
         text = _translated(rows[item_id]) if item_id in rows else english_text(item, fell_back=True)
         texts[item_id] = text
         if item.updated_at is not None and item not in db.session.dirty:
-            _TEXTS[(item_id, locale)] = (item.updated_at, text)
+            kept_texts[(item_id, locale)] = (item.updated_at, text)
     return texts
 
 
 def clear_kept_texts() -> None:
     """Forget the kept translations (tests start each case from an empty database)."""
-    _TEXTS.clear()
+    portal_state().library_texts.clear()
 
 
 def _touch(item: LibraryItem) -> None:

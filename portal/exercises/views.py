@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -59,6 +59,7 @@ from portal.i18n import DEFAULT_LANGUAGE, current_language
 from portal.mediastore import media_store
 from portal.pagination import page_arg
 from portal.security import large_upload
+from portal.state import portal_state
 
 PAGE_SIZE = 24
 # A drawing's URL carries its content hash, so a browser may keep it for a year.
@@ -157,17 +158,16 @@ def _item_or_404(item_id: int) -> LibraryItem:
 
 # A patient reads an item with their own dose, and may read a retired item their plan still
 # has. Plans sit above the library (care imports the library, never the reverse), so the
-# patients feature registers the lookup: (patient id, library item id) -> plan item or None.
-_plan_item_lookups: list[Callable[[int, int], Any]] = []
-
-
-def register_plan_item_lookup(lookup: Callable[[int, int], Any]) -> None:
-    if lookup not in _plan_item_lookups:
-        _plan_item_lookups.append(lookup)
+# patients feature registers the lookup from its init_app: (patient id, library item id) -> plan
+# item or None.
+def register_plan_item_lookup(app: Flask, lookup: Callable[[int, int], Any]) -> None:
+    lookups = portal_state(app).plan_item_lookups
+    if lookup not in lookups:
+        lookups.append(lookup)
 
 
 def _own_plan_item(patient_id: int, library_item_id: int) -> Any:
-    for lookup in _plan_item_lookups:
+    for lookup in portal_state().plan_item_lookups:
         found = lookup(patient_id, library_item_id)
         if found is not None:
             return found

@@ -1,4 +1,4 @@
-"""The messaging blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+"""The messaging blueprint; its routes live in the view modules listed in portal/messaging/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

@@ -55,7 +55,7 @@ def _unread_in_thread(patient: User, reader: User):
 
 
 def _unread_count_statement(role: str):
-    """The COUNT for a reader of this role, the reader's id bound as ``user_id`` (see BADGE_PROVIDERS)."""
+    """The COUNT for a reader of this role, the reader's id bound as ``user_id`` (see navigation.register_badge)."""
     reader = bindparam("user_id")
     if role == Role.PATIENT:
         return db.select(func.count(Message.id)).where(_unread_condition(role, reader))

@@ -14,10 +14,7 @@ from portal.messaging import services
 from portal.messaging.blueprint import bp
 from portal.messaging.forms import MessageForm
 from portal.messaging.models import MAX_MESSAGE_LENGTH
-from portal.navigation import BADGE_PROVIDERS
 from portal.pagination import page_arg
-
-BADGE_PROVIDERS["unread_messages"] = services.unread_count_query
 
 
 @bp.app_context_processor

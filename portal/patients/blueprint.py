@@ -1,4 +1,4 @@
-"""The patients blueprint; its routes live in the view modules listed in portal.VIEW_MODULES."""
+"""The patients blueprint; its routes live in the view modules listed in portal/patients/wiring.py (VIEW_MODULES)."""
 
 from flask import Blueprint
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.auth.access import patient_required
 from portal.care.checkins import checkin_for
-from portal.care.plans import active_plan, patient_plan_item
+from portal.care.plans import active_plan
 from portal.care.today import (
     CannotMark,
     log_session,
@@ -18,16 +18,12 @@ from portal.care.today import (
 )
 from portal.exercises.dosage import WEEKDAY_NAMES
 from portal.exercises.translations import item_text
-from portal.exercises.views import register_plan_item_lookup
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
 from portal.patients.session_views import refuse_mark, wants_json
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
-
-# The library's item page shows a patient their own dose from their plan.
-register_plan_item_lookup(patient_plan_item)
 
 
 @bp.route("/")

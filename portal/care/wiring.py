@@ -1,0 +1,12 @@
+"""The care package's part in the app: ``init_app(app)`` registers what it serves."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.care.cli import alerts_group
+
+
+def init_app(app: Flask) -> None:
+    """The care rules' commands (`flask alerts`); the care core has no pages of its own."""
+    app.cli.add_command(alerts_group)

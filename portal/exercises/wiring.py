@@ -1,0 +1,17 @@
+"""The exercises package's part in the app: ``init_app(app)`` registers what it serves."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.exercises import views
+from portal.exercises.blueprint import bp
+from portal.exercises.cli import library_group
+
+VIEW_MODULES = (views,)  # each adds its routes (and template globals and filters) to ``bp``
+
+
+def init_app(app: Flask) -> None:
+    """The library pages under /library, their template helpers and `flask library`."""
+    app.register_blueprint(bp, url_prefix="/library")
+    app.cli.add_command(library_group)
