@@ -13,7 +13,7 @@ export VNU_JAR := $(CURDIR)/tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
 MO := portal/translations/es/LC_MESSAGES/messages.mo
 
-.PHONY: vnu translations run install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
+.PHONY: vnu translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,16 @@ translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --ignore-obsolete --ignore-pot-creation-date
 
-## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT)
+## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT); PORT is passed on, so the
+## links the portal emails, prints and puts in calendar files point at that port too (unless PUBLIC_BASE_URL is set)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	MAIL_LOG_BODIES=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	PORT=$(PORT) MAIL_LOG_BODIES=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## demo-code: print the demo staff accounts' current two-step sign-in code (no need to activate the venv)
+demo-code: $(VENV)/.runtime
+	@$(BIN)/flask demo-code
 
 ## browser: Debian's Chromium for the Playwright tests (installed when missing)
 browser:

@@ -113,8 +113,9 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Holistiq Coach <no-reply@holistiq.example>")
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
 
-    # Absolute base used in emailed links when no request is around (cron jobs).
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Absolute base of every link in an email, a printout or a calendar file (never the request's host).
+    # Locally it follows the port `make run` serves on.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
     TRUST_PROXY_HOPS = _int("TRUST_PROXY_HOPS", 0)
     FORCE_HTTPS = _bool("FORCE_HTTPS", False)
 
@@ -142,6 +143,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"
     MAIL_SERVER = ""
+    # The links tests expect, whatever port a developer's shell exports.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
 
 
 class ProductionConfig(Config):

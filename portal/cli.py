@@ -28,7 +28,7 @@ def seed_demo() -> None:
     """Load the demo clinics, accounts and content (idempotent)."""
     run_all()
     click.echo("Demo data is in place. Log in as admin@example.com, coach@example.com or patient@example.com.")
-    click.echo("Staff accounts ask for a two-step code: run `flask demo-code` to get the current one.")
+    click.echo("Staff accounts ask for a two-step code: run `make demo-code` to get the current one.")
 
 
 @click.command("create-user")
