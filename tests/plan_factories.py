@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from portal.care.models import Plan, PlanItem, PlanStatus, Program, ProgramItem
+from portal.care.models import Plan, PlanItem, PlanItemSchedule, PlanStatus, Program, ProgramItem
+from portal.care.schedules import SCHEDULE_FIELDS
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 from portal.timeutil import local_today
@@ -105,4 +106,35 @@ def make_plan(
             )
         )
     db.session.commit()
+    schedule_from_start(plan)
     return plan
+
+
+def schedule_from_start(plan: Plan) -> None:
+    """Give the plan's items one schedule row each, from the plan's start, with the dose and days
+    they hold now, replacing any they had: as if they had never changed (for tests that set up
+    an item's columns directly). Ended plans' rows end on their end day; removed items' at once."""
+    db.session.flush()
+    item_ids = [item.id for item in plan.items]
+    db.session.execute(db.delete(PlanItemSchedule).where(PlanItemSchedule.plan_item_id.in_(item_ids)))
+    for item in plan.items:
+        until = plan.end_date if plan.status != PlanStatus.ACTIVE else None
+        if not item.is_active:
+            until = plan.start_date
+        db.session.add(
+            PlanItemSchedule(
+                plan_item_id=item.id,
+                patient_id=plan.patient_id,
+                valid_from=plan.start_date,
+                valid_to=until,
+                **{name: getattr(item, name) for name in SCHEDULE_FIELDS},
+            )
+        )
+    db.session.commit()
+
+
+def end_plan_on(plan: Plan, day: date) -> None:
+    """The plan as if a coach had ended it on ``day``: its items' schedules end there."""
+    plan.status, plan.active_key, plan.end_date = PlanStatus.ENDED, None, day
+    db.session.commit()
+    schedule_from_start(plan)

@@ -28,6 +28,7 @@ from portal.care.progress import (
 from portal.errors import BadInput
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
 from tests.conftest import count_queries
+from tests.plan_factories import end_plan_on, schedule_from_start
 from tests.test_checkins import make_plan
 
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -57,28 +58,29 @@ def test_a_plan_starting_on_the_windows_last_day_counts_that_day(db, coach, two_
     assert due_done(progress_for(patient.id, today).items) == [(1, 1)]
 
 
-def test_a_plan_ending_on_the_windows_first_day_counts_that_day(db, coach, two_patients):
+def test_a_plan_ending_the_day_after_the_windows_first_day_counts_that_day(db, coach, two_patients):
+    """A plan ended on a day is not due that day (what replaced it is), so ending it the day
+    after the window's first day leaves that one day due."""
     patient, other = two_patients
     today = patient_today(patient)
     start = today - timedelta(days=6)
     plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=30))
-    plan.end_date = start
+    end_plan_on(plan, start + timedelta(days=1))
     make_plan(db, other, coach, n_items=1)
     log(db, plan.items[0], patient, start)
-    log(db, plan.items[0], patient, start + timedelta(days=1))  # after the plan ended: nothing was due
+    log(db, plan.items[0], patient, start + timedelta(days=1))  # the day it ended: nothing was due
     db.session.commit()
     assert due_done(item_adherence(patient.id, start, today)) == [(1, 1)]
     assert adherence_by_patient([patient.id, other.id], start, today) == {patient.id: (1, 1), other.id: (7, 0)}
+    assert due_done(progress_for(patient.id, today).items) == [(28 - 6, 1)]
 
 
 def test_progress_items_follow_the_plans_end(db, coach, patient):
     today = patient_today(patient)
     plan = make_plan(db, patient, coach, n_items=1, start=today - timedelta(days=60))
-    plan.end_date = today - timedelta(days=27)  # the first day of the four-week figure
-    db.session.commit()
+    end_plan_on(plan, today - timedelta(days=26))  # due on the first day of the four-week figure only
     assert due_done(progress_for(patient.id, today).items) == [(1, 0)]
-    plan.end_date = today - timedelta(days=40)  # ended before it: no line at all
-    db.session.commit()
+    end_plan_on(plan, today - timedelta(days=40))  # ended before it: no line at all
     progress = progress_for(patient.id, today)
     assert progress.items == []
     assert sum(week["due"] for week in progress.weekly_adherence) > 0  # the 12 weeks still saw it
@@ -105,6 +107,7 @@ def test_an_item_twice_a_day_owes_two_sessions_a_day(db, coach, two_patients):
     plan = make_plan(db, patient, coach, n_items=1, start=monday - timedelta(weeks=2))
     item = plan.items[0]
     item.times_per_day = 2
+    schedule_from_start(plan)
     make_plan(db, other, coach, n_items=1)
     log(db, item, patient, today, sessions=2)
     log(db, item, patient, today - timedelta(days=1), sessions=1)

@@ -16,6 +16,7 @@ from sqlalchemy import func
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
+from portal.care import plans as plan_service
 from portal.care.alerts import (
     AlertError,
     open_alert,
@@ -53,6 +54,7 @@ from portal.care.today import NotDueToday, set_done, todays_plan
 from portal.errors import BadInput
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
+from tests.plan_factories import end_plan_on, schedule_from_start
 from tests.test_checkins import make_plan
 
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -420,7 +422,7 @@ def test_pain_change_needs_both_weeks(db, patient):
 
 
 def _brute_force_weeks(plan_start: date, weekdays: list[str], done_days: dict[int, set], today: date, weeks: int):
-    """Day by day: what each Monday-based week owes and got (done capped per item and week)."""
+    """Day by day: what each Monday-based week owes and got (a day's sessions count only on a day due)."""
     first_monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
     expected = []
     for i in range(weeks):
@@ -429,9 +431,11 @@ def _brute_force_weeks(plan_start: date, weekdays: list[str], done_days: dict[in
         for index, days in enumerate(weekdays):
             week_days = [monday + timedelta(days=d) for d in range(7) if monday + timedelta(days=d) <= today]
             item_due = sum(1 for d in week_days if d >= plan_start and str(d.weekday()) in days)
-            item_done = sum(1 for d in week_days if d in done_days[index])
+            item_done = sum(
+                1 for d in week_days if d in done_days[index] and d >= plan_start and str(d.weekday()) in days
+            )
             due += item_due
-            done += min(item_done, item_due)
+            done += item_done
         expected.append((monday, due, done, round(100 * done / due) if due else None))
     return expected
 
@@ -443,6 +447,7 @@ def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
     plan = make_plan(db, patient, coach, n_items=2, start=plan_start)
     plan.items[0].weekdays = "024"
     plan.items[1].weekdays = "13"
+    schedule_from_start(plan)
     other_plan = make_plan(db, other, coach, n_items=1)
     # Item 0: every day of the plan logged (its non-due days must not lift a week above 100 %);
     # item 1: every other day; one not-done log and one log before the window that must not count.
@@ -454,7 +459,13 @@ def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
         for day in days:
             db.session.add(ItemLog(plan_item_id=plan.items[index].id, patient_id=patient.id, day=day))
     db.session.add(
-        ItemLog(plan_item_id=plan.items[1].id, patient_id=patient.id, day=plan_start + timedelta(days=1), done=False)
+        ItemLog(
+            plan_item_id=plan.items[1].id,
+            patient_id=patient.id,
+            day=plan_start + timedelta(days=1),
+            done=False,
+            sessions_done=0,
+        )
     )
     db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=today - timedelta(weeks=10)))
     for offset in range(20):
@@ -478,27 +489,28 @@ def test_weekly_adherence_matches_a_day_by_day_count(db, coach, two_patients):
     assert twelve[0]["week_start"] == got[0][0] and len(twelve) == len(got)
 
 
-def test_weekly_adherence_ignores_ended_plans_and_removed_items(db, coach, patient):
+def test_weekly_adherence_keeps_the_days_of_removed_items_and_ended_plans(db, coach, patient):
+    """A removed item and an ended plan stop being due on the day of the change, and every
+    earlier day keeps what was due then."""
     today = patient_today(patient)
     plan = make_plan(db, patient, coach, n_items=2)
-    plan.items[1].is_active = False
+    days = 7 + today.weekday() + 1
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days
+    plan_service.remove_item(plan, plan.items[1], coach)
     db.session.commit()
-    due_one_item = sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2))
-    assert due_one_item == 7 + today.weekday() + 1
-    plan.status = PlanStatus.ENDED
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days - 1
+    plan_service.end_plan(plan, coach)
     db.session.commit()
-    assert all(w["due"] == 0 for w in weekly_adherence(patient.id, today, weeks=2))
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days - 2
 
 
 def test_weekly_adherence_stops_at_the_plans_end(db, coach, patient):
     today = patient_today(patient)
     plan = make_plan(db, patient, coach, n_items=1)
-    plan.end_date = today - timedelta(days=today.weekday() + 1)  # Sunday of last week
-    db.session.commit()
+    end_plan_on(plan, today - timedelta(days=today.weekday()))  # ended this Monday: due until Sunday
     weeks = weekly_adherence(patient.id, today, weeks=2)
     assert [(w["due"], w["percent"]) for w in weeks] == [(7, 0), (0, None)]
-    plan.end_date = today - timedelta(weeks=3)
-    db.session.commit()
+    end_plan_on(plan, today - timedelta(weeks=3))
     # Nothing owed in either week: one empty week stands for the window (weeks before anything was due are not drawn).
     assert [w["due"] for w in weekly_adherence(patient.id, today, weeks=2)] == [0]
 

@@ -16,6 +16,7 @@ from portal.exercises.models import LibraryItem
 from portal.mail import OutboundEmail
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
+from tests.plan_factories import schedule_from_start
 
 # The care rules depend on the patient's local day: run at a chosen instant, not the machine's today.
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -46,6 +47,7 @@ def make_plan(db, patient, coach, n_items=2, start=None, weekdays="0123456"):
         db.session.flush()
         plan.items.append(PlanItem(library_item_id=item.id, position=i, weekdays=weekdays))
     db.session.commit()
+    schedule_from_start(plan)
     return plan
 
 

@@ -19,7 +19,7 @@ from portal.care.progress import adherence_and_pauses, adherence_by_patient, ite
 from portal.coaching.review import review_for
 from portal.extensions import db
 from tests.clock import care_clock  # noqa: F401  (the fixture)
-from tests.plan_factories import make_item, make_plan
+from tests.plan_factories import make_item, make_plan, schedule_from_start
 
 pytestmark = pytest.mark.usefixtures("care_clock")
 
@@ -62,6 +62,8 @@ def _setup(patient, coach, plan_start: date, specs: list[Spec], today: date) -> 
     for spec, item in zip(specs, plan.items, strict=True):
         item.weekdays, item.times_per_day = spec.weekdays, spec.times
         spec.item_id = item.id
+    schedule_from_start(plan)
+    for spec, item in zip(specs, plan.items, strict=True):
         for start, end in spec.pauses:
             # A Core insert: the ORM would put open_key's default (1) in place of an explicit NULL.
             db.session.execute(
@@ -157,6 +159,7 @@ def test_a_pause_makes_adherence_fair_not_lower(patient, coach):
     plan = make_plan(patient, coach, [make_item()], start_date=today - timedelta(days=20))
     item = plan.items[0]
     item.times_per_day = 1
+    schedule_from_start(plan)
     for offset in range(3, 21):
         db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=offset)))
     db.session.add(
@@ -175,6 +178,7 @@ def test_a_log_on_the_day_of_the_pause_does_not_fill_another_day(patient, coach)
     plan = make_plan(patient, coach, [make_item()], start_date=today - timedelta(days=20))
     item = plan.items[0]
     item.times_per_day = 1
+    schedule_from_start(plan)
     for offset in (0, 2, 3, 4, 5, 6):  # day -1 missed; day 0 logged, then paused
         db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=offset)))
     db.session.add(
@@ -193,6 +197,7 @@ def test_a_one_day_pause_already_resumed_leaves_that_day_and_its_log_out(patient
     make_plan(other, coach, [make_item()], start_date=today - timedelta(days=20))
     item = plan.items[0]
     item.times_per_day = 1
+    schedule_from_start(plan)
     paused_day = today - timedelta(days=3)
     db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=paused_day))
     db.session.add(

@@ -248,7 +248,7 @@ def test_statements_with_day_arithmetic_are_built_for_each_database():
 
     from portal.care.progress import _done_counts_statement, _streaks_statement
 
-    for build in (lambda d: _streaks_statement(d), lambda d: _done_counts_statement(False, d)):
+    for build in (lambda d: _streaks_statement(d), lambda d: _done_counts_statement(False, False, d)):
         on_sqlite = str(build("sqlite").compile(dialect=sqlite.dialect()))
         on_postgres = str(build("postgresql").compile(dialect=postgresql.dialect()))
         assert "julianday" in on_sqlite and "julianday" not in on_postgres

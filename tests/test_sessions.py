@@ -18,7 +18,7 @@ from portal.extensions import db as _db
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
-from tests.plan_factories import make_item, make_plan
+from tests.plan_factories import make_item, make_plan, schedule_from_start
 
 
 def _log(patient, item_id: int) -> ItemLog | None:
@@ -61,6 +61,7 @@ def test_adherence_counts_sessions_not_days(patient):
     plan = make_plan(patient, items=[make_item()], start_date=today - timedelta(days=1))
     item = plan.items[0]
     item.times_per_day = 3
+    schedule_from_start(plan)
     _db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today, sessions_done=1, done=False))
     _db.session.add(
         ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=1), sessions_done=3, done=True)

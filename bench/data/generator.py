@@ -21,7 +21,8 @@ from bench.data.writer import BulkWriter, Counts
 from portal import crypto
 from portal.auth.models import Clinic, User
 from portal.auth.passwords import hash_password
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemSchedule, WeeklyOutcome
+from portal.care.schedules import SCHEDULE_FIELDS
 from portal.demo import DEMO_TOTP_SECRET
 from portal.exercises.models import ItemKind
 from portal.extensions import db
@@ -131,7 +132,20 @@ def write_plans(
     schedules: Schedules = {}
     rows = plan_item_rows(people.patients, library, first_plan_id, first_item_id, rng, schedules)
     writer.write(PlanItem.__table__, PLAN_ITEM_COLUMNS, rows)
+    write_item_schedules(conn, first_item_id)
     return schedules
+
+
+def write_item_schedules(conn: Connection, first_item_id: int) -> None:
+    """Each new plan item's schedule row: its dose and days, in force from its plan's start."""
+    item, plan, schedule = PlanItem.__table__, Plan.__table__, PlanItemSchedule.__table__
+    columns = ["plan_item_id", "patient_id", "valid_from", *SCHEDULE_FIELDS]
+    rows = (
+        db.select(item.c.id, plan.c.patient_id, plan.c.start_date, *(item.c[name] for name in SCHEDULE_FIELDS))
+        .join(plan, plan.c.id == item.c.plan_id)
+        .where(item.c.id >= first_item_id)
+    )
+    conn.execute(schedule.insert().from_select(columns, rows))
 
 
 def move_sequences(conn: Connection) -> None:

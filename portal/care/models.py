@@ -133,6 +133,41 @@ class PlanItem(Dosage, db.Model):
         viewonly=True,
         uselist=False,
     )
+    # Every dose and schedule the item has had, by the days each was in force (see
+    # portal.care.schedules); the columns above hold the one in force now.
+    schedules: Mapped[list[PlanItemSchedule]] = relationship(
+        order_by="PlanItemSchedule.valid_from", cascade="all, delete-orphan"
+    )
+
+
+class PlanItemSchedule(db.Model):
+    """The dose and days a plan item asked for over a run of the patient's local days,
+    ``valid_from`` up to (not including) ``valid_to``; open-ended (NULL) for the one in force.
+
+    An item's rows never overlap: a change closes the open row on the patient's local day of
+    the change and opens the next one from that day. The first row starts on the day the item
+    joined the plan (the plan's start for the items it was assigned with); removing the item
+    or ending its plan closes the last one. Adherence counts each day against the row in force
+    that day, so changes never rewrite past figures. ``patient_id`` is the plan's patient,
+    copied so a page of patients reads their rows by one index.
+    """
+
+    __tablename__ = "plan_item_schedule"
+    __table_args__ = (
+        Index("ix_plan_item_schedule_patient_from", "patient_id", "valid_from"),
+        Index("ix_plan_item_schedule_item_from", "plan_item_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_item_id: Mapped[int] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    sets: Mapped[int | None]
+    reps: Mapped[int | None]
+    hold_seconds: Mapped[int | None]
+    times_per_day: Mapped[int] = mapped_column(default=1)
+    weekdays: Mapped[str] = mapped_column(String(7), default=ALL_WEEKDAYS)
 
 
 class PlanItemPause(db.Model):

@@ -101,10 +101,11 @@ def item_paused(item: PlanItem) -> bool:
 # --- for the adherence arithmetic ---------------------------------------------------------
 
 
-def paused_periods_between(start: date, end: date):
-    """Join condition: pause periods of ``PlanItem`` that cover at least one day of [start, end]."""
+def paused_periods_between(item_id, start: date, end: date):
+    """Join condition: pause periods of the plan item ``item_id`` (a column) that cover at least
+    one day of [start, end]."""
     return and_(
-        PlanItemPause.plan_item_id == PlanItem.id,
+        PlanItemPause.plan_item_id == item_id,
         PlanItemPause.started_on <= end,
         or_(PlanItemPause.ended_on.is_(None), PlanItemPause.ended_on > start),
     )

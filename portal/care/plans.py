@@ -18,6 +18,7 @@ from portal.auth.models import Role, User
 from portal.care.dosing import Dose, append_library_items, apply_dose, move
 from portal.care.models import Plan, PlanItem, PlanStatus, Program
 from portal.care.pauses import end_pauses
+from portal.care.schedules import SCHEDULE_FIELDS, change_schedule, end_schedules, move_plan_start, start_schedule
 from portal.errors import NotFound
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
@@ -165,6 +166,7 @@ def assign_program(
         replaces.active_key = None
         replaces.end_date = today
         end_pauses(replaces, today)
+        end_schedules(replaces, today)
         _touch(replaces)
         audit.record("plan.end", replaces, actor=coach, patient=patient.id, replaced_by_program=program.id)
         # The old plan must stop being active before the new one takes the unique slot.
@@ -192,6 +194,8 @@ def assign_program(
                 position=len(plan.items),
             )
         )
+    for item in plan.items:
+        start_schedule(plan, item, start_date)
     db.session.add(plan)
     db.session.flush()
     audit.record(
@@ -214,6 +218,8 @@ def update_details(plan: Plan, *, title: str, goals: str, start_date: date, acto
         if getattr(plan, name) != value
     ]
     if changed:
+        if start_date != plan.start_date:
+            move_plan_start(plan, plan.start_date, start_date)
         plan.title, plan.goals, plan.start_date = title, goals, start_date
         _touch(plan)
         audit.record("plan.update", plan, actor=actor, patient=plan.patient_id, fields=changed)
@@ -225,6 +231,7 @@ def end_plan(plan: Plan, actor: User) -> None:
     plan.active_key = None
     plan.end_date = local_today(plan.patient.tz)
     end_pauses(plan, plan.end_date)
+    end_schedules(plan, plan.end_date)
     _touch(plan)
     audit.record("plan.end", plan, actor=actor, patient=plan.patient_id)
 
@@ -235,6 +242,10 @@ def add_items(plan: Plan, library_items: list[LibraryItem], actor: User) -> tupl
     Returns the new plan items and the library items skipped because the plan already has them.
     A retired item refuses the whole batch (RetiredItemError) before anything is written."""
     added, skipped = append_library_items(plan.items, library_items, PlanItem, note_attr="coach_note")
+    # Due from the day added (or from the plan's start, for a plan that has not started yet).
+    joined = max(local_today(plan.patient.tz), plan.start_date)
+    for item in added:
+        start_schedule(plan, item, joined)
     if added:
         _touch(plan)
         db.session.flush()
@@ -249,6 +260,8 @@ def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str
     """Change an item's dose, schedule and note (DoseError when out of bounds, nothing written)."""
     before = Dose.of(item, note_attr="coach_note").columns()
     changed = apply_dose(item, dose, note_attr="coach_note")
+    if any(name in SCHEDULE_FIELDS for name in changed):
+        change_schedule(plan, item, local_today(plan.patient.tz))
     if changed:
         _touch(plan)
         audit.record(
@@ -266,7 +279,9 @@ def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str
 def remove_item(plan: Plan, item: PlanItem, actor: User) -> None:
     """Take an item off the plan. It stays stored (inactive) so its completion history keeps its meaning."""
     item.is_active = False
-    end_pauses(plan, local_today(plan.patient.tz), item)
+    today = local_today(plan.patient.tz)
+    end_pauses(plan, today, item)
+    end_schedules(plan, today, item)
     _touch(plan)
     audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, item=item.id)
 

@@ -2,11 +2,16 @@
 
 Every function issues a fixed number of queries whatever the number of
 check-ins or logs. Adherence needs the plan's schedule (which weekdays an item
-is due): the handful of plan items is expanded over the days of the window in
-Python, while completions are counted by GROUP BY in the database.
+is due, how many times a day): each item's effective-dated schedule rows
+(portal.care.schedules) are expanded over the days of the window in Python, while
+completions are counted by GROUP BY in the database, each day's log against the row
+in force that day. Every day counts against the plan and schedule in force then: an
+item from the day it joined the plan until the day it left it, a replaced or ended
+plan over its own days.
 
 Days on which a coach had paused an item (its pause periods, read in the same query
-as the items) are neither due nor counted as done.
+as the schedule rows) are neither due nor counted as done. A day's done sessions
+never exceed that day's due ones, so no figure goes above 100 %.
 """
 
 from __future__ import annotations
@@ -16,9 +21,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, and_, bindparam, case, func, or_
+from sqlalchemy import Date, String, and_, bindparam, case, cast, func, or_
 
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus, WeeklyOutcome, peg_score
+from portal.care.models import (
+    CheckIn,
+    ItemLog,
+    Plan,
+    PlanItem,
+    PlanItemPause,
+    PlanItemSchedule,
+    PlanStatus,
+    WeeklyOutcome,
+    peg_score,
+)
 from portal.care.pauses import logged_on_paused_day, merged_periods, paused_periods_between
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
@@ -53,56 +68,121 @@ def _window(patient_ids: list[int], start: date, end: date) -> dict:
     return {"patient_ids": patient_ids, "start": start, "end": end}
 
 
-def _active_items_between() -> tuple:
-    """Where-clauses: active items of the patients' active plans that overlap [start, end]."""
+def _schedules_between() -> tuple:
+    """Where-clauses: schedule rows of the patients' plan items in force on a day of [start, end],
+    whichever plan they belong to (a replaced or ended plan keeps its days)."""
     return (
-        Plan.patient_id.in_(PATIENT_IDS),
-        Plan.status == PlanStatus.ACTIVE,
-        PlanItem.is_active.is_(True),
-        Plan.start_date <= _END,
-        or_(Plan.end_date.is_(None), Plan.end_date >= _START),
+        PlanItemSchedule.patient_id.in_(PATIENT_IDS),
+        PlanItemSchedule.valid_from <= _END,
+        or_(PlanItemSchedule.valid_to.is_(None), PlanItemSchedule.valid_to > _START),
     )
 
 
 Periods = list[tuple[date, date | None]]
+# A run of days [valid_from, valid_to) with the days of the week and the times a day in force.
+Segment = tuple[str, int, date, date | None]
 
 
-def _with_pauses(rows) -> list[tuple]:
-    """Rows whose last two columns are a pause period (or NULLs, from the outer join), one row
-    per item and period, folded into one row per item with its merged pause periods at the end."""
-    folded: dict[object, tuple] = {}
-    periods: dict[object, Periods] = {}
+@dataclass
+class ItemSchedule:
+    """One plan item's schedule rows and pause periods that touch a window."""
+
+    patient_id: int
+    item: PlanItem | int  # the item (pages that name it) or its id (the roster)
+    current: bool = True  # on the patient's plan now
+    segments: list[Segment] = field(default_factory=list)
+    pauses: Periods = field(default_factory=list)
+
+    @property
+    def item_id(self) -> int:
+        return getattr(self.item, "id", self.item)
+
+    def due(self, start: date, end: date) -> int:
+        """Sessions due in [start, end]: each day against the row in force, paused days left out."""
+        return sum(
+            _due_days(weekdays, first, _last_day(until), self.pauses, start, end) * max(times, 1)
+            for weekdays, times, first, until in self.segments
+        )
+
+    def scheduled(self, start: date, end: date) -> int:
+        """Like ``due``, pauses ignored (what would have been due but for the coach's pauses)."""
+        return sum(
+            _due_count(weekdays, first, _last_day(until), start, end) * max(times, 1)
+            for weekdays, times, first, until in self.segments
+        )
+
+    def touches(self, start: date, end: date) -> bool:
+        """Whether one of its rows is in force on a day of [start, end]."""
+        return any(first <= end and (until is None or until > start) for _w, _t, first, until in self.segments)
+
+
+def _last_day(until: date | None) -> date | None:
+    return None if until is None else until - timedelta(days=1)
+
+
+def _fold(rows, current_column: bool) -> list[ItemSchedule]:
+    """Rows (patient id, item or id, [current,] weekdays, times, from, until, paused from, paused until),
+    one per schedule row and pause period (outer join: NULL pauses), folded into one
+    ItemSchedule per item with its rows in order and its pause periods merged."""
+    folded: dict[int, ItemSchedule] = {}
     for row in rows:
-        *head, paused_from, paused_until = row
-        key = getattr(head[1], "id", head[1])  # the item, or its id
-        if key not in folded:
-            folded[key], periods[key] = tuple(head), []
-        if paused_from is not None:
-            periods[key].append((paused_from, paused_until))
-    return [(*head, merged_periods(periods[key]) if periods[key] else []) for key, head in folded.items()]
+        pid, item, *rest = row
+        current = rest.pop(0) if current_column else True
+        weekdays, times, first, until, paused_from, paused_until = rest
+        key = getattr(item, "id", item)
+        entry = folded.get(key)
+        if entry is None:
+            entry = folded[key] = ItemSchedule(pid, item, bool(current))
+        segment = (weekdays, times, first, until)
+        if segment not in entry.segments:
+            entry.segments.append(segment)
+        if paused_from is not None and (paused_from, paused_until) not in entry.pauses:
+            entry.pauses.append((paused_from, paused_until))
+    for entry in folded.values():
+        entry.segments.sort(key=lambda segment: segment[2])
+        entry.pauses = merged_periods(entry.pauses)
+    return list(folded.values())
 
 
-def _active_items(patient_ids: list[int], start: date, end: date) -> list[tuple]:
-    """(patient id, item, plan start, plan end, pause periods) for active items of active plans
-    overlapping [start, end]; the item's pause periods in that window come in the same query."""
+def _plan_items(patient_ids: list[int], start: date, end: date) -> list[ItemSchedule]:
+    """Every plan item of the patients in force on a day of [start, end] (ORM items, with their
+    library texts), its schedule rows and pause periods in the window: one query. Items on the
+    plan now come first, in plan order."""
     if not patient_ids:
         return []
-    return _with_pauses(db.session.execute(_active_items_statement(), _window(patient_ids, start, end)).all())
+    rows = db.session.execute(_plan_items_statement(), _window(patient_ids, start, end)).all()
+    return _fold(rows, current_column=True)
 
 
-def _build_active_items_statement():
+def _build_plan_items_statement():
+    current = and_(PlanItem.is_active.is_(True), Plan.status == PlanStatus.ACTIVE)
     return (
         db.select(
-            Plan.patient_id, PlanItem, Plan.start_date, Plan.end_date, PlanItemPause.started_on, PlanItemPause.ended_on
+            PlanItemSchedule.patient_id,
+            PlanItem,
+            current.label("current"),
+            PlanItemSchedule.weekdays,
+            PlanItemSchedule.times_per_day,
+            PlanItemSchedule.valid_from,
+            PlanItemSchedule.valid_to,
+            PlanItemPause.started_on,
+            PlanItemPause.ended_on,
         )
+        .join(PlanItem, PlanItem.id == PlanItemSchedule.plan_item_id)
         .join(Plan, Plan.id == PlanItem.plan_id)
-        .outerjoin(PlanItemPause, paused_periods_between(_START, _END))
-        .where(*_active_items_between())
-        .order_by(Plan.patient_id, PlanItem.position, PlanItem.id)
+        .outerjoin(PlanItemPause, paused_periods_between(PlanItemSchedule.plan_item_id, _START, _END))
+        .where(*_schedules_between())
+        .order_by(
+            PlanItemSchedule.patient_id,
+            case((current, 0), else_=1),
+            PlanItem.position,
+            PlanItem.id,
+            PlanItemSchedule.valid_from,
+        )
     )
 
 
-_active_items_statement = built_once(_build_active_items_statement)
+_plan_items_statement = built_once(_build_plan_items_statement)
 
 
 # --- adherence -----------------------------------------------------------------
@@ -113,27 +193,38 @@ class ItemAdherence:
     item: PlanItem
     due: int
     done: int
+    current: bool = True  # False: no longer on the patient's plan (removed, or an earlier plan's)
 
     @property
     def percent(self) -> int | None:
         return round(100 * self.done / self.due) if self.due else None
 
 
-def _done_counts(patient_ids: list[int], start: date, end: date, items: list[tuple], by_week: bool = False) -> dict:
-    """Sessions done per (plan item[, week]) in [start, end], summed in SQL. Sessions logged on a
-    paused day are left out; the check is only added when one of ``items`` (rows with their pause
-    periods last) was paused in the window, so the usual case pays nothing for it."""
+def _done_counts(
+    patient_ids: list[int], start: date, end: date, items: list[ItemSchedule], by_week: bool = False
+) -> dict:
+    """Sessions done per (plan item[, week]) in [start, end], summed in SQL: each day's log counts
+    up to the times a day of the schedule row in force that day, and not at all on a day that row
+    does not ask for. Sessions logged on a paused day are left out; that check is only added when
+    one of ``items`` was paused in the window, so the usual case pays nothing for it."""
     if not patient_ids:
         return {}
-    any_paused = any(row[-1] for row in items)
-    # The weekly form depends on the database (day arithmetic differs): its statement is built per dialect.
-    statement = _done_counts_statement(any_paused, dialect_name() if by_week else None)
+    any_paused = any(entry.pauses for entry in items)
+    # Day arithmetic differs between the databases: the statement is built per dialect.
+    statement = _done_counts_statement(any_paused, by_week, dialect_name())
     rows = db.session.execute(statement, _window(patient_ids, start, end)).all()
     return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
 
 
-def _build_done_counts_statement(any_paused: bool, weekly_on: str | None):
-    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day, weekly_on).label("week")] if weekly_on else [])
+def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
+    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day, dialect).label("week")] if by_week else [])
+    weekday = cast(day_number(ItemLog.day, dialect) % 7, String)  # Monday=0, as the schedule's digits
+    times = PlanItemSchedule.times_per_day
+    counted = case(
+        (~PlanItemSchedule.weekdays.contains(weekday), 0),
+        (ItemLog.sessions_done > times, times),
+        else_=ItemLog.sessions_done,
+    )
     conditions = [
         ItemLog.patient_id.in_(PATIENT_IDS),
         ItemLog.sessions_done > 0,
@@ -142,60 +233,67 @@ def _build_done_counts_statement(any_paused: bool, weekly_on: str | None):
     ]
     if any_paused:
         conditions.append(~logged_on_paused_day())
-    return db.select(*keys, func.sum(ItemLog.sessions_done)).where(*conditions).group_by(*keys)
+    in_force = and_(
+        PlanItemSchedule.plan_item_id == ItemLog.plan_item_id,
+        PlanItemSchedule.valid_from <= ItemLog.day,
+        or_(PlanItemSchedule.valid_to.is_(None), PlanItemSchedule.valid_to > ItemLog.day),
+    )
+    return db.select(*keys, func.sum(counted)).join(PlanItemSchedule, in_force).where(*conditions).group_by(*keys)
 
 
 _done_counts_statement = built_once(_build_done_counts_statement)
 
 
-def _overlapping(items: list[tuple], start: date, end: date) -> list[tuple]:
-    """The rows of ``_active_items`` whose plan overlaps [start, end] (same filter, in Python)."""
-    return [row for row in items if row[2] <= end and (row[3] is None or row[3] >= start)]
+def item_adherence(
+    patient_id: int, start: date, end: date, items: list[ItemSchedule] | None = None
+) -> list[ItemAdherence]:
+    """Per plan item: due and done sessions in the window (two queries; one given ``items``).
 
-
-def item_adherence(patient_id: int, start: date, end: date, items: list[tuple] | None = None) -> list[ItemAdherence]:
-    """Per plan item: due sessions and done sessions in the window (two queries; one given ``items``)."""
-    items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
+    The items on the plan now, and any other item (removed, or an earlier plan's) that was due
+    on a day of the window."""
+    items = _plan_items([patient_id], start, end) if items is None else items
+    items = [entry for entry in items if entry.current or entry.touches(start, end)]
     done = _done_counts([patient_id], start, end, items)
     result = []
-    for _pid, item, plan_start, plan_end, pauses in items:
-        due = _due_days(item.weekdays, plan_start, plan_end, pauses, start, end) * max(item.times_per_day, 1)
-        result.append(ItemAdherence(item=item, due=due, done=min(done.get(item.id, 0), due)))
+    for entry in items:
+        due = entry.due(start, end)
+        if entry.current or due:
+            result.append(
+                ItemAdherence(item=entry.item, due=due, done=done.get(entry.item_id, 0), current=entry.current)
+            )
     return result
 
 
-def _active_schedules(patient_ids: list[int], start: date, end: date) -> list:
-    """Like ``_active_items`` but only the columns a schedule needs: (patient id, item id,
-    weekdays, times a day, plan start, plan end, pause periods). The roster needs no ORM
-    objects or library texts."""
-    return _with_pauses(db.session.execute(_active_schedules_statement(), _window(patient_ids, start, end)).all())
+def _schedules(patient_ids: list[int], start: date, end: date) -> list[ItemSchedule]:
+    """Like ``_plan_items`` but only the columns a schedule needs (the item's id, not the item):
+    the roster needs no ORM objects or library texts, and reads the schedule rows alone."""
+    return _fold(db.session.execute(_schedules_statement(), _window(patient_ids, start, end)).all(), False)
 
 
-def _build_active_schedules_statement():
+def _build_schedules_statement():
     return (
         db.select(
-            Plan.patient_id,
-            PlanItem.id,
-            PlanItem.weekdays,
-            PlanItem.times_per_day,
-            Plan.start_date,
-            Plan.end_date,
+            PlanItemSchedule.patient_id,
+            PlanItemSchedule.plan_item_id,
+            PlanItemSchedule.weekdays,
+            PlanItemSchedule.times_per_day,
+            PlanItemSchedule.valid_from,
+            PlanItemSchedule.valid_to,
             PlanItemPause.started_on,
             PlanItemPause.ended_on,
         )
-        .join(Plan, Plan.id == PlanItem.plan_id)
-        .outerjoin(PlanItemPause, paused_periods_between(_START, _END))
-        .where(*_active_items_between())
+        .outerjoin(PlanItemPause, paused_periods_between(PlanItemSchedule.plan_item_id, _START, _END))
+        .where(*_schedules_between())
     )
 
 
-_active_schedules_statement = built_once(_build_active_schedules_statement)
+_schedules_statement = built_once(_build_schedules_statement)
 
 
-def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: date, end: date) -> int:
-    """How many days in [start, end] (within the plan) fall on one of ``weekdays`` (Mon=0)."""
-    first = max(start, plan_start)
-    last = min(end, plan_end) if plan_end else end
+def _due_count(weekdays: str, first_day: date, last_day: date | None, start: date, end: date) -> int:
+    """How many days in [start, end] (within [first_day, last_day]) fall on one of ``weekdays`` (Mon=0)."""
+    first = max(start, first_day)
+    last = min(end, last_day) if last_day else end
     if last < first:
         return 0
     span = (last - first).days + 1
@@ -207,13 +305,13 @@ def _due_count(weekdays: str, plan_start: date, plan_end: date | None, start: da
     return count
 
 
-def _due_days(weekdays: str, plan_start: date, plan_end: date | None, pauses: Periods, start: date, end: date) -> int:
+def _due_days(weekdays: str, first_day: date, last_day: date | None, pauses: Periods, start: date, end: date) -> int:
     """Like ``_due_count``, less the due days that fall in one of the (merged) pause periods."""
-    due = _due_count(weekdays, plan_start, plan_end, start, end)
+    due = _due_count(weekdays, first_day, last_day, start, end)
     for paused_from, paused_until in pauses:
         last_paused = paused_until - timedelta(days=1) if paused_until is not None else None
-        lo = max(paused_from, plan_start)
-        hi = plan_end if last_paused is None else (last_paused if plan_end is None else min(last_paused, plan_end))
+        lo = max(paused_from, first_day)
+        hi = last_day if last_paused is None else (last_paused if last_day is None else min(last_paused, last_day))
         if hi is None or hi >= lo:
             due -= _due_count(weekdays, lo, hi, start, end)
     return due
@@ -229,15 +327,15 @@ def adherence_and_pauses(patient_ids: list[int], start: date, end: date) -> dict
     due but for a coach's pause (so "nothing due" can say why). Two queries."""
     if not patient_ids:
         return {}
-    items = _active_schedules(patient_ids, start, end)
+    items = _schedules(patient_ids, start, end)
     done = _done_counts(patient_ids, start, end, items)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for pid, item_id, weekdays, times, plan_start, plan_end, pauses in items:
-        scheduled = _due_count(weekdays, plan_start, plan_end, start, end) * max(times, 1)
-        due = _due_days(weekdays, plan_start, plan_end, pauses, start, end) * max(times, 1) if pauses else scheduled
-        totals[pid][0] += due
-        totals[pid][1] += min(done.get(item_id, 0), due)
-        totals[pid][2] += scheduled - due
+    for entry in items:
+        scheduled = entry.scheduled(start, end)
+        due = entry.due(start, end) if entry.pauses else scheduled
+        totals[entry.patient_id][0] += due
+        totals[entry.patient_id][1] += done.get(entry.item_id, 0)
+        totals[entry.patient_id][2] += scheduled - due
     return {pid: (due, done_, paused) for pid, (due, done_, paused) in totals.items()}
 
 
@@ -247,34 +345,28 @@ def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
 
 
 def weekly_adherence(
-    patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS, items: list[tuple] | None = None
+    patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS, items: list[ItemSchedule] | None = None
 ) -> list[dict]:
-    """[{week_start, due, done, percent}] for the last ``weeks`` Monday-based weeks."""
+    """[{week_start, due, done, percent}] for the last ``weeks`` Monday-based weeks, each day
+    counted against the plan and schedule in force that day."""
     end = today
     start = adherence_window(today, weeks)
-    items = _active_items([patient_id], start, end) if items is None else _overlapping(items, start, end)
+    items = _plan_items([patient_id], start, end) if items is None else items
     done = _done_counts([patient_id], start, end, items, by_week=True)
-    due_item_week: dict[tuple[int, date], int] = defaultdict(int)
+    due_week: dict[date, int] = defaultdict(int)
     # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
-    for _pid, item, plan_start, plan_end, pauses in items:
+    for entry in items:
         for i in range(weeks):
             monday = start + timedelta(weeks=i)
-            sunday = min(end, monday + timedelta(days=6))
-            days = _due_days(item.weekdays, plan_start, plan_end, pauses, monday, sunday)
-            due = days * max(item.times_per_day, 1)
-            if due:
-                due_item_week[(item.id, monday)] += due
-    due_week: dict[date, int] = defaultdict(int)
+            due_week[monday] += entry.due(monday, min(end, monday + timedelta(days=6)))
     done_week: dict[date, int] = defaultdict(int)
-    for (item_id, monday), due in due_item_week.items():
-        due_week[monday] += due
-        # Never above 100 %: completions beyond the item's due days that week do not count.
-        done_week[monday] += min(done.get((item_id, week_of(monday)), 0), due)
+    for (_item_id, week), sessions in done.items():
+        done_week[week] += sessions
     result = []
     for i in range(weeks):
         monday = start + timedelta(weeks=i)
         due = due_week.get(monday, 0)
-        got = done_week.get(monday, 0)
+        got = done_week.get(week_of(monday), 0)
         result.append(
             {"week_start": monday, "due": due, "done": got, "percent": round(100 * got / due) if due else None}
         )
@@ -495,7 +587,7 @@ def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
     current, longest = streaks(patient_id, today)
     # One plan-items query serves both adherence figures (the wider window covers both).
     item_start = today - timedelta(days=27)
-    items = _active_items([patient_id], min(adherence_window(today), item_start), today)
+    items = _plan_items([patient_id], min(adherence_window(today), item_start), today)
     return Progress(
         days=days,
         start=start,
