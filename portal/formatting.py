@@ -58,6 +58,11 @@ def weekday_short(number: int) -> str:
     return get_day_names("abbreviated", locale=_locale())[int(number)]
 
 
+def weekday_narrow(number: int) -> str:
+    """Monday = 0, in the fewest letters the reader's language uses for a column heading ("Mo", "LU")."""
+    return get_day_names("short", locale=_locale())[int(number)]
+
+
 def reader_timezone() -> str:
     return current_user.tz if getattr(current_user, "is_authenticated", False) else DEFAULT_TIMEZONE
 
@@ -148,6 +153,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(format_day, "day")
     app.add_template_filter(weekday_name, "weekday_name")
     app.add_template_filter(weekday_short, "weekday_short")
+    app.add_template_filter(weekday_narrow, "weekday_narrow")
     app.add_template_filter(number, "number")
     app.add_template_filter(role_label, "role_label")
     app.add_template_filter(language_label, "language_label")

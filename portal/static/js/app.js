@@ -36,6 +36,37 @@
       event.preventDefault();
     }
   });
+  // Escape closes the open phone menu and gives focus back to its button, as for any disclosure.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var menu = document.querySelector(".navbar-collapse.show");
+    if (!menu || !window.bootstrap) {
+      return;
+    }
+    window.bootstrap.Collapse.getOrCreateInstance(menu, { toggle: false }).hide();
+    var toggler = document.querySelector('[data-bs-target="#' + menu.id + '"]');
+    if (toggler) {
+      toggler.focus();
+    }
+  });
+  // A bar stuck to the bottom of the window (the picker's "Add selected") must never hide the
+  // control that has focus (WCAG 2.2 "focus not obscured"): scroll the control above the bar.
+  // The page's scroll-padding does most of it; browsers do not all honour it for focus moves.
+  var stickyFooter = document.querySelector("[data-sticky-footer]");
+  if (stickyFooter) {
+    document.addEventListener("focusin", function (event) {
+      if (stickyFooter.contains(event.target)) {
+        return;
+      }
+      var barTop = stickyFooter.getBoundingClientRect().top;
+      var bottom = event.target.getBoundingClientRect().bottom;
+      if (bottom > barTop - 8) {
+        window.scrollBy({ top: bottom - barTop + 16, behavior: "instant" });
+      }
+    });
+  }
   // A confirmation shown beside a list (items added or removed): move focus there, so it is in view
   // and read out, instead of leaving the coach at the top of the page.
   // After "load": the browser's jump to the #anchor of the list comes first and would take focus back.

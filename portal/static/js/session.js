@@ -112,6 +112,7 @@
         document.title = next.title;
         if (push) {
           window.history.pushState({ session: true }, "", url);
+          shownAddress = window.location.pathname + window.location.search;
         }
         var heading = fresh.querySelector("h1");
         if (heading) {
@@ -144,7 +145,15 @@
     }
   }
 
+  // Back and forward between movements load the movement the address names. A jump within the
+  // page (the "Skip to content" link, #main) also fires popstate but changes only the fragment:
+  // that is no other movement, and reloading would throw the patient's place away.
+  var shownAddress = window.location.pathname + window.location.search;
   window.addEventListener("popstate", function () {
+    var address = window.location.pathname + window.location.search;
+    if (address === shownAddress) {
+      return;
+    }
     window.location.reload();
   });
   var root = document.getElementById("session");
