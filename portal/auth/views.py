@@ -28,7 +28,7 @@ from portal.auth.services import authenticate, record_successful_login, send_pas
 from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
-from portal.i18n import SESSION_KEY, supported_language
+from portal.i18n import LANGUAGES, SESSION_KEY, supported_language
 from portal.mail import deliver_after_response
 from portal.navigation import home_endpoint_for
 
@@ -258,6 +258,19 @@ def _set_password_from_token(purpose: str, template: str):
     if user is None:
         flash(_("This link is invalid, has already been used, or has expired. Ask for a new one."), "warning")
         return render_template("auth/link_invalid.html"), 400
+    # The page speaks its user's language (an invited patient may read no English), unless this
+    # browser chose one on the sign-in page.
+    with force_locale(_link_language(user)):
+        return _set_password_page(user, purpose, template)
+
+
+def _link_language(user: User) -> str:
+    chosen = session.get(SESSION_KEY)
+    return chosen if chosen in LANGUAGES else supported_language(user.language)
+
+
+def _set_password_page(user: User, purpose: str, template: str):
+    """The set-password form of a reset or invitation link whose user is known; its answer."""
     form = SetPasswordForm()
     form.email_for_policy = user.email
     if form.validate_on_submit():

@@ -84,10 +84,6 @@ class TodayItem:
     def library_item(self) -> LibraryItem:
         return self.plan_item.library_item
 
-    @property
-    def title(self) -> str:
-        return self.plan_item.library_item.title
-
 
 def sessions_count(entries: list[TodayItem]) -> tuple[int, int]:
     """(sessions logged, sessions asked) of ``entries``: each item asks its times a day, and

@@ -130,7 +130,7 @@ def assign_plan(patient_id: int):
         patient,
         program,
         current_user,
-        title=form.title.data or "",
+        title=form.title.data or program_service.plan_title(program, patient),
         goals=form.goals.data or "",
         start_date=form.start_date.data,
         replaces=current,

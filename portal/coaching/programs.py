@@ -27,6 +27,7 @@ from portal.exercises.library import (
 from portal.exercises.models import LibraryItem
 from portal.exercises.translations import TRANSLATED_LANGUAGES, translations_dir
 from portal.extensions import db
+from portal.i18n import supported_language
 
 STARTER_PROGRAMS = DATA_DIR / "starter_programs.json"
 
@@ -101,6 +102,12 @@ def program_texts(programs: Iterable[Program], locale: str) -> dict[int, Program
 
 def program_text(program: Program, locale: str) -> ProgramText:
     return program_texts([program], locale)[program.id]
+
+
+def plan_title(program: Program, patient: User) -> str:
+    """The title a plan copied from ``program`` takes when the coach gives none: the program's
+    name in the patient's language (the patient reads it every day), else the English."""
+    return program_text(program, supported_language(patient.language)).name
 
 
 def program_for_coach(program_id: int, coach: User, *, editable: bool = False) -> Program:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from portal.auth.models import User, email_lookup
 from portal.care.models import Plan, PlanStatus, Program
 from portal.care.plans import assign_program
-from portal.coaching.programs import load_starter_program_translations, load_starter_programs
+from portal.coaching.programs import load_starter_program_translations, load_starter_programs, plan_title
 from portal.demo.accounts import PATIENTS
 from portal.exercises.translations import TRANSLATED_LANGUAGES
 from portal.extensions import db
@@ -41,7 +41,8 @@ DEMO_PLANS = {
         "Cook at home five nights a week and drink more water.",
     ),
     "patient6@example.com": ("walking-and-return-to-activity", 24, "Back to weekend tennis by spring."),
-    "patient7@example.com": ("flare-first-two-weeks", 9, "Calm this flare and get back to gardening."),
+    # Sofia reads Spanish: her coach writes her goals in it.
+    "patient7@example.com": ("flare-first-two-weeks", 9, "Calmar este brote y volver a cuidar mi jardín."),
     "patient8@example.com": (
         "core-stability-builder",
         35,
@@ -94,7 +95,9 @@ def seed_plans() -> None:
 
 
 def _assign(patient: User, program: Program, coach: User, start, goals: str, replaces: Plan | None = None) -> Plan:
-    plan = assign_program(patient, program, coach, title=program.name, goals=goals, start_date=start, replaces=replaces)
+    plan = assign_program(
+        patient, program, coach, title=plan_title(program, patient), goals=goals, start_date=start, replaces=replaces
+    )
     if replaces is not None:
         # The earlier plan ended when this one started, not on the day the demo was seeded.
         replaces.end_date = start - timedelta(days=1)

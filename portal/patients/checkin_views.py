@@ -22,7 +22,9 @@ from portal.care.checkins import (
     week_start_for,
 )
 from portal.care.red_flags import RED_FLAG_QUESTIONS
+from portal.exercises.translations import item_texts
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.pagination import page_arg
 from portal.patients.blueprint import bp
 from portal.patients.forms import CheckInForm, WeeklyOutcomeForm
@@ -50,9 +52,12 @@ def _filled_form(checkin, plan_today) -> CheckInForm:
 
 
 def _item_choices(plan_today, *, paused_too: bool = False) -> list[tuple[int, str]]:
-    """The ticks offered: a paused item cannot be marked done, here as on Today. ``paused_too``
-    accepts one ticked on a form opened before the pause (it is then left alone, not an error)."""
-    return [(entry.plan_item.id, entry.title) for entry in plan_today.items if paused_too or entry.can_mark]
+    """The ticks offered, titled in the patient's language: a paused item cannot be marked done,
+    here as on Today. ``paused_too`` accepts one ticked on a form opened before the pause (it is
+    then left alone, not an error)."""
+    entries = [entry for entry in plan_today.items if paused_too or entry.can_mark]
+    texts = item_texts([entry.library_item for entry in entries], current_language())
+    return [(entry.plan_item.id, texts[entry.library_item.id].title) for entry in entries]
 
 
 def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
