@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -49,17 +50,60 @@ class NotAllowed(PermissionError):
     """A service refused an action on an object the user may see: answered as 403."""
 
 
-PROBLEM_TYPE = "about:blank"
+# Where each problem type's page lives: ``type`` is PUBLIC_BASE_URL + this + the problem's code.
+PROBLEM_PATH = "/api/v1/problems/"
+# The code of a problem that has no more specific one: one per HTTP status.
+STATUS_PROBLEMS = {
+    400: "bad_request",
+    401: "sign_in_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "server_error",
+    503: "service_unavailable",
+}
 
 
-def problem(code: int, detail: str | None = None, *, errors: list[dict] | None = None) -> Response:
-    """An RFC 9457 problem document (application/problem+json): the API's one shape for every error."""
-    title, text = (str(part) for part in MESSAGES.get(code, MESSAGES[500]))
-    body: dict = {"type": PROBLEM_TYPE, "title": title, "status": code, "detail": str(detail) if detail else text}
+def problem_type(code: str, base_url: str | None = None) -> str:
+    """The stable URI naming a problem code (its explanation page)."""
+    base = base_url if base_url is not None else current_app.config["PUBLIC_BASE_URL"]
+    return f"{base.rstrip('/')}{PROBLEM_PATH}{code}"
+
+
+def status_title(status: int) -> str:
+    """The HTTP status phrase in English ("Conflict"): a problem's ``title``, the same in every language."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return HTTPStatus.INTERNAL_SERVER_ERROR.phrase
+
+
+def problem(
+    status: int, detail: str | None = None, *, code: str | None = None, errors: list[dict] | None = None
+) -> Response:
+    """An RFC 9457 problem document (application/problem+json): the API's one shape for every error.
+
+    ``code`` is the machine-readable reason (``item_paused``, ``two_step_code_wrong``); without
+    one, the status's own (``not_found``). ``type`` is the code's page, ``title`` the status
+    phrase in English, ``detail`` the explanation in the reader's language.
+    """
+    code = code or STATUS_PROBLEMS.get(status, STATUS_PROBLEMS[500])
+    text = str(MESSAGES.get(status, MESSAGES[500])[1])
+    body: dict = {
+        "type": problem_type(code),
+        "code": code,
+        "title": status_title(status),
+        "status": status,
+        "detail": str(detail) if detail else text,
+    }
     if errors is not None:
         body["errors"] = errors
     response = jsonify(body)
-    response.status_code = code
+    response.status_code = status
     response.mimetype = "application/problem+json"
     return response
 

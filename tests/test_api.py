@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from openapi_spec_validator import validate
 
+from portal.api.blueprint import api_of
+from portal.api.problems import declared_codes
 from portal.auth import sessions
 from portal.auth.models import Role, SessionKind, User, UserSession
 from portal.care.models import Alert, CheckIn, ItemLog
@@ -33,11 +37,26 @@ def bearer(tokens: dict) -> dict:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
+def _operation_path(spec: dict, method: str, path: str) -> str | None:
+    """The OpenAPI path template an actual request path belongs to (None for a path the API lacks)."""
+    for template, item in spec["paths"].items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return template
+    return None
+
+
 def assert_problem(response, status: int) -> dict:
+    """A problem document of this status, whose code the OpenAPI document lists for the operation and status."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     body = response.json
-    assert body["status"] == status and body["title"] and body["type"]
+    assert body["status"] == status and body["title"] and body["type"] and body["code"]
+    spec = api_of(current_app).spec.to_dict()
+    template = _operation_path(spec, response.request.method, response.request.path)
+    if template is not None:
+        declared = declared_codes(spec, response.request.method, template, status)
+        assert body["code"] in declared, (response.request.method, template, status, body["code"], declared)
     return body
 
 

@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, response_
 
 from config import TestingConfig
 from portal.api.blueprint import api_of
+from portal.api.problems import PROBLEM_MEDIA_TYPE, declared_codes
 from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role
@@ -38,7 +39,8 @@ def _spec() -> dict:
         return api_of(app).spec.to_dict()
 
 
-schema = schemathesis.openapi.from_dict(_spec())
+SPEC = _spec()
+schema = schemathesis.openapi.from_dict(SPEC)
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -112,7 +114,24 @@ SKIP = {"POST /api/v1/auth/revoke"}  # would end the shared sign-in mid-run: tes
 def _run(case, server: AppServer, headers: dict) -> None:
     if f"{case.method} {case.path}" in SKIP:
         return
-    case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)
+    response = case.call(base_url=server.url, headers=headers)
+    case.validate_response(response, checks=CHECKS)
+    _problem_is_declared(case, response)
+
+
+def _problem_is_declared(case, response) -> None:
+    """An error's `code` is one the document lists for this operation and status, with the type its page has."""
+    if response.status_code < 400:
+        return
+    content_type = response.headers.get("content-type", [""])[0]  # schemathesis keeps lists under lower-case names
+    assert content_type == PROBLEM_MEDIA_TYPE, (case.method, case.path, response.status_code, content_type)
+    body = response.json()
+    if case.method.lower() not in SPEC["paths"][case.path]:  # a method the path lacks (a negative case)
+        assert (response.status_code, body["code"]) == (405, "method_not_allowed")
+        return
+    declared = declared_codes(SPEC, case.method, case.path, response.status_code)
+    assert body["code"] in declared, (case.method, case.path, response.status_code, body["code"], declared)
+    assert body["type"].endswith(f"/api/v1/problems/{body['code']}")
 
 
 @schema.parametrize()

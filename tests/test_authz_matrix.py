@@ -246,6 +246,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("fhir.bulk_file", "GET"): Rule(expect(anonymous=LOGIN, admin=404), lambda w: {"kind": "Patient"}),
     ("api-docs.openapi_json", "GET"): Rule(PUBLIC),
     ("api_reference.reference", "GET"): Rule(PUBLIC),
+    ("api_reference.problem_index", "GET"): Rule(PUBLIC),
+    ("api_reference.problem_page", "GET"): Rule(PUBLIC, lambda w: {"code": "item_paused"}),
     ("api.issue_token", "POST"): Rule(PUBLIC),  # a form body is refused (422): the API takes JSON
     ("api.refresh_token", "POST"): Rule(PUBLIC),
 }

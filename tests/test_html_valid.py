@@ -134,5 +134,8 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
             assert refused.status_code == 400
             pages["coach item picker (errors)"] = refused.get_data(as_text=True)
     assert plan.items  # the patient's pages had a plan to show
+    anonymous = login_as(patient).application.test_client()
+    for path in ("/api/v1/docs", "/api/v1/problems", "/api/v1/problems/item_paused"):
+        pages[f"public {path}"] = anonymous.get(path).get_data(as_text=True)
     errors = _vnu_errors(pages, tmp_path)
     assert errors == {}, json.dumps(errors, indent=1, ensure_ascii=False)[:6000]

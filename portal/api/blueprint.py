@@ -24,6 +24,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from portal import jsonbody
+from portal.api.problems import ProblemsPlugin, problems
 from portal.auth import sessions
 from portal.auth.models import SessionKind, User
 from portal.errors import BadInput, NotAllowed, NotFound, problem
@@ -64,17 +65,28 @@ class ProblemFieldSchema(Schema):
 class ProblemSchema(Schema):
     """RFC 9457 problem details; ``errors`` lists each refused field for a 422."""
 
-    type = fields.String(required=True)
-    title = fields.String(required=True)
+    type = fields.String(
+        required=True, metadata={"description": "A stable URI naming the problem: its page explains it"}
+    )
+    code = fields.String(
+        required=True,
+        metadata={"description": "What went wrong, for programs (`item_paused`, `two_step_code_wrong`, …)"},
+    )
+    title = fields.String(required=True, metadata={"description": "The HTTP status phrase, in English"})
     status = fields.Integer(required=True)
-    detail = fields.String()
+    detail = fields.String(required=True, metadata={"description": "What went wrong, in the reader's language"})
     errors = fields.List(fields.Nested(ProblemFieldSchema))
 
 
 class PortalApi(Api):
-    """flask-smorest's Api, without its app-wide error handler: the pages keep their HTML errors."""
+    """flask-smorest's Api, without its app-wide error handler: the pages keep their HTML errors.
+
+    Error responses are documented by ProblemsPlugin (application/problem+json, per operation),
+    so flask-smorest's own default error response is left out.
+    """
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         return None
@@ -101,14 +113,21 @@ def _field_errors(messages: dict) -> list[dict]:
 
 @bp.errorhandler(HTTPException)
 def _http_problem(error: HTTPException):
-    code = error.code or 500
+    status = error.code or 500
     data = getattr(error, "data", None) or {}
-    if code == 422 and "messages" in data:
-        return problem(422, _("Some fields were not right."), errors=_field_errors(data["messages"]))
-    if code == 400 and request.is_json is False and request.method in ("POST", "PUT", "PATCH"):
-        return problem(400, _("Send the body as JSON (Content-Type: application/json)."))
-    detail = error.description if code in (400, 409, 422) and error.description else None
-    return problem(code, detail)
+    messages = data.get("messages") or {}
+    if status == 422 and messages:
+        return problem(422, _("Some fields were not right."), code="validation_failed", errors=_field_errors(messages))
+    if status == 400 and request.is_json is False and request.method in ("POST", "PUT", "PATCH"):
+        return problem(400, _("Send the body as JSON (Content-Type: application/json)."), code="json_required")
+    if status == 400 and ("json" in messages or isinstance(getattr(error, "__cause__", None), ValueError)):
+        return problem(
+            400,
+            _("The body is not valid JSON (or nests too deeply, or holds invalid Unicode)."),
+            code="invalid_json",
+        )
+    detail = error.description if status in (400, 409, 422) and error.description else None
+    return problem(status, detail)
 
 
 @bp.errorhandler(NotFound)
@@ -129,7 +148,7 @@ def _bad_input(error: BadInput):
 @bp.errorhandler(StaleDataError)
 def _stale(error: StaleDataError):
     db.session.rollback()
-    return problem(409)
+    return problem(409, code="edit_conflict")
 
 
 @bp.errorhandler(DataError)
@@ -138,8 +157,17 @@ def _data_error(error: DataError):
     return problem(400)
 
 
-def unauthorized(detail: str):
-    response = problem(401, detail)
+@bp.after_request
+def _no_content_type_without_content(response):
+    """A 204 has no body, so it carries no Content-Type either (RFC 9110 §15.3.5)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+        response.headers.pop("Content-Length", None)
+    return response
+
+
+def unauthorized(detail: str, code: str):
+    response = problem(401, detail, code=code)
     response.headers["WWW-Authenticate"] = 'Bearer realm="api", error="invalid_token"'
     return response
 
@@ -162,12 +190,17 @@ def token_required(*roles: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             secret = bearer_secret()
             if secret is None:
-                return unauthorized(_("Sign in first: send an access token as Authorization: Bearer <token>."))
+                return unauthorized(
+                    _("Sign in first: send an access token as Authorization: Bearer <token>."), "sign_in_required"
+                )
             resumed = sessions.resume(secret, kind=SessionKind.API_ACCESS)
             if sessions.needs_commit(resumed.session):
                 db.session.commit()
             if resumed.session is None:
-                return unauthorized(_("This access token has expired or was revoked. Refresh it or sign in again."))
+                return unauthorized(
+                    _("This access token has expired or was revoked. Refresh it or sign in again."),
+                    "access_token_invalid",
+                )
             user: User = resumed.session.user
             g.api_user = user
             g.api_session = resumed.session
@@ -175,9 +208,19 @@ def token_required(*roles: str) -> Callable[[F], F]:
                 return problem(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        # A route for some roles answers the others 403.
+        return problems("forbidden")(wrapped) if roles else wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+class InvalidCursor(BadInput):
+    """A cursor the API did not give out."""
+
+
+@bp.errorhandler(InvalidCursor)
+def _invalid_cursor(error: InvalidCursor):
+    return problem(400, str(error), code="invalid_cursor")
 
 
 def encode_cursor(offset: int) -> str:
@@ -191,10 +234,10 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInput(_("This cursor is not valid. Start again from the first page.")) from None
+        raise InvalidCursor(_("This cursor is not valid. Start again from the first page.")) from None
     kind, _sep, number = raw.partition(":")
     if kind != "o" or not number.isdigit() or len(number) > 9:
-        raise BadInput(_("This cursor is not valid. Start again from the first page."))
+        raise InvalidCursor(_("This cursor is not valid. Start again from the first page."))
     return int(number)
 
 
@@ -227,7 +270,8 @@ def register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
-    api = PortalApi(app)  # one per app: the OpenAPI document is the app's
+    # One per app: the OpenAPI document is the app's (its error responses written by ProblemsPlugin).
+    api = PortalApi(app, spec_kwargs={"extra_plugins": [ProblemsPlugin(app.config["PUBLIC_BASE_URL"])]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     csrf.exempt(bp)  # bearer tokens are not sent by browsers on their own: no CSRF to defend against
     api.register_blueprint(bp)

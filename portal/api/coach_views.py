@@ -12,6 +12,7 @@ from portal import audit
 from portal.api import present
 from portal.api.blueprint import bp, page_of, problem, token_required
 from portal.api.patient_views import send_in_thread
+from portal.api.problems import problems
 from portal.api.schemas import (
     AlertPageSchema,
     AlertSchema,
@@ -97,6 +98,7 @@ def _roster_rows(patients: list[User], today) -> list[dict]:
 @coach_only
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, RosterPageSchema)
+@bp.doc(operationId="listPatients")
 def roster(args: dict):
     """The coach's patients, those needing attention first, with the reasons."""
     coach = _coach()
@@ -109,6 +111,7 @@ def roster(args: dict):
 @bp.route("/coach/patients/<int:patient_id>", methods=["GET"])
 @coach_only
 @bp.response(200, PatientSummarySchema)
+@bp.doc(operationId="getPatient")
 def patient_summary(patient_id: int):
     """A patient's summary: review figures, current plan and open alerts."""
     patient = _my_patient(patient_id)
@@ -136,6 +139,7 @@ def patient_summary(patient_id: int):
 @coach_only
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, CheckInPageSchema)
+@bp.doc(operationId="listPatientCheckIns")
 def patient_checkins(args: dict, patient_id: int):
     """A patient's check-ins, newest first."""
     patient = _my_patient(patient_id)
@@ -149,6 +153,7 @@ def patient_checkins(args: dict, patient_id: int):
 @coach_only
 @bp.arguments(ProgressArgsSchema, location="query")
 @bp.response(200, ProgressSchema)
+@bp.doc(operationId="getPatientProgress")
 def patient_progress(args: dict, patient_id: int):
     """A patient's progress series for the last 7, 30 or 90 days."""
     patient = _my_patient(patient_id)
@@ -173,6 +178,8 @@ def list_alerts(args: dict):
 @coach_only
 @bp.arguments(ResolveSchema)
 @bp.response(200, AlertSchema)
+@problems("alert_closed")
+@bp.doc(operationId="resolveAlert")
 def resolve(values: dict, alert_id: int):
     """Resolve an open alert with a note on what was done."""
     alert = db.session.get(Alert, alert_id)
@@ -183,7 +190,7 @@ def resolve(values: dict, alert_id: int):
         resolve_alert(alert, _coach(), values["note"].strip())
     except AlertError as error:
         db.session.rollback()
-        return problem(409, str(error))
+        return problem(409, str(error), code="alert_closed")
     db.session.commit()
     return present.alert(alert, patient.name)
 
@@ -192,6 +199,7 @@ def resolve(values: dict, alert_id: int):
 @coach_only
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, MessagePageSchema)
+@bp.doc(operationId="listPatientMessages")
 def patient_messages(args: dict, patient_id: int):
     """The thread with a patient, newest first; reading it marks the patient's messages read."""
     patient = _my_patient(patient_id)
@@ -209,6 +217,7 @@ def patient_messages(args: dict, patient_id: int):
 @coach_only
 @bp.arguments(MessageInputSchema)
 @bp.response(201, MessageSchema)
+@problems("message_refused")
 def send_patient_message(values: dict, patient_id: int):
     """Write to a patient."""
     patient = _my_patient(patient_id)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from portal import audit
 from portal.api import present
 from portal.api.blueprint import bp, page_of, problem, token_required
+from portal.api.problems import problems
 from portal.api.schemas import (
     CheckInInputSchema,
     CheckInPageSchema,
@@ -120,6 +121,7 @@ def get_today():
 @patient_only
 @bp.arguments(MarkDoneSchema)
 @bp.response(200, TodayItemSchema)
+@problems("item_paused", "item_not_due")
 def mark_item(values: dict, plan_item_id: int):
     """Mark one of today's items done or not done."""
     patient = _me()
@@ -129,9 +131,12 @@ def mark_item(values: dict, plan_item_id: int):
     # One session per call, as Today's button: done=true logs a session, done=false takes one back.
     try:
         today_service.log_session(patient, item, undo=not values["done"])
-    except (today_service.NotDueToday, today_service.ItemPaused) as error:
+    except today_service.ItemPaused as error:
         db.session.rollback()
-        return problem(409, str(error))
+        return problem(409, str(error), code="item_paused")
+    except today_service.NotDueToday as error:
+        db.session.rollback()
+        return problem(409, str(error), code="item_not_due")
     db.session.commit()
     sessions = today_service.sessions_by_item(patient.id, local_today(patient.tz)).get(item.id, 0)
     done = today_service.done_for_day(sessions, item.times_per_day)
@@ -142,6 +147,7 @@ def mark_item(values: dict, plan_item_id: int):
 @patient_only
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, CheckInPageSchema)
+@bp.doc(operationId="listCheckIns")
 def list_checkins(args: dict):
     """The patient's check-ins, newest first."""
     rows, next_cursor = page_of(checkin_history_query(_me().id), args.get("cursor"), args["limit"])
@@ -151,6 +157,7 @@ def list_checkins(args: dict):
 @bp.route("/me/checkins/today", methods=["GET"])
 @patient_only
 @bp.response(200, TodaysCheckInSchema)
+@bp.doc(operationId="getTodaysCheckIn")
 def get_todays_checkin():
     """Today's check-in (null until the patient has checked in today)."""
     patient = _me()
@@ -163,6 +170,8 @@ def get_todays_checkin():
 @patient_only
 @bp.arguments(CheckInInputSchema)
 @bp.response(200, CheckInSavedSchema)
+@problems("checkin_closed")
+@bp.doc(operationId="saveTodaysCheckIn")
 def save_todays_checkin(values: dict):
     """Create or update today's check-in. A red-flag "yes" returns the safety advice and alerts the coach."""
     patient = _me()
@@ -176,13 +185,14 @@ def save_todays_checkin(values: dict):
             return problem(
                 422,
                 _("Some fields were not right."),
+                code="validation_failed",
                 errors=[{"field": "items_done", "location": "json", "message": _("Not one of today's plan items.")}],
             )
     try:
         result = save_checkin(patient, day, values, set(items_done) if items_done is not None else None, plan_today)
     except CheckInClosed as error:
         db.session.rollback()
-        return problem(409, str(error))
+        return problem(409, str(error), code="checkin_closed")
     db.session.commit()
     advice = present.safety_advice(patient.clinic_phone) if result.checkin.has_red_flag else None
     return {"checkin": present.checkin(result.checkin), "created": result.created, "safety_advice": advice}
@@ -223,6 +233,7 @@ def get_progress(args: dict):
 @bp.route("/me/plan", methods=["GET"])
 @patient_only
 @bp.response(200, PlanSchema)
+@problems("not_found")
 def get_plan():
     """The current plan and its items; 404 when no plan is active."""
     plan = active_plan(_me().id)
@@ -274,6 +285,7 @@ def list_my_messages(args: dict):
 @patient_only
 @bp.arguments(MessageInputSchema)
 @bp.response(201, MessageSchema)
+@problems("message_refused")
 def send_my_message(values: dict):
     """Write to the coach."""
     patient = _me()
@@ -298,13 +310,14 @@ def send_in_thread(sender, patient, body: str):
         return problem(
             422,
             _("Some fields were not right."),
+            code="validation_failed",
             errors=[{"field": "body", "location": "json", "message": _("Write a message first.")}],
         )
     try:
         message, email = messaging.send_message(sender, patient, body)
     except messaging.MessagingError as error:
         db.session.rollback()
-        return problem(409, str(error))
+        return problem(409, str(error), code="message_refused")
     db.session.commit()
     messaging.deliver_after_commit(email)
     return present.message(message, sender), 201

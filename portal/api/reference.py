@@ -7,9 +7,11 @@ from the same document as /api/v1/openapi.json, so it cannot drift from it.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template
 
 from portal.api.blueprint import PREFIX, api_of
+from portal.api.problems import PROBLEM_MEDIA_TYPE, PROBLEMS
+from portal.errors import problem_type, status_title
 
 # A plain blueprint: the page is not an operation of the API it describes.
 reference_bp = Blueprint("api_reference", __name__, url_prefix=PREFIX)
@@ -58,7 +60,14 @@ def operations(spec: dict) -> list[dict]:
                     "public": op.get("security") == [],
                     "parameters": item.get("parameters", []) + op.get("parameters", []),
                     "body": body,
-                    "responses": [(code, r.get("description", "")) for code, r in op.get("responses", {}).items()],
+                    "responses": [
+                        (
+                            code,
+                            r.get("description", ""),
+                            sorted(r.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("examples", {})),
+                        )
+                        for code, r in op.get("responses", {}).items()
+                    ],
                 }
             )
     return result
@@ -67,3 +76,29 @@ def operations(spec: dict) -> list[dict]:
 @reference_bp.route("/docs")
 def reference():
     return render_template("api/reference.html", operations=operations(api_of(current_app).spec.to_dict()))
+
+
+def _problem_entry(code: str) -> dict:
+    entry = PROBLEMS[code]
+    return {
+        "code": code,
+        "status": entry.status,
+        "title": status_title(entry.status),
+        "type": problem_type(code),
+        "explanation": str(entry.explanation),  # text, escaped by the template (a lazy string counts as markup)
+    }
+
+
+@reference_bp.route("/problems")
+def problem_index():
+    """Every problem code the API answers with, and what each means."""
+    entries = sorted((_problem_entry(code) for code in PROBLEMS), key=lambda e: (e["status"], e["code"]))
+    return render_template("api/problems.html", entries=entries)
+
+
+@reference_bp.route("/problems/<code>")
+def problem_page(code: str):
+    """The page a problem document's ``type`` points at: what the code means and what to do."""
+    if code not in PROBLEMS:
+        abort(404)
+    return render_template("api/problem.html", entry=_problem_entry(code))
