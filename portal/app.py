@@ -31,6 +31,7 @@ from portal.i18n import register_i18n
 from portal.jsonbody import SafeJSONProvider
 from portal.messaging import wiring as messaging
 from portal.navigation import badges_for, nav_for
+from portal.outcomes import wiring as outcomes
 from portal.patients import wiring as patients
 from portal.security import apply_upload_limit, register_security
 from portal.sqlutil import end_reads_with_commit, tune_sqlite
@@ -67,6 +68,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     messaging.init_app(app)
     api.init_app(app)
     fhir.init_app(app)
+    outcomes.init_app(app)
     register_session_rules(app)
     register_template_helpers(app)
     register_template_filters(app)

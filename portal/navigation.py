@@ -20,7 +20,7 @@ from portal.state import portal_state
 HOME_ENDPOINTS = {
     "patient": "patients.today",
     "coach": "coaching.roster",
-    "admin": "admin.accounts",
+    "admin": "outcomes.page",
 }
 
 
@@ -46,8 +46,10 @@ NAV = {
         NavItem(_l("Messages"), "messaging.coach_inbox", badge="unread_messages"),
         NavItem(_l("Programs"), "coaching.programs"),
         NavItem(_l("Library"), "exercises.browse"),
+        NavItem(_l("Outcomes"), "outcomes.page"),
     ),
     "admin": (
+        NavItem(_l("Outcomes"), "outcomes.page"),
         NavItem(_l("Accounts"), "admin.accounts"),
         NavItem(_l("Clinics"), "admin.clinics"),
         NavItem(_l("Audit log"), "admin.audit_log"),

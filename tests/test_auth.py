@@ -28,14 +28,12 @@ def test_login_page_has_named_fields(client):
     assert 'value="Log in"' in html
 
 
-@pytest.mark.parametrize(
-    "role,home", [(Role.PATIENT, "/me/"), (Role.COACH, "/coach/"), (Role.ADMIN, "/admin/accounts")]
-)
+@pytest.mark.parametrize("role,home", [(Role.PATIENT, "/me/"), (Role.COACH, "/coach/"), (Role.ADMIN, "/outcomes/")])
 def test_each_role_lands_on_its_home(make_user, client, role, home, app):
     user = make_user(role)
     response = login(client, user)
     assert response.status_code == 302
-    expected_endpoint = {Role.PATIENT: "patients.today", Role.COACH: "coaching.roster", Role.ADMIN: "admin.accounts"}[
+    expected_endpoint = {Role.PATIENT: "patients.today", Role.COACH: "coaching.roster", Role.ADMIN: "outcomes.page"}[
         role
     ]
     if expected_endpoint in app.view_functions:

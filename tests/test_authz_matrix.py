@@ -47,6 +47,7 @@ PUBLIC = dict.fromkeys(ACTORS, OK)
 SIGNED_IN = {**dict.fromkeys(ACTORS, OK), "anonymous": LOGIN}
 ADMIN_ONLY = expect(anonymous=LOGIN, admin=OK)
 COACHES = expect(anonymous=LOGIN, coach=OK, other_coach=OK)
+STAFF = expect(anonymous=LOGIN, coach=OK, other_coach=OK, admin=OK)
 PATIENTS = expect(anonymous=LOGIN, patient=OK, other_patient=OK)  # each sees their own data
 # An object of the patient (or their coach): the coach may, another coach gets 404.
 COACH_OBJECT = expect(anonymous=LOGIN, coach=OK, other_coach=404)
@@ -152,6 +153,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("admin.reset_two_factor", "POST"): Rule(ADMIN_ONLY, lambda w: {"user_id": w["staff_victim"].id}),
     ("admin.audit_log", "GET"): Rule(ADMIN_ONLY),
     ("admin.audit_log_csv", "GET"): Rule(ADMIN_ONLY),
+    # Outcomes: staff only; a coach's figures are narrowed to their own patients (tests/test_outcomes_pages.py).
+    ("outcomes.page", "GET"): Rule(STAFF),
+    ("outcomes.report_csv", "GET"): Rule(STAFF),
+    ("outcomes.patients_csv", "GET"): Rule(ADMIN_ONLY),
     ("admin.clinics", "GET"): Rule(ADMIN_ONLY),
     ("admin.edit_clinic", "GET"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     ("admin.edit_clinic", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),

@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.messaging.models import Message
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
+from tests.outcome_cohorts import PatientSpec, build
 from tests.plan_factories import make_item, make_plan
 
 VNU_JAR = os.environ.get(
@@ -133,6 +134,12 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
             refused = client.post(picker[: -len("/add")] + "?q=item", data={"csrf_token": token, "version": "1"})
             assert refused.status_code == 400
             pages["coach item picker (errors)"] = refused.get_data(as_text=True)
+        if who is admin:
+            # Outcomes with enough patients for every chart and table, with a bad filter, and empty.
+            build([PatientSpec(clinic=0, coach=0, program=0, start_ago=30, pains={0: 6, 9: 4}) for _ in range(6)])
+            for url in ("/outcomes/?compare=clinic", "/outcomes/?weeks=3", "/outcomes/?started_to=2000-01-01"):
+                pages[f"admin {url}"] = client.get(url).get_data(as_text=True)
+            assert "<canvas" in pages["admin /outcomes/?compare=clinic"]
     assert plan.items  # the patient's pages had a plan to show
     anonymous = login_as(patient).application.test_client()
     for path in ("/api/v1/docs", "/api/v1/problems", "/api/v1/problems/item_paused"):

@@ -55,6 +55,7 @@ LAYERS = {
     "admin": 8,
     "api": 8,
     "fhir": 8,
+    "outcomes": 8,
     # the app and its commands, and dev-only seeding
     "models": 9,
     "demo": 9,

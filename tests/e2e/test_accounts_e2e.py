@@ -19,14 +19,12 @@ pytestmark = pytest.mark.e2e
     [
         ("patient@example.com", "/me/", "Today"),
         ("coach@example.com", "/coach/", None),
-        ("admin@example.com", "/admin/accounts", "Accounts"),
+        ("admin@example.com", "/outcomes/", "Outcomes"),
     ],
 )
 def test_each_demo_role_lands_on_its_home(page, live_server, email, home_path, heading):
     log_in(page, live_server, email)
-    endpoint_exists = {"/me/": "patients.today", "/coach/": "coaching.roster", "/admin/accounts": "admin.accounts"}[
-        home_path
-    ]
+    endpoint_exists = {"/me/": "patients.today", "/coach/": "coaching.roster", "/outcomes/": "outcomes.page"}[home_path]
     if endpoint_exists in live_server.app.view_functions:
         assert page.url.endswith(home_path)
         if heading:

@@ -1,0 +1,800 @@
+"""Outcome figures of a cohort of patients, aggregated in SQL.
+
+A patient's programme starts with their first plan: its start day is week 0, and its
+program is "the program the plan started from". Every figure is counted per group in
+one statement whatever the number of patients: each patient's row is repeated once per
+breakdown (all patients, their clinic, their coach, their program) and the groups are
+aggregated together. PostgreSQL computes the medians with ``percentile_cont``; SQLite,
+which has none, ranks each value in its group with window functions and interpolates
+between the two ranks around the quantile, as ``percentile_cont`` does.
+
+The definitions (README, "Outcomes"):
+
+- active: a check-in in the last 14 days (today included); dropped out: none for 14 days
+  or more (counted from the start when the patient never checked in);
+- pain at start: the mean of the check-ins of week 0; now: the mean of the latest week
+  with check-ins after week 0; only patients with both are counted (the n of pain);
+- PEG at start: the first weekly score from the week of the start on; now: the latest one
+  after it;
+- improved: down by at least 2 points or by at least 30 % of the start; worse: up by as
+  much; unchanged otherwise. Compared on exact sums and counts (no rounding);
+- adherence: each patient's share of plan sessions done over the last 4 weeks (the care
+  rule of the roster and progress pages); median, quartiles and the share at 70 % or more;
+- safety: red-flag alerts opened since the patient's start, and the median hours from
+  opening to resolving the resolved ones.
+
+A group, or a figure, counted over fewer than ``MIN_GROUP`` patients shows its n only.
+
+The SQL is text assembled from this module's constants alone (dialect fragments, column
+names, enum values; marked for the linters where they are joined); every value from a
+request travels as a bound parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, text
+from sqlalchemy.orm import aliased
+
+from portal.auth.models import Clinic, Role, User
+from portal.care.models import Alert, AlertKind, CheckIn, Program
+from portal.care.progress import adherence_by_patient
+from portal.extensions import db
+from portal.sqlutil import built_once, dialect_name
+
+MIN_GROUP = 5  # fewer patients than this: "too few to compare"
+ACTIVE_DAYS = 14  # a check-in within this many days (today included) keeps a patient active
+ADHERENCE_DAYS = 28  # each patient's adherence is over the last 4 weeks
+ADHERENCE_TARGET = 70  # percent
+CHART_WEEKS = 12  # the pain chart shows weeks 0..12 since the start
+WEEK_CHOICES = (2, 4, 8, 12)
+MAX_RANGE_DAYS = 5 * 365 + 1  # "Started between" spans at most 5 years
+CUSTOM_PROGRAM = -1  # the program filter's value for plans made without a program
+DIMENSIONS = ("clinic", "coach", "program")
+ALL = "all"
+
+# Improvement classes.
+IMPROVED, UNCHANGED, WORSE = 1, 0, -1
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the Outcomes page selects; None means "any"."""
+
+    clinic_id: int | None = None
+    coach_id: int | None = None
+    program_id: int | None = None  # CUSTOM_PROGRAM: plans made without a program
+    started_from: date | None = None
+    started_to: date | None = None
+    weeks: int | None = None  # at least this many weeks since the start
+
+
+def active_since(today: date) -> date:
+    """The first day on which a check-in still makes a patient active."""
+    return today - timedelta(days=ACTIVE_DAYS - 1)
+
+
+def dropped_by(today: date) -> date:
+    """A patient whose last check-in (or start, without any) is on or before this day has dropped out."""
+    return today - timedelta(days=ACTIVE_DAYS)
+
+
+def comparable(n: int | None) -> bool:
+    """Whether a figure over ``n`` patients may be shown (else: its n and "too few to compare")."""
+    return n is not None and n >= MIN_GROUP
+
+
+def change_class(start_sum: int, start_n: int, now_sum: int, now_n: int) -> int:
+    """IMPROVED, UNCHANGED or WORSE for mean scores start_sum/start_n -> now_sum/now_n.
+
+    A change matters when it is at least 2 points or at least 30 % of the start. Compared
+    on whole numbers (both sides multiplied by the counts), so 30 % of 6.666... is exact.
+    """
+    drop = start_sum * now_n - now_sum * start_n  # (start - now) * start_n * now_n
+    points = 2 * start_n * now_n
+    if drop >= points or (start_sum > 0 and 10 * drop >= 3 * start_sum * now_n):
+        return IMPROVED
+    if -drop >= points or (start_sum > 0 and -10 * drop >= 3 * start_sum * now_n):
+        return WORSE
+    return UNCHANGED
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks, as PostgreSQL's ``percentile_cont``."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    fraction = position - low
+    if low + 1 >= len(ordered):
+        return ordered[low]
+    return ordered[low] + (ordered[low + 1] - ordered[low]) * fraction
+
+
+# --- the SQL --------------------------------------------------------------------------------
+
+_TYPES = {
+    "today": Date,
+    "active_since": Date,
+    "dropped_by": Date,
+    "started_from": Date,
+    "started_to": Date,
+    "latest_start": Date,
+    "clinic_id": Integer,
+    "coach_id": Integer,
+    "program_id": Integer,
+    "max_week": Integer,
+}
+
+# Dialect pieces: whole days between two dates, a float cast, a date some days earlier.
+_PG = {
+    "days": "({a} - {b})",
+    "float": "CAST({x} AS DOUBLE PRECISION)",
+    "minus_days": "({d} - {n})",
+    "hours": "(EXTRACT(EPOCH FROM ({a} - {b})) / 3600.0)",
+}
+_SQLITE = {
+    "days": "CAST(julianday({a}) - julianday({b}) AS INTEGER)",
+    "float": "CAST({x} AS REAL)",
+    "minus_days": "date({d}, '-{n} days')",
+    "hours": "((julianday({a}) - julianday({b})) * 24.0)",
+}
+
+
+def _sql(dialect: str) -> dict:
+    return _PG if dialect == "postgresql" else _SQLITE
+
+
+def _cohort_sql(dialect: str) -> str:
+    """The patients the filters select, with their start, clinic, coach and program."""
+    return f"""
+first_plan AS (
+  SELECT p.patient_id, p.start_date, p.program_id,
+         row_number() OVER (PARTITION BY p.patient_id ORDER BY p.start_date, p.id) AS rn
+  FROM plan p
+),
+cohort AS (
+  SELECT u.id AS patient_id, u.clinic_id, u.coach_id, fp.program_id, fp.start_date AS start_day
+  FROM user_account u JOIN first_plan fp ON fp.patient_id = u.id AND fp.rn = 1
+  WHERE u.role = '{Role.PATIENT.value}'
+    AND (:clinic_id = 0 OR u.clinic_id = :clinic_id)
+    AND (:coach_id = 0 OR u.coach_id = :coach_id)
+    AND (:program_id = 0 OR fp.program_id = :program_id
+         OR (:program_id = {CUSTOM_PROGRAM} AND fp.program_id IS NULL))
+    AND fp.start_date >= :started_from AND fp.start_date <= :started_to
+    AND fp.start_date <= :latest_start
+)"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _weekly_sql(dialect: str) -> str:
+    """Each cohort patient's check-ins summed per week since the start (week 0 = days 0-6)."""
+    week = _sql(dialect)["days"].format(a="c.day", b="co.start_day") + " / 7"
+    return f"""
+weekly AS (
+  SELECT c.patient_id, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n, MAX(c.day) AS last_day
+  FROM checkin c JOIN cohort co ON co.patient_id = c.patient_id
+  WHERE c.day >= co.start_day AND c.day <= :today
+  GROUP BY c.patient_id, {week}
+)"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _expanded(source: str, dimensions: Iterable[str]) -> str:
+    """``source``'s rows once for all patients and once per breakdown, as (dim, key, ...)."""
+    parts = [f"SELECT '{ALL}' AS dim, 0 AS gkey, s.* FROM {source} s"]  # noqa: S608 - constants only  # nosec B608
+    for dim in dimensions:
+        column = "program_id" if dim == "program" else f"{dim}_id"
+        parts.append(f"SELECT '{dim}' AS dim, s.{column} AS gkey, s.* FROM {source} s")  # noqa: S608 - constants only  # nosec B608
+    return "\n  UNION ALL ".join(parts)
+
+
+def _median_columns(dialect: str, columns: Sequence[str], source: str, quantiles=(0.5,)) -> tuple[str, str]:
+    """(a FROM clause, the select list) giving each column's quantiles per (dim, gkey).
+
+    PostgreSQL: percentile_cont. SQLite: each value's rank among the non-null values of its
+    group (a window), then the two ranks around q * (n - 1) interpolated in the aggregate.
+    """
+    names = [f"{c}_q{int(q * 100)}" for c in columns for q in quantiles]
+    if dialect == "postgresql":
+        select = [
+            f"percentile_cont({q}) WITHIN GROUP (ORDER BY {c}) AS {c}_q{int(q * 100)}"
+            for c in columns
+            for q in quantiles
+        ]
+        return source, ", ".join(select)
+    windows = []
+    for c in columns:
+        windows.append(
+            f"row_number() OVER (PARTITION BY dim, gkey, {c} IS NULL ORDER BY {c}) - 1 AS {c}_rank, "
+            f"COUNT({c}) OVER (PARTITION BY dim, gkey) AS {c}_count"
+        )
+    ranked = f"(SELECT r.*, {', '.join(windows)} FROM {source} r) ranked"  # noqa: S608 - constants only  # nosec B608
+    select = []
+    for c in columns:
+        for q in quantiles:
+            position = f"({q} * ({c}_count - 1))"
+            low = f"CAST({position} AS INTEGER)"
+            fraction = f"({position} - {low})"
+            select.append(
+                f"SUM(CASE WHEN {c} IS NOT NULL AND {c}_rank = {low} THEN {c} * (1 - {fraction}) "
+                f"WHEN {c} IS NOT NULL AND {c}_rank = {low} + 1 THEN {c} * {fraction} END) AS {c}_q{int(q * 100)}"
+            )
+    assert len(select) == len(names)
+    return ranked, ", ".join(select)
+
+
+def _class_sql(start_sum: str, start_n: str, now_sum: str, now_n: str) -> str:
+    """change_class in SQL (the same whole-number comparison)."""
+    drop = f"({start_sum} * {now_n} - {now_sum} * {start_n})"
+    points = f"(2 * {start_n} * {now_n})"
+    rel = f"(3 * {start_sum} * {now_n})"
+    return (
+        f"CASE WHEN {start_n} IS NULL OR {now_n} IS NULL THEN NULL "
+        f"WHEN {drop} >= {points} OR ({start_sum} > 0 AND 10 * {drop} >= {rel}) THEN {IMPROVED} "
+        f"WHEN -{drop} >= {points} OR ({start_sum} > 0 AND -10 * {drop} >= {rel}) THEN {WORSE} "
+        f"ELSE {UNCHANGED} END"
+    )
+
+
+def _typed(sql: str):
+    statement = text(sql)
+    return statement.bindparams(*(bindparam(name, type_=kind) for name, kind in _TYPES.items() if f":{name}" in sql))
+
+
+def _scored_sql(dialect: str) -> str:
+    """The WITH clauses up to ``scored``: one row per cohort patient with their start and latest figures."""
+    d = _sql(dialect)
+    as_float = d["float"]
+    peg_from = d["minus_days"].format(d="co.start_day", n=6)
+    return f"""
+WITH {_cohort_sql(dialect)},
+{_weekly_sql(dialect)},
+pain AS (
+  SELECT patient_id, MAX(CASE WHEN week = 0 THEN pain_sum END) AS b_sum,
+         MAX(CASE WHEN week = 0 THEN pain_n END) AS b_n, MAX(week) AS last_week, MAX(last_day) AS last_day
+  FROM weekly GROUP BY patient_id
+),
+latest AS (
+  SELECT w.patient_id, w.pain_sum AS l_sum, w.pain_n AS l_n
+  FROM weekly w JOIN pain p ON p.patient_id = w.patient_id AND w.week = p.last_week AND p.last_week > 0
+),
+peg_ranked AS (
+  SELECT o.patient_id,
+         o.pain_average + o.enjoyment_interference + o.activity_interference AS total,
+         row_number() OVER (PARTITION BY o.patient_id ORDER BY o.week_start) AS first_rn,
+         row_number() OVER (PARTITION BY o.patient_id ORDER BY o.week_start DESC) AS last_rn
+  FROM weekly_outcome o JOIN cohort co ON co.patient_id = o.patient_id
+  WHERE o.week_start >= {peg_from} AND o.week_start <= :today
+),
+peg AS (
+  SELECT patient_id, MAX(CASE WHEN first_rn = 1 THEN total END) AS pb,
+         MAX(CASE WHEN last_rn = 1 AND first_rn > 1 THEN total END) AS pl
+  FROM peg_ranked GROUP BY patient_id
+),
+scored AS (
+  SELECT co.patient_id, co.clinic_id, co.coach_id, co.program_id, co.start_day, p.last_day,
+    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="p.b_sum")} / p.b_n END AS pain_start,
+    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="l.l_sum")} / l.l_n END AS pain_now,
+    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL
+         THEN {as_float.format(x="l.l_sum")} / l.l_n - {as_float.format(x="p.b_sum")} / p.b_n END AS pain_change,
+    {_class_sql("p.b_sum", "p.b_n", "l.l_sum", "l.l_n")} AS pain_class,
+    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pb")} / 3 END AS peg_start,
+    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pl")} / 3 END AS peg_now,
+    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pl")} / 3 - {as_float.format(x="g.pb")} / 3 END AS peg_change,
+    CASE WHEN g.pl IS NOT NULL THEN {_class_sql("g.pb", "1", "g.pl", "1")} END AS peg_class
+  FROM cohort co
+  LEFT JOIN pain p ON p.patient_id = co.patient_id
+  LEFT JOIN latest l ON l.patient_id = co.patient_id
+  LEFT JOIN peg g ON g.patient_id = co.patient_id
+)"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _build_groups_statement(dialect: str):
+    sql = f"""{_scored_sql(dialect)},
+expanded AS (
+  {_expanded("scored", DIMENSIONS)}
+)"""
+    source, medians = _median_columns(
+        dialect, ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"], "expanded"
+    )
+    sql += f"""
+SELECT dim, gkey, COUNT(*) AS started,
+  SUM(CASE WHEN last_day >= :active_since THEN 1 ELSE 0 END) AS active,
+  SUM(CASE WHEN COALESCE(last_day, start_day) <= :dropped_by THEN 1 ELSE 0 END) AS dropped,
+  COUNT(pain_class) AS pain_n,
+  SUM(CASE WHEN pain_class = {IMPROVED} THEN 1 ELSE 0 END) AS pain_improved,
+  SUM(CASE WHEN pain_class = {UNCHANGED} THEN 1 ELSE 0 END) AS pain_unchanged,
+  SUM(CASE WHEN pain_class = {WORSE} THEN 1 ELSE 0 END) AS pain_worse,
+  COUNT(peg_class) AS peg_n,
+  SUM(CASE WHEN peg_class = {IMPROVED} THEN 1 ELSE 0 END) AS peg_improved,
+  SUM(CASE WHEN peg_class = {UNCHANGED} THEN 1 ELSE 0 END) AS peg_unchanged,
+  SUM(CASE WHEN peg_class = {WORSE} THEN 1 ELSE 0 END) AS peg_worse,
+  {medians}
+FROM {source}
+GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_groups_statement = built_once(_build_groups_statement)
+
+
+def _build_weekly_statement(dialect: str, dim: str):
+    as_float = _sql(dialect)["float"]
+    sql = f"""
+WITH {_cohort_sql(dialect)},
+{_weekly_sql(dialect)},
+points AS (
+  SELECT w.patient_id, w.week, co.clinic_id, co.coach_id, co.program_id,
+         {as_float.format(x="w.pain_sum")} / w.pain_n AS pain
+  FROM weekly w JOIN cohort co ON co.patient_id = w.patient_id
+  WHERE w.week <= :max_week
+),
+expanded AS (
+  {_expanded("points", [dim])}
+)"""  # noqa: S608 - constants only  # nosec B608
+    # The weeks are one more level of grouping: rank within (dim, gkey, week).
+    source, medians = _median_columns(dialect, ["pain"], "expanded", quantiles=(0.25, 0.5, 0.75))
+    if dialect != "postgresql":
+        source = source.replace("PARTITION BY dim, gkey", "PARTITION BY dim, gkey, week")
+    sql += f"""
+SELECT dim, gkey, week, COUNT(*) AS n, {medians}
+FROM {source}
+GROUP BY dim, gkey, week"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_weekly_statement = built_once(_build_weekly_statement)
+
+
+def _build_safety_statement(dialect: str):
+    hours = _sql(dialect)["hours"].format(a="a.resolved_at", b="a.opened_at")
+    sql = f"""
+WITH {_cohort_sql(dialect)},
+flagged AS (
+  SELECT a.id, co.clinic_id, co.coach_id, co.program_id,
+         CASE WHEN a.resolved_at IS NOT NULL THEN {hours} END AS resolve_hours
+  FROM alert a JOIN cohort co ON co.patient_id = a.patient_id
+  WHERE a.kind = '{AlertKind.RED_FLAG.value}' AND a.opened_at >= co.start_day
+),
+expanded AS (
+  {_expanded("flagged", DIMENSIONS)}
+)"""  # noqa: S608 - constants only  # nosec B608
+    source, medians = _median_columns(dialect, ["resolve_hours"], "expanded")
+    sql += f"""
+SELECT dim, gkey, COUNT(*) AS alerts, COUNT(resolve_hours) AS resolved, {medians}
+FROM {source}
+GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_safety_statement = built_once(_build_safety_statement)
+
+
+def _build_members_statement(dialect: str):
+    """The cohort's patients, one row each: what the per-patient figures (adherence, CSV) start from."""
+    sql = f"""
+WITH {_cohort_sql(dialect)}
+SELECT patient_id, clinic_id, coach_id, program_id, start_day FROM cohort ORDER BY patient_id"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_members_statement = built_once(_build_members_statement)
+
+
+def _build_patients_statement(dialect: str):
+    """One row per cohort patient with the figures the per-patient CSV lists."""
+    hours = _sql(dialect)["hours"].format(a="a.resolved_at", b="a.opened_at")
+    sql = f"""{_scored_sql(dialect)},
+flags AS (
+  SELECT a.patient_id, COUNT(*) AS red_flags, COUNT(a.resolved_at) AS resolved,
+         SUM(CASE WHEN a.resolved_at IS NOT NULL THEN {hours} END) AS resolve_hours
+  FROM alert a JOIN cohort co ON co.patient_id = a.patient_id
+  WHERE a.kind = '{AlertKind.RED_FLAG.value}' AND a.opened_at >= co.start_day
+  GROUP BY a.patient_id
+)
+SELECT s.*, COALESCE(f.red_flags, 0) AS red_flags
+FROM scored s LEFT JOIN flags f ON f.patient_id = s.patient_id
+ORDER BY s.patient_id"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_patients_statement = built_once(_build_patients_statement)
+
+
+def _parameters(filters: Filters, today: date) -> dict:
+    weeks = filters.weeks or 0
+    return {
+        "today": today,
+        "active_since": active_since(today),
+        "dropped_by": dropped_by(today),
+        "started_from": filters.started_from or date(1900, 1, 1),
+        "started_to": filters.started_to or date(2199, 12, 31),
+        "latest_start": today - timedelta(weeks=weeks),
+        "clinic_id": filters.clinic_id or 0,
+        "coach_id": filters.coach_id or 0,
+        "program_id": filters.program_id or 0,
+        "max_week": CHART_WEEKS,
+    }
+
+
+# --- the figures ---------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """A score at start and now over the ``n`` patients with both."""
+
+    n: int = 0
+    start: float | None = None
+    now: float | None = None
+    change: float | None = None
+    improved: int = 0
+    unchanged: int = 0
+    worse: int = 0
+
+    @property
+    def shown(self) -> bool:
+        return comparable(self.n)
+
+    def share(self, count: int) -> float | None:
+        return 100 * count / self.n if self.n else None
+
+
+@dataclass
+class Spread:
+    """Adherence percentages of ``n`` patients."""
+
+    n: int = 0
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    on_target: int = 0
+
+    @property
+    def shown(self) -> bool:
+        return comparable(self.n)
+
+    @property
+    def on_target_share(self) -> float | None:
+        return 100 * self.on_target / self.n if self.n else None
+
+
+@dataclass
+class Safety:
+    red_flags: int = 0
+    resolved: int = 0
+    median_resolve_hours: float | None = None
+
+    @property
+    def shown(self) -> bool:
+        return comparable(self.resolved)
+
+
+@dataclass
+class Group:
+    """The figures of one group of patients (all of them, or one clinic, coach or program)."""
+
+    dim: str
+    key: int | None
+    label: str = ""
+    started: int = 0
+    active: int = 0
+    dropped: int = 0
+    pain: Change = field(default_factory=Change)
+    peg: Change = field(default_factory=Change)
+    adherence: Spread = field(default_factory=Spread)
+    safety: Safety = field(default_factory=Safety)
+
+    @property
+    def shown(self) -> bool:
+        """Whether this group's shares and medians may be shown at all."""
+        return comparable(self.started)
+
+    def share(self, count: int) -> float | None:
+        return 100 * count / self.started if self.started else None
+
+
+@dataclass
+class WeekPoint:
+    week: int
+    n: int
+    q1: float | None
+    median: float | None
+    q3: float | None
+
+    @property
+    def shown(self) -> bool:
+        return comparable(self.n)
+
+
+@dataclass
+class Report:
+    today: date
+    overall: Group
+    groups: dict[str, list[Group]]  # per dimension, in label order
+    weekly: dict[tuple[str, int | None], list[WeekPoint]]  # (dim, key) -> weeks 0..CHART_WEEKS
+    adherence_bins: list[int]  # patients per 10-point band of adherence (0-9 ... 90-100)
+
+    @property
+    def empty(self) -> bool:
+        return self.overall.started == 0
+
+
+def _key(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _change(row, prefix: str) -> Change:
+    return Change(
+        n=int(row[f"{prefix}_n"] or 0),
+        start=_float(row[f"{prefix}_start_q50"]),
+        now=_float(row[f"{prefix}_now_q50"]),
+        change=_float(row[f"{prefix}_change_q50"]),
+        improved=int(row[f"{prefix}_improved"] or 0),
+        unchanged=int(row[f"{prefix}_unchanged"] or 0),
+        worse=int(row[f"{prefix}_worse"] or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Member:
+    patient_id: int
+    clinic_id: int | None
+    coach_id: int | None
+    program_id: int | None
+    start_day: date
+
+
+def members(filters: Filters, today: date) -> list[Member]:
+    """The patients the filters select (one statement)."""
+    rows = db.session.execute(_members_statement(dialect_name()), _parameters(filters, today)).all()
+    return [Member(r[0], _key(r[1]), _key(r[2]), _key(r[3]), _as_date(r[4])) for r in rows]
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def adherence_percents(patient_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
+    """{patient id: (due, done)} over the last 4 weeks, by the care rule (patients with nothing due left out)."""
+    figures = adherence_by_patient(patient_ids, today - timedelta(days=ADHERENCE_DAYS - 1), today)
+    return {pid: (due, done) for pid, (due, done) in figures.items() if due > 0}
+
+
+def _spread(pairs: list[tuple[int, int]]) -> Spread:
+    percents = [100 * done / due for due, done in pairs]
+    return Spread(
+        n=len(pairs),
+        median=quantile(percents, 0.5),
+        q1=quantile(percents, 0.25),
+        q3=quantile(percents, 0.75),
+        on_target=sum(1 for due, done in pairs if 100 * done >= ADHERENCE_TARGET * due),
+    )
+
+
+def adherence_bin(due: int, done: int) -> int:
+    """The 10-point band (0..9) of a patient's adherence; 100 % falls in the last."""
+    return min(9, (10 * done) // due)
+
+
+def report(filters: Filters, today: date, compare: str = "program", names: dict | None = None) -> Report:
+    """Every figure of the Outcomes page: a fixed number of statements whatever the cohort's size."""
+    dialect = dialect_name()
+    params = _parameters(filters, today)
+    groups: dict[tuple[str, int | None], Group] = {}
+    for row in db.session.execute(_groups_statement(dialect), params).mappings():
+        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        groups[key] = Group(
+            dim=row["dim"],
+            key=key[1],
+            started=int(row["started"]),
+            active=int(row["active"] or 0),
+            dropped=int(row["dropped"] or 0),
+            pain=_change(row, "pain"),
+            peg=_change(row, "peg"),
+        )
+    for row in db.session.execute(_safety_statement(dialect), params).mappings():
+        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        if key in groups:
+            groups[key].safety = Safety(
+                red_flags=int(row["alerts"]),
+                resolved=int(row["resolved"] or 0),
+                median_resolve_hours=_float(row["resolve_hours_q50"]),
+            )
+    # Adherence: the care rule's due and done per patient, grouped here.
+    cohort = members(filters, today)
+    adherence = adherence_percents([m.patient_id for m in cohort], today) if cohort else {}
+    pairs: dict[tuple[str, int | None], list[tuple[int, int]]] = defaultdict(list)
+    bins = [0] * 10
+    for member in cohort:
+        figures = adherence.get(member.patient_id)
+        if figures is None:
+            continue
+        bins[adherence_bin(*figures)] += 1
+        pairs[(ALL, 0)].append(figures)
+        for dim in DIMENSIONS:
+            pairs[(dim, getattr(member, f"{dim}_id"))].append(figures)
+    for key, group in groups.items():
+        group.adherence = _spread(pairs.get(key, []))
+    weekly: dict[tuple[str, int | None], list[WeekPoint]] = defaultdict(list)
+    if groups:
+        for row in db.session.execute(_weekly_statement(dialect, compare), params).mappings():
+            key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+            weekly[key].append(
+                WeekPoint(
+                    week=int(row["week"]),
+                    n=int(row["n"]),
+                    q1=_float(row["pain_q25"]),
+                    median=_float(row["pain_q50"]),
+                    q3=_float(row["pain_q75"]),
+                )
+            )
+    for points in weekly.values():
+        points.sort(key=lambda p: p.week)
+    names = names or {}
+    for (dim, key), group in groups.items():
+        group.label = names.get(dim, {}).get(key, "")
+    overall = groups.pop((ALL, 0), None) or Group(dim=ALL, key=0)
+    by_dim: dict[str, list[Group]] = {dim: [] for dim in DIMENSIONS}
+    for group in groups.values():
+        by_dim[group.dim].append(group)
+    for dim in DIMENSIONS:
+        by_dim[dim].sort(key=lambda g: (g.label == "", g.label.lower(), g.key or 0))
+    return Report(today=today, overall=overall, groups=by_dim, weekly=dict(weekly), adherence_bins=bins)
+
+
+# --- per patient (the admin's pseudonymous CSV) ------------------------------------------------
+
+
+@dataclass
+class PatientRow:
+    report_id: str
+    clinic_id: int | None
+    coach_id: int | None
+    program_id: int | None
+    start_day: date
+    last_day: date | None
+    status: str  # "active", "dropped" or "new"
+    pain_start: float | None
+    pain_now: float | None
+    pain_class: int | None
+    peg_start: float | None
+    peg_now: float | None
+    peg_class: int | None
+    adherence: float | None
+    red_flags: int
+
+
+def report_id(secret: str, patient_id: int) -> str:
+    """A patient's stable pseudonym in downloaded reports: the same for every download with the
+    same secret key, and not reversible to the patient's id without it."""
+    digest = hmac.new(secret.encode(), f"outcomes-report:{patient_id}".encode(), hashlib.sha256).hexdigest()
+    return "R-" + digest[:12].upper()
+
+
+def status_of(last_day: date | None, start_day: date, today: date) -> str:
+    if last_day is not None and last_day >= active_since(today):
+        return "active"
+    if (last_day or start_day) <= dropped_by(today):
+        return "dropped"
+    return "new"
+
+
+def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]:
+    """One row per selected patient, without name or contact (a fixed number of statements)."""
+    rows = db.session.execute(_patients_statement(dialect_name()), _parameters(filters, today)).mappings().all()
+    adherence = adherence_percents([int(r["patient_id"]) for r in rows], today) if rows else {}
+    result = []
+    for r in rows:
+        start, last = _as_date(r["start_day"]), _as_date(r["last_day"])
+        figures = adherence.get(int(r["patient_id"]))
+        result.append(
+            PatientRow(
+                report_id=report_id(secret, int(r["patient_id"])),
+                clinic_id=_key(r["clinic_id"]),
+                coach_id=_key(r["coach_id"]),
+                program_id=_key(r["program_id"]),
+                start_day=start,
+                last_day=last,
+                status=status_of(last, start, today),
+                pain_start=_float(r["pain_start"]),
+                pain_now=_float(r["pain_now"]),
+                pain_class=_key(r["pain_class"]),
+                peg_start=_float(r["peg_start"]),
+                peg_now=_float(r["peg_now"]),
+                peg_class=_key(r["peg_class"]),
+                adherence=100 * figures[1] / figures[0] if figures else None,
+                red_flags=int(r["red_flags"] or 0),
+            )
+        )
+    result.sort(key=lambda row: row.report_id)  # no order that follows account creation
+    return result
+
+
+# --- names and the admin's overview ---------------------------------------------------------------
+
+
+def labels() -> dict[str, dict[int | None, str]]:
+    """Names of every clinic, coach and program, for the filters and the groups (three statements)."""
+    clinics = db.session.execute(db.select(Clinic.id, Clinic.name).order_by(Clinic.name)).all()
+    coaches = db.session.execute(db.select(User.id, User.name).where(User.role == Role.COACH).order_by(User.name)).all()
+    programs = db.session.execute(db.select(Program.id, Program.name).order_by(Program.name)).all()
+    return {
+        "clinic": {row.id: row.name for row in clinics},
+        "coach": {row.id: row.name for row in coaches},
+        "program": {row.id: row.name for row in programs},
+    }
+
+
+@dataclass
+class ClinicAlerts:
+    clinic_id: int | None
+    open_alerts: int
+    red_flags: int
+
+
+@dataclass
+class CoachLoad:
+    coach_id: int
+    name: str
+    patients: int
+    active: int
+
+
+def open_alerts_by_clinic() -> list[ClinicAlerts]:
+    """Open alerts per clinic of the patient (one statement)."""
+    rows = db.session.execute(_open_alerts_statement()).all()
+    return [ClinicAlerts(_key(r[0]), int(r[1]), int(r[2] or 0)) for r in rows]
+
+
+def _build_open_alerts_statement():
+    return (
+        db.select(
+            User.clinic_id,
+            func.count(Alert.id),
+            func.sum(case((Alert.kind == AlertKind.RED_FLAG, 1), else_=0)),
+        )
+        .join(User, User.id == Alert.patient_id)
+        .where(Alert.resolved_at.is_(None))
+        .group_by(User.clinic_id)
+    )
+
+
+_open_alerts_statement = built_once(_build_open_alerts_statement)
+
+
+def _build_coach_loads_statement():
+    patient = aliased(User)
+    checked_in = (
+        db.select(CheckIn.id)
+        .where(CheckIn.patient_id == patient.id, CheckIn.day >= bindparam("active_since", type_=Date))
+        .exists()
+    )
+    return (
+        db.select(User.id, User.name, func.count(patient.id), func.sum(case((checked_in, 1), else_=0)))
+        .outerjoin(patient, and_(patient.coach_id == User.id, patient.role == Role.PATIENT, patient.is_active))
+        .where(User.role == Role.COACH, User.is_active)
+        .group_by(User.id, User.name)
+        .order_by(User.name, User.id)
+    )
+
+
+_coach_loads_statement = built_once(_build_coach_loads_statement)
+
+
+def coach_loads(today: date) -> list[CoachLoad]:
+    """Every active coach with their number of patients and of active patients (one statement)."""
+    rows = db.session.execute(_coach_loads_statement(), {"active_since": active_since(today)}).all()
+    return [CoachLoad(int(r[0]), r[1], int(r[2] or 0), int(r[3] or 0)) for r in rows]

@@ -1,0 +1,124 @@
+"""Building cohorts for the Outcomes tests: patients with a first plan, check-ins, weekly scores,
+red-flag alerts and plan-item logs, written straight to the database (no password hashing)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from portal.auth.models import Clinic, Role, User
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, Program, WeeklyOutcome
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+
+TODAY = date(2026, 3, 20)  # a Friday
+_n = itertools.count(1)
+
+
+@dataclass
+class PatientSpec:
+    """One patient of a generated or hand-built cohort."""
+
+    clinic: int  # index into the cohort's clinics
+    coach: int
+    program: int | None  # index into the programs, None for a plan made without one
+    start_ago: int  # days from the start to TODAY
+    pains: dict[int, int] = field(default_factory=dict)  # days after the start -> pain
+    pegs: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # weeks after the start's Monday -> answers
+    alerts: list[float | None] = field(default_factory=list)  # hours to resolve (None: still open)
+    done_days: list[int] = field(default_factory=list)  # days before TODAY with the plan's item done
+
+    @property
+    def start(self) -> date:
+        return TODAY - timedelta(days=self.start_ago)
+
+
+@dataclass
+class Cohort:
+    clinics: list[Clinic]
+    coaches: list[User]
+    programs: list[Program]
+    patients: list[User]
+
+
+def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs: int = 2) -> Cohort:
+    """Write the cohort: clinics, coaches, programs, then each patient with their records."""
+    tag = next(_n)
+    clinic_rows = [
+        Clinic(name=f"Outcome clinic {tag}-{i}", city=f"City {i}", phone="(817) 555-0100") for i in range(clinics)
+    ]
+    db.session.add_all(clinic_rows)
+    db.session.flush()
+    coach_rows = [
+        User(email=f"oc{tag}-{i}@example.org", name=f"Coach {tag}-{i}", role=Role.COACH, clinic_id=clinic_rows[0].id)
+        for i in range(coaches)
+    ]
+    program_rows = [Program(name=f"Program {tag}-{i}", description="") for i in range(programs)]
+    item = LibraryItem(
+        kind="exercise",
+        title=f"Outcome item {tag}",
+        slug=f"outcome-item-{tag}",
+        summary="s",
+        instructions="i",
+        body_area="lower_back",
+    )
+    db.session.add_all([*coach_rows, *program_rows, item])
+    db.session.flush()
+    patients = []
+    for n, spec in enumerate(specs):
+        patient = User(
+            email=f"op{tag}-{n}@example.org",
+            name=f"Patient {tag}-{n}",
+            role=Role.PATIENT,
+            clinic_id=clinic_rows[spec.clinic].id,
+            coach_id=coach_rows[spec.coach].id,
+        )
+        db.session.add(patient)
+        db.session.flush()
+        patients.append(patient)
+        plan = Plan(
+            patient_id=patient.id,
+            coach_id=patient.coach_id,
+            program_id=program_rows[spec.program].id if spec.program is not None else None,
+            title="Plan",
+            start_date=spec.start,
+        )
+        db.session.add(plan)
+        db.session.flush()
+        plan_item = PlanItem(plan_id=plan.id, library_item_id=item.id, times_per_day=1, weekdays="0123456")
+        db.session.add(plan_item)
+        db.session.flush()
+        for offset, pain in spec.pains.items():
+            db.session.add(
+                CheckIn(patient_id=patient.id, day=spec.start + timedelta(days=offset), pain=pain, stiffness=pain)
+            )
+        monday = spec.start - timedelta(days=spec.start.weekday())
+        for week, (a, b, c) in spec.pegs.items():
+            db.session.add(
+                WeeklyOutcome(
+                    patient_id=patient.id,
+                    week_start=monday + timedelta(weeks=week),
+                    pain_average=a,
+                    enjoyment_interference=b,
+                    activity_interference=c,
+                )
+            )
+        for k, hours in enumerate(spec.alerts):
+            opened = datetime.combine(spec.start, datetime.min.time()) + timedelta(hours=10 + k)
+            resolved = opened + timedelta(hours=hours) if hours is not None else None
+            # A resolved alert holds no open slot; the ORM would put open_key's default in for None.
+            db.session.execute(
+                db.insert(Alert).values(
+                    patient_id=patient.id,
+                    kind=AlertKind.RED_FLAG,
+                    severity=0,
+                    opened_at=opened,
+                    resolved_at=resolved,
+                    open_key=None if resolved else 1,
+                )
+            )
+        for back in spec.done_days:
+            db.session.add(ItemLog(plan_item_id=plan_item.id, patient_id=patient.id, day=TODAY - timedelta(days=back)))
+    db.session.commit()
+    return Cohort(clinic_rows, coach_rows, program_rows, patients)
