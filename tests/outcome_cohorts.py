@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from portal.auth.models import Clinic, Role, User
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, Program, WeeklyOutcome
+from portal.care.schedules import start_schedule
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
 
@@ -88,6 +89,7 @@ def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs
         db.session.flush()
         plan_item = PlanItem(plan_id=plan.id, library_item_id=item.id, times_per_day=1, weekdays="0123456")
         db.session.add(plan_item)
+        start_schedule(plan, plan_item, spec.start)  # due daily from the start
         db.session.flush()
         for offset, pain in spec.pains.items():
             db.session.add(

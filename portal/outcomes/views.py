@@ -15,6 +15,7 @@ from portal.outcomes.blueprint import bp
 from portal.outcomes.forms import CUSTOM, OutcomeFilterForm
 from portal.timeutil import local_today
 
+
 def _names() -> dict[str, dict]:
     """Clinic, coach and program names, and the words for groups without one."""
     names = outcome_service.labels()
