@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import re
 
@@ -98,6 +99,54 @@ def test_create_account_bad_input(admin_client, coach, clinic, db, overrides, me
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert _count(db, User) == before
+
+
+def _field_errors(html: str) -> dict[str, str]:
+    """{field id: its message} of every field shown with an error."""
+    found = re.findall(r'<div id="([\w-]+)-error" class="invalid-feedback d-block">([^<]*)</div>', html)
+    return {name: html_lib.unescape(message) for name, message in found}
+
+
+def test_a_new_patient_form_names_every_missing_field_at_once(admin_client, clinic, coach, db):
+    """Phone, clinic and coach: all three in the first answer, each beside its field, nothing written."""
+    before = _count(db, User)
+    data = _new_account_data(admin_client, phone="", clinic_id="", coach_id="")
+    response = admin_client.post("/admin/accounts/new", data=data)
+    assert response.status_code == 400
+    errors = _field_errors(response.get_data(as_text=True))
+    assert errors == {
+        "clinic_id": "Choose the patient's clinic.",
+        "coach_id": "Choose an active coach for the patient.",
+        "phone": "Enter the patient's phone number: the clinic calls it about safety alerts.",
+    }
+    # A taken email and a bad date come in the same answer as the rest.
+    data.update(email="CASEY.COACH@example.org", date_of_birth="2999-01-01")
+    errors = _field_errors(admin_client.post("/admin/accounts/new", data=data).get_data(as_text=True))
+    assert set(errors) == {"email", "clinic_id", "coach_id", "phone", "date_of_birth"}
+    assert errors["email"] == "An account with this email already exists."
+    assert _count(db, User) == before
+    # Staff need none of these (a coach chosen for staff is not kept).
+    staff = _new_account_data(admin_client, role="coach", phone="", email="sam@example.org", coach_id=str(coach.id))
+    assert admin_client.post("/admin/accounts/new", data=staff).status_code == 302
+    assert db.session.scalar(db.select(User.coach_id).where(User.email == "sam@example.org")) is None
+
+
+def test_editing_names_every_problem_at_once(admin_client, admin, coach, patient, db):
+    token = csrf_token(admin_client, f"/admin/accounts/{coach.id}/edit")
+    data = {
+        "csrf_token": token,
+        "name": coach.name,
+        "email": patient.email,
+        "role": "admin",
+        "clinic_id": "",
+        "phone": "",
+    }
+    response = admin_client.post(f"/admin/accounts/{coach.id}/edit", data=data)
+    assert response.status_code == 400
+    assert _field_errors(response.get_data(as_text=True)) == {
+        "email": "An account with this email already exists.",
+        "role": "Reassign this coach's patients before changing the role.",
+    }
 
 
 def test_create_without_csrf_is_400(admin_client, db, coach, clinic):
@@ -454,3 +503,12 @@ def test_new_patient_phone_and_birth_date_are_checked(admin_client, coach, clini
 def test_staff_need_no_phone(admin_client, clinic, db):
     data = _new_account_data(admin_client, role="coach", clinic_id=str(clinic.id), phone="", email="c@example.org")
     assert admin_client.post("/admin/accounts/new", data=data).status_code == 302
+
+
+def test_the_account_form_offers_no_coach_in_the_admins_language(admin, admin_client, db):
+    # The blank choice is translated per request, not once when the module was imported.
+    admin.language = "es"
+    db.session.commit()
+    html = admin_client.get("/admin/accounts/new").get_data(as_text=True)
+    assert ">Sin coach</option>" in html
+    assert "No coach" not in html

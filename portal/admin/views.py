@@ -18,7 +18,7 @@ from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, Audit
 from portal.audit import AuditEvent
 from portal.auth import sessions, tokens, twofactor
 from portal.auth.access import admin_required
-from portal.auth.accounts import AccountError, create_account, set_active, update_account
+from portal.auth.accounts import AccountError, account_problems, create_account, set_active, update_account
 from portal.auth.models import Clinic, Role, User
 from portal.auth.services import send_password_link
 from portal.care.assignment import preview_coach_change, reassign_coach
@@ -47,7 +47,8 @@ def _clinic_choices(blank: str) -> list[tuple]:
     return [(None, blank)] + [(c.id, c.name) for c in clinics]
 
 
-def _coach_choices(blank: str = _("No coach")) -> list[tuple]:
+def _coach_choices(blank: str | None = None) -> list[tuple]:
+    blank = blank or _("No coach")  # translated per request, not once at import
     coaches = db.session.execute(
         db.select(User.id, User.name).where(User.role == Role.COACH, User.is_active.is_(True)).order_by(User.name)
     ).all()
@@ -92,12 +93,37 @@ def _prepare_account_form(form: AccountForm) -> None:
 
 
 def _apply_field_error(form: AccountForm | ClinicForm, error: AccountError | ClinicError) -> None:
-    """Show a service's refusal next to the field it names, else as a message at the top."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(error)]
-    else:
-        flash(str(error), "danger")
+    """Show a service's refusal next to the field it names (every field an AccountError names),
+    else as a message at the top."""
+    problems = getattr(error, "problems", None) or {error.field: str(error)}
+    for name, message in problems.items():
+        target = getattr(form, name, None) if name else None
+        if target is not None:
+            target.errors = [*target.errors, message]
+        else:
+            flash(message, "danger")
+
+
+def _checked_account_form(form: AccountForm, user: User | None = None) -> bool:
+    """Validate the account form and the account rules together, so every problem shows at once
+    beside its field (the form's own checks and the rules of the account service)."""
+    valid = form.validate_on_submit()
+    if request.method != "POST" or form.role.errors:
+        return valid
+    values = _account_values(form)
+    problems = account_problems(
+        email=values["email"] or "",
+        role=values["role"],
+        clinic_id=values["clinic_id"],
+        coach_id=values["coach_id"],
+        user=user,
+        actor=current_user,
+    )
+    for name, message in problems.items():
+        field = getattr(form, name)
+        if not field.errors:  # the form's own word on a field comes first (a bad choice, a bad email)
+            field.errors = [*field.errors, message]
+    return valid and not problems
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -106,7 +132,7 @@ def create_account_view():
     _prepare_account_form(form)
     if request.method == "GET":
         form.role.data = request.args.get("role", Role.PATIENT.value)
-    if form.validate_on_submit():
+    if _checked_account_form(form):
         try:
             user = create_account(
                 **_account_values(form),
@@ -153,7 +179,7 @@ def edit_account(user_id: int):
     keeps_coach = user.role == Role.PATIENT
     if keeps_coach:
         form.coach_id.data = user.coach_id
-    if form.validate_on_submit():
+    if _checked_account_form(form, user):
         try:
             update_account(
                 user,

@@ -15,11 +15,18 @@ from portal.i18n import DEFAULT_LANGUAGE, supported_language
 
 
 class AccountError(ValueError):
-    """An account change that breaks a rule; the message is shown to the user."""
+    """An account change that breaks a rule; the message is shown to the user, next to ``field``.
 
-    def __init__(self, message: str, field: str | None = None):
+    ``problems`` holds every rule the change breaks, by field (the first is the message), so a
+    form can show them all at once."""
+
+    def __init__(self, message: str, field: str | None = None, problems: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.problems = problems or ({field: message} if field else {})
+
+
+ROLES = frozenset(role.value for role in Role)
 
 
 def email_taken(email: str, *, except_id: int | None = None) -> bool:
@@ -27,16 +34,54 @@ def email_taken(email: str, *, except_id: int | None = None) -> bool:
     return existing is not None and existing.id != except_id
 
 
-def validate_assignment(role: str, clinic_id: int | None, coach_id: int | None) -> None:
-    """A patient needs a clinic and an active coach; staff have no coach."""
+def assignment_problems(role: str, clinic_id: int | None, coach_id: int | None) -> dict[str, str]:
+    """A patient needs a clinic and an active coach; staff have no coach. Both named at once."""
+    problems = {}
     if role == Role.PATIENT:
         if clinic_id is None:
-            raise AccountError(_("Choose the patient's clinic."), "clinic_id")
+            problems["clinic_id"] = _("Choose the patient's clinic.")
         coach = db.session.get(User, coach_id) if coach_id else None
         if coach is None or coach.role != Role.COACH or not coach.is_active:
-            raise AccountError(_("Choose an active coach for the patient."), "coach_id")
+            problems["coach_id"] = _("Choose an active coach for the patient.")
     elif coach_id:
-        raise AccountError(_("Only patients have a coach."), "coach_id")
+        problems["coach_id"] = _("Only patients have a coach.")
+    return problems
+
+
+def validate_assignment(role: str, clinic_id: int | None, coach_id: int | None) -> None:
+    """Raise AccountError when the assignment breaks a rule of ``assignment_problems``."""
+    _refuse(assignment_problems(role, clinic_id, coach_id))
+
+
+def account_problems(
+    *,
+    email: str,
+    role: str,
+    clinic_id: int | None,
+    coach_id: int | None,
+    user: User | None = None,
+    actor: User | None = None,
+) -> dict[str, str]:
+    """Every rule a new account (``user`` None) or a change to ``user`` breaks, by field, in the
+    form's order; empty when there is none. Reads only: the admin's form shows them all at once."""
+    if role not in ROLES:
+        return {"role": _("Choose a role.")}
+    problems = {}
+    if email_taken(email.strip().lower(), except_id=user.id if user is not None else None):
+        problems["email"] = _("An account with this email already exists.")
+    if user is not None and role != user.role:
+        if actor is not None and user.id == actor.id:
+            problems["role"] = _("You cannot change your own role.")
+        elif user.role == Role.COACH and has_patients(user):
+            problems["role"] = _("Reassign this coach's patients before changing the role.")
+    problems.update(assignment_problems(role, clinic_id, coach_id if role == Role.PATIENT else None))
+    return problems
+
+
+def _refuse(problems: dict[str, str]) -> None:
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise AccountError(message, field, problems)
 
 
 def create_account(
@@ -54,11 +99,7 @@ def create_account(
 ) -> User:
     """Add a new account to the session (caller commits). Audited."""
     email = email.strip().lower()
-    if role not in {r.value for r in Role}:
-        raise AccountError(_("Choose a role."), "role")
-    if email_taken(email):
-        raise AccountError(_("An account with this email already exists."), "email")
-    validate_assignment(role, clinic_id, coach_id if role == Role.PATIENT else None)
+    _refuse(account_problems(email=email, role=role, clinic_id=clinic_id, coach_id=coach_id))
     user = User(
         email=email,
         name=name.strip(),
@@ -105,15 +146,7 @@ def update_account(
     staff lose any coach.
     """
     email, name = email.strip().lower(), name.strip()
-    if role not in {r.value for r in Role}:
-        raise AccountError(_("Choose a role."), "role")
-    if email_taken(email, except_id=user.id):
-        raise AccountError(_("An account with this email already exists."), "email")
-    if role != user.role and actor is not None and user.id == actor.id:
-        raise AccountError(_("You cannot change your own role."), "role")
-    validate_assignment(role, clinic_id, coach_id if role == Role.PATIENT else None)
-    if user.role == Role.COACH and role != Role.COACH and has_patients(user):
-        raise AccountError(_("Reassign this coach's patients before changing the role."), "role")
+    _refuse(account_problems(email=email, role=role, clinic_id=clinic_id, coach_id=coach_id, user=user, actor=actor))
     # None keeps the language as it is; an unknown code is English, never an error.
     language = user.language if language is None else supported_language(language)
     changes = sorted(
