@@ -13,7 +13,7 @@ import pytest
 
 from portal.auth.models import Role
 from portal.care.checkins import patient_today
-from portal.care.models import ItemLog, PlanItemPause
+from portal.care.models import CheckIn, ItemLog, PlanItemPause
 from portal.care.pauses import merged_periods
 from portal.care.progress import adherence_and_pauses, adherence_by_patient, item_adherence, weekly_adherence
 from portal.coaching.review import review_for
@@ -251,9 +251,10 @@ def test_a_plan_with_every_item_paused_is_not_called_new(patient, coach, coach_c
                 open_key=1,
             )
         )
+    # A patient who checks in: with every item paused they are still not missing check-ins.
+    db.session.add(CheckIn(patient_id=patient.id, day=today, pain=3, stiffness=3))
     db.session.commit()
     review = review_for([patient.id], today)[patient.id]
-    review.has_plan = True
     assert (review.adherence_due, review.adherence_paused, review.reason_text) == (0, 28, "Every plan item paused")
     assert "Every plan item paused" in coach_client.get("/coach/").get_data(as_text=True)
     page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)

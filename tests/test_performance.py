@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,10 +12,12 @@ from bench.data import EMAIL_DOMAIN, bench_data_command
 from portal.auth.models import Role, User
 from portal.care import pauses, progress
 from portal.care import plans as plan_service
+from portal.care.attention import order_by_attention
 from portal.care.checkins import patient_today
 from portal.care.models import CheckIn, PlanItem
 from portal.care.plans import active_plan
-from portal.coaching.review import order_by_attention, review_for
+from portal.coaching.review import review_for
+from portal.timeutil import utcnow
 from tests.conftest import login
 from tests.plan_factories import make_item, make_plan
 
@@ -97,7 +99,7 @@ def test_roster_review_is_right_and_flat_in_history(bench, queries, db):
 
 def test_attention_order_uses_only_the_coachs_patients(bench, db):
     patients, coach = bench
-    query = order_by_attention(plan_service.roster_query(coach))
+    query = order_by_attention(plan_service.roster_query(coach), date.today(), utcnow())
     sql = str(query.compile(db.engine))
     # Correlated per-patient subqueries, not a GROUP BY over the whole check-in table.
     assert "GROUP BY" not in sql.upper()

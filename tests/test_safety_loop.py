@@ -208,3 +208,35 @@ def test_roster_defaults_to_needs_attention_with_reasons(db, coach, coach_client
     assert re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', by_name)[0] == "Abe Fresh"
     row = by_name[by_name.index("Abe Fresh") : by_name.index("</tr>", by_name.index("Abe Fresh"))]
     assert "0%" not in row
+
+
+def test_the_summary_says_since_when_exercises_are_paused_and_the_card_quotes_the_patient(
+    db, coach_client, patient_client, patient, plan
+):
+    answers = {"pain": "6", "stiffness": "3", "spasm_episodes": "1"}
+    answers.update(
+        {name: "no" for name in ("rf_numbness", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")}
+    )
+    answers.update(rf_walking="yes", notes="Tingling down my left leg since the morning")
+    answers["csrf_token"] = csrf_token(patient_client, "/me/checkin")
+    assert patient_client.post("/me/checkin", data=answers).status_code == 302
+    today = patient_today(patient)
+    day = f"{today:%b} {today.day}, {today.year}"
+    page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    summary = page[page.index('id="summary"') : page.index('id="plan"')]
+    assert f"Exercises paused since {day} after a red flag" in summary
+    assert "Resume exercises" not in summary  # resolving the open alert is where they resume
+    assert f"From the check-in of {day}." in summary
+    assert '<q class="text-prewrap">Tingling down my left leg since the morning</q>' in summary
+    inbox = coach_client.get("/coach/alerts").get_data(as_text=True)
+    assert "Tingling down my left leg since the morning" in inbox and f"From the check-in of {day}." in inbox
+    alert = db.session.scalar(db.select(Alert))
+    token = csrf_token(coach_client, "/coach/alerts")
+    coach_client.post(
+        f"/coach/alerts/{alert.id}/resolve", data={"csrf_token": token, "note": "Called.", "resume": "no"}
+    )
+    summary = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    assert f"Exercises paused since {day} after a red flag" in summary and "Resume exercises" in summary
+    resume = coach_client.post(f"/coach/patients/{patient.id}/resume-exercises", data={"csrf_token": token})
+    assert resume.status_code == 302
+    assert "after a red flag" not in coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)

@@ -30,6 +30,7 @@ from portal.api.schemas import (
 from portal.auth.access import can_view_patient
 from portal.auth.models import Role, User
 from portal.care.alerts import AlertError, alert_history_query, open_alerts_query, resolve_alert
+from portal.care.attention import order_by_attention
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, Alert
 from portal.care.plans import active_items, active_plan, roster_query
@@ -41,7 +42,7 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.messaging import services as messaging
 from portal.messaging.models import Message
-from portal.timeutil import local_today
+from portal.timeutil import local_today, utcnow
 
 coach_only = token_required(Role.COACH)
 
@@ -63,7 +64,8 @@ def _roster_rows(patients: list[User], today) -> list[dict]:
     ids = [p.id for p in patients]
     review = review_service.review_for(ids, today)
     unread = messaging.unread_by_patient(ids)
-    reasons: dict[int, list[str]] = {pid: [] for pid in ids}
+    # The ranking's reason first (the tier that placed the patient), then each open alert.
+    reasons: dict[int, list[str]] = {pid: [text] if (text := review[pid].reason_text) else [] for pid in ids}
     if ids:
         open_rows = db.session.scalars(
             db.select(Alert)
@@ -102,10 +104,11 @@ def _roster_rows(patients: list[User], today) -> list[dict]:
 def roster(args: dict):
     """The coach's patients, those needing attention first, with the reasons."""
     coach = _coach()
-    query = review_service.order_by_attention(roster_query(coach))
+    today = local_today(coach.tz)
+    query = order_by_attention(roster_query(coach), today, utcnow())
     rows, next_cursor = page_of(query, args.get("cursor"), args["limit"])
     patients = [row[0] for row in rows]
-    return {"items": _roster_rows(patients, local_today(coach.tz)), "next_cursor": next_cursor}
+    return {"items": _roster_rows(patients, today), "next_cursor": next_cursor}
 
 
 @bp.route("/coach/patients/<int:patient_id>", methods=["GET"])

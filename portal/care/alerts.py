@@ -29,7 +29,7 @@ At most one open alert of a kind per patient: the unique index on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
@@ -44,7 +44,7 @@ from portal.extensions import db
 from portal.i18n import supported_language
 from portal.mail import queue_email
 from portal.sqlutil import built_once, insert_for
-from portal.timeutil import local_today, utcnow
+from portal.timeutil import as_local, local_today, utcnow
 
 RECENT_DAYS = 3
 BASELINE_DAYS = 7
@@ -116,6 +116,14 @@ def _notify_coach(patient: User) -> None:
 def coach_language(patient: User) -> str:
     """The language the patient's coach reads alerts in (summaries are stored as written)."""
     return supported_language(patient.coach.language if patient.coach else None)
+
+
+def alert_day(checkin_day: date | None, opened_at: datetime, tz_name: str | None) -> date:
+    """An alert's date: the day of the check-in that raised it (the patient's local day), else
+    the patient's local day when it opened (a missed-check-ins alert has no check-in)."""
+    if checkin_day is not None:
+        return checkin_day
+    return as_local(opened_at, tz_name).date()
 
 
 def red_flag_summary(checkin: CheckIn) -> str:
@@ -319,6 +327,25 @@ def _build_exercises_paused():
 
 
 _exercises_paused = built_once(_build_exercises_paused)
+
+
+def exercises_paused_since(patient: User) -> date | None:
+    """The patient's local day the red flag that keeps their exercises paused was raised; None
+    while nothing is paused (one indexed query). Of several, the earliest: the pause began there."""
+    rows = db.session.execute(
+        db.select(CheckIn.day, Alert.opened_at)
+        .outerjoin(CheckIn, CheckIn.id == Alert.checkin_id)
+        .where(
+            Alert.patient_id == patient.id,
+            Alert.kind == str(AlertKind.RED_FLAG),
+            Alert.exercises_paused.is_(True),
+        )
+    ).all()
+    # The open alert points at the latest red-flag check-in; the pause began when it opened.
+    days = [
+        min(alert_day(day, opened_at, patient.tz), as_local(opened_at, patient.tz).date()) for day, opened_at in rows
+    ]
+    return min(days, default=None)
 
 
 def resume_exercises(patient: User, actor: User) -> bool:

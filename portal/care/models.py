@@ -316,6 +316,9 @@ class Alert(db.Model):
 
     patient = relationship("User", foreign_keys=[patient_id])
     resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+    # The check-in that raised it (the latest, for an open red flag): its day is the alert's
+    # date and its notes are the patient's own words on the alert card. Pages load it with the alert.
+    checkin = relationship("CheckIn", foreign_keys=[checkin_id])
 
     @property
     def kind_label(self) -> str:

@@ -27,7 +27,7 @@ from portal.care.alerts import (
     resolved_alerts_query,
     resume_exercises,
 )
-from portal.care.models import Alert, AlertKind
+from portal.care.models import Alert, AlertKind, CheckIn
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.coaching.blueprint import bp
 from portal.coaching.plan_views import render_patient_page
@@ -73,7 +73,9 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
         abort(400, _("Choose open or resolved alerts."))
     query = open_alerts_query(current_user) if show == "open" else resolved_alerts_query(current_user)
     # The patient (and who resolved) come in the same SELECT: no query per alert.
-    query = query.options(contains_eager(Alert.patient))
+    query = query.outerjoin(CheckIn, CheckIn.id == Alert.checkin_id).options(
+        contains_eager(Alert.patient), contains_eager(Alert.checkin)
+    )
     pagination = db.paginate(
         query, page=page_arg(), per_page=INBOX_PAGE_SIZE, max_per_page=INBOX_PAGE_SIZE, error_out=False
     )

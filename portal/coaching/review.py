@@ -1,11 +1,12 @@
 """The coach's review figures for a page of patients, computed in SQL for the whole page.
 
 Roster columns: last check-in, latest pain with its trend, 7-day adherence and
-open alerts; and the "needs attention" order. Each figure is one grouped query
-over the page's patient ids (or a join in the roster query), never one per patient.
+open alerts; and the reason a patient needs attention, which is the tier the one
+ranking (``portal.care.attention``, which also orders the roster) placed them in.
+Each figure is one grouped query over the page's patient ids, never one per patient.
 
-Trend: average pain of the last 3 days (T-2..T) against the 7 days before
-(T-9..T-3); "rising" at +1 point or more, "easing" at -1 or less, else "steady".
+Trend: ``portal.care.attention.pain_trend`` (the last 3 days against the 7 before,
+and never "steady" beside a named pain rise).
 """
 
 from __future__ import annotations
@@ -13,24 +14,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, bindparam, case, func, literal, nulls_last
+from sqlalchemy import and_, bindparam, case, func
+from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
-from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused, previous_week_pain
+from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused_since, previous_week_pain
+from portal.care.attention import Attention, Tier, attention_of, pain_trend, red_flag_days
 from portal.care.checkins import checkin_history_query, patient_today
-from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn
+from portal.care.models import ALERT_LABELS, ALERT_SEVERITY, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_and_pauses, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 from portal.sqlutil import PATIENT_IDS, built_once
+from portal.timeutil import utcnow
 
 ROSTER_SORTS = {"attention": _l("Needs attention"), "name": _l("Name")}
-TREND_POINTS = 1
-# A rise the roster names in words ("Pain up 4 since Tuesday"): the worsening rule's 2 points.
-PAIN_RISE_POINTS = 2
 TREND_LABELS = {"up": _l("rising"), "down": _l("easing"), "steady": _l("steady")}
 
 
@@ -44,11 +45,12 @@ class PatientReview:
     adherence_paused: int = 0  # sessions not due because the coach paused their items
     open_alerts: int = 0
     most_urgent: int | None = None  # lowest open alert severity
-    red_flag_opened: datetime | None = None  # when the open red-flag alert opened
+    red_flag_day: date | None = None  # the check-in day of the open (or recently resolved) red flag
     has_plan: bool = False
     pain_rise: int | None = None  # latest pain minus the earliest check-in's of the week before
     rise_since: date | None = None  # the day of that earlier check-in
     today: date | None = None
+    attention: Attention | None = None  # where the one ranking (portal.care.attention) places them
 
     @property
     def has_urgent_alert(self) -> bool:
@@ -66,22 +68,33 @@ class PatientReview:
 
     @property
     def reason(self) -> tuple[str, dict] | None:
-        """Why this patient needs attention, as (kind, values), most pressing first; None when nothing does.
+        """Why this patient needs attention, as (kind, values): the tier that placed them on the
+        roster (``portal.care.attention``); None when on track.
 
-        Kinds: "red_flag" (opened), "pain_up" (points, since), "no_checkin" (days),
-        "never_checked_in", "nothing_due", "all_paused"."""
-        if self.red_flag_opened is not None:
-            return "red_flag", {"opened": self.red_flag_opened}
-        if self.pain_rise is not None and self.pain_rise >= PAIN_RISE_POINTS:
+        Kinds: "red_flag" (day), "pain_alert", "red_flag_resolved" (day), "pain_up" (points,
+        since), "no_checkin" (days), "missed_alert", "never_checked_in", "nothing_due",
+        "new_plan", "all_paused"."""
+        tier = self.attention.tier if self.attention is not None else Tier.ON_TRACK
+        if tier == Tier.RED_FLAG:
+            return "red_flag", {"day": self.red_flag_day}
+        if tier == Tier.OPEN_ALERT:
+            return "pain_alert", {}
+        if tier == Tier.RECENT_RED_FLAG:
+            return "red_flag_resolved", {"day": self.red_flag_day}
+        if tier == Tier.PAIN_UP:
             return "pain_up", {"points": self.pain_rise, "since": self.rise_since}
-        if self.has_plan and self.adherence_due == 0:
-            # Nothing due because the coach paused every item is not a new plan.
-            return ("all_paused", {}) if self.adherence_paused else ("nothing_due", {})
-        days = self.days_without_checkin
-        if self.has_plan and days is not None and days >= MISSED_DAYS:
-            return "no_checkin", {"days": days}
-        if self.has_plan and self.last_checkin is None:
-            return "never_checked_in", {}
+        if tier == Tier.MISSED:
+            days = self.days_without_checkin
+            if days is None:
+                return "never_checked_in", {}
+            return ("no_checkin", {"days": days}) if days >= MISSED_DAYS else ("missed_alert", {})
+        if tier == Tier.NEW_PLAN:
+            if not self.attention.new_plan(self.today):
+                return "all_paused", {}
+            if self.adherence_due == 0:
+                # Nothing due because the coach paused every item is not a new plan.
+                return ("all_paused", {}) if self.adherence_paused else ("nothing_due", {})
+            return ("never_checked_in", {}) if self.last_checkin is None else ("new_plan", {})
         return None
 
     @property
@@ -91,18 +104,27 @@ class PatientReview:
         if found is None:
             return ""
         kind, values = found
-        if kind == "red_flag":
-            return _("Red flag %(day)s", day=format_datetime(values["opened"], "MMM d"))
+        if kind in ("red_flag", "red_flag_resolved"):
+            day = format_date(values["day"], "MMM d") if values["day"] else ""
+            if kind == "red_flag":
+                return _("Red flag %(day)s", day=day)
+            return _("Red flag %(day)s, resolved", day=day)
+        if kind == "pain_alert":
+            return str(ALERT_LABELS[AlertKind.PAIN_WORSENING])
         if kind == "pain_up":
             return _(
                 "Pain up %(points)s since %(day)s", points=values["points"], day=format_date(values["since"], "EEEE")
             )
         if kind == "nothing_due":
             return _("New plan: nothing due yet")
+        if kind == "new_plan":
+            return _("New plan this week")
         if kind == "all_paused":
             return _("Every plan item paused")
         if kind == "no_checkin":
             return ngettext("No check-in for %(num)d day", "No check-in for %(num)d days", values["days"])
+        if kind == "missed_alert":
+            return str(ALERT_LABELS[AlertKind.MISSED_CHECKINS])
         return _("No check-in yet")
 
     @property
@@ -110,19 +132,9 @@ class PatientReview:
         return str(TREND_LABELS.get(self.trend, ""))
 
 
-def _trend(recent: float | None, before: float | None) -> str | None:
-    if recent is None or before is None:
-        return None
-    change = float(recent) - float(before)
-    if change >= TREND_POINTS:
-        return "up"
-    if change <= -TREND_POINTS:
-        return "down"
-    return "steady"
-
-
-def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
-    """{patient id: PatientReview} for a page of patients (five queries whatever its size)."""
+def review_for(patient_ids: list[int], today: date, now: datetime | None = None) -> dict[int, PatientReview]:
+    """{patient id: PatientReview} for a page of patients (seven queries whatever its size); ``now``
+    (default: the current time) places resolved red flags in or out of the last 48 hours."""
     result = {pid: PatientReview(today=today) for pid in patient_ids}
     if not patient_ids:
         return result
@@ -133,16 +145,24 @@ def review_for(patient_ids: list[int], today: date) -> dict[int, PatientReview]:
         "before_from": today - timedelta(days=9),
         "week_from": today - timedelta(days=7),
     }
+    averages = {}
     for pid, day, pain, recent, before in db.session.execute(_latest_and_trend_statement(), window):
         review = result[pid]
-        review.last_checkin, review.latest_pain, review.trend = day, pain, _trend(recent, before)
+        review.last_checkin, review.latest_pain = day, pain
+        averages[pid] = (recent, before)
     for pid, day, pain in db.session.execute(_week_first_checkin_statement(), window):
         review = result[pid]
         if review.latest_pain is not None and review.last_checkin is not None and review.last_checkin > day:
             review.pain_rise, review.rise_since = review.latest_pain - pain, day
-    for pid, count, severity, red_flag_opened in db.session.execute(_open_alerts_statement(), window):
+    for pid, (recent, before) in averages.items():
+        result[pid].trend = pain_trend(recent, before, result[pid].pain_rise)
+    for pid, count, severity in db.session.execute(_open_alerts_statement(), window):
         result[pid].open_alerts, result[pid].most_urgent = count, severity
-        result[pid].red_flag_opened = red_flag_opened
+    now = now or utcnow()
+    for pid, day in red_flag_days(patient_ids, now).items():
+        result[pid].red_flag_day = day
+    for pid, attention in attention_of(patient_ids, today, now).items():
+        result[pid].attention = attention
     for pid, (due, done, paused) in adherence_and_pauses(patient_ids, today - timedelta(days=6), today).items():
         result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
     return result
@@ -200,42 +220,12 @@ def _week_first_checkin_statement():
 
 @built_once
 def _open_alerts_statement():
-    """(patient id, open alerts, most urgent severity, when the open red-flag alert opened)."""
-    red_flag = Alert.kind == str(AlertKind.RED_FLAG)
+    """(patient id, open alerts, most urgent severity)."""
     return (
-        db.select(
-            Alert.patient_id,
-            func.count(Alert.id),
-            func.min(Alert.severity),
-            func.min(case((red_flag, Alert.opened_at))),
-        )
+        db.select(Alert.patient_id, func.count(Alert.id), func.min(Alert.severity))
         .where(Alert.patient_id.in_(PATIENT_IDS), Alert.resolved_at.is_(None))
         .group_by(Alert.patient_id)
     )
-
-
-def order_by_attention(query: Select) -> Select:
-    """Re-order a roster query (selecting User) so patients needing attention come first.
-
-    Most urgent open alert first (red flag, then worsening, then missed), then more
-    open alerts, then the longest since a check-in (never checked in first), then name.
-    Joins two grouped subqueries, so it stays one SELECT.
-    """
-    return query.order_by(None).order_by(*_attention_order())
-
-
-@built_once
-def _attention_order() -> tuple:
-    """The ORDER BY terms of ``order_by_attention``; they depend on nothing of the request, so the
-    roster builds them (four correlated subqueries) once per process."""
-    # Correlated subqueries, evaluated only for the coach's own patients through the
-    # (patient_id, ...) indexes: grouping whole tables would grow with the practice's history.
-    open_alert = and_(Alert.patient_id == User.id, Alert.resolved_at.is_(None))
-    severity = db.select(func.min(Alert.severity)).where(open_alert).correlate(User).scalar_subquery()
-    count = db.select(func.count(Alert.id)).where(open_alert).correlate(User).scalar_subquery()
-    last_day = _last_checkin_day()
-    never = case((last_day.is_(None), literal(0)), else_=literal(1))
-    return (nulls_last(severity.asc()), count.desc(), never, last_day.asc(), User.name, User.id)
 
 
 def _last_checkin_day():
@@ -258,7 +248,11 @@ class PatientSummary:
     open_alerts: list[Alert]
     review: PatientReview
     pain_change: float | None  # latest pain minus the average of the 7 days before it
-    exercises_paused: bool
+    paused_since: date | None  # the day of the red flag that keeps the exercises paused
+
+    @property
+    def exercises_paused(self) -> bool:
+        return self.paused_since is not None
 
     @property
     def has_urgent_alert(self) -> bool:
@@ -275,11 +269,12 @@ def patient_summary(patient: User) -> PatientSummary:
         if count:
             change = review.latest_pain - total / count
     open_alerts = db.session.scalars(_OPEN_ALERTS_OF_PATIENT, {"patient_id": patient.id}).all()
-    return PatientSummary(list(open_alerts), review, change, exercises_paused(patient.id))
+    return PatientSummary(list(open_alerts), review, change, exercises_paused_since(patient))
 
 
 _OPEN_ALERTS_OF_PATIENT = (
     db.select(Alert)
+    .options(joinedload(Alert.checkin))
     .where(Alert.patient_id == bindparam("patient_id"), Alert.resolved_at.is_(None))
     .order_by(Alert.severity, Alert.opened_at)
 )

@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.care import plans as plan_service
+from portal.care.attention import order_by_attention
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
 from portal.coaching.forms import RosterSearchForm
 from portal.messaging.services import unread_by_patient
 from portal.pagination import page_arg, paginate_rows
-from portal.timeutil import local_today
+from portal.timeutil import local_today, utcnow
 
 
 @bp.route("/")
@@ -24,14 +25,15 @@ def roster():
     if sort is None:
         abort(400, _("Sort the patients by name or by who needs attention."))
     query = plan_service.roster_query(current_user, form.q.data)
+    today = local_today(current_user.tz)
     if sort == "attention":
-        query = review_service.order_by_attention(query)
+        query = order_by_attention(query, today, utcnow())
     page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)
     # Check-in, adherence and alert columns: a few grouped queries for the page.
-    review = review_service.review_for(ids, local_today(current_user.tz))
+    review = review_service.review_for(ids, today)
     for patient, plan in ((row[0], row[1]) for row in page.items):
         review[patient.id].has_plan = plan is not None
     return render_template(

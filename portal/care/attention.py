@@ -1,0 +1,232 @@
+"""Who needs attention first: the one ranking of the coach's roster, the API's roster and the
+patient summary's reason.
+
+The ranking, most pressing first (``Tier``):
+
+0. **Red flag**: an open red-flag alert.
+1. **Open alert**: another open alert of pain getting worse (pain worsening or a sudden jump).
+2. **Recent red flag**: a red-flag alert resolved in the last 48 hours.
+3. **Pain up**: pain up 2 points or more over the week: the latest check-in's pain minus the
+   pain of the earliest check-in of the 7 days before today, when the latest is the later one.
+4. **Missed check-ins**: an open missed-check-ins alert, or no check-in for 3 days or more on an
+   active plan (the latest 3 or more days before today; with none, the plan started 3 or more
+   days ago). This names the gap a day before ``flask alerts scan`` opens its alert (which waits
+   for 3 whole days with no check-in).
+5. **New plan**: an active plan that started less than 7 days ago (or starts later), or one with
+   nothing to do because every item is paused.
+6. **On track**: none of the above.
+
+Ties go to the most recent event: for tiers 0-2 the time the alert (or red flag) opened, for 5 the
+plan's start, for the others the latest check-in (the plan's start when there is none); then name.
+
+The ranking is SQL (correlated subqueries on the patient, evaluated only for the coach's own
+patients through the (patient_id, ...) indexes), so the roster stays one SELECT however many
+pages it has; ``attention_of`` reads the same expressions for a page of patients, so the reason
+shown is always the tier that placed the patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import IntEnum
+
+from sqlalchemy import Date, DateTime, Select, and_, bindparam, case, exists, func, not_, nulls_last, or_
+
+from portal.auth.models import Clinic, User
+from portal.care.alerts import MISSED_DAYS, alert_day
+from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanItem, PlanItemPause, PlanStatus
+from portal.extensions import db
+from portal.sqlutil import PATIENT_IDS, built_once
+
+RECENT_RED_FLAG_HOURS = 48
+PAIN_RISE_POINTS = 2  # the worsening rule's 2 points, over the week
+PAIN_RISE_DAYS = 7
+NEW_PLAN_DAYS = 7
+TREND_POINTS = 1
+
+
+class Tier(IntEnum):
+    RED_FLAG = 0
+    OPEN_ALERT = 1
+    RECENT_RED_FLAG = 2
+    PAIN_UP = 3
+    MISSED = 4
+    NEW_PLAN = 5
+    ON_TRACK = 6
+
+
+def attention_params(today: date, now: datetime) -> dict:
+    """The values the ranking's statements are bound to: the coach's today and the current time."""
+    return {
+        "att_today": today,
+        "att_week_from": today - timedelta(days=PAIN_RISE_DAYS),
+        "att_missed_before": today - timedelta(days=MISSED_DAYS),
+        "att_new_since": today - timedelta(days=NEW_PLAN_DAYS),
+        "att_recent_since": now - timedelta(hours=RECENT_RED_FLAG_HOURS),
+    }
+
+
+def _build_terms() -> tuple:
+    """(tier, event time, event day, active plan's start): SQL expressions on ``User``, with the
+    ``att_*`` parameters."""
+    today = bindparam("att_today", type_=Date)
+    week_from = bindparam("att_week_from", type_=Date)
+    missed_before = bindparam("att_missed_before", type_=Date)
+    new_since = bindparam("att_new_since", type_=Date)
+    recent_since = bindparam("att_recent_since", type_=DateTime)
+
+    def scalar(statement):
+        return statement.correlate(User).scalar_subquery()
+
+    def alert_opened(*conditions):
+        return scalar(db.select(func.max(Alert.opened_at)).where(Alert.patient_id == User.id, *conditions))
+
+    red_flag = Alert.kind == str(AlertKind.RED_FLAG)
+    red_flag_open = alert_opened(red_flag, Alert.resolved_at.is_(None))
+    other_open = alert_opened(Alert.kind == str(AlertKind.PAIN_WORSENING), Alert.resolved_at.is_(None))
+    red_flag_recent = alert_opened(red_flag, Alert.resolved_at >= recent_since)
+    missed_open = (
+        exists()
+        .where(
+            Alert.patient_id == User.id,
+            Alert.kind == str(AlertKind.MISSED_CHECKINS),
+            Alert.resolved_at.is_(None),
+        )
+        .correlate(User)
+    )
+
+    mine = CheckIn.patient_id == User.id
+    last_day = scalar(db.select(func.max(CheckIn.day)).where(mine))
+    latest_pain = scalar(db.select(CheckIn.pain).where(mine, CheckIn.day == last_day))
+    week_first_day = scalar(db.select(func.min(CheckIn.day)).where(mine, CheckIn.day >= week_from, CheckIn.day < today))
+    week_first_pain = scalar(db.select(CheckIn.pain).where(mine, CheckIn.day == week_first_day))
+    pain_up = and_(last_day > week_first_day, latest_pain - week_first_pain >= PAIN_RISE_POINTS)
+
+    active = and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE)
+    plan_start = scalar(db.select(Plan.start_date).where(active).limit(1))
+    missed = or_(
+        missed_open,
+        and_(plan_start <= missed_before, or_(last_day.is_(None), last_day <= missed_before)),
+    )
+    in_use = and_(PlanItem.plan_id == Plan.id, PlanItem.is_active.is_(True), active)
+    has_items = exists().where(in_use).correlate(User)
+    unpaused = (
+        exists()
+        .where(
+            in_use,
+            not_(exists().where(PlanItemPause.plan_item_id == PlanItem.id, PlanItemPause.open_key == 1)),
+        )
+        .correlate(User)
+    )
+    new_plan = or_(plan_start > new_since, and_(has_items, not_(unpaused)))
+
+    tier = case(
+        (red_flag_open.is_not(None), int(Tier.RED_FLAG)),
+        (other_open.is_not(None), int(Tier.OPEN_ALERT)),
+        (red_flag_recent.is_not(None), int(Tier.RECENT_RED_FLAG)),
+        (pain_up, int(Tier.PAIN_UP)),
+        (missed, int(Tier.MISSED)),
+        (new_plan, int(Tier.NEW_PLAN)),
+        else_=int(Tier.ON_TRACK),
+    )
+    # The tiers' own events, in the tiers' order: the first present is the one that placed them.
+    event_time = func.coalesce(red_flag_open, other_open, red_flag_recent)
+    event_day = case(
+        (pain_up, last_day),
+        (missed, func.coalesce(last_day, plan_start)),
+        (new_plan, plan_start),
+        else_=last_day,
+    )
+    return tier, event_time, event_day, plan_start
+
+
+_terms = built_once(_build_terms)
+
+
+def _build_order() -> tuple:
+    tier, event_time, event_day, _plan_start = _terms()
+    return (tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), User.name, User.id)
+
+
+_order = built_once(_build_order)
+
+
+def order_by_attention(query: Select, today: date, now: datetime) -> Select:
+    """Re-order a query selecting ``User`` (the roster) by the ranking above; it stays one SELECT."""
+    return query.order_by(None).order_by(*_order()).params(attention_params(today, now))
+
+
+def _build_attention_statement():
+    tier, _event_time, _event_day, plan_start = _terms()
+    return db.select(User.id, tier, plan_start).where(User.id.in_(PATIENT_IDS))
+
+
+_attention_statement = built_once(_build_attention_statement)
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Where the ranking places a patient, and their active plan's start (None without a plan)."""
+
+    tier: Tier
+    plan_start: date | None
+
+    def new_plan(self, today: date) -> bool:
+        """In the new-plan tier because the plan is new (not because every item is paused)."""
+        return self.plan_start is not None and self.plan_start > today - timedelta(days=NEW_PLAN_DAYS)
+
+
+def attention_of(patient_ids: list[int], today: date, now: datetime) -> dict[int, Attention]:
+    """{patient id: where the ranking places them} for a page of patients (one statement)."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(_attention_statement(), {"patient_ids": patient_ids, **attention_params(today, now)})
+    return {patient_id: Attention(Tier(tier), plan_start) for patient_id, tier, plan_start in rows}
+
+
+def _build_red_flag_days_statement():
+    recent = or_(Alert.resolved_at.is_(None), Alert.resolved_at >= bindparam("att_recent_since", type_=DateTime))
+    return (
+        db.select(Alert.patient_id, CheckIn.day, Alert.opened_at, User.timezone, Clinic.timezone)
+        .join(User, User.id == Alert.patient_id)
+        .outerjoin(Clinic, Clinic.id == User.clinic_id)
+        .outerjoin(CheckIn, CheckIn.id == Alert.checkin_id)
+        .where(Alert.patient_id.in_(PATIENT_IDS), Alert.kind == str(AlertKind.RED_FLAG), recent)
+        .order_by(Alert.opened_at, Alert.id)
+    )
+
+
+_red_flag_days_statement = built_once(_build_red_flag_days_statement)
+
+
+def red_flag_days(patient_ids: list[int], now: datetime) -> dict[int, date]:
+    """{patient id: day of their latest red flag that is open or resolved in the last 48 hours}.
+
+    The day is the one of the check-in that raised it (``alert_day``); one statement."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        _red_flag_days_statement(), {"patient_ids": patient_ids, **attention_params(now.date(), now)}
+    )
+    found = {}
+    for patient_id, checkin_day, opened_at, own_zone, clinic_zone in rows:
+        found[patient_id] = alert_day(checkin_day, opened_at, own_zone or clinic_zone)
+    return found
+
+
+def pain_trend(recent: float | None, before: float | None, rise: int | None) -> str | None:
+    """The pain arrow: "up", "down", "steady", or None without enough check-ins.
+
+    The average of the last 3 days against the 7 days before, 1 point either way; a rise the
+    ranking names ("Pain up 2 since Monday") is always "up", so the arrow never contradicts it."""
+    if rise is not None and rise >= PAIN_RISE_POINTS:
+        return "up"
+    if recent is None or before is None:
+        return None
+    change = float(recent) - float(before)
+    if change >= TREND_POINTS:
+        return "up"
+    if change <= -TREND_POINTS:
+        return "down"
+    return "steady"
