@@ -13,7 +13,7 @@ export VNU_JAR := $(CURDIR)/tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
 MO := portal/translations/es/LC_MESSAGES/messages.mo
 
-.PHONY: vnu translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
+.PHONY: figures vnu translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ $(VNU_JAR):
 	mkdir -p tools/vnu
 	npm install --no-audit --no-fund --silent --prefix tools/vnu vnu-jar@$(VNU_VERSION)
 	test -f $@
+
+## figures: the contact sheet of every library picture (docs/figures/contact-sheet.html and .png; commit them)
+figures: install-dev browser
+	$(BIN)/python scripts/figure_contact_sheet.py docs/figures
 
 ## test: the whole suite on SQLite, again on PostgreSQL, then lint and security checks
 test: install-dev browser vnu

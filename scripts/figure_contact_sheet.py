@@ -1,56 +1,76 @@
-"""Write an HTML contact sheet of every library drawing, to review them at phone size.
+"""`make figures`: the contact sheet of every library item's picture, into docs/figures/.
 
-    .venv/bin/python scripts/figure_contact_sheet.py /tmp/sheet   # then open /tmp/sheet/index.html
+    .venv/bin/python scripts/figure_contact_sheet.py [OUT_DIR]     # default docs/figures
 
-Each drawing is written as its own SVG file beside the page (as the portal serves them, as
-images), captioned with its slug and alt text. Headless Chromium can shoot the page with
---force-prefers-reduced-motion to see the still (end) state.
+Writes ``contact-sheet.html`` (a self-contained, printable page: the drawings are inlined as
+data: URIs) and ``contact-sheet.png`` (the same page shot by Chromium, with reduced motion so
+every animated drawing rests on its end pose beside its faint start pose). The page is rendered
+from the template the portal's "All drawings" page uses, over the starter library loaded into a
+throwaway in-memory database, so the file and the page never disagree.
 """
 
 from __future__ import annotations
 
+import base64
 import sys
-from html import escape
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from flask import render_template  # noqa: E402
+
+from config import DevelopmentConfig  # noqa: E402
 from portal.app import create_app  # noqa: E402
-from portal.exercises.figures import catalog  # noqa: E402
-from portal.exercises.figures.pictograms import ICONS  # noqa: E402
+from portal.exercises.figures.catalog import Picture, drawing  # noqa: E402
+from portal.exercises.library import load_starter_library  # noqa: E402
+from portal.exercises.sheet_views import sheet_groups  # noqa: E402
+from portal.extensions import db  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def data_uri(picture: Picture) -> str:
+    found = drawing(picture.name)
+    if found is None:
+        raise LookupError(picture.name)
+    return "data:image/svg+xml;base64," + base64.b64encode(found.svg).decode("ascii")
+
+
+def render_sheet() -> tuple[str, int]:
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI="sqlite://", SERVER_NAME="localhost")
+    with app.app_context():
+        db.create_all()
+        load_starter_library()
+        db.session.commit()
+        with app.test_request_context():
+            groups = sheet_groups()
+            return render_template("exercises/drawings_file.html", groups=groups, src=data_uri), sum(map(len, groups))
+
+
+def shoot(html_file: Path, png_file: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, reduced_motion="reduce")
+        page.goto(html_file.resolve().as_uri())
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(png_file), full_page=True)
+        browser.close()
 
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    cells = []
-    names = [f"m-{slug}" for slug in sorted(catalog.movement_slugs())]
-    names += sorted({f"p-{name}" for name in catalog.pictogram_slugs().values()} | {f"p-{n}" for n in ICONS})
-    app = create_app()
-    with app.test_request_context():
-        for name in names:
-            found = catalog.drawing(name)
-            if found is None:
-                continue
-            (out / f"{name}.svg").write_bytes(found.svg)
-            key = name[2:]
-            alt = ""
-            if name.startswith("m-"):
-                spec = catalog._poses()[key]["alt"]
-                alt = f"Start: {spec['start']['en']} End: {spec['end']['en']}"
-            elif key in catalog._pictograms()["alt"]:
-                alt = catalog.pictogram_alt(key)
-            cells.append(
-                f'<figure><img src="{name}.svg" alt=""><figcaption><b>{escape(key)}</b><br>{escape(alt)}'
-                "</figcaption></figure>"
-            )
-    page = (
-        "<!doctype html><meta charset=utf-8><title>Library drawings</title><style>"
-        "body{font:12px sans-serif;display:grid;grid-template-columns:repeat(auto-fill,180px);gap:8px;margin:8px}"
-        "figure{margin:0;border:1px solid #ccc;padding:4px}img{width:100%}</style>" + "".join(cells)
-    )
-    (out / "index.html").write_text(page, encoding="utf-8")
-    print(f"{len(cells)} drawings -> {out / 'index.html'}")
+    html, count = render_sheet()
+    html_file = out / "contact-sheet.html"
+    html_file.write_text(html, encoding="utf-8")
+    shoot(html_file, out / "contact-sheet.png")
+    print(f"{count} items -> {html_file} and {out / 'contact-sheet.png'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "instance/figure-sheet"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures")

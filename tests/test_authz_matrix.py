@@ -201,6 +201,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("exercises.picture", "GET"): Rule(
         SIGNED_IN, lambda w: {"name": "p-kind-exercise", "digest": drawing("p-kind-exercise").digest}
     ),
+    ("exercises.drawings", "GET"): Rule(expect(anonymous=LOGIN, coach=OK, other_coach=OK, admin=OK)),
     ("exercises.create", "GET"): Rule(COACHES),
     ("exercises.create", "POST"): Rule(COACHES),
     ("exercises.edit", "GET"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.exercises import views
+from portal.exercises import sheet_views, views
 from portal.exercises.blueprint import bp
 from portal.exercises.cli import library_group
 
-VIEW_MODULES = (views,)  # each adds its routes (and template globals and filters) to ``bp``
+VIEW_MODULES = (views, sheet_views)  # each adds its routes (and template globals and filters) to ``bp``
 
 
 def init_app(app: Flask) -> None:
