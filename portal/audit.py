@@ -45,6 +45,8 @@ ACTION_LABELS: dict[str, Any] = {
     "audit.export": _l("Downloaded audit log"),
     "clinic.create": _l("Added clinic"),
     "clinic.update": _l("Updated clinic"),
+    "consent.give": _l("Agreed to a consent text"),
+    "consent.publish": _l("Published consent texts"),
     "data.export": _l("Downloaded own data"),
     "invitation.accepted": _l("Accepted invitation"),
     "library.create": _l("Added library item"),
@@ -92,6 +94,7 @@ ACTION_LABELS: dict[str, Any] = {
 # Detail keys in words; a key without words is shown as it is stored.
 DETAIL_LABELS: dict[str, Any] = {
     "changes": _l("Changes"),
+    "clinic": _l("Clinic"),
     "codes_left": _l("Recovery codes left"),
     "count": _l("Sessions"),
     "days": _l("Days"),
@@ -122,6 +125,7 @@ DETAIL_LABELS: dict[str, Any] = {
     "start_date": _l("Start date"),
     "title": _l("Title"),
     "to_coach": _l("New coach"),
+    "version": _l("Version"),
 }
 
 # Detail keys that hold a person's id.

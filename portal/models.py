@@ -14,6 +14,7 @@ from portal.care.models import (  # noqa: F401
     ProgramTranslation,
     WeeklyOutcome,
 )
+from portal.care.onboarding_models import Consent, ConsentText, Goal, GoalRating, Intake  # noqa: F401
 from portal.exercises.models import LibraryItem, LibraryItemTranslation  # noqa: F401
 from portal.mail import OutboundEmail  # noqa: F401
 from portal.messaging.models import Message, ReminderSent  # noqa: F401

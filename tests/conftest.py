@@ -20,6 +20,9 @@ from config import TestingConfig
 from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User
+from portal.care.consent import KINDS as CONSENT_KINDS
+from portal.care.consent import current_version, starter_texts
+from portal.care.onboarding_models import Consent, ConsentText
 from portal.clinics import clear_cache
 from portal.exercises.translations import clear_kept_texts
 from portal.extensions import db as _db
@@ -134,7 +137,15 @@ def clinic(make_clinic) -> Clinic:
 
 @pytest.fixture
 def make_user(db, clinic) -> Callable[..., User]:
-    def make(role: str = Role.PATIENT, *, coach: User | None = None, password: str | None = PASSWORD, **kwargs) -> User:
+    def make(
+        role: str = Role.PATIENT,
+        *,
+        coach: User | None = None,
+        password: str | None = PASSWORD,
+        consented: bool = True,
+        **kwargs,
+    ) -> User:
+        """An account; a patient has agreed to their clinic's consent texts unless ``consented=False``."""
         n = next(_counter)
         if role == Role.PATIENT and coach is None:
             coach = make(Role.COACH)
@@ -151,10 +162,31 @@ def make_user(db, clinic) -> Callable[..., User]:
         )
         for key, value in kwargs.items():
             setattr(user, key, value)
+        if role == Role.PATIENT and consented and user.clinic_id is not None:
+            give_test_consent(user)
         db.session.commit()
         return user
 
     return make
+
+
+def publish_test_consent_texts(clinic_id: int) -> int:
+    """The starter consent texts as the clinic's next version (no audit event: tests count those); returns it."""
+    version = (current_version(clinic_id) or 0) + 1
+    for (kind, locale), body in starter_texts().items():
+        _db.session.add(ConsentText(clinic_id=clinic_id, version=version, kind=kind, locale=locale, body=body))
+    _db.session.flush()
+    return version
+
+
+def give_test_consent(patient: User) -> None:
+    """The patient has agreed to the newest consent texts of their clinic (published here when there are none)."""
+    version = current_version(patient.clinic_id) or publish_test_consent_texts(patient.clinic_id)
+    for kind in CONSENT_KINDS:
+        _db.session.add(
+            Consent(patient_id=patient.id, clinic_id=patient.clinic_id, kind=kind, version=version, language="en")
+        )
+    _db.session.flush()
 
 
 @pytest.fixture

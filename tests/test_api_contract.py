@@ -25,7 +25,7 @@ from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role
 from portal.extensions import db as _db
-from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.conftest import PASSWORD, TOTP_SECRET, give_test_consent
 from tests.plan_factories import make_item, make_plan
 from tests.servers import AppServer, prepare_database
 
@@ -75,6 +75,7 @@ def server(tmp_path_factory) -> Iterator[AppServer]:
         )
         patient.password_hash = coach.password_hash
         _db.session.flush()
+        give_test_consent(patient)
         make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Chin tuck")])
 
     prepare_database(url, setup)

@@ -158,6 +158,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("outcomes.report_csv", "GET"): Rule(STAFF),
     ("outcomes.patients_csv", "GET"): Rule(ADMIN_ONLY),
     ("admin.clinics", "GET"): Rule(ADMIN_ONLY),
+    ("admin.consent_texts", "GET"): Rule(ADMIN_ONLY),
+    ("admin.edit_consent_texts", "GET"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
+    ("admin.edit_consent_texts", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     ("admin.edit_clinic", "GET"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     ("admin.edit_clinic", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     # Coaching: roster, patients and their plans, alerts, programs.
@@ -218,6 +221,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("exercises.remove_item_media", "POST"): Rule(OWNER_OR_ADMIN, lambda w: {"item_id": w["own_item"].id}),
     # The patient's own pages: each patient sees only their own data.
     ("patients.today", "GET"): Rule(PATIENTS),
+    # "Before we start" and the texts agreed to: the patient's own, of their own clinic.
+    ("patients.consent", "GET"): Rule(PATIENTS),
+    ("patients.consent", "POST"): Rule(PATIENTS),
+    ("patients.agreements", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
     ("patients.my_plan", "GET"): Rule(PATIENTS),
     # The session's steps are numbered within the signed-in patient's own day: step 1 is
@@ -280,6 +287,8 @@ API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
     ("api.get_profile", "GET"): (Rule(API_SIGNED_IN), None),
     ("api.update_profile", "PATCH"): (Rule(API_SIGNED_IN), {"language": "en"}),
     ("api.get_today", "GET"): (Rule(API_PATIENTS), None),
+    ("api.consent_status", "GET"): (Rule(API_PATIENTS), None),
+    ("api.give_consent_route", "POST"): (Rule(API_PATIENTS), {"version": 1, "agreement": True, "privacy": True}),
     ("api.mark_item", "PUT"): (Rule(API_PATIENT_OBJECT, _api_plan_item), {"done": True}),
     ("api.list_checkins", "GET"): (Rule(API_PATIENTS), None),
     ("api.get_todays_checkin", "GET"): (Rule(API_PATIENTS), None),

@@ -61,6 +61,7 @@ def test_csv_export_is_a_zip_of_tables(db, patient, coach, patient_client):
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert set(archive.namelist()) == {
         "profile.csv",
+        "consents.csv",
         "plans.csv",
         "plan_items.csv",
         "plan_item_pauses.csv",
@@ -89,6 +90,7 @@ def test_export_is_for_patients_only(coach_client, client):
 
 def test_export_query_count_does_not_grow(db, patient, coach, patient_client, queries):
     seed(db, patient, coach, days=2)
+    patient_client.get("/me/")  # the first page after sign-in also checks consent, once
     with queries() as small:
         patient_client.get("/me/export.json")
     today = patient_today(patient)

@@ -21,7 +21,7 @@ from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, User
 from portal.extensions import db as _db
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login
+from tests.conftest import PASSWORD, IsolatedClient, csrf_token, give_test_consent, login
 from tests.servers import AppServer, once_per_run, post_login, prepare_database, throwaway_postgres  # noqa: F401
 
 PATIENT_EMAIL = "fault.patient@example.org"
@@ -41,7 +41,7 @@ def fault_app(throwaway_postgres) -> Iterator[Flask]:  # noqa: F811
         clinic = Clinic(name="Fault Clinic", city="Arlington", phone="(817) 555-0100")
         _db.session.add(clinic)
         _db.session.flush()
-        create_account(
+        patient = create_account(
             email=PATIENT_EMAIL,
             name="Fault Patient",
             role=Role.PATIENT,
@@ -49,6 +49,7 @@ def fault_app(throwaway_postgres) -> Iterator[Flask]:  # noqa: F811
             coach_id=coach.id,
             password=PASSWORD,
         )
+        give_test_consent(patient)
         _db.session.commit()
         _db.session.remove()
     yield app
@@ -192,13 +193,15 @@ def sqlite_for_servers(tmp_path_factory) -> str:
         _db.session.flush()
         coach = create_account(email="redis.coach@example.org", name="Redis Coach", role=Role.COACH, password=PASSWORD)
         _db.session.flush()
-        create_account(
-            email="redis.patient@example.org",
-            name="Redis Patient",
-            role=Role.PATIENT,
-            clinic_id=clinic.id,
-            coach_id=coach.id,
-            password=PASSWORD,
+        give_test_consent(
+            create_account(
+                email="redis.patient@example.org",
+                name="Redis Patient",
+                role=Role.PATIENT,
+                clinic_id=clinic.id,
+                coach_id=coach.id,
+                password=PASSWORD,
+            )
         )
 
     prepare_database(url, setup)

@@ -25,7 +25,7 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role
 from portal.care.models import CheckIn
 from portal.extensions import db as _db
-from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.conftest import PASSWORD, TOTP_SECRET, give_test_consent
 from tests.plan_factories import make_item, make_plan
 from tests.servers import ROOT, AppServer, form_token, once_per_run, post_login, prepare_database
 
@@ -61,6 +61,7 @@ def server(tmp_path_factory) -> Iterator[tuple[AppServer, Path, str]]:
             )
             patient.password_hash = admin.password_hash  # the same PASSWORD
             _db.session.flush()
+            give_test_consent(patient)
             make_plan(patient, items=[item], title="Export plan")
             _db.session.execute(
                 sa.insert(CheckIn),

@@ -13,7 +13,7 @@ from portal.auth.models import Clinic, Role
 from portal.exercises.models import LibraryItem
 from portal.extensions import db as _db
 from portal.mediastore import FolderStore, S3Store
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, give_test_consent
 from tests.media_support import S3_ENV, mp4_bytes, new_bucket
 from tests.servers import AppServer, once_per_run, post_login, prepare_database
 
@@ -41,13 +41,15 @@ def served_video(request, tmp_path):
         _db.session.flush()
         coach = create_account(email="media.coach@example.org", name="Media Coach", role=Role.COACH, password=PASSWORD)
         _db.session.flush()
-        create_account(
-            email="media.patient@example.org",
-            name="Media Patient",
-            role=Role.PATIENT,
-            clinic_id=clinic.id,
-            coach_id=coach.id,
-            password=PASSWORD,
+        give_test_consent(
+            create_account(
+                email="media.patient@example.org",
+                name="Media Patient",
+                role=Role.PATIENT,
+                clinic_id=clinic.id,
+                coach_id=coach.id,
+                password=PASSWORD,
+            )
         )
         digest = store.put(io.BytesIO(VIDEO), "video/mp4")
         item = LibraryItem(

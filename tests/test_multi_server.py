@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from portal.auth.accounts import create_account
 from portal.auth.models import Role
 from portal.extensions import db as _db
-from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.conftest import PASSWORD, TOTP_SECRET, give_test_consent
 from tests.servers import (  # noqa: F401
     ROOT,
     SECRET_KEY,
@@ -69,13 +69,15 @@ def cluster(throwaway_postgres) -> Iterator[tuple[AppServer, AppServer, str]]:  
         coach.totp_secret, coach.totp_enabled = TOTP_SECRET, True
         _db.session.flush()
         for name in PATIENTS:
-            create_account(
-                email=f"{name}@example.org",
-                name=name,
-                role=Role.PATIENT,
-                clinic_id=clinic.id,
-                coach_id=coach.id,
-                password=PASSWORD,
+            give_test_consent(
+                create_account(
+                    email=f"{name}@example.org",
+                    name=name,
+                    role=Role.PATIENT,
+                    clinic_id=clinic.id,
+                    coach_id=coach.id,
+                    password=PASSWORD,
+                )
             )
 
     prepare_database(url, setup)

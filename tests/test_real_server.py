@@ -28,7 +28,7 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role
 from portal.extensions import db as _db
 from portal.timeutil import utcnow
-from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.conftest import PASSWORD, TOTP_SECRET, give_test_consent
 from tests.plan_factories import make_item, make_plan
 from tests.servers import AppServer, form_token, once_per_run, post_login, prepare_database
 from tests.smtp_server import SMTPServer, shared_server
@@ -63,6 +63,7 @@ def server(tmp_path_factory, smtp) -> Iterator[AppServer]:
         )
         patient.password_hash = admin.password_hash  # the same PASSWORD
         _db.session.flush()
+        give_test_consent(patient)
         make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Chin tuck")], title="Real plan")
         start = utcnow() - timedelta(days=30)
         _db.session.add_all(

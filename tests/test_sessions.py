@@ -16,7 +16,7 @@ from portal.care.progress import item_adherence
 from portal.care.today import done_for_day, log_session, set_done, todays_plan
 from portal.extensions import db as _db
 from portal.timeutil import local_today
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, give_test_consent
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.plan_factories import make_item, make_plan, schedule_from_start
 
@@ -182,6 +182,7 @@ def test_migration_turns_each_done_tick_into_every_session_of_that_day(tmp_path)
                 coach_id=coach.id,
                 password=None,
             )
+            give_test_consent(patient)
             _db.session.commit()
             plan = make_plan(patient, items=[make_item(), make_item()])
             thrice, twice = plan.items

@@ -21,7 +21,9 @@ from bench.data.writer import BulkWriter, Counts
 from portal import crypto
 from portal.auth.models import Clinic, User
 from portal.auth.passwords import hash_password
+from portal.care.consent import KINDS as CONSENT_KINDS
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemSchedule, WeeklyOutcome
+from portal.care.onboarding_models import Consent, ConsentText
 from portal.care.schedules import SCHEDULE_FIELDS
 from portal.demo import DEMO_TOTP_SECRET
 from portal.exercises.models import ItemKind
@@ -61,6 +63,7 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
 
         people = plan_people(patients, next_id(conn, User.__table__), clinics, rng)
         write_users(writer, people, rng, password_hash, first_day)
+        write_consents(writer, conn, people, now)
         schedules = write_plans(writer, conn, people, library, first_day, rng)
         ids = IdCounters(checkin=next_id(conn, CheckIn.__table__), item_log=next_id(conn, ItemLog.__table__))
         calendar = make_calendar(first_day, days, now, as_text=writer.postgres)
@@ -115,6 +118,24 @@ def write_users(writer: BulkWriter, people: People, rng: random.Random, password
     writer.write(
         User.__table__, USER_COLUMNS, user_rows(people, rng, password_hash, created, crypto.encrypt(DEMO_TOTP_SECRET))
     )
+
+
+CONSENT_COLUMNS = ("patient_id", "clinic_id", "kind", "version", "language", "given_at", "ip")
+
+
+def write_consents(writer: BulkWriter, conn: Connection, people: People, now: datetime) -> None:
+    """Every generated patient has agreed to their clinic's newest consent texts (seed-demo publishes them)."""
+    texts = ConsentText.__table__
+    versions = dict(
+        conn.execute(db.select(texts.c.clinic_id, func.max(texts.c.version)).group_by(texts.c.clinic_id)).all()
+    )
+    rows = (
+        (spec.id, spec.clinic_id, kind, versions[spec.clinic_id], "en", now, "")
+        for spec in people.patients
+        if spec.clinic_id in versions
+        for kind in CONSENT_KINDS
+    )
+    writer.write(Consent.__table__, CONSENT_COLUMNS, rows)
 
 
 def write_plans(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.admin import views
+from portal.admin import consent_views, views
 from portal.admin.blueprint import bp
 
-VIEW_MODULES = (views,)  # each adds its routes to ``bp``
+VIEW_MODULES = (views, consent_views)  # each adds its routes to ``bp``
 
 
 def init_app(app: Flask) -> None:

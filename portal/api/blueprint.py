@@ -26,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 from portal import jsonbody
 from portal.api.problems import ProblemsPlugin, problems
 from portal.auth import sessions
-from portal.auth.models import SessionKind, User
+from portal.auth.models import Role, SessionKind, User
+from portal.care.consent import consent_state
 from portal.errors import BadInput, NotAllowed, NotFound, problem
 from portal.extensions import csrf, db
 
@@ -178,6 +179,12 @@ def bearer_secret() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+# What a patient's token opens before the patient has agreed to the newest consent texts.
+CONSENT_FREE_ENDPOINTS = frozenset(
+    {"api.consent_status", "api.give_consent_route", "api.revoke_token", "api.get_profile"}
+)
+
+
 def token_required(*roles: str) -> Callable[[F], F]:
     """Let in a valid access token of one of ``roles`` (any role when none is named).
 
@@ -206,8 +213,19 @@ def token_required(*roles: str) -> Callable[[F], F]:
             g.api_session = resumed.session
             if roles and user.role not in roles:
                 return problem(403)
+            if user.role == Role.PATIENT and request.endpoint not in CONSENT_FREE_ENDPOINTS:
+                if consent_state(user).required:
+                    return problem(
+                        403,
+                        _(
+                            "Agree to your clinic's coaching agreement and privacy notice first (POST /api/v1/me/consent)."
+                        ),
+                        code="consent_required",
+                    )
             return view(*args, **kwargs)
 
+        if (not roles or Role.PATIENT in roles) and f"api.{view.__name__}" not in CONSENT_FREE_ENDPOINTS:
+            wrapped = problems("consent_required")(wrapped)
         # A route for some roles answers the others 403.
         return problems("forbidden")(wrapped) if roles else wrapped  # type: ignore[return-value]
 

@@ -92,6 +92,24 @@ PROBLEMS: dict[str, ProblemCode] = {
         401,
         _l("The sign-in this refresh token belongs to has ended (signed out, idle, too old). Sign in again."),
     ),
+    # consent first
+    "consent_required": ProblemCode(
+        403,
+        _l(
+            "The patient has not agreed to their clinic's newest coaching agreement and privacy notice. "
+            "Show them from GET /api/v1/me/consent and send the agreement with POST /api/v1/me/consent."
+        ),
+    ),
+    "consent_version_changed": ProblemCode(
+        409,
+        _l(
+            "The clinic published a new version of its texts after they were shown. Fetch GET /api/v1/me/consent, "
+            "show the new texts and ask again."
+        ),
+    ),
+    "consent_texts_missing": ProblemCode(
+        409, _l("The patient's clinic has not published its consent texts yet; the patient should call the clinic.")
+    ),
     # the care rules
     "item_paused": ProblemCode(
         409,

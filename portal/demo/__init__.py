@@ -13,12 +13,14 @@ from portal.demo.accounts import CLINICS, DEMO_TOTP_SECRET, PATIENTS, STAFF, dem
 from portal.demo.checkins import seed_checkin_history
 from portal.demo.library import seed_library
 from portal.demo.messages import seed_demo_messages
+from portal.demo.onboarding import seed_consent
 from portal.demo.plans import seed_plans, seed_programs
 
 # In order: each step needs what the ones before it made (plans need the programs,
 # which need the library; the check-in history follows the plans).
 STEPS: tuple[Callable[[], None], ...] = (
     seed_accounts,
+    seed_consent,
     seed_library,
     seed_programs,
     seed_plans,
@@ -42,6 +44,7 @@ __all__ = [
     "run_all",
     "seed_accounts",
     "seed_checkin_history",
+    "seed_consent",
     "seed_demo_messages",
     "seed_library",
     "seed_plans",

@@ -32,7 +32,6 @@ STORIES = {
     "patient7@example.com": (6, 5, 0.8, 0.5),  # no check-ins for the last 5 days (below)
     "patient8@example.com": (5, 2, 0.6, 0.7),
     "patient9@example.com": (4, 4, 0.85, 0.65),
-    "patient10@example.com": (7, 2, 0.95, 0.9),
 }
 WORSENING = "patient3@example.com"
 RED_FLAG = "patient4@example.com"

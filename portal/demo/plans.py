@@ -17,7 +17,8 @@ from portal.exercises.translations import TRANSLATED_LANGUAGES
 from portal.extensions import db
 from portal.timeutil import local_today
 
-# email -> (starter program slug, days since the plan started, goals)
+# email -> (starter program slug, days since the plan started, goals). Tyrone Jackson (patient10)
+# has no plan: he is the new patient whose intake leads his coach to a suggested program.
 DEMO_PLANS = {
     "patient@example.com": (
         "flare-first-two-weeks",
@@ -49,11 +50,6 @@ DEMO_PLANS = {
         "Stand through church services and grandkids' games comfortably.",
     ),
     "patient9@example.com": ("desk-worker-posture-reset", 20, "Fewer afternoon spasms at the office."),
-    "patient10@example.com": (
-        "walking-and-return-to-activity",
-        30,
-        "Walk the dog twice a day without stopping to stretch.",
-    ),
 }
 # One patient moved on from an earlier plan, so the plan history has something to show.
 EARLIER_PLAN = ("patient@example.com", "anti-inflammatory-kitchen-basics", 26)

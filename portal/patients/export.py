@@ -1,4 +1,4 @@
-"""A patient's own data (profile, plans, check-ins, item logs, weekly checks) as JSON or CSV.
+"""A patient's own data (profile, consents, plans, check-ins, item logs, weekly checks) as JSON or CSV.
 
 Each table is read in one query, so an export costs the same few queries for a
 week of data or for years of it. CSV comes as a ZIP with one file per table
@@ -14,8 +14,9 @@ import zipfile
 from datetime import date, datetime
 from typing import Any
 
-from portal.auth.models import User
+from portal.auth.models import Clinic, User
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, WeeklyOutcome
+from portal.care.onboarding_models import Consent
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.csvutil import csv_text
 from portal.exercises.models import LibraryItem
@@ -49,6 +50,7 @@ PLAN_ITEM_COLUMNS = (
 )
 PAUSE_COLUMNS = ("plan_item_id", "item", "paused_from", "paused_until", "reason")
 ITEM_LOG_COLUMNS = ("day", "plan_item_id", "item", "done", "pain_during", "note")
+CONSENT_COLUMNS = ("document", "version", "language", "given_at", "ip", "clinic")
 OUTCOME_COLUMNS = ("week_start", "pain_average", "enjoyment_interference", "activity_interference", "peg_score")
 
 
@@ -105,8 +107,24 @@ def collect(patient: User) -> dict[str, Any]:
     outcomes = db.session.scalars(
         db.select(WeeklyOutcome).where(WeeklyOutcome.patient_id == patient.id).order_by(WeeklyOutcome.week_start)
     ).all()
+    consents = db.session.execute(
+        db.select(Consent, Clinic.name).join(Clinic, Clinic.id == Consent.clinic_id)
+        .where(Consent.patient_id == patient.id).order_by(Consent.given_at, Consent.id)
+    ).all()  # fmt: skip
     return {
         "profile": profile,
+        # What the patient agreed to before starting: each document's version, when, from where, in which language.
+        "consents": [
+            {
+                "document": consent.kind,
+                "version": consent.version,
+                "language": consent.language,
+                "given_at": _plain(consent.given_at),
+                "ip": consent.ip,
+                "clinic": clinic_name,
+            }
+            for consent, clinic_name in consents
+        ],
         "plans": [
             {
                 "plan_id": plan.id,
@@ -185,6 +203,7 @@ def to_csv_zip(data: dict[str, Any]) -> bytes:
     profile = data["profile"]
     files = {
         "profile.csv": _csv(tuple(profile), [profile]),
+        "consents.csv": _csv(CONSENT_COLUMNS, data["consents"]),
         "plans.csv": _csv(PLAN_COLUMNS, data["plans"]),
         "plan_items.csv": _csv(PLAN_ITEM_COLUMNS, data["plan_items"]),
         "plan_item_pauses.csv": _csv(PAUSE_COLUMNS, data["plan_item_pauses"]),

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField, widgets
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.care.consent import AGREEMENT, KIND_CHECKBOXES, PRIVACY
 from portal.care.red_flags import RED_FLAGS
 from portal.forms import PortalForm, no_control_chars, strip_filter
 
@@ -100,3 +110,19 @@ class WeeklyOutcomeForm(PortalForm):
     pain_average = _scale(_l("Your pain on average over the past 7 days (0–10)"))
     enjoyment_interference = _scale(_l("How much pain got in the way of enjoying life this week (0–10)"))
     activity_interference = _scale(_l("How much pain got in the way of your usual activities this week (0–10)"))
+
+
+AGREE_MESSAGE = _l("Please agree to continue")
+
+
+class ConsentForm(PortalForm):
+    """ "Before we start": both documents of the version shown must be agreed to."""
+
+    # The version of the texts the page showed: a newer one published meanwhile is asked again.
+    version = HiddenField()
+    agreement = BooleanField(KIND_CHECKBOXES[AGREEMENT], validators=[DataRequired(message=AGREE_MESSAGE)])
+    privacy = BooleanField(KIND_CHECKBOXES[PRIVACY], validators=[DataRequired(message=AGREE_MESSAGE)])
+
+    def shown_version(self) -> int | None:
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() and len(raw) < 9 else None

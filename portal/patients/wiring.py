@@ -6,10 +6,17 @@ from flask import Flask
 
 from portal.care.plans import patient_plan_item
 from portal.exercises.views import register_plan_item_lookup
-from portal.patients import calendar_views, checkin_views, progress_views, session_views, views
+from portal.patients import calendar_views, checkin_views, consent_views, progress_views, session_views, views
 from portal.patients.blueprint import bp
 
-VIEW_MODULES = (views, calendar_views, checkin_views, progress_views, session_views)  # each adds routes to ``bp``
+VIEW_MODULES = (
+    views,
+    calendar_views,
+    checkin_views,
+    consent_views,
+    progress_views,
+    session_views,
+)  # each adds routes to ``bp``
 
 
 def init_app(app: Flask) -> None:

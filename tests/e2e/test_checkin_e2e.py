@@ -19,7 +19,7 @@ CHECKIN_PATIENT = "patient2@example.com"  # James Carter (coach Marcus Bell)
 RED_FLAG_PATIENT = "patient8@example.com"  # William Brooks (coach Priya Raman)
 RED_FLAG_NAME = "William Brooks"
 RED_FLAG_COACH = "coach2@example.com"
-EXPORT_PATIENT = "patient10@example.com"
+EXPORT_PATIENT = "patient9@example.com"
 
 
 def _checkins_today(live_server, email: str) -> list[CheckIn]:

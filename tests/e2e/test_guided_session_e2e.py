@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, User, email_lookup
 from portal.extensions import db
+from tests.conftest import give_test_consent
 from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in
 from tests.plan_factories import make_item, make_plan
 
@@ -32,6 +33,7 @@ def _patient_with_two_movements(live_server) -> str:
             coach_id=coach.id,
             password=DEMO_PASSWORD,
         )
+        give_test_consent(patient)
         db.session.commit()
         plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Cat cow")])
         first, second = plan.items

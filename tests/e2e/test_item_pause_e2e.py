@@ -14,8 +14,8 @@ from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
-PATIENT = "patient10@example.com"  # Tyrone Jackson (coach Priya Raman); the test leaves his plan as it was
-PATIENT_NAME = "Tyrone Jackson"
+PATIENT = "patient9@example.com"  # Fatima Haddad (coach Priya Raman); the test leaves her plan as it was
+PATIENT_NAME = "Fatima Haddad"
 COACH = "coach2@example.com"
 REASON = "Give your knee a week before the step-ups"
 

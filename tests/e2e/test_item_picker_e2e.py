@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, email_lookup
 from portal.extensions import db
+from tests.conftest import give_test_consent
 from tests.e2e.conftest import DEMO_PASSWORD, log_in, submit
 from tests.plan_factories import make_plan, make_program
 
@@ -41,6 +42,7 @@ def _new_patient_with_a_plan(live_server) -> tuple[int, str]:
             coach_id=coach.id,
             password=DEMO_PASSWORD,
         )
+        give_test_consent(patient)
         db.session.commit()
         make_plan(patient, coach, items=[])
         return patient.id, patient.name
