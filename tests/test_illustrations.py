@@ -128,12 +128,12 @@ def test_drawings_need_a_signed_in_user(client, starter):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_coach_item_without_a_drawing_shows_its_kinds_pictogram(coach_client):
+def test_coach_item_without_a_drawing_shows_its_kinds_pictogram_and_body_area(coach_client):
     for kind, icon in catalog.KIND_ICONS.items():
         item = make_item(kind=kind, title=f"Coach's own {kind}")
         html = coach_client.get(f"/library/{item.id}").get_data(as_text=True)
         src, alt, _size = IMG.search(html).groups()
-        assert f"/p-{icon}." in src and alt
+        assert f"/a-{icon}--{item.body_area}." in src and alt
 
 
 def test_today_and_print_show_a_picture_per_item_with_flat_statement_counts(starter, patient, patient_client, queries):
@@ -180,3 +180,35 @@ def test_item_page_statement_count_is_the_same_for_a_drawing_and_a_pictogram(sta
             assert patient_client.get(f"/library/{ids[slug]}").status_code == 200
         counts.append(len(stmts))
     assert len(set(counts)) == 1
+
+
+def test_a_coachs_own_item_shows_its_kind_beside_its_body_area_never_a_generic_icon(app):
+    """An item with no drawing of its own: the kind's pictogram and the body with the item's area marked."""
+    from types import SimpleNamespace
+
+    from portal.exercises.figures.pictograms import AREA_MARKS
+    from portal.exercises.models import BODY_AREAS
+
+    assert set(AREA_MARKS) == set(BODY_AREAS)  # every area a coach can choose has its mark
+    digests = set()
+    with app.test_request_context():
+        for kind, icon in catalog.KIND_ICONS.items():
+            for area in BODY_AREAS:
+                item = SimpleNamespace(slug=f"my-own-{kind}-{area}", kind=kind, body_area=area)
+                picture = catalog.picture_for(item)
+                assert picture.name == f"a-{icon}--{area}"
+                assert str(BODY_AREAS[area]).lower() in picture.alt
+                svg = catalog.drawing(picture.name).svg.decode()
+                root = ElementTree.fromstring(svg)
+                assert root.get("viewBox") == "0 0 128 64"
+                assert AREA_MARKS[area] in svg
+                digests.add(picture.digest)
+        # Spanish readers get the body area in Spanish.
+        from flask_babel import force_locale
+
+        with force_locale("es"):
+            item = SimpleNamespace(slug="mi-ejercicio", kind="exercise", body_area="lower_back")
+            assert "espalda baja" in catalog.picture_for(item).alt.lower()
+    assert len(digests) == len(catalog.KIND_ICONS) * len(BODY_AREAS)  # no two alike
+    assert "dumbbell" not in catalog.pictogram_alt("kind-exercise").lower()
+    assert catalog.drawing("a-kind-exercise--nowhere") is None and catalog.drawing("a-nothing--neck") is None

@@ -25,8 +25,9 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from portal.exercises.figures.pictograms import ICONS, render_icon
+from portal.exercises.figures.pictograms import AREA_MARKS, ICONS, render_icon, render_kind_and_area
 from portal.exercises.figures.scene import render_movement
+from portal.exercises.models import BODY_AREAS
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -88,7 +89,8 @@ def _digest(svg: bytes) -> str:
 
 @cache
 def drawing(name: str) -> Drawing | None:
-    """The SVG for a picture name ("m-<slug>", "p-<pictogram>"), rendered once per process."""
+    """The SVG for a picture name ("m-<slug>", "p-<pictogram>", "a-<kind pictogram>--<body area>"),
+    rendered once per process."""
     kind, _sep, key = name.partition("-")
     if kind == "m" and key in _poses():
         svg = render_movement(_poses()[key]).encode()
@@ -101,6 +103,12 @@ def drawing(name: str) -> Drawing | None:
             svg = render_icon(key).encode()
         else:
             return None
+        return Drawing(name, svg, _digest(svg), False)
+    if kind == "a":
+        icon, _sep, area = key.partition("--")
+        if icon not in KIND_ICONS.values() or area not in AREA_MARKS:
+            return None
+        svg = render_kind_and_area(icon, area).encode()
         return Drawing(name, svg, _digest(svg), False)
     return None
 
@@ -120,11 +128,21 @@ def pictogram_alt(pictogram: str) -> str:
 
 
 def picture_for(item: Any) -> Picture:
-    """The picture an item shows: its movement drawing, its pictogram, or its kind's pictogram."""
+    """The picture an item shows: its movement drawing, its pictogram, or (a coach's own item) its
+    kind's pictogram beside the body with the item's area marked."""
     slug, kind = item.slug, item.kind
+    area = getattr(item, "body_area", None)
     if slug in _poses():
         alt = _("Start: %(start)s End: %(end)s", start=movement_alt(slug, "start"), end=movement_alt(slug, "end"))
         found = drawing(f"m-{slug}")
+    elif slug not in _pictograms()["items"] and area in AREA_MARKS:
+        pictogram = KIND_ICONS.get(kind, "kind-exercise")
+        alt = _(
+            "%(kind)s Beside it, a body with this part marked: %(area)s.",
+            kind=pictogram_alt(pictogram),
+            area=str(BODY_AREAS[area]).lower(),
+        )
+        found = drawing(f"a-{pictogram}--{area}")
     else:
         pictogram = _pictograms()["items"].get(slug) or KIND_ICONS.get(kind, "kind-exercise")
         alt = pictogram_alt(pictogram)

@@ -80,7 +80,12 @@ SUN = '<circle cx="32" cy="32" r="9"/>' + "".join(
 SHOE = f'<path d="M8 42 V30 C14 30 20 28 24 22 L34 30 C42 34 52 34 56 40 V46 H8 Z" fill="{SOFT}"/><path d="M8 46 H56 V50 H8 Z" fill="{BRAND}"/>'
 HEAT = f'<rect x="12" y="30" width="40" height="20" rx="6" fill="{RED}" fill-opacity=".35"/><path d="M22 24 C18 18 26 16 22 10 M32 24 C28 18 36 16 32 10 M42 24 C38 18 46 16 42 10" stroke="{SLASH}"/>'
 BATTERY = f'<rect x="10" y="20" width="40" height="24" rx="4" fill="#fff"/><path d="M50 28 H54 V36 H50"/><rect x="14" y="24" width="10" height="16" fill="{GREEN}" fill-opacity=".7" stroke="none"/><rect x="26" y="24" width="10" height="16" fill="{GREEN}" fill-opacity=".7" stroke="none"/>'
-DUMBBELL = f'<path d="M16 32 H48"/><rect x="8" y="22" width="8" height="20" rx="2" fill="{SOFT}"/><rect x="48" y="22" width="8" height="20" rx="2" fill="{SOFT}"/>'
+# A person reaching up in a stretch, arcs showing the reach: "a movement" (a dumbbell read as weight training).
+STRETCH = (
+    f'<circle cx="32" cy="12" r="5" fill="{BRAND}"/><path d="M32 19 V38" stroke-width="6"/>'
+    '<path d="M32 21 L24 6 M32 21 L40 6" stroke-width="4"/><path d="M32 38 L25 58 M32 38 L39 58" stroke-width="5"/>'
+    f'<path d="M16 14 C14 8 16 4 20 2 M48 14 C50 8 48 4 44 2" stroke="{SLASH}" stroke-width="2.5"/>'
+)
 CHAIR = f'<path d="M20 8 V52 M20 34 H44 V52 M20 34 L20 8" stroke="{PROP}"/><circle cx="36" cy="12" r="5" fill="{BRAND}"/><path d="M34 18 L30 34 H42 L44 48" stroke-width="5"/>'
 
 
@@ -158,10 +163,44 @@ ICONS: dict[str, str] = {
     "shoe": SHOE,
     "heat-pack": HEAT,
     "pace": BATTERY,
-    "kind-exercise": DUMBBELL,
+    "kind-exercise": STRETCH,
     "kind-posture": CHAIR,
     "kind-diet": _pair(APPLE, LEAF),
 }
+
+
+# The body, side view facing right, for "which part of the body this item is for".
+BODY = (
+    f'<circle cx="35" cy="9" r="5.5" fill="{GHOST}" stroke="none"/><path d="M33.5 15 L32.5 18.5" stroke-width="4"/>'
+    '<path d="M32 20 L31 37" stroke-width="9"/><path d="M31 38 L32 50 L31 60" stroke-width="5.5"/>'
+    '<path d="M33 21 L36 31 L39 38" stroke-width="4"/><path d="M31 60 H36" stroke-width="3"/>'
+)
+# Each body area as the shapes that mark it on BODY (orange, like the drawings' arrows).
+AREA_MARKS = {
+    "neck": '<ellipse cx="32.5" cy="16.5" rx="3.5" ry="3"/>',
+    "upper_back": '<ellipse cx="27.5" cy="24" rx="3.5" ry="5.5"/>',
+    "lower_back": '<ellipse cx="27" cy="33" rx="3.5" ry="4.5"/>',
+    "core": '<ellipse cx="35.5" cy="31" rx="3.5" ry="5"/>',
+    "hips": '<ellipse cx="30" cy="39.5" rx="6" ry="4"/>',
+    "legs": '<ellipse cx="32" cy="45" rx="4" ry="7"/><ellipse cx="31.5" cy="55.5" rx="3.5" ry="5.5"/>',
+    "whole_body": '<ellipse cx="32" cy="34" rx="13" ry="29" fill-opacity=".3"/>',
+}
+
+
+def body_area_figure(area: str) -> str:
+    """BODY with one area marked, as markup for a 64 x 64 cell (the caller draws the outline style)."""
+    # The body pale, the area strong: the mark is what the picture is about.
+    return f'<g stroke="{GHOST}">{BODY}</g><g fill="{SLASH}" fill-opacity=".85" stroke="none">{AREA_MARKS[area]}</g>'
+
+
+def render_kind_and_area(kind_icon: str, area: str) -> str:
+    """A coach's own item with no drawing: its kind's pictogram beside the body with the item's area marked."""
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 128 64" role="img">'
+        f"<style>{REDUCED_MOTION}</style>"
+        f'<g fill="none" stroke="{BRAND}" stroke-width="3" stroke-linecap="round" stroke-linejoin="round">'
+        f'{ICONS[kind_icon]}<g transform="translate(64 0)">{body_area_figure(area)}</g></g></svg>'
+    )
 
 
 def render_icon(name: str) -> str:
