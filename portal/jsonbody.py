@@ -19,7 +19,8 @@ MAX_DEPTH = 32
 
 
 def _refuse(reason: str, doc: str) -> json.JSONDecodeError:
-    return json.JSONDecodeError(reason, doc, 0)
+    # Never an empty document: webargs takes a decode error of "" for "no body sent".
+    return json.JSONDecodeError(reason, doc or "<body>", 0)
 
 
 def _is_text(value: str) -> bool:

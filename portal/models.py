@@ -1,5 +1,6 @@
 """Imports every model module so the metadata (and Alembic) sees all tables."""
 
+from portal.api.idempotency import IdempotentRequest  # noqa: F401
 from portal.audit import AuditEvent  # noqa: F401
 from portal.auth.models import Clinic, RecoveryCode, User  # noqa: F401
 from portal.care.models import (  # noqa: F401

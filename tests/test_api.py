@@ -196,10 +196,13 @@ def test_patient_day_and_coach_response_through_the_api_match_the_pages(app, pat
     today = phone.get(f"{API}/me/today", headers=me).json
     assert today["day"] == local_today(patient.tz).isoformat() and today["total"] == 2
     first = today["items"][0]
-    # Each call logs one session, as Today's button: the item is done once every session of the day is.
-    for session in range(1, first["times_per_day"] + 1):
-        marked = phone.put(f"{API}/me/today/items/{first['id']}", json={"done": True}, headers=me)
-        assert marked.status_code == 200 and marked.json["done"] is (session == first["times_per_day"])
+    # The count is absolute: the item is done once every session of the day is, and a retry changes nothing.
+    assert first["sessions_due"] == first["times_per_day"] and first["sessions_done"] == 0 and first["paused"] is None
+    for session in range(1, first["sessions_due"] + 1):
+        for _attempt in range(2):
+            marked = phone.put(f"{API}/me/today/items/{first['id']}", json={"sessions_done": session}, headers=me)
+            assert marked.status_code == 200 and marked.json["sessions_done"] == session
+            assert marked.json["done"] is (session == first["sessions_due"])
     after = phone.get(f"{API}/me/today", headers=me).json
     assert after["done_count"] == 1 and after["sessions_done"] == first["times_per_day"]
     assert after["sessions_total"] == sum(item["times_per_day"] for item in after["items"])

@@ -119,3 +119,11 @@ def test_self_exports_are_audited_with_the_user_as_target(patient_client, patien
     events = _db.session.scalars(_db.select(AuditEvent).where(AuditEvent.action == "data.export")).all()
     assert len(events) == 3
     assert {(e.target_type, e.target_id, e.patient_id) for e in events} == {("User", patient.id, patient.id)}
+
+
+def test_a_body_that_is_not_utf8_is_a_400_even_where_every_field_is_optional(client, patient, tokens_by_role):
+    me = bearer(tokens_by_role[Role.PATIENT])
+    client.put(f"{API}/me/checkins/today", json={"pain": 3, "stiffness": 2}, headers=me)
+    for body in (b"\xff\xfe.", b""):
+        response = client.patch(f"{API}/me/checkins/today", data=body, content_type="application/json", headers=me)
+        assert_problem(response, 400)

@@ -289,10 +289,12 @@ API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
     ("api.get_today", "GET"): (Rule(API_PATIENTS), None),
     ("api.consent_status", "GET"): (Rule(API_PATIENTS), None),
     ("api.give_consent_route", "POST"): (Rule(API_PATIENTS), {"version": 1, "agreement": True, "privacy": True}),
-    ("api.mark_item", "PUT"): (Rule(API_PATIENT_OBJECT, _api_plan_item), {"done": True}),
+    ("api.mark_item", "PUT"): (Rule(API_PATIENT_OBJECT, _api_plan_item), {"sessions_done": 1}),
     ("api.list_checkins", "GET"): (Rule(API_PATIENTS), None),
     ("api.get_todays_checkin", "GET"): (Rule(API_PATIENTS), None),
     ("api.save_todays_checkin", "PUT"): (Rule(API_PATIENTS), _CHECKIN),
+    # Runs after the PUT above (sorted order), so each patient has a check-in to change.
+    ("api.update_todays_checkin", "PATCH"): (Rule(API_PATIENTS), {"notes": "Better today"}),
     ("api.get_peg", "GET"): (Rule(API_PATIENTS), None),
     ("api.save_peg", "PUT"): (
         Rule(API_PATIENTS),

@@ -19,9 +19,8 @@ from flask_smorest import Api, Blueprint
 from marshmallow import RAISE, Schema, fields
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
-from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from portal import jsonbody
 from portal.api.problems import ProblemsPlugin, problems
@@ -44,10 +43,19 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
 
     def _raw_load_json(self, req):
-        """The body as webargs reads it, but with over-deep nesting and lone surrogates refused as bad JSON."""
-        if not is_json_request(req):
-            return missing
-        return jsonbody.loads(req.get_data(cache=True))
+        """The body as webargs reads it, but with over-deep nesting and lone surrogates refused as bad JSON.
+
+        Every operation that reads a JSON body requires one (the document says so): a request
+        without one, or with another content type, is refused, even when every field is optional.
+        """
+        data = req.get_data(cache=True)
+        if not is_json_request(req) or not data:
+            raise JsonRequired()
+        return jsonbody.loads(data)
+
+
+class JsonRequired(BadRequest):
+    """An operation that reads a JSON body got none."""
 
 
 class ApiBlueprint(Blueprint):
@@ -119,7 +127,7 @@ def _http_problem(error: HTTPException):
     messages = data.get("messages") or {}
     if status == 422 and messages:
         return problem(422, _("Some fields were not right."), code="validation_failed", errors=_field_errors(messages))
-    if status == 400 and request.is_json is False and request.method in ("POST", "PUT", "PATCH"):
+    if isinstance(error, JsonRequired) or (status == 400 and request.is_json is False and request.method != "GET"):
         return problem(400, _("Send the body as JSON (Content-Type: application/json)."), code="json_required")
     if status == 400 and ("json" in messages or isinstance(getattr(error, "__cause__", None), ValueError)):
         return problem(

@@ -11,6 +11,8 @@ from flask import g
 from portal import audit
 from portal.api import present
 from portal.api.blueprint import bp, page_of, problem, token_required
+from portal.api.idempotency import HEADER_DOC as IDEMPOTENCY_HEADER
+from portal.api.idempotency import idempotent
 from portal.api.patient_views import send_in_thread
 from portal.api.problems import problems
 from portal.api.schemas import (
@@ -218,10 +220,12 @@ def patient_messages(args: dict, patient_id: int):
 
 @bp.route("/coach/patients/<int:patient_id>/messages", methods=["POST"])
 @coach_only
+@idempotent
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.arguments(MessageInputSchema)
 @bp.response(201, MessageSchema)
 @problems("message_refused")
 def send_patient_message(values: dict, patient_id: int):
-    """Write to a patient."""
+    """Write to a patient. Send an `Idempotency-Key` header so a retried request sends the message once."""
     patient = _my_patient(patient_id)
     return send_in_thread(_coach(), patient, values["body"])

@@ -12,14 +12,17 @@ from flask_babel import gettext as _
 from portal import audit
 from portal.api import present
 from portal.api.blueprint import bp, page_of, problem, token_required
+from portal.api.idempotency import HEADER_DOC as IDEMPOTENCY_HEADER
+from portal.api.idempotency import idempotent
 from portal.api.problems import problems
 from portal.api.schemas import (
     CheckInInputSchema,
     CheckInPageSchema,
+    CheckInPatchSchema,
     CheckInSavedSchema,
     ItemDetailSchema,
-    MarkDoneSchema,
     MarkedReadSchema,
+    MarkItemSchema,
     MessageInputSchema,
     MessagePageSchema,
     MessageSchema,
@@ -56,7 +59,6 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.messaging import services as messaging
 from portal.messaging.models import Message
-from portal.timeutil import local_today
 
 patient_only = token_required(Role.PATIENT)
 
@@ -98,49 +100,68 @@ def update_profile(values: dict):
     return _profile(user)
 
 
-@bp.route("/me/today", methods=["GET"])
-@patient_only
-@bp.response(200, TodaySchema)
-def get_today():
-    """Today's items (the patient's local day) with their done state."""
-    plan_today = today_service.todays_plan(_me())
+def _today_json(patient) -> dict:
+    plan_today = today_service.todays_plan(patient)
     texts = item_texts([entry.library_item for entry in plan_today.items], current_language())
+    since = today_service.red_flag_pause_started(patient.id) if plan_today.exercises_paused else None
     return {
         "day": plan_today.day,
         "total": plan_today.total,
         "done_count": plan_today.done_count,
         "sessions_total": plan_today.sessions_total,
         "sessions_done": plan_today.sessions_done,
-        "items": [
-            present.plan_item(entry.plan_item, texts[entry.library_item.id], entry.done) for entry in plan_today.items
-        ],
+        "items": [present.today_item(entry, texts[entry.library_item.id], since) for entry in plan_today.items],
     }
+
+
+@bp.route("/me/today", methods=["GET"])
+@patient_only
+@bp.response(200, TodaySchema)
+def get_today():
+    """Today's items (the patient's local day): sessions done and due, and why an item is paused."""
+    return _today_json(_me())
 
 
 @bp.route("/me/today/items/<int:plan_item_id>", methods=["PUT"])
 @patient_only
-@bp.arguments(MarkDoneSchema)
+@bp.arguments(MarkItemSchema)
 @bp.response(200, TodayItemSchema)
-@problems("item_paused", "item_not_due")
+@problems("item_paused", "item_not_due", "sessions_over_due")
 def mark_item(values: dict, plan_item_id: int):
-    """Mark one of today's items done or not done."""
+    """Set how many of today's sessions of an item are done: `{"sessions_done": n}`.
+
+    The count is absolute, so a retried request leaves the same state. A paused item
+    cannot gain sessions (409 `item_paused`); taking sessions back is always allowed.
+    The deprecated `{"done": true}` sets every session due today, `{"done": false}` none.
+    """
     patient = _me()
     item = today_service.plan_item_for_patient(patient, plan_item_id)
     if item is None:
         raise NotFound()
-    # One session per call, as Today's button: done=true logs a session, done=false takes one back.
+    sessions = values.get("sessions_done")
+    if sessions is None:
+        sessions = max(item.times_per_day, 1) if values["done"] else 0
     try:
-        today_service.log_session(patient, item, undo=not values["done"])
+        today_service.set_sessions(patient, item, sessions)
     except today_service.ItemPaused as error:
         db.session.rollback()
         return problem(409, str(error), code="item_paused")
     except today_service.NotDueToday as error:
         db.session.rollback()
         return problem(409, str(error), code="item_not_due")
+    except today_service.SessionsOverDue as error:
+        db.session.rollback()
+        return problem(
+            422,
+            _("Some fields were not right."),
+            code="sessions_over_due",
+            errors=[{"field": "sessions_done", "location": "json", "message": str(error)}],
+        )
     db.session.commit()
-    sessions = today_service.sessions_by_item(patient.id, local_today(patient.tz)).get(item.id, 0)
-    done = today_service.done_for_day(sessions, item.times_per_day)
-    return present.plan_item(item, item_text(item.library_item, current_language()), done)
+    plan_today = today_service.todays_plan(patient)
+    entry = next(entry for entry in plan_today.items if entry.plan_item.id == item.id)
+    since = today_service.red_flag_pause_started(patient.id) if entry.paused else None
+    return present.today_item(entry, item_text(item.library_item, current_language()), since)
 
 
 @bp.route("/me/checkins", methods=["GET"])
@@ -173,8 +194,37 @@ def get_todays_checkin():
 @problems("checkin_closed")
 @bp.doc(operationId="saveTodaysCheckIn")
 def save_todays_checkin(values: dict):
-    """Create or update today's check-in. A red-flag "yes" returns the safety advice and alerts the coach."""
+    """Create or replace today's check-in. A red-flag "yes" returns the safety advice and alerts the coach.
+
+    A full replacement: a field not sent takes its default (no spasms, no notes, every red-flag
+    question "no"), as on the check-in form. To change some fields only, use PATCH.
+    """
+    return _save_todays_checkin(_me(), values)
+
+
+@bp.route("/me/checkins/today", methods=["PATCH"])
+@patient_only
+@bp.arguments(CheckInPatchSchema)
+@bp.response(200, CheckInSavedSchema)
+@problems("checkin_closed", "checkin_missing")
+@bp.doc(operationId="updateTodaysCheckIn")
+def update_todays_checkin(values: dict):
+    """Change some fields of today's check-in: a field not sent stays as it is.
+
+    Today's check-in must exist (PUT creates it): 404 `checkin_missing` otherwise.
+    """
     patient = _me()
+    if checkin_for(patient.id, patient_today(patient)) is None:
+        return problem(
+            404,
+            _("There is no check-in today yet: send the whole check-in with PUT first."),
+            code="checkin_missing",
+        )
+    return _save_todays_checkin(patient, values)
+
+
+def _save_todays_checkin(patient, values: dict):
+    """Save the fields in ``values`` on today's check-in (creating it), with the page's rules and alerts."""
     day = patient_today(patient)
     items_done = values.pop("items_done", None)
     plan_today = today_service.todays_plan(patient, day)
@@ -283,11 +333,13 @@ def list_my_messages(args: dict):
 
 @bp.route("/me/messages", methods=["POST"])
 @patient_only
+@idempotent
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.arguments(MessageInputSchema)
 @bp.response(201, MessageSchema)
 @problems("message_refused")
 def send_my_message(values: dict):
-    """Write to the coach."""
+    """Write to the coach. Send an `Idempotency-Key` header so a retried request sends the message once."""
     patient = _me()
     return send_in_thread(patient, patient, values["body"])
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 
 from portal.auth.models import User
 from portal.care.models import Alert, CheckIn, Plan, PlanItem, WeeklyOutcome
 from portal.care.progress import Progress
 from portal.care.red_flags import answered_yes
+from portal.care.today import TodayItem
 from portal.exercises.translations import ItemText
 from portal.messaging.models import Message
 
@@ -28,6 +31,26 @@ def plan_item(item: PlanItem, text: ItemText, done: bool | None = None) -> dict:
     }
     if done is not None:
         row["done"] = done
+    return row
+
+
+def paused(entry: TodayItem, red_flag_since: datetime | None) -> dict | None:
+    """Why a day's item cannot be marked: the coach's pause of it, or a red flag holding the exercises."""
+    if entry.coach_pause is not None:
+        return {"by": "coach", "reason": entry.coach_pause.reason, "since": entry.coach_pause.started_at}
+    if entry.paused:
+        return {
+            "by": "red_flag",
+            "reason": _("This exercise is paused until your coach checks in with you."),
+            "since": red_flag_since,
+        }
+    return None
+
+
+def today_item(entry: TodayItem, text: ItemText, red_flag_since: datetime | None) -> dict:
+    """One of the day's items with its sessions and pause (what Today's card shows)."""
+    row = plan_item(entry.plan_item, text, entry.done)
+    row.update(sessions_done=entry.sessions_done, sessions_due=entry.times, paused=paused(entry, red_flag_since))
     return row
 
 

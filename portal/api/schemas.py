@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from portal.care.alerts import MAX_NOTE as MAX_ALERT_NOTE
 from portal.care.red_flags import RED_FLAGS
@@ -128,8 +128,29 @@ class PlanItemSchema(Schema):
     )
 
 
+class PausedSchema(Schema):
+    by = fields.String(
+        required=True,
+        validate=validate.OneOf(["red_flag", "coach"]),
+        metadata={
+            "description": "`red_flag`: every exercise waits until the coach has checked in after a red-flag "
+            "answer; `coach`: the coach paused this one item"
+        },
+    )
+    reason = fields.String(required=True, metadata={"description": "Why, in the patient's language"})
+    since = UtcDateTime(required=True)
+
+
 class TodayItemSchema(PlanItemSchema):
-    done = fields.Boolean(required=True)
+    done = fields.Boolean(required=True, metadata={"description": "Every session due today is done"})
+    sessions_done = fields.Integer(required=True, metadata={"description": "Sessions logged today"})
+    sessions_due = fields.Integer(required=True, metadata={"description": "Sessions the plan asks for today"})
+    paused = fields.Nested(
+        PausedSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null when the item can be marked; otherwise who paused it, why and since when"},
+    )
 
 
 class TodaySchema(Schema):
@@ -145,28 +166,57 @@ class TodaySchema(Schema):
     items = fields.List(fields.Nested(TodayItemSchema), required=True)
 
 
-class MarkDoneSchema(Schema):
-    done = _boolean(required=True)
+class MarkItemSchema(Schema):
+    """Exactly one of ``sessions_done`` (the count) and ``done`` (deprecated)."""
+
+    sessions_done = fields.Integer(
+        strict=True,
+        validate=validate.Range(0, 50),
+        metadata={
+            "description": "How many of today's sessions are done, from 0 to the item's `sessions_due`. "
+            "The count is absolute: the same request twice leaves the same state."
+        },
+    )
+    done = _boolean(
+        metadata={
+            "deprecated": True,
+            "description": "Deprecated, accepted for one more release: true sets every session due today "
+            "done, false sets none. Send `sessions_done` instead.",
+        }
+    )
+
+    @validates_schema
+    def _one_of(self, data: dict, **kwargs) -> None:  # noqa: ARG002 - marshmallow's signature
+        if ("sessions_done" in data) == ("done" in data):
+            raise ValidationError(_("Send either sessions_done or done, not both."), "sessions_done")
 
 
-# The red-flag questions are one field each, from the one list the form and the alert rule use.
-CheckInInputSchema = Schema.from_dict(
-    {
-        "pain": _scale(required=True),
-        "stiffness": _scale(required=True),
-        "spasm_episodes": _scale(0, 50, load_default=0),
-        "sleep_quality": _scale(1, 5, allow_none=True, load_default=None),
-        "water_glasses": _scale(0, 30, allow_none=True, load_default=None),
-        "notes": _text(MAX_NOTES, load_default=""),
+def _checkin_fields(patch: bool) -> dict:
+    """The check-in's fields: for PUT (a full replacement: a field not sent takes its default) or
+    for PATCH (every field optional, and one not sent stays as it is)."""
+
+    def optional(default):
+        return {} if patch else {"load_default": default}
+
+    return {
+        "pain": _scale(required=not patch),
+        "stiffness": _scale(required=not patch),
+        "spasm_episodes": _scale(0, 50, **optional(0)),
+        "sleep_quality": _scale(1, 5, allow_none=True, **optional(None)),
+        "water_glasses": _scale(0, 30, allow_none=True, **optional(None)),
+        "notes": _text(MAX_NOTES, **optional("")),
         "items_done": fields.List(
             fields.Integer(strict=True),
             validate=validate.Length(max=200),
             metadata={"description": "Ids of today's plan items done; omit to leave them as they are"},
         ),
-        **{flag.field: _boolean(load_default=False, metadata={"description": flag.field}) for flag in RED_FLAGS},
-    },
-    name="CheckInInput",
-)
+        # The red-flag questions are one field each, from the one list the form and the alert rule use.
+        **{flag.field: _boolean(**optional(False), metadata={"description": flag.field}) for flag in RED_FLAGS},
+    }
+
+
+CheckInInputSchema = Schema.from_dict(_checkin_fields(patch=False), name="CheckInInput")
+CheckInPatchSchema = Schema.from_dict(_checkin_fields(patch=True), name="CheckInPatch")
 
 
 class CheckInSchema(Schema):

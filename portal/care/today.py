@@ -10,15 +10,15 @@ whole day are bounded upserts, so a double click cannot push a count past the do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case
+from sqlalchemy import bindparam, case, func
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
 from portal.care.alerts import exercises_paused, red_flag_status
-from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
+from portal.care.models import Alert, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
@@ -41,6 +41,10 @@ class NotDueToday(CannotMark):
 class ItemPaused(CannotMark):
     """The item is paused: a red flag paused the exercises until the coach checks in, or the
     coach paused this one item."""
+
+
+class SessionsOverDue(ValueError):
+    """A session count above what the item asks for that day."""
 
 
 # The kinds a red flag pauses; posture habits and nutrition stay available.
@@ -227,6 +231,13 @@ def session_items(plan_today: TodayPlan) -> list[TodayItem]:
     return [entry for entry in plan_today.items if entry.library_item.kind == ItemKind.EXERCISE and entry.can_mark]
 
 
+def red_flag_pause_started(patient_id: int) -> datetime | None:
+    """When the red flag that keeps the patient's exercises paused was raised (None: not paused)."""
+    return db.session.scalar(
+        db.select(func.min(Alert.opened_at)).where(Alert.patient_id == patient_id, Alert.exercises_paused.is_(True))
+    )
+
+
 def plan_item_for_patient(patient: User, plan_item_id: int) -> PlanItem | None:
     """An active item of the patient's active plan, or None (someone else's item, removed, or ended plan).
 
@@ -296,6 +307,32 @@ def log_session(patient: User, item: PlanItem, undo: bool = False, day: date | N
     else:
         update = case((stored >= times, times), else_=stored + 1)
         _write_sessions(patient, item, day, 1, update)
+
+
+def sessions_logged(item: PlanItem, day: date) -> int:
+    """Sessions of the item logged on ``day`` (0 without a log)."""
+    stored = db.session.scalar(
+        db.select(ItemLog.sessions_done).where(ItemLog.plan_item_id == item.id, ItemLog.day == day)
+    )
+    return stored or 0
+
+
+def set_sessions(patient: User, item: PlanItem, sessions: int, day: date | None = None) -> None:
+    """Make the day's count exactly ``sessions`` (0 to the item's times a day): sending the same
+    count twice leaves one state, so a phone can retry safely (the caller commits).
+
+    Raises SessionsOverDue above the day's sessions, NotDueToday, and ItemPaused when a paused
+    item would gain sessions (taking sessions back, or repeating the stored count, is allowed)."""
+    day = day or local_today(patient.tz)
+    _check_due(item, day)
+    times = max(item.times_per_day, 1)
+    if sessions < 0 or sessions > times:
+        raise SessionsOverDue(
+            _("This item asks for %(times)s sessions today: send a number from 0 to %(times)s.", times=times)
+        )
+    if sessions > sessions_logged(item, day):
+        _refuse_if_paused(patient, item)
+    _write_sessions(patient, item, day, sessions, sessions)
 
 
 def set_done(patient: User, item: PlanItem, done: bool, day: date | None = None) -> None:
