@@ -1,14 +1,14 @@
 """Idempotency-Key on the API's creating POSTs: one claimed key per user, with the answer given.
 
 Revision ID: a8c3e5f7b9d1
-Revises: b4e9d1c7a2f6
+Revises: b3e9d1a7c5f2
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "a8c3e5f7b9d1"
-down_revision = "b4e9d1c7a2f6"
+down_revision = "b3e9d1a7c5f2"
 branch_labels = None
 depends_on = None
 
