@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.data import EMAIL_DOMAIN, bench_data_command
 from portal.auth.models import Role, User
@@ -14,7 +15,7 @@ from portal.care import pauses, progress
 from portal.care import plans as plan_service
 from portal.care.attention import order_by_attention
 from portal.care.checkins import patient_today
-from portal.care.models import CheckIn, PlanItem
+from portal.care.models import CheckIn, PlanItem, PlanItemSchedule
 from portal.care.plans import active_plan
 from portal.coaching.review import review_for
 from portal.timeutil import utcnow
@@ -329,3 +330,93 @@ def test_what_a_patient_logs_is_on_the_next_page_of_patient_and_coach(patient, c
     assert "Twinge after gardening" in coach_view
     assert re.search(r'data-badge="open_alerts">1<', coach_view)  # the red flag, at once
     assert 'role="alert"' in patient_client.get("/me/").get_data(as_text=True)  # the safety box
+
+
+def test_patient_and_coach_pages_stay_flat_as_plan_history_grows(
+    patient, coach, patient_client, coach_client, queries, db
+):
+    """Today, progress (page and chart data), the roster and the coach's patient page read the
+    same number of statements after two months of changes: re-doses and reschedules (a schedule
+    row each), pauses, removed and added items, replaced plans and a session logged every day."""
+    import time_machine
+
+    from portal.care.dosing import Dose
+    from portal.care.models import ItemLog
+    from portal.timeutil import local_today
+    from tests.plan_factories import make_program
+
+    today = local_today(patient.tz)
+    pages = [
+        patient_client,
+        "/me/",
+        "/me/progress",
+        "/me/progress/data.json?days=90",
+        coach_client,
+        "/coach/",
+        f"/coach/patients/{patient.id}",
+    ]
+
+    def counts() -> list[int]:
+        found, client = [], None
+        for entry in pages:
+            if not isinstance(entry, str):
+                client = entry
+                continue
+            client.get(entry)  # warm: per-process memos are not what this measures
+            with queries() as stmts:
+                assert client.get(entry).status_code == 200, entry
+            found.append(len(stmts))
+        return found
+
+    def on(day):
+        return time_machine.travel(datetime.combine(day, time(12), tzinfo=ZoneInfo(patient.tz)), tick=False)
+
+    def program(n: int):
+        return make_program(coach, [make_item(title=f"Move {n}.{k}") for k in range(3)])
+
+    start = today - timedelta(days=60)
+    # One earlier plan from the start: the coach's page lists ended plans (their items and coach
+    # load once, whatever their number).
+    plan = None
+    for day in (start - timedelta(days=1), start):
+        with on(day):
+            plan = plan_service.assign_program(
+                patient, program(0), coach, title="Back plan", goals="", start_date=day, replaces=plan
+            )
+            db.session.commit()
+    db.session.add(ItemLog(plan_item_id=plan.items[0].id, patient_id=patient.id, day=start))
+    db.session.add(CheckIn(patient_id=patient.id, day=start, pain=4, stiffness=3))
+    db.session.commit()
+    few = counts()
+
+    for offset in range(59, 0, -1):
+        day = today - timedelta(days=offset)
+        with on(day):
+            if offset % 20 == 0:  # a new plan every twenty days
+                plan = plan_service.assign_program(
+                    patient, program(offset), coach, title="Back plan", goals="", start_date=day, replaces=plan
+                )
+            items = [item for item in plan.items if item.is_active]
+            item = items[offset % len(items)]
+            if offset % 7 == 3:
+                pauses.pause_item(plan, item, "Rest", coach)
+            elif item.open_pause is not None:
+                pauses.resume_item(plan, item, coach)
+            elif offset % 9 == 4 and len(items) > 2:
+                plan_service.remove_item(plan, item, coach)
+                plan_service.add_items(plan, [make_item(title=f"Added {offset}")], coach)
+            else:
+                dose = Dose.of(item, note_attr="coach_note")
+                weekdays = "0123456" if dose.weekdays != "0123456" else "024"
+                plan_service.update_item(
+                    plan, item, Dose(dose.sets, dose.reps, dose.hold_seconds, offset % 3 + 1, weekdays), coach
+                )
+            db.session.commit()
+        for live in plan.items:
+            if live.is_active:
+                db.session.add(ItemLog(plan_item_id=live.id, patient_id=patient.id, day=day))
+        db.session.add(CheckIn(patient_id=patient.id, day=day, pain=offset % 10, stiffness=3))
+        db.session.commit()
+    rows = db.session.scalar(select(func.count()).select_from(PlanItemSchedule))
+    assert rows > 40  # the history really grew
+    assert counts() == few
