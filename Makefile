@@ -10,10 +10,13 @@ export FLASK_APP := wsgi
 # The W3C Nu HTML checker (vnu.jar from the pinned npm package, run with Java 17+).
 VNU_VERSION := 26.9.27
 export VNU_JAR := $(CURDIR)/tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+# axe-core, the accessibility rules the browser tests run on a page (tests/e2e/axe.py).
+AXE_VERSION := 4.14.1
+export AXE_JS := $(CURDIR)/tools/axe/node_modules/axe-core/axe.min.js
 
 MO := portal/translations/es/LC_MESSAGES/messages.mo
 
-.PHONY: figures vnu translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
+.PHONY: figures vnu axe translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -68,8 +71,15 @@ $(VNU_JAR):
 figures: install-dev browser
 	$(BIN)/python scripts/figure_contact_sheet.py docs/figures
 
+## axe: axe-core for the browser tests' accessibility checks (installed when missing)
+axe: $(AXE_JS)
+$(AXE_JS):
+	mkdir -p tools/axe
+	npm install --no-audit --no-fund --silent --prefix tools/axe axe-core@$(AXE_VERSION)
+	test -f $@
+
 ## test: the whole suite on SQLite, again on PostgreSQL, then lint and security checks
-test: install-dev browser vnu
+test: install-dev browser vnu axe
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -32,7 +32,10 @@ class PatientSpec:
 
     @property
     def start(self) -> date:
-        return TODAY - timedelta(days=self.start_ago)
+        return self.start_on(TODAY)
+
+    def start_on(self, today: date) -> date:
+        return today - timedelta(days=self.start_ago)
 
 
 @dataclass
@@ -43,19 +46,41 @@ class Cohort:
     patients: list[User]
 
 
-def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs: int = 2) -> Cohort:
-    """Write the cohort: clinics, coaches, programs, then each patient with their records."""
+def build(
+    specs: list[PatientSpec],
+    clinics: int | list[Clinic] = 2,
+    coaches: int | list[User] = 2,
+    programs: int | list[Program] = 2,
+    today: date = TODAY,
+) -> Cohort:
+    """Write the cohort: clinics, coaches and programs (new ones, or the rows given), then each
+    patient with their records, their days counted back from ``today``."""
     tag = next(_n)
-    clinic_rows = [
-        Clinic(name=f"Outcome clinic {tag}-{i}", city=f"City {i}", phone="(817) 555-0100") for i in range(clinics)
-    ]
-    db.session.add_all(clinic_rows)
+    new_clinics = (
+        [Clinic(name=f"Outcome clinic {tag}-{i}", city=f"City {i}", phone="(817) 555-0100") for i in range(clinics)]
+        if isinstance(clinics, int)
+        else []
+    )
+    clinic_rows = new_clinics or list(clinics)
+    db.session.add_all(new_clinics)
     db.session.flush()
-    coach_rows = [
-        User(email=f"oc{tag}-{i}@example.org", name=f"Coach {tag}-{i}", role=Role.COACH, clinic_id=clinic_rows[0].id)
-        for i in range(coaches)
-    ]
-    program_rows = [Program(name=f"Program {tag}-{i}", description="") for i in range(programs)]
+    new_coaches = (
+        [
+            User(
+                email=f"oc{tag}-{i}@example.org", name=f"Coach {tag}-{i}", role=Role.COACH, clinic_id=clinic_rows[0].id
+            )
+            for i in range(coaches)
+        ]
+        if isinstance(coaches, int)
+        else []
+    )
+    coach_rows = new_coaches or list(coaches)
+    new_programs = (
+        [Program(name=f"Program {tag}-{i}", description="") for i in range(programs)]
+        if isinstance(programs, int)
+        else []
+    )
+    program_rows = new_programs or list(programs)
     item = LibraryItem(
         kind="exercise",
         title=f"Outcome item {tag}",
@@ -64,13 +89,14 @@ def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs
         instructions="i",
         body_area="lower_back",
     )
-    db.session.add_all([*coach_rows, *program_rows, item])
+    db.session.add_all([*new_coaches, *new_programs, item])
     db.session.flush()
     patients = []
     for n, spec in enumerate(specs):
+        start = spec.start_on(today)
         patient = User(
             email=f"op{tag}-{n}@example.org",
-            name=f"Patient {tag}-{n}",
+            name=f"Zz Outcome patient {tag}-{n}",
             role=Role.PATIENT,
             clinic_id=clinic_rows[spec.clinic].id,
             coach_id=coach_rows[spec.coach].id,
@@ -83,19 +109,19 @@ def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs
             coach_id=patient.coach_id,
             program_id=program_rows[spec.program].id if spec.program is not None else None,
             title="Plan",
-            start_date=spec.start,
+            start_date=start,
         )
         db.session.add(plan)
         db.session.flush()
         plan_item = PlanItem(plan_id=plan.id, library_item_id=item.id, times_per_day=1, weekdays="0123456")
         db.session.add(plan_item)
-        start_schedule(plan, plan_item, spec.start)  # due daily from the start
+        start_schedule(plan, plan_item, start)  # due daily from the start
         db.session.flush()
         for offset, pain in spec.pains.items():
             db.session.add(
-                CheckIn(patient_id=patient.id, day=spec.start + timedelta(days=offset), pain=pain, stiffness=pain)
+                CheckIn(patient_id=patient.id, day=start + timedelta(days=offset), pain=pain, stiffness=pain)
             )
-        monday = spec.start - timedelta(days=spec.start.weekday())
+        monday = start - timedelta(days=start.weekday())
         for week, (a, b, c) in spec.pegs.items():
             db.session.add(
                 WeeklyOutcome(
@@ -107,7 +133,7 @@ def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs
                 )
             )
         for k, hours in enumerate(spec.alerts):
-            opened = datetime.combine(spec.start, datetime.min.time()) + timedelta(hours=10 + k)
+            opened = datetime.combine(start, datetime.min.time()) + timedelta(hours=10 + k)
             resolved = opened + timedelta(hours=hours) if hours is not None else None
             # A resolved alert holds no open slot; the ORM would put open_key's default in for None.
             db.session.execute(
@@ -121,6 +147,6 @@ def build(specs: list[PatientSpec], clinics: int = 2, coaches: int = 2, programs
                 )
             )
         for back in spec.done_days:
-            db.session.add(ItemLog(plan_item_id=plan_item.id, patient_id=patient.id, day=TODAY - timedelta(days=back)))
+            db.session.add(ItemLog(plan_item_id=plan_item.id, patient_id=patient.id, day=today - timedelta(days=back)))
     db.session.commit()
     return Cohort(clinic_rows, coach_rows, program_rows, patients)

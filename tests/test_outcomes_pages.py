@@ -215,3 +215,11 @@ def test_dropout_boundary_on_the_page(staff_login):
     build([_spec(pains={0: 5, 27: 5}) for _ in range(5)] + [_spec(pains={0: 5, 26: 5}) for _ in range(5)])
     html = staff_login().get("/outcomes/").get_data(as_text=True)
     assert "still active (5 of 10)" in html and "dropped out (5 of 10)" in html
+
+
+def test_the_page_speaks_spanish(practice, make_user, login_as, db):
+    admin = make_user(Role.ADMIN, language="es")
+    html = login_as(admin).get("/outcomes/?compare=clinic").get_data(as_text=True)
+    assert "<h1>Resultados</h1>" in html and "Descargar CSV" in html and "muy pocos para comparar" in html
+    english = ["Median pain", "too few to compare", "Download", "Started between", "Compare by", "At a glance"]
+    assert [word for word in english if word in html] == []

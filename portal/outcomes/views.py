@@ -106,12 +106,18 @@ def page():
 
 
 def _charts(figures: outcome_service.Report, groups: list[outcome_service.Group]) -> dict:
-    """What the three charts draw (and their tables list): only figures over enough patients."""
+    """What the three charts draw (and their tables list): only figures over enough patients.
+
+    ``groups`` starts with all patients; a compared group holding every one of them (the only
+    program of a filtered view) would draw the same line again, so it is left out of the charts.
+    Weeks stop at the last one with a figure to show."""
+    overall = groups[0]
+    drawn = [overall] + [g for g in groups[1:] if g.started != overall.started]
     weeks = list(range(outcome_service.CHART_WEEKS + 1))
     series = []
-    for group in groups:
+    for group in drawn:
         points = {p.week: p for p in figures.weekly.get((group.dim, group.key), [])}
-        shown = [points.get(week) if points.get(week) is not None and points[week].shown else None for week in weeks]
+        shown = [points[week] if week in points and points[week].shown else None for week in weeks]
         if any(shown):
             series.append(
                 {
@@ -122,13 +128,19 @@ def _charts(figures: outcome_service.Report, groups: list[outcome_service.Group]
                     "n": [points[w].n if w in points else 0 for w in weeks],
                 }
             )
-    compared = [g for g in groups if g.shown and g.pain.shown]
+    last = max((w for s in series for w, m in enumerate(s["median"]) if m is not None), default=-1)
+    weeks = weeks[: last + 1]
+    for s in series:
+        for name in ("median", "q1", "q3", "n"):
+            s[name] = s[name][: last + 1]
+    compared = [g for g in drawn if g.shown and g.pain.shown]
     shares = {
         "labels": [g.label for g in compared],
         "improved": [round(g.pain.share(g.pain.improved), 1) for g in compared],
         "unchanged": [round(g.pain.share(g.pain.unchanged), 1) for g in compared],
         "worse": [round(g.pain.share(g.pain.worse), 1) for g in compared],
         "n": [g.pain.n for g in compared],
+        "first_group": 1 if compared and compared[0] is overall else 0,  # where the compared groups begin
     }
     bands = [f"{10 * i}–{10 * i + 9}" if i < 9 else "90–100" for i in range(10)]
     adherence = {"labels": bands, "counts": figures.adherence_bins if figures.overall.adherence.shown else []}

@@ -48,6 +48,7 @@ def test_patient_cannot_reach_admin(page, live_server):
 
 def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/admin/accounts")  # the admin's home is Outcomes
     page.get_by_role("link", name="New account").click()
     page.get_by_label("Full name").fill("Grace Browser")
     page.get_by_label("Email").fill("grace.browser@example.org")

@@ -10,8 +10,21 @@ pytestmark = pytest.mark.e2e
 
 PAGES = {
     "patient@example.com": ["/me/", "/me/checkin", "/me/plan", "/me/progress", "/messages/", "/library/", "/account"],
-    "coach@example.com": ["/coach/", "/coach/?sort=attention", "/coach/alerts", "/coach/programs", "/messages/inbox"],
-    "admin@example.com": ["/admin/accounts", "/admin/clinics", "/admin/audit"],
+    "coach@example.com": [
+        "/coach/",
+        "/coach/?sort=attention",
+        "/coach/alerts",
+        "/coach/programs",
+        "/messages/inbox",
+        "/outcomes/",
+    ],
+    "admin@example.com": [
+        "/outcomes/",
+        "/outcomes/?compare=coach",
+        "/admin/accounts",
+        "/admin/clinics",
+        "/admin/audit",
+    ],
 }
 
 

@@ -63,7 +63,12 @@
           indexAxis: "y",
           scales: {
             x: { stacked: true, min: 0, max: 100, title: { display: true, text: words.share } },
-            y: { stacked: true, ticks: { autoSkip: false } }
+            // Long names are shortened on the axis (the table below the chart has them whole).
+            y: { stacked: true, ticks: { autoSkip: false, callback: function (value) {
+              var label = this.getLabelForValue(value);
+              var room = window.innerWidth < 576 ? 16 : 40;
+              return label.length > room ? label.slice(0, room - 1) + "…" : label;
+            } } }
           },
           plugins: { legend: { position: "bottom" } }
         }
