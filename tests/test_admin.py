@@ -12,9 +12,11 @@ import pytest
 from portal import audit
 from portal.audit import AuditEvent
 from portal.auth.models import Clinic, Role, User
+from portal.care.models import Alert
 from portal.csvutil import FORMULA_PREFIXES
 from portal.mail import OutboundEmail
 from tests.conftest import csrf_token
+from tests.plan_factories import make_item, make_plan
 
 
 def _count(db, model) -> int:
@@ -178,29 +180,76 @@ def test_edit_account_and_missing_ids(admin_client, patient, db):
     assert admin_client.get("/admin/accounts/999999/edit").status_code == 404
 
 
+def _deactivate(client, user, reason="Moved out of state"):
+    token = csrf_token(client, f"/admin/accounts/{user.id}/deactivate")
+    return client.post(f"/admin/accounts/{user.id}/deactivate", data={"csrf_token": token, "reason": reason})
+
+
 def test_deactivate_reactivate_never_deletes(admin_client, login_as, patient, db):
     patient_client = login_as(patient)
-    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
-    assert admin_client.post(f"/admin/accounts/{patient.id}/deactivate", data={"csrf_token": token}).status_code == 302
+    assert _deactivate(admin_client, patient).status_code == 302
     db.session.refresh(patient)
     assert patient.is_active is False
     assert patient_client.get("/account").status_code == 302  # signed out at once
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
     assert admin_client.post(f"/admin/accounts/{patient.id}/reactivate", data={"csrf_token": token}).status_code == 302
     db.session.refresh(patient)
     assert patient.is_active is True
     assert db.session.get(User, patient.id) is not None
 
 
+def test_deactivating_a_patient_asks_why_and_says_what_follows(admin_client, admin, coach, patient, db):
+    make_plan(patient, coach, [make_item()], title="Calm the flare")
+    db.session.add_all(
+        [Alert(patient_id=patient.id, kind=kind, summary="Needs a look") for kind in ("pain_worsening", "red_flag")]
+    )
+    db.session.commit()
+    detail = admin_client.get(f"/admin/accounts/{patient.id}").get_data(as_text=True)
+    # A link to a page of its own, not a bare browser confirm().
+    link = f'<a class="btn btn-outline-danger" href="/admin/accounts/{patient.id}/deactivate">Deactivate</a>'
+    assert link in detail
+    page = admin_client.get(f"/admin/accounts/{patient.id}/deactivate")
+    html = html_lib.unescape(page.get_data(as_text=True))
+    assert page.status_code == 200 and f"<h1>Deactivate {patient.name}?</h1>" in html
+    assert f"{patient.name} is signed out on every device at once" in html
+    assert f"Their plan “Calm the flare” stays as it is, but leaves the roster of {coach.name}" in html
+    assert "2 alerts about them are still open." in html
+    # No reason: refused beside the field, nothing changed.
+    response = _deactivate(admin_client, patient, reason="  ")
+    assert response.status_code == 400
+    assert _field_errors(response.get_data(as_text=True)) == {
+        "reason": "Write why the account is deactivated; it is kept in the audit log."
+    }
+    db.session.refresh(patient)
+    assert patient.is_active
+    response = _deactivate(admin_client, patient, reason="Moved out of state")
+    assert response.status_code == 302
+    db.session.refresh(patient)
+    assert not patient.is_active
+    event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.deactivate")).one()
+    assert event.actor_id == admin.id and event.detail_dict == {"reason": "Moved out of state"}
+    assert "Moved out of state" in admin_client.get("/admin/audit").get_data(as_text=True)
+    # Once deactivated, the page sends the admin back to the account.
+    assert admin_client.get(f"/admin/accounts/{patient.id}/deactivate").status_code == 303
+
+
 def test_admin_cannot_deactivate_self(admin_client, admin, db):
-    token = csrf_token(admin_client, f"/admin/accounts/{admin.id}")
-    admin_client.post(f"/admin/accounts/{admin.id}/deactivate", data={"csrf_token": token})
+    page = html_lib.unescape(admin_client.get(f"/admin/accounts/{admin.id}/deactivate").get_data(as_text=True))
+    assert "You cannot deactivate your own account." in page and 'name="reason"' not in page
+    assert _deactivate(admin_client, admin).status_code == 303
     db.session.refresh(admin)
     assert admin.is_active
 
 
-def test_coach_with_patients_cannot_be_deactivated(admin_client, coach, patient, db):
-    token = csrf_token(admin_client, f"/admin/accounts/{coach.id}")
-    response = admin_client.post(f"/admin/accounts/{coach.id}/deactivate", data={"csrf_token": token})
+def test_coach_with_patients_cannot_be_deactivated(admin_client, coach, patient, make_user, db):
+    second = make_user(Role.PATIENT, coach=coach, name="Aaron Second")
+    page = html_lib.unescape(admin_client.get(f"/admin/accounts/{coach.id}/deactivate").get_data(as_text=True))
+    # Who must be reassigned first, each with the way to do it; no button to go on.
+    assert f"2 patients work with {coach.name}. Reassign each to another coach first:" in page
+    listed = re.findall(r'<li><a href="/admin/accounts/(\d+)#reassign-heading">', page)
+    assert listed == [str(second.id), str(patient.id)]
+    assert "This coach still has patients. Reassign them first." in page and 'name="reason"' not in page
+    response = _deactivate(admin_client, coach)
     assert response.status_code == 303
     db.session.refresh(coach)
     assert coach.is_active

@@ -153,8 +153,9 @@ def test_account_changes(app, db, world):
         **{"reassign-coach_id": str(coach2.id), "reassign-confirm": "yes"},
     )
     _one(db, "account.reassign_coach", actor_id=admin.id, patient_id=patient.id)
-    _submit(client, f"/admin/accounts/{patient.id}", r"/deactivate$")
-    _one(db, "account.deactivate", actor_id=admin.id, target_id=patient.id)
+    _submit(client, f"/admin/accounts/{patient.id}/deactivate", r"/deactivate$", reason="Moved out of state")
+    event = _one(db, "account.deactivate", actor_id=admin.id, target_id=patient.id)
+    assert event.detail_dict == {"reason": "Moved out of state"}
     _submit(client, f"/admin/accounts/{patient.id}", r"/reactivate$")
     _one(db, "account.reactivate", actor_id=admin.id, target_id=patient.id)
     clinic_id = patient.clinic_id

@@ -145,6 +145,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("admin.account_detail", "GET"): Rule(ADMIN_ONLY, _victim),
     ("admin.edit_account", "GET"): Rule(ADMIN_ONLY, _victim),
     ("admin.edit_account", "POST"): Rule(ADMIN_ONLY, _victim),
+    ("admin.deactivate_account", "GET"): Rule(ADMIN_ONLY, _victim),
     ("admin.deactivate_account", "POST"): Rule(ADMIN_ONLY, _victim),
     ("admin.reactivate_account", "POST"): Rule(ADMIN_ONLY, _victim),
     ("admin.reassign_patient", "POST"): Rule(ADMIN_ONLY, _victim),

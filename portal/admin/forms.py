@@ -89,6 +89,21 @@ class ReassignForm(PortalForm):
     submit = SubmitField(_l("Reassign"))
 
 
+class DeactivateForm(PortalForm):
+    """Deactivating an account: the reason is kept in the audit log."""
+
+    reason = StringField(
+        _l("Reason"),
+        validators=[
+            DataRequired(message=_l("Write why the account is deactivated; it is kept in the audit log.")),
+            Length(max=200),
+            single_line,
+        ],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Deactivate account"))
+
+
 class ActionForm(PortalForm):
     """An empty form: a POST button with CSRF protection."""
 

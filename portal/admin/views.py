@@ -14,14 +14,22 @@ from sqlalchemy.orm import aliased, selectinload
 
 from portal import audit
 from portal.admin.blueprint import bp
-from portal.admin.forms import AccountFilterForm, AccountForm, ActionForm, AuditFilterForm, ClinicForm, ReassignForm
+from portal.admin.forms import (
+    AccountFilterForm,
+    AccountForm,
+    ActionForm,
+    AuditFilterForm,
+    ClinicForm,
+    DeactivateForm,
+    ReassignForm,
+)
 from portal.audit import AuditEvent
 from portal.auth import sessions, tokens, twofactor
 from portal.auth.access import admin_required
 from portal.auth.accounts import AccountError, account_problems, create_account, set_active, update_account
 from portal.auth.models import Clinic, Role, User
 from portal.auth.services import send_password_link
-from portal.care.assignment import preview_coach_change, reassign_coach
+from portal.care.assignment import preview_coach_change, preview_deactivation, reassign_coach
 from portal.clinics import ClinicError, save_clinic
 from portal.clinics import clear_cache as clear_clinic_cache
 from portal.csvutil import csv_line
@@ -200,9 +208,30 @@ def edit_account(user_id: int):
     return render_template("admin/account_form.html", form=form, user=user, keeps_coach=keeps_coach), status
 
 
-@bp.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/accounts/<int:user_id>/deactivate", methods=["GET", "POST"])
 def deactivate_account(user_id: int):
-    return _set_active(user_id, False, _("{name} is deactivated and signed out everywhere."))
+    """Ask first, on a page of its own: why (kept in the audit log), and what follows (the patient's
+    open alerts and plan, the coach's patients to reassign first)."""
+    user = _user_or_404(user_id)
+    if not user.is_active:
+        flash(_("%(name)s is already deactivated.", name=user.name), "info")
+        return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+    form = DeactivateForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                set_active(user, False, actor=current_user, reason=form.reason.data)
+            except AccountError as error:
+                db.session.rollback()
+                flash(str(error), "danger")
+                return redirect(url_for("admin.account_detail", user_id=user.id)), 303
+            db.session.commit()
+            flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
+            return redirect(url_for("admin.account_detail", user_id=user.id))
+        status = 400
+    preview = preview_deactivation(user, current_user)
+    return render_template("admin/deactivate_confirm.html", user=user, preview=preview, form=form), status
 
 
 @bp.route("/accounts/<int:user_id>/reactivate", methods=["POST"])

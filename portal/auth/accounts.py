@@ -173,17 +173,27 @@ def update_account(
     return changes
 
 
-def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
-    """Deactivate (ending every session) or reactivate; accounts are never deleted.
+def deactivation_refusal(user: User, actor: User | None = None) -> str | None:
+    """Why ``user`` cannot be deactivated now, or None: nobody deactivates themselves, and a coach
+    keeps no active patients behind (they are reassigned first)."""
+    if actor is not None and user.id == actor.id:
+        return _("You cannot deactivate your own account.")
+    if user.role == Role.COACH and has_patients(user):
+        return _("This coach still has patients. Reassign them first.")
+    return None
 
-    Nobody deactivates themselves, a coach keeps no active patients behind, and a
-    patient comes back only with an active coach to look after them.
+
+def set_active(user: User, active: bool, *, actor: User | None = None, reason: str = "") -> None:
+    """Deactivate (ending every session; ``reason`` goes into the audit log) or reactivate;
+    accounts are never deleted.
+
+    Deactivation follows ``deactivation_refusal``; a patient comes back only with an active
+    coach to look after them.
     """
     if not active:
-        if actor is not None and user.id == actor.id:
-            raise AccountError(_("You cannot deactivate your own account."))
-        if user.role == Role.COACH and has_patients(user):
-            raise AccountError(_("This coach still has patients. Reassign them first."))
+        refusal = deactivation_refusal(user, actor)
+        if refusal:
+            raise AccountError(refusal)
     elif user.role == Role.PATIENT and (user.coach is None or not user.coach.is_active):
         raise AccountError(_("Give this patient an active coach before reactivating."), "coach_id")
     if user.is_active == active:
@@ -191,4 +201,6 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     user.is_active = active
     if not active:
         sessions.end_all(user)
-    audit.record("account.reactivate" if active else "account.deactivate", user, actor=actor)
+        audit.record("account.deactivate", user, actor=actor, **({"reason": reason} if reason else {}))
+    else:
+        audit.record("account.reactivate", user, actor=actor)

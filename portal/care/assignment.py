@@ -1,15 +1,17 @@
-"""Which coach looks after a patient: moving a patient, with their active plan, to another coach."""
+"""Which coach looks after a patient: moving a patient, with their active plan, to another coach;
+and what deactivating an account leaves behind, for the confirmation an admin sees first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from sqlalchemy import func
 
 from portal import audit
-from portal.auth.accounts import AccountError
+from portal.auth.accounts import AccountError, deactivation_refusal
 from portal.auth.models import Role, User
-from portal.care.models import Plan, PlanStatus
+from portal.care.models import Alert, Plan, PlanStatus
 from portal.extensions import db
 
 
@@ -61,3 +63,39 @@ def reassign_coach(patient: User, coach: User | None, *, actor: User | None = No
     ):
         plan.coach_id = coach.id
     audit.record("account.reassign_coach", patient, actor=actor, from_coach=previous, to_coach=coach.id)
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """What deactivating ``user`` would leave behind, for the confirmation an admin sees first."""
+
+    user: User
+    refusal: str | None  # why it cannot be done now (see deactivation_refusal), else None
+    open_alerts: int  # a patient's alerts still waiting for a coach
+    active_plan: Plan | None  # a patient's plan in force
+    patients: list[User]  # a coach's active patients, each to reassign first
+
+
+def preview_deactivation(user: User, actor: User | None = None) -> Deactivation:
+    """Look at what deactivating ``user`` would leave behind, without changing anything."""
+    open_alerts, plan, patients = 0, None, []
+    if user.role == Role.PATIENT:
+        open_alerts = db.session.scalar(
+            db.select(func.count(Alert.id)).where(Alert.patient_id == user.id, Alert.resolved_at.is_(None))
+        )
+        plan = db.session.scalar(db.select(Plan).where(Plan.patient_id == user.id, Plan.status == PlanStatus.ACTIVE))
+    elif user.role == Role.COACH:
+        patients = list(
+            db.session.scalars(
+                db.select(User)
+                .where(User.coach_id == user.id, User.is_active.is_(True))  # as has_patients
+                .order_by(User.name, User.id)
+            )
+        )
+    return Deactivation(
+        user=user,
+        refusal=deactivation_refusal(user, actor),
+        open_alerts=open_alerts or 0,
+        active_plan=plan,
+        patients=patients,
+    )

@@ -43,7 +43,7 @@ DEMO_PLANS = {
     ),
     "patient6@example.com": ("walking-and-return-to-activity", 24, "Back to weekend tennis by spring."),
     # Sofia reads Spanish: her coach writes her goals in it.
-    "patient7@example.com": ("flare-first-two-weeks", 9, "Calmar este brote y volver a cuidar mi jardín."),
+    "patient7@example.com": ("flare-first-two-weeks", 9, "Calmar esta crisis y volver a cuidar mi jardín."),
     "patient8@example.com": (
         "core-stability-builder",
         35,

@@ -1,4 +1,5 @@
-"""Account journeys in a real browser: each role's home, admin creates a patient, bad password, log out."""
+"""Account journeys in a real browser: each role's home, admin creates a patient, bad password, log out,
+admin deactivates an account after its confirmation page."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from portal.auth.accounts import create_account
+from portal.auth.models import Clinic, User, email_lookup
 from portal.extensions import db
 from portal.mail import OutboundEmail
-from tests.e2e.conftest import log_in, log_out
+from tests.e2e.conftest import log_in, log_out, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +112,40 @@ def test_audit_log_reads_as_words_at_any_width(browser, live_server, width):
         box = label.bounding_box()
         assert box["height"] < 40, label.inner_text()
     context.close()
+
+
+def test_admin_deactivates_a_patient_after_reading_what_follows(page, live_server):
+    with live_server.app.app_context():
+        coach = db.session.scalar(email_lookup("coach@example.com"))
+        clinic_id = db.session.scalar(db.select(Clinic.id).order_by(Clinic.id).limit(1))
+        dora = create_account(
+            email="dora.leaving@example.org",
+            name="Dora Leaving",
+            role="patient",
+            clinic_id=clinic_id,
+            coach_id=coach.id,
+            phone="817 555 0177",
+        )
+        db.session.commit()
+        dora_id = dora.id
+    log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/admin/accounts/{dora_id}")
+    # No browser confirm() dialog: the button opens a page that says what follows.
+    page.on("dialog", lambda dialog: pytest.fail(f"unexpected browser dialog: {dialog.message}"))
+    page.get_by_role("link", name="Deactivate", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deactivate Dora Leaving?")
+    expect(page.get_by_text("They have no active plan.")).to_be_visible()
+    expect(page.get_by_text("No alert about them is open.")).to_be_visible()
+    # The reason is asked for, beside its field.
+    submit(page, page.get_by_role("button", name="Deactivate account"))
+    reason = page.get_by_label("Reason")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("Write why the account is deactivated; it is kept in the audit log.")).to_be_visible()
+    reason.fill("Moved to another practice")
+    submit(page, page.get_by_role("button", name="Deactivate account"))
+    expect(page.get_by_text("Dora Leaving is deactivated and signed out everywhere.")).to_be_visible()
+    expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
+    with live_server.app.app_context():
+        assert db.session.get(User, dora_id).is_active is False
+    # The one console line is the browser noting the refused form's 400.
+    assert [error for error in page.console_errors if "status of 400" not in error] == []
