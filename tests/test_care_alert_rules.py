@@ -17,6 +17,7 @@ from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.care.alerts import (
     AlertError,
+    RedFlagState,
     alert_history_query,
     exercises_paused,
     open_alert,
@@ -38,7 +39,7 @@ from portal.care.checkins import (
     week_start_for,
 )
 from portal.care.models import Alert, AlertKind, CheckIn, WeeklyOutcome
-from portal.care.red_flags import RED_FLAG_FIELDS
+from portal.care.red_flags import RED_FLAG_FIELDS, Tier
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
 from tests.test_checkins import make_plan
 
@@ -211,16 +212,19 @@ def test_the_red_flag_box_and_the_pause_are_each_patients_own(db, coach, two_pat
     open_alert(other, AlertKind.PAIN_WORSENING, "p", notify=False)
     open_alert(other, AlertKind.MISSED_CHECKINS, "m", notify=False)
     db.session.commit()
-    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == ((True, True), (False, False))
+    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == (
+        RedFlagState(Tier.TODAY, True),
+        RedFlagState(None, False),
+    )
     assert (exercises_paused(flagged.id), exercises_paused(other.id)) == (True, False)
     resolve_alert(red, coach, "Seen.")
     db.session.commit()
     # Resolved without a resume: the box goes, the pause stays until the coach resumes.
-    assert red_flag_status(flagged.id) == (False, True)
+    assert red_flag_status(flagged.id) == RedFlagState(None, True)
     assert exercises_paused(flagged.id) is True
     resume_exercises(flagged, coach)
     db.session.commit()
-    assert red_flag_status(flagged.id) == (False, False)
+    assert red_flag_status(flagged.id) == RedFlagState(None, False)
 
 
 def test_exercises_resumed_while_the_red_flag_is_still_open_keep_the_box(db, coach, two_patients):
@@ -230,7 +234,10 @@ def test_exercises_resumed_while_the_red_flag_is_still_open_keep_the_box(db, coa
     db.session.commit()
     resume_exercises(flagged, coach)
     db.session.commit()
-    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == ((True, False), (True, True))
+    assert (red_flag_status(flagged.id), red_flag_status(other.id)) == (
+        RedFlagState(Tier.TODAY, False),
+        RedFlagState(Tier.TODAY, True),
+    )
 
 
 def test_a_check_in_handed_over_from_another_day_is_not_overwritten(db, patient):

@@ -184,7 +184,7 @@ def test_red_flag_email_is_sent_once_per_open_alert(db, patient, coach):
     save_checkin(patient, today, CALM | {"rf_bladder_bowel": True, "rf_walking": True})
     db.session.commit()
     [mail] = emails_to(db, coach.email)
-    assert "Urgent alert" in mail.subject
+    assert "Emergency alert" in mail.subject
     assert "bladder" not in mail.body  # no health details in an email
 
 

@@ -20,6 +20,7 @@ from config import TestingConfig
 from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Role, User
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.extensions import db as _db
 from tests.conftest import PASSWORD, IsolatedClient, csrf_token, give_test_consent, login
 from tests.servers import AppServer, once_per_run, post_login, prepare_database, throwaway_postgres  # noqa: F401
@@ -129,10 +130,7 @@ def test_checkin_cut_off_half_way_is_not_saved(fault_ctx, throwaway_postgres):  
                 "spasm_episodes": 2,
                 "notes": "cut off half-way",
                 "csrf_token": token,
-                **{
-                    f: "no"
-                    for f in ("rf_numbness", "rf_walking", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")
-                },
+                **dict.fromkeys(RED_FLAG_FIELDS, "no"),
             },
         )
     finally:
@@ -154,10 +152,7 @@ def test_checkin_cut_off_half_way_is_not_saved(fault_ctx, throwaway_postgres):  
             "spasm_episodes": 2,
             "notes": "sent again",
             "csrf_token": token,
-            **{
-                f: "no"
-                for f in ("rf_numbness", "rf_walking", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")
-            },
+            **dict.fromkeys(RED_FLAG_FIELDS, "no"),
         },
     )
     assert again.status_code in (200, 302, 303)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.mail import OutboundEmail
 from tests.conftest import PASSWORD, TOTP_SECRET, csrf_token, login
 
@@ -73,9 +74,7 @@ def test_logs_hold_no_secrets_and_no_health_data(app, client, login_as, patient,
         "spasm_episodes": 3,
         "notes": NOTE,
         "csrf_token": token,
-        **{
-            f: "no" for f in ("rf_numbness", "rf_walking", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")
-        },
+        **dict.fromkeys(RED_FLAG_FIELDS, "no"),
     }
     assert patient_client.post("/me/checkin", data=checkin).status_code in (200, 302, 303)
     token = csrf_token(patient_client, "/messages/")

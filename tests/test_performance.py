@@ -17,6 +17,7 @@ from portal.care.attention import order_by_attention
 from portal.care.checkins import patient_today
 from portal.care.models import CheckIn, PlanItem, PlanItemSchedule
 from portal.care.plans import active_plan
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.coaching.review import review_for
 from portal.timeutil import utcnow
 from tests.conftest import login
@@ -286,12 +287,7 @@ def test_saving_the_check_in_again_reads_it_once(patient, patient_client, querie
     from tests.conftest import csrf_token
 
     data = {"pain": "4", "stiffness": "3", "spasm_episodes": "0", "sleep_quality": "3", "water_glasses": "6"}
-    data.update(
-        {
-            name: "no"
-            for name in ("rf_numbness", "rf_walking", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")
-        }
-    )
+    data.update(dict.fromkeys(RED_FLAG_FIELDS, "no"))
     data["csrf_token"] = csrf_token(patient_client, "/me/checkin")
     assert patient_client.post("/me/checkin", data=data).status_code == 302
     with queries() as statements:
@@ -321,7 +317,7 @@ def test_what_a_patient_logs_is_on_the_next_page_of_patient_and_coach(patient, c
     assert "1 of 2 today" in patient_client.get("/me/").get_data(as_text=True)
 
     answers = {"pain": "6", "stiffness": "3", "spasm_episodes": "1", "sleep_quality": "3", "water_glasses": "6"}
-    answers.update({n: "no" for n in ("rf_numbness", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")})
+    answers.update(dict.fromkeys(RED_FLAG_FIELDS, "no"))
     answers.update(rf_walking="yes", notes="Twinge after gardening")
     answers["csrf_token"] = csrf_token(patient_client, "/me/checkin")
     assert patient_client.post("/me/checkin", data=answers).status_code == 302

@@ -10,6 +10,7 @@ import pytest
 from portal.care.alerts import exercises_paused, open_alert, resolve_alert, resume_exercises
 from portal.care.checkins import patient_today
 from portal.care.models import Alert, AlertKind, CheckIn
+from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.care.today import ItemPaused, set_done, todays_plan
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
@@ -73,8 +74,9 @@ def test_only_exercises_are_paused(db, patient, plan):
 def test_today_shows_the_red_flag_box_and_paused_exercises(db, patient_client, patient, plan):
     _red_flag(patient_client)
     html = patient_client.get("/me/").get_data(as_text=True)
-    box = re.search(r'<section class="alert alert-danger" role="alert".*?</section>', html, re.S).group(0)
-    assert 'href="tel:8175550142"' in box and 'href="tel:911"' in box
+    box = re.search(r'<section class="alert alert-danger[^"]*" role="alert".*?</section>', html, re.S).group(0)
+    assert "Call your clinic today" in box  # trouble walking: the Today tier
+    assert box.index('href="tel:8175550142"') < box.index('href="tel:911"')
     assert html.index('role="alert"') < html.index("Stretches &amp; exercises")
     exercises = html[html.index('id="group-exercise"') : html.index('id="group-posture"')]
     assert "Paused until your coach checks in with you" in exercises
@@ -214,9 +216,7 @@ def test_the_summary_says_since_when_exercises_are_paused_and_the_card_quotes_th
     db, coach_client, patient_client, patient, plan
 ):
     answers = {"pain": "6", "stiffness": "3", "spasm_episodes": "1"}
-    answers.update(
-        {name: "no" for name in ("rf_numbness", "rf_bladder_bowel", "rf_fall_injury", "rf_activity_stopping")}
-    )
+    answers.update(dict.fromkeys(RED_FLAG_FIELDS, "no"))
     answers.update(rf_walking="yes", notes="Tingling down my left leg since the morning")
     answers["csrf_token"] = csrf_token(patient_client, "/me/checkin")
     assert patient_client.post("/me/checkin", data=answers).status_code == 302

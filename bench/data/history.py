@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from bench.data.people import PatientSpec
 from bench.data.plans import Schedules
 from bench.data.writer import BulkWriter
-from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn, ItemLog
-from portal.care.red_flags import RED_FLAG_FIELDS
+from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, alert_severity
+from portal.care.red_flags import RED_FLAG_FIELDS, Tier
 
 CHECKIN_COLUMNS = (
     "id",
@@ -38,6 +38,7 @@ ALERT_COLUMNS = (
     "resolved_by_id",
     "resolved_at",
     "severity",
+    "tier",
 )
 CHECKIN_NOTES = (
     "Long day at the desk, lower back tight by evening.",
@@ -168,11 +169,8 @@ def checkin_row(
         min(5, max(1, round(5 - pain_f / 2.5 + gauss(0, 0.6)))),
         3 + int(rand() * 8),
         CHECKIN_NOTES[int(rand() * len(CHECKIN_NOTES))] if rand() < 0.08 else "",
-        red_flag,
-        False,
-        False,
-        False,
-        False,
+        # The generated red flag is new numbness (a Today-tier answer); every other answer is "no".
+        *(red_flag and field == "rf_numbness" for field in RED_FLAG_FIELDS),
         stamp,
         stamp,
     )
@@ -232,8 +230,10 @@ def _alert(
     resolved_by: int | None = None,
     resolved_at: datetime | None = None,
 ) -> tuple:
-    """An alert in ALERT_COLUMNS order; open ones carry open_key 1 (one open alert per kind)."""
+    """An alert in ALERT_COLUMNS order; open ones carry open_key 1 (one open alert per kind). The generated red
+    flags are new numbness: Today tier."""
     open_key = None if resolved_at else 1
+    tier = Tier.TODAY.value if kind == AlertKind.RED_FLAG else None
     return (
         patient_id,
         kind.value,
@@ -243,5 +243,6 @@ def _alert(
         open_key,
         resolved_by,
         resolved_at,
-        ALERT_SEVERITY[kind],
+        alert_severity(kind, tier),
+        tier,
     )

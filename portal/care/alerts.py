@@ -2,7 +2,8 @@
 
 Rules, precisely:
 
-* **Red flag** (urgent): a saved check-in with any red-flag answer "yes".
+* **Red flag**: a saved check-in with any red-flag answer "yes". Its tier is the highest tier answered
+  (``portal.care.red_flags``); while it is open a later check-in only raises its tier, never lowers it.
 * **Pain worsening**: evaluated when a check-in for day D is saved. The recent
   window is D-2..D (3 local days), the baseline window is D-9..D-3 (the 7 days
   before). With at least 2 check-ins in the recent window and at least 3 in the
@@ -17,8 +18,8 @@ Rules, precisely:
   alert opens when there is no check-in on any of T-3, T-2, T-1 nor T, i.e. three
   whole days went by without one.
 
-**Pause**: a red-flag alert pauses the patient's "Stretches & exercises" from the
-moment it opens. Resolving it with "resume" ends the pause; resolving without
+**Pause**: a red-flag alert of a tier that pauses (Emergency, Today) pauses the patient's
+"Stretches & exercises" from the moment it opens (or rises to such a tier). Resolving it with "resume" ends the pause; resolving without
 keeps the exercises paused until the coach resumes them. ``exercises_paused``
 is the one definition, used by Today, marking an item done and the coach's pages.
 
@@ -38,8 +39,8 @@ from sqlalchemy.orm import aliased
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.care.models import ALERT_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus
-from portal.care.red_flags import answered_yes
+from portal.care.models import RED_FLAG_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus, alert_severity
+from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_of
 from portal.extensions import db
 from portal.i18n import supported_language
 from portal.mail import queue_email
@@ -63,13 +64,24 @@ class AlertError(Exception):
 
 
 def open_alert(
-    patient: User, kind: AlertKind, summary: str, checkin_id: int | None = None, *, notify: bool = True
+    patient: User,
+    kind: AlertKind,
+    summary: str,
+    checkin_id: int | None = None,
+    *,
+    notify: bool = True,
+    tier: Tier | None = None,
 ) -> tuple[Alert, bool]:
     """Open an alert unless one of this kind is already open; returns (alert, created).
 
-    INSERT ... ON CONFLICT DO NOTHING on the open-alert unique index makes this
-    safe against a concurrent writer without aborting the caller's transaction.
+    A red flag takes ``tier`` (default Today: the tier every red flag had before tiers). INSERT ... ON CONFLICT
+    DO NOTHING on the open-alert unique index makes this safe against a concurrent writer without aborting the
+    caller's transaction.
     """
+    if kind == AlertKind.RED_FLAG:
+        tier = Tier(tier or Tier.TODAY)
+    else:
+        tier = None
     now = utcnow()
     db.session.flush()  # the statement below bypasses the ORM's autoflush
     result = db.session.connection().execute(
@@ -77,13 +89,14 @@ def open_alert(
         .values(
             patient_id=patient.id,
             kind=str(kind),
-            severity=ALERT_SEVERITY[kind],
+            severity=alert_severity(kind, tier),
+            tier=str(tier) if tier else None,
             summary=summary[:300],
             checkin_id=checkin_id,
             opened_at=now,
             open_key=1,
             note="",
-            exercises_paused=kind == AlertKind.RED_FLAG,
+            exercises_paused=bool(tier and TIER_RULES[tier].pauses_exercises),
         )
         .on_conflict_do_nothing(index_elements=["patient_id", "kind", "open_key"])
         .returning(Alert.id)
@@ -93,19 +106,43 @@ def open_alert(
         db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == str(kind), Alert.open_key == 1)
     )
     if created and notify and kind == AlertKind.RED_FLAG:
-        _notify_coach(patient)
+        _notify_coach(patient, tier)
     return alert, created
 
 
-def _notify_coach(patient: User) -> None:
-    """Tell the coach by email that an urgent alert waits (no health details in email)."""
+def raise_tier(alert: Alert, tier: Tier, *, notify: bool = True) -> bool:
+    """Raise an open red-flag alert to ``tier`` when that is higher than its own; True when it rose.
+
+    The alert takes the new tier's severity and, for a tier that pauses, pauses the exercises. A conditional
+    UPDATE, so two check-ins saved at once cannot lower a tier the other raised.
+    """
+    current = Tier(alert.tier) if alert.tier else Tier.TODAY
+    if highest_of((current, tier)) == current:
+        return False
+    values = {"tier": str(tier), "severity": RED_FLAG_SEVERITY[tier]}
+    if TIER_RULES[tier].pauses_exercises:
+        values["exercises_paused"] = True
+    result = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.open_key == 1, Alert.severity > RED_FLAG_SEVERITY[tier])
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(alert)
+    if result.rowcount and notify:
+        _notify_coach(alert.patient, tier)
+    return bool(result.rowcount)
+
+
+def _notify_coach(patient: User, tier: Tier) -> None:
+    """Tell the coach by email that a red-flag alert waits, with its severity (no health details in email)."""
     coach = patient.coach
     if coach is None or not coach.is_active or not coach.email_notifications:
         return
     with force_locale(supported_language(coach.language)):
         queue_email(
             coach.email,
-            _("Urgent alert waiting in Holistiq Coach"),
+            _("%(severity)s alert waiting in Holistiq Coach", severity=TIER_RULES[tier].severity_label),
             _(
                 "One of your patients reported a red-flag symptom in today's check-in.\n"
                 "Please sign in to Holistiq Coach and open Alerts to review it."
@@ -178,14 +215,16 @@ def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
 
 def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     opened = []
-    if checkin.has_red_flag:
-        alert, created = open_alert(patient, AlertKind.RED_FLAG, red_flag_summary(checkin), checkin.id)
+    tier = checkin.red_flag_tier
+    if tier is not None:
+        alert, created = open_alert(patient, AlertKind.RED_FLAG, red_flag_summary(checkin), checkin.id, tier=tier)
         if created:
             opened.append(alert)
         else:
-            # Keep the one open urgent alert pointing at the latest answers.
+            # Keep the one open red-flag alert pointing at the latest answers, at the highest tier reported.
             alert.summary = red_flag_summary(checkin)[:300]
             alert.checkin_id = checkin.id
+            raise_tier(alert, tier)
     change = worsening(patient.id, checkin.day)
     if change is not None:
         recent, baseline = change
@@ -263,10 +302,26 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
     return last_day is None or last_day < window_start
 
 
-def red_flag_status(patient_id: int) -> tuple[bool, bool]:
-    """(a red-flag alert is open, a red flag keeps the exercises paused), in one indexed query."""
+@dataclass(frozen=True)
+class RedFlagState:
+    """What the patient's pages show of their red flags: the open alert's tier (None when none is open) and
+    whether a red flag keeps the exercises paused."""
+
+    open_tier: Tier | None = None
+    exercises_paused: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.open_tier is not None
+
+
+TIER_OF_SEVERITY = {severity: tier for tier, severity in RED_FLAG_SEVERITY.items()}
+
+
+def red_flag_status(patient_id: int) -> RedFlagState:
+    """The patient's red-flag state, in one indexed query."""
     row = db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one()
-    return bool(row[0]), bool(row[1])
+    return RedFlagState(open_tier=TIER_OF_SEVERITY.get(row[0]), exercises_paused=bool(row[1]))
 
 
 def exercises_paused(patient_id: int) -> bool:
@@ -306,7 +361,7 @@ def _build_red_flag_status():
     is_open = Alert.open_key == 1
     pausing = Alert.exercises_paused.is_(True)
     return db.select(
-        func.max(case((is_open, 1), else_=0)),
+        func.min(case((is_open, Alert.severity))),  # the open red flag's tier, as its severity number
         func.max(case((pausing, 1), else_=0)),
     ).where(Alert.patient_id == bindparam("patient_id"), Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
 

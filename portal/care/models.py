@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.care.red_flags import answered_yes
+from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_tier, tier_rule
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -220,6 +220,8 @@ class CheckIn(db.Model):
     rf_bladder_bowel: Mapped[bool] = mapped_column(default=False)
     rf_fall_injury: Mapped[bool] = mapped_column(default=False)
     rf_activity_stopping: Mapped[bool] = mapped_column(default=False)
+    rf_leg_weakness: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rf_fever: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -228,6 +230,11 @@ class CheckIn(db.Model):
     @property
     def has_red_flag(self) -> bool:
         return bool(answered_yes(self))
+
+    @property
+    def red_flag_tier(self) -> Tier | None:
+        """The highest tier among the red flags answered "yes" (None without one)."""
+        return highest_tier(self)
 
 
 class ItemLog(db.Model):
@@ -281,8 +288,24 @@ class AlertKind(StrEnum):
     MISSED_CHECKINS = "missed_checkins"
 
 
-# Lower sorts first: most urgent at the top of the inbox.
-ALERT_SEVERITY = {AlertKind.RED_FLAG: 0, AlertKind.PAIN_WORSENING: 1, AlertKind.MISSED_CHECKINS: 2}
+# Lower sorts first: most urgent at the top of the inbox. A red flag's number is its tier's (Emergency 0,
+# Urgent 1, Attention 2), every red flag before the other kinds.
+RED_FLAG_SEVERITY = {tier: len(TIER_RULES) - rule.rank for tier, rule in TIER_RULES.items()}
+ALERT_SEVERITY = {
+    AlertKind.RED_FLAG: RED_FLAG_SEVERITY[Tier.TODAY],  # a red flag opened without a tier
+    AlertKind.PAIN_WORSENING: len(TIER_RULES),
+    AlertKind.MISSED_CHECKINS: len(TIER_RULES) + 1,
+}
+LEAST_URGENT_RED_FLAG = max(RED_FLAG_SEVERITY.values())
+
+
+def alert_severity(kind: str, tier: Tier | str | None = None) -> int:
+    """The sort number of an alert of ``kind`` (and, for a red flag, ``tier``): lower is more urgent."""
+    if kind == AlertKind.RED_FLAG and tier:
+        return RED_FLAG_SEVERITY[Tier(tier)]
+    return ALERT_SEVERITY[AlertKind(kind)]
+
+
 ALERT_LABELS = {
     AlertKind.RED_FLAG: _l("Red flag"),
     AlertKind.PAIN_WORSENING: _l("Pain worsening"),
@@ -300,7 +323,10 @@ class Alert(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(32))
-    severity: Mapped[int] = mapped_column(default=2)
+    severity: Mapped[int] = mapped_column(default=2)  # alert_severity(): the inbox's order
+    # A red flag's tier (portal.care.red_flags.Tier: emergency, today, soon), NULL for other kinds; it only rises
+    # while the alert is open (the highest tier reported since it opened wins).
+    tier: Mapped[str | None] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(String(300), default="")
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -327,6 +353,18 @@ class Alert(db.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def severity_name(self) -> str | None:
+        """A red flag's severity word ("Emergency", "Urgent", "Attention"), fixed English for the API and exports."""
+        rule = tier_rule(self.tier)
+        return rule.severity if rule else None
+
+    @property
+    def severity_label(self) -> str | None:
+        """The same severity word, translated, for the pages."""
+        rule = tier_rule(self.tier)
+        return str(rule.severity_label) if rule else None
 
 
 Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key, unique=True)

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, func
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
-from portal.care.alerts import exercises_paused, red_flag_status
+from portal.care.alerts import RedFlagState, exercises_paused, red_flag_status
 from portal.care.models import Alert, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
 from portal.care.plans import active_plan
@@ -115,7 +115,12 @@ class TodayPlan:
     plan: Plan | None
     items: list[TodayItem]
     exercises_paused: bool = False
-    red_flag_open: bool = False  # the safety box shows at the top while a red-flag alert is open
+    # The safety advice of the open red-flag alert's tier shows at the top while it is open.
+    red_flag: RedFlagState = field(default_factory=RedFlagState)
+
+    @property
+    def red_flag_open(self) -> bool:
+        return self.red_flag.is_open
 
     @property
     def not_started(self) -> bool:
@@ -182,9 +187,10 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     plan = active_plan(patient.id)
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
-    red_flag_open, paused = red_flag_status(patient.id)
+    red_flag = red_flag_status(patient.id)
+    paused = red_flag.exercises_paused
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
-    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused, red_flag_open=red_flag_open)
+    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused, red_flag=red_flag)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from portal.auth.models import User
 from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused_since, previous_week_pain
 from portal.care.attention import Attention, Tier, attention_of, pain_trend, red_flag_days
 from portal.care.checkins import checkin_history_query, patient_today
-from portal.care.models import ALERT_LABELS, ALERT_SEVERITY, Alert, AlertKind, CheckIn
+from portal.care.models import ALERT_LABELS, LEAST_URGENT_RED_FLAG, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_and_pauses, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
@@ -54,7 +54,8 @@ class PatientReview:
 
     @property
     def has_urgent_alert(self) -> bool:
-        return self.most_urgent == ALERT_SEVERITY[AlertKind.RED_FLAG]
+        """A red-flag alert (of any tier) is open: every red flag sorts before the other kinds."""
+        return self.most_urgent is not None and self.most_urgent <= LEAST_URGENT_RED_FLAG
 
     @property
     def adherence_percent(self) -> int | None:

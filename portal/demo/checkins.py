@@ -132,7 +132,12 @@ def seed_checkin_history() -> None:
         # The alerts the real rules would have opened when these check-ins came in.
         if red_flag_checkin is not None:
             open_alert(
-                patient, AlertKind.RED_FLAG, red_flag_summary(red_flag_checkin), red_flag_checkin.id, notify=False
+                patient,
+                AlertKind.RED_FLAG,
+                red_flag_summary(red_flag_checkin),
+                red_flag_checkin.id,
+                notify=False,
+                tier=red_flag_checkin.red_flag_tier,
             )
         yesterday = local_today(patient.tz) - timedelta(days=1)
         change = worsening(patient.id, yesterday)

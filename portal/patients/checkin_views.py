@@ -21,7 +21,7 @@ from portal.care.checkins import (
     save_weekly_outcome,
     week_start_for,
 )
-from portal.care.red_flags import RED_FLAG_QUESTIONS
+from portal.care.red_flags import RED_FLAG_QUESTIONS, TIER_RULES, TIERS_BY_RANK, tier_rule
 from portal.exercises.translations import item_texts
 from portal.extensions import db
 from portal.i18n import current_language
@@ -142,6 +142,9 @@ class _CheckInPage:
                 clinic_phone=self.patient.clinic_phone,
                 peg_due=outcome_for_week(self.patient.id, week_start_for(self.today)) is None,
                 questions=RED_FLAG_QUESTIONS,
+                # After saving, the advice of the highest tier reported; before, each tier's for checkin.js.
+                saved_rule=tier_rule(self.existing.red_flag_tier) if self.existing is not None else None,
+                tier_rules=[TIER_RULES[tier] for tier in TIERS_BY_RANK],
             ),
             status,
         )

@@ -66,6 +66,10 @@ class CheckInForm(PortalForm):
     def red_flag_fields(self) -> list:
         return [getattr(self, flag.field) for flag in RED_FLAGS]
 
+    def red_flag_questions(self) -> list:
+        """(field, RedFlag) pairs in the order the check-in asks them: the page marks each question's tier."""
+        return [(getattr(self, flag.field), flag) for flag in RED_FLAGS]
+
     @property
     def safety_unanswered(self) -> bool:
         return any(field.errors for field in self.red_flag_fields())

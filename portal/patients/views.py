@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.auth.access import patient_required
 from portal.care.checkins import checkin_for
 from portal.care.plans import active_plan
+from portal.care.red_flags import tier_rule
 from portal.care.today import (
     CannotMark,
     log_session,
@@ -42,7 +43,7 @@ def _today_page() -> str:
         checked_in=checked_in,
         has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
-        red_flag_open=plan_today.red_flag_open,
+        safety_rule=tier_rule(plan_today.red_flag.open_tier),
         clinic_phone=current_user.clinic_phone,
     )
 

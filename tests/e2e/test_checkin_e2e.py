@@ -69,7 +69,7 @@ def test_patient_checks_in_sees_progress_and_edits_same_day(live_server, mobile_
     _answer_safety_questions_no(page)
     page.get_by_role("button", name="Save check-in").click()
     expect(page.get_by_text("Check-in saved.")).to_be_visible()
-    expect(page.get_by_text("Please get medical advice today")).to_have_count(0)
+    expect(page.locator("#safety")).to_have_count(0)  # no red flag, no advice
 
     _open_nav(page, "My progress")
     expect(page.get_by_role("heading", level=1)).to_have_text("My progress")
@@ -107,7 +107,7 @@ def test_red_flag_shows_safety_message_and_coach_resolves_the_alert(live_server,
     page.get_by_role("group", name="Trouble walking or standing?").get_by_label("Yes").check()
     expect(hint).to_contain_text("call 911")  # advice shows as soon as "Yes" is picked
     page.get_by_role("button", name="Save check-in").click()
-    safety = page.get_by_role("alert").filter(has_text="Please get medical advice today")
+    safety = page.get_by_role("alert").filter(has_text="Call your clinic today")
     expect(safety).to_be_visible()
     expect(safety).to_contain_text("911")
     expect(safety).to_contain_text("555-01")  # the clinic's phone

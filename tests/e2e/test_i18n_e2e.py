@@ -59,8 +59,8 @@ def test_sofia_reads_today_and_the_safety_questions_in_spanish(live_server, mobi
     question.get_by_label("Sí").check()
     hint = page.locator("#red-flag-hint")
     expect(hint).to_be_visible()
-    expect(hint).to_contain_text("Por favor, guarde su registro diario y luego llame hoy a su clínica")
-    expect(hint).to_contain_text("Si es una emergencia, llame al 911 ahora.")
+    expect(hint).to_contain_text("Llame hoy a su clínica")
+    expect(hint).to_contain_text("llame al 911 si empeora")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert page.console_errors == []
 

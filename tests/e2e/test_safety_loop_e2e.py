@@ -55,7 +55,7 @@ def test_red_flag_pauses_exercises_until_the_coach_resumes_them(live_server, mob
     _answer_no(page)
     page.get_by_role("group", name="A recent fall or injury?").get_by_label("Yes").check()
     page.get_by_role("button", name="Save check-in").click()
-    expect(page.get_by_role("alert").filter(has_text="Please get medical advice today")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="Call your clinic today")).to_be_visible()
 
     page.goto(f"{live_server}/me/")
     box = page.locator("#red-flag-box")
