@@ -274,7 +274,7 @@ def test_migration_gives_existing_alerts_their_tier_and_sort_number(tmp_path):
                 patient_ids.append(patient.id)
             _db.session.commit()
             _db.session.remove()
-            downgrade(revision="b3e9d1a7c5f2")
+            downgrade(revision="a8c3e5f7b9d1")
             answers = ["rf_bladder_bowel", "rf_walking", "rf_activity_stopping", None, None]
             kinds = ["red_flag", "red_flag", "red_flag", "pain_worsening", "missed_checkins"]
             for n, (patient_id, answer, kind) in enumerate(zip(patient_ids, answers, kinds, strict=True)):

@@ -5,7 +5,7 @@ kinds after them (pain worsening 3, missed check-ins 4). Existing red-flag alert
 they point at (bladder or bowel control: Emergency; only pain stopping daily activities: Soon; else Today).
 
 Revision ID: b3e7f1a9c2d4
-Revises: b3e9d1a7c5f2
+Revises: a8c3e5f7b9d1
 Create Date: 2026-12-06 17:45:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b3e7f1a9c2d4"
-down_revision = "b3e9d1a7c5f2"
+down_revision = "a8c3e5f7b9d1"
 branch_labels = None
 depends_on = None
 
