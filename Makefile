@@ -109,6 +109,15 @@ format: install-dev
 bench: install-dev
 	bash bench/run.sh
 
+## bench-large: the bench on PostgreSQL with a network-sized set (BENCH_LARGE_PATIENTS x BENCH_LARGE_DAYS,
+## default 100,000 x 365, in the database holistiq_bigbench_large, dropped afterwards) beside the demo data;
+## results in bench/results/large.{md,json}. Takes tens of minutes and tens of GB: not part of `make test`.
+BENCH_LARGE_PATIENTS ?= 100000
+BENCH_LARGE_DAYS ?= 365
+bench-large: install-dev
+	BENCH_SETS=demo,large BENCH_ENGINES=postgresql BENCH_OUTPUT=large BENCH_DB_PREFIX=holistiq_bigbench \
+		BENCH_LARGE_PATIENTS=$(BENCH_LARGE_PATIENTS) BENCH_LARGE_DAYS=$(BENCH_LARGE_DAYS) bash bench/run.sh
+
 ## bench-data: the benchmark's large data set into DATABASE_URL, PostgreSQL or SQLite (dev-only, not a flask command)
 BENCH_PATIENTS ?= 10000
 BENCH_DAYS ?= 180

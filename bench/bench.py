@@ -10,12 +10,15 @@ ceiling. Results: bench/results/latest.json and latest.md.
 
 Environment (all optional):
   BENCH_PATIENTS / BENCH_DAYS   reference size (10000 / 180)
+  BENCH_LARGE_PATIENTS / BENCH_LARGE_DAYS   size of the "large" set, `make bench-large` (100000 / 365)
+  BENCH_OUTPUT                  name of the result files in bench/results ("latest"; `make bench-large`: "large")
+  BENCH_DB_PREFIX               PostgreSQL database names, <prefix>_<set> ("holistiq_bench"; `make bench-large`: "holistiq_bigbench")
   BENCH_DURATION                seconds of load per page (8)
   BENCH_HELLO_DURATION          seconds of the ceiling measured right before each page (4)
   BENCH_CONNECTIONS             concurrent connections (16)
   BENCH_PG_URL                  server to create the databases on (postgresql://postgres@127.0.0.1:5432/postgres)
   BENCH_PORT                    first of the two ports used (8810 for hello, the next for the portal)
-  BENCH_SETS                    which data sets: "demo,reference" (default) or one of them
+  BENCH_SETS                    which data sets: "demo,reference" (default), "demo,large" or any of them
   BENCH_ENGINES                 which databases: "postgresql,sqlite" (default) or one of them
   BENCH_KEEP_DB=1               keep the databases (PostgreSQL) and files (SQLite) afterwards, for profiling
   BENCH_DATA_KEY                the DATA_ENCRYPTION_KEY to use (default: a new one per run)
@@ -53,6 +56,12 @@ from report import evaluate, markdown, section_title  # noqa: E402
 VENV_BIN = ROOT / ".venv" / "bin"
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 DAYS = int(os.environ.get("BENCH_DAYS", "180"))
+LARGE_PATIENTS = int(os.environ.get("BENCH_LARGE_PATIENTS", "100000"))
+LARGE_DAYS = int(os.environ.get("BENCH_LARGE_DAYS", "365"))
+# The data sets bench.data generates, and their sizes; "demo" is seed-demo alone.
+GENERATED = {"reference": (PATIENTS, DAYS), "large": (LARGE_PATIENTS, LARGE_DAYS)}
+OUTPUT = os.environ.get("BENCH_OUTPUT", "latest")
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "holistiq_bench")
 DURATION = int(os.environ.get("BENCH_DURATION", "8"))
 HELLO_DURATION = int(os.environ.get("BENCH_HELLO_DURATION", "4"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
@@ -386,7 +395,7 @@ def _table_sizes(database: BenchDatabase) -> dict[str, int]:
 
 
 def run_set(name: str, engine: str) -> dict:
-    database = create_database(engine, name, PG_URL)
+    database = create_database(engine, name, PG_URL, DB_PREFIX)
     try:
         return _measure_set(name, database)
     finally:
@@ -405,17 +414,19 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
     flask(env, "db", "upgrade")
     flask(env, "seed-demo")
     generator = None
-    if name == "reference":
-        log(f"generating {PATIENTS} patients x {DAYS} days")
-        out = bench_data(env, "--patients", str(PATIENTS), "--days", str(DAYS))
+    if name in GENERATED:
+        patients, days = GENERATED[name]
+        log(f"generating {patients} patients x {days} days")
+        out = bench_data(env, "--patients", str(patients), "--days", str(days))
         print(out, end="")
         match = re.search(r"Wrote ([\d,]+) rows in ([\d.]+) s \(([\d,]+) rows/s\)", out)
+        generator = {"patients": patients, "days": days}
         if match:
-            generator = {
-                "rows": int(match.group(1).replace(",", "")),
-                "seconds": float(match.group(2)),
-                "rows_per_second": int(match.group(3).replace(",", "")),
-            }
+            generator.update(
+                rows=int(match.group(1).replace(",", "")),
+                seconds=float(match.group(2)),
+                rows_per_second=int(match.group(3).replace(",", "")),
+            )
         patient_email = "patient-00001@bench.holistiq.example"
         coach_email = "coach-0001@bench.holistiq.example"
         # A generated patient like the first, reading in Spanish: Today in both languages, same data shape.
@@ -425,7 +436,11 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
         patient_email, coach_email = "patient@example.com", "coach@example.com"
         spanish_email = "patient7@example.com"  # the demo's Spanish-speaking patient
     sizes = _table_sizes(database)
-    log(f"{title}: database ready in {time.perf_counter() - t0:.0f} s: {sizes}")
+    ready_seconds = time.perf_counter() - t0
+    if generator is not None:
+        generator["wall_seconds"] = round(ready_seconds)
+    disk_mb = database.disk_mb()
+    log(f"{title}: database ready in {ready_seconds:.0f} s, {disk_mb:,.0f} MB on disk: {sizes}")
 
     load_before = os.getloadavg()[0]
     # Both servers stay up for the whole set; an idle gunicorn costs nothing. Right before
@@ -489,6 +504,7 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
         "engine": database.engine,
         "database": database.settings(),
         "sizes": sizes,
+        "disk_mb": disk_mb,
         "generator": generator,
         "hello": hello,
         "pages": [asdict(r) for r in results],
@@ -518,16 +534,17 @@ def main() -> int:
         "seconds": round(time.perf_counter() - started),
         "machine": {"cpus": os.cpu_count()},
         "settings": {"connections": CONNECTIONS, "duration_s": DURATION, "patients": PATIENTS, "days": DAYS,
+                     "sizes": {n: GENERATED[n] for n in SETS if n in GENERATED},
                      "workers": 2, "worker_class": "sync", "engines": engines},
         "sections": sections,
     }  # fmt: skip
     report["goals"] = evaluate(sections)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{OUTPUT}.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
-    (RESULTS / "latest.md").write_text(table)
+    (RESULTS / f"{OUTPUT}.md").write_text(table)
     print(table)
-    log(f"done in {report['seconds']} s; wrote bench/results/latest.json and latest.md")
+    log(f"done in {report['seconds']} s; wrote bench/results/{OUTPUT}.json and {OUTPUT}.md")
     return 0
 
 

@@ -49,6 +49,10 @@ class BenchDatabase:
         """Engine settings worth recording next to the figures."""
         return {}
 
+    def disk_mb(self) -> float:
+        """The database's size on disk, in MB (tables, indexes, TOAST)."""
+        raise NotImplementedError
+
     def remove(self) -> None:
         raise NotImplementedError
 
@@ -60,13 +64,16 @@ class BenchDatabase:
 
 
 class PostgresDatabase(BenchDatabase):
-    """holistiq_bench_<set> on the server in BENCH_PG_URL, dropped first if it exists."""
+    """<prefix>_<set> on the server in BENCH_PG_URL, dropped first if it exists: holistiq_bench_demo and
+    holistiq_bench_reference for `make bench`, holistiq_bigbench_demo and holistiq_bigbench_large for
+    `make bench-large` (BENCH_DB_PREFIX), so the two runs never drop each other's database, nor the
+    test suite's."""
 
     engine = "postgresql"
 
-    def __init__(self, set_name: str, server_url: str) -> None:
+    def __init__(self, set_name: str, server_url: str, prefix: str = "holistiq_bench") -> None:
         self.server_url = server_url
-        self.dbname = f"holistiq_bench_{set_name}"
+        self.dbname = f"{prefix}_{set_name}"
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
@@ -94,6 +101,9 @@ class PostgresDatabase(BenchDatabase):
             "server_version": self.rows("SHOW server_version")[0][0],
             "random_page_cost": self.rows("SHOW random_page_cost")[0][0],
         }
+
+    def disk_mb(self) -> float:
+        return round(self.rows("SELECT pg_database_size(current_database())")[0][0] / 1e6, 1)
 
     def remove(self) -> None:
         self.close()
@@ -123,6 +133,10 @@ class SqliteDatabase(BenchDatabase):
             "file_mb": round(self.path.stat().st_size / 1e6, 1) if self.path.exists() else 0,
         }
 
+    def disk_mb(self) -> float:
+        files = [self.path, self.path.with_name(self.path.name + "-wal")]
+        return round(sum(f.stat().st_size for f in files if f.exists()) / 1e6, 1)
+
     def remove(self) -> None:
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -131,10 +145,10 @@ class SqliteDatabase(BenchDatabase):
         return f"kept {self.path} (DATABASE_URL={self.url})"
 
 
-def create_database(engine: str, set_name: str, pg_server_url: str) -> BenchDatabase:
-    """A fresh, empty database for one data set on one engine."""
+def create_database(engine: str, set_name: str, pg_server_url: str, prefix: str = "holistiq_bench") -> BenchDatabase:
+    """A fresh, empty database for one data set on one engine (``prefix``: PostgreSQL's database name)."""
     if engine == "postgresql":
-        return PostgresDatabase(set_name, pg_server_url)
+        return PostgresDatabase(set_name, pg_server_url, prefix)
     if engine == "sqlite":
         return SqliteDatabase(set_name)
     raise ValueError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")

@@ -86,6 +86,25 @@ def test_reference_cost_is_compared_with_the_demo_on_the_same_engine():
     assert sections[3]["pages"][0]["demo_over_reference"] == 2.0
 
 
+def test_the_large_set_has_its_own_latency_and_memory_goals_and_is_compared_with_the_demo():
+    """`make bench-large`: p99 under 150 ms and workers under 200 MB; cost within 1.5x of the demo's."""
+    slow = {**_page("today", 0.25, 0.3, {"app": 12.0, "postgres": 4.0}), "p99_ms": 140.0}
+    demo = _section(
+        "demo", "postgresql", [{**_page("today", 0.25, 0.3, {"app": 8.0, "postgres": 2.0}), "p99_ms": 140.0}]
+    )
+    large = {**_section("large", "postgresql", [slow]), "worker_rss_mb": [180.0, 190.0], "disk_mb": 31_500.0}
+    large["generator"] = {"patients": 100_000, "days": 365, "rows": 10, "seconds": 5.0, "rows_per_second": 2}
+    result = evaluate([demo, large])
+    assert _ok(result, "large", "postgresql", "today", "p99 < 150 ms")
+    assert not _ok(result, "demo", "postgresql", "today", "p99 < 100 ms")  # make bench's goal stays
+    assert _ok(result, "large", "postgresql", "workers", "RSS < 200 MB")
+    assert not _ok(result, "large", "postgresql", "today", "cost ref/demo")  # 16 / 10 = 1.6x
+    assert large["pages"][0]["demo_over_reference"] == 1.6
+    table = markdown({"finished_at": "now", "machine": {"cpus": 2}, "goals": result, "sections": [demo, large],
+                      "settings": {"workers": 2, "worker_class": "sync", "connections": 16, "duration_s": 8}})  # fmt: skip
+    assert "Generator (100,000 patients x 365 days)" in table and "Database on disk: 31,500 MB." in table
+
+
 def test_markdown_has_the_goal_column_and_a_section_per_data_set_and_engine():
     label = "Patient: account page (minimal signed-in page)"
     sections = [
