@@ -48,6 +48,8 @@ ACTION_LABELS: dict[str, Any] = {
     "consent.give": _l("Agreed to a consent text"),
     "consent.publish": _l("Published consent texts"),
     "data.export": _l("Downloaded own data"),
+    "goals.rate": _l("Rated own activities"),
+    "intake.finish": _l("Finished the intake"),
     "invitation.accepted": _l("Accepted invitation"),
     "library.create": _l("Added library item"),
     "library.duplicate": _l("Copied library item"),
@@ -93,6 +95,7 @@ ACTION_LABELS: dict[str, Any] = {
 
 # Detail keys in words; a key without words is shown as it is stored.
 DETAIL_LABELS: dict[str, Any] = {
+    "activities": _l("Activities"),
     "changes": _l("Changes"),
     "clinic": _l("Clinic"),
     "codes_left": _l("Recovery codes left"),

@@ -226,6 +226,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("patients.consent", "GET"): Rule(PATIENTS),
     ("patients.consent", "POST"): Rule(PATIENTS),
     ("patients.agreements", "GET"): Rule(PATIENTS),
+    # "About your back" and the goals: the signed-in patient's own (ids are step numbers, not objects).
+    ("patients.intake", "GET"): Rule(PATIENTS),
+    ("patients.intake_step", "GET"): Rule(PATIENTS, lambda w: {"number": 1}),
+    ("patients.intake_step", "POST"): Rule(PATIENTS, lambda w: {"number": 1}),
+    ("patients.rate_goals", "GET"): Rule(PATIENTS),
+    ("patients.rate_goals", "POST"): Rule(PATIENTS),
+    ("patients.goals_data", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
     ("patients.my_plan", "GET"): Rule(PATIENTS),
     # The session's steps are numbered within the signed-in patient's own day: step 1 is

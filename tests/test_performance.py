@@ -243,16 +243,17 @@ def test_coach_patient_page_writes_its_audit_row_after_every_read(patient, coach
     assert not [sql for sql in stmts[writes[0] + 1 :] if sql.lstrip().upper().startswith("SELECT")]
 
 
-def test_today_reads_what_it_shows_in_six_statements(patient, patient_client, queries, db):
+def test_today_reads_what_it_shows_in_seven_statements(patient, patient_client, queries, db):
     """The session, the plan with its items, today's logs, the red-flag state (open alert and
-    pause together), today's check-in and the unread-messages badge: one statement each."""
+    pause together), today's check-in, the intake's state with the patient's goals and their
+    ratings, and the unread-messages badge: one statement each."""
     from tests.plan_factories import make_item, make_plan
 
     make_plan(patient, items=[make_item(kind=k) for k in ("exercise", "posture", "diet")])
     patient_client.get("/me/")
     with queries() as statements:
         assert patient_client.get("/me/").status_code == 200
-    assert len(statements) <= 6, "\n".join(statements)
+    assert len(statements) <= 7, "\n".join(statements)
 
 
 def test_a_coachs_badges_are_one_statement(coach, patient, coach_client, queries, db):

@@ -22,6 +22,7 @@ from portal.care.consent import (
     latest_consents,
     texts_for,
 )
+from portal.care.intake import intake_for
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
@@ -38,6 +39,13 @@ CONSENT_ALLOWED_ENDPOINTS = frozenset(
 # once per sign-in, not on every page. Signing in starts a new session (portal.auth.views), so
 # a version published meanwhile is asked at the patient's next sign-in, as the admin is told.
 CONSENT_SESSION_KEY = "consent_ok"
+
+
+def remember_consent_at_sign_in(sender, user, **extra) -> None:  # noqa: ARG001 - Flask-Login's signal
+    """Check consent once, at sign-in (connected to Flask-Login's ``user_logged_in`` by the package's
+    init_app): the pages after it then cost no statement for it."""
+    if user.role == Role.PATIENT and consent_state(user).given:
+        session[CONSENT_SESSION_KEY] = user.id
 
 
 @bp.before_app_request
@@ -94,7 +102,9 @@ def consent():
     db.session.commit()
     session[CONSENT_SESSION_KEY] = current_user.id
     flash(_("Thank you. You can read these texts again at any time from your account page."), "success")
-    return redirect(url_for("patients.today"))
+    # Next comes "About your back", unless it is done (a new version agreed to later).
+    intake = intake_for(current_user.id)
+    return redirect(url_for("patients.today" if intake is not None and intake.finished_at else "patients.intake"))
 
 
 @bp.route("/agreements")

@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal import audit
 from portal.auth.access import patient_required
 from portal.care.checkins import patient_today
+from portal.care.goals import rating_history
 from portal.care.models import peg_score
 from portal.care.progress import chart_data_for, chart_days, progress_for
 from portal.extensions import db
@@ -21,7 +22,9 @@ def progress():
     days = chart_days(request.args.get("days"))
     today = patient_today(current_user)
     data = progress_for(current_user.id, today, days)
-    return render_template("patients/progress.html", progress=data, days=days, today=today)
+    return render_template(
+        "patients/progress.html", progress=data, days=days, today=today, goal_history=rating_history(current_user.id)
+    )
 
 
 @bp.route("/progress/data.json")

@@ -22,6 +22,7 @@ from portal.exercises.translations import item_text
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
+from portal.patients.goal_views import today_goals_context
 from portal.patients.session_views import refuse_mark, wants_json
 from portal.patients.today_forms import MarkDoneForm
 from portal.timeutil import local_today
@@ -39,6 +40,7 @@ def _today_page() -> str:
     checked_in = checkin_for(current_user.id, plan_today.day) is not None
     return render_template(
         "patients/today.html",
+        **today_goals_context(current_user.id, plan_today.day),
         today=plan_today,
         checked_in=checked_in,
         has_session=bool(session_items(plan_today)),

@@ -77,6 +77,21 @@
         options: baseOptions(100, "%")
       };
     },
+    goals: function (data) {
+      // One line per activity the patient rated (PSFS, 0-10), over the days they rated them.
+      var colours = [BRAND, ORANGE, GREEN, PURPLE];
+      return {
+        type: "line",
+        data: {
+          labels: data.goals.labels.map(shortDate),
+          datasets: data.goals.series.map(function (series, n) {
+            var colour = colours[n % colours.length];
+            return { label: series.label, data: series.data, borderColor: colour, backgroundColor: colour, tension: 0 };
+          })
+        },
+        options: baseOptions(10, "0–10")
+      };
+    },
     peg: function (data) {
       return {
         type: "line",
