@@ -97,6 +97,7 @@ ACTION_LABELS: dict[str, Any] = {
 DETAIL_LABELS: dict[str, Any] = {
     "activities": _l("Activities"),
     "changes": _l("Changes"),
+    "content_type": _l("File type"),
     "clinic": _l("Clinic"),
     "codes_left": _l("Recovery codes left"),
     "count": _l("Sessions"),
@@ -116,6 +117,7 @@ DETAIL_LABELS: dict[str, Any] = {
     "locale": _l("Language"),
     "name": _l("Name"),
     "page": _l("Page"),
+    "plan": _l("Plan"),
     "patients": _l("Patients"),
     "program": _l("Program"),
     "reason": _l("Reason"),
@@ -131,7 +133,7 @@ DETAIL_LABELS: dict[str, Any] = {
     "version": _l("Version"),
 }
 
-# Detail keys that hold a person's id.
+# Detail keys that name a person: their name, with their id under "<key>_id" (older entries: the id).
 PERSON_KEYS = ("from_coach", "to_coach")
 
 
@@ -144,6 +146,12 @@ def action_label(action: str) -> str:
 def action_choices() -> list[tuple[str, str]]:
     """The known actions for a filter, in words, alphabetically as read."""
     return sorted(((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda pair: pair[1].lower())
+
+
+def _person_id(detail: dict[str, Any], key: str) -> Any:
+    """The id of the person a detail names: ``<key>_id`` beside their name, or (older entries) the
+    value itself."""
+    return detail.get(f"{key}_id", detail.get(key, ""))
 
 
 def _detail_value(value: Any) -> str:
@@ -193,7 +201,7 @@ class AuditEvent(db.Model):
     def person_ids(self) -> set[int]:
         """Ids of the people the details name by id, so a page can look them all up at once."""
         detail = self.detail_dict
-        return {int(detail[key]) for key in PERSON_KEYS if str(detail.get(key, "")).isdigit()}
+        return {int(value) for key in PERSON_KEYS if str(value := _person_id(detail, key)).isdigit()}
 
     def detail_fields(self, people: dict[int, str] | None = None) -> list[tuple[str, str]]:
         """The details as (label, value) pairs people can read; ``people`` names ids of PERSON_KEYS."""
@@ -201,9 +209,12 @@ class AuditEvent(db.Model):
         people = people or {}
         fields = []
         for key, value in detail.items():
+            if key.endswith("_id") and key.removesuffix("_id") in detail:
+                continue  # the id behind a name shown beside it ("item" and "item_id"): kept for the CSV
             label = str(DETAIL_LABELS.get(key, key.replace("_", " ")))
-            if key in PERSON_KEYS and str(value).isdigit() and int(value) in people:
-                fields.append((label, people[int(value)]))
+            person = _person_id(detail, key)
+            if key in PERSON_KEYS and str(person).isdigit() and int(person) in people:
+                fields.append((label, people[int(person)]))
             else:
                 fields.append((label, _detail_value(value)))
         return fields

@@ -105,7 +105,12 @@ def test_reassign_coach_moves_the_active_plan_only(db, admin, patient, coach, ma
     assert patient.coach_id == new_coach.id and active.coach_id == new_coach.id and ended.coach_id == coach.id
     event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.reassign_coach")).one()
     assert event.actor_id == admin.id and event.patient_id == patient.id
-    assert event.detail_dict == {"from_coach": coach.id, "to_coach": new_coach.id}
+    assert event.detail_dict == {
+        "from_coach": coach.name,
+        "from_coach_id": coach.id,
+        "to_coach": "Robin Second",
+        "to_coach_id": new_coach.id,
+    }
     reassign_coach(patient, new_coach, actor=admin)  # already theirs: nothing to record
     assert _actions(db).count("account.reassign_coach") == 1
 

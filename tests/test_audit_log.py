@@ -81,6 +81,44 @@ def test_audit_page_names_people_and_shows_local_time_and_fields(admin_client, a
     assert "User #" not in entry and "{&#34;" not in entry and '{"' not in entry
 
 
+def test_audit_details_name_things_and_keep_their_ids_out_of_sight(admin_client, admin, db, make_user):
+    old_coach = make_user(Role.COACH, name="Olivia Old", email="olivia@example.org")
+    new_coach = make_user(Role.COACH, name="Nora New", email="nora@example.org")
+    patient = make_user(Role.PATIENT, name="Maria Gonzalez", email="maria@example.org", coach=old_coach)
+    audit.record(
+        "plan.item_update",
+        patient,
+        actor=new_coach,
+        patient=patient,
+        item="Pelvic tilt",
+        item_id=41,
+        fields=["sets"],
+        before={"sets": 2},
+    )
+    audit.record(
+        "account.reassign_coach",
+        patient,
+        actor=admin,
+        from_coach="Olivia Old",
+        from_coach_id=old_coach.id,
+        to_coach="Nora New",
+        to_coach_id=new_coach.id,
+    )
+    audit.record("plan.assign", patient, actor=new_coach, patient=patient, program="Spasm relief", program_id=7)
+    db.session.commit()
+    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    entry = html[html.index('class="list-unstyled audit-log"') :]
+    assert "Plan item</dt><dd>Pelvic tilt</dd>" in entry and "Program</dt><dd>Spasm relief</dd>" in entry
+    # People: the name with today's email, found by the id kept beside it.
+    assert "Previous coach</dt><dd>Olivia Old (olivia@example.org)" in entry
+    assert "New coach</dt><dd>Nora New (nora@example.org)" in entry
+    assert "item id" not in entry and "program id" not in entry and "coach id" not in entry
+    assert ">41<" not in entry and ">7<" not in entry
+    # The CSV keeps both, so an entry can still be tied to its row.
+    csv = admin_client.get("/admin/audit.csv").get_data(as_text=True)
+    assert '""item"": ""Pelvic tilt""' in csv and '""item_id"": 41' in csv
+
+
 def test_audit_page_in_spanish_has_spanish_words(login_as, make_user, db):
     admin = make_user(Role.ADMIN, language="es")
     audit.record("patient.view", admin, actor=admin)

@@ -141,13 +141,21 @@ def test_pause_and_resume_are_audited_on_the_plan_with_the_item(patient, coach, 
     other = make_user(Role.PATIENT, coach=coach, name="Rosa Ruiz")
     other_plan = make_plan(other, coach, [make_item(title="Bridge")])
     item = plan.items[1]
+    title = item.library_item.title
     _pause(other_plan, other_plan.items[0], coach)
     _pause(plan, item, coach)
     _resume(plan, item, coach)
     events = _actions("plan.item_pause", "plan.item_resume")[1:]
     assert [(e.action, e.actor_id, e.patient_id, e.target_type, e.target_id, json.loads(e.detail)) for e in events] == [
-        ("plan.item_pause", coach.id, patient.id, "Plan", plan.id, {"item": item.id, "reason": REASON}),
-        ("plan.item_resume", coach.id, patient.id, "Plan", plan.id, {"item": item.id}),
+        (
+            "plan.item_pause",
+            coach.id,
+            patient.id,
+            "Plan",
+            plan.id,
+            {"item": title, "item_id": item.id, "reason": REASON},
+        ),
+        ("plan.item_resume", coach.id, patient.id, "Plan", plan.id, {"item": title, "item_id": item.id}),
     ]
 
 

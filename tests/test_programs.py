@@ -246,3 +246,60 @@ def test_coach_removes_own_program_but_not_a_starter(coach, coach_client):
     assert coach_client.get(f"/coach/programs/{mine.id}").status_code == 404
     assert db.session.get(Program, mine.id) is not None  # kept: plans made from it point to it
     assert "program.archive" in set(db.session.scalars(db.select(AuditEvent.action)))
+
+
+def test_program_changes_are_audited_by_name(coach, db):
+    from portal.care.dosing import Dose
+    from portal.coaching import programs as program_service
+
+    program = make_program(coach, [make_item(title="Pelvic tilt"), make_item(title="Bird dog")], name="Spasm relief")
+    tilt, bird = program.items
+    chin = make_item(title="Chin tuck")
+    [added], _skipped = program_service.add_program_items(program, [chin], coach)
+    program_service.update_program_item(program, tilt, Dose(3, 10, None, 1, "024"), coach)
+    program_service.move_program_item(program, bird, "up", coach)
+    program_service.remove_program_item(program, bird, coach)
+    copy_ = program_service.duplicate_program(program, coach)
+    db.session.commit()
+    events = [
+        (e.action, e.target_id, e.detail_dict)
+        for e in db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action.like("program.%")).order_by(AuditEvent.id)
+        )
+    ]
+    named = {"name": "Spasm relief"}
+    assert events == [
+        (
+            "program.item_add",
+            program.id,
+            {**named, "library_item": "Chin tuck", "library_item_id": chin.id, "item_id": added.id},
+        ),
+        (
+            "program.item_update",
+            program.id,
+            {
+                **named,
+                "library_item": "Pelvic tilt",
+                "library_item_id": tilt.library_item_id,
+                "item_id": tilt.id,
+                "fields": ["sets", "weekdays"],
+            },
+        ),
+        (
+            "program.item_move",
+            program.id,
+            {
+                **named,
+                "library_item": "Bird dog",
+                "library_item_id": bird.library_item_id,
+                "item_id": bird.id,
+                "direction": "up",
+            },
+        ),
+        (
+            "program.item_remove",
+            program.id,
+            {**named, "library_item": "Bird dog", "library_item_id": bird.library_item_id, "item_id": bird.id},
+        ),
+        ("program.duplicate", copy_.id, {"name": copy_.name, "source": "Spasm relief", "source_id": program.id}),
+    ]

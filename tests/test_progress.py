@@ -253,3 +253,20 @@ def test_statements_with_day_arithmetic_are_built_for_each_database():
         on_sqlite = str(build("sqlite").compile(dialect=sqlite.dialect()))
         on_postgres = str(build("postgresql").compile(dialect=postgresql.dialect()))
         assert "julianday" in on_sqlite and "julianday" not in on_postgres
+
+
+def test_one_view_of_a_patient_page_is_one_audit_entry_and_carries_its_chart_data(db, coach, coach_client, patient):
+    """The charts draw from the data the page carries: showing the page fetches nothing more, so a
+    view of the record is written to the audit log once."""
+    import html as html_lib
+    import json
+    import re
+
+    add_days(db, patient, [0, 1, 2], pain=5)
+    page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    views = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "patient.view", AuditEvent.patient_id == patient.id)
+    ).all()
+    assert [(e.actor_id, e.detail_dict) for e in views] == [(coach.id, {})]
+    carried = json.loads(html_lib.unescape(re.search(r"data-chart='([^']*)'", page).group(1)))
+    assert carried == coach_client.get(f"/coach/patients/{patient.id}/progress/data.json").get_json()

@@ -119,7 +119,7 @@ def _plan_item_events(conn) -> dict[int, list[tuple]]:
             detail = json.loads(raw or "{}")
         except ValueError:
             continue
-        item_id = detail.get("item") if isinstance(detail, dict) else None
+        item_id = detail.get("item_id", detail.get("item")) if isinstance(detail, dict) else None
         if isinstance(item_id, int):
             events.setdefault(item_id, []).append((at, action, detail))
     return events

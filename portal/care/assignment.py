@@ -56,13 +56,21 @@ def reassign_coach(patient: User, coach: User | None, *, actor: User | None = No
     _check(patient, coach)
     if patient.coach_id == coach.id:
         return
-    previous = patient.coach_id
+    previous = patient.coach
     patient.coach_id = coach.id
     for plan in db.session.scalars(
         db.select(Plan).where(Plan.patient_id == patient.id, Plan.status == PlanStatus.ACTIVE)
     ):
         plan.coach_id = coach.id
-    audit.record("account.reassign_coach", patient, actor=actor, from_coach=previous, to_coach=coach.id)
+    audit.record(
+        "account.reassign_coach",
+        patient,
+        actor=actor,
+        from_coach=previous.name if previous is not None else None,
+        from_coach_id=previous.id if previous is not None else None,
+        to_coach=coach.name,
+        to_coach_id=coach.id,
+    )
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,15 @@ def pause_item(plan: Plan, item: PlanItem, reason: str, actor: User) -> PlanItem
     db.session.add(pause)
     _bump(plan)
     db.session.flush()
-    audit.record("plan.item_pause", plan, actor=actor, patient=plan.patient_id, item=item.id, reason=reason)
+    audit.record(
+        "plan.item_pause",
+        plan,
+        actor=actor,
+        patient=plan.patient_id,
+        item=item.library_item.title,
+        item_id=item.id,
+        reason=reason,
+    )
     return pause
 
 
@@ -71,7 +79,9 @@ def resume_item(plan: Plan, item: PlanItem, actor: User) -> PlanItemPause:
     pause.open_key = None
     _bump(plan)
     db.session.flush()
-    audit.record("plan.item_resume", plan, actor=actor, patient=plan.patient_id, item=item.id)
+    audit.record(
+        "plan.item_resume", plan, actor=actor, patient=plan.patient_id, item=item.library_item.title, item_id=item.id
+    )
     return pause
 
 

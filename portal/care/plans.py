@@ -137,6 +137,11 @@ def active_items(plan: Plan) -> list[PlanItem]:
     return [item for item in plan.items if item.is_active]
 
 
+def _item_named(item: PlanItem) -> dict:
+    """An item in audit details: its title (what the log shows) and its id (what ties entries together)."""
+    return {"item": item.library_item.title, "item_id": item.id}
+
+
 def _touch(plan: Plan) -> None:
     """Make the flush UPDATE the plan row, so its version goes up with every change (and a
     concurrent save still holding the old version fails with StaleDataError)."""
@@ -168,7 +173,15 @@ def assign_program(
         end_pauses(replaces, today)
         end_schedules(replaces, today)
         _touch(replaces)
-        audit.record("plan.end", replaces, actor=coach, patient=patient.id, replaced_by_program=program.id)
+        audit.record(
+            "plan.end",
+            replaces,
+            actor=coach,
+            patient=patient.id,
+            plan=replaces.title,
+            replaced_by_program=program.name,
+            replaced_by_program_id=program.id,
+        )
         # The old plan must stop being active before the new one takes the unique slot.
         db.session.flush()
     plan = Plan(
@@ -203,7 +216,9 @@ def assign_program(
         plan,
         actor=coach,
         patient=patient.id,
-        program=program.id,
+        plan=plan.title,
+        program=program.name,
+        program_id=program.id,
         start_date=start_date.isoformat(),
         items=len(plan.items),
         skipped_retired=skipped,
@@ -222,7 +237,7 @@ def update_details(plan: Plan, *, title: str, goals: str, start_date: date, acto
             move_plan_start(plan, plan.start_date, start_date)
         plan.title, plan.goals, plan.start_date = title, goals, start_date
         _touch(plan)
-        audit.record("plan.update", plan, actor=actor, patient=plan.patient_id, fields=changed)
+        audit.record("plan.update", plan, actor=actor, patient=plan.patient_id, plan=plan.title, fields=changed)
     return changed
 
 
@@ -233,7 +248,7 @@ def end_plan(plan: Plan, actor: User) -> None:
     end_pauses(plan, plan.end_date)
     end_schedules(plan, plan.end_date)
     _touch(plan)
-    audit.record("plan.end", plan, actor=actor, patient=plan.patient_id)
+    audit.record("plan.end", plan, actor=actor, patient=plan.patient_id, plan=plan.title)
 
 
 def add_items(plan: Plan, library_items: list[LibraryItem], actor: User) -> tuple[list[PlanItem], list[LibraryItem]]:
@@ -250,9 +265,7 @@ def add_items(plan: Plan, library_items: list[LibraryItem], actor: User) -> tupl
         _touch(plan)
         db.session.flush()
     for item in added:
-        audit.record(
-            "plan.item_add", plan, actor=actor, patient=plan.patient_id, item=item.id, library_item=item.library_item_id
-        )
+        audit.record("plan.item_add", plan, actor=actor, patient=plan.patient_id, **_item_named(item))
     return added, skipped
 
 
@@ -269,7 +282,7 @@ def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str
             plan,
             actor=actor,
             patient=plan.patient_id,
-            item=item.id,
+            **_item_named(item),
             fields=changed,
             before={k: v for k, v in before.items() if k in changed},
         )
@@ -283,12 +296,14 @@ def remove_item(plan: Plan, item: PlanItem, actor: User) -> None:
     end_pauses(plan, today, item)
     end_schedules(plan, today, item)
     _touch(plan)
-    audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, item=item.id)
+    audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, **_item_named(item))
 
 
 def move_item(plan: Plan, item: PlanItem, direction: str, actor: User) -> bool:
     moved = move(active_items(plan), item, direction)
     if moved:
         _touch(plan)
-        audit.record("plan.item_move", plan, actor=actor, patient=plan.patient_id, item=item.id, direction=direction)
+        audit.record(
+            "plan.item_move", plan, actor=actor, patient=plan.patient_id, **_item_named(item), direction=direction
+        )
     return moved

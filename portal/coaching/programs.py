@@ -169,7 +169,7 @@ def duplicate_program(program: Program, coach: User) -> Program:
     ]
     db.session.add(copy)
     db.session.flush()
-    audit.record("program.duplicate", copy, actor=coach, source=program.id)
+    audit.record("program.duplicate", copy, actor=coach, name=copy.name, source=program.name, source_id=program.id)
     return copy
 
 
@@ -188,14 +188,21 @@ def add_program_items(
     if added:
         db.session.flush()
     for item in added:
-        audit.record("program.item_add", program, actor=actor, library_item=item.library_item_id)
+        audit.record("program.item_add", program, actor=actor, name=program.name, **_item_named(item))
     return added, skipped
+
+
+def _item_named(item: ProgramItem) -> dict:
+    """A program item in audit details: its library item's title, and the ids that tie entries together."""
+    return {"library_item": item.library_item.title, "library_item_id": item.library_item_id, "item_id": item.id}
 
 
 def update_program_item(program: Program, item: ProgramItem, dose: Dose, actor: User) -> list[str]:
     changed = apply_dose(item, dose)
     if changed:
-        audit.record("program.item_update", program, actor=actor, item=item.id, fields=changed)
+        audit.record(
+            "program.item_update", program, actor=actor, name=program.name, **_item_named(item), fields=changed
+        )
     return changed
 
 
@@ -203,13 +210,15 @@ def remove_program_item(program: Program, item: ProgramItem, actor: User) -> Non
     program.items.remove(item)
     for position, row in enumerate(program.items):
         row.position = position
-    audit.record("program.item_remove", program, actor=actor, library_item=item.library_item_id)
+    audit.record("program.item_remove", program, actor=actor, name=program.name, **_item_named(item))
 
 
 def move_program_item(program: Program, item: ProgramItem, direction: str, actor: User) -> bool:
     moved = move(program.items, item, direction)
     if moved:
-        audit.record("program.item_move", program, actor=actor, item=item.id, direction=direction)
+        audit.record(
+            "program.item_move", program, actor=actor, name=program.name, **_item_named(item), direction=direction
+        )
     return moved
 
 

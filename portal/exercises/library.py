@@ -178,7 +178,7 @@ def duplicate_item(item: LibraryItem, actor) -> LibraryItem:
         setattr(copy, name, getattr(item, name))
     db.session.add(copy)
     db.session.flush()
-    audit.record("library.duplicate", copy, actor=actor, source_id=item.id, title=copy.title)
+    audit.record("library.duplicate", copy, actor=actor, title=copy.title, source=item.title, source_id=item.id)
     return copy
 
 

@@ -197,10 +197,9 @@ def attach_media(item: LibraryItem, prepared: Prepared, actor) -> None:
         "library.media_replace" if replaced else "library.media_add",
         item,
         actor=actor,
+        title=item.title,
         kind=prepared.kind,
         content_type=prepared.content_type,
-        digest=digest,
-        previous_digest=previous[0],
     )
     _forget_objects(item, previous)
 
@@ -211,7 +210,7 @@ def remove_media(item: LibraryItem, actor) -> bool:
     if item.media_digest is None:
         return False
     previous = (item.media_digest, item.media_thumb_digest)
-    audit.record("library.media_remove", item, actor=actor, kind=item.media_kind, digest=item.media_digest)
+    audit.record("library.media_remove", item, actor=actor, title=item.title, kind=item.media_kind)
     item.media_kind = item.media_type = item.media_digest = item.media_thumb_digest = None
     _forget_objects(item, previous)
     return True

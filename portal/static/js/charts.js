@@ -1,4 +1,4 @@
-// Progress charts: draws Chart.js charts from the JSON at [data-chart-url].
+// Progress charts: draws Chart.js charts from the page's JSON ([data-chart], else fetched from [data-chart-url]).
 // The page already shows a text summary and a table for each chart, so if this
 // script or the data fails, nothing is lost but the pictures.
 (function () {
@@ -111,12 +111,17 @@
       pain: d.labelPain, stiffness: d.labelStiffness, episodes: d.labelEpisodes, spasms: d.labelSpasms,
       adherence: d.labelAdherence, peg: d.labelPeg, weekOf: d.labelWeekOf
     };
-    var url = container.getAttribute("data-chart-url");
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("chart data: HTTP " + response.status); }
-        return response.json();
-      })
+    // The page carries its data (data-chart); the URL is only read when it does not.
+    var embedded = container.getAttribute("data-chart");
+    var loaded = embedded
+      ? new Promise(function (resolve) { resolve(JSON.parse(embedded)); })
+      : fetch(container.getAttribute("data-chart-url"), {
+          credentials: "same-origin", headers: { Accept: "application/json" }
+        }).then(function (response) {
+          if (!response.ok) { throw new Error("chart data: HTTP " + response.status); }
+          return response.json();
+        });
+    loaded
       .then(function (data) {
         container.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
           var build = builders[canvas.getAttribute("data-series")];
