@@ -128,6 +128,43 @@ def test_markdown_has_the_goal_column_and_a_section_per_data_set_and_engine():
     assert "- demo on SQLite / account: share >= 35%" in text
 
 
+def _report_page(key: str, p50_ms: float, goal_ms: float, cpu_ms: dict) -> dict:
+    page = _page(key, 0.0, None, cpu_ms, "Admin: Outcomes")
+    page.update(p50_ms=p50_ms, answer_goal_ms=goal_ms, hello_rps=None, cpu_share_of_hello=None, connections=1)
+    return page
+
+
+def test_report_pages_are_held_to_their_answer_time_not_to_a_share_or_flat_cost():
+    sections = [
+        _section("demo", "postgresql", [_report_page("outcomes", 40.0, 1000.0, {"app": 30.0, "postgres": 5.0})]),
+        _section(
+            "reference", "postgresql", [_report_page("outcomes", 800.0, 1000.0, {"app": 90.0, "postgres": 600.0})]
+        ),
+        _section("reference", "sqlite", [_report_page("outcomes", 3200.0, 3000.0, {"app": 3100.0})]),
+    ]
+    result = evaluate(sections)
+    goals = {(c["set"], c["engine"], c["goal"]): c["ok"] for c in result["checks"] if c["page"] == "outcomes"}
+    assert goals == {
+        ("demo", "postgresql", "p50 < 1000 ms"): True,
+        ("demo", "postgresql", "no errors"): True,
+        ("reference", "postgresql", "p50 < 1000 ms"): True,  # 20x the demo's cost, and still on time
+        ("reference", "postgresql", "no errors"): True,
+        ("reference", "sqlite", "p50 < 3000 ms"): False,
+        ("reference", "sqlite", "no errors"): True,
+    }
+    report = {
+        "finished_at": "2026-12-06 19:00 UTC",
+        "machine": {"cpus": 2},
+        "settings": {"connections": 16, "duration_s": 8, "workers": 2, "worker_class": "sync"},
+        "sections": sections,
+        "goals": result,
+    }
+    text = markdown(report)
+    assert "| Admin: Outcomes | 40 ms (< 1,000) ✓ | 800 ms (< 1,000) ✓ | 3,200 ms (< 3,000) ✗ |" in text
+    assert "| Admin: Outcomes | p50 < 1,000 ms |" in text  # its row in the section's table
+    assert "- reference on SQLite / outcomes: p50 < 3000 ms" in text
+
+
 def test_engines_are_chosen_by_name():
     assert parse_engines("postgresql,sqlite") == ["postgresql", "sqlite"]
     assert parse_engines(" SQLite ") == ["sqlite"]

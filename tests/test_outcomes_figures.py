@@ -146,13 +146,16 @@ def test_red_flag_resolution_times(app):
 
 
 def test_adherence_median_quartiles_and_target(app):
-    # One daily item, started 40 days ago: 28 sessions due in the last 4 weeks.
-    done = [list(range(28)), list(range(21)), list(range(14)), list(range(7)), []]
+    # One daily item, started 40 days ago: 7 sessions due in the last 7 days (the roster's week).
+    done = [list(range(7)), list(range(5)), list(range(3)), [0], [], list(range(8, 20))]
     build([_patient(done_days=days) for days in done])
     adherence = services.report(Filters(), TODAY).overall.adherence
-    assert adherence.n == 5
-    assert (adherence.q1, adherence.median, adherence.q3) == (pytest.approx(25), pytest.approx(50), pytest.approx(75))
-    assert adherence.on_target == 2  # 100 % and 75 %
+    assert adherence.n == 6
+    # 100, 71.4, 42.9, 14.3, 0 and 0 % (sessions before the week do not count)
+    assert adherence.median == pytest.approx((300 / 7 + 100 / 7) / 2)
+    assert adherence.q1 == pytest.approx(0 + 0.25 * 100 / 7)  # between the second and third lowest
+    assert adherence.q3 == pytest.approx(300 / 7 + 0.75 * (500 / 7 - 300 / 7))
+    assert adherence.on_target == 2  # 100 % and 71 %
 
 
 def test_filters_select_by_clinic_coach_program_start_and_weeks(app):
@@ -270,7 +273,7 @@ def _reference(specs: list[PatientSpec]) -> dict:
         if len(answered) >= 2:
             peg_pairs.append((answered[0][1], 1, answered[-1][1], 1))
         due = done = 0
-        for back in range(28):
+        for back in range(services.ADHERENCE_DAYS):
             day = TODAY - timedelta(days=back)
             if day >= spec.start:
                 due += 1

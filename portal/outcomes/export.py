@@ -63,7 +63,7 @@ PATIENT_COLUMNS = (
     "peg_start",
     "peg_now",
     "peg_change",
-    "adherence_last_4_weeks_pct",
+    "adherence_last_7_days_pct",
     "red_flag_alerts",
 )
 

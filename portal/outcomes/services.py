@@ -18,8 +18,9 @@ The definitions (README, "Outcomes"):
   after it;
 - improved: down by at least 2 points or by at least 30 % of the start; worse: up by as
   much; unchanged otherwise. Compared on exact sums and counts (no rounding);
-- adherence: each patient's share of plan sessions done over the last 4 weeks (the care
-  rule of the roster and progress pages); median, quartiles and the share at 70 % or more;
+- adherence: each patient's weekly adherence, the share of plan sessions done over the last
+  7 days (the care rule and window of the roster); median, quartiles and the share at 70 %
+  or more;
 - safety: red-flag alerts opened since the patient's start, and the median hours from
   opening to resolving the resolved ones.
 
@@ -50,7 +51,7 @@ from portal.sqlutil import built_once, dialect_name
 
 MIN_GROUP = 5  # fewer patients than this: "too few to compare"
 ACTIVE_DAYS = 14  # a check-in within this many days (today included) keeps a patient active
-ADHERENCE_DAYS = 28  # each patient's adherence is over the last 4 weeks
+ADHERENCE_DAYS = 7  # each patient's weekly adherence: the last 7 days, as on the roster
 ADHERENCE_TARGET = 70  # percent
 CHART_WEEKS = 12  # the pain chart shows weeks 0..12 since the start
 WEEK_CHOICES = (2, 4, 8, 12)
@@ -130,20 +131,19 @@ _TYPES = {
     "clinic_id": Integer,
     "coach_id": Integer,
     "program_id": Integer,
-    "max_week": Integer,
 }
 
-# Dialect pieces: whole days between two dates, a float cast, a date some days earlier.
+# Dialect pieces: whole days between two dates, a float cast, a date some days later, hours between times.
 _PG = {
     "days": "({a} - {b})",
     "float": "CAST({x} AS DOUBLE PRECISION)",
-    "minus_days": "({d} - {n})",
+    "plus_days": "({d} + {n})",
     "hours": "(EXTRACT(EPOCH FROM ({a} - {b})) / 3600.0)",
 }
 _SQLITE = {
     "days": "CAST(julianday({a}) - julianday({b}) AS INTEGER)",
     "float": "CAST({x} AS REAL)",
-    "minus_days": "date({d}, '-{n} days')",
+    "plus_days": "date({d}, '+{n} days')",
     "hours": "((julianday({a}) - julianday({b})) * 24.0)",
 }
 
@@ -174,13 +174,13 @@ cohort AS (
 
 
 def _weekly_sql(dialect: str) -> str:
-    """Each cohort patient's check-ins summed per week since the start (week 0 = days 0-6)."""
+    """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 = days 0-6)."""
     week = _sql(dialect)["days"].format(a="c.day", b="co.start_day") + " / 7"
     return f"""
 weekly AS (
   SELECT c.patient_id, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n, MAX(c.day) AS last_day
   FROM checkin c JOIN cohort co ON co.patient_id = c.patient_id
-  WHERE c.day >= co.start_day AND c.day <= :today
+  WHERE c.day >= co.start_day AND c.day <= :today AND c.day < {_sql(dialect)["plus_days"].format(d="co.start_day", n=7 * (CHART_WEEKS + 1))}
   GROUP BY c.patient_id, {week}
 )"""  # noqa: S608 - constants only  # nosec B608
 
@@ -247,51 +247,99 @@ def _typed(sql: str):
     return statement.bindparams(*(bindparam(name, type_=kind) for name, kind in _TYPES.items() if f":{name}" in sql))
 
 
+_PEG_TOTAL = "o.pain_average + o.enjoyment_interference + o.activity_interference"
+
+
+def _base_sql(dialect: str) -> str:
+    """``base``: one row per cohort patient with what their figures need, each read by the
+    patient's own index entries (check-ins and weekly scores by patient and day), never by
+    aggregating the whole table: the last check-in day since the start, the sum and count of
+    pain in week 0 and in the latest later week with check-ins, and the first and latest PEG
+    totals. PostgreSQL reads each pair in one LATERAL lookup; SQLite, without LATERAL, in one
+    correlated subquery per value."""
+    if dialect == "postgresql":
+        return f"""
+base AS (
+  SELECT co.patient_id, co.clinic_id, co.coach_id, co.program_id, co.start_day, lc.last_day,
+         b.b_sum, b.b_n, l.l_sum, l.l_n, pf.total AS pb,
+         CASE WHEN pl.week_start > pf.week_start THEN pl.total END AS pl
+  FROM cohort co
+  LEFT JOIN LATERAL (
+    SELECT MAX(c.day) AS last_day FROM checkin c
+    WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= :today) lc ON TRUE
+  LEFT JOIN LATERAL (
+    SELECT SUM(c.pain) AS b_sum, NULLIF(COUNT(*), 0) AS b_n FROM checkin c
+    WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= co.start_day + 6
+      AND c.day <= :today) b ON TRUE
+  LEFT JOIN LATERAL (
+    SELECT SUM(c.pain) AS l_sum, NULLIF(COUNT(*), 0) AS l_n FROM checkin c
+    WHERE c.patient_id = co.patient_id AND lc.last_day >= co.start_day + 7
+      AND c.day >= co.start_day + 7 * ((lc.last_day - co.start_day) / 7) AND c.day <= lc.last_day) l ON TRUE
+  LEFT JOIN LATERAL (
+    SELECT o.week_start, {_PEG_TOTAL} AS total FROM weekly_outcome o
+    WHERE o.patient_id = co.patient_id AND o.week_start >= co.start_day - 6 AND o.week_start <= :today
+    ORDER BY o.week_start LIMIT 1) pf ON TRUE
+  LEFT JOIN LATERAL (
+    SELECT o.week_start, {_PEG_TOTAL} AS total FROM weekly_outcome o
+    WHERE o.patient_id = co.patient_id AND o.week_start >= co.start_day - 6 AND o.week_start <= :today
+    ORDER BY o.week_start DESC LIMIT 1) pl ON TRUE
+)"""  # noqa: S608 - constants only  # nosec B608
+    week0_end = "date(co.start_day, '+6 days')"
+    peg_from = "date(co.start_day, '-6 days')"
+    latest_from = (
+        "CASE WHEN s.last_day >= date(s.start_day, '+7 days') THEN date(s.start_day, '+' || "
+        "(7 * (CAST(julianday(s.last_day) - julianday(s.start_day) AS INTEGER) / 7)) || ' days') END"
+    )
+    pain_week0 = (
+        "FROM checkin c WHERE c.patient_id = co.patient_id AND c.day >= co.start_day "
+        f"AND c.day <= {week0_end} AND c.day <= :today"
+    )
+    peg_rows = f"FROM weekly_outcome o WHERE o.patient_id = co.patient_id AND o.week_start >= {peg_from} AND o.week_start <= :today"
+    latest_rows = "FROM checkin c WHERE c.patient_id = s.patient_id AND c.day >= s.latest_from AND c.day <= s.last_day"
+    return f"""
+seen AS (
+  SELECT co.patient_id, co.clinic_id, co.coach_id, co.program_id, co.start_day,
+    (SELECT MAX(c.day) FROM checkin c
+     WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= :today) AS last_day,
+    (SELECT SUM(c.pain) {pain_week0}) AS b_sum,
+    (SELECT NULLIF(COUNT(*), 0) {pain_week0}) AS b_n,
+    (SELECT MIN(o.week_start) {peg_rows}) AS peg_first,
+    (SELECT MAX(o.week_start) {peg_rows}) AS peg_last
+  FROM cohort co
+),
+marked AS (
+  SELECT s.*, {latest_from} AS latest_from FROM seen s
+),
+base AS (
+  SELECT s.patient_id, s.clinic_id, s.coach_id, s.program_id, s.start_day, s.last_day, s.b_sum, s.b_n,
+    (SELECT SUM(c.pain) {latest_rows}) AS l_sum,
+    (SELECT NULLIF(COUNT(*), 0) {latest_rows}) AS l_n,
+    (SELECT {_PEG_TOTAL} FROM weekly_outcome o WHERE o.patient_id = s.patient_id AND o.week_start = s.peg_first) AS pb,
+    CASE WHEN s.peg_last > s.peg_first THEN
+      (SELECT {_PEG_TOTAL} FROM weekly_outcome o WHERE o.patient_id = s.patient_id AND o.week_start = s.peg_last)
+    END AS pl
+  FROM marked s
+)"""  # noqa: S608 - constants only  # nosec B608
+
+
 def _scored_sql(dialect: str) -> str:
     """The WITH clauses up to ``scored``: one row per cohort patient with their start and latest figures."""
-    d = _sql(dialect)
-    as_float = d["float"]
-    peg_from = d["minus_days"].format(d="co.start_day", n=6)
+    as_float = _sql(dialect)["float"]
     return f"""
 WITH {_cohort_sql(dialect)},
-{_weekly_sql(dialect)},
-pain AS (
-  SELECT patient_id, MAX(CASE WHEN week = 0 THEN pain_sum END) AS b_sum,
-         MAX(CASE WHEN week = 0 THEN pain_n END) AS b_n, MAX(week) AS last_week, MAX(last_day) AS last_day
-  FROM weekly GROUP BY patient_id
-),
-latest AS (
-  SELECT w.patient_id, w.pain_sum AS l_sum, w.pain_n AS l_n
-  FROM weekly w JOIN pain p ON p.patient_id = w.patient_id AND w.week = p.last_week AND p.last_week > 0
-),
-peg_ranked AS (
-  SELECT o.patient_id,
-         o.pain_average + o.enjoyment_interference + o.activity_interference AS total,
-         row_number() OVER (PARTITION BY o.patient_id ORDER BY o.week_start) AS first_rn,
-         row_number() OVER (PARTITION BY o.patient_id ORDER BY o.week_start DESC) AS last_rn
-  FROM weekly_outcome o JOIN cohort co ON co.patient_id = o.patient_id
-  WHERE o.week_start >= {peg_from} AND o.week_start <= :today
-),
-peg AS (
-  SELECT patient_id, MAX(CASE WHEN first_rn = 1 THEN total END) AS pb,
-         MAX(CASE WHEN last_rn = 1 AND first_rn > 1 THEN total END) AS pl
-  FROM peg_ranked GROUP BY patient_id
-),
+{_base_sql(dialect)},
 scored AS (
-  SELECT co.patient_id, co.clinic_id, co.coach_id, co.program_id, co.start_day, p.last_day,
-    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="p.b_sum")} / p.b_n END AS pain_start,
-    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="l.l_sum")} / l.l_n END AS pain_now,
-    CASE WHEN l.l_n IS NOT NULL AND p.b_n IS NOT NULL
-         THEN {as_float.format(x="l.l_sum")} / l.l_n - {as_float.format(x="p.b_sum")} / p.b_n END AS pain_change,
-    {_class_sql("p.b_sum", "p.b_n", "l.l_sum", "l.l_n")} AS pain_class,
-    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pb")} / 3 END AS peg_start,
-    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pl")} / 3 END AS peg_now,
-    CASE WHEN g.pl IS NOT NULL THEN {as_float.format(x="g.pl")} / 3 - {as_float.format(x="g.pb")} / 3 END AS peg_change,
-    CASE WHEN g.pl IS NOT NULL THEN {_class_sql("g.pb", "1", "g.pl", "1")} END AS peg_class
-  FROM cohort co
-  LEFT JOIN pain p ON p.patient_id = co.patient_id
-  LEFT JOIN latest l ON l.patient_id = co.patient_id
-  LEFT JOIN peg g ON g.patient_id = co.patient_id
+  SELECT p.patient_id, p.clinic_id, p.coach_id, p.program_id, p.start_day, p.last_day,
+    CASE WHEN p.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="p.b_sum")} / p.b_n END AS pain_start,
+    CASE WHEN p.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="p.l_sum")} / p.l_n END AS pain_now,
+    CASE WHEN p.l_n IS NOT NULL AND p.b_n IS NOT NULL
+         THEN {as_float.format(x="p.l_sum")} / p.l_n - {as_float.format(x="p.b_sum")} / p.b_n END AS pain_change,
+    {_class_sql("p.b_sum", "p.b_n", "p.l_sum", "p.l_n")} AS pain_class,
+    CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pb")} / 3 END AS peg_start,
+    CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pl")} / 3 END AS peg_now,
+    CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pl")} / 3 - {as_float.format(x="p.pb")} / 3 END AS peg_change,
+    CASE WHEN p.pl IS NOT NULL THEN {_class_sql("p.pb", "1", "p.pl", "1")} END AS peg_class
+  FROM base p
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
@@ -333,7 +381,6 @@ points AS (
   SELECT w.patient_id, w.week, co.clinic_id, co.coach_id, co.program_id,
          {as_float.format(x="w.pain_sum")} / w.pain_n AS pain
   FROM weekly w JOIN cohort co ON co.patient_id = w.patient_id
-  WHERE w.week <= :max_week
 ),
 expanded AS (
   {_expanded("points", [dim])}
@@ -419,7 +466,6 @@ def _parameters(filters: Filters, today: date) -> dict:
         "clinic_id": filters.clinic_id or 0,
         "coach_id": filters.coach_id or 0,
         "program_id": filters.program_id or 0,
-        "max_week": CHART_WEEKS,
     }
 
 
@@ -568,7 +614,7 @@ def _as_date(value) -> date | None:
 
 
 def adherence_percents(patient_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
-    """{patient id: (due, done)} over the last 4 weeks, by the care rule (patients with nothing due left out)."""
+    """{patient id: (due, done)} over the last 7 days, by the care rule (patients with nothing due left out)."""
     figures = adherence_by_patient(patient_ids, today - timedelta(days=ADHERENCE_DAYS - 1), today)
     return {pid: (due, done) for pid, (due, done) in figures.items() if due > 0}
 
