@@ -41,11 +41,14 @@ translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --ignore-obsolete --ignore-pot-creation-date
 
-## run: install, migrate, seed the demo data and serve on http://127.0.0.1:$(PORT); PORT is passed on, so the
+## run: install, migrate, seed the demo data, start the worker and serve on http://127.0.0.1:$(PORT); PORT is passed on, so the
 ## links the portal emails, prints and puts in calendar files point at that port too (unless PUBLIC_BASE_URL is set)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	@# The worker (outbox, safety escalation, scans) runs in the background beside the web server and stops with it.
+	PORT=$(PORT) MAIL_LOG_BODIES=1 $(BIN)/flask worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) MAIL_LOG_BODIES=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## demo-code: print the demo staff accounts' current two-step sign-in code (no need to activate the venv)

@@ -113,6 +113,15 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Holistiq Coach <no-reply@holistiq.example>")
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
 
+    # The worker (`flask worker`, started by `make run`): how often each of its jobs runs, in seconds.
+    OUTBOX_SECONDS = _int("OUTBOX_SECONDS", 10)
+    ESCALATION_CHECK_SECONDS = _int("ESCALATION_CHECK_SECONDS", 30)
+    ALERTS_SCAN_SECONDS = _int("ALERTS_SCAN_SECONDS", 3600)
+    # An unacknowledged red-flag alert is escalated to the clinic's on-call contacts and admins after this long:
+    # Emergency tier, then Urgent (Today tier). Attention (Soon) alerts are not escalated.
+    SAFETY_ESCALATION_MINUTES = _int("SAFETY_ESCALATION_MINUTES", 30)
+    URGENT_ESCALATION_MINUTES = _int("URGENT_ESCALATION_MINUTES", 240)
+
     # Absolute base of every link in an email, a printout or a calendar file (never the request's host).
     # Locally it follows the port `make run` serves on.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"

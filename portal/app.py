@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
 from config import BASE_DIR, Config, config_for
-from portal import mediastore, state
+from portal import mail, mediastore, state
 from portal.admin import wiring as admin
 from portal.api import wiring as api
 from portal.api.blueprint import PREFIX as API_PREFIX
@@ -119,6 +119,7 @@ def register_extensions(app: Flask) -> None:
     app.before_request(apply_upload_limit)
     csrf.init_app(app)
     mediastore.init_app(app)
+    mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import click
 import pyotp
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from portal import crypto
+from portal import crypto, jobs
 from portal.auth import twofactor
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import Clinic, Role
@@ -100,6 +100,25 @@ def keys_rotate() -> None:
     click.echo(f"Re-encrypted {count} stored secret(s) with the first key.")
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once, then stop (instead of running on a schedule).")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Run the background jobs (the outbox, safety escalation, alert scans...) until stopped.
+
+    `make run` starts it beside the web server; in production run it as its own service. Several workers may
+    run at once: each job claims its work in the database, so nothing is sent or escalated twice.
+    """
+    app = current_app._get_current_object()
+    if once:
+        failed = [job.name for job in jobs.registered_jobs(app) if not jobs.run_job(app, job)]
+        if failed:
+            raise click.ClickException(f"Failed: {', '.join(failed)} (see the log).")
+        click.echo(f"Ran {len(jobs.registered_jobs(app))} job(s) once.")
+        return
+    jobs.run_worker(app)
+
+
 @click.command("demo-code")
 def demo_code() -> None:
     """Print the current two-step sign-in code of the demo staff accounts."""
@@ -111,6 +130,7 @@ COMMANDS = [
     create_user,
     mail_group,
     keys_group,
+    worker,
     demo_code,
 ]
 

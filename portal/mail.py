@@ -20,6 +20,7 @@ from sqlalchemy import Index, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+from portal.jobs import register_job
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,22 @@ class OutboundEmail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+def init_app(app: Flask) -> None:
+    """The outbox's delivery, as a job of the worker (`flask worker`): every OUTBOX_SECONDS it sends what is due."""
+    register_job(
+        app,
+        "outbox",
+        deliver_due,
+        seconds=app.config["OUTBOX_SECONDS"],
+        description="send queued emails that are due (new ones, and retries of failed ones)",
+    )
+
+
+def deliver_due() -> tuple[int, int]:
+    """One round of the outbox job: send what is due; (sent, failed)."""
+    return retry_pending()
 
 
 def queue_email(to: str, subject: str, body: str) -> OutboundEmail:

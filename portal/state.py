@@ -32,6 +32,8 @@ class PortalState:
     library_texts: dict[tuple[int, str], Any] = field(default_factory=dict)
     # the footer's clinics, with the time they were read (see portal.clinics)
     footer_clinics: tuple[float, list[dict]] | None = None
+    # the worker's jobs, by name (see portal.jobs): each package registers its own from init_app
+    jobs: dict[str, Any] = field(default_factory=dict)
 
 
 def init_app(app: Flask) -> PortalState:

@@ -31,6 +31,7 @@ LAYERS = {
     "state": 0,
     "formrender": 0,
     "jsonbody": 0,
+    "jobs": 0,
     "sqlutil": 1,
     "pagination": 1,
     "errors": 1,

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal.care.alerts import scan_missed_checkins
 from portal.care.cli import alerts_group, seed_consent_command
+from portal.extensions import db
+from portal.jobs import register_job
 
 
 def init_app(app: Flask) -> None:
-    """The care rules' commands (`flask alerts`, `flask seed-consent`); the care core has no pages of its own."""
+    """The care rules' commands (`flask alerts`, `flask seed-consent`) and their jobs in the worker; the care core
+    has no pages of its own."""
     app.cli.add_command(alerts_group)
     app.cli.add_command(seed_consent_command)
+    register_job(
+        app,
+        "missed_checkins",
+        scan_and_commit,
+        seconds=app.config["ALERTS_SCAN_SECONDS"],
+        description="open missed-check-in alerts (as `flask alerts scan`)",
+    )
+
+
+def scan_and_commit() -> None:
+    """One round of the missed-check-in scan in the worker."""
+    scan_missed_checkins()
+    db.session.commit()

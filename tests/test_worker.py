@@ -1,0 +1,146 @@
+"""The worker: each package registers its jobs on the app, `flask worker` runs them on a schedule, and two workers
+running at once never send the same email twice (real worker processes, the real SMTP test server)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import TestingConfig
+from portal.app import create_app
+from portal.extensions import db as _db
+from portal.jobs import Job, register_job, registered_jobs, run_job
+from portal.mail import OutboundEmail, queue_email
+from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
+from tests.servers import prepare_database
+from tests.smtp_server import shared_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_each_package_registers_its_jobs_on_its_own_app():
+    first, second = create_app(TestingConfig), create_app(TestingConfig, OUTBOX_SECONDS=3)
+    names = [job.name for job in registered_jobs(first)]
+    assert {"outbox", "missed_checkins"} <= set(names)
+    assert {job.name: job.seconds for job in registered_jobs(second)}["outbox"] == 3
+    register_job(first, "extra", lambda: None, seconds=5)
+    assert "extra" not in [job.name for job in registered_jobs(second)]  # no state shared between apps
+    with pytest.raises(ValueError, match="already registered"):
+        register_job(first, "extra", lambda: None, seconds=5)
+
+
+def test_a_failing_round_is_logged_rolled_back_and_does_not_stop_the_worker(app, db, caplog):
+    def broken() -> None:
+        queue_email("someone@example.org", "Subject", "Body")
+        _db.session.flush()
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="portal.jobs"):
+        assert run_job(app, Job("broken", broken, 60)) is False
+    assert "Job broken failed" in caplog.text
+    assert _db.session.scalar(_db.select(_db.func.count(OutboundEmail.id))) == 0  # its writes were rolled back
+    assert run_job(app, Job("fine", lambda: None, 60)) is True
+
+
+# --- real worker processes ---------------------------------------------------------------
+
+
+@pytest.fixture
+def worker_db(tmp_path) -> Iterator[str]:
+    """A database of its own that worker processes and this test share (PostgreSQL when the suite runs on it)."""
+    base = TestingConfig.SQLALCHEMY_DATABASE_URI
+    url = create_postgres_database(base, prefix="holistiq_worker") if is_postgres(base) else None
+    yield url or f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    if url:
+        drop_postgres_database(url)
+
+
+class WorkerProcess:
+    """`flask worker` as the Makefile and a production service start it, with settings in its environment."""
+
+    def __init__(self, worker_db: str, **env: str) -> None:
+        smtp = shared_server()
+        self.log = tempfile.NamedTemporaryFile(prefix="holistiq-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        environment = {
+            **os.environ,
+            "PORTAL_ENV": "development",
+            "DATABASE_URL": worker_db,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp.port),
+            "MAIL_USERNAME": smtp.username,
+            "MAIL_PASSWORD": smtp.password,
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        environment.pop("TEST_DATABASE_URL", None)
+        self.process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM, as a service manager stops it; its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+        Path(worker.log.name).unlink(missing_ok=True)
+
+
+def wait_until(condition, timeout: float, step: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+def test_two_workers_deliver_the_outbox_each_email_once(worker_db, workers):
+    smtp = shared_server()
+    smtp.clear()
+    addresses = [f"person{n}@example.org" for n in range(6)]
+
+    def queue_all() -> None:
+        for address in addresses:
+            queue_email(address, "Hello", "A queued email.")
+
+    prepare_database(worker_db, queue_all)
+    workers.extend(WorkerProcess(worker_db, OUTBOX_SECONDS="1") for _ in range(2))
+    received = wait_until(lambda: len(smtp.messages()) >= len(addresses), timeout=60)
+    assert received, "\n".join(worker.output()[-1500:] for worker in workers)
+    time.sleep(3)  # several more rounds of both workers: nothing is sent again
+    assert sorted(message["To"] for message in smtp.messages()) == sorted(addresses)
+    for worker in workers:
+        assert worker.stop() == 0, worker.output()[-1500:]
+        assert "Worker started: outbox every 1 s" in worker.output()
+        assert "Worker stopped" in worker.output()
