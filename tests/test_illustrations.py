@@ -140,6 +140,7 @@ def test_today_and_print_show_a_picture_per_item_with_flat_statement_counts(star
     by_slug = {item.slug: item for item in starter}
     few = [by_slug["cat-cow"], by_slug["screen-at-eye-level"]]
     plan = make_plan(patient, items=few)
+    patient_client.get("/me/")  # the first page after sign-in also checks consent, once per session
     with queries() as small:
         html = patient_client.get("/me/").get_data(as_text=True)
     thumbs = IMG.findall(html)
@@ -174,6 +175,7 @@ def test_today_and_print_show_a_picture_per_item_with_flat_statement_counts(star
 def test_item_page_statement_count_is_the_same_for_a_drawing_and_a_pictogram(starter, patient_client, queries, db):
     ids = {item.slug: item.id for item in starter}
     counts = []
+    patient_client.get("/me/")  # the first page after sign-in also checks consent, once per session
     for slug in ("bird-dog", "leafy-greens-daily", "lumbar-roll"):
         db.session.expire_all()  # each request reads its item as a fresh request does, not from the test's session
         with queries() as stmts:

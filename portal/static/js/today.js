@@ -14,6 +14,43 @@
   // After "load": the browser's own jump to the #item anchor must not undo it.
   window.addEventListener("load", restoreFocus);
 
+  // A card's drawing opens large in a dialog. Escape, "Close" and the back button close it: opening
+  // adds a history entry, so "back" on a phone closes the picture instead of leaving Today.
+  var dialog = document.getElementById("picture-dialog");
+  if (dialog && typeof dialog.showModal === "function") {
+    var dialogImage = dialog.querySelector("img");
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-zoom]");
+      if (!link) {
+        return;
+      }
+      event.preventDefault();
+      var picture = link.querySelector("img");
+      var card = link.closest("li.card-item");
+      var title = card && card.querySelector(".item-title");
+      dialog.querySelector("#picture-dialog-title").textContent = title ? title.firstChild.textContent.trim() : "";
+      dialogImage.src = picture.getAttribute("src");
+      dialogImage.alt = picture.alt;
+      dialog.querySelector("[data-picture-alt]").textContent = picture.alt;
+      dialog.returnFocusTo = link;
+      dialog.showModal();
+      window.history.pushState({ picture: true }, "", "#picture");
+    });
+    dialog.addEventListener("close", function () {
+      if (window.history.state && window.history.state.picture) {
+        window.history.back();
+      }
+      if (dialog.returnFocusTo) {
+        dialog.returnFocusTo.focus();
+      }
+    });
+    window.addEventListener("popstate", function () {
+      if (dialog.open) {
+        dialog.close();
+      }
+    });
+  }
+
   var announce = document.getElementById("today-announce");
   var progressLine = document.getElementById("today-progress");
   var progressBar = document.querySelector("progress.today-progress");

@@ -1,0 +1,54 @@
+"""Pictures where patients decide: large on Today's cards, opened full width on a tap, thumbnails on My plan and in the library."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import log_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_todays_drawing_opens_large_and_closes_with_escape_and_back(browser, live_server, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "patient2@example.com")
+        page.wait_for_load_state("load")
+        thumb = page.locator("li.card-item a[data-zoom] img").first
+        assert thumb.bounding_box()["width"] >= 96
+        dialog = page.locator("#picture-dialog")
+        thumb.click()
+        expect(dialog).to_be_visible()
+        big = dialog.locator("img")
+        assert big.get_attribute("src") == thumb.get_attribute("src")
+        assert big.get_attribute("alt") and big.get_attribute("alt").startswith("Start:")
+        assert big.bounding_box()["width"] >= min(width * 0.85, 600)
+        expect(dialog.locator("h2")).not_to_be_empty()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        assert page.url.split("#")[0].endswith("/me/")
+        # The phone's back button closes the picture and stays on Today.
+        thumb.click()
+        expect(dialog).to_be_visible()
+        page.go_back()
+        expect(dialog).to_be_hidden()
+        assert page.url.split("#")[0].endswith("/me/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Today")
+    finally:
+        context.close()
+
+
+def test_my_plan_and_the_library_show_a_thumbnail_per_item(mobile_page, live_server):
+    log_in(mobile_page, live_server, "patient2@example.com")
+    mobile_page.goto(f"{live_server}/me/plan")
+    cards = mobile_page.locator("#items-heading + ul > li.card-item")
+    assert cards.count() >= 1
+    assert cards.locator("img.item-picture").count() == cards.count()
+    mobile_page.goto(f"{live_server}/library/")
+    entries = mobile_page.locator("ul.library-list > li")
+    assert entries.count() >= 10
+    assert entries.locator("img.item-picture").count() == entries.count()
+    assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 360
