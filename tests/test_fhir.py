@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from portal.audit import AuditEvent
@@ -18,12 +17,8 @@ from portal.extensions import db as _db
 from portal.fhir.export import RESOURCE_TYPES
 from portal.messaging.models import Message
 from portal.timeutil import local_today
+from tests.fhir_conformance import validate_resource
 from tests.plan_factories import make_item, make_plan
-
-
-def validate_resource(resource: dict) -> None:
-    # fhir.resources ships R4B (a compatible revision of R4: the resources we use are unchanged).
-    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
 
 
 def references(value) -> list[str]:
@@ -89,7 +84,7 @@ def test_patient_downloads_their_record_as_a_valid_bundle(patient_client, patien
         "Patient": 1,
         "Goal": 1,
         "CarePlan": 1,
-        "Observation": 9,
+        "Observation": 12,  # 3 check-ins × (pain, stiffness, spasms, red-flag screen)
         "Questionnaire": 1,
         "QuestionnaireResponse": 1,
     }
@@ -148,7 +143,7 @@ def test_bulk_export_ndjson_validates_and_admin_downloads_it(app, admin_client, 
     assert "Observation" in page
     download = admin_client.get("/admin/fhir-export/Observation.ndjson")
     assert download.status_code == 200 and download.mimetype == "application/fhir+ndjson"
-    assert len(download.get_data(as_text=True).splitlines()) == 9
+    assert len(download.get_data(as_text=True).splitlines()) == 12
     download.close()
     assert admin_client.get("/admin/fhir-export/Secrets.ndjson").status_code == 404
     actions = set(_db.session.scalars(_db.select(AuditEvent.action)))

@@ -114,7 +114,7 @@ def test_statements_and_memory_do_not_grow_with_the_rows(app, monkeypatch, tmp_p
     add_days(practice, 40)
     long, long_counts = export_with(app, monkeypatch, tmp_path, "long")
 
-    assert short_counts["Observation"] == 5 * 3 * 3 and long_counts["Observation"] == 5 * 40 * 3
+    assert short_counts["Observation"] == 5 * 3 * 4 and long_counts["Observation"] == 5 * 40 * 4
     assert long_counts["Communication"] == 5 and long_counts["QuestionnaireResponse"] == 5
     # Thirteen times the check-ins: not one statement more...
     assert len(long.statements) == len(short.statements)
@@ -154,7 +154,7 @@ def test_the_export_matches_the_database(app, tmp_path, practice):
         export.bulk_export(directory)
         reports = check(directory, sample=50)
         assert [r.problems for r in reports] == [[]] * len(reports)
-        assert {r.kind: r.lines for r in reports}["Observation"] == 5 * 4 * 3
+        assert {r.kind: r.lines for r in reports}["Observation"] == 5 * 4 * 4
         observations = directory / "Observation.ndjson"
         lines = observations.read_text().splitlines(keepends=True)
         observations.write_text("".join(lines[:-1]))

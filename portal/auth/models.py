@@ -58,6 +58,8 @@ class User(UserMixin, db.Model):
     # The language the portal, its emails and reminders speak to this user (portal.i18n.LANGUAGES).
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the account row last changed (the FHIR Patient's meta.lastUpdated); NULL until its first change.
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
 

@@ -276,6 +276,8 @@ class WeeklyOutcome(db.Model):
     enjoyment_interference: Mapped[int]
     activity_interference: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the answers were last given (a correction the same week moves it): the FHIR ``authored``.
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def score(self) -> float:

@@ -11,7 +11,8 @@ first login can try the check-in. Idempotent: a patient with any check-in is ski
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from portal.auth.models import User, email_lookup
 from portal.care.alerts import open_alert, red_flag_summary, scan_missed_checkins, worsening
@@ -107,6 +108,13 @@ def _seed_patient(patient: User, story: tuple[int, int, float, float], plan: Pla
         if monday + timedelta(days=6) >= today or len(pains) < 3:
             continue  # only weeks that are over and were followed
         average = sum(pains) / len(pains)
+        # Answered on the week's Sunday evening (the patient's time), as a patient would: its FHIR
+        # ``authored`` is that moment, not the moment the demo data was loaded.
+        answered = (
+            datetime.combine(monday + timedelta(days=6), time(19, 30), tzinfo=ZoneInfo(patient.tz))
+            .astimezone(UTC)
+            .replace(tzinfo=None)
+        )
         db.session.add(
             WeeklyOutcome(
                 patient_id=patient.id,
@@ -114,6 +122,8 @@ def _seed_patient(patient: User, story: tuple[int, int, float, float], plan: Pla
                 pain_average=_clamp(average + rng.uniform(-0.5, 0.5)),
                 enjoyment_interference=_clamp(average - 0.5 + rng.uniform(-1, 1)),
                 activity_interference=_clamp(average + rng.uniform(-1, 1)),
+                created_at=answered,
+                updated_at=answered,
             )
         )
     db.session.flush()

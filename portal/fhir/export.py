@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import Row
+from sqlalchemy import Row, func
 from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
-from portal.care.models import CheckIn, Plan, PlanItem, WeeklyOutcome
+from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.red_flags import RED_FLAGS
 from portal.exercises.translations import ItemText, item_texts
 from portal.extensions import db
 from portal.fhir import resources
@@ -36,12 +37,16 @@ CHECKIN_COLUMNS = (
     CheckIn.id,
     CheckIn.patient_id,
     CheckIn.day,
+    CheckIn.updated_at,
     *(getattr(CheckIn, column) for column, *_rest in resources.CHECKIN_CODES),
+    *(getattr(CheckIn, flag.field) for flag in RED_FLAGS),
 )
 OUTCOME_COLUMNS = (
     WeeklyOutcome.id,
     WeeklyOutcome.patient_id,
+    WeeklyOutcome.week_start,
     WeeklyOutcome.created_at,
+    WeeklyOutcome.updated_at,
     *(getattr(WeeklyOutcome, column) for column, *_rest in resources.PEG_ITEMS),
 )
 RESOURCE_TYPES = (
@@ -76,12 +81,23 @@ def _plans(patient_ids: list[int]) -> list[Plan]:
     )
 
 
-def _plan_resources(plans: list[Plan], texts: dict[int, ItemText]) -> Iterator[dict]:
+def _red_flag_paused(patient_ids: list[int]) -> set[int]:
+    """Which of these patients have their exercises held by a red flag (one statement)."""
+    return set(
+        db.session.scalars(
+            db.select(Alert.patient_id)
+            .where(Alert.patient_id.in_(patient_ids), Alert.exercises_paused.is_(True))
+            .distinct()
+        )
+    )
+
+
+def _plan_resources(plans: list[Plan], texts: dict[int, ItemText], paused: set[int]) -> Iterator[dict]:
     for plan in plans:
         subject = f"Patient/patient-{plan.patient_id}"
         if plan.goals:
             yield resources.goal(plan, subject)
-        yield resources.care_plan(plan, list(plan.items), texts, subject)
+        yield resources.care_plan(plan, list(plan.items), texts, subject, plan.patient_id in paused)
 
 
 def _texts(plans: list[Plan]) -> dict[int, ItemText]:
@@ -95,6 +111,26 @@ def _checkin_rows(patient_ids: list[int]) -> Iterator[Row]:
             db.select(*CHECKIN_COLUMNS)
             .where(CheckIn.patient_id.in_(patient_ids))
             .order_by(CheckIn.patient_id, CheckIn.day)
+            .execution_options(yield_per=STREAM_ROWS)
+        )
+    )
+
+
+def _session_rows(patient_ids: list[int]) -> Iterator[Row]:
+    """Sessions done per patient, plan and day (patient_id, day, plan_id, sessions, updated_at), streamed."""
+    return iter(
+        db.session.execute(
+            db.select(
+                ItemLog.patient_id,
+                ItemLog.day,
+                PlanItem.plan_id,
+                func.sum(ItemLog.sessions_done).label("sessions"),
+                func.max(ItemLog.updated_at).label("updated_at"),
+            )
+            .join(PlanItem, PlanItem.id == ItemLog.plan_item_id)
+            .where(ItemLog.patient_id.in_(patient_ids), ItemLog.sessions_done > 0)
+            .group_by(ItemLog.patient_id, ItemLog.day, PlanItem.plan_id)
+            .order_by(ItemLog.patient_id, ItemLog.day, PlanItem.plan_id)
             .execution_options(yield_per=STREAM_ROWS)
         )
     )
@@ -131,9 +167,13 @@ def patient_resources(patient: User) -> Iterator[dict]:
     subject = resources.patient_ref(patient)
     yield resources.patient(patient)
     plans = _plans([patient.id])
-    yield from _plan_resources(plans, _texts(plans))
+    yield from _plan_resources(plans, _texts(plans), _red_flag_paused([patient.id]))
+    displays = resources.red_flag_displays()
     for checkin in _checkin_rows([patient.id]):
         yield from resources.observations(checkin, subject)
+        yield resources.red_flag_screen(checkin, subject, displays)
+    for row in _session_rows([patient.id]):
+        yield resources.sessions_done(row, subject)
     outcomes = list(_outcome_rows([patient.id]))
     if outcomes:
         yield resources.peg_questionnaire()
@@ -144,13 +184,27 @@ def patient_resources(patient: User) -> Iterator[dict]:
             yield resources.communication(message, patient)
 
 
-def patient_bundle(patient: User, base_url: str) -> dict:
-    """The patient's record as a FHIR R4 Bundle of type collection."""
+def fhir_base_url() -> str:
+    """The base of every fullUrl: the portal's public address (PUBLIC_BASE_URL), never the request's."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/fhir"
+
+
+def patient_bundle(patient: User, base_url: str | None = None) -> dict:
+    """The patient's record as a FHIR R4 Bundle of type collection (fullUrls on PUBLIC_BASE_URL)."""
+    base_url = base_url or fhir_base_url()
     entries = [
         {"fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}", "resource": resource}
         for resource in patient_resources(patient)
     ]
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    now = resources.now_instant()
+    return {
+        "resourceType": "Bundle",
+        "id": f"record-{patient.id}",
+        "meta": {"lastUpdated": now},
+        "type": "collection",
+        "timestamp": now,
+        "entry": entries,
+    }
 
 
 def audit_patient_export(patient: User, actor: User) -> None:
@@ -193,6 +247,7 @@ def bulk_export(directory: Path) -> dict[str, int]:
         for kind in RESOURCE_TYPES
     }
     messages = include_messages()
+    displays = resources.red_flag_displays()
     try:
         _write(files["Questionnaire"], resources.peg_questionnaire())
         counts["Questionnaire"] += 1
@@ -202,13 +257,19 @@ def bulk_export(directory: Path) -> dict[str, int]:
                 _write(files["Patient"], resources.patient(patient))
                 counts["Patient"] += 1
             plans = _plans(ids)
-            for resource in _plan_resources(plans, _texts(plans)):
+            for resource in _plan_resources(plans, _texts(plans), _red_flag_paused(ids)):
                 _write(files[resource["resourceType"]], resource)
                 counts[resource["resourceType"]] += 1
             for checkin in _checkin_rows(ids):
-                for resource in resources.observations(checkin, _subject(checkin.patient_id)):
+                subject = _subject(checkin.patient_id)
+                for resource in resources.observations(checkin, subject):
                     _write(files["Observation"], resource)
                     counts["Observation"] += 1
+                _write(files["Observation"], resources.red_flag_screen(checkin, subject, displays))
+                counts["Observation"] += 1
+            for row in _session_rows(ids):
+                _write(files["Observation"], resources.sessions_done(row, _subject(row.patient_id)))
+                counts["Observation"] += 1
             for outcome in _outcome_rows(ids):
                 _write(
                     files["QuestionnaireResponse"],

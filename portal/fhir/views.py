@@ -12,7 +12,6 @@ from portal.auth.access import admin_required, coach_required, patient_for_coach
 from portal.care.checkins import patient_today
 from portal.extensions import db
 from portal.fhir.export import RESOURCE_TYPES, audit_patient_export, export_directory, patient_bundle
-from portal.mail import public_url
 
 bp = Blueprint("fhir", __name__)
 
@@ -20,8 +19,7 @@ FHIR_JSON = "application/fhir+json"
 
 
 def _bundle_download(patient, filename: str) -> Response:
-    base = public_url("auth.index").rstrip("/") + "/fhir"
-    body = json.dumps(patient_bundle(patient, base), ensure_ascii=False, indent=1)
+    body = json.dumps(patient_bundle(patient), ensure_ascii=False, indent=1)
     audit_patient_export(patient, current_user._get_current_object())
     db.session.commit()
     return Response(body, mimetype=FHIR_JSON, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
