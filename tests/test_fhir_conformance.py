@@ -121,7 +121,15 @@ def test_the_record_follows_us_core_and_carries_the_care_state(app, patient_clie
     assert len(screens) == 2
     flagged = next(o for o in screens if any(c["valueBoolean"] for c in o["component"]))
     walking = next(c for c in flagged["component"] if c["code"]["coding"][0]["code"] == "rf_walking")
-    assert walking["valueBoolean"] is True
+    assert walking["valueBoolean"] is True and walking["interpretation"][0]["coding"][0]["code"] == "today"
+    assert flagged["interpretation"][0]["coding"][0] == {
+        "system": "https://holistiq.example/fhir/CodeSystem/red-flag-tier",
+        "code": "today",
+        "display": "Urgent",
+    }
+    assert {c["code"]["coding"][0]["code"] for c in flagged["component"]} >= {"rf_leg_weakness", "rf_fever"}
+    calm = next(o for o in screens if o is not flagged)
+    assert "interpretation" not in calm and not any(c["valueBoolean"] for c in calm["component"])
     sessions = [o for o in observations if o["code"]["coding"][0]["code"] == "sessions-done"]
     assert [(o["valueInteger"], o["basedOn"][0]["reference"]) for o in sessions] == [(3, f"CarePlan/{plan['id']}")]
 

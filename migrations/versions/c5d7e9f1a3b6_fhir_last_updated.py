@@ -3,14 +3,14 @@
 Nullable: existing rows read their created_at until they next change.
 
 Revision ID: c5d7e9f1a3b6
-Revises: a8c3e5f7b9d1
+Revises: b3e7f1a9c2d4
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "c5d7e9f1a3b6"
-down_revision = "a8c3e5f7b9d1"
+down_revision = "b3e7f1a9c2d4"
 branch_labels = None
 depends_on = None
 

@@ -34,7 +34,7 @@ from sqlalchemy import Row
 
 from portal.auth.models import User
 from portal.care.models import CheckIn, Plan, PlanItem, WeeklyOutcome
-from portal.care.red_flags import RED_FLAGS
+from portal.care.red_flags import RED_FLAGS, TIER_RULES, Tier, highest_tier
 from portal.care.today import PAUSABLE_KINDS as PAUSED_BY_RED_FLAG
 from portal.exercises.translations import ItemText
 from portal.messaging.models import Message
@@ -267,6 +267,11 @@ def observations(checkin: CheckIn | Row, subject: str) -> Iterable[dict]:
         }
 
 
+def tier_concept(tier: Tier) -> dict:
+    """A red-flag tier (emergency, today, soon) with the alert severity it raises as its display."""
+    return {"coding": [{"system": TIER_SYSTEM, "code": tier.value, "display": TIER_RULES[tier].severity}]}
+
+
 def red_flag_displays() -> dict[str, str]:
     """The questions' displays in English, whoever downloads the record (a code's display is the code
     system's, not the reader's); built once per export and passed to ``red_flag_screen``."""
@@ -277,13 +282,16 @@ def red_flag_displays() -> dict[str, str]:
 def red_flag_screen(checkin: CheckIn | Row, subject: str, displays: dict[str, str]) -> dict:
     """The check-in's safety questions as one Observation: a component per question (true: answered yes),
     each yes interpreted with its question's tier, and the highest tier answered as the interpretation."""
-    components = [
-        {
+    components = []
+    for flag in RED_FLAGS:
+        answer = bool(getattr(checkin, flag.field))
+        component: dict = {
             "code": {"coding": [{"system": RED_FLAG_SYSTEM, "code": flag.field, "display": displays[flag.field]}]},
-            "valueBoolean": bool(getattr(checkin, flag.field)),
+            "valueBoolean": answer,
         }
-        for flag in RED_FLAGS
-    ]
+        if answer:
+            component["interpretation"] = [tier_concept(flag.tier)]
+        components.append(component)
     code, display = RED_FLAG_SCREEN
     resource = {
         "resourceType": "Observation",
@@ -296,6 +304,9 @@ def red_flag_screen(checkin: CheckIn | Row, subject: str, displays: dict[str, st
         "effectiveDateTime": checkin.day.isoformat(),
         "component": components,
     }
+    tier = highest_tier(checkin)
+    if tier is not None:
+        resource["interpretation"] = [tier_concept(tier)]
     return resource
 
 
