@@ -48,7 +48,7 @@ def save_clinic(
     clinic.phone, clinic.timezone = phone.strip(), timezone
     db.session.add(clinic)
     db.session.flush()
-    audit.record("clinic.create" if is_new else "clinic.update", clinic, actor=actor)
+    audit.record("clinic.create" if is_new else "clinic.update", clinic, actor=actor, name=clinic.name)
     return clinic
 
 

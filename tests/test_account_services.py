@@ -67,7 +67,7 @@ def test_update_account_applies_audits_and_rotates_session_on_role_change(db, ad
     assert changes == ["role"] and staff.role == Role.ADMIN and sessions.active_for(staff) == []
     db.session.commit()
     event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.update")).all()[-1]
-    assert event.actor_id == admin.id and event.detail_dict == {"changes": ["role"]}
+    assert event.actor_id == admin.id and event.detail_dict == {"name": "Sam New", "changes": ["role"]}
 
 
 def test_update_account_clears_the_coach_of_staff(db, admin, patient):

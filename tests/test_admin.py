@@ -227,7 +227,7 @@ def test_deactivating_a_patient_asks_why_and_says_what_follows(admin_client, adm
     db.session.refresh(patient)
     assert not patient.is_active
     event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "account.deactivate")).one()
-    assert event.actor_id == admin.id and event.detail_dict == {"reason": "Moved out of state"}
+    assert event.actor_id == admin.id and event.detail_dict == {"name": patient.name, "reason": "Moved out of state"}
     assert "Moved out of state" in admin_client.get("/admin/audit").get_data(as_text=True)
     # Once deactivated, the page sends the admin back to the account.
     assert admin_client.get(f"/admin/accounts/{patient.id}/deactivate").status_code == 303

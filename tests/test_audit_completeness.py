@@ -155,7 +155,7 @@ def test_account_changes(app, db, world):
     _one(db, "account.reassign_coach", actor_id=admin.id, patient_id=patient.id)
     _submit(client, f"/admin/accounts/{patient.id}/deactivate", r"/deactivate$", reason="Moved out of state")
     event = _one(db, "account.deactivate", actor_id=admin.id, target_id=patient.id)
-    assert event.detail_dict == {"reason": "Moved out of state"}
+    assert event.detail_dict == {"name": patient.name, "reason": "Moved out of state"}
     _submit(client, f"/admin/accounts/{patient.id}", r"/reactivate$")
     _one(db, "account.reactivate", actor_id=admin.id, target_id=patient.id)
     clinic_id = patient.clinic_id

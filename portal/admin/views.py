@@ -152,7 +152,7 @@ def create_account_view():
         else:
             db.session.commit()
             email = send_password_link(user, tokens.INVITE)
-            audit.record("account.invitation_sent", user)
+            audit.record("account.invitation_sent", user, name=user.name)
             db.session.commit()
             deliver_after_response(email)
             flash(
@@ -310,7 +310,9 @@ def send_link(user_id: int):
         return redirect(url_for("admin.account_detail", user_id=user.id)), 303
     purpose = tokens.INVITE if user.password_hash is None else tokens.RESET
     email = send_password_link(user, purpose)
-    audit.record("account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user)
+    audit.record(
+        "account.invitation_sent" if purpose == tokens.INVITE else "account.reset_link_sent", user, name=user.name
+    )
     db.session.commit()
     deliver_after_response(email)
     flash(_("A link to set a password was emailed to %(email)s.", email=user.email), "success")
@@ -338,7 +340,7 @@ def end_sessions(user_id: int):
     """Sign someone out on every device (a lost phone, a shared computer, a suspected break-in)."""
     user = _account_for_action(user_id)
     ended = sessions.end_all(user, keep=current_user.current_session if user.id == current_user.id else None)
-    audit.record("sessions.end_all", user, count=ended)
+    audit.record("sessions.end_all", user, name=user.name, count=ended)
     db.session.commit()
     flash(
         ngettext(

@@ -113,7 +113,7 @@ def create_account(
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("account.create", user, actor=actor, role=role)
+    audit.record("account.create", user, actor=actor, name=user.name, role=role)
     return user
 
 
@@ -169,7 +169,7 @@ def update_account(
         sessions.end_all(user)  # a new role starts with a new session
     if role != Role.PATIENT:
         user.coach_id = None
-    audit.record("account.update", user, actor=actor, changes=changes)
+    audit.record("account.update", user, actor=actor, name=user.name, changes=changes)
     return changes
 
 
@@ -201,6 +201,6 @@ def set_active(user: User, active: bool, *, actor: User | None = None, reason: s
     user.is_active = active
     if not active:
         sessions.end_all(user)
-        audit.record("account.deactivate", user, actor=actor, **({"reason": reason} if reason else {}))
+        audit.record("account.deactivate", user, actor=actor, name=user.name, **({"reason": reason} if reason else {}))
     else:
-        audit.record("account.reactivate", user, actor=actor)
+        audit.record("account.reactivate", user, actor=actor, name=user.name)

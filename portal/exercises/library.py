@@ -205,7 +205,7 @@ def update_item(item: LibraryItem, values: dict[str, Any], actor) -> list[str]:
             setattr(item, name, new)
             changed.append(name)
     if changed:
-        audit.record("library.update", item, actor=actor, fields=changed)
+        audit.record("library.update", item, actor=actor, title=item.title, fields=changed)
     return changed
 
 

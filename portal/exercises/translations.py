@@ -141,14 +141,14 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
             return "unchanged"
         db.session.delete(row)
         _touch(item)
-        audit.record("library.translation_remove", item, actor=actor, locale=locale)
+        audit.record("library.translation_remove", item, actor=actor, title=item.title, locale=locale)
         return "removed"
     if row is None:
         row = LibraryItemTranslation(library_item_id=item.id, locale=locale, updated_by_id=actor.id, **wanted)
         db.session.add(row)
         _touch(item)
         db.session.flush()
-        audit.record("library.translation_create", item, actor=actor, locale=locale)
+        audit.record("library.translation_create", item, actor=actor, title=item.title, locale=locale)
         return "created"
     changed = [name for name in TEXT_FIELDS if getattr(row, name) != wanted[name]]
     if not changed:
@@ -157,7 +157,7 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
         setattr(row, name, wanted[name])
     row.updated_by_id = actor.id
     _touch(item)
-    audit.record("library.translation_update", item, actor=actor, locale=locale, fields=changed)
+    audit.record("library.translation_update", item, actor=actor, title=item.title, locale=locale, fields=changed)
     return "updated"
 
 
