@@ -178,7 +178,8 @@ class WriteWatcher:
     def _expected(statement: str) -> bool:
         if "audit_event" in statement:
             return True  # refusals are audited on purpose
-        if re.match(r"\s*UPDATE user_session SET last_active_at=\S+ WHERE", statement):
+        # (PostgreSQL's statement casts the value: "%(last_active_at)s::TIMESTAMP WITHOUT TIME ZONE")
+        if re.match(r"\s*UPDATE user_session SET last_active_at=[^,]+? WHERE user_session\.id", statement):
             return True  # the session's once-a-minute activity stamp, written before the view runs
         match = re.match(r"\s*UPDATE user_account SET (.+?) WHERE", statement, re.S)
         if match:
