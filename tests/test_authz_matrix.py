@@ -235,6 +235,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("patients.goals_data", "GET"): Rule(PATIENTS),
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
     ("patients.my_plan", "GET"): Rule(PATIENTS),
+    ("patients.dismiss_plan_changes", "POST"): Rule(PATIENTS),  # closes only the signed-in patient's own box
     # The session's steps are numbered within the signed-in patient's own day: step 1 is
     # their first movement (or, with none, the summary); a step beyond it does not exist.
     ("patients.session_start", "GET"): Rule(PATIENTS),

@@ -320,8 +320,17 @@ TIER_OF_SEVERITY = {severity: tier for tier, severity in RED_FLAG_SEVERITY.items
 
 def red_flag_status(patient_id: int) -> RedFlagState:
     """The patient's red-flag state, in one indexed query."""
-    row = db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one()
+    return red_flag_state(db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one())
+
+
+def red_flag_state(row) -> RedFlagState:
+    """The state from a row of ``red_flag_status_statement`` (its first two columns)."""
     return RedFlagState(open_tier=TIER_OF_SEVERITY.get(row[0]), exercises_paused=bool(row[1]))
+
+
+def red_flag_status_statement():
+    """``red_flag_status``'s SELECT (``patient_id`` bound), for a page that reads it with other facts."""
+    return _red_flag_status()
 
 
 def exercises_paused(patient_id: int) -> bool:

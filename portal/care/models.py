@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_tier, tier_rule
@@ -168,6 +168,38 @@ class PlanItemSchedule(db.Model):
     hold_seconds: Mapped[int | None]
     times_per_day: Mapped[int] = mapped_column(default=1)
     weekdays: Mapped[str] = mapped_column(String(7), default=ALL_WEEKDAYS)
+
+
+class PlanChangeKind(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+    PAUSE = "pause"
+    RESUME = "resume"
+    DOSE = "dose"
+
+
+class PlanChange(db.Model):
+    """One change a coach made to a plan item, kept to tell the patient in words on Today
+    ("What changed in your plan") until they dismiss it or for a week.
+
+    ``before`` and ``after`` hold the changed dose fields (``dose``) or the new item's dose
+    (``add``); ``note`` is the coach's note for the item (or the reason of a pause). Stored
+    as data, not text, so the patient reads it in their language."""
+
+    __tablename__ = "plan_change"
+    __table_args__ = (Index("ix_plan_change_patient_created", "patient_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    plan_item_id: Mapped[int] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dismissed_at: Mapped[datetime | None]
+
+    plan_item: Mapped[PlanItem] = relationship()
 
 
 class PlanItemPause(db.Model):

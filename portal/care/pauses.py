@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, exists, or_, update
 
 from portal import audit
 from portal.auth.models import User
+from portal.care import plan_changes
 from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause
 from portal.errors import BadInput
 from portal.extensions import db
@@ -54,6 +55,7 @@ def pause_item(plan: Plan, item: PlanItem, reason: str, actor: User) -> PlanItem
         open_key=1,
     )
     db.session.add(pause)
+    plan_changes.item_paused(item, plan.patient_id, reason)
     _bump(plan)
     db.session.flush()
     audit.record(
@@ -77,6 +79,7 @@ def resume_item(plan: Plan, item: PlanItem, actor: User) -> PlanItemPause:
     pause.ended_at = utcnow()
     pause.resumed_by_id = actor.id
     pause.open_key = None
+    plan_changes.item_resumed(item, plan.patient_id)
     _bump(plan)
     db.session.flush()
     audit.record(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.auth.models import Role, User
+from portal.care import plan_changes
 from portal.care.dosing import Dose, append_library_items, apply_dose, move
 from portal.care.models import Plan, PlanItem, PlanStatus, Program
 from portal.care.pauses import end_pauses
@@ -265,6 +266,7 @@ def add_items(plan: Plan, library_items: list[LibraryItem], actor: User) -> tupl
         _touch(plan)
         db.session.flush()
     for item in added:
+        plan_changes.item_added(item, plan.patient_id)
         audit.record("plan.item_add", plan, actor=actor, patient=plan.patient_id, **_item_named(item))
     return added, skipped
 
@@ -277,6 +279,7 @@ def update_item(plan: Plan, item: PlanItem, dose: Dose, actor: User) -> list[str
         change_schedule(plan, item, local_today(plan.patient.tz))
     if changed:
         _touch(plan)
+        plan_changes.item_redosed(item, plan.patient_id, before, changed)
         audit.record(
             "plan.item_update",
             plan,
@@ -296,6 +299,7 @@ def remove_item(plan: Plan, item: PlanItem, actor: User) -> None:
     end_pauses(plan, today, item)
     end_schedules(plan, today, item)
     _touch(plan)
+    plan_changes.item_removed(item, plan.patient_id)
     audit.record("plan.item_remove", plan, actor=actor, patient=plan.patient_id, **_item_named(item))
 
 

@@ -17,9 +17,10 @@ from sqlalchemy import bindparam, case, func
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
-from portal.care.alerts import RedFlagState, exercises_paused, red_flag_status
-from portal.care.models import Alert, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
+from portal.care.alerts import RedFlagState, exercises_paused, red_flag_state, red_flag_status_statement
+from portal.care.models import Alert, ItemLog, Plan, PlanChange, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
+from portal.care.plan_changes import PENDING_COLUMNS, PendingChange, changes_since, pending_changes, pending_condition
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
@@ -117,6 +118,8 @@ class TodayPlan:
     exercises_paused: bool = False
     # The safety advice of the open red-flag alert's tier shows at the top while it is open.
     red_flag: RedFlagState = field(default_factory=RedFlagState)
+    # What the coach changed that the patient has not dismissed yet ("What changed in your plan").
+    plan_changes: list[PendingChange] = field(default_factory=list)
 
     @property
     def red_flag_open(self) -> bool:
@@ -187,10 +190,33 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     plan = active_plan(patient.id)
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
-    red_flag = red_flag_status(patient.id)
+    rows = db.session.execute(_day_state(), {"patient_id": patient.id, "changes_since": changes_since()}).all()
+    red_flag = red_flag_state(rows[0])
     paused = red_flag.exercises_paused
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
-    return TodayPlan(day=day, plan=plan, items=items, exercises_paused=paused, red_flag=red_flag)
+    return TodayPlan(
+        day=day,
+        plan=plan,
+        items=items,
+        exercises_paused=paused,
+        red_flag=red_flag,
+        plan_changes=pending_changes(plan, (row[2:] for row in rows)),
+    )
+
+
+def _build_day_state():
+    """The one row of ``red_flag_status`` (the open red flag's tier, the exercises' pause) beside
+    each change still to tell (``plan_changes``; NULLs when there is none): one statement."""
+    flags = red_flag_status_statement().subquery()
+    return (
+        db.select(*flags.c, *PENDING_COLUMNS)
+        .select_from(flags)
+        .outerjoin(PlanChange, pending_condition())
+        .order_by(PlanChange.created_at, PlanChange.id)
+    )
+
+
+_day_state = built_once(_build_day_state)
 
 
 @dataclass(frozen=True)

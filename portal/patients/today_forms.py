@@ -21,3 +21,7 @@ class SessionDoneForm(MarkDoneForm):
     patient did is the one marked even if the steps changed since (one paused: refused, 409)."""
 
     item = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+class DismissChangesForm(PortalForm):
+    """Just the CSRF token: closing "What changed in your plan" on Today."""

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal.auth.access import patient_required
 from portal.care.checkins import checkin_for
+from portal.care.plan_changes import PendingChange, describe_change, dismiss_changes
 from portal.care.plans import active_plan
 from portal.care.red_flags import tier_rule
 from portal.care.today import (
@@ -18,13 +19,13 @@ from portal.care.today import (
     todays_plan,
 )
 from portal.exercises.dosage import WEEKDAY_NAMES
-from portal.exercises.translations import item_text
+from portal.exercises.translations import item_text, item_texts
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.patients.blueprint import bp
 from portal.patients.goal_views import today_goals_context
 from portal.patients.session_views import refuse_mark, wants_json
-from portal.patients.today_forms import MarkDoneForm
+from portal.patients.today_forms import DismissChangesForm, MarkDoneForm
 from portal.timeutil import local_today
 
 
@@ -42,12 +43,32 @@ def _today_page() -> str:
         "patients/today.html",
         **today_goals_context(current_user.id, plan_today.day),
         today=plan_today,
+        plan_changes=_in_words(plan_today.plan_changes),
         checked_in=checked_in,
         has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
         safety_rule=tier_rule(plan_today.red_flag.open_tier),
         clinic_phone=current_user.clinic_phone,
     )
+
+
+def _in_words(changes: list[PendingChange]) -> list[tuple[str, str]]:
+    """(the change in words, the coach's note) for "What changed in your plan", in the patient's language."""
+    if not changes:
+        return []
+    texts = item_texts([change.plan_item.library_item for change in changes], current_language())
+    return [(describe_change(change, texts[change.plan_item.library_item_id].title), change.note) for change in changes]
+
+
+@bp.route("/today/plan-changes/dismiss", methods=["POST"])
+@patient_required
+def dismiss_plan_changes():
+    """Close "What changed in your plan": the changes shown so far do not come back."""
+    if not DismissChangesForm().validate():
+        abort(400, _("Your form expired. Please send it again."))
+    dismiss_changes(current_user.id)
+    db.session.commit()
+    return redirect(url_for("patients.today"))
 
 
 @bp.route("/today/items/<int:plan_item_id>", methods=["POST"])

@@ -13,6 +13,7 @@ from portal.auth.models import Role, email_lookup
 from portal.care.models import CheckIn
 from portal.extensions import db
 from portal.timeutil import local_today
+from tests.conftest import give_test_consent
 from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in, submit
 from tests.plan_factories import make_item, make_plan
 
@@ -35,6 +36,7 @@ def _new_patient(live_server, name: str, *, checkin_days_ago: int | None = 0) ->
             coach_id=coach.id,
             password=DEMO_PASSWORD,
         )
+        give_test_consent(patient)  # consent first: the patient pages wait for it
         db.session.commit()
         today = local_today(patient.tz)
         make_plan(patient, coach, [make_item(title=f"Bridge {email}")], start_date=today - timedelta(days=30))

@@ -117,6 +117,7 @@ def _patient_with_a_round_to_do(live_server) -> str:
             coach_id=coach.id,
             password=DEMO_PASSWORD,
         )
+        give_test_consent(patient)  # consent first: the patient pages wait for it
         db.session.commit()
         plan = make_plan(
             patient,

@@ -1,0 +1,205 @@
+"""What changed in your plan: each coach change told to the patient in words on Today, until
+dismissed or for a week; only their own, only of their current plan, in their language."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from portal.care import plan_changes, plans
+from portal.care.dosing import Dose
+from portal.care.models import PlanChange, PlanChangeKind
+from portal.care.pauses import pause_item, resume_item
+from portal.care.plan_changes import describe_change, dismiss_changes, recent_changes
+from portal.extensions import db
+from portal.timeutil import utcnow
+from tests.conftest import csrf_token
+from tests.plan_factories import make_item, make_plan
+
+HEADING = "What changed in your plan"
+
+
+def _box(html: str) -> str:
+    if 'id="plan-changes"' not in html:
+        return ""
+    start = html.index('id="plan-changes"')
+    return html[start : html.index("</section>", start)]
+
+
+def _lines(html: str) -> list[str]:
+    items = re.findall(r"<li[^>]*>(.*?)</li>", _box(html), re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", line).split()) for line in items]
+
+
+@pytest.fixture
+def plan(patient, coach):
+    plan = make_plan(patient, coach, [make_item(title="Glute bridge")])
+    item = plan.items[0]
+    item.sets, item.reps, item.hold_seconds, item.times_per_day, item.weekdays = 1, 8, None, 1, "0123456"
+    db.session.commit()
+    return plan
+
+
+def _change(kind, before=None, after=None, note="") -> PlanChange:
+    return PlanChange(kind=str(kind), before=before, after=after, note=note)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            _change(
+                PlanChangeKind.ADD,
+                after={"sets": 1, "reps": 8, "hold_seconds": None, "times_per_day": 1, "weekdays": "01234"},
+            ),
+            "New: Bird dog, 1 set of 8 reps, weekdays",
+        ),
+        (
+            _change(
+                PlanChangeKind.ADD,
+                after={"sets": None, "reps": None, "hold_seconds": 30, "times_per_day": 3, "weekdays": "024"},
+            ),
+            "New: Bird dog, hold 30 s, 3 times a day, Mon, Wed, Fri",
+        ),
+        (_change(PlanChangeKind.DOSE, before={"sets": 1}, after={"sets": 2}), "Now 2 sets instead of 1: Bird dog"),
+        (
+            _change(
+                PlanChangeKind.DOSE, before={"reps": 8, "times_per_day": 1}, after={"reps": 12, "times_per_day": 2}
+            ),
+            "Now 12 reps instead of 8, twice a day instead of once a day: Bird dog",
+        ),
+        (
+            _change(
+                PlanChangeKind.DOSE,
+                before={"weekdays": "0123456", "hold_seconds": None},
+                after={"weekdays": "56", "hold_seconds": 120},
+            ),
+            "Now hold 2 min instead of no hold, weekends instead of every day: Bird dog",
+        ),
+        (_change(PlanChangeKind.DOSE, before={}, after={}, note="Slowly."), "New note from your coach: Bird dog"),
+        (_change(PlanChangeKind.REMOVE), "Removed: Bird dog"),
+        (_change(PlanChangeKind.PAUSE, note="Rest the knee"), "Paused: Bird dog"),
+        (_change(PlanChangeKind.RESUME), "Back on your plan: Bird dog"),
+    ],
+)
+def test_each_change_in_words(app, change, words):
+    with app.test_request_context():
+        assert describe_change(change, "Bird dog") == words
+
+
+def test_every_kind_of_coach_change_is_kept_for_the_patient(db, patient, coach, plan):
+    item = plan.items[0]
+    plans.update_item(plan, item, Dose(2, 8, None, 1, "0123456", "Squeeze at the top."), coach)
+    plans.update_item(plan, item, Dose(2, 8, None, 1, "0123456", "Squeeze at the top."), coach)  # no change
+    [added], _skipped = plans.add_items(plan, [make_item(title="Bird dog", default_days_per_week=5)], coach)
+    pause_item(plan, added, "Rest the knee", coach)
+    db.session.commit()
+    db.session.expire(added)  # its open pause, as the next request reads it
+    resume_item(plan, added, coach)
+    plans.remove_item(plan, item, coach)
+    db.session.commit()
+    changes = recent_changes(plan, patient.id)
+    assert [(c.kind, c.plan_item.id) for c in changes] == [
+        ("dose", item.id),
+        ("add", added.id),
+        ("pause", added.id),
+        ("resume", added.id),
+        ("remove", item.id),
+    ]
+    redosed, new, paused = changes[0], changes[1], changes[2]
+    assert (redosed.before, redosed.after, redosed.note) == ({"sets": 1}, {"sets": 2}, "Squeeze at the top.")
+    assert new.after["weekdays"] == "01234" and paused.note == "Rest the knee"
+
+
+def test_a_cleared_note_alone_tells_nothing(db, patient, coach, plan):
+    item = plan.items[0]
+    item.coach_note = "Old note"
+    db.session.commit()
+    plans.update_item(plan, item, Dose(1, 8, None, 1, "0123456", ""), coach)
+    db.session.commit()
+    assert recent_changes(plan, patient.id) == []
+
+
+def test_changes_show_for_a_week_until_dismissed_and_only_for_the_current_plan(db, patient, coach, plan, make_user):
+    item = plan.items[0]
+    now = utcnow()
+    old = plan_changes.item_removed(item, patient.id)
+    old.created_at = now - timedelta(days=7, minutes=1)
+    fresh = plan_changes.item_resumed(item, patient.id)
+    fresh.created_at = now - timedelta(days=6, hours=23)
+    other = make_user(coach=coach)
+    theirs = make_plan(other, coach, [make_item()])
+    plan_changes.item_removed(theirs.items[0], other.id)
+    db.session.commit()
+    assert [c.kind for c in recent_changes(plan, patient.id, now)] == ["resume"]
+    assert dismiss_changes(patient.id, now) == 2  # every change of the patient, the old one too
+    db.session.commit()
+    assert recent_changes(plan, patient.id, now) == []
+    assert recent_changes(plan, other.id, now) == []  # never another patient's changes
+    assert len(recent_changes(theirs, other.id, now)) == 1  # and their box stays
+    plan_changes.item_paused(item, patient.id, "Sore")
+    db.session.commit()
+    assert [c.note for c in recent_changes(plan, patient.id)] == ["Sore"]  # a new change opens the box again
+    new_plan = make_plan(patient, coach, [make_item()], status="ended")
+    assert recent_changes(new_plan, patient.id) == []  # another plan's changes are not told with it
+
+
+def test_today_shows_the_box_after_a_dose_change_and_dismiss_closes_it(
+    db, patient, coach, plan, coach_client, patient_client
+):
+    assert HEADING not in patient_client.get("/me/").get_data(as_text=True)
+    item = plan.items[0]
+    edit_url = f"/coach/patients/{patient.id}/plans/{plan.id}/items/{item.id}"
+    token = csrf_token(coach_client, edit_url)
+    data = {
+        "csrf_token": token,
+        "version": str(plan.version),
+        "sets": "2",
+        "reps": "8",
+        "hold_seconds": "",
+        "times_per_day": "1",
+        "weekdays": ["0", "1", "2", "3", "4", "5", "6"],
+        "note": "Squeeze at the top.",
+    }
+    assert coach_client.post(edit_url, data=data).status_code == 302
+    html = patient_client.get("/me/").get_data(as_text=True)
+    assert f'<h2 id="plan-changes-heading" class="h5">{HEADING}</h2>' in html
+    assert _lines(html) == ["Now 2 sets instead of 1: Glute bridge From your coach: Squeeze at the top."]
+    dismiss = patient_client.post(
+        "/me/today/plan-changes/dismiss", data={"csrf_token": csrf_token(patient_client, "/me/")}
+    )
+    assert dismiss.status_code == 302 and dismiss.headers["Location"].endswith("/me/")
+    assert HEADING not in patient_client.get("/me/").get_data(as_text=True)
+    assert patient_client.post("/me/today/plan-changes/dismiss", data={}).status_code == 400  # no CSRF token
+
+
+def test_the_box_speaks_the_patients_language(db, patient, coach, plan, patient_client):
+    patient.language = "es"
+    plan.items[0].sets = 2
+    plan_changes.item_redosed(plan.items[0], patient.id, {"sets": 1}, ["sets"])
+    db.session.commit()
+    html = patient_client.get("/me/").get_data(as_text=True)
+    assert "Qué cambió en su plan" in html
+    assert _lines(html) == ["Ahora 2 series en vez de 1: Glute bridge"]
+
+
+def test_today_statements_do_not_grow_with_changes(db, patient, coach, plan, patient_client, queries):
+    item = plan.items[0]
+    patient_client.get("/me/")
+    with queries() as none:
+        patient_client.get("/me/")
+    plan_changes.item_removed(item, patient.id)
+    db.session.commit()
+    patient_client.get("/me/")
+    with queries() as few:
+        patient_client.get("/me/")
+    for _ in range(8):
+        plan_changes.item_redosed(item, patient.id, {"sets": 1}, ["sets"])
+        plan_changes.item_added(plans.add_items(plan, [make_item()], coach)[0][0], patient.id)
+    db.session.commit()
+    with queries() as many:
+        html = patient_client.get("/me/").get_data(as_text=True)
+    assert len(_lines(html)) == 1 + 8 * 3  # every add is told twice here (by add_items and by hand)
+    assert len(many) == len(few) == len(none)  # read with the red-flag state: no statement of their own
