@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
 from config import BASE_DIR, Config, config_for
-from portal import mail, mediastore, state
+from portal import clinics, mail, mediastore, state
 from portal.admin import wiring as admin
 from portal.api import wiring as api
 from portal.api.blueprint import PREFIX as API_PREFIX
@@ -20,7 +21,6 @@ from portal.auth import sessions
 from portal.auth import wiring as auth
 from portal.care import wiring as care
 from portal.cli import register_commands
-from portal.clinics import footer_clinics
 from portal.coaching import wiring as coaching
 from portal.errors import register_error_handlers
 from portal.exercises import wiring as exercises
@@ -34,8 +34,7 @@ from portal.navigation import badges_for, nav_for
 from portal.outcomes import wiring as outcomes
 from portal.patients import wiring as patients
 from portal.security import apply_upload_limit, register_security
-from portal.sqlutil import end_reads_with_commit, tune_sqlite
-from portal.urlcache import template_url_for
+from portal.sqlutil import end_reads_with_commit, track_writes, tune_sqlite
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -58,6 +57,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_i18n(app)
     register_url_converters(app)
+    clinics.init_app(app)
     # Each feature package registers its blueprints, badges, lookups, template helpers and commands.
     auth.init_app(app)
     admin.init_app(app)
@@ -114,6 +114,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         tune_sqlite(db.engine)
         end_reads_with_commit(app, db.engine)
+        track_writes(app, db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     # Before CSRF: the token check reads the form, and an upload route's body may be larger.
     app.before_request(apply_upload_limit)
@@ -123,7 +124,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _("Please log in to continue.")
+    # Built when the app is, so lazy: flashed in the language of the visitor it turns away.
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     # A session cookie copied elsewhere keeps working only with the same token;
     # "strong" protection would also end sessions on legitimate IP changes (phones).
@@ -183,12 +186,11 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_navigation():
         items = nav_for(current_user)
-        return {"nav_items": items, "nav_badges": badges_for(current_user, items) if items else {}}
+        return {"nav_items": items, "nav_badges": badges_for(current_user) if items else {}}
 
     @app.context_processor
     def inject_clinics():
-        return {"footer_clinics": footer_clinics()}
+        return {"footer_clinics": clinics.footer_clinics()}
 
-    app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

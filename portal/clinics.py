@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import func
 
 from portal import audit
 from portal.auth.models import Clinic, User
 from portal.extensions import db
+from portal.sqlutil import forget_on_write
 from portal.state import portal_state
 
 _TTL_SECONDS = 60.0
@@ -33,7 +35,7 @@ def save_clinic(
     timezone: str,
     actor: User | None = None,
 ) -> Clinic:
-    """Create (a clinic not yet stored) or update a clinic (caller commits, then clear_cache). Audited.
+    """Create (a clinic not yet stored) or update a clinic (caller commits). Audited.
 
     Names are unique whatever their case: patients and staff pick a clinic by name.
     """
@@ -69,5 +71,8 @@ def footer_clinics() -> list[dict]:
     return clinics
 
 
-def clear_cache() -> None:
-    portal_state().footer_clinics = None
+def init_app(app: Flask) -> None:
+    """The footer's clinics are read again after any committed write to the clinics, on this server
+    (on others within the minute they keep them)."""
+    state = portal_state(app)
+    forget_on_write(app, Clinic.__tablename__, lambda: setattr(state, "footer_clinics", None))

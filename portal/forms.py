@@ -14,6 +14,7 @@ from wtforms import ValidationError
 from wtforms.i18n import messages_path
 
 from portal.formrender import render_field
+from portal.state import portal_state
 
 # Line and paragraph separators some keyboards and pastes carry, besides the C0/C1 controls.
 _LINE_BREAKERS = {"\x85", "\u2028", "\u2029"}
@@ -91,14 +92,12 @@ def phone_number(form, field) -> None:  # noqa: ARG001
 
 
 # WTForms' own messages ("Not a valid date value"...) in each language, loaded once per
-# process instead of once per request.
-_WTFORMS_CATALOGS: dict[str, support.Translations] = {}
-
-
+# app (kept in its state) instead of once per request.
 def _wtforms_catalog(locale: str) -> support.Translations:
-    catalog = _WTFORMS_CATALOGS.get(locale)
+    catalogs = portal_state().wtforms_catalogs
+    catalog = catalogs.get(locale)
     if catalog is None:
-        catalog = _WTFORMS_CATALOGS[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+        catalog = catalogs[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
     return catalog
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, g, has_app_context, has_request_context, request, session
-from flask_babel import Domain, get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
-from markupsafe import Markup
 
 from portal.extensions import babel
 from portal.timeutil import DEFAULT_TIMEZONE
@@ -58,18 +57,17 @@ def select_timezone() -> str:
 def _per_locale(name: str, compute):
     """A value derived from the request's locale, computed once per request and locale.
 
-    Kept beside Flask-Babel's own state and keyed by the locale object itself, so
+    Kept in ``g`` under our own name and keyed by Flask-Babel's locale object itself, so
     ``force_locale`` (which swaps that object in and back) is always honoured.
     """
     locale = get_locale()
-    state = g.get("_flask_babel") if has_request_context() else None
-    if state is not None:
-        memo = getattr(state, name, None)
-        if memo is not None and memo[0] is locale:
-            return memo[1]
+    if not has_app_context():
+        return compute(locale)
+    memo = g.get(name)
+    if memo is not None and memo[0] is locale:
+        return memo[1]
     value = compute(locale)
-    if state is not None:
-        setattr(state, name, (locale, value))
+    setattr(g, name, (locale, value))
     return value
 
 
@@ -83,82 +81,51 @@ def current_locale_identifier() -> str:
     return _per_locale("portal_locale_identifier", lambda locale: str(locale or DEFAULT_LANGUAGE))
 
 
-class _RequestDomain(Domain):
-    """Flask-Babel's message domain, with the request's catalog memoized beside its own state.
+class _LanguageOfTheRequest:
+    """``current_language`` where a render's context does not reach (a macro imported without
+    context): the request's language whenever it is printed or compared, never an empty string."""
 
-    A page asks for its catalog a few hundred times (every ``_`` in a template, every lazy
-    label, every message built in Python); Flask-Babel's own lookup rebuilds the locale's
-    identifier each time. The memo is keyed by the locale object itself, so ``force_locale``
-    (which swaps that object in and back) is always honoured.
-    """
+    def __str__(self) -> str:
+        return current_language()
 
-    def get_translations(self):
-        state = g.get("_flask_babel") if has_app_context() else None
-        if state is not None:
-            memo = getattr(state, "portal_translations", None)
-            if memo is not None and memo[0] is getattr(state, "babel_locale", None):
-                return memo[1]
-        translations = super().get_translations()
-        state = g.get("_flask_babel") if has_app_context() else None
-        if state is not None:
-            state.portal_translations = (getattr(state, "babel_locale", None), translations)
-        return translations
+    def __html__(self) -> str:
+        return current_language()
+
+    def __eq__(self, other: object) -> bool:
+        return current_language() == (str(other) if isinstance(other, _LanguageOfTheRequest) else other)
+
+    def __hash__(self) -> int:
+        return hash(current_language())
 
 
-_DOMAIN = _RequestDomain()
+# Templates' ``_``, ``gettext`` and ``ngettext`` are Jinja's own "newstyle" i18n callables (escaping
+# and %-formatting are Jinja's), over the catalog a context processor hands each render
+# (Flask-Babel's ``get_translations()``, asked once per render, ``force_locale`` included): a page
+# calls ``_`` a few hundred times. A macro imported without context has no such variable and
+# asks Flask-Babel each time.
+RENDER_TRANSLATIONS = "portal_translations"
 
 
-def _translations():
-    return _DOMAIN.get_translations()
+def _render_translations(context):
+    return context.get(RENDER_TRANSLATIONS) or get_translations()
 
 
-class _RequestCatalog:
-    """Stands for the catalog of whatever locale is in force when a text is looked up."""
-
-    def ugettext(self, string):
-        return _translations().ugettext(string)
-
-    def ungettext(self, singular, plural, num):
-        return _translations().ungettext(singular, plural, num)
+@pass_context
+def _template_gettext(context, string):
+    return _render_translations(context).ugettext(string)
 
 
-def _gettext_functions(catalog) -> dict:
-    """Template ``_``, ``gettext`` and ``ngettext`` over ``catalog``: they behave exactly as Jinja's
-    "newstyle" gettext (escaped, then %-formatted with the keyword arguments) but call the catalog
-    directly.
-
-    Each render gets them bound to the request's catalog as the render starts (``force_locale``
-    included): a page calls ``_`` a few hundred times, and looking the catalog up each time was a
-    measurable share of a page. Imported macros, which do not see the render's context, use the
-    environment's, bound to a ``_RequestCatalog``.
-    """
-
-    def formatted(context, text: str, variables: dict):
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
-        return text % variables
-
-    @pass_context
-    def gettext(context, string, /, **variables):
-        return formatted(context, catalog.ugettext(string), variables)
-
-    @pass_context
-    def ngettext(context, singular, plural, num, /, **variables):
-        variables.setdefault("num", num)
-        return formatted(context, catalog.ungettext(singular, plural, num), variables)
-
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+@pass_context
+def _template_ngettext(context, singular, plural, num):
+    return _render_translations(context).ungettext(singular, plural, num)
 
 
 def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    # Flask-Babel builds its domain lazily (a cached property): ours takes its place, for
-    # the Python side (gettext, lazy labels) as for the templates.
-    babel.domain_instance = _DOMAIN
-    # After Flask-Babel installed its own: "_" too, so a template's _() is one call, not an alias of one.
-    app.jinja_env.globals.update(_gettext_functions(_RequestCatalog()))
+    app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
+    app.jinja_env.globals["current_language"] = _LanguageOfTheRequest()
 
     @app.context_processor
     def inject_language():
-        return {"current_language": current_language(), "languages": LANGUAGES, **_gettext_functions(_translations())}
+        return {"current_language": current_language(), "languages": LANGUAGES, RENDER_TRANSLATIONS: get_translations()}

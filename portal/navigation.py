@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.sqlutil import KeptStatement
 from portal.state import portal_state
 
 # Keyed by role name (the values of auth's Role): this module sits below auth and imports none of it.
@@ -70,32 +71,36 @@ def nav_for(user) -> list[NavItem]:
     return [item for item in NAV.get(user.role, ()) if item.endpoint in current_app.view_functions]
 
 
-# Features register, for each badge they own, a function(user) -> a COUNT query (or None when
-# the badge does not apply to that user), from their init_app. All of a page's badges are read
-# in one statement. A query is built once per app with the user's id as the bound parameter
-# ``user_id``: each page then only runs it, and the statement that reads them together is kept too.
-def register_badge(app: Flask, name: str, provider: Callable[[Any], Any]) -> None:
-    """Let ``provider`` count the badge ``name`` in this app's navigation."""
-    portal_state(app).badge_providers[name] = provider
+# Features register, from their init_app, each badge they own as a builder taking the reader's
+# role (never the reader: the badge cannot capture a user) and returning a COUNT statement with
+# the reader's id as the bound parameter ``user_id``, or None when the badge does not apply to
+# that role. A page reads all its badges in one statement, kept per role and run with the id.
+def register_badge(app: Flask, name: str, build: Callable[[str], Any]) -> None:
+    """Let ``build(role)`` count the badge ``name`` in this app's navigation."""
+    portal_state(app).badge_providers[name] = build
 
 
-def badges_for(user, items: list[NavItem]) -> dict[str, int]:
-    state = portal_state()
-    queries = {}
-    for item in items:
-        provider = state.badge_providers.get(item.badge)
-        query = provider(user) if provider is not None else None
+def _build_badges_statement(role: str):
+    """One SELECT of every badge the role's navigation shows in this app, each column labelled with
+    its badge's name; None when none applies."""
+    providers = portal_state().badge_providers
+    counts = {}
+    for item in NAV.get(role, ()):
+        build = providers.get(item.badge)
+        query = build(role) if build is not None and item.endpoint in current_app.view_functions else None
         if query is not None:
-            queries[item.badge] = query
-    if not queries:
+            counts[item.badge] = query.scalar_subquery().label(item.badge)
+    return db.select(*counts.values()) if counts else None
+
+
+_badges_statement = KeptStatement(_build_badges_statement, variants=[(role,) for role in NAV])
+
+
+def badges_for(user) -> dict[str, int]:
+    """The counts beside the signed-in user's navigation entries, by badge name (one statement)."""
+    statement = _badges_statement(user.role) if user.role in NAV else None
+    if statement is None:
         return {}
-    names = tuple(queries)
-    parts = tuple(queries.values())
-    key = ("navigation.badges", names)
-    kept = state.statements.get(key)
-    if kept is None or any(a is not b for a, b in zip(kept[0], parts, strict=True)):
-        kept = state.statements[key] = (parts, db.select(*(query.scalar_subquery() for query in parts)))
-    statement = kept[1]
     # The session's connection, not the session: a plain COUNT needs none of the ORM's work.
     row = db.session.connection().execute(statement, {"user_id": user.id}).one()
-    return {name: count or 0 for name, count in zip(names, row, strict=True)}
+    return {name: count or 0 for name, count in row._mapping.items()}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from datetime import date
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import Integer, bindparam, cast, event, func, literal
@@ -14,6 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.extensions import db
 from portal.state import portal_state
 
+# The databases the portal runs on, by SQLAlchemy's dialect names.
+DIALECTS = ("sqlite", "postgresql")
+
 # A Monday: day numbers counted from here put every Monday at a multiple of 7.
 EPOCH = date(2000, 1, 3)
 
@@ -21,36 +24,44 @@ EPOCH = date(2000, 1, 3)
 # ``{"patient_ids": [...]}``, and expanded into an IN list when the statement runs.
 PATIENT_IDS = bindparam("patient_ids", expanding=True)
 
-Builder = TypeVar("Builder", bound=Callable)
 
-
-def built_once(build: Builder) -> Builder:
-    """Decorator: the statement ``build(*args)`` returns is built on first use and kept by the app.
+class KeptStatement:
+    """The one way to keep a statement: built by ``build(*variant)`` on first use and kept by the app.
 
     The statements every page runs take their values as bound parameters (``bindparam``):
     building a SELECT and its cache key in SQLAlchemy costs more than PostgreSQL takes to run
-    it. They are kept in the app's state (``portal_state().statements``), so two apps share none.
-    ``forget_built_statements`` drops them (the tests do before each test, so every test, and
-    every mutant under ``make mutation``, runs the statement its code builds now).
-    The care rules' modules wrap a plain function (``name = built_once(_build_name)``) rather
-    than decorate it: mutmut leaves decorated functions out, and their SQL is part of the rules.
+    it, so each is built once per app (in ``portal_state().statements``; two apps share none)
+    and only run after that. A kept statement must therefore be the same whatever the request:
+    ``build`` receives only one of the ``variants`` declared here (a role, a dialect name, a
+    flag; never a user, a day or an id: those are bound when it runs), and
+    tests/test_kept_statements.py builds every one under two clocks, two users and both
+    databases and fails if its SQL or a literal value differs.
+
+    Declare it beside the rule that binds its values: ``_name = KeptStatement(_build_name)``.
+    The builder stays a plain function (mutmut leaves decorated functions out, and the SQL is
+    part of the care rules); under ``make mutation`` each test gets a fresh app, so every test
+    runs the statement its (mutated) code builds now.
     """
 
-    @wraps(build)
-    def kept(*args):
+    __slots__ = ("build", "variants")
+
+    def __init__(self, build: Callable[..., Any], *, variants: Iterable[tuple] = ((),)) -> None:
+        self.build = build
+        self.variants = tuple(variants)
+
+    def __call__(self, *variant: Any) -> Any:
         statements = portal_state().statements
-        key = (build, args)
-        statement = statements.get(key)
-        if statement is None:
-            statement = statements[key] = build(*args)
-        return statement
+        key = (self, variant)
+        try:
+            return statements[key]
+        except KeyError:
+            if variant not in self.variants:
+                raise ValueError(f"{self.build.__name__}: {variant!r} is not one of its declared variants") from None
+            statement = statements[key] = self.build(*variant)
+            return statement
 
-    return kept  # type: ignore[return-value]
-
-
-def forget_built_statements() -> None:
-    """Drop the current app's kept statements."""
-    portal_state().statements.clear()
+    def __repr__(self) -> str:
+        return f"KeptStatement({self.build.__module__}.{self.build.__qualname__})"
 
 
 def escape_like(text: str) -> str:
@@ -152,3 +163,40 @@ def end_reads_with_commit(app, engine) -> None:
         if session.new or session.dirty or session.deleted:
             return  # changes never flushed are not this request's to store either
         session.commit()
+
+
+_WRITE = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE)
+
+
+def forget_on_write(app, table: str, forget: Callable[[], None]) -> None:
+    """Call ``forget()`` whenever a transaction that wrote to ``table`` commits in this app.
+
+    Caches of rows (the footer's clinics, library texts) are dropped by the write itself,
+    whatever path it took (a service, a form, a command, a bulk statement, a raw one): see
+    ``track_writes``.
+    """
+    portal_state(app).forgetters.setdefault(table, []).append(forget)
+
+
+def track_writes(app, engine) -> None:
+    """Note the tables each connection's transaction writes, and run their ``forget_on_write``
+    callbacks when it commits (nothing when it rolls back)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_table(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001 - SQLAlchemy's
+        found = _WRITE.match(statement)
+        if found is not None:
+            conn.info.setdefault("portal_written", set()).add(found.group(1).lower())
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn):
+        written = conn.info.pop("portal_written", None)
+        if written:
+            forgetters = portal_state(app).forgetters
+            for table in written:
+                for forget in forgetters.get(table, ()):
+                    forget()
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn):
+        conn.info.pop("portal_written", None)

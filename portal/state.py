@@ -26,14 +26,16 @@ class PortalState:
     plan_item_lookups: list[Callable[[int, int], Any]] = field(default_factory=list)
     # kept statements, by builder and arguments (see portal.sqlutil)
     statements: dict[tuple, Any] = field(default_factory=dict)
-    # URLs that depend on the endpoint and script root alone (see portal.urlcache)
-    urls: dict[tuple, str] = field(default_factory=dict)
     # library texts in other languages, by (item id, locale) (see portal.exercises.translations)
     library_texts: dict[tuple[int, str], Any] = field(default_factory=dict)
     # the footer's clinics, with the time they were read (see portal.clinics)
     footer_clinics: tuple[float, list[dict]] | None = None
     # the worker's jobs, by name (see portal.jobs): each package registers its own from init_app
     jobs: dict[str, Any] = field(default_factory=dict)
+    # WTForms' own messages, by locale (see portal.forms)
+    wtforms_catalogs: dict[str, Any] = field(default_factory=dict)
+    # table name -> what to forget when a transaction that wrote to it commits (see portal.sqlutil)
+    forgetters: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
 
 
 def init_app(app: Flask) -> PortalState:

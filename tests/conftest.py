@@ -6,13 +6,15 @@ points at one: each run then creates its own database and drops it at the end.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, update
 
@@ -23,11 +25,8 @@ from portal.auth.models import Clinic, Role, User
 from portal.care.consent import KINDS as CONSENT_KINDS
 from portal.care.consent import current_version, starter_texts
 from portal.care.onboarding_models import Consent, ConsentText
-from portal.clinics import clear_cache
-from portal.exercises.translations import clear_kept_texts
 from portal.extensions import db as _db
 from portal.extensions import limiter
-from portal.sqlutil import forget_built_statements
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.media_support import media_backend, s3_endpoint  # noqa: F401 - fixtures for every test module
 
@@ -49,27 +48,41 @@ def database_url() -> Iterator[str]:
         yield base
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose requests never see ``g`` left over from another request.
+class RequestClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
 
-    Tests keep one app context open (for database access), and Flask reuses it
-    for requests; per-request caches in ``g`` (current user, CSRF token) must not
-    leak from one client or request into the next.
+    Tests keep an app context open (for database access); without this, Flask would run the
+    client's requests inside it, sharing ``g`` (and the database session) between the test and
+    every request. The test's own context stays as it was.
     """
 
     def open(self, *args, **kwargs):
-        from flask import g, has_app_context
-
+        kwargs.setdefault("buffered", True)  # a streamed body is read while its request's context is there
+        response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
-            for key in list(vars(g)):
-                delattr(g, key)
-        return super().open(*args, **kwargs)
+            # The test reads what the request stored, as the next request would (its own
+            # unsaved changes, if it has any, are left alone).
+            session = _db.session()
+            if not (session.new or session.dirty or session.deleted):
+                session.expire_all()
+        return response
 
 
-@pytest.fixture(scope="session")
+def _app_scope(fixture_name: str, config: pytest.Config) -> str:
+    """One app for the run; under `make mutation` (mutmut sets MUTANT_UNDER_TEST) one per test.
+
+    An app keeps the statements it builds. mutmut first records which tests call each
+    function, then runs only those against its mutants: with one app, a statement's builder
+    would be called (and recorded) by the first test that needs it only. A fresh app per
+    test makes every test build, and run, the statement its (mutated) code builds now.
+    """
+    return "function" if "MUTANT_UNDER_TEST" in os.environ else "session"
+
+
+@pytest.fixture(scope=_app_scope)
 def app(database_url: str) -> Iterator[Flask]:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, SERVER_NAME="localhost")
-    app.test_client_class = IsolatedClient
+    app.test_client_class = RequestClient
     with app.app_context():
         _db.create_all()
     yield app
@@ -81,16 +94,11 @@ def app(database_url: str) -> Iterator[Flask]:
 @pytest.fixture(autouse=True)
 def db(app: Flask) -> Iterator:
     """An app context per test, and empty tables afterwards."""
-    # Each test builds the statements its code builds now: under `make mutation` a mutant of a
-    # care rule's statement would otherwise never run, the clean one kept from an earlier test.
     with app.app_context():
-        forget_built_statements()
         yield _db
         _db.session.rollback()
         _db.session.remove()
         _empty_tables()
-        clear_cache()
-        clear_kept_texts()  # ids and frozen clocks repeat from one test to the next
     limiter.reset()
 
 

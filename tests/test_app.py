@@ -97,3 +97,22 @@ def test_page_language_follows_the_browser_and_falls_back_to_english(client):
     assert '<html lang="es">' in spanish.get_data(as_text=True)
     unknown = client.get("/login", headers={"Accept-Language": "xx-YY"})
     assert '<html lang="en">' in unknown.get_data(as_text=True)
+
+
+def test_the_footer_shows_a_clinic_changed_by_any_path_on_the_next_page(client, clinic):
+    from sqlalchemy import insert, update
+
+    from portal.auth.models import Clinic
+    from portal.extensions import db
+
+    assert "Arlington" in client.get("/login").get_data(as_text=True)  # the footer's clinics are now kept
+    db.session.execute(update(Clinic).where(Clinic.id == clinic.id).values(city="Grand Prairie"))
+    db.session.commit()
+    assert "Grand Prairie" in client.get("/login").get_data(as_text=True)
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(Clinic).values(
+                name="Holistiq Plano", city="Plano", phone="(972) 555-0100", timezone="America/Chicago"
+            )
+        )
+    assert "Plano" in client.get("/login").get_data(as_text=True)

@@ -22,7 +22,7 @@ from portal.auth.accounts import create_account
 from portal.auth.models import Role, User
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.extensions import db as _db
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, give_test_consent, login
+from tests.conftest import PASSWORD, RequestClient, csrf_token, give_test_consent, login
 from tests.servers import AppServer, once_per_run, post_login, prepare_database, throwaway_postgres  # noqa: F401
 
 PATIENT_EMAIL = "fault.patient@example.org"
@@ -32,7 +32,7 @@ pytestmark = once_per_run
 @pytest.fixture(scope="module")
 def fault_app(throwaway_postgres) -> Iterator[Flask]:  # noqa: F811
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=throwaway_postgres.url, SERVER_NAME="localhost")
-    app.test_client_class = IsolatedClient
+    app.test_client_class = RequestClient
     with app.app_context():
         _db.create_all()
         coach = create_account(email="fault.coach@example.org", name="Fault Coach", role=Role.COACH, password=PASSWORD)

@@ -22,12 +22,11 @@ LAYERS = {
     # base: no feature knowledge
     "extensions": 0,
     "timeutil": 0,
-    "navigation": 0,
+    "navigation": 1,
     "forms": 0,
     "security": 0,
     "csvutil": 0,
     "crypto": 0,
-    "urlcache": 0,
     "state": 0,
     "formrender": 0,
     "jsonbody": 0,

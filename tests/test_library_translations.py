@@ -4,10 +4,13 @@ in the reader's language with English fallback, and the coach's Spanish version 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import delete, text, update
 
 from portal.audit import AuditEvent
 from portal.auth.models import Role
@@ -362,3 +365,77 @@ def test_a_changed_spanish_version_shows_at_once_though_texts_are_kept(
     assert "Estiramiento nuevo" in html and "Estiramiento propio" not in html
     _save(coach_client, item, title="", summary="", instructions="")  # removed: the English again
     assert "Coach&#39;s own stretch" in patient.get("/me/").get_data(as_text=True)
+
+
+def _write_by_orm(item, title):
+    row = db.session.scalar(db.select(LibraryItemTranslation).where(LibraryItemTranslation.library_item_id == item.id))
+    row.title = title
+    db.session.commit()
+
+
+def _write_by_bulk_update(item, title):
+    db.session.execute(
+        update(LibraryItemTranslation).where(LibraryItemTranslation.library_item_id == item.id).values(title=title)
+    )
+    db.session.commit()
+
+
+def _write_by_raw_sql(item, title):
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE library_item_translation SET title = :title WHERE library_item_id = :item"),
+            {"title": title, "item": item.id},
+        )
+
+
+def _write_by_import(item, title):
+    row = db.session.scalar(db.select(LibraryItemTranslation).where(LibraryItemTranslation.library_item_id == item.id))
+    spec = {
+        "title": title,
+        "summary": row.summary,
+        "instructions": row.instructions.splitlines(),
+        "cautions": row.cautions,
+    }
+    result = import_translations({str(item.kind): {"items": {item.slug: spec}}}, "es")
+    assert not result.problems, result.problems
+    db.session.commit()
+
+
+@pytest.mark.parametrize("write", [_write_by_orm, _write_by_bulk_update, _write_by_raw_sql, _write_by_import])
+def test_a_text_written_by_any_path_is_on_the_next_page(login_as, spanish_patient, queries, write):
+    """The kept texts are dropped by the write itself, whichever way it reaches the database."""
+    item = make_item(title="Coach's own stretch", slug="own-stretch", instructions="One.\nTwo.")
+    _translate(item, "Estiramiento propio")
+    make_plan(spanish_patient, items=[item])
+    client = login_as(spanish_patient)
+    assert "Estiramiento propio" in client.get("/me/").get_data(as_text=True)
+    with queries() as statements:
+        assert "Estiramiento propio" in client.get("/me/").get_data(as_text=True)
+    assert not [s for s in statements if "library_item_translation" in s], "the text is kept between pages"
+
+    write(item, "Estiramiento cambiado")
+    html = client.get("/me/").get_data(as_text=True)
+    assert "Estiramiento cambiado" in html and "Estiramiento propio" not in html
+
+
+def test_a_text_removed_by_a_bulk_delete_falls_back_to_english_on_the_next_page(login_as, spanish_patient):
+    item = make_item(title="Coach's own stretch", instructions="One.\nTwo.")
+    _translate(item, "Estiramiento propio")
+    make_plan(spanish_patient, items=[item])
+    client = login_as(spanish_patient)
+    assert "Estiramiento propio" in client.get("/me/").get_data(as_text=True)
+    db.session.execute(delete(LibraryItemTranslation).where(LibraryItemTranslation.library_item_id == item.id))
+    db.session.commit()
+    html = client.get("/me/").get_data(as_text=True)
+    assert "Coach&#39;s own stretch" in html and "Estiramiento propio" not in html
+
+
+def test_an_orm_write_of_a_text_stamps_its_item_for_the_other_servers():
+    """Another server keeps its own texts: the item's stamp, read with every page, tells it to read them again."""
+    item = make_item(title="Coach's own stretch", instructions="One.\nTwo.")
+    _translate(item, "Estiramiento propio")
+    before = db.session.scalar(db.select(LibraryItem.updated_at).where(LibraryItem.id == item.id))
+    with time_machine.travel(before + timedelta(minutes=5), tick=False):
+        _write_by_orm(item, "Estiramiento cambiado")
+    after = db.session.scalar(db.select(LibraryItem.updated_at).where(LibraryItem.id == item.id))
+    assert after > before

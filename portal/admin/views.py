@@ -31,7 +31,6 @@ from portal.auth.models import Clinic, Role, User
 from portal.auth.services import send_password_link
 from portal.care.assignment import preview_coach_change, preview_deactivation, reassign_coach
 from portal.clinics import ClinicError, save_clinic
-from portal.clinics import clear_cache as clear_clinic_cache
 from portal.csvutil import csv_line
 from portal.extensions import db
 from portal.mail import deliver_after_response
@@ -386,7 +385,6 @@ def edit_clinic(clinic_id: int | None):
             _apply_field_error(form, error)
         else:
             db.session.commit()
-            clear_clinic_cache()
             flash(_("Clinic saved."), "success")
             return redirect(url_for("admin.clinics"))
     status = 400 if request.method == "POST" else 200

@@ -20,6 +20,7 @@ from ua_parser import parse as parse_user_agent
 from portal.auth.models import SessionKind, User, UserSession
 from portal.errors import NotFound
 from portal.extensions import db
+from portal.sqlutil import KeptStatement
 from portal.timeutil import utcnow
 
 # Activity is stamped at most this often per session: no database write on every request.
@@ -29,10 +30,16 @@ _MAX_SECRET_LENGTH = 128
 # Kinds a person signs in with, listed under "Your sessions" and ended after the idle limit.
 # An API access token is short-lived instead, and lives as long as its refresh session at most.
 IDLE_KINDS = (SessionKind.BROWSER, SessionKind.API_REFRESH)
-# Every request finds its session with this statement: built once, SQLAlchemy's cache key with it.
-_BY_SECRET = db.select(UserSession).where(
-    UserSession.secret_hash == bindparam("secret_hash"), UserSession.kind == bindparam("kind")
-)
+
+
+# Every request finds its session with this statement: kept, SQLAlchemy's cache key with it.
+def _build_by_secret():
+    return db.select(UserSession).where(
+        UserSession.secret_hash == bindparam("secret_hash"), UserSession.kind == bindparam("kind")
+    )
+
+
+_by_secret = KeptStatement(_build_by_secret)
 
 
 @dataclass
@@ -134,7 +141,7 @@ def resume(secret: object, *, kind: str = SessionKind.BROWSER, now: datetime | N
     if not isinstance(secret, str) or not secret or len(secret) > _MAX_SECRET_LENGTH:
         return Resumed(None)
     now = now or utcnow()
-    row = db.session.scalar(_BY_SECRET, {"secret_hash": hash_secret(secret), "kind": kind})
+    row = db.session.scalar(_by_secret(), {"secret_hash": hash_secret(secret), "kind": kind})
     if row is None:
         return Resumed(None)
     user = row.user
@@ -154,7 +161,7 @@ def find(secret: object, *, kind: str) -> UserSession | None:
     """The session row of this kind the secret belongs to, limits not applied (for recognising used secrets)."""
     if not isinstance(secret, str) or not secret or len(secret) > _MAX_SECRET_LENGTH:
         return None
-    return db.session.scalar(_BY_SECRET, {"secret_hash": hash_secret(secret), "kind": kind})
+    return db.session.scalar(_by_secret(), {"secret_hash": hash_secret(secret), "kind": kind})
 
 
 def replace_secret(row: UserSession, old_secret: str) -> str | None:

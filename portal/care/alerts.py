@@ -44,7 +44,7 @@ from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_of
 from portal.extensions import db
 from portal.i18n import supported_language
 from portal.mail import queue_email
-from portal.sqlutil import built_once, insert_for
+from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import as_local, local_today, utcnow
 
 RECENT_DAYS = 3
@@ -168,13 +168,32 @@ def red_flag_summary(checkin: CheckIn) -> str:
     return _("Reported: %(answers)s (check-in of %(day)s).", answers=answers, day=format_date(checkin.day, "MMM d"))
 
 
+# The patient's pages, every check-in and the coach's patient page run the statements below:
+# each is kept (built once per app), the patient and the days bound where the rule runs it.
+def _build_recent_and_baseline_pain():
+    in_recent = CheckIn.day >= bindparam("recent_from")
+    return db.select(
+        func.sum(case((in_recent, CheckIn.pain), else_=0)),
+        func.sum(case((in_recent, 1), else_=0)),
+        func.sum(case((in_recent, 0), else_=CheckIn.pain)),
+        func.sum(case((in_recent, 0), else_=1)),
+    ).where(
+        CheckIn.patient_id == bindparam("patient_id"),
+        CheckIn.day >= bindparam("baseline_from"),
+        CheckIn.day <= bindparam("day"),
+    )
+
+
+_recent_and_baseline_pain = KeptStatement(_build_recent_and_baseline_pain)
+
+
 def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     """(recent average, baseline average) when pain worsened by the rule above, else None.
 
     One query with conditional sums; no Python loop over check-ins.
     """
-    recent_from = day - timedelta(days=RECENT_DAYS - 1)
-    baseline_from = recent_from - timedelta(days=BASELINE_DAYS)
+    recent_from = day - timedelta(days=RECENT_DAYS - 1)  # the recent days, ``day`` included
+    baseline_from = recent_from - timedelta(days=BASELINE_DAYS)  # the baseline days just before them
     row = db.session.execute(
         _recent_and_baseline_pain(),
         {"patient_id": patient_id, "recent_from": recent_from, "baseline_from": baseline_from, "day": day},
@@ -186,6 +205,15 @@ def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
     if recent_sum * base_n - base_sum * recent_n >= WORSENING_POINTS * recent_n * base_n:
         return recent_sum / recent_n, base_sum / base_n
     return None
+
+
+def _build_previous_week_pain():
+    return db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
+        CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= bindparam("since"), CheckIn.day < bindparam("day")
+    )
+
+
+_previous_week_pain = KeptStatement(_build_previous_week_pain)
 
 
 def previous_week_pain(patient_id: int, day: date) -> tuple[int, int]:
@@ -318,6 +346,18 @@ class RedFlagState:
 TIER_OF_SEVERITY = {severity: tier for tier, severity in RED_FLAG_SEVERITY.items()}
 
 
+def _build_red_flag_status():
+    is_open = Alert.open_key == 1
+    pausing = Alert.exercises_paused.is_(True)
+    return db.select(
+        func.min(case((is_open, Alert.severity))),  # the open red flag's tier, as its severity number
+        func.max(case((pausing, 1), else_=0)),
+    ).where(Alert.patient_id == bindparam("patient_id"), Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
+
+
+_red_flag_status = KeptStatement(_build_red_flag_status)
+
+
 def red_flag_status(patient_id: int) -> RedFlagState:
     """The patient's red-flag state, in one indexed query."""
     return red_flag_state(db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one())
@@ -333,51 +373,6 @@ def red_flag_status_statement():
     return _red_flag_status()
 
 
-def exercises_paused(patient_id: int) -> bool:
-    """True while a red flag keeps the patient's exercises paused (one indexed query)."""
-    return bool(db.session.scalar(_exercises_paused(), {"patient_id": patient_id}))
-
-
-# The patient's pages, every check-in and the coach's patient page run these: each statement
-# is built once per process, with the patient and the days bound per request.
-def _build_recent_and_baseline_pain():
-    in_recent = CheckIn.day >= bindparam("recent_from")
-    return db.select(
-        func.sum(case((in_recent, CheckIn.pain), else_=0)),
-        func.sum(case((in_recent, 1), else_=0)),
-        func.sum(case((in_recent, 0), else_=CheckIn.pain)),
-        func.sum(case((in_recent, 0), else_=1)),
-    ).where(
-        CheckIn.patient_id == bindparam("patient_id"),
-        CheckIn.day >= bindparam("baseline_from"),
-        CheckIn.day <= bindparam("day"),
-    )
-
-
-_recent_and_baseline_pain = built_once(_build_recent_and_baseline_pain)
-
-
-def _build_previous_week_pain():
-    return db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
-        CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= bindparam("since"), CheckIn.day < bindparam("day")
-    )
-
-
-_previous_week_pain = built_once(_build_previous_week_pain)
-
-
-def _build_red_flag_status():
-    is_open = Alert.open_key == 1
-    pausing = Alert.exercises_paused.is_(True)
-    return db.select(
-        func.min(case((is_open, Alert.severity))),  # the open red flag's tier, as its severity number
-        func.max(case((pausing, 1), else_=0)),
-    ).where(Alert.patient_id == bindparam("patient_id"), Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
-
-
-_red_flag_status = built_once(_build_red_flag_status)
-
-
 def _build_exercises_paused():
     return (
         db.select(Alert.id)
@@ -390,7 +385,12 @@ def _build_exercises_paused():
     )
 
 
-_exercises_paused = built_once(_build_exercises_paused)
+_exercises_paused = KeptStatement(_build_exercises_paused)
+
+
+def exercises_paused(patient_id: int) -> bool:
+    """True while a red flag keeps the patient's exercises paused (one indexed query)."""
+    return bool(db.session.scalar(_exercises_paused(), {"patient_id": patient_id}))
 
 
 def exercises_paused_since(patient: User) -> date | None:
@@ -466,7 +466,8 @@ def resolved_alerts_query(coach: User):
     )
 
 
-# Built once: every coach page's badge reuses it, with SQLAlchemy's cache key already computed.
+# The coach's "Alerts" badge on every coach page (see navigation.register_badge) and the inbox's count:
+# the coach's id bound as ``user_id``.
 def _build_open_alert_count():
     return (
         db.select(func.count(Alert.id))
@@ -475,19 +476,19 @@ def _build_open_alert_count():
     )
 
 
-_open_alert_count = built_once(_build_open_alert_count)
+_open_alert_count = KeptStatement(_build_open_alert_count)
 
 
-def open_alert_count_query(user: User):
-    """The COUNT behind the coach's "Alerts" navigation badge, for ``user_id`` bound to the coach's id;
-    None for anyone else."""
-    return _open_alert_count() if getattr(user, "is_coach", False) else None
+def open_alert_badge(role: str):
+    """The "Alerts" badge's COUNT for a reader of ``role``: a coach's open alerts; None for other roles."""
+    return _build_open_alert_count() if role == Role.COACH else None
 
 
 def open_alert_count(user: User) -> int:
     """Badge count for the coach's "Alerts" navigation entry."""
-    stmt = open_alert_count_query(user)
-    return 0 if stmt is None else db.session.scalar(stmt, {"user_id": user.id})
+    if not getattr(user, "is_coach", False):
+        return 0
+    return db.session.scalar(_open_alert_count(), {"user_id": user.id})
 
 
 def alert_history_query(patient_id: int):

@@ -37,7 +37,7 @@ from portal.auth.models import Clinic, User
 from portal.care.alerts import MISSED_DAYS, alert_day
 from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.extensions import db
-from portal.sqlutil import PATIENT_IDS, built_once
+from portal.sqlutil import PATIENT_IDS, KeptStatement
 
 RECENT_RED_FLAG_HOURS = 48
 PAIN_RISE_POINTS = 2  # the worsening rule's 2 points, over the week
@@ -141,7 +141,7 @@ def _build_terms() -> tuple:
     return tier, event_time, event_day, plan_start
 
 
-_terms = built_once(_build_terms)
+_terms = KeptStatement(_build_terms)
 
 
 def _build_order() -> tuple:
@@ -149,7 +149,7 @@ def _build_order() -> tuple:
     return (tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), User.name, User.id)
 
 
-_order = built_once(_build_order)
+_order = KeptStatement(_build_order)
 
 
 def order_by_attention(query: Select, today: date, now: datetime) -> Select:
@@ -162,7 +162,7 @@ def _build_attention_statement():
     return db.select(User.id, tier, plan_start).where(User.id.in_(PATIENT_IDS))
 
 
-_attention_statement = built_once(_build_attention_statement)
+_attention_statement = KeptStatement(_build_attention_statement)
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def _build_red_flag_days_statement():
     )
 
 
-_red_flag_days_statement = built_once(_build_red_flag_days_statement)
+_red_flag_days_statement = KeptStatement(_build_red_flag_days_statement)
 
 
 def red_flag_days(patient_ids: list[int], now: datetime) -> dict[int, date]:

@@ -20,7 +20,7 @@ from portal.care.models import Alert, CheckIn, WeeklyOutcome
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.care.today import TodayPlan
 from portal.extensions import db
-from portal.sqlutil import built_once, insert_for
+from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import local_today, utcnow
 
 CHECKIN_FIELDS = ("pain", "stiffness", "spasm_episodes", "sleep_quality", "water_glasses", "notes", *RED_FLAG_FIELDS)
@@ -48,7 +48,7 @@ def _build_checkin_on_day():
     return db.select(CheckIn).where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day == bindparam("day"))
 
 
-_checkin_on_day = built_once(_build_checkin_on_day)
+_checkin_on_day = KeptStatement(_build_checkin_on_day)
 
 
 @dataclass

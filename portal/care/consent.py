@@ -21,7 +21,7 @@ from portal.auth.models import Clinic, User
 from portal.care.onboarding_models import Consent, ConsentText
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from portal.sqlutil import built_once, insert_for
+from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import utcnow
 
 AGREEMENT = "agreement"
@@ -70,7 +70,7 @@ def _build_state_statement():
     return db.select(newest, given)
 
 
-_state_statement = built_once(_build_state_statement)
+_state_statement = KeptStatement(_build_state_statement)
 
 
 def consent_state(patient: User) -> ConsentState:

@@ -25,7 +25,7 @@ from portal.care.intake import GOALS_STEP, StepNotOpen, intake_for, is_open, mar
 from portal.care.onboarding_models import Goal, GoalRating, Intake
 from portal.extensions import db
 from portal.forms import has_control_chars
-from portal.sqlutil import built_once, insert_for
+from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import utcnow
 
 MAX_GOALS = 3
@@ -277,7 +277,7 @@ def _build_today_goals():
     )
 
 
-_today_goals = built_once(_build_today_goals)
+_today_goals = KeptStatement(_build_today_goals)
 
 
 def goals_today(patient_id: int) -> TodayGoals:

@@ -23,7 +23,7 @@ from portal.care.schedules import SCHEDULE_FIELDS, change_schedule, end_schedule
 from portal.errors import NotFound
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
-from portal.sqlutil import built_once, contains_text
+from portal.sqlutil import KeptStatement, contains_text
 from portal.timeutil import local_today, utcnow
 
 ROSTER_PAGE_SIZE = 25
@@ -69,9 +69,8 @@ def active_plan(patient_id: int) -> Plan | None:
     return db.session.execute(_active_plan_statement(), {"patient_id": patient_id}).unique().scalar_one_or_none()
 
 
-@built_once
-def _active_plan_statement():
-    # Every patient page reads the plan: built once per process (its eager-loading options
+def _build_active_plan_statement():
+    # Every patient page reads the plan: kept (its eager-loading options
     # cost more to build than the query takes to run).
     return (
         db.select(Plan)
@@ -81,6 +80,9 @@ def _active_plan_statement():
         )
         .where(Plan.patient_id == bindparam("patient_id"), Plan.status == PlanStatus.ACTIVE)
     )
+
+
+_active_plan_statement = KeptStatement(_build_active_plan_statement)
 
 
 def patient_plan_item(patient_id: int, library_item_id: int) -> PlanItem | None:
@@ -103,14 +105,16 @@ def plan_history(patient_id: int) -> list[Plan]:
     return list(db.session.scalars(_plan_history_statement(), {"patient_id": patient_id}))
 
 
-@built_once
-def _plan_history_statement():
+def _build_plan_history_statement():
     return (
         db.select(Plan)
         .options(selectinload(Plan.items), selectinload(Plan.coach))
         .where(Plan.patient_id == bindparam("patient_id"), Plan.status == PlanStatus.ENDED)
         .order_by(Plan.end_date.desc(), Plan.id.desc())
     )
+
+
+_plan_history_statement = KeptStatement(_build_plan_history_statement)
 
 
 def plan_for_edit(patient: User, plan_id: int, expected_version: int | None) -> Plan:

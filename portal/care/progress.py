@@ -38,7 +38,7 @@ from portal.care.pauses import logged_on_paused_day, merged_periods, paused_peri
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
 from portal.extensions import db
-from portal.sqlutil import PATIENT_IDS, built_once, day_number, dialect_name, week_number, week_of
+from portal.sqlutil import DIALECTS, PATIENT_IDS, KeptStatement, day_number, dialect_name, week_number, week_of
 
 CHART_RANGES = (30, 90)
 ADHERENCE_WEEKS = 12
@@ -57,8 +57,8 @@ def chart_days(raw: str | None) -> int:
 # --- plan schedule -------------------------------------------------------------
 
 
-# The statements below run on every progress, roster and patient page: each is built once per
-# process with bound parameters (patient ids, start, end), since building a SELECT and its cache
+# The statements below run on every progress, roster and patient page: each is kept (built once per
+# app) with bound parameters (patient ids, start, end), since building a SELECT and its cache
 # key in SQLAlchemy costs more than PostgreSQL takes to run it.
 _START = bindparam("start")
 _END = bindparam("end")
@@ -182,7 +182,7 @@ def _build_plan_items_statement():
     )
 
 
-_plan_items_statement = built_once(_build_plan_items_statement)
+_plan_items_statement = KeptStatement(_build_plan_items_statement)
 
 
 # --- adherence -----------------------------------------------------------------
@@ -241,7 +241,9 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
     return db.select(*keys, func.sum(counted)).join(PlanItemSchedule, in_force).where(*conditions).group_by(*keys)
 
 
-_done_counts_statement = built_once(_build_done_counts_statement)
+_done_counts_statement = KeptStatement(
+    _build_done_counts_statement, variants=[(p, w, d) for p in (False, True) for w in (False, True) for d in DIALECTS]
+)
 
 
 def item_adherence(
@@ -287,7 +289,7 @@ def _build_schedules_statement():
     )
 
 
-_schedules_statement = built_once(_build_schedules_statement)
+_schedules_statement = KeptStatement(_build_schedules_statement)
 
 
 def _due_count(weekdays: str, first_day: date, last_day: date | None, start: date, end: date) -> int:
@@ -392,7 +394,7 @@ def _build_checkin_series_statement():
     )
 
 
-_checkin_series_statement = built_once(_build_checkin_series_statement)
+_checkin_series_statement = KeptStatement(_build_checkin_series_statement)
 
 
 def streaks(patient_id: int, today: date) -> tuple[int, int]:
@@ -430,7 +432,7 @@ def _build_streaks_statement(dialect: str):
     )
 
 
-_streaks_statement = built_once(_build_streaks_statement)
+_streaks_statement = KeptStatement(_build_streaks_statement, variants=[(dialect,) for dialect in DIALECTS])
 
 
 @dataclass
@@ -493,7 +495,7 @@ def _build_summary_statement():
     ).where(and_(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END))
 
 
-_summary_statement = built_once(_build_summary_statement)
+_summary_statement = KeptStatement(_build_summary_statement)
 
 
 def peg_series(patient_id: int, today: date, weeks: int = PEG_WEEKS) -> list:
@@ -515,7 +517,7 @@ def _build_peg_series_statement():
     )
 
 
-_peg_series_statement = built_once(_build_peg_series_statement)
+_peg_series_statement = KeptStatement(_build_peg_series_statement)
 
 
 # --- everything a progress page needs -------------------------------------------------

@@ -24,7 +24,7 @@ from portal.care.plan_changes import PENDING_COLUMNS, PendingChange, changes_sin
 from portal.care.plans import active_plan
 from portal.exercises.models import KIND_LABELS, ItemKind, LibraryItem
 from portal.extensions import db
-from portal.sqlutil import built_once, insert_for
+from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import local_today, utcnow
 
 GROUP_ORDER = (ItemKind.EXERCISE, ItemKind.POSTURE, ItemKind.DIET)
@@ -181,7 +181,7 @@ def _build_sessions_on_day():
     )
 
 
-_sessions_on_day = built_once(_build_sessions_on_day)
+_sessions_on_day = KeptStatement(_build_sessions_on_day)
 
 
 def todays_plan(patient: User, day: date | None = None) -> TodayPlan:

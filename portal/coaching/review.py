@@ -28,7 +28,7 @@ from portal.care.models import ALERT_LABELS, LEAST_URGENT_RED_FLAG, Alert, Alert
 from portal.care.progress import adherence_and_pauses, progress_for
 from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
-from portal.sqlutil import PATIENT_IDS, built_once
+from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
 
 ROSTER_SORTS = {"attention": _l("Needs attention"), "name": _l("Name")}
@@ -169,10 +169,9 @@ def review_for(patient_ids: list[int], today: date, now: datetime | None = None)
     return result
 
 
-# The review's statements run on every roster page: each is built once per process with bound
+# The review's statements run on every roster page: each is kept (built once per app) with bound
 # parameters, since building them in SQLAlchemy costs more than PostgreSQL takes to run them.
-@built_once
-def _latest_and_trend_statement():
+def _build_latest_and_trend_statement():
     """(patient id, last check-in day, its pain, average pain of T-2..T, of T-9..T-3)."""
     today, recent_from, before_from = bindparam("today"), bindparam("recent_from"), bindparam("before_from")
     # A correlated max() per patient is one index probe (PostgreSQL and SQLite both read
@@ -201,8 +200,10 @@ def _latest_and_trend_statement():
     )
 
 
-@built_once
-def _week_first_checkin_statement():
+_latest_and_trend_statement = KeptStatement(_build_latest_and_trend_statement)
+
+
+def _build_week_first_checkin_statement():
     """(patient id, day, pain) of the earliest check-in of the week before today, to say "pain up N since <day>"."""
     first_day = (
         db.select(CheckIn.patient_id, func.min(CheckIn.day).label("day"))
@@ -219,14 +220,19 @@ def _week_first_checkin_statement():
     )
 
 
-@built_once
-def _open_alerts_statement():
+_week_first_checkin_statement = KeptStatement(_build_week_first_checkin_statement)
+
+
+def _build_open_alerts_statement():
     """(patient id, open alerts, most urgent severity)."""
     return (
         db.select(Alert.patient_id, func.count(Alert.id), func.min(Alert.severity))
         .where(Alert.patient_id.in_(PATIENT_IDS), Alert.resolved_at.is_(None))
         .group_by(Alert.patient_id)
     )
+
+
+_open_alerts_statement = KeptStatement(_build_open_alerts_statement)
 
 
 def _last_checkin_day():
@@ -269,16 +275,20 @@ def patient_summary(patient: User) -> PatientSummary:
         total, count = previous_week_pain(patient.id, review.last_checkin)
         if count:
             change = review.latest_pain - total / count
-    open_alerts = db.session.scalars(_OPEN_ALERTS_OF_PATIENT, {"patient_id": patient.id}).all()
+    open_alerts = db.session.scalars(_open_alerts_of_patient(), {"patient_id": patient.id}).all()
     return PatientSummary(list(open_alerts), review, change, exercises_paused_since(patient))
 
 
-_OPEN_ALERTS_OF_PATIENT = (
-    db.select(Alert)
-    .options(joinedload(Alert.checkin))
-    .where(Alert.patient_id == bindparam("patient_id"), Alert.resolved_at.is_(None))
-    .order_by(Alert.severity, Alert.opened_at)
-)
+def _build_open_alerts_of_patient():
+    return (
+        db.select(Alert)
+        .options(joinedload(Alert.checkin))
+        .where(Alert.patient_id == bindparam("patient_id"), Alert.resolved_at.is_(None))
+        .order_by(Alert.severity, Alert.opened_at)
+    )
+
+
+_open_alerts_of_patient = KeptStatement(_build_open_alerts_of_patient)
 
 
 RECENT_CHECKINS = 10

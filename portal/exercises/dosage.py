@@ -45,6 +45,11 @@ def limit_message(name: str) -> str:
     )
 
 
+def lazy_limit_message(name: str) -> LazyString:
+    """``limit_message`` for a form class built at import: worded in each reader's language."""
+    return LazyString(limit_message, name)
+
+
 def check_value(name: str, value: object, *, required: bool = False) -> str | None:
     """The problem with one dosage value, or None when it is acceptable."""
     if value is None:

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.exercises.dosage import LIMITS, limit_message
+from portal.exercises.dosage import LIMITS, lazy_limit_message
 from portal.exercises.models import BODY_AREAS, KIND_LABELS
 from portal.forms import PortalForm, no_control_chars, single_line, strip_filter
 
@@ -18,9 +18,11 @@ BODY_AREA_CHOICES = list(BODY_AREAS.items())
 def dose_field(label: str, name: str, *, required: bool = False, description: str = "") -> IntegerField:
     """An integer dosage field bounded by the shared limits, with the message beside it."""
     low, high = LIMITS[name]
-    first = InputRequired(message=limit_message(name)) if required else Optional()
+    first = InputRequired(message=lazy_limit_message(name)) if required else Optional()
     return IntegerField(
-        label, validators=[first, NumberRange(min=low, max=high, message=limit_message(name))], description=description
+        label,
+        validators=[first, NumberRange(min=low, max=high, message=lazy_limit_message(name))],
+        description=description,
     )
 
 

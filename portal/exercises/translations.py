@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from sqlalchemy import event
+
 from portal import audit
 from portal.exercises.library import DATA_DIR, ImportFileError, ImportProblem, ImportResult, read_json_file
 from portal.exercises.models import ItemKind, LibraryItem, LibraryItemTranslation
 from portal.extensions import db
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from portal.sqlutil import forget_on_write
 from portal.state import portal_state
 from portal.timeutil import utcnow
 
@@ -57,9 +61,11 @@ def _translated(row: LibraryItemTranslation) -> ItemText:
 
 
 # Library texts change rarely and show on most patient pages. Each translation is kept per
-# app with its item's ``updated_at`` as the stamp: every write of a translation touches
-# its item (``_touch``), and the item row is read fresh by the page anyway, so a changed text
-# is never served from here, on any server.
+# app with its item's ``updated_at`` as the stamp. The write path keeps it right by itself
+# (``init_app``): any committed write to the items or their translations, whatever made it
+# (a form, the import, a command, a bulk or raw statement), empties this app's kept texts;
+# and every ORM write of a translation stamps its item, which other servers read fresh with
+# the page, so they never serve a changed text from their own.
 _TEXTS_MAX = 20_000  # items x languages; cleared whole past this (coach-made items keep coming)
 
 
@@ -96,14 +102,19 @@ def item_texts(items: Iterable[LibraryItem], locale: str) -> dict[int, ItemText]
     return texts
 
 
-def clear_kept_texts() -> None:
-    """Forget the kept translations (tests start each case from an empty database)."""
-    portal_state().library_texts.clear()
+def _stamp_item(mapper, connection, row: LibraryItemTranslation) -> None:  # noqa: ARG001 - SQLAlchemy's
+    """A translation was written: stamp its item, so every server reads the item's texts again."""
+    items = LibraryItem.__table__
+    connection.execute(items.update().where(items.c.id == row.library_item_id).values(updated_at=utcnow()))
 
 
-def _touch(item: LibraryItem) -> None:
-    """Mark the item changed: its kept translations are read again everywhere."""
-    item.updated_at = utcnow()
+def init_app(app: Flask) -> None:
+    """Keep this app's library texts right whatever writes them (see above)."""
+    for table in (LibraryItem.__tablename__, LibraryItemTranslation.__tablename__):
+        forget_on_write(app, table, portal_state(app).library_texts.clear)
+    for name in ("after_insert", "after_update", "after_delete"):
+        if not event.contains(LibraryItemTranslation, name, _stamp_item):
+            event.listen(LibraryItemTranslation, name, _stamp_item)
 
 
 def item_text(item: LibraryItem, locale: str) -> ItemText:
@@ -140,13 +151,11 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
         if row is None:
             return "unchanged"
         db.session.delete(row)
-        _touch(item)
         audit.record("library.translation_remove", item, actor=actor, title=item.title, locale=locale)
         return "removed"
     if row is None:
         row = LibraryItemTranslation(library_item_id=item.id, locale=locale, updated_by_id=actor.id, **wanted)
         db.session.add(row)
-        _touch(item)
         db.session.flush()
         audit.record("library.translation_create", item, actor=actor, title=item.title, locale=locale)
         return "created"
@@ -156,7 +165,6 @@ def save_translation(item: LibraryItem, locale: str, values: dict[str, str], act
     for name in changed:
         setattr(row, name, wanted[name])
     row.updated_by_id = actor.id
-    _touch(item)
     audit.record("library.translation_update", item, actor=actor, title=item.title, locale=locale, fields=changed)
     return "updated"
 
@@ -248,14 +256,12 @@ def import_translations(files: dict[str, Any], locale: str) -> ImportResult:
         row = existing.get(item.id)
         if row is None:
             db.session.add(LibraryItemTranslation(library_item_id=item.id, locale=locale, **spec))
-            _touch(item)
             result.created += 1
         elif all(getattr(row, name) == value for name, value in spec.items()):
             result.unchanged += 1
         else:
             for name, value in spec.items():
                 setattr(row, name, value)
-            _touch(item)
             result.updated += 1
     db.session.flush()
     return result

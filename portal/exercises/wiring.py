@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.exercises import sheet_views, views
+from portal.exercises import sheet_views, translations, views
 from portal.exercises.blueprint import bp
 from portal.exercises.cli import library_group
 
@@ -12,6 +12,7 @@ VIEW_MODULES = (views, sheet_views)  # each adds its routes (and template global
 
 
 def init_app(app: Flask) -> None:
-    """The library pages under /library, their template helpers and `flask library`."""
+    """The library pages under /library, their template helpers, `flask library`, and the upkeep of its kept texts."""
     app.register_blueprint(bp, url_prefix="/library")
     app.cli.add_command(library_group)
+    translations.init_app(app)

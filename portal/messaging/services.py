@@ -28,7 +28,7 @@ from portal.i18n import supported_language
 from portal.mail import OutboundEmail
 from portal.messaging.models import Message
 from portal.pagination import paginate_rows
-from portal.sqlutil import PATIENT_IDS
+from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
 
 
@@ -54,11 +54,14 @@ def _unread_in_thread(patient: User, reader: User):
     return and_(Message.patient_id == patient.id, _unread_for(reader))
 
 
-def _unread_count_statement(role: str):
-    """The COUNT for a reader of this role, the reader's id bound as ``user_id`` (see navigation.register_badge)."""
+def unread_count_statement(role: str):
+    """The COUNT of a reader's unread messages (the "Messages" badge, see navigation.register_badge),
+    the reader's id bound as ``user_id``; None for a role without messages."""
     reader = bindparam("user_id")
     if role == Role.PATIENT:
         return db.select(func.count(Message.id)).where(_unread_condition(role, reader))
+    if role != Role.COACH:
+        return None
     patient = aliased(User)
     return (
         db.select(func.count(Message.id))
@@ -67,42 +70,45 @@ def _unread_count_statement(role: str):
     )
 
 
-# Built once: every page's badge reuses them, with SQLAlchemy's cache key already computed.
-_UNREAD_COUNT = {role: _unread_count_statement(role) for role in (Role.PATIENT, Role.COACH)}
-
-
-def unread_count_query(user: User):
-    """The COUNT of the user's unread messages (the nav badge), for ``user_id`` bound to the user's id;
-    None for a role without messages."""
-    return _UNREAD_COUNT.get(user.role)
+_unread_count = KeptStatement(unread_count_statement, variants=[(role,) for role in Role])
 
 
 def unread_count(user: User) -> int:
     """Unread messages for the nav badge: one COUNT."""
-    stmt = unread_count_query(user)
+    stmt = _unread_count(user.role)
     return 0 if stmt is None else db.session.scalar(stmt, {"user_id": user.id}) or 0
+
+
+# The roster and the patient page run these on every visit: kept, values bound per request.
+def _build_unread_by_patient():
+    return (
+        db.select(Message.patient_id, func.count(Message.id))
+        .where(Message.patient_id.in_(PATIENT_IDS), _unread_condition(Role.COACH))
+        .group_by(Message.patient_id)
+    )
+
+
+_unread_by_patient = KeptStatement(_build_unread_by_patient)
 
 
 def unread_by_patient(patient_ids: list[int]) -> dict[int, int]:
     """{patient id: messages from that patient not yet read by their coach}, one grouped query."""
     if not patient_ids:
         return {}
-    rows = db.session.execute(_UNREAD_BY_PATIENT, {"patient_ids": patient_ids})
+    rows = db.session.execute(_unread_by_patient(), {"patient_ids": patient_ids})
     return {patient_id: count for patient_id, count in rows}
 
 
-# The roster and the patient page run these on every visit: built once, values bound per request.
-_UNREAD_BY_PATIENT = (
-    db.select(Message.patient_id, func.count(Message.id))
-    .where(Message.patient_id.in_(PATIENT_IDS), _unread_condition(Role.COACH))
-    .group_by(Message.patient_id)
-)
-_RECENT_MESSAGES = (
-    db.select(Message)
-    .where(Message.patient_id == bindparam("patient_id"))
-    .order_by(Message.sent_at.desc(), Message.id.desc())
-    .limit(bindparam("limit"))
-)
+def _build_recent_messages():
+    return (
+        db.select(Message)
+        .where(Message.patient_id == bindparam("patient_id"))
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+_recent_messages = KeptStatement(_build_recent_messages)
 
 
 def thread_page(patient: User, page: int = 1, per_page: int = 30):
@@ -119,7 +125,7 @@ def thread_page(patient: User, page: int = 1, per_page: int = 30):
 
 def recent_messages(patient: User, limit: int = 3) -> list[Message]:
     """The last few messages of a thread, oldest first (for the coach's patient page)."""
-    rows = db.session.scalars(_RECENT_MESSAGES, {"patient_id": patient.id, "limit": limit}).all()
+    rows = db.session.scalars(_recent_messages(), {"patient_id": patient.id, "limit": limit}).all()
     return list(reversed(rows))
 
 

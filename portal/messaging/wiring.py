@@ -15,5 +15,5 @@ VIEW_MODULES = (views,)  # each adds its routes to ``bp``
 def init_app(app: Flask) -> None:
     """The message pages under /messages, the unread badge and `flask reminders`."""
     app.register_blueprint(bp, url_prefix="/messages")
-    register_badge(app, "unread_messages", services.unread_count_query)
+    register_badge(app, "unread_messages", services.unread_count_statement)
     app.cli.add_command(reminders_group)

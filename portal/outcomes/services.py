@@ -47,7 +47,7 @@ from portal.auth.models import Clinic, Role, User
 from portal.care.models import Alert, AlertKind, CheckIn, Program
 from portal.care.progress import adherence_by_patient
 from portal.extensions import db
-from portal.sqlutil import built_once, dialect_name
+from portal.sqlutil import DIALECTS, KeptStatement, dialect_name
 
 MIN_GROUP = 5  # fewer patients than this: "too few to compare"
 ACTIVE_DAYS = 14  # a check-in within this many days (today included) keeps a patient active
@@ -369,7 +369,7 @@ GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
 
-_groups_statement = built_once(_build_groups_statement)
+_groups_statement = KeptStatement(_build_groups_statement, variants=[(dialect,) for dialect in DIALECTS])
 
 
 def _build_weekly_statement(dialect: str, dim: str):
@@ -396,7 +396,9 @@ GROUP BY dim, gkey, week"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
 
-_weekly_statement = built_once(_build_weekly_statement)
+_weekly_statement = KeptStatement(
+    _build_weekly_statement, variants=[(dialect, dim) for dialect in DIALECTS for dim in DIMENSIONS]
+)
 
 
 def _build_safety_statement(dialect: str):
@@ -420,7 +422,7 @@ GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
 
-_safety_statement = built_once(_build_safety_statement)
+_safety_statement = KeptStatement(_build_safety_statement, variants=[(dialect,) for dialect in DIALECTS])
 
 
 def _build_members_statement(dialect: str):
@@ -431,7 +433,7 @@ SELECT patient_id, clinic_id, coach_id, program_id, start_day FROM cohort ORDER 
     return _typed(sql)
 
 
-_members_statement = built_once(_build_members_statement)
+_members_statement = KeptStatement(_build_members_statement, variants=[(dialect,) for dialect in DIALECTS])
 
 
 def _build_patients_statement(dialect: str):
@@ -451,7 +453,7 @@ ORDER BY s.patient_id"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
 
-_patients_statement = built_once(_build_patients_statement)
+_patients_statement = KeptStatement(_build_patients_statement, variants=[(dialect,) for dialect in DIALECTS])
 
 
 def _parameters(filters: Filters, today: date) -> dict:
@@ -818,7 +820,7 @@ def _build_open_alerts_statement():
     )
 
 
-_open_alerts_statement = built_once(_build_open_alerts_statement)
+_open_alerts_statement = KeptStatement(_build_open_alerts_statement)
 
 
 def _build_coach_loads_statement():
@@ -837,7 +839,7 @@ def _build_coach_loads_statement():
     )
 
 
-_coach_loads_statement = built_once(_build_coach_loads_statement)
+_coach_loads_statement = KeptStatement(_build_coach_loads_statement)
 
 
 def coach_loads(today: date) -> list[CoachLoad]:
