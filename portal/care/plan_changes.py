@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, update
 from portal.care.models import Plan, PlanChange, PlanChangeKind, PlanItem
 from portal.exercises.dosage import ALL_WEEKDAYS, describe_dose, describe_times_per_day, describe_weekdays
 from portal.extensions import db
-from portal.sqlutil import built_once
+from portal.sqlutil import KeptStatement
 from portal.timeutil import utcnow
 
 SHOWN_DAYS = 7
@@ -127,7 +127,7 @@ def _build_pending_statement():
     return db.select(*PENDING_COLUMNS).where(pending_condition()).order_by(PlanChange.created_at, PlanChange.id)
 
 
-_pending_statement = built_once(_build_pending_statement)
+_pending_statement = KeptStatement(_build_pending_statement)
 
 
 def recent_changes(plan: Plan | None, patient_id: int, now: datetime | None = None) -> list[PendingChange]:

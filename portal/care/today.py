@@ -216,7 +216,7 @@ def _build_day_state():
     )
 
 
-_day_state = built_once(_build_day_state)
+_day_state = KeptStatement(_build_day_state)
 
 
 @dataclass(frozen=True)
