@@ -38,6 +38,7 @@ REACHED_ELSEWHERE = {
     "auth/reset.html": "test_a_token_page_speaks_spanish below",
     "auth/link_invalid.html": "test_a_token_page_speaks_spanish below",
     "patients/_today_card.html": "test_i18n.py: test_todays_cards_speak_spanish_on_the_page_and_in_the_marking_answer",
+    "patients/_plan_changes.html": "test_plan_changes.py: test_the_box_speaks_the_patients_language",
     "admin/reassign_confirm.html": None,
     "auth/two_factor_codes.html": None,
     "coaching/replace_plan.html": None,
