@@ -233,6 +233,9 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
     ]
     if any_paused:
         conditions.append(~logged_on_paused_day())
+    # The rows of these patients in the window (the page's few, by the patient index) are the
+    # ones a log can fall in: said outright, so no plan reads every patient's schedule rows.
+    conditions.extend(_schedules_between())
     in_force = and_(
         PlanItemSchedule.plan_item_id == ItemLog.plan_item_id,
         PlanItemSchedule.valid_from <= ItemLog.day,
