@@ -215,7 +215,7 @@ def test_patient_day_and_coach_response_through_the_api_match_the_pages(app, pat
     assert saved.status_code == 200, saved.json
     assert saved.json["created"] is True and saved.json["checkin"]["red_flags"] == ["rf_walking"]
     advice = saved.json["safety_advice"]
-    assert advice["title"] == "Please get medical advice today" and any("911" in line for line in advice["text"])
+    assert advice["tier"] == "today" and advice["title"] == "Call your clinic today"
     alert = _db.session.scalar(_db.select(Alert).where(Alert.patient_id == patient.id))
     assert alert.kind == "red_flag" and alert.resolved_at is None
 

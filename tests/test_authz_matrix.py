@@ -279,6 +279,10 @@ def _alert(w):
     return {"alert_id": w["alert"].id}
 
 
+def _api_patient_item(w):
+    return {"patient_id": w["patient"].id, "item_id": w["plan_item"].id}
+
+
 def _api_plan_item(w):
     return {"plan_item_id": w["plan_item"].id}
 
@@ -324,6 +328,10 @@ API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
     ("api.patient_messages", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
     ("api.send_patient_message", "POST"): (Rule(API_COACH_OBJECT, _patient), {"body": "Hello"}),
     ("api.list_alerts", "GET"): (Rule(API_COACHES), None),
+    ("api.pause_plan_item", "POST"): (Rule(API_COACH_OBJECT, _api_patient_item), {"reason": "Rest the knee"}),
+    # Sorted after the pause above, so the item is paused when its resume runs (the other coach gets 404).
+    ("api.resume_plan_item", "POST"): (Rule(API_COACH_OBJECT, _api_patient_item), None),
+    ("api.resume_patient_exercises", "POST"): (Rule(API_COACH_OBJECT, _patient), None),
     ("api.resolve", "POST"): (Rule(API_COACH_OBJECT, _alert), {"note": "Called the patient."}),
 }
 for _key, (_rule, _body) in API_MATRIX.items():

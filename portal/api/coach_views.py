@@ -7,6 +7,8 @@ exactly as on the coach's pages.
 from __future__ import annotations
 
 from flask import g
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.api import present
@@ -19,11 +21,14 @@ from portal.api.schemas import (
     AlertPageSchema,
     AlertSchema,
     CheckInPageSchema,
+    ExercisesResumedSchema,
     MessageInputSchema,
     MessagePageSchema,
     MessageSchema,
     PageArgsSchema,
     PatientSummarySchema,
+    PauseItemSchema,
+    PlanItemSchema,
     ProgressArgsSchema,
     ProgressSchema,
     ResolveSchema,
@@ -31,15 +36,16 @@ from portal.api.schemas import (
 )
 from portal.auth.access import can_view_patient
 from portal.auth.models import Role, User
-from portal.care.alerts import AlertError, alert_history_query, open_alerts_query, resolve_alert
+from portal.care import pauses as pause_service
+from portal.care.alerts import AlertError, alert_history_query, open_alerts_query, resolve_alert, resume_exercises
 from portal.care.attention import order_by_attention
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, Alert
-from portal.care.plans import active_items, active_plan, roster_query
+from portal.care.plans import active_items, active_plan, active_plan_item, roster_query
 from portal.care.progress import progress_for
 from portal.coaching import review as review_service
-from portal.errors import NotFound
-from portal.exercises.translations import item_texts
+from portal.errors import BadInput, NotFound
+from portal.exercises.translations import item_text, item_texts
 from portal.extensions import db
 from portal.i18n import current_language
 from portal.messaging import services as messaging
@@ -186,13 +192,17 @@ def list_alerts(args: dict):
 @problems("alert_closed")
 @bp.doc(operationId="resolveAlert")
 def resolve(values: dict, alert_id: int):
-    """Resolve an open alert with a note on what was done."""
+    """Resolve an open alert with a note on what was done.
+
+    With `resume_exercises: true` the exercises a red flag paused are available again at once (as the
+    page's choice); without it they stay paused until `POST /coach/patients/{id}/exercises/resume`.
+    """
     alert = db.session.get(Alert, alert_id)
     if alert is None:
         raise NotFound()
     patient = _my_patient(alert.patient_id)
     try:
-        resolve_alert(alert, _coach(), values["note"].strip())
+        resolve_alert(alert, _coach(), values["note"].strip(), resume=values["resume_exercises"])
     except AlertError as error:
         db.session.rollback()
         return problem(409, str(error), code="alert_closed")
@@ -229,3 +239,69 @@ def send_patient_message(values: dict, patient_id: int):
     """Write to a patient. Send an `Idempotency-Key` header so a retried request sends the message once."""
     patient = _my_patient(patient_id)
     return send_in_thread(_coach(), patient, values["body"])
+
+
+def _plan_item(patient: User, item_id: int):
+    """The patient's active plan and one of its active items; anything else is NotFound."""
+    plan = active_plan(patient.id)
+    if plan is None:
+        raise NotFound()
+    return plan, active_plan_item(plan, item_id)
+
+
+@bp.route("/coach/patients/<int:patient_id>/plan/items/<int:item_id>/pause", methods=["POST"])
+@coach_only
+@bp.arguments(PauseItemSchema)
+@bp.response(200, PlanItemSchema)
+@problems("item_paused")
+@bp.doc(operationId="pausePlanItem")
+def pause_plan_item(values: dict, patient_id: int, item_id: int):
+    """Pause one item of the patient's plan with a reason the patient sees (as the plan editor's Pause)."""
+    patient = _my_patient(patient_id)
+    plan, item = _plan_item(patient, item_id)
+    try:
+        pause_service.pause_item(plan, item, values["reason"], _coach())
+        db.session.commit()
+    except BadInput as error:
+        db.session.rollback()
+        return problem(
+            422,
+            _("Some fields were not right."),
+            code="validation_failed",
+            errors=[{"field": "reason", "location": "json", "message": str(error)}],
+        )
+    except (pause_service.PauseError, IntegrityError):
+        db.session.rollback()
+        return problem(409, _("This item is already paused."), code="item_paused")
+    return present.plan_item(item, item_text(item.library_item, current_language()))
+
+
+@bp.route("/coach/patients/<int:patient_id>/plan/items/<int:item_id>/resume", methods=["POST"])
+@coach_only
+@bp.response(200, PlanItemSchema)
+@problems("item_not_paused")
+@bp.doc(operationId="resumePlanItem")
+def resume_plan_item(patient_id: int, item_id: int):
+    """End an item's pause: it is on the patient's days again from today (as the plan editor's Resume)."""
+    patient = _my_patient(patient_id)
+    plan, item = _plan_item(patient, item_id)
+    try:
+        pause_service.resume_item(plan, item, _coach())
+    except pause_service.PauseError as error:
+        db.session.rollback()
+        return problem(409, str(error), code="item_not_paused")
+    db.session.commit()
+    db.session.refresh(item)
+    return present.plan_item(item, item_text(item.library_item, current_language()))
+
+
+@bp.route("/coach/patients/<int:patient_id>/exercises/resume", methods=["POST"])
+@coach_only
+@bp.response(200, ExercisesResumedSchema)
+@bp.doc(operationId="resumeExercises")
+def resume_patient_exercises(patient_id: int):
+    """Make the exercises a red flag paused available again (as the patient page's "Resume exercises")."""
+    patient = _my_patient(patient_id)
+    resumed = resume_exercises(patient, _coach())
+    db.session.commit()
+    return {"resumed": resumed}

@@ -104,6 +104,7 @@ def _today_json(patient) -> dict:
     plan_today = today_service.todays_plan(patient)
     texts = item_texts([entry.library_item for entry in plan_today.items], current_language())
     since = today_service.red_flag_pause_started(patient.id) if plan_today.exercises_paused else None
+    alert = today_service.open_red_flag(patient.id) if plan_today.red_flag_open else None
     return {
         "day": plan_today.day,
         "total": plan_today.total,
@@ -111,6 +112,7 @@ def _today_json(patient) -> dict:
         "sessions_total": plan_today.sessions_total,
         "sessions_done": plan_today.sessions_done,
         "items": [present.today_item(entry, texts[entry.library_item.id], since) for entry in plan_today.items],
+        "safety": present.safety(alert, patient.clinic_phone, plan_today.exercises_paused),
     }
 
 
@@ -118,7 +120,8 @@ def _today_json(patient) -> dict:
 @patient_only
 @bp.response(200, TodaySchema)
 def get_today():
-    """Today's items (the patient's local day): sessions done and due, and why an item is paused."""
+    """Today's items (the patient's local day): sessions done and due, why an item is paused, and while a
+    red-flag alert is open the safety advice to show at once (its tier's, with the clinic's phone)."""
     return _today_json(_me())
 
 
@@ -244,7 +247,8 @@ def _save_todays_checkin(patient, values: dict):
         db.session.rollback()
         return problem(409, str(error), code="checkin_closed")
     db.session.commit()
-    advice = present.safety_advice(patient.clinic_phone) if result.checkin.has_red_flag else None
+    tier = result.checkin.red_flag_tier
+    advice = present.safety_advice(tier, patient.clinic_phone) if tier is not None else None
     return {"checkin": present.checkin(result.checkin), "created": result.created, "safety_advice": advice}
 
 

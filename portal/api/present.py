@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from portal.auth.models import User
 from portal.care.models import Alert, CheckIn, Plan, PlanItem, WeeklyOutcome
 from portal.care.progress import Progress
-from portal.care.red_flags import answered_yes
+from portal.care.red_flags import TIER_RULES, Tier, answered_yes
 from portal.care.today import TodayItem
 from portal.exercises.translations import ItemText
 from portal.messaging.models import Message
@@ -79,27 +79,38 @@ def checkin(row: CheckIn) -> dict:
     }
 
 
-def safety_advice(clinic_phone: str | None) -> dict:
-    """The advice the check-in page shows after a red-flag answer, in the same words."""
+def safety(alert: Alert | None, clinic_phone: str | None, exercises_paused: bool) -> dict | None:
+    """Today's safety box while a red-flag alert is open: its tier's advice (the care core's words)."""
+    if alert is None or not alert.tier:
+        return None
+    rule = TIER_RULES[Tier(alert.tier)]
+    acknowledged_at = getattr(alert, "acknowledged_at", None)
+    acknowledged_by = getattr(alert, "acknowledged_by", None)
+    return {
+        "alert_id": alert.id,
+        "tier": rule.tier.value,
+        "severity": rule.severity,
+        "heading": str(rule.heading),
+        "advice": str(rule.advice),
+        "clinic_phone": clinic_phone,
+        "exercises_paused": exercises_paused,
+        "opened_at": alert.opened_at,
+        "acknowledged_by": acknowledged_by.name if acknowledged_by is not None else None,
+        "acknowledged_at": acknowledged_at,
+    }
+
+
+def safety_advice(tier: Tier, clinic_phone: str | None) -> dict:
+    """The advice the check-in page shows after a red-flag answer: its highest tier's, in the same words."""
+    rule = TIER_RULES[tier]
     call = (
         _("Call your clinic now.") if not clinic_phone else _("Call your clinic now at %(phone)s.", phone=clinic_phone)
     )
-    return {
-        "title": _("Please get medical advice today"),
-        "text": [
-            _(
-                "You told us about a symptom that needs prompt attention from a clinician. "
-                "Your coach has been alerted, but do not wait for a message."
-            ),
-            call + " " + _("Outside opening hours, go to an urgent care center."),
-            _(
-                "Call 911 in an emergency, for example if you lose control of your bladder or bowels, "
-                "feel numb in the groin or inner thighs, or your legs suddenly become weak."
-            ),
-            _("Until you have been seen, stop the exercises in your plan."),
-        ],
-        "clinic_phone": clinic_phone,
-    }
+    text = [str(rule.advice)]
+    if rule.pauses_exercises:
+        text.append(call)
+        text.append(_("Until you have been seen, stop the exercises in your plan."))
+    return {"tier": rule.tier.value, "title": str(rule.heading), "text": text, "clinic_phone": clinic_phone}
 
 
 def peg(row: WeeklyOutcome) -> dict:

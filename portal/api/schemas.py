@@ -153,6 +153,28 @@ class TodayItemSchema(PlanItemSchema):
     )
 
 
+class SafetySchema(Schema):
+    alert_id = fields.Integer(required=True)
+    tier = fields.String(
+        required=True,
+        validate=validate.OneOf(["emergency", "today", "soon"]),
+        metadata={
+            "description": "The highest red-flag tier answered: emergency (call 911), today (call the clinic "
+            "today) or soon (the coach calls within a working day)"
+        },
+    )
+    severity = fields.String(required=True, metadata={"description": "Emergency, Urgent or Attention (English)"})
+    heading = fields.String(required=True, metadata={"description": "The advice's heading, in the patient's language"})
+    advice = fields.String(required=True, metadata={"description": "The advice, in the patient's language"})
+    clinic_phone = fields.String(required=True, allow_none=True)
+    exercises_paused = fields.Boolean(required=True)
+    opened_at = UtcDateTime(required=True)
+    acknowledged_by = fields.String(
+        required=True, allow_none=True, metadata={"description": "The name of the coach who has seen the report"}
+    )
+    acknowledged_at = UtcDateTime(required=True, allow_none=True)
+
+
 class TodaySchema(Schema):
     day = fields.Date(required=True)
     total = fields.Integer(required=True)
@@ -164,6 +186,15 @@ class TodaySchema(Schema):
         required=True, metadata={"description": "Sessions logged today, each item's capped at its times a day."}
     )
     items = fields.List(fields.Nested(TodayItemSchema), required=True)
+    safety = fields.Nested(
+        SafetySchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "While a red-flag alert is open: its tier, the advice to show at once, the clinic's "
+            "phone and whether a coach has seen it; null otherwise"
+        },
+    )
 
 
 class MarkItemSchema(Schema):
@@ -239,7 +270,12 @@ class TodaysCheckInSchema(Schema):
 
 
 class SafetyAdviceSchema(Schema):
-    title = fields.String(required=True)
+    tier = fields.String(
+        required=True,
+        validate=validate.OneOf(["emergency", "today", "soon"]),
+        metadata={"description": "The highest red-flag tier the check-in answered: its advice is the one to show"},
+    )
+    title = fields.String(required=True, metadata={"description": "The advice's heading"})
     text = fields.List(fields.String(), required=True)
     clinic_phone = fields.String(allow_none=True)
 
@@ -380,6 +416,20 @@ class AlertPageSchema(Schema):
 
 class ResolveSchema(Schema):
     note = _text(MAX_ALERT_NOTE, 1, required=True)
+    resume_exercises = _boolean(
+        load_default=False,
+        metadata={"description": "Also make the exercises a red flag paused available again (as the page's choice)"},
+    )
+
+
+class PauseItemSchema(Schema):
+    reason = _text(200, 1, required=True, metadata={"description": "Shown to the patient while the item is paused"})
+
+
+class ExercisesResumedSchema(Schema):
+    resumed = fields.Boolean(
+        required=True, metadata={"description": "False when no red flag was holding the exercises"}
+    )
 
 
 class PatientSummarySchema(Schema):

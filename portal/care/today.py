@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
 from portal.care.alerts import RedFlagState, exercises_paused, red_flag_state, red_flag_status_statement
-from portal.care.models import Alert, ItemLog, Plan, PlanChange, PlanItem, PlanItemPause, PlanStatus
+from portal.care.models import Alert, AlertKind, ItemLog, Plan, PlanChange, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
 from portal.care.plan_changes import PENDING_COLUMNS, PendingChange, changes_since, pending_changes, pending_condition
 from portal.care.plans import active_plan
@@ -261,6 +261,16 @@ def next_step(steps: list[TodayItem], after: int) -> int:
 def session_items(plan_today: TodayPlan) -> list[TodayItem]:
     """The guided session's steps: today's due movements that are not paused, in plan order."""
     return [entry for entry in plan_today.items if entry.library_item.kind == ItemKind.EXERCISE and entry.can_mark]
+
+
+def open_red_flag(patient_id: int) -> Alert | None:
+    """The patient's open red-flag alert (the highest tier if several): what Today's safety box is about."""
+    return db.session.scalar(
+        db.select(Alert)
+        .where(Alert.patient_id == patient_id, Alert.kind == str(AlertKind.RED_FLAG), Alert.open_key == 1)
+        .order_by(Alert.severity, Alert.opened_at)
+        .limit(1)
+    )
 
 
 def red_flag_pause_started(patient_id: int) -> datetime | None:
