@@ -12,15 +12,16 @@ from portal.auth.models import Role
 from portal.care import goals as goal_service
 from portal.care import intake as intake_service
 from portal.care.checkins import patient_today
-from portal.care.models import WeeklyOutcome
+from portal.care.models import Alert, AlertKind, WeeklyOutcome
 from portal.care.onboarding_models import Goal, GoalRating, Intake
+from portal.care.red_flags import RED_FLAG_FIELDS, Tier
 from tests.clock import care_clock  # noqa: F401 - fixture
 from tests.conftest import csrf_token
 
 STEP1 = {"where": "low_back", "since": "under_6_weeks", "episodes": "first"}
 STEP2 = {"worse": ["sitting", "bending"], "worse_other": "Long drives", "better": ["walking"], "better_other": ""}
 STEP3 = {"posture": "sitting", "activity": "light", "sleep": "some_nights"}
-STEP4 = {"peg_pain": "6", "peg_enjoyment": "5", "peg_activity": "7"}
+STEP4 = {"peg_pain": "6", "peg_enjoyment": "5", "peg_activity": "7", **dict.fromkeys(RED_FLAG_FIELDS, "no")}
 STEPS = (STEP1, STEP2, STEP3, STEP4)
 
 
@@ -99,6 +100,8 @@ def test_a_skipped_or_forged_step_is_refused_and_writes_nothing(patient, patient
         (4, dict(STEP4, peg_pain="11"), "peg_pain"),
         (4, dict(STEP4, peg_activity="-1"), "peg_activity"),
         (4, dict(STEP4, peg_enjoyment="five"), "peg_enjoyment"),
+        (4, {k: v for k, v in STEP4.items() if k != "rf_fever"}, "rf_fever"),
+        (4, dict(STEP4, rf_walking="maybe"), "rf_walking"),
     ],
 )
 def test_bad_answers_are_refused_beside_the_field_and_nothing_is_written(
@@ -121,6 +124,31 @@ def test_baseline_peg_is_kept_and_counts_as_this_weeks_check(patient, patient_cl
     assert intake_service.baseline_peg(_intake(patient)) == (6, 5, 7)
     outcome = db.session.scalar(db.select(WeeklyOutcome).where(WeeklyOutcome.patient_id == patient.id))
     assert (outcome.pain_average, outcome.enjoyment_interference, outcome.activity_interference) == (6, 5, 7)
+
+
+@pytest.mark.parametrize(
+    ("field", "tier", "heading"),
+    [
+        ("rf_bladder_bowel", Tier.EMERGENCY, "Call 911 or go to the nearest emergency room now"),
+        ("rf_fever", Tier.TODAY, "Call your clinic today"),
+        ("rf_activity_stopping", Tier.SOON, "Your coach will contact you within one working day"),
+    ],
+)
+def test_a_safety_yes_shows_the_check_ins_advice_and_raises_the_same_alert(
+    patient, patient_client, db, field, tier, heading
+):
+    token = _through(patient_client, 3)
+    response = _post(patient_client, 4, dict(STEP4, **{field: "yes"}), token)
+    assert response.status_code == 302
+    alert = db.session.scalar(db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == AlertKind.RED_FLAG))
+    assert alert is not None and alert.tier == tier and alert.is_open
+    assert "Reported in the intake" in alert.summary
+    html = patient_client.get("/me/about-your-back/5").get_data(as_text=True)
+    assert heading in html and f'data-tier="{tier}"' in html
+    if tier == Tier.EMERGENCY:
+        assert 'href="tel:911"' in html
+    # Today keeps the same advice while the alert is open, as after a check-in.
+    assert heading in patient_client.get("/me/").get_data(as_text=True)
 
 
 def test_finishing_names_the_goals_and_lands_on_today(patient, patient_client, db):

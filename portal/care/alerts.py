@@ -235,6 +235,18 @@ def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
     return None
 
 
+def report_red_flag(patient: User, tier: Tier, summary: str, checkin_id: int | None = None) -> tuple[Alert, bool]:
+    """A red flag reported at ``tier`` (a check-in, or the intake's safety questions): opens the red-flag alert,
+    or keeps the open one pointing at the latest answers, at the highest tier reported. (alert, created)."""
+    alert, created = open_alert(patient, AlertKind.RED_FLAG, summary, checkin_id, tier=tier)
+    if not created:
+        alert.summary = summary[:300]
+        if checkin_id is not None:
+            alert.checkin_id = checkin_id
+        raise_tier(alert, tier)
+    return alert, created
+
+
 def evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     """Open the alerts a just-saved check-in calls for; returns the newly opened ones."""
     with force_locale(coach_language(patient)):
@@ -245,14 +257,9 @@ def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
     opened = []
     tier = checkin.red_flag_tier
     if tier is not None:
-        alert, created = open_alert(patient, AlertKind.RED_FLAG, red_flag_summary(checkin), checkin.id, tier=tier)
+        alert, created = report_red_flag(patient, tier, red_flag_summary(checkin), checkin.id)
         if created:
             opened.append(alert)
-        else:
-            # Keep the one open red-flag alert pointing at the latest answers, at the highest tier reported.
-            alert.summary = red_flag_summary(checkin)[:300]
-            alert.checkin_id = checkin.id
-            raise_tier(alert, tier)
     change = worsening(patient.id, checkin.day)
     if change is not None:
         recent, baseline = change

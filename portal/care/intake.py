@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
 from portal.auth.models import User
+from portal.care.alerts import coach_language, report_red_flag
 from portal.care.checkins import patient_today, save_weekly_outcome
 from portal.care.onboarding_models import Intake
+from portal.care.red_flags import RED_FLAGS, Tier, highest_of
 from portal.extensions import db
 from portal.forms import has_control_chars
 from portal.timeutil import utcnow
@@ -171,11 +174,15 @@ PEG_ACTIVITY = Question(
     high=_l("10 = completely"),
 )
 
+# The check-in's safety questions, each in its tier (portal.care.red_flags): a "yes" here is reported like one
+# in a check-in (the same advice, the same alert).
+SAFETY = tuple(Question(flag.field, flag.question, YES_NO, tier=str(flag.tier)) for flag in RED_FLAGS)
+
 STEPS: tuple[Step, ...] = (
     Step(1, _l("Your back pain"), (WHERE, SINCE, EPISODES)),
     Step(2, _l("What changes it"), (WORSE, BETTER)),
     Step(3, _l("Your days"), (POSTURE, ACTIVITY, SLEEP)),
-    Step(4, _l("How your back is now"), (PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY)),
+    Step(4, _l("How your back is now"), (*SAFETY, PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY)),
     Step(5, _l("Activities that are hard because of your back")),
 )
 LAST_STEP = len(STEPS)
@@ -295,6 +302,12 @@ def save_step(patient: User, number: int, raw: Mapping[str, object]) -> Intake:
     intake.answers = {**(intake.answers or {}), **values}  # a new dict: the JSON column sees the change
     intake.steps_done = max(intake.steps_done or 0, number)
     intake.updated_at = utcnow()
+    tier = safety_tier(values)
+    if tier is not None:
+        reported = "; ".join(str(flag.label) for flag in RED_FLAGS if values.get(flag.field))
+        with force_locale(coach_language(patient)):
+            summary = _("Reported in the intake: %(answers)s.", answers=reported)
+        report_red_flag(patient, tier, summary)
     if any(q.name == PEG_PAIN.name for q in STEPS[number - 1].questions):
         # The baseline PEG is also this week's weekly check, so the progress page starts from it.
         save_weekly_outcome(
@@ -307,6 +320,11 @@ def save_step(patient: User, number: int, raw: Mapping[str, object]) -> Intake:
         )
     db.session.flush()
     return intake
+
+
+def safety_tier(answers: Mapping[str, object]) -> Tier | None:
+    """The highest tier among the safety questions answered "yes" (None without one): its advice shows."""
+    return highest_of(Tier(q.tier) for q in SAFETY if answers.get(q.name) is True)
 
 
 def mark_finished(patient: User, intake: Intake) -> None:

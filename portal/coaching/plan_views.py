@@ -29,6 +29,7 @@ from portal.coaching.forms import (
     PlanDetailsForm,
     PlanItemForm,
 )
+from portal.coaching.intake_review import intake_review
 from portal.coaching.picker import LIST_INFO, LIST_SUCCESS, PickerTarget, add_picked_items, render_picker
 from portal.coaching.program_views import content_locale
 from portal.extensions import db
@@ -60,6 +61,7 @@ def _patient_page(patient: User, *, status: int = 200, stale: bool = False, **fo
             stale=stale,
             stale_message=STALE_MESSAGE,
             summary=review_service.patient_summary(patient),
+            intake=intake_review(patient, has_plan=plan is not None),
             resolve_form=forms.get("resolve"),
             failed_alert_id=forms.get("failed_alert_id"),
             pause_form=forms.get("pause"),

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.care import plans as plan_service
 from portal.care.attention import order_by_attention
+from portal.care.intake import finished_days
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
 from portal.coaching.forms import RosterSearchForm
 from portal.messaging.services import unread_by_patient
 from portal.pagination import page_arg, paginate_rows
 from portal.timeutil import local_today, utcnow
+
+# A patient is new to the coach while they have no plan or their plan started less than this many days ago.
+NEW_PATIENT_DAYS = 14
 
 
 @bp.route("/")
@@ -38,6 +44,9 @@ def roster():
         review[patient.id].has_plan = plan is not None
     return render_template(
         "coaching/roster.html",
+        # The intake's state of new patients (no plan yet, or a plan younger than two weeks): one query.
+        intake_days=finished_days(ids),
+        new_since=today - timedelta(days=NEW_PATIENT_DAYS),
         form=form,
         page=page,
         unread=unread,

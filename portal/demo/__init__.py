@@ -13,7 +13,7 @@ from portal.demo.accounts import CLINICS, DEMO_TOTP_SECRET, PATIENTS, STAFF, dem
 from portal.demo.checkins import seed_checkin_history
 from portal.demo.library import seed_library
 from portal.demo.messages import seed_demo_messages
-from portal.demo.onboarding import seed_consent
+from portal.demo.onboarding import seed_consent, seed_intakes
 from portal.demo.plans import seed_plans, seed_programs
 
 # In order: each step needs what the ones before it made (plans need the programs,
@@ -26,6 +26,7 @@ STEPS: tuple[Callable[[], None], ...] = (
     seed_plans,
     seed_demo_messages,
     seed_checkin_history,
+    seed_intakes,
 )
 
 
@@ -45,6 +46,7 @@ __all__ = [
     "seed_accounts",
     "seed_checkin_history",
     "seed_consent",
+    "seed_intakes",
     "seed_demo_messages",
     "seed_library",
     "seed_plans",

@@ -15,6 +15,7 @@ from portal.care import goals as goal_service
 from portal.care import intake as intake_service
 from portal.care.goals import GoalError
 from portal.care.intake import GOALS_STEP, LAST_STEP, MULTI, IntakeError, StepNotOpen
+from portal.care.red_flags import tier_rule
 from portal.extensions import db
 from portal.forms import PortalForm
 from portal.patients.blueprint import bp
@@ -68,6 +69,11 @@ def _render(number: int, intake, *, answers: dict | None = None, rows: list | No
             max_activity=goal_service.MAX_ACTIVITY,
             low_label=goal_service.LOW_LABEL,
             high_label=goal_service.HIGH_LABEL,
+            # A "yes" to a safety question: its tier's advice, as after a check-in, until the intake is done.
+            safety_rule=tier_rule(intake_service.safety_tier(intake.answers or {}))
+            if intake is not None and number == GOALS_STEP and intake.finished_at is None
+            else None,
+            clinic_phone=current_user.clinic_phone,
         ),
         status,
     )
