@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from portal.auth.models import Clinic, Role, User
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, Program, WeeklyOutcome
+from portal.care.onboarding_models import Goal, GoalRating
 from portal.care.schedules import start_schedule
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
@@ -29,6 +30,10 @@ class PatientSpec:
     pegs: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # weeks after the start's Monday -> answers
     alerts: list[float | None] = field(default_factory=list)  # hours to resolve (None: still open)
     done_days: list[int] = field(default_factory=list)  # days before TODAY with the plan's item done
+    activities: list[list[tuple[int, int]]] = field(
+        default_factory=list
+    )  # PSFS: per activity, (days after start, score)
+    alert_tiers: list[str | None] = field(default_factory=list)  # the tier of each alert in ``alerts`` (None: none)
 
     @property
     def start(self) -> date:
@@ -143,9 +148,19 @@ def build(
                     severity=0,
                     opened_at=opened,
                     resolved_at=resolved,
+                    tier=spec.alert_tiers[k] if k < len(spec.alert_tiers) else None,
                     open_key=None if resolved else 1,
                 )
             )
+        for k, ratings in enumerate(spec.activities):
+            goal = Goal(patient_id=patient.id, activity=f"Activity {k}")
+            db.session.add(goal)
+            db.session.flush()
+            for offset, score in ratings:
+                db.session.add(
+                    GoalRating(goal_id=goal.id, patient_id=patient.id, day=start + timedelta(days=offset), score=score)
+                )
+            db.session.flush()  # ratings in the order given: the id breaks a tie of days
         for back in spec.done_days:
             db.session.add(ItemLog(plan_item_id=plan_item.id, patient_id=patient.id, day=today - timedelta(days=back)))
     db.session.commit()

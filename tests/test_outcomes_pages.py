@@ -224,3 +224,21 @@ def test_the_page_speaks_spanish(practice, make_user, login_as, db):
     assert "<h1>Resultados</h1>" in html and "Descargar CSV" in html and "muy pocos para comparar" in html
     english = ["Median pain", "too few to compare", "Download", "Started between", "Compare by", "At a glance"]
     assert [word for word in english if word in html] == []
+
+
+def test_psfs_and_red_flag_tiers_on_the_page_and_in_the_csv(staff_login):
+    specs = [
+        _spec(activities=[[(0, 3), (14, 6)]], alerts=[2.0], alert_tiers=["emergency"]),
+        *(_spec(activities=[[(0, 4), (14, 5)]], alerts=[1.0], alert_tiers=["soon"]) for _ in range(4)),
+    ]
+    build(specs)
+    client = staff_login()
+    html = client.get("/outcomes/").get_data(as_text=True)
+    assert "Activities patients chose (PSFS, 0–10, higher is better)" in html
+    assert ">Emergency</th>" in html and ">Urgent</th>" in html and ">Attention</th>" in html
+    rows = _csv(client.get("/outcomes/report.csv"))
+    header = next(row for row in rows if row and row[0] == "group_type")
+    overall = dict(zip(header, next(row for row in rows if row and row[0] == "all"), strict=True))
+    assert overall["psfs_n"] == "5" and overall["psfs_improved_pct"] == "20.0"  # one of five up by 2 or more
+    assert (overall["red_flag_alerts_emergency"], overall["red_flag_alerts_today"]) == ("1", "0")
+    assert overall["red_flag_alerts_soon"] == "4"

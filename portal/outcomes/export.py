@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+from portal.care.red_flags import TIERS_BY_RANK
 from portal.csvutil import csv_line
 from portal.outcomes.services import IMPROVED, UNCHANGED, WORSE, Group, PatientRow, Report
 
@@ -37,12 +38,20 @@ GROUP_COLUMNS = (
     "peg_improved_pct",
     "peg_unchanged_pct",
     "peg_worse_pct",
+    "psfs_n",
+    "psfs_start_median",
+    "psfs_now_median",
+    "psfs_change_median",
+    "psfs_improved_pct",
+    "psfs_unchanged_pct",
+    "psfs_worse_pct",
     "adherence_n",
     "adherence_median_pct",
     "adherence_q1_pct",
     "adherence_q3_pct",
     "adherence_at_or_above_70_pct",
     "red_flag_alerts",
+    *(f"red_flag_alerts_{tier.value}" for tier in TIERS_BY_RANK),
     "red_flag_alerts_resolved",
     "resolve_hours_median",
     "note",
@@ -63,6 +72,9 @@ PATIENT_COLUMNS = (
     "peg_start",
     "peg_now",
     "peg_change",
+    "psfs_start",
+    "psfs_now",
+    "psfs_change",
     "adherence_last_7_days_pct",
     "red_flag_alerts",
 )
@@ -77,7 +89,7 @@ def _group_cells(kind: str, group: Group) -> list:
     if not group.shown:
         return cells + [""] * (len(GROUP_COLUMNS) - 4) + [TOO_FEW]
     cells += [group.active, _r(group.share(group.active)), group.dropped, _r(group.share(group.dropped))]
-    for change in (group.pain, group.peg):
+    for change in (group.pain, group.peg, group.psfs):
         if change.shown:
             cells += [change.n, _r(change.start), _r(change.now), _r(change.change)]
             cells += [_r(change.share(change.improved)), _r(change.share(change.unchanged))]
@@ -90,7 +102,8 @@ def _group_cells(kind: str, group: Group) -> list:
     else:
         cells += [a.n] + [""] * 4
     s = group.safety
-    cells += [s.red_flags, s.resolved, _r(s.median_resolve_hours) if s.shown else ""]
+    cells += [s.red_flags, *(s.by_tier[tier.value] for tier in TIERS_BY_RANK), s.resolved]
+    cells += [_r(s.median_resolve_hours) if s.shown else ""]
     return cells + [""]
 
 
@@ -128,6 +141,9 @@ def patient_csv(rows: list[PatientRow], names: dict[str, dict], today: date) -> 
                 _r(row.peg_start),
                 _r(row.peg_now),
                 CLASS_WORDS.get(row.peg_class, ""),
+                _r(row.psfs_start),
+                _r(row.psfs_now),
+                CLASS_WORDS.get(row.psfs_class, ""),
                 _r(row.adherence),
                 row.red_flags,
             ]

@@ -21,8 +21,11 @@ The definitions (README, "Outcomes"):
 - adherence: each patient's weekly adherence, the share of plan sessions done over the last
   7 days (the care rule and window of the roster); median, quartiles and the share at 70 %
   or more;
-- safety: red-flag alerts opened since the patient's start, and the median hours from
-  opening to resolving the resolved ones.
+- PSFS: per patient, the mean of the first and of the latest rating of each activity rated
+  at least twice; improved when the mean rises by at least 2 points (the goals' own
+  CHANGE_POINTS), worse when it falls by as much;
+- safety: red-flag alerts opened since the patient's start, by tier, and the median hours
+  from opening to resolving the resolved ones.
 
 A group, or a figure, counted over fewer than ``MIN_GROUP`` patients shows its n only.
 
@@ -44,8 +47,10 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, text
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import Clinic, Role, User
+from portal.care.goals import CHANGE_POINTS as PSFS_POINTS
 from portal.care.models import Alert, AlertKind, CheckIn, Program
 from portal.care.progress import adherence_by_patient
+from portal.care.red_flags import TIERS_BY_RANK
 from portal.extensions import db
 from portal.sqlutil import DIALECTS, KeptStatement, dialect_name
 
@@ -325,9 +330,29 @@ base AS (
 def _scored_sql(dialect: str) -> str:
     """The WITH clauses up to ``scored``: one row per cohort patient with their start and latest figures."""
     as_float = _sql(dialect)["float"]
+    psfs_drop = "(p.psfs_first - p.psfs_last)"
+    psfs_points = f"({PSFS_POINTS} * p.psfs_n)"
     return f"""
 WITH {_cohort_sql(dialect)},
 {_base_sql(dialect)},
+psfs_ranked AS (
+  SELECT r.patient_id, r.goal_id, r.score,
+         row_number() OVER (PARTITION BY r.goal_id ORDER BY r.day, r.id) AS first_rn,
+         row_number() OVER (PARTITION BY r.goal_id ORDER BY r.day DESC, r.id DESC) AS last_rn,
+         COUNT(*) OVER (PARTITION BY r.goal_id) AS ratings
+  FROM goal_rating r JOIN cohort co ON co.patient_id = r.patient_id
+  WHERE r.day <= :today
+),
+psfs AS (
+  SELECT patient_id, SUM(CASE WHEN first_rn = 1 THEN score END) AS psfs_first,
+         SUM(CASE WHEN last_rn = 1 THEN score END) AS psfs_last,
+         COUNT(DISTINCT goal_id) AS psfs_n
+  FROM psfs_ranked WHERE ratings >= 2 GROUP BY patient_id
+),
+with_psfs AS (
+  SELECT b.*, f.psfs_first, f.psfs_last, f.psfs_n
+  FROM base b LEFT JOIN psfs f ON f.patient_id = b.patient_id
+),
 scored AS (
   SELECT p.patient_id, p.clinic_id, p.coach_id, p.program_id, p.start_day, p.last_day,
     CASE WHEN p.l_n IS NOT NULL AND p.b_n IS NOT NULL THEN {as_float.format(x="p.b_sum")} / p.b_n END AS pain_start,
@@ -338,8 +363,16 @@ scored AS (
     CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pb")} / 3 END AS peg_start,
     CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pl")} / 3 END AS peg_now,
     CASE WHEN p.pl IS NOT NULL THEN {as_float.format(x="p.pl")} / 3 - {as_float.format(x="p.pb")} / 3 END AS peg_change,
-    CASE WHEN p.pl IS NOT NULL THEN {_class_sql("p.pb", "1", "p.pl", "1")} END AS peg_class
-  FROM base p
+    CASE WHEN p.pl IS NOT NULL THEN {_class_sql("p.pb", "1", "p.pl", "1")} END AS peg_class,
+    CASE WHEN p.psfs_n IS NOT NULL THEN {as_float.format(x="p.psfs_first")} / p.psfs_n END AS psfs_start,
+    CASE WHEN p.psfs_n IS NOT NULL THEN {as_float.format(x="p.psfs_last")} / p.psfs_n END AS psfs_now,
+    CASE WHEN p.psfs_n IS NOT NULL
+         THEN {as_float.format(x="(p.psfs_last - p.psfs_first)")} / p.psfs_n END AS psfs_change,
+    CASE WHEN p.psfs_n IS NULL THEN NULL
+         WHEN -{psfs_drop} >= {psfs_points} THEN {IMPROVED}
+         WHEN {psfs_drop} >= {psfs_points} THEN {WORSE}
+         ELSE {UNCHANGED} END AS psfs_class
+  FROM with_psfs p
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
@@ -349,7 +382,10 @@ expanded AS (
   {_expanded("scored", DIMENSIONS)}
 )"""
     source, medians = _median_columns(
-        dialect, ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"], "expanded"
+        dialect,
+        ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
+        + ["psfs_start", "psfs_now", "psfs_change"],
+        "expanded",
     )
     sql += f"""
 SELECT dim, gkey, COUNT(*) AS started,
@@ -363,6 +399,10 @@ SELECT dim, gkey, COUNT(*) AS started,
   SUM(CASE WHEN peg_class = {IMPROVED} THEN 1 ELSE 0 END) AS peg_improved,
   SUM(CASE WHEN peg_class = {UNCHANGED} THEN 1 ELSE 0 END) AS peg_unchanged,
   SUM(CASE WHEN peg_class = {WORSE} THEN 1 ELSE 0 END) AS peg_worse,
+  COUNT(psfs_class) AS psfs_n,
+  SUM(CASE WHEN psfs_class = {IMPROVED} THEN 1 ELSE 0 END) AS psfs_improved,
+  SUM(CASE WHEN psfs_class = {UNCHANGED} THEN 1 ELSE 0 END) AS psfs_unchanged,
+  SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse,
   {medians}
 FROM {source}
 GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
@@ -406,7 +446,7 @@ def _build_safety_statement(dialect: str):
     sql = f"""
 WITH {_cohort_sql(dialect)},
 flagged AS (
-  SELECT a.id, co.clinic_id, co.coach_id, co.program_id,
+  SELECT a.id, a.tier, co.clinic_id, co.coach_id, co.program_id,
          CASE WHEN a.resolved_at IS NOT NULL THEN {hours} END AS resolve_hours
   FROM alert a JOIN cohort co ON co.patient_id = a.patient_id
   WHERE a.kind = '{AlertKind.RED_FLAG.value}' AND a.opened_at >= co.start_day
@@ -415,8 +455,11 @@ expanded AS (
   {_expanded("flagged", DIMENSIONS)}
 )"""  # noqa: S608 - constants only  # nosec B608
     source, medians = _median_columns(dialect, ["resolve_hours"], "expanded")
+    tiers = ", ".join(
+        f"SUM(CASE WHEN tier = '{tier.value}' THEN 1 ELSE 0 END) AS tier_{tier.value}" for tier in TIERS_BY_RANK
+    )
     sql += f"""
-SELECT dim, gkey, COUNT(*) AS alerts, COUNT(resolve_hours) AS resolved, {medians}
+SELECT dim, gkey, COUNT(*) AS alerts, COUNT(resolve_hours) AS resolved, {tiers}, {medians}
 FROM {source}
 GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
@@ -518,6 +561,8 @@ class Safety:
     red_flags: int = 0
     resolved: int = 0
     median_resolve_hours: float | None = None
+    # tier value -> red-flag alerts, Emergency first (alerts opened before tiers existed are in none)
+    by_tier: dict[str, int] = field(default_factory=lambda: {tier.value: 0 for tier in TIERS_BY_RANK})
 
     @property
     def shown(self) -> bool:
@@ -536,6 +581,7 @@ class Group:
     dropped: int = 0
     pain: Change = field(default_factory=Change)
     peg: Change = field(default_factory=Change)
+    psfs: Change = field(default_factory=Change)  # higher is better: improved is up by PSFS_POINTS or more
     adherence: Spread = field(default_factory=Spread)
     safety: Safety = field(default_factory=Safety)
 
@@ -652,6 +698,7 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             dropped=int(row["dropped"] or 0),
             pain=_change(row, "pain"),
             peg=_change(row, "peg"),
+            psfs=_change(row, "psfs"),
         )
     for row in db.session.execute(_safety_statement(dialect), params).mappings():
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
@@ -660,6 +707,7 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
                 red_flags=int(row["alerts"]),
                 resolved=int(row["resolved"] or 0),
                 median_resolve_hours=_float(row["resolve_hours_q50"]),
+                by_tier={tier.value: int(row[f"tier_{tier.value}"] or 0) for tier in TIERS_BY_RANK},
             )
     # Adherence: the care rule's due and done per patient, grouped here.
     cohort = members(filters, today)
@@ -721,6 +769,9 @@ class PatientRow:
     peg_start: float | None
     peg_now: float | None
     peg_class: int | None
+    psfs_start: float | None
+    psfs_now: float | None
+    psfs_class: int | None
     adherence: float | None
     red_flags: int
 
@@ -763,6 +814,9 @@ def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]
                 peg_start=_float(r["peg_start"]),
                 peg_now=_float(r["peg_now"]),
                 peg_class=_key(r["peg_class"]),
+                psfs_start=_float(r["psfs_start"]),
+                psfs_now=_float(r["psfs_now"]),
+                psfs_class=_key(r["psfs_class"]),
                 adherence=100 * figures[1] / figures[0] if figures else None,
                 red_flags=int(r["red_flags"] or 0),
             )

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import admin_required
+from portal.care.red_flags import TIER_RULES, TIERS_BY_RANK
 from portal.extensions import db
 from portal.outcomes import export
 from portal.outcomes import services as outcome_service
@@ -102,6 +103,7 @@ def page():
         filter_lines=_filter_lines(form),
         link_args=lambda dim, key: _link_args(form, dim, key),
         min_group=outcome_service.MIN_GROUP,
+        tiers=[(tier.value, TIER_RULES[tier].severity_label) for tier in TIERS_BY_RANK],
     )
 
 
