@@ -7,6 +7,7 @@ import pytest
 
 from portal.audit import AuditEvent
 from portal.care.models import Alert
+from portal.care.pauses import pause_item
 from portal.extensions import db as _db
 from tests.plan_factories import make_item, make_plan
 from tests.test_api import API, assert_problem, bearer, sign_in
@@ -128,3 +129,21 @@ def test_the_coach_pauses_and_resumes_one_item(app, client, patient, plan, phone
         404,
     )
     assert_problem(client.post(f"{url}/pause", json={"reason": "x"}, headers=me), 403)
+
+
+def test_todays_statements_do_not_grow_with_items_or_pauses(app, client, make_user, coach, queries):
+    """The API's Today reads as many statements for eight items as for two, red flag and coach pause included."""
+    counts = []
+    for size in (2, 8):
+        someone = make_user("patient", coach=coach)
+        plan = make_plan(someone, coach, [make_item(title=f"Move {n}") for n in range(size)])
+        pause_item(plan, plan.items[-1], "Rest", coach)
+        _db.session.commit()
+        me = bearer(sign_in(app.test_client(), someone))
+        _red_flag(client, me, rf_walking=True)
+        client.get(f"{API}/me/today", headers=me)  # the first read warms the activity stamp
+        with queries() as statements:
+            today = client.get(f"{API}/me/today", headers=me).json
+        assert len(today["items"]) == size and today["safety"]["tier"] == "today"
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
