@@ -124,6 +124,9 @@ def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
+    # Jinja's ``_`` is an alias that looks ``gettext`` up and calls it on every use; a page calls
+    # it a few hundred times, so it is Jinja's own newstyle ``gettext`` itself.
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]
     app.jinja_env.globals["current_language"] = _LanguageOfTheRequest()
 
     @app.context_processor

@@ -13,19 +13,26 @@ import html
 import re
 from pathlib import Path
 
+import pyotp
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask, render_template_string, url_for
 from flask_babel import force_locale
 from jinja2 import BaseLoader
+from sqlalchemy import update
 
 from portal.auth.forms import LoginForm
+from portal.auth.models import Role, User
+from portal.care import pauses
+from portal.care.alerts import open_alert
+from portal.care.models import AlertKind, CheckIn
 from portal.exercises.models import LibraryItem
 from portal.extensions import db as _db
 from portal.i18n import current_language
 from portal.patients.forms import CheckInForm
-from tests.conftest import login
-from tests.plan_factories import make_item
+from portal.timeutil import local_today
+from tests.conftest import csrf_token, login
+from tests.plan_factories import make_item, make_plan, make_program
 from tests.test_authz_matrix import ACTORS, MATRIX, Clients, world  # noqa: F401  (the world fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +46,16 @@ REACHED_ELSEWHERE = {
     "auth/link_invalid.html": "test_a_token_page_speaks_spanish below",
     "patients/_today_card.html": "test_i18n.py: test_todays_cards_speak_spanish_on_the_page_and_in_the_marking_answer",
     "patients/_plan_changes.html": "test_plan_changes.py: test_the_box_speaks_the_patients_language",
-    "admin/reassign_confirm.html": None,
-    "auth/two_factor_codes.html": None,
-    "coaching/replace_plan.html": None,
+    "admin/reassign_confirm.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    "auth/two_factor_codes.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    "coaching/replace_plan.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    "patients/session_summary.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    "patients/_safety.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    "patients/_item_paused.html": "test_the_pages_behind_a_flow_speak_spanish below",
+    # The printable sheet `make figures` writes for the team (scripts/figure_contact_sheet.py), in English.
     "exercises/drawings_file.html": None,
-    "patients/session_summary.html": None,
+    # No template or view includes it any more (Today shows the red-flag advice another way).
     "patients/_red_flag_box.html": None,
-    "patients/_safety.html": None,
-    "patients/_item_paused.html": None,
 }
 
 
@@ -227,3 +236,72 @@ def test_the_walk_signs_in_through_the_real_form(spanish_app, world):  # noqa: F
     """The walk's clients are real sign-ins (the form, CSRF, two-step for staff)."""
     client = spanish_app.test_client()
     assert login(client, world["coach"]).status_code == 302
+
+
+def test_the_pages_behind_a_flow_speak_spanish(spanish_app, make_user, coach, login_as, admin_client, db):
+    """The pages a walk of single requests does not reach: a paused item, a red flag's advice and
+    box, the session's summary, new recovery codes, replacing a plan, moving a patient to another coach."""
+    patient = make_user(Role.PATIENT, coach=coach, language="es")
+    plan = make_plan(patient, coach, [make_item(title="Cat-cow stretch"), make_item(title="Pelvic tilt")])
+    pauses.pause_item(plan, plan.items[1], "Rodilla primero", coach)
+    checkin = CheckIn(patient_id=patient.id, day=local_today(patient.tz), pain=5, stiffness=3, rf_numbness=True)
+    db.session.add(checkin)
+    db.session.flush()
+    open_alert(patient, AlertKind.RED_FLAG, "Entumecimiento", checkin.id, notify=False)
+    db.session.commit()
+    pages = {}
+    client = login_as(patient)
+    for path in ("/me/", "/me/plan", "/me/checkin", "/me/today/session/1"):
+        pages[path] = client.get(path)
+    pages["new recovery codes"] = _new_recovery_codes(login_as, make_user, db)
+
+    for user in (coach,):
+        user.language = "es"
+    program = make_program(owner=coach, items=[make_item(title="New move")], name="Second plan")
+    db.session.commit()
+    coach_client = login_as(coach)
+    pages["replace the plan"] = coach_client.post(
+        f"/coach/patients/{patient.id}/plans",
+        data={
+            "csrf_token": csrf_token(coach_client, f"/coach/patients/{patient.id}"),
+            "assign-program_id": program.id,
+            "assign-start_date": local_today(patient.tz).isoformat(),
+            "assign-current_plan": f"{plan.id}:{plan.version}",
+        },
+    )
+    admin = db.session.scalar(db.select(User).where(User.role == Role.ADMIN))
+    admin.language = "es"
+    new_coach = make_user(Role.COACH, name="Robin Second")
+    db.session.commit()
+    token = csrf_token(admin_client, f"/admin/accounts/{patient.id}")
+    pages["move to another coach"] = admin_client.post(
+        f"/admin/accounts/{patient.id}/reassign",
+        data={"reassign-coach_id": str(new_coach.id), "reassign-csrf_token": token},
+    )
+    for name, response in pages.items():
+        assert response.status_code == 200, (name, response.status_code)
+        page = response.get_data(as_text=True)
+        assert language_problems(page) == [] and english_in(page) == [], (name, english_in(page))
+    checked_here = {t for t, where in REACHED_ELSEWHERE.items() if where and "flow_speak_spanish" in where}
+    assert checked_here <= spanish_app.jinja_env.loader.loaded, checked_here - spanish_app.jinja_env.loader.loaded
+
+
+def _new_recovery_codes(login_as, make_user, db):
+    user = make_user(Role.PATIENT, language="es", totp_enabled=False)
+    client = login_as(user)
+    assert client.get("/account/two-factor").status_code == 200
+    db.session.refresh(user)
+    token = csrf_token(client, "/account/two-factor")
+    assert (
+        client.post(
+            "/account/two-factor", data={"code": pyotp.TOTP(user.totp_secret).now(), "csrf_token": token}
+        ).status_code
+        == 200
+    )
+    db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    db.session.commit()
+    token = csrf_token(client, "/account/two-factor")
+    return client.post(
+        "/account/two-factor/recovery-codes",
+        data={"codes-code": pyotp.TOTP(user.totp_secret).now(), "csrf_token": token},
+    )
