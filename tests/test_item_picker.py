@@ -348,3 +348,65 @@ def test_saving_an_item_confirms_beside_the_list(coach, patient, coach_client, l
     html = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
     status = html.split('id="plan-items-status"')[1].split("</div>\n  </div>")[0]
     assert "“Cat and cow” saved." in status
+
+
+# --- a picker a coach can scan -----------------------------------------------------------------
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<li class="item-picker-row".*?</li>', html, flags=re.S)
+
+
+def test_each_row_shows_a_64px_picture_and_the_usual_dose(coach_client, patient, library):
+    html = coach_client.get(Target("plan", patient.coach, patient).picker).get_data(as_text=True)
+    rows = _rows(html)
+    assert len(rows) == 4  # the retired item is not offered
+    for row in rows:
+        assert 'class="item-picker-thumb" width="64" height="64"' in row
+    cat = next(row for row in rows if "Cat and cow" in row)
+    assert re.search(r"<span[^>]*data-dose>2 sets of 10 reps · once a day</span>", cat)
+
+
+def test_body_areas_are_chips_and_a_chip_filters_without_javascript(coach_client, patient, library):
+    target = Target("plan", patient.coach, patient)
+    html = coach_client.get(target.picker).get_data(as_text=True)
+    chips = re.findall(
+        r'<input class="btn-check" type="radio" name="area" id="area-([a-z_]+)" value="([a-z_]*)"( checked)?>', html
+    )
+    assert [value for _id, value, _checked in chips][:2] == ["", "lower_back"] and len(chips) == 8
+    assert [value for _id, value, checked in chips if checked] == [""]
+    html = coach_client.get(f"{target.picker}?area=neck").get_data(as_text=True)
+    shown = [row for row in _rows(html) if " hidden" not in row.split(">", 1)[0]]
+    assert len(shown) == 1 and "Chin tuck" in shown[0]
+    assert 'id="area-neck" value="neck" checked' in html
+
+
+def test_recently_used_items_come_first_for_the_coach_who_used_them(coach, make_user, login_as, library):
+    patient = make_user(Role.PATIENT, coach=coach)
+    make_plan(patient, coach, items=[library["water"], library["desk"]])
+    other_coach = make_user(Role.COACH)
+    picker = f"/coach/patients/{patient.id}/plans/{patient_plan_id(patient)}/items/add"
+    html = login_as(coach).get(picker).get_data(as_text=True)
+    assert html.index("Recently used") < html.index("All items")
+    titles = [re.search(r'<span class="d-block fw-semibold">([^<]+)', row).group(1) for row in _rows(html)]
+    assert set(titles[:2]) == {"Water through the day", "Desk setup"}
+    assert titles[2:] == sorted(titles[2:], key=titles[2:].index)  # the rest keep the library's order
+    assert "(recently used)" in _rows(html)[0]
+    # Another coach's picker (their own program) has no "Recently used" heading: nothing used yet.
+    program = make_program(owner=other_coach, items=[])
+    other_html = login_as(other_coach).get(f"/coach/programs/{program.id}/items/add").get_data(as_text=True)
+    assert "Recently used" not in other_html
+
+
+def patient_plan_id(patient) -> int:
+    return db.session.scalars(db.select(Plan.id).where(Plan.patient_id == patient.id)).one()
+
+
+def test_the_plan_editor_asks_before_removing_and_keeps_remove_apart(coach_client, patient, library):
+    plan = make_plan(patient, items=[library["cat"]])
+    html = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    remove = re.search(r'<details class="item-remove">.*?</details>', html, flags=re.S).group(0)
+    assert "Take “Cat and cow” off the plan?" in remove and "Yes, remove" in remove
+    assert f"/plans/{plan.id}/items/" in remove and "/remove" in remove
+    # Pause has its own disclosure, outside the one that removes.
+    assert "Pause item" not in remove

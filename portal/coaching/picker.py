@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 from flask import flash, redirect, render_template, request
 from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import func
 
+from portal.care.models import Plan, PlanItem, Program, ProgramItem
 from portal.coaching.forms import NOT_IN_LIBRARY, AddItemsForm, ItemPickerFilterForm
 from portal.exercises.library import active_items_in_order, library_query
 from portal.exercises.models import LibraryItem
@@ -23,6 +26,7 @@ from portal.i18n import DEFAULT_LANGUAGE, current_language
 
 # Confirmations shown beside the list they are about (the "list_flashes" macro), not at the top.
 LIST_SUCCESS, LIST_INFO = "list-success", "list-info"
+RECENT_COUNT = 8  # how many of the coach's recently used items the picker lists first
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,31 @@ def _locale() -> str | None:
     return None if language == DEFAULT_LANGUAGE else language
 
 
+def recently_used(coach_id: int, limit: int = RECENT_COUNT) -> list[int]:
+    """The library items this coach added most recently to their plans or programs, newest first
+    (one statement: the newest row of each item in either, ordered by when it was added)."""
+    in_plans = (
+        db.select(PlanItem.library_item_id.label("item_id"), func.max(Plan.created_at).label("at"))
+        .join(Plan, Plan.id == PlanItem.plan_id)
+        .where(Plan.coach_id == coach_id)
+        .group_by(PlanItem.library_item_id)
+    )
+    in_programs = (
+        db.select(ProgramItem.library_item_id.label("item_id"), func.max(Program.updated_at).label("at"))
+        .join(Program, Program.id == ProgramItem.program_id)
+        .where(Program.owner_id == coach_id)
+        .group_by(ProgramItem.library_item_id)
+    )
+    both = in_plans.union_all(in_programs).subquery()
+    newest = (
+        db.select(both.c.item_id)
+        .group_by(both.c.item_id)
+        .order_by(func.max(both.c.at).desc(), both.c.item_id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(newest))
+
+
 def render_picker(target: PickerTarget, form: AddItemsForm, *, status: int = 200):
     """The picker page: every active item, those outside the search hidden, ticked ones kept."""
     search = ItemPickerFilterForm(request.args)
@@ -50,6 +79,11 @@ def render_picker(target: PickerTarget, form: AddItemsForm, *, status: int = 200
         status = 400
     locale = _locale()
     items = list(db.session.scalars(library_query(locale=locale)))
+    # The coach's recently used items come first, under their own heading; then the rest in order.
+    recent_ids = recently_used(current_user.id) if current_user.is_coach else []
+    position = {item_id: n for n, item_id in enumerate(recent_ids)}
+    recent = sorted((item for item in items if item.id in position), key=lambda item: position[item.id])
+    others = [item for item in items if item.id not in position]
     shown = {item.id for item in items}
     if not search.errors and (search.q.data or search.kind.data or search.area.data):
         query = library_query(search.q.data, search.kind.data, search.area.data, locale=locale)
@@ -61,7 +95,8 @@ def render_picker(target: PickerTarget, form: AddItemsForm, *, status: int = 200
             picker=target,
             form=form,
             search=search,
-            items=items,
+            items=recent + others,
+            recent_count=len(recent),
             shown=shown | ticked,
             ticked=ticked,
             add_url=_with_query(target.add_url),

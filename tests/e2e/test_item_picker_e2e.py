@@ -129,3 +129,38 @@ def test_coach_adds_two_items_to_a_patients_plan_on_a_phone(live_server, mobile_
     expect(status).to_be_focused()
     expect(page.locator(".plan-items > li")).to_have_count(2)
     assert not page.console_errors
+
+
+def test_a_coach_scans_the_picker_on_a_phone_and_removing_asks_first(mobile_page, live_server):
+    """360 px: 64 px pictures with the usual dose, a body-area chip narrows the list in place, the
+    coach's recently used items first; in the plan editor "Remove" sits apart from "Pause" and asks."""
+    patient_id, _name = _new_patient_with_a_plan(live_server)
+    page = mobile_page
+    log_in(page, live_server, "coach@example.com")
+    page.goto(f"{live_server}/coach/patients/{patient_id}")
+    page.get_by_role("link", name="Add items").click()
+    page.wait_for_load_state("load")
+    rows = page.locator("li.item-picker-row:not([hidden])")
+    first = rows.first
+    assert first.locator("img.item-picker-thumb").bounding_box()["width"] >= 64
+    expect(first.locator("[data-dose]")).not_to_be_empty()
+    # The demo coach has used items in their patients' plans: those come first.
+    expect(page.locator(".item-picker-group").first).to_have_text(re.compile("Recently used", re.I))
+    before = rows.count()
+    page.locator("label[for=area-neck]").click()
+    expect(page).to_have_url(re.compile(r"area=neck"))
+    after = page.locator("li.item-picker-row:not([hidden])")
+    assert 0 < after.count() < before
+    for area in after.evaluate_all("rows => rows.map(r => r.dataset.area)"):
+        assert area == "neck"
+    # Add one, then look at it in the plan editor.
+    after.first.locator("input[type=checkbox]").check()
+    submit(page, page.get_by_role("button", name=re.compile("Add selected")))
+    card = page.locator("ol.plan-items > li").first
+    pause = card.locator("details.pause-item > summary")
+    remove = card.locator("details.item-remove > summary")
+    assert remove.bounding_box()["y"] >= pause.bounding_box()["y"] + pause.bounding_box()["height"]
+    remove.click()
+    expect(card.get_by_text(re.compile("off the plan\\?"))).to_be_visible()
+    submit(page, card.get_by_role("button", name=re.compile("Yes, remove")))
+    expect(page.locator("ol.plan-items > li")).to_have_count(0)

@@ -56,8 +56,10 @@
   // The page's scroll-padding does most of it; browsers do not all honour it for focus moves.
   var stickyFooter = document.querySelector("[data-sticky-footer]");
   if (stickyFooter) {
+    // Only what scrolls under the bar: the controls of its own form (the list above it).
+    var stuckForm = stickyFooter.closest("form") || document.body;
     document.addEventListener("focusin", function (event) {
-      if (stickyFooter.contains(event.target)) {
+      if (stickyFooter.contains(event.target) || !stuckForm.contains(event.target)) {
         return;
       }
       var barTop = stickyFooter.getBoundingClientRect().top;
