@@ -117,6 +117,7 @@ class Config:
     OUTBOX_SECONDS = _int("OUTBOX_SECONDS", 10)
     ESCALATION_CHECK_SECONDS = _int("ESCALATION_CHECK_SECONDS", 30)
     ALERTS_SCAN_SECONDS = _int("ALERTS_SCAN_SECONDS", 3600)
+    REMINDERS_SECONDS = _int("REMINDERS_SECONDS", 300)
     # An unacknowledged red-flag alert is escalated to the clinic's on-call contacts and admins after this long:
     # Emergency tier, then Urgent (Today tier). Attention (Soon) alerts are not escalated.
     SAFETY_ESCALATION_MINUTES = _int("SAFETY_ESCALATION_MINUTES", 30)

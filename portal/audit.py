@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, Any] = {
     "account.invitation_sent": _l("Sent invitation"),
     "account.language": _l("Changed language"),
     "account.preferences": _l("Changed preferences"),
+    "account.plan_times": _l("Changed when they do their plan"),
     "account.reactivate": _l("Reactivated account"),
     "account.reassign_coach": _l("Reassigned coach"),
     "account.reset_link_sent": _l("Sent password reset link"),

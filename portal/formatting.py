@@ -7,7 +7,7 @@ request's language, so no page builds an English date by hand.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
@@ -133,6 +133,11 @@ def message_time(value: datetime | None) -> str:
     return _date_and_clock(local, "short" if local.year == now.year else "medium")
 
 
+def time_of_day(value: time) -> str:
+    """A time of day in the reader's language: "1:00 PM" · "13:00"."""
+    return babel_format_time(value, "short", locale=_locale())
+
+
 def number(value: float | int | None) -> str:
     return "" if value is None else format_decimal(value)
 
@@ -155,5 +160,6 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(weekday_short, "weekday_short")
     app.add_template_filter(weekday_narrow, "weekday_narrow")
     app.add_template_filter(number, "number")
+    app.add_template_filter(time_of_day, "time_of_day")
     app.add_template_filter(role_label, "role_label")
     app.add_template_filter(language_label, "language_label")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from icalendar import Calendar
 
 from portal.audit import AuditEvent
@@ -28,39 +27,64 @@ def test_first_occurrence_uses_monday_zero():
     assert first_occurrence(date(2026, 11, 28), "04") == date(2026, 11, 30)  # Saturday -> next Monday
 
 
-def test_one_weekly_event_per_scheduled_item_matching_the_plan(db, patient):
+THREE = [time(8, 0), time(13, 0), time(19, 0)]
+
+
+def _by_round(raw: bytes) -> dict[int, object]:
+    return {int(str(e["UID"]).split("-round-")[1].split("@")[0]): e for e in _events(raw)}
+
+
+def test_one_event_per_time_of_day_listing_that_rounds_items(db, patient):
     bridge = make_item(title="Glute bridge", cautions="Keep your lower back flat.")
     walk = make_item(title="Short walk", kind="posture", cautions="")
     water = make_item(title="Drink water", kind="diet")
     plan = make_plan(patient, items=[bridge, walk, water], start_date=MONDAY)
-    plan.items[0].weekdays = "024"  # Mon, Wed, Fri
-    plan.items[0].coach_note = "Slow on the way down."
-    plan.items[1].weekdays = "56"  # weekend
-    plan.items[2].weekdays = ""  # not scheduled: no event
+    first, second, third = plan.items
+    first.weekdays, first.times_per_day, first.coach_note = "024", 3, "Slow on the way down."  # Mon, Wed, Fri
+    second.weekdays, second.times_per_day = "56", 2  # weekend
+    third.weekdays = ""  # not scheduled: in no event
     db.session.commit()
 
-    raw = plan_calendar(plan, "America/Chicago", time(7, 30))
+    raw = plan_calendar(plan, "America/Chicago", [time(7, 30), time(12, 0), time(18, 15)])
     cal = Calendar.from_ical(raw)
     assert str(cal["VERSION"]) == "2.0" and "Holistiq" in str(cal["PRODID"])
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["America/Chicago"]
-    events = {str(e["SUMMARY"]): e for e in cal.walk("VEVENT")}
-    assert set(events) == {"Glute bridge", "Short walk"}
-
-    bridge_event = events["Glute bridge"]
-    assert bridge_event.decoded("DTSTART") == datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
-    assert bridge_event.decoded("DURATION") == timedelta(minutes=15)
-    rule = bridge_event["RRULE"]
-    assert rule["FREQ"] == ["WEEKLY"] and rule["BYDAY"] == ["MO", "WE", "FR"]
-    assert "UNTIL" not in rule
-    description = str(bridge_event["DESCRIPTION"])
-    assert "2 sets of 10 reps · hold 5 s · twice a day" in description
+    rounds = _by_round(raw)
+    assert sorted(rounds) == [1, 2, 3]  # one event per time of day, whatever the number of items
+    morning, noon, evening = rounds[1], rounds[2], rounds[3]
+    assert str(morning["SUMMARY"]) == "Home plan, round 1 of 3: Glute bridge, Short walk"
+    assert str(noon["SUMMARY"]) == "Home plan, round 2 of 3: Glute bridge, Short walk"
+    assert str(evening["SUMMARY"]) == "Home plan, round 3 of 3: Glute bridge"  # the walk is twice a day
+    assert morning.decoded("DTSTART") == datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
+    assert noon.decoded("DTSTART").time() == time(12, 0) and evening.decoded("DTSTART").time() == time(18, 15)
+    assert morning.decoded("DURATION") == timedelta(minutes=15)
+    assert morning["RRULE"]["FREQ"] == ["WEEKLY"] and morning["RRULE"]["BYDAY"] == ["MO", "WE", "FR", "SA", "SU"]
+    assert evening["RRULE"]["BYDAY"] == ["MO", "WE", "FR"]
+    assert "UNTIL" not in morning["RRULE"]
+    description = str(morning["DESCRIPTION"])
+    assert "- Glute bridge: 2 sets of 10 reps · hold 5 s · 3 times a day · Mon, Wed, Fri" in description
     assert "Slow on the way down." in description and "Keep your lower back flat." in description
-    assert f"/library/{bridge.id}" in description
-    assert str(bridge_event["UID"]) == f"plan-{plan.id}-item-{plan.items[0].id}@holistiq-coach"
+    assert f"/library/{bridge.id}" in description and "- Short walk: " in description
+    assert "Drink water" not in raw.decode()
+    assert str(morning["UID"]) == f"plan-{plan.id}-round-1@holistiq-coach"
+    # One alarm per event: at most three a day, however many items.
+    alarms = [alarm for event in rounds.values() for alarm in event.walk("VALARM")]
+    assert len(alarms) == 3 and {str(a["ACTION"]) for a in alarms} == {"DISPLAY"}
+    assert all(a.decoded("TRIGGER") == timedelta(0) for a in alarms)
 
-    walk_event = events["Short walk"]
-    assert walk_event.decoded("DTSTART").date() == date(2026, 11, 28)  # first Saturday
-    assert walk_event["RRULE"]["BYDAY"] == ["SA", "SU"]
+
+def test_a_round_with_nothing_due_has_no_event_and_fewer_times_mean_fewer_events(db, patient):
+    plan = make_plan(patient, items=[make_item(title="Cat-cow"), make_item(title="Chin tuck")], start_date=MONDAY)
+    for item in plan.items:
+        item.times_per_day = 1
+    db.session.commit()
+    assert sorted(_by_round(plan_calendar(plan, "America/Chicago", THREE))) == [1]
+    [event] = _events(plan_calendar(plan, "America/Chicago", [time(20, 0)]))
+    assert str(event["SUMMARY"]) == "Home plan, round 1 of 1: Cat-cow, Chin tuck"
+    plan.items[0].times_per_day = 4  # more sessions than times of day: in every round
+    db.session.commit()
+    rounds = _by_round(plan_calendar(plan, "America/Chicago", [time(9, 0), time(17, 0)]))
+    assert str(rounds[2]["SUMMARY"]) == "Home plan, round 2 of 2: Cat-cow"
 
 
 def test_the_recurrence_expands_to_the_planned_days(db, patient):
@@ -68,34 +92,41 @@ def test_the_recurrence_expands_to_the_planned_days(db, patient):
     from dateutil.rrule import rrulestr
 
     plan = make_plan(patient, items=[make_item(title="Cat-cow")], start_date=date(2026, 11, 25), weekdays="13")
-    [event] = _events(plan_calendar(plan, "America/Chicago"))
+    plan.items[0].times_per_day = 1
+    db.session.commit()
+    [event] = _events(plan_calendar(plan, "America/Chicago", THREE))
     start = event.decoded("DTSTART")
     rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
     days = [d.date() for d in rule[:4]]
     assert days == [date(2026, 11, 26), date(2026, 12, 1), date(2026, 12, 3), date(2026, 12, 8)]  # Thu, Tue, ...
     assert all(d.weekday() in (1, 3) for d in days)
-    assert start.hour == 8  # the default time of day
+    assert start.hour == 8
 
 
 def test_an_end_date_becomes_until_in_utc(db, patient):
     plan = make_plan(patient, items=[make_item()], start_date=MONDAY)
     plan.end_date = date(2026, 12, 31)
     db.session.commit()
-    [event] = _events(plan_calendar(plan, "America/Chicago"))
-    until = event["RRULE"]["UNTIL"][0]
-    assert until.tzinfo is not None and until.utcoffset() == timedelta(0)
-    assert until.astimezone(ZoneInfo("America/Chicago")).date() == date(2026, 12, 31)
+    for event in _events(plan_calendar(plan, "America/Chicago", THREE)):
+        until = event["RRULE"]["UNTIL"][0]
+        assert until.tzinfo is not None and until.utcoffset() == timedelta(0)
+        assert until.astimezone(ZoneInfo("America/Chicago")).date() == date(2026, 12, 31)
 
 
-def test_patient_downloads_the_ics(db, patient, patient_client):
+def test_patient_downloads_the_ics_at_their_times_of_day(db, patient, patient_client):
     plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Chin tuck")])
-    response = patient_client.get("/me/plan/calendar.ics?at=18:45")
+    response = patient_client.get("/me/plan/calendar.ics")
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     assert "attachment" in response.headers["Content-Disposition"]
     events = _events(response.data)
-    assert sorted(str(e["SUMMARY"]) for e in events) == ["Chin tuck", "Pelvic tilt"]
-    assert {e.decoded("DTSTART").time() for e in events} == {time(18, 45)}
+    # The defaults (08:00, 13:00, 19:00); both items are due twice a day: two rounds.
+    assert sorted(e.decoded("DTSTART").time() for e in events) == [time(8, 0), time(13, 0)]
+    patient.plan_times_stored = "06:45,18:30"
+    db.session.commit()
+    events = _events(patient_client.get("/me/plan/calendar.ics").data)
+    assert sorted(e.decoded("DTSTART").time() for e in events) == [time(6, 45), time(18, 30)]
+    assert all("Pelvic tilt, Chin tuck" in str(e["SUMMARY"]) for e in events)
     audit = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "plan.calendar_export"))
     assert audit.patient_id == patient.id and audit.target_id == plan.id
 
@@ -104,16 +135,8 @@ def test_removed_items_are_left_out(db, patient, patient_client):
     plan = make_plan(patient, items=[make_item(title="Kept"), make_item(title="Removed")])
     plan.items[1].is_active = False
     db.session.commit()
-    events = _events(patient_client.get("/me/plan/calendar.ics").data)
-    assert [str(e["SUMMARY"]) for e in events] == ["Kept"]
-
-
-@pytest.mark.parametrize("bad", ["25:00", "8am", "08:60", "08:00:00", "x" * 300, "'; drop"])
-def test_a_time_that_is_not_a_time_is_400(db, patient, patient_client, bad):
-    make_plan(patient, items=[make_item()])
-    response = patient_client.get("/me/plan/calendar.ics", query_string={"at": bad})
-    assert response.status_code == 400
-    assert "time of day" in response.get_data(as_text=True)
+    raw = patient_client.get("/me/plan/calendar.ics").get_data(as_text=True)
+    assert "Kept" in raw and "Removed" not in raw
 
 
 def test_no_plan_means_404_and_other_roles_403(db, patient_client, coach_client, admin_client, client):
@@ -194,5 +217,5 @@ def test_print_and_ics_query_counts_do_not_grow(db, patient, patient_client, que
 
 def test_a_broken_time_zone_falls_back_to_the_practice_zone(db, patient):
     plan = make_plan(patient, items=[make_item()], start_date=MONDAY)
-    [event] = _events(plan_calendar(plan, "Mars/Olympus_Mons"))
-    assert str(event.decoded("DTSTART").tzinfo) == "America/Chicago"
+    for event in _events(plan_calendar(plan, "Mars/Olympus_Mons", THREE)):
+        assert str(event.decoded("DTSTART").tzinfo) == "America/Chicago"

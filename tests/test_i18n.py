@@ -344,8 +344,14 @@ def test_message_notification_goes_out_in_the_recipients_language(smtp_server, d
 @pytest.mark.parametrize(
     "language,calname,days,heading,safety",
     [
-        ("en", "Home plan: ", "Days: ", "Your plan, item by item", "When to stop and get help"),
-        ("es", "Plan en casa: ", "Días: ", "Su plan, elemento por elemento", "Cuándo parar y pedir ayuda"),
+        ("en", "Home plan: ", "round 1 of 3: Pelvic tilt", "Your plan, item by item", "When to stop and get help"),
+        (
+            "es",
+            "Plan en casa: ",
+            "ronda 1 de 3: Pelvic tilt",
+            "Su plan, elemento por elemento",
+            "Cuándo parar y pedir ayuda",
+        ),
     ],
 )
 def test_calendar_and_printable_plan_in_both_languages(

@@ -66,3 +66,44 @@ class EndSessionForm(PortalForm):
     """A POST button with CSRF protection: end one session, or all the others."""
 
     submit = SubmitField(_l("End session"))
+
+
+class PlanTimesForm(PortalForm):
+    """ "When I do my plan": up to three times of day (the calendar's events and the plan reminders)."""
+
+    first_time = TimeField(_l("First time"), validators=[Optional()])
+    second_time = TimeField(_l("Second time"), validators=[Optional()])
+    third_time = TimeField(_l("Third time"), validators=[Optional()])
+    plan_reminders = BooleanField(_l("Email me a reminder at these times"))
+    submit = SubmitField(_l("Save my times"))
+
+    @property
+    def time_fields(self):
+        return (self.first_time, self.second_time, self.third_time)
+
+    def load(self, user) -> None:
+        """Show the user's times (the defaults until they choose)."""
+        for time_field, value in zip(self.time_fields, user.plan_times + [None] * 3, strict=False):
+            time_field.data = value
+        self.plan_reminders.data = user.plan_reminders
+
+    def chosen_times(self) -> list:
+        return [f.data for f in self.time_fields if f.data is not None]
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        chosen = self.chosen_times()
+        if not chosen:
+            self.first_time.errors.append(_l("Choose at least one time of day."))
+            return False
+        seen = set()
+        for time_field in self.time_fields:
+            value = time_field.data
+            if value is None:
+                continue
+            if value.replace(second=0, microsecond=0) in seen:
+                time_field.errors.append(_l("Choose a different time from the ones above."))
+                return False
+            seen.add(value.replace(second=0, microsecond=0))
+        return True

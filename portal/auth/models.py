@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import crypto
@@ -32,6 +32,28 @@ class Clinic(db.Model):
 
     def __repr__(self) -> str:
         return f"<Clinic {self.name}>"
+
+
+# "When I do my plan": the times of day a patient does their rounds (the calendar file's events
+# and the plan reminders; later push and text reminders read them too, through ``User.plan_times``).
+DEFAULT_PLAN_TIMES = (time(8, 0), time(13, 0), time(19, 0))
+MAX_PLAN_TIMES = 3
+
+
+def parse_plan_times(stored: str | None) -> list[time]:
+    """Stored "HH:MM,HH:MM" as sorted times of day; the defaults when nothing (or nothing valid) is stored."""
+    found = set()
+    for part in (stored or "").split(","):
+        try:
+            found.add(time.fromisoformat(part.strip()).replace(second=0, microsecond=0))
+        except ValueError:
+            continue
+    return sorted(found)[:MAX_PLAN_TIMES] or list(DEFAULT_PLAN_TIMES)
+
+
+def format_plan_times(times: list[time]) -> str:
+    """Times of day as stored: sorted, distinct, "HH:MM" joined by commas."""
+    return ",".join(t.strftime("%H:%M") for t in sorted(set(times)))
 
 
 class User(UserMixin, db.Model):
@@ -71,6 +93,10 @@ class User(UserMixin, db.Model):
     # Notifications and reminders.
     email_notifications: Mapped[bool] = mapped_column(default=True)
     reminder_time: Mapped[time | None]
+    # The patient's times of day for their plan ("08:00,13:00,19:00"); NULL: the defaults. Read ``plan_times``.
+    plan_times_stored: Mapped[str | None] = mapped_column("plan_times", String(20))
+    # Email a reminder at each of those times (a round of the plan is due).
+    plan_reminders: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     clinic: Mapped[Clinic | None] = relationship(lazy="joined")
     coach: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[coach_id])
@@ -118,6 +144,11 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.COACH, Role.ADMIN)
+
+    @property
+    def plan_times(self) -> list[time]:
+        """The times of day the patient does their plan, earliest first (1 to 3; the defaults unless chosen)."""
+        return parse_plan_times(self.plan_times_stored)
 
     @property
     def tz(self) -> str:

@@ -19,10 +19,11 @@ from portal.auth.forms import (
     ForgotPasswordForm,
     LanguageForm,
     LoginForm,
+    PlanTimesForm,
     PreferencesForm,
     SetPasswordForm,
 )
-from portal.auth.models import User, email_lookup
+from portal.auth.models import User, email_lookup, format_plan_times
 from portal.auth.passwords import verify_password
 from portal.auth.services import authenticate, record_successful_login, send_password_link, set_password
 from portal.errors import NotFound
@@ -122,6 +123,9 @@ def account():
     password_form.email_for_policy = current_user.email
     prefs_form = PreferencesForm(prefix="prefs", obj=current_user)
     language_form = LanguageForm(prefix="lang", obj=current_user)
+    times_form = PlanTimesForm(prefix="times")
+    if not times_form.submit.data:
+        times_form.load(current_user)
     status = 200
     if password_form.submit.data and password_form.validate_on_submit():
         if not verify_password(current_user.password_hash, password_form.current_password.data):
@@ -142,6 +146,16 @@ def account():
         db.session.commit()
         flash(_("Your preferences have been saved."), "success")
         return redirect(url_for("auth.account"))
+    elif current_user.is_patient and times_form.submit.data:
+        if times_form.validate_on_submit():
+            user = current_user._get_current_object()
+            user.plan_times_stored = format_plan_times(times_form.chosen_times())
+            user.plan_reminders = times_form.plan_reminders.data
+            audit.record("account.plan_times", user, times=user.plan_times_stored, reminders=user.plan_reminders)
+            db.session.commit()
+            flash(_("Your times are saved. Download your calendar again to update it."), "success")
+            return redirect(url_for("auth.account", _anchor="plan-times"))
+        status = 400
     elif language_form.submit.data and language_form.validate_on_submit():
         user = current_user._get_current_object()
         user.language = supported_language(language_form.language.data)
@@ -159,6 +173,7 @@ def account():
             password_form=password_form,
             prefs_form=prefs_form,
             language_form=language_form,
+            times_form=times_form,
             user_sessions=sessions.active_for(current_user),
             end_form=EndSessionForm(),
         ),

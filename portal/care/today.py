@@ -247,6 +247,13 @@ def rounds_of(steps: list[TodayItem]) -> Rounds:
     return Rounds(done=done, total=total)
 
 
+def round_items(items: list[PlanItem], rounds: int) -> list[list[PlanItem]]:
+    """The items of each of a day's ``rounds`` (the patient's times of day), in ``items``' order:
+    round r asks one session of every item due at least r times a day, as the guided session's
+    rounds do (an item due more times than there are rounds is in every one)."""
+    return [[item for item in items if max(item.times_per_day, 1) >= number] for number in range(1, rounds + 1)]
+
+
 def next_step(steps: list[TodayItem], after: int) -> int:
     """The guided session's next step (1-based) after step ``after``: the first movement still
     short of a session in the current round; ``len(steps) + 1`` (the summary) when none is."""

@@ -52,3 +52,17 @@ class ReminderSent(db.Model):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient = relationship("User")
+
+
+class PlanReminderSent(db.Model):
+    """One row per patient, local day and time of day (its place in ``User.plan_times``): the
+    unique key makes each plan reminder at-most-once, whatever number of workers run."""
+
+    __tablename__ = "plan_reminder_sent"
+    __table_args__ = (UniqueConstraint("patient_id", "day", "slot", name="uq_plan_reminder_patient_day_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    day: Mapped[date]
+    slot: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,10 +1,13 @@
 """The patient's plan as an iCalendar file (RFC 5545) for their phone's calendar.
 
-One recurring weekly event per scheduled plan item: DTSTART on the first
-scheduled day on or after the plan's start, in the patient's time zone (with its
-VTIMEZONE), and an RRULE with BYDAY from ``PlanItem.weekdays`` (Monday = 0).
-UIDs are stable (plan and item ids), so importing a newer file updates events
-instead of duplicating them in calendar apps that track UIDs.
+One recurring weekly event per time of day the patient does their plan ("When I do my
+plan" on the account page: up to three), listing that round's items (round r holds the
+items due at least r times a day, as the guided session's rounds), with one alarm: at
+most three alarms a day, however many items. DTSTART is the first day on or after the
+plan's start when one of the round's items is due, in the patient's time zone (with its
+VTIMEZONE), and the RRULE's BYDAY is the union of the round's items' days (Monday = 0).
+UIDs are stable (plan and round), so importing a newer file updates events instead of
+duplicating them in calendar apps that track UIDs.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, vRecur, vText
+from icalendar import Alarm, Calendar, Event, vRecur, vText
 
 from portal.care.models import Plan, PlanItem
+from portal.care.today import round_items
 from portal.exercises.dosage import describe_dose, describe_weekdays
 from portal.exercises.translations import ItemText, item_texts
 from portal.mail import public_url
@@ -23,7 +27,6 @@ from portal.timeutil import zone
 
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 EVENT_MINUTES = 15
-DEFAULT_EVENT_TIME = time(8, 0)
 PRODID = "-//Holistiq Coach//Home plan//EN"
 
 
@@ -57,17 +60,22 @@ def first_occurrence(start: date, weekdays: str) -> date:
     raise ValueError("An item without weekdays has no occurrence.")
 
 
-def _description(item: PlanItem, text: ItemText) -> str:
-    lines = []
+def _item_lines(item: PlanItem, text: ItemText) -> list[str]:
     dose = describe_dose(item.sets, item.reps, item.hold_seconds, item.times_per_day)
-    if dose:
-        lines.append(dose)
-    lines.append(_("Days: %(days)s", days=describe_weekdays(item.weekdays)))
+    days = describe_weekdays(item.weekdays)
+    lines = [f"- {one_line(text.title)}: {dose} · {days}" if dose else f"- {one_line(text.title)}: {days}"]
     if item.coach_note:
-        lines.append(_("From your coach: %(note)s", note=_multi_line(item.coach_note)))
+        lines.append("  " + _("From your coach: %(note)s", note=_multi_line(item.coach_note)))
     if text.cautions:
-        lines.append(_("Take care: %(cautions)s", cautions=_multi_line(text.cautions)))
-    lines.append(_("Instructions: %(url)s", url=public_url("exercises.detail", item_id=item.library_item_id)))
+        lines.append("  " + _("Take care: %(cautions)s", cautions=_multi_line(text.cautions)))
+    lines.append("  " + _("Instructions: %(url)s", url=public_url("exercises.detail", item_id=item.library_item_id)))
+    return lines
+
+
+def _description(items: list[PlanItem], texts: dict[int, ItemText]) -> str:
+    lines = []
+    for item in items:
+        lines.extend(_item_lines(item, texts[item.library_item_id]))
     lines.append(_("Stop and contact your clinic if pain gets much worse, or call 911 in an emergency."))
     return "\n".join(lines)
 
@@ -75,12 +83,13 @@ def _description(item: PlanItem, text: ItemText) -> str:
 def plan_calendar(
     plan: Plan,
     tz_name: str,
-    at: time = DEFAULT_EVENT_TIME,
+    times: list[time],
     now: datetime | None = None,
     locale: str = "en",
 ) -> bytes:
-    """The .ics bytes for the plan's scheduled items, at local time ``at`` on each scheduled day, with
-    the items' titles and cautions in ``locale`` (English where an item has no version in it)."""
+    """The .ics bytes: one event per time of day in ``times`` (the patient's, earliest first) on
+    the days its round's items are due, listing them with their titles and cautions in ``locale``
+    (English where an item has no version in it)."""
     tz = zone(tz_name)
     tz_name = tz.key
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
@@ -94,24 +103,34 @@ def plan_calendar(
     cal.add("x-wr-timezone", tz_name)
     items = scheduled_items(plan)
     texts = item_texts([item.library_item for item in items], locale)
-    for item in items:
-        text = texts[item.library_item_id]
-        first = first_occurrence(plan.start_date, item.weekdays)
-        start = datetime.combine(first, at, tzinfo=tz)
+    rounds = round_items(items, len(times))
+    for number, (at, members) in enumerate(zip(times, rounds, strict=True), start=1):
+        if not members:
+            continue
+        weekdays = "".join(sorted({day for item in members for day in item.weekdays}))
+        first = first_occurrence(plan.start_date, weekdays)
         event = Event()
-        event.add("uid", f"plan-{plan.id}-item-{item.id}@holistiq-coach")
+        event.add("uid", f"plan-{plan.id}-round-{number}@holistiq-coach")
         event.add("dtstamp", stamp)
-        event.add("dtstart", start)
+        event.add("dtstart", datetime.combine(first, at, tzinfo=tz))
         event.add("duration", timedelta(minutes=EVENT_MINUTES))
-        rule = {"freq": "weekly", "byday": [ICAL_DAYS[int(ch)] for ch in item.weekdays]}
+        rule = {"freq": "weekly", "byday": [ICAL_DAYS[int(ch)] for ch in weekdays]}
         if plan.end_date is not None:
             # UNTIL is inclusive and, with a zoned DTSTART, must be given in UTC.
             rule["until"] = datetime.combine(plan.end_date, time(23, 59, 59), tzinfo=tz).astimezone(UTC)
         event.add("rrule", vRecur(rule))
-        event.add("summary", one_line(text.title))
-        event.add("description", _description(item, text))
-        event.add("categories", [one_line(item.library_item.kind_label)])
+        titles = ", ".join(one_line(texts[item.library_item_id].title) for item in members)
+        summary = _(
+            "Home plan, round %(round)s of %(rounds)s: %(items)s", round=number, rounds=len(times), items=titles
+        )
+        event.add("summary", summary)
+        event.add("description", _description(members, texts))
         event.add("transp", "TRANSPARENT")  # a reminder, not a busy slot
+        alarm = Alarm()  # the one alarm of this time of day
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", timedelta(0))
+        alarm.add("description", summary)
+        event.add_component(alarm)
         cal.add_component(event)
     cal.add_missing_timezones()
     return cal.to_ical()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import time
-
-from flask import Response, abort, render_template, request
-from flask_babel import gettext as _
+from flask import Response, abort, render_template
 from flask_login import current_user
 
 from portal import audit
@@ -16,21 +12,8 @@ from portal.extensions import db
 from portal.i18n import current_language
 from portal.mail import public_url
 from portal.patients.blueprint import bp
-from portal.patients.calendar import DEFAULT_EVENT_TIME, plan_calendar, scheduled_items
+from portal.patients.calendar import plan_calendar, scheduled_items
 from portal.timeutil import local_today
-
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def _event_time() -> time:
-    """The ?at=HH:MM time of day for calendar events (08:00 when absent); 400 when it is not a time."""
-    value = request.args.get("at", "").strip()
-    if not value:
-        return DEFAULT_EVENT_TIME
-    match = _TIME.match(value)
-    if match is None:
-        abort(400, _("Choose a time of day such as 08:00 for your calendar events."))
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def _plan_or_404():
@@ -54,7 +37,7 @@ def plan_print():
         coach=coach,
         clinic=current_user.clinic,
         today=local_today(current_user.tz),
-        default_time=DEFAULT_EVENT_TIME.strftime("%H:%M"),
+        plan_times=current_user.plan_times,
         # Printed links must lead to the portal itself, whatever Host the page was asked with.
         public_url=public_url,
     )
@@ -64,9 +47,8 @@ def plan_print():
 @patient_required
 def plan_calendar_file():
     """Download the plan as recurring calendar events (RFC 5545)."""
-    at = _event_time()
     plan = _plan_or_404()
-    body = plan_calendar(plan, current_user.tz, at, locale=current_language())
+    body = plan_calendar(plan, current_user.tz, current_user.plan_times, locale=current_language())
     audit.record("plan.calendar_export", plan, patient=current_user, items=len(scheduled_items(plan)))
     db.session.commit()
     return Response(
