@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.access import patient_required
@@ -102,10 +103,11 @@ def mark_item(plan_item_id: int):
         return jsonify(
             message=message,
             card=render_template("patients/_today_card.html", entry=entry),
-            progress=_(
-                "%(done)s of %(total)s sessions done today",
+            progress=ngettext(
+                "%(done)s of %(num)d session done today",
+                "%(done)s of %(num)d sessions done today",
+                plan_today.sessions_total,
                 done=plan_today.sessions_done,
-                total=plan_today.sessions_total,
             ),
             done_count=plan_today.done_count,
             sessions_done=plan_today.sessions_done,
