@@ -179,13 +179,26 @@ cohort AS (
 
 
 def _weekly_sql(dialect: str) -> str:
-    """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 = days 0-6)."""
-    week = _sql(dialect)["days"].format(a="c.day", b="co.start_day") + " / 7"
+    """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 = days 0-6).
+
+    The chart's last day and (on SQLite) the start's day number are worked out once per patient,
+    not once per check-in."""
+    chart_days = 7 * (CHART_WEEKS + 1)
+    if dialect == "postgresql":
+        spans = f"SELECT patient_id, start_day, start_day + {chart_days} AS chart_end FROM cohort"  # noqa: S608  # nosec B608
+        week = "(c.day - co.start_day) / 7"
+    else:
+        spans = (
+            f"SELECT patient_id, start_day, date(start_day, '+{chart_days} days') AS chart_end, "  # noqa: S608
+            "julianday(start_day) AS start_number FROM cohort"  # nosec B608 - constants only
+        )
+        week = "CAST(julianday(c.day) - co.start_number AS INTEGER) / 7"
     return f"""
+spans AS ({spans}),
 weekly AS (
-  SELECT c.patient_id, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n, MAX(c.day) AS last_day
-  FROM checkin c JOIN cohort co ON co.patient_id = c.patient_id
-  WHERE c.day >= co.start_day AND c.day <= :today AND c.day < {_sql(dialect)["plus_days"].format(d="co.start_day", n=7 * (CHART_WEEKS + 1))}
+  SELECT c.patient_id, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
+  FROM spans co JOIN checkin c ON c.patient_id = co.patient_id
+  WHERE c.day >= co.start_day AND c.day <= :today AND c.day < co.chart_end
   GROUP BY c.patient_id, {week}
 )"""  # noqa: S608 - constants only  # nosec B608
 
@@ -215,9 +228,12 @@ def _median_columns(dialect: str, columns: Sequence[str], source: str, quantiles
         return source, ", ".join(select)
     windows = []
     for c in columns:
+        # One window per column: the count shares the rank's partition and order (one sort each), over
+        # the whole partition; only the non-null partition's rows are used below.
+        spec = f"PARTITION BY dim, gkey, {c} IS NULL ORDER BY {c}"
         windows.append(
-            f"row_number() OVER (PARTITION BY dim, gkey, {c} IS NULL ORDER BY {c}) - 1 AS {c}_rank, "
-            f"COUNT({c}) OVER (PARTITION BY dim, gkey) AS {c}_count"
+            f"row_number() OVER ({spec}) - 1 AS {c}_rank, "
+            f"COUNT({c}) OVER ({spec} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS {c}_count"
         )
     ranked = f"(SELECT r.*, {', '.join(windows)} FROM {source} r) ranked"  # noqa: S608 - constants only  # nosec B608
     select = []

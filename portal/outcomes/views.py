@@ -66,7 +66,8 @@ def _filter_lines(form: OutcomeFilterForm) -> list[tuple[str, str]]:
         chosen = dict(field.choices).get(field.data or "", "")
         lines.append((str(field.label.text), chosen))
     first, last = form.started_from.data, form.started_to.data
-    lines.append((_("Started between"), f"{first.isoformat() if first else '…'} – {last.isoformat() if last else '…'}"))
+    between = f"{first.isoformat() if first else '…'} – {last.isoformat() if last else '…'}"
+    lines.append((_("Started between"), between if first or last else _("Any")))
     if current_user.is_coach:
         lines.append((_("Patients"), _("Own patients of %(name)s", name=current_user.name)))
     return lines

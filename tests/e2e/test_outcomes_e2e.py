@@ -1,12 +1,15 @@
 """The Outcomes page in Chromium at 360 and 1280 px: an admin filters by clinic and by program
 (in place, and in the address), sees the charts with their tables and downloads the CSV; a
-coach sees only their own patients; axe finds nothing; screenshots for a person to look at."""
+coach sees only their own patients; axe finds nothing; the printed page keeps charts and tables;
+screenshots and the PDF for a person to look at."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -188,3 +191,23 @@ def test_too_few_patients_show_their_number_only(page, live_server, cohort):
     expect(page.locator("canvas")).to_have_count(0)
     page.goto(f"{live_server}/outcomes/?started_from=2001-01-01&started_to=2001-02-01")
     expect(page.get_by_text("No patients match these filters")).to_be_visible()
+
+
+def test_the_printed_page_has_the_charts_and_their_tables(page, live_server, cohort):
+    log_in(page, live_server, "admin@example.com")
+    clinic_id, _name = cohort["arlington"]
+    page.goto(f"{live_server}/outcomes/?clinic={clinic_id}")
+    expect(page.locator("canvas[data-drawn=true]")).to_have_count(3)
+    # What "Print" does before the browser's print dialog: every table alternative opens.
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert page.locator("#outcome-results details:not([open])").count() == 0
+    page.emulate_media(media="print")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    pdf = SCREENSHOTS / "outcomes-print.pdf"
+    page.pdf(path=str(pdf), format="Letter", print_background=False)
+    if shutil.which("pdftotext"):  # poppler-utils, where installed: the paper's own words
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Clinic:" in text and "Median pain by week since the start" in text and "Week" in text
+    assert Path(pdf).stat().st_size > 20_000  # the charts are on it, not only text
+    # The navigation and the filter form stay off the paper.
+    assert page.locator("#outcome-filters").evaluate("e => getComputedStyle(e).display") == "none"
