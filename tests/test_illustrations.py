@@ -167,8 +167,16 @@ def test_today_and_print_show_a_picture_per_item_with_flat_statement_counts(star
     assert len(large) == len(small)
 
     printed = patient_client.get("/me/plan/print").get_data(as_text=True)
-    pictures = IMG.findall(printed)
-    assert len(pictures) == len(many) and {size for _src, _alt, size in pictures} == {"xs"}
+    # Movements print their start and end positions as two stills; habits and tips their pictogram.
+    pictograms = IMG.findall(printed)
+    assert len(pictograms) == 3 and {size for _src, _alt, size in pictograms} == {"xs"}
+    stills = re.findall(
+        r'<img src="/library/pictures/([se])-([a-z-]+)\.[0-9a-f]{16}\.svg" alt="([^"]+)" class="print-still-img"',
+        printed,
+    )
+    movements = [item.slug for item in many if item.kind == "exercise"]
+    assert [(moment, slug) for moment, slug, _alt in stills] == [(m, slug) for slug in movements for m in "se"]
+    assert all(alt.startswith(("Start: ", "End: ")) for _m, _s, alt in stills)
     assert '<div class="print-items">' in printed
 
 
@@ -214,3 +222,20 @@ def test_a_coachs_own_item_shows_its_kind_beside_its_body_area_never_a_generic_i
     assert len(digests) == len(catalog.KIND_ICONS) * len(BODY_AREAS)  # no two alike
     assert "dumbbell" not in catalog.pictogram_alt("kind-exercise").lower()
     assert catalog.drawing("a-kind-exercise--nowhere") is None and catalog.drawing("a-nothing--neck") is None
+
+
+def test_a_movements_stills_are_its_start_and_its_end_at_one_scale(app):
+    """The printed stills: the start alone; the end with the start's outline and the arrow; the frame of the drawing."""
+    with app.test_request_context():
+        for slug in catalog.movement_slugs():
+            animated = catalog.drawing(f"m-{slug}").svg.decode()
+            start = catalog.drawing(f"s-{slug}").svg.decode()
+            end = catalog.drawing(f"e-{slug}").svg.decode()
+            box = re.search(r'viewBox="([^"]+)"', animated).group(1)
+            assert (
+                re.search(r'viewBox="([^"]+)"', start).group(1) == box == re.search(r'viewBox="([^"]+)"', end).group(1)
+            )
+            for still in (start, end):
+                assert "@keyframes" not in still and "animation" not in still.replace("animation:none", "")
+            assert start != end, slug
+        assert catalog.drawing("s-no-such-movement") is None

@@ -16,7 +16,7 @@ from portal.auth.access import coach_required, staff_required
 from portal.errors import BadInput
 from portal.exercises.blueprint import bp
 from portal.exercises.dosage import describe_dose, describe_weekdays
-from portal.exercises.figures.catalog import Picture, drawing, picture_for
+from portal.exercises.figures.catalog import Picture, drawing, picture_for, still_pictures
 from portal.exercises.forms import (
     ActionForm,
     LibraryFilterForm,
@@ -70,6 +70,12 @@ PICTURE_MAX_AGE = 365 * 24 * 3600
 def item_picture(item: LibraryItem) -> Picture:
     """The picture an item shows (no query: drawings come from the data files)."""
     return picture_for(item)
+
+
+@bp.app_template_global("item_stills")
+def item_stills(item: LibraryItem) -> tuple[Picture, Picture] | None:
+    """A movement's start and end positions as still pictures (the printed plan), else None."""
+    return still_pictures(item)
 
 
 @bp.app_template_global("picture_url")

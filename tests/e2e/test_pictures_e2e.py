@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -52,3 +54,39 @@ def test_my_plan_and_the_library_show_a_thumbnail_per_item(mobile_page, live_ser
     assert entries.count() >= 10
     assert entries.locator("img.item-picture").count() == entries.count()
     assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+MM = 96 / 25.4  # CSS pixels per millimetre
+
+
+def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_dose(page, live_server, tmp_path):
+    log_in(page, live_server, "patient@example.com")
+    page.goto(f"{live_server}/me/plan/print")
+    page.emulate_media(media="print")
+    items = page.locator("article.print-item")
+    n = items.count()
+    assert n >= 6
+    movements = 0
+    for i in range(n):
+        item = items.nth(i)
+        stills = item.locator("img.print-still-img")
+        if stills.count() == 0:
+            continue  # a posture habit or nutrition tip: its pictogram
+        movements += 1
+        assert stills.count() == 2
+        first, second = (stills.nth(k).bounding_box() for k in range(2))
+        assert first["width"] >= 35 * MM and second["width"] >= 35 * MM
+        assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"]  # side by side
+        assert stills.nth(0).get_attribute("alt").startswith("Start:")
+        assert stills.nth(1).get_attribute("alt").startswith("End:")
+        dose = item.locator(".print-dose")
+        assert dose.bounding_box()["x"] >= second["x"] + second["width"]  # beside them
+        assert "Dose" in dose.inner_text()
+    assert movements >= 3
+    pdf = tmp_path / "plan.pdf"
+    page.pdf(path=str(pdf), format="Letter")
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-"
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    # Several items a page, as handouts do (the header and the safety box take part of the first and last).
+    assert 1 <= pages <= n // 3 + 1

@@ -34,6 +34,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 POSES_FILE = DATA_DIR / "poses.json"
 PICTOGRAMS_FILE = DATA_DIR / "pictograms.json"
 ALT_TRANSLATIONS = "pictures.json"  # in DATA_DIR/<language>/
+STILLS = {"s": "start", "e": "end"}  # "s-<slug>", "e-<slug>": a movement's start and end positions, still
 KIND_ICONS = {"exercise": "kind-exercise", "posture": "kind-posture", "diet": "kind-diet"}
 
 
@@ -89,12 +90,15 @@ def _digest(svg: bytes) -> str:
 
 @cache
 def drawing(name: str) -> Drawing | None:
-    """The SVG for a picture name ("m-<slug>", "p-<pictogram>", "a-<kind pictogram>--<body area>"),
-    rendered once per process."""
+    """The SVG for a picture name ("m-<slug>", its stills "s-<slug>" and "e-<slug>", "p-<pictogram>",
+    "a-<kind pictogram>--<body area>"), rendered once per process."""
     kind, _sep, key = name.partition("-")
     if kind == "m" and key in _poses():
         svg = render_movement(_poses()[key]).encode()
         return Drawing(name, svg, _digest(svg), True)
+    if kind in STILLS and key in _poses():  # one position, still, for paper
+        svg = render_movement(_poses()[key], still=STILLS[kind]).encode()
+        return Drawing(name, svg, _digest(svg), False)
     if kind == "p":
         specs = _pictograms()["figures"]
         if key in specs:
@@ -125,6 +129,19 @@ def pictogram_slugs() -> dict[str, str]:
 def pictogram_alt(pictogram: str) -> str:
     translated = _alt_translations(current_language())["pictograms"].get(pictogram)
     return translated or _pictograms()["alt"][pictogram][DEFAULT_LANGUAGE]
+
+
+def still_pictures(item: Any) -> tuple[Picture, Picture] | None:
+    """A movement's start and end positions as two still pictures (for print), or None for other items."""
+    slug = item.slug
+    if slug not in _poses():
+        return None
+    stills = []
+    for prefix, moment in STILLS.items():
+        found = drawing(f"{prefix}-{slug}")
+        label = _("Start:") if moment == "start" else _("End:")
+        stills.append(Picture(found.name, found.digest, f"{label} {movement_alt(slug, moment)}", False))
+    return stills[0], stills[1]
 
 
 def picture_for(item: Any) -> Picture:

@@ -294,8 +294,12 @@ def _band_lines(props: list[dict[str, Any]], placed: list[dict]) -> str:
     return "".join(out)
 
 
-def render_movement(spec: dict[str, Any], title: str = "") -> str:
-    """The SVG document for one movement described in poses.json."""
+def render_movement(spec: dict[str, Any], title: str = "", still: str | None = None) -> str:
+    """The SVG document for one movement described in poses.json.
+
+    ``still`` ("start" or "end") draws one position without animation, in the same frame as the
+    animated drawing so the two stills print side by side at one scale: the start alone, or the
+    end with the start's faint outline and the arrow between them."""
     view = spec.get("view", "side")
     start = Pose.from_data(spec["start"])
     end = Pose.from_data(spec.get("end", {}), base=start)
@@ -310,14 +314,23 @@ def render_movement(spec: dict[str, Any], title: str = "") -> str:
     extras = _extras(props)
     ghost = FigureSvg(view, "g")
     ghost_svg = ""
-    if start != end or placed[0] != placed[1]:
+    if still != "start" and (start != end or placed[0] != placed[1]):
         ghost_svg = ghost.build(
             [start], [(placed[0]["pelvis"][0], -placed[0]["pelvis"][1])], GHOST, GHOST, _ghostly(extras)
         )
     main = FigureSvg(view, "f")
-    main_svg = main.build([start, end], [(pts["pelvis"][0], -pts["pelvis"][1]) for pts in placed], BRAND, FAR, extras)
+    shown = {"start": [0], "end": [1]}.get(still or "", [0, 1])
+    main_svg = main.build(
+        [(start, end)[i] for i in shown],
+        [(placed[i]["pelvis"][0], -placed[i]["pelvis"][1]) for i in shown],
+        BRAND,
+        FAR,
+        extras,
+    )
     arrow = (
-        "" if spec.get("arrow") == "none" else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
+        ""
+        if spec.get("arrow") == "none" or still == "start"
+        else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
     )
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
