@@ -157,10 +157,10 @@ def test_red_flag_alerts_by_tier(app):
     build(
         [_patient(alerts=[1.0, None], alert_tiers=["emergency", "soon"]), _patient(alerts=[2.0], alert_tiers=["today"])]
     )
-    build([_patient(alerts=[3.0], alert_tiers=[None])])  # an alert from before tiers: counted, in no tier
+    build([_patient(alerts=[3.0], alert_tiers=[None])])  # an alert from before tiers counts as Today
     safety = services.report(Filters(), TODAY).overall.safety
     assert safety.red_flags == 4
-    assert safety.by_tier == {"emergency": 1, "today": 1, "soon": 1}
+    assert safety.by_tier == {"emergency": 1, "today": 2, "soon": 1}
 
 
 def test_red_flag_resolution_times(app):
@@ -311,9 +311,8 @@ def _reference(specs: list[PatientSpec]) -> dict:
         rated = [r for r in spec.activities if len(r) >= 2]
         if rated:
             psfs_pairs.append((sum(r[0][1] for r in rated), sum(r[-1][1] for r in rated), len(rated)))
-        for tier, _hours in zip(spec.alert_tiers, spec.alerts, strict=False):
-            if tier:
-                tiers[tier] += 1
+        for k in range(len(spec.alerts)):
+            tiers[(spec.alert_tiers[k] if k < len(spec.alert_tiers) else None) or "today"] += 1
 
     def change(pairs, scale=1):
         starts = [s / n / scale for s, n, _, _ in pairs]

@@ -24,7 +24,8 @@ The definitions (README, "Outcomes"):
 - PSFS: per patient, the mean of the first and of the latest rating of each activity rated
   at least twice; improved when the mean rises by at least 2 points (the goals' own
   CHANGE_POINTS), worse when it falls by as much;
-- safety: red-flag alerts opened since the patient's start, by tier, and the median hours
+- safety: red-flag alerts opened since the patient's start, by tier (an alert from before
+  tiers counts as Today, as its severity says), and the median hours
   from opening to resolving the resolved ones.
 
 A group, or a figure, counted over fewer than ``MIN_GROUP`` patients shows its n only.
@@ -50,11 +51,12 @@ from portal.auth.models import Clinic, Role, User
 from portal.care.goals import CHANGE_POINTS as PSFS_POINTS
 from portal.care.models import Alert, AlertKind, CheckIn, Program
 from portal.care.progress import adherence_by_patient
-from portal.care.red_flags import TIERS_BY_RANK
+from portal.care.red_flags import TIERS_BY_RANK, Tier
 from portal.extensions import db
 from portal.sqlutil import DIALECTS, KeptStatement, dialect_name
 
 MIN_GROUP = 5  # fewer patients than this: "too few to compare"
+UNTIERED = Tier.TODAY  # a red flag opened before tiers existed counts as Today, as its severity and the Safety page do
 ACTIVE_DAYS = 14  # a check-in within this many days (today included) keeps a patient active
 ADHERENCE_DAYS = 7  # each patient's weekly adherence: the last 7 days, as on the roster
 ADHERENCE_TARGET = 70  # percent
@@ -472,7 +474,8 @@ expanded AS (
 )"""  # noqa: S608 - constants only  # nosec B608
     source, medians = _median_columns(dialect, ["resolve_hours"], "expanded")
     tiers = ", ".join(
-        f"SUM(CASE WHEN tier = '{tier.value}' THEN 1 ELSE 0 END) AS tier_{tier.value}" for tier in TIERS_BY_RANK
+        f"SUM(CASE WHEN COALESCE(tier, '{UNTIERED.value}') = '{tier.value}' THEN 1 ELSE 0 END) AS tier_{tier.value}"
+        for tier in TIERS_BY_RANK
     )
     sql += f"""
 SELECT dim, gkey, COUNT(*) AS alerts, COUNT(resolve_hours) AS resolved, {tiers}, {medians}
@@ -577,7 +580,7 @@ class Safety:
     red_flags: int = 0
     resolved: int = 0
     median_resolve_hours: float | None = None
-    # tier value -> red-flag alerts, Emergency first (alerts opened before tiers existed are in none)
+    # tier value -> red-flag alerts, Emergency first (one opened before tiers existed counts as UNTIERED)
     by_tier: dict[str, int] = field(default_factory=lambda: {tier.value: 0 for tier in TIERS_BY_RANK})
 
     @property
