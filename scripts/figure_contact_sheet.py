@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/figure_contact_sheet.py [OUT_DIR]     # default docs/figures
 
-Writes ``contact-sheet.html`` (a self-contained, printable page: the drawings are inlined as
-data: URIs) and ``contact-sheet.png`` (the same page shot by Chromium, with reduced motion so
+Writes ``contact-sheet.html`` (a printable page: the drawings are inlined as data: URIs, its
+stylesheet ``contact-sheet.css`` sits beside it) and ``contact-sheet.png`` (the same page shot by Chromium, with reduced motion so
 every animated drawing rests on its end pose beside its faint start pose). The page is rendered
 from the template the portal's "All drawings" page uses, over the starter library loaded into a
 throwaway in-memory database, so the file and the page never disagree.
@@ -28,6 +28,19 @@ from portal.exercises.sheet_views import sheet_groups  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+# The file's own look (the portal page uses app.css): written beside it as contact-sheet.css.
+SHEET_CSS = """\
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2933; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; } h3 { font-size: 1rem; margin: 0 0 .25rem; }
+.text-body-secondary { color: #52606d; } .small { font-size: .8rem; } .mb-0 { margin-bottom: 0; }
+.fs-6 { font-size: 1rem; font-weight: normal; }
+.drawing-sheet { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
+.drawing-sheet-entry { border: 1px solid #d9dee3; border-radius: .5rem; padding: .75rem; break-inside: avoid; }
+.drawing-sheet-pictures { display: flex; gap: .75rem; align-items: flex-start; }
+.drawing-sheet-thumb { width: 96px; height: auto; border: 1px dashed #c5ccd3; }
+.drawing-sheet-large { width: calc(100% - 96px - .75rem); height: auto; }
+@media print { body { margin: 0; } .drawing-sheet { grid-template-columns: repeat(2, 1fr); } }
+"""
 
 
 def data_uri(picture: Picture) -> str:
@@ -68,6 +81,7 @@ def main(out: Path) -> None:
     html, count = render_sheet()
     html_file = out / "contact-sheet.html"
     html_file.write_text(html, encoding="utf-8")
+    (out / "contact-sheet.css").write_text(SHEET_CSS, encoding="utf-8")
     shoot(html_file, out / "contact-sheet.png")
     print(f"{count} items -> {html_file} and {out / 'contact-sheet.png'}")
 
