@@ -1,0 +1,159 @@
+"""The "needs attention" ranking (portal.care.attention), one situation at a time: each tier at its
+edges (48 hours, 2 points, 7 days, 3 days, every item paused), the ties, the trend arrow. Fast and
+deterministic, so `make mutation` runs them; tests/test_attention_ranking.py checks random histories.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal.auth.models import Role
+from portal.care.attention import Tier, attention_of, order_by_attention, pain_trend
+from portal.care.models import Alert, AlertKind, CheckIn
+from portal.care.plans import roster_query
+from portal.timeutil import utcnow
+from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
+from tests.plan_factories import make_item
+from tests.test_attention_ranking import AlertFact, Facts, _store, reference_rank
+
+pytestmark = pytest.mark.usefixtures("care_clock")
+
+
+@pytest.mark.parametrize(
+    ("recent", "before", "rise", "expected"),
+    [
+        (None, None, None, None),
+        (5, None, None, None),
+        (5, 4, None, "up"),
+        (5, 4.1, None, "steady"),
+        (3, 4, None, "down"),
+        (3.1, 4, None, "steady"),
+        (5, 5, 2, "up"),  # "Pain up 2 since Monday" never stands beside "steady"
+        (3, 5, 3, "up"),
+        (5, 5, 1, "steady"),
+        (None, None, 2, "up"),
+    ],
+)
+def test_the_trend_never_contradicts_a_named_rise(recent, before, rise, expected):
+    assert pain_trend(recent, before, rise) == expected
+
+
+def test_a_same_day_red_flag_stays_above_on_track_patients_once_resolved(db, make_user):
+    coach = make_user(Role.COACH)
+    steady = [make_user(coach=coach, name=f"Aaron Steady {n}") for n in range(3)]
+    flagged = make_user(coach=coach, name="Zoe Flag")
+    now = utcnow().replace(microsecond=0)
+    today = now.date()
+    for patient in [*steady, flagged]:
+        db.session.add(CheckIn(patient_id=patient.id, day=today, pain=3, stiffness=3))
+    db.session.execute(
+        db.insert(Alert).values(
+            patient_id=flagged.id,
+            kind=str(AlertKind.RED_FLAG),
+            severity=0,
+            opened_at=now - timedelta(hours=2),
+            resolved_at=now - timedelta(hours=1),
+            open_key=None,
+        )
+    )
+    db.session.commit()
+    rows = db.session.execute(order_by_attention(roster_query(coach), today, now)).all()
+    assert rows[0][0].id == flagged.id
+    # Two days later the resolved red flag no longer ranks: back among the others, by name.
+    later = now + timedelta(hours=49)
+    rows = db.session.execute(order_by_attention(roster_query(coach), today, later)).all()
+    assert [row[0].name for row in rows][-1] == "Zoe Flag"
+
+
+def _on_track(**changes) -> Facts:
+    """A month-old plan with one item, checked in today at pain 3: on track until ``changes``."""
+    values = {"alerts": [], "checkins": {0: 3}, "plan_days_ago": 30, "items": [False]}
+    values.update(changes)
+    return Facts(**values)
+
+
+RED, WORSE, MISSED = AlertKind.RED_FLAG, AlertKind.PAIN_WORSENING, AlertKind.MISSED_CHECKINS
+
+
+@pytest.mark.parametrize(
+    ("facts", "tier"),
+    [
+        (_on_track(), Tier.ON_TRACK),
+        (_on_track(alerts=[AlertFact(RED, 3, None)]), Tier.RED_FLAG),
+        (_on_track(alerts=[AlertFact(RED, 3, None), AlertFact(WORSE, 1, None)]), Tier.RED_FLAG),
+        (_on_track(alerts=[AlertFact(WORSE, 3, None)]), Tier.OPEN_ALERT),
+        (_on_track(alerts=[AlertFact(WORSE, 90, 80)]), Tier.ON_TRACK),  # resolved: not open
+        (_on_track(alerts=[AlertFact(MISSED, 3, None)]), Tier.MISSED),  # its own tier, below pain
+        (_on_track(alerts=[AlertFact(RED, 60, 47)]), Tier.RECENT_RED_FLAG),
+        (_on_track(alerts=[AlertFact(RED, 60, 48)]), Tier.RECENT_RED_FLAG),  # 48 hours exactly: still recent
+        (_on_track(alerts=[AlertFact(RED, 60, 49)]), Tier.ON_TRACK),
+        (_on_track(alerts=[AlertFact(WORSE, 60, 1)]), Tier.ON_TRACK),  # only a red flag counts resolved
+        (_on_track(checkins={0: 5, 3: 3}), Tier.PAIN_UP),  # up exactly 2
+        (_on_track(checkins={0: 4, 3: 3}), Tier.ON_TRACK),  # up 1
+        (_on_track(checkins={0: 5, 7: 3}), Tier.PAIN_UP),  # the week's first day is 7 days back
+        (_on_track(checkins={0: 5, 8: 3}), Tier.ON_TRACK),  # 8 days back: outside the week
+        (_on_track(checkins={0: 5, 6: 3, 2: 6}), Tier.PAIN_UP),  # against the earliest, not the highest
+        (_on_track(checkins={1: 6, 5: 3}), Tier.PAIN_UP),  # the latest need not be today
+        (_on_track(checkins={3: 6}), Tier.MISSED),  # one check-in 3 days ago: missed, no rise
+        (_on_track(checkins={2: 3}), Tier.ON_TRACK),
+        (_on_track(checkins={}), Tier.MISSED),  # never, on a month-old plan
+        (_on_track(checkins={}, plan_days_ago=3), Tier.MISSED),
+        (_on_track(checkins={}, plan_days_ago=2), Tier.NEW_PLAN),
+        (_on_track(checkins={}, plan_days_ago=-2), Tier.NEW_PLAN),  # starts later
+        (_on_track(plan_days_ago=6), Tier.NEW_PLAN),
+        (_on_track(plan_days_ago=7), Tier.ON_TRACK),
+        (_on_track(items=[True, True]), Tier.NEW_PLAN),  # every item paused
+        (_on_track(items=[True, False]), Tier.ON_TRACK),
+        (_on_track(items=[]), Tier.ON_TRACK),
+        (_on_track(checkins={}, plan_days_ago=None, items=[]), Tier.ON_TRACK),  # no plan: nothing to miss
+        (_on_track(checkins={0: 9, 3: 2}, alerts=[AlertFact(RED, 60, 10)]), Tier.RECENT_RED_FLAG),
+    ],
+)
+def test_each_tier_at_its_edges(db, make_user, facts, tier):
+    coach = make_user(Role.COACH)
+    patient = make_user(coach=coach)
+    library = [make_item() for _ in range(3)]
+    now = utcnow().replace(microsecond=0)
+    _store(db, patient, coach, facts, now.date(), now, library)
+    db.session.commit()
+    assert reference_rank(facts, now.date(), now)[0] == tier  # the plain reading agrees with the table
+    assert attention_of([patient.id], now.date(), now)[patient.id].tier == tier
+
+
+def test_ties_go_to_the_most_recent_event_then_the_name(db, make_user):
+    coach = make_user(Role.COACH)
+    now = utcnow().replace(microsecond=0)
+    today = now.date()
+    library = [make_item() for _ in range(3)]
+    cases = [
+        ("Ann Old flag", _on_track(alerts=[AlertFact(RED, 30, None)])),
+        ("Bob New flag", _on_track(alerts=[AlertFact(RED, 2, None)])),
+        ("Cat Worse", _on_track(alerts=[AlertFact(WORSE, 1, None)])),
+        ("Dan Quiet long", _on_track(checkins={9: 3})),
+        ("Eve Quiet lately", _on_track(checkins={4: 3})),
+        ("Fay New plan", _on_track(plan_days_ago=1)),
+        ("Gus Newer plan", _on_track(plan_days_ago=0)),
+        ("Hal Yesterday", _on_track(checkins={1: 3})),
+        ("Ida Today", _on_track()),
+        ("Ian Today", _on_track()),
+        ("Joe No plan", _on_track(checkins={}, plan_days_ago=None, items=[])),
+    ]
+    for name, facts in cases:
+        _store(db, make_user(coach=coach, name=name), coach, facts, today, now, library)
+    db.session.commit()
+    rows = db.session.execute(order_by_attention(roster_query(coach), today, now)).all()
+    assert [row[0].name for row in rows] == [
+        "Bob New flag",
+        "Ann Old flag",
+        "Cat Worse",
+        "Eve Quiet lately",
+        "Dan Quiet long",
+        "Gus Newer plan",
+        "Fay New plan",
+        "Ian Today",
+        "Ida Today",
+        "Hal Yesterday",
+        "Joe No plan",
+    ]
