@@ -10,7 +10,7 @@ from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.care.alerts import open_alert
 from portal.care.checkins import patient_today
-from portal.care.models import AlertKind, CheckIn, ItemLog, WeeklyOutcome
+from portal.care.models import ALERT_SEVERITY, AlertKind, CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
 from portal.coaching.review import review_for
 from tests.clock import care_clock  # noqa: F401  (the fixture)
@@ -162,8 +162,9 @@ def test_review_for_a_page_of_patients(db, coach, make_user):
         5,
         "up",
         2,
-        0,
+        ALERT_SEVERITY[AlertKind.RED_FLAG],  # a red flag opened without a tier counts as Today's
     )
+    assert r.has_urgent_alert
     assert review[quiet.id].last_checkin is None and review[quiet.id].trend is None
 
 
