@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 
 from portal import audit
-from portal.auth.models import Clinic, User
+from portal.auth.models import Clinic, OnCallContact, User
 from portal.extensions import db
 from portal.sqlutil import forget_on_write
 from portal.state import portal_state
@@ -76,3 +76,19 @@ def init_app(app: Flask) -> None:
     (on others within the minute they keep them)."""
     state = portal_state(app)
     forget_on_write(app, Clinic.__tablename__, lambda: setattr(state, "footer_clinics", None))
+
+
+def add_on_call_contact(clinic: Clinic, *, name: str, email: str, phone: str, actor: User | None = None):
+    """Add one of the clinic's on-call contacts (audited; caller commits). The form has checked the phone."""
+    contact = OnCallContact(clinic_id=clinic.id, name=name.strip(), email=email.strip().lower(), phone=phone.strip())
+    db.session.add(contact)
+    db.session.flush()
+    audit.record("clinic.on_call_add", clinic, actor=actor, contact=contact.id)
+    return contact
+
+
+def remove_on_call_contact(contact: OnCallContact, actor: User | None = None) -> None:
+    """Take a contact off the clinic's on-call list (audited; caller commits)."""
+    audit.record("clinic.on_call_remove", contact.clinic, actor=actor, contact=contact.id)
+    db.session.delete(contact)
+    db.session.flush()

@@ -2,7 +2,7 @@
 
 from portal.api.idempotency import IdempotentRequest  # noqa: F401
 from portal.audit import AuditEvent  # noqa: F401
-from portal.auth.models import Clinic, RecoveryCode, User  # noqa: F401
+from portal.auth.models import Clinic, OnCallContact, RecoveryCode, User  # noqa: F401
 from portal.care.models import (  # noqa: F401
     Alert,
     CheckIn,

@@ -53,6 +53,7 @@ NAV = {
         NavItem(_l("Outcomes"), "outcomes.page"),
         NavItem(_l("Accounts"), "admin.accounts"),
         NavItem(_l("Clinics"), "admin.clinics"),
+        NavItem(_l("Safety"), "admin.safety", badge="escalated_alerts"),
         NavItem(_l("Consent texts"), "admin.consent_texts"),
         NavItem(_l("Audit log"), "admin.audit_log"),
         NavItem(_l("FHIR export"), "fhir.bulk_files"),

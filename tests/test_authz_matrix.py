@@ -25,13 +25,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from portal.auth import sessions
-from portal.auth.models import Role
+from portal.auth.models import OnCallContact, Role
 from portal.care.models import Alert, CheckIn
 from portal.exercises.figures.catalog import drawing
 from portal.extensions import db as _db
 from portal.mediastore import media_store
 from portal.messaging.models import Message
-from portal.timeutil import local_today
+from portal.timeutil import local_today, utcnow
 from tests.conftest import csrf_token, login
 from tests.plan_factories import make_item, make_plan, make_program
 
@@ -107,6 +107,25 @@ def _item_media(w):
     return {"item_id": item.id, "digest": item.media_digest, "ext": "png"}
 
 
+def _on_call(w):
+    """One of the clinic's on-call contacts (added when the rule runs: removing it ends it)."""
+    contact = OnCallContact(clinic_id=w["clinic"].id, name="Dr. Night", email="night@example.org", phone="-")
+    _db.session.add(contact)
+    _db.session.commit()
+    return {"clinic_id": w["clinic"].id, "contact_id": contact.id}
+
+
+def _escalated_alert(w):
+    """An escalated red-flag alert of the other coach's patient (made when the rule runs)."""
+    alert = _db.session.scalar(_db.select(Alert).where(Alert.patient_id == w["other_patient"].id, Alert.open_key == 1))
+    if alert is None:
+        alert = Alert(patient_id=w["other_patient"].id, kind="red_flag", tier="emergency", severity=0, summary="r")
+        _db.session.add(alert)
+    alert.escalated_at, alert.acknowledged_at, alert.acknowledged_by_id = utcnow(), None, None
+    _db.session.commit()
+    return {"alert_id": alert.id}
+
+
 def _victim(w):
     return {"user_id": w["victim"].id}
 
@@ -164,10 +183,17 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("admin.edit_consent_texts", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     ("admin.edit_clinic", "GET"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
     ("admin.edit_clinic", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
+    ("admin.add_on_call", "POST"): Rule(ADMIN_ONLY, lambda w: {"clinic_id": w["clinic"].id}),
+    ("admin.remove_on_call", "POST"): Rule(ADMIN_ONLY, _on_call),
+    ("admin.safety", "GET"): Rule(ADMIN_ONLY),
+    ("admin.safety_csv", "GET"): Rule(ADMIN_ONLY),
+    ("admin.acknowledge_escalated", "POST"): Rule(ADMIN_ONLY, _escalated_alert),
     # Coaching: roster, patients and their plans, alerts, programs.
     ("coaching.roster", "GET"): Rule(COACHES),
     ("coaching.alerts", "GET"): Rule(COACHES),
     ("coaching.resolve", "POST"): Rule(COACH_OBJECT, lambda w: {"alert_id": w["alert"].id}),
+    # Before it is escalated, only the patient's coach may acknowledge an alert (after, every coach of the clinic).
+    ("coaching.acknowledge", "POST"): Rule(COACH_OBJECT, lambda w: {"alert_id": w["alert"].id}),
     ("coaching.patient_detail", "GET"): Rule(COACH_OBJECT, _patient),
     ("coaching.patient_checkins", "GET"): Rule(COACH_OBJECT, _patient),
     ("coaching.resume_patient_exercises", "POST"): Rule(COACH_OBJECT, _patient),
@@ -236,6 +262,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("patients.mark_item", "POST"): Rule(PATIENT_OBJECT, lambda w: {"plan_item_id": w["plan_item"].id}),
     ("patients.my_plan", "GET"): Rule(PATIENTS),
     ("patients.dismiss_plan_changes", "POST"): Rule(PATIENTS),  # closes only the signed-in patient's own box
+    ("patients.dismiss_resume_notice", "POST"): Rule(PATIENT_OBJECT, lambda w: {"alert_id": w["alert"].id}),
     # The session's steps are numbered within the signed-in patient's own day: step 1 is
     # their first movement (or, with none, the summary); a step beyond it does not exist.
     ("patients.session_start", "GET"): Rule(PATIENTS),

@@ -17,6 +17,11 @@ import pytest
 
 from config import TestingConfig
 from portal.app import create_app
+from portal.auth.accounts import create_account
+from portal.auth.models import Clinic, OnCallContact, Role
+from portal.care.alerts import open_alert
+from portal.care.models import Alert, AlertKind
+from portal.care.red_flags import Tier
 from portal.extensions import db as _db
 from portal.jobs import Job, register_job, registered_jobs, run_job
 from portal.mail import OutboundEmail, queue_email
@@ -144,3 +149,52 @@ def test_two_workers_deliver_the_outbox_each_email_once(worker_db, workers):
         assert worker.stop() == 0, worker.output()[-1500:]
         assert "Worker started: outbox every 1 s" in worker.output()
         assert "Worker stopped" in worker.output()
+
+
+def test_two_workers_escalate_an_unacknowledged_emergency_within_two_minutes_exactly_once(worker_db, workers):
+    """SAFETY_ESCALATION_MINUTES=1: the Emergency alert waits a minute unacknowledged, then the on-call contact and
+    the clinic's admin get one escalation email each, from whichever worker claimed it first."""
+    smtp = shared_server()
+    smtp.clear()
+
+    def emergency() -> None:
+        clinic = Clinic(name="Plano", city="Plano", phone="(972) 555-0100", timezone="America/Chicago")
+        _db.session.add(clinic)
+        _db.session.flush()
+        _db.session.add(OnCallContact(clinic_id=clinic.id, name="Dr. Night", email="night@example.org", phone="-"))
+        create_account(email="admin@example.org", name="A", role=Role.ADMIN, clinic_id=clinic.id, password=None)
+        coach = create_account(email="coach@example.org", name="C", role=Role.COACH, clinic_id=clinic.id, password=None)
+        _db.session.flush()
+        patient = create_account(
+            email="p@example.org", name="P", role=Role.PATIENT, clinic_id=clinic.id, coach_id=coach.id, password=None
+        )
+        _db.session.flush()
+        open_alert(patient, AlertKind.RED_FLAG, "r", tier=Tier.EMERGENCY)
+
+    prepare_database(worker_db, emergency)
+    opened = time.monotonic()
+    settings = {"SAFETY_ESCALATION_MINUTES": "1", "ESCALATION_CHECK_SECONDS": "5", "OUTBOX_SECONDS": "2"}
+    workers.extend(WorkerProcess(worker_db, **settings) for _ in range(2))
+
+    def escalations() -> list:
+        return [message for message in smtp.messages() if str(message["Subject"]).startswith("Escalated")]
+
+    # At once (the outbox job): the coach and the on-call contact are told of the Emergency; nothing escalated yet.
+    assert wait_until(lambda: len(smtp.messages()) >= 2, timeout=30), workers[0].output()[-1500:]
+    assert escalations() == []
+    assert wait_until(lambda: len(escalations()) >= 2, timeout=120 - (time.monotonic() - opened), step=1), "\n".join(
+        worker.output()[-1500:] for worker in workers
+    )
+    assert time.monotonic() - opened < 120
+    time.sleep(12)  # two more escalation rounds of each worker: nothing is escalated or sent again
+    assert sorted(str(message["To"]) for message in escalations()) == ["admin@example.org", "night@example.org"]
+    immediate = sorted(str(m["To"]) for m in smtp.messages() if not str(m["Subject"]).startswith("Escalated"))
+    assert immediate == ["coach@example.org", "night@example.org"]
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=worker_db)
+    with app.app_context():
+        alert = _db.session.scalar(_db.select(Alert))
+        assert alert.escalated_at is not None and alert.acknowledged_at is None
+        _db.session.remove()
+        _db.engine.dispose()
+    for worker in workers:
+        assert worker.stop() == 0

@@ -13,14 +13,13 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.auth.models import Role
 from portal.forms import PortalForm, no_control_chars, phone_number, sane_date, single_line, strip_filter
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 ROLE_CHOICES = [(Role.PATIENT.value, _l("Patient")), (Role.COACH.value, _l("Coach")), (Role.ADMIN.value, _l("Admin"))]
-PHONE_PATTERN = r"^[0-9 ()+.\-]{0,40}$"
 
 
 def _optional_int(value):
@@ -116,18 +115,33 @@ class ClinicForm(PortalForm):
     address = TextAreaField(
         _l("Address"), validators=[Optional(), Length(max=200), no_control_chars], filters=[strip_filter]
     )
+    # The number the safety advice tells patients to call: checked and formatted like patients' phones.
     phone = StringField(
         _l("Phone"),
-        validators=[
-            DataRequired(),
-            Length(max=40),
-            Regexp(PHONE_PATTERN, message=_l("Use digits, spaces and ( ) + - . only.")),
-            single_line,
-        ],
+        validators=[DataRequired(), Length(max=40), single_line, phone_number],
         filters=[strip_filter],
+        render_kw={"type": "tel", "inputmode": "tel"},
     )
     timezone = SelectField(_l("Time zone"), validators=[DataRequired()])
     submit = SubmitField(_l("Save clinic"))
+
+
+class OnCallContactForm(PortalForm):
+    """One of a clinic's on-call contacts: emailed about Emergency alerts and escalations."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), single_line], filters=[strip_filter])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), single_line],
+        filters=[strip_filter],
+    )
+    phone = StringField(
+        _l("Phone"),
+        validators=[DataRequired(), Length(max=40), single_line, phone_number],
+        filters=[strip_filter],
+        render_kw={"type": "tel", "inputmode": "tel"},
+    )
+    submit = SubmitField(_l("Add on-call contact"))
 
 
 class AuditFilterForm(PortalForm):

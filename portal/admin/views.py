@@ -21,16 +21,17 @@ from portal.admin.forms import (
     AuditFilterForm,
     ClinicForm,
     DeactivateForm,
+    OnCallContactForm,
     ReassignForm,
 )
 from portal.audit import AuditEvent
 from portal.auth import sessions, tokens, twofactor
 from portal.auth.access import admin_required
 from portal.auth.accounts import AccountError, account_problems, create_account, set_active, update_account
-from portal.auth.models import Clinic, Role, User
+from portal.auth.models import Clinic, OnCallContact, Role, User
 from portal.auth.services import send_password_link
 from portal.care.assignment import preview_coach_change, preview_deactivation, reassign_coach
-from portal.clinics import ClinicError, save_clinic
+from portal.clinics import ClinicError, add_on_call_contact, remove_on_call_contact, save_clinic
 from portal.csvutil import csv_line
 from portal.extensions import db
 from portal.mail import deliver_after_response
@@ -388,7 +389,64 @@ def edit_clinic(clinic_id: int | None):
             flash(_("Clinic saved."), "success")
             return redirect(url_for("admin.clinics"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/clinic_form.html", form=form, clinic=clinic if clinic_id else None), status
+    return _clinic_page(form, clinic if clinic_id else None, status=status)
+
+
+def _clinic_page(form: ClinicForm, clinic: Clinic | None, on_call_form: OnCallContactForm | None = None, status=200):
+    """The clinic's page: its details, then (for a saved clinic) its on-call contacts and the form adding one."""
+    return (
+        render_template(
+            "admin/clinic_form.html",
+            form=form,
+            clinic=clinic,
+            on_call_form=on_call_form or OnCallContactForm(formdata=None, prefix="oncall"),
+            remove_form=ActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def _clinic_or_404(clinic_id: int) -> Clinic:
+    clinic = db.session.get(Clinic, clinic_id)
+    if clinic is None:
+        abort(404)
+    return clinic
+
+
+@bp.route("/clinics/<int:clinic_id>/on-call", methods=["POST"])
+def add_on_call(clinic_id: int):
+    """Add an on-call contact; a bad name, email or phone is shown beside its field and nothing is saved."""
+    clinic = _clinic_or_404(clinic_id)
+    on_call_form = OnCallContactForm(prefix="oncall")
+    if not on_call_form.validate():
+        form = ClinicForm(obj=clinic, formdata=None)
+        form.timezone.choices = [(tz, tz) for tz in US_TIMEZONES]
+        return _clinic_page(form, clinic, on_call_form, status=400 if on_call_form.csrf_token.errors else 422)
+    contact = add_on_call_contact(
+        clinic,
+        name=on_call_form.name.data,
+        email=on_call_form.email.data,
+        phone=on_call_form.phone.data,
+        actor=current_user,
+    )
+    db.session.commit()
+    flash(_("%(name)s is now an on-call contact of %(clinic)s.", name=contact.name, clinic=clinic.name), "success")
+    return redirect(url_for("admin.edit_clinic", clinic_id=clinic.id, _anchor="on-call"))
+
+
+@bp.route("/clinics/<int:clinic_id>/on-call/<int:contact_id>/remove", methods=["POST"])
+def remove_on_call(clinic_id: int, contact_id: int):
+    clinic = _clinic_or_404(clinic_id)
+    contact = db.session.get(OnCallContact, contact_id)
+    if contact is None or contact.clinic_id != clinic.id:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400, _("Your form expired. Please send it again."))
+    name = contact.name
+    remove_on_call_contact(contact, actor=current_user)
+    db.session.commit()
+    flash(_("%(name)s is no longer an on-call contact of %(clinic)s.", name=name, clinic=clinic.name), "success")
+    return redirect(url_for("admin.edit_clinic", clinic_id=clinic.id, _anchor="on-call"))
 
 
 def _audit_query(form: AuditFilterForm, *columns):

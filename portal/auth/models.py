@@ -30,8 +30,29 @@ class Clinic(db.Model):
     phone: Mapped[str] = mapped_column(String(40))
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
 
+    # Who is called when a safety alert waits unacknowledged (portal.care.escalation), in the admin's order.
+    on_call_contacts: Mapped[list[OnCallContact]] = relationship(
+        back_populates="clinic", order_by="OnCallContact.id", cascade="all, delete-orphan"
+    )
+
     def __repr__(self) -> str:
         return f"<Clinic {self.name}>"
+
+
+class OnCallContact(db.Model):
+    """One of a clinic's on-call contacts: emailed at once about an Emergency alert and when a red-flag alert is
+    escalated; their phone is shown beside escalated alerts. Not an account: they need not sign in."""
+
+    __tablename__ = "on_call_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="on_call_contacts")
 
 
 # "When I do my plan": the times of day a patient does their rounds (the calendar file's events

@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, or_, update
+from sqlalchemy import and_, bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
 
 from portal import audit
@@ -43,7 +43,7 @@ from portal.care.models import RED_FLAG_SEVERITY, Alert, AlertKind, CheckIn, Pla
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_of
 from portal.extensions import db
 from portal.i18n import supported_language
-from portal.mail import queue_email
+from portal.mail import public_url, queue_email
 from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import as_local, local_today, utcnow
 
@@ -97,6 +97,7 @@ def open_alert(
             open_key=1,
             note="",
             exercises_paused=bool(tier and TIER_RULES[tier].pauses_exercises),
+            tier_at=now if tier else None,
         )
         .on_conflict_do_nothing(index_elements=["patient_id", "kind", "open_key"])
         .returning(Alert.id)
@@ -106,20 +107,28 @@ def open_alert(
         db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == str(kind), Alert.open_key == 1)
     )
     if created and notify and kind == AlertKind.RED_FLAG:
-        _notify_coach(patient, tier)
+        notify_red_flag(patient, tier)
     return alert, created
 
 
 def raise_tier(alert: Alert, tier: Tier, *, notify: bool = True) -> bool:
     """Raise an open red-flag alert to ``tier`` when that is higher than its own; True when it rose.
 
-    The alert takes the new tier's severity and, for a tier that pauses, pauses the exercises. A conditional
+    The alert takes the new tier's severity and, for a tier that pauses, pauses the exercises. It is a new report
+    to act on: an earlier acknowledgement and escalation are cleared, and escalation counts from now. A conditional
     UPDATE, so two check-ins saved at once cannot lower a tier the other raised.
     """
     current = Tier(alert.tier) if alert.tier else Tier.TODAY
     if highest_of((current, tier)) == current:
         return False
-    values = {"tier": str(tier), "severity": RED_FLAG_SEVERITY[tier]}
+    values = {
+        "tier": str(tier),
+        "severity": RED_FLAG_SEVERITY[tier],
+        "tier_at": utcnow(),
+        "acknowledged_at": None,
+        "acknowledged_by_id": None,
+        "escalated_at": None,
+    }
     if TIER_RULES[tier].pauses_exercises:
         values["exercises_paused"] = True
     result = db.session.execute(
@@ -129,9 +138,31 @@ def raise_tier(alert: Alert, tier: Tier, *, notify: bool = True) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(alert)
-    if result.rowcount and notify:
-        _notify_coach(alert.patient, tier)
+    if result.rowcount:
+        audit.record("alert.raise_tier", alert, patient=alert.patient_id, tier=str(tier))
+        if notify:
+            notify_red_flag(alert.patient, tier)
     return bool(result.rowcount)
+
+
+def notify_red_flag(patient: User, tier: Tier) -> None:
+    """The emails a new red flag (or one raised to a higher tier) sends at once: the coach always, and for an
+    Emergency the clinic's on-call contacts too. No health details in any of them."""
+    _notify_coach(patient, tier)
+    if tier == Tier.EMERGENCY and patient.clinic is not None:
+        for contact in patient.clinic.on_call_contacts:
+            queue_email(
+                contact.email,
+                _("Emergency safety alert at %(clinic)s", clinic=patient.clinic.name),
+                _(
+                    "A patient of %(clinic)s reported a symptom that needs emergency care, and was told to call 911.\n"
+                    "You are one of the clinic's on-call contacts. Please make sure the patient's coach has seen it:\n"
+                    "sign in to Holistiq Coach (%(link)s), or call the clinic at %(phone)s.",
+                    clinic=patient.clinic.name,
+                    link=public_url("auth.index"),
+                    phone=patient.clinic.phone,
+                ),
+            )
 
 
 def _notify_coach(patient: User, tier: Tier) -> None:
@@ -338,12 +369,25 @@ def is_missed(today: date, plan_start: date, last_day: date | None) -> bool:
 
 
 @dataclass(frozen=True)
+class ResumeNotice:
+    """The coach resolved a red flag and resumed the exercises: what the patient's Today tells them."""
+
+    alert_id: int
+    day: date  # the patient's local day of the resolve
+    note: str
+    by: str  # the coach's name
+
+
+@dataclass(frozen=True)
 class RedFlagState:
-    """What the patient's pages show of their red flags: the open alert's tier (None when none is open) and
-    whether a red flag keeps the exercises paused."""
+    """What the patient's pages show of their red flags: the open alert's tier (None when none is open), whether a
+    red flag keeps the exercises paused, who acknowledged the open alert, and a resume notice not yet dismissed."""
 
     open_tier: Tier | None = None
     exercises_paused: bool = False
+    acknowledged_by: str | None = None  # the name of whoever acknowledged the open alert
+    acknowledged_by_coach: bool = False  # ... and whether that is the patient's own coach
+    resume_notice: ResumeNotice | None = None
 
     @property
     def is_open(self) -> bool:
@@ -354,25 +398,60 @@ TIER_OF_SEVERITY = {severity: tier for tier, severity in RED_FLAG_SEVERITY.items
 
 
 def _build_red_flag_status():
+    """One row, whatever the patient's history: the open red flag's tier (as its severity number), whether a red
+    flag pauses the exercises, who acknowledged the open one, and the resume notice not yet dismissed (at most one:
+    a newer resume dismisses the older notice). A patient has at most one open red flag, so MAX picks its values."""
     is_open = Alert.open_key == 1
     pausing = Alert.exercises_paused.is_(True)
-    return db.select(
-        func.min(case((is_open, Alert.severity))),  # the open red flag's tier, as its severity number
-        func.max(case((pausing, 1), else_=0)),
-    ).where(Alert.patient_id == bindparam("patient_id"), Alert.kind == str(AlertKind.RED_FLAG), or_(is_open, pausing))
+    notice = and_(Alert.resumed_on_resolve.is_(True), Alert.resume_notice_dismissed_at.is_(None))
+    acknowledger, resolver = aliased(User), aliased(User)
+    return (
+        db.select(
+            func.min(case((is_open, Alert.severity))),
+            func.max(case((pausing, 1), else_=0)),
+            func.max(case((is_open, Alert.acknowledged_by_id))),
+            func.max(case((is_open, acknowledger.name))),
+            func.max(case((notice, Alert.id))),
+            func.max(case((notice, Alert.resolved_at))),
+            func.max(case((notice, Alert.note))),
+            func.max(case((notice, resolver.name))),
+        )
+        .select_from(Alert)
+        .outerjoin(acknowledger, acknowledger.id == Alert.acknowledged_by_id)
+        .outerjoin(resolver, resolver.id == Alert.resolved_by_id)
+        .where(
+            Alert.patient_id == bindparam("patient_id"),
+            Alert.kind == str(AlertKind.RED_FLAG),
+            or_(is_open, pausing, notice),
+        )
+    )
 
 
 _red_flag_status = KeptStatement(_build_red_flag_status)
+RED_FLAG_COLUMNS = 8  # the columns of ``red_flag_status_statement``, before any a page adds
 
 
-def red_flag_status(patient_id: int) -> RedFlagState:
-    """The patient's red-flag state, in one indexed query."""
-    return red_flag_state(db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one())
+def red_flag_status(patient_id: int, tz: str | None = None, coach_id: int | None = None) -> RedFlagState:
+    """The patient's red-flag state, in one indexed query; ``tz`` gives the local day of a resume notice and
+    ``coach_id`` tells the patient's own coach from others who acknowledged."""
+    return red_flag_state(db.session.execute(_red_flag_status(), {"patient_id": patient_id}).one(), tz, coach_id)
 
 
-def red_flag_state(row) -> RedFlagState:
-    """The state from a row of ``red_flag_status_statement`` (its first two columns)."""
-    return RedFlagState(open_tier=TIER_OF_SEVERITY.get(row[0]), exercises_paused=bool(row[1]))
+def red_flag_state(row, tz: str | None = None, coach_id: int | None = None) -> RedFlagState:
+    """The state from a row of ``red_flag_status_statement`` (its first RED_FLAG_COLUMNS columns)."""
+    severity, paused, acknowledged_by_id, acknowledger, notice_id, resolved_at, note, resolver = row[:RED_FLAG_COLUMNS]
+    notice = None
+    if notice_id is not None and resolved_at is not None:
+        if isinstance(resolved_at, str):  # SQLite returns MAX() of a timestamp as text
+            resolved_at = datetime.fromisoformat(resolved_at)
+        notice = ResumeNotice(notice_id, as_local(resolved_at, tz).date(), note or "", resolver or "")
+    return RedFlagState(
+        open_tier=TIER_OF_SEVERITY.get(severity),
+        exercises_paused=bool(paused),
+        acknowledged_by=acknowledger,
+        acknowledged_by_coach=acknowledged_by_id is not None and acknowledged_by_id == coach_id,
+        resume_notice=notice,
+    )
 
 
 def red_flag_status_statement():
@@ -440,27 +519,112 @@ def resolve_alert(alert: Alert, actor: User, note: str, *, resume: bool = False)
     The conditional UPDATE makes a second, concurrent resolve fail cleanly
     instead of overwriting the first coach's note.
     """
+    now = utcnow()
     result = db.session.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.resolved_at.is_(None))
-        .values(resolved_at=utcnow(), resolved_by_id=actor.id, note=note[:MAX_NOTE], open_key=None)
+        .values(
+            resolved_at=now,
+            resolved_by_id=actor.id,
+            note=note[:MAX_NOTE],
+            open_key=None,
+            resumed_on_resolve=resume,
+            # Resolving is seeing it too: an alert resolved before anyone acknowledged it was acknowledged then.
+            acknowledged_at=func.coalesce(Alert.acknowledged_at, now),
+            acknowledged_by_id=func.coalesce(Alert.acknowledged_by_id, actor.id),
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise AlertError(_("This alert was already resolved."))
+    if resume:
+        # The patient is told of the latest resume only: an older notice not yet dismissed gives way to it.
+        db.session.execute(
+            update(Alert)
+            .where(
+                Alert.patient_id == alert.patient_id,
+                Alert.id != alert.id,
+                Alert.resumed_on_resolve.is_(True),
+                Alert.resume_notice_dismissed_at.is_(None),
+            )
+            .values(resume_notice_dismissed_at=now)
+            .execution_options(synchronize_session=False)
+        )
     audit.record("alert.resolve", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
     if resume:
         resume_exercises(alert.patient, actor)
     db.session.refresh(alert)
 
 
+def can_acknowledge(user: User, alert: Alert) -> bool:
+    """Who may acknowledge an open alert: the patient's coach; once it is escalated, every coach of the patient's
+    clinic and every admin too."""
+    if not alert.is_open or not getattr(user, "is_active", False):
+        return False
+    patient = alert.patient
+    if user.role == Role.COACH and patient.coach_id == user.id:
+        return True
+    if alert.escalated_at is None:
+        return False
+    return user.role == Role.ADMIN or (user.role == Role.COACH and user.clinic_id == patient.clinic_id)
+
+
+def acknowledge_alert(alert: Alert, actor: User) -> bool:
+    """Record that ``actor`` has seen the open alert and is contacting the patient (audited); caller commits.
+
+    False when someone had already acknowledged it (theirs stays: the conditional UPDATE lets one win).
+    AlertError when the alert is resolved.
+    """
+    result = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.open_key == 1, Alert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(alert)
+    if result.rowcount:
+        audit.record("alert.acknowledge", alert, actor=actor, patient=alert.patient_id, kind=alert.kind)
+        return True
+    if not alert.is_open:
+        raise AlertError(_("This alert was already resolved."))
+    return False
+
+
+def dismiss_resume_notice(patient: User, alert_id: int) -> bool:
+    """The patient has read that their coach resumed the exercises; True when a notice was dismissed."""
+    result = db.session.execute(
+        update(Alert)
+        .where(
+            Alert.id == alert_id,
+            Alert.patient_id == patient.id,
+            Alert.resumed_on_resolve.is_(True),
+            Alert.resume_notice_dismissed_at.is_(None),
+        )
+        .values(resume_notice_dismissed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
 def open_alerts_query(coach: User):
-    """Open alerts of the coach's patients, most urgent first, then oldest first."""
+    """Open alerts of the coach's patients and the escalated open alerts of their clinic's other patients, most
+    urgent first, then oldest first."""
     return (
         db.select(Alert)
         .join(User, User.id == Alert.patient_id)
-        .where(User.coach_id == coach.id, Alert.resolved_at.is_(None))
+        .where(Alert.resolved_at.is_(None), _coach_sees(coach.id))
         .order_by(Alert.severity, Alert.opened_at, Alert.id)
+    )
+
+
+def _coach_sees(coach_id):
+    """WHERE clause on (Alert, the patient as ``User``): the coach's own patient, or an escalated alert of a patient
+    of the coach's clinic (every coach of the clinic sees it, and may acknowledge it)."""
+    coach = aliased(User)
+    coach_clinic = db.select(coach.clinic_id).where(coach.id == coach_id).scalar_subquery()
+    return or_(
+        User.coach_id == coach_id,
+        and_(Alert.escalated_at.is_not(None), User.clinic_id.is_not(None), User.clinic_id == coach_clinic),
     )
 
 
@@ -479,7 +643,7 @@ def _build_open_alert_count():
     return (
         db.select(func.count(Alert.id))
         .join(User, User.id == Alert.patient_id)
-        .where(User.coach_id == bindparam("user_id"), Alert.resolved_at.is_(None))
+        .where(Alert.resolved_at.is_(None), _coach_sees(bindparam("user_id")))
     )
 
 

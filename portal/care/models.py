@@ -370,12 +370,24 @@ class Alert(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolved_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
+    # When the red flag took its tier (it opened, or a later check-in raised it): escalation counts from here.
+    tier_at: Mapped[datetime | None]
+    # "I have seen this and I am contacting the patient": who and when (cleared when the tier rises).
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Nobody acknowledged it in time: the clinic's on-call contacts and admins were emailed (set once, atomically).
+    escalated_at: Mapped[datetime | None]
+    # Resolved with "resume the exercises": the patient is told on Today until they dismiss it.
+    resumed_on_resolve: Mapped[bool] = mapped_column(default=False, server_default=false())
+    resume_notice_dismissed_at: Mapped[datetime | None]
     # A red flag pauses the patient's exercises from the moment it opens; the pause
     # outlives the alert until a coach resumes them (when resolving, or later).
     exercises_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     patient = relationship("User", foreign_keys=[patient_id])
     resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+    # Joined: every page that shows an open alert names who acknowledged it.
+    acknowledged_by = relationship("User", foreign_keys=[acknowledged_by_id], lazy="joined")
     # The check-in that raised it (the latest, for an open red flag): its day is the alert's
     # date and its notes are the patient's own words on the alert card. Pages load it with the alert.
     checkin = relationship("CheckIn", foreign_keys=[checkin_id])
@@ -387,6 +399,10 @@ class Alert(db.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
 
     @property
     def severity_name(self) -> str | None:

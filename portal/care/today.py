@@ -17,7 +17,13 @@ from sqlalchemy import bindparam, case, func
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.auth.models import User
-from portal.care.alerts import RedFlagState, exercises_paused, red_flag_state, red_flag_status_statement
+from portal.care.alerts import (
+    RED_FLAG_COLUMNS,
+    RedFlagState,
+    exercises_paused,
+    red_flag_state,
+    red_flag_status_statement,
+)
 from portal.care.models import Alert, AlertKind, ItemLog, Plan, PlanChange, PlanItem, PlanItemPause, PlanStatus
 from portal.care.pauses import item_paused
 from portal.care.plan_changes import PENDING_COLUMNS, PendingChange, changes_since, pending_changes, pending_condition
@@ -191,7 +197,7 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
     rows = db.session.execute(_day_state(), {"patient_id": patient.id, "changes_since": changes_since()}).all()
-    red_flag = red_flag_state(rows[0])
+    red_flag = red_flag_state(rows[0], patient.tz, patient.coach_id)
     paused = red_flag.exercises_paused
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
     return TodayPlan(
@@ -200,12 +206,12 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
         items=items,
         exercises_paused=paused,
         red_flag=red_flag,
-        plan_changes=pending_changes(plan, (row[2:] for row in rows)),
+        plan_changes=pending_changes(plan, (row[RED_FLAG_COLUMNS:] for row in rows)),
     )
 
 
 def _build_day_state():
-    """The one row of ``red_flag_status`` (the open red flag's tier, the exercises' pause) beside
+    """The one row of ``red_flag_status`` (the open red flag's tier, the pause, the acknowledgement, a resume notice) beside
     each change still to tell (``plan_changes``; NULLs when there is none): one statement."""
     flags = red_flag_status_statement().subquery()
     return (

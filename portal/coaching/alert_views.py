@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +22,8 @@ from portal.care import progress as progress_service
 from portal.care.alerts import (
     MAX_NOTE,
     AlertError,
+    acknowledge_alert,
+    can_acknowledge,
     open_alert_count,
     open_alerts_query,
     resolve_alert,
@@ -33,7 +36,10 @@ from portal.coaching.blueprint import bp
 from portal.coaching.plan_views import render_patient_page
 from portal.extensions import db
 from portal.forms import PortalForm, no_control_chars, strip_filter
+from portal.i18n import supported_language
+from portal.messaging.services import deliver_after_commit, send_message
 from portal.pagination import page_arg
+from portal.timeutil import as_local
 
 INBOX_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 20
@@ -61,6 +67,10 @@ class ResolveAlertForm(PortalForm):
         if alert.is_open and alert.kind == AlertKind.RED_FLAG and self.resume.data not in ("yes", "no"):
             return _("Choose whether to resume the paused exercises now.")
         return None
+
+
+class AcknowledgeForm(PortalForm):
+    """Just the CSRF token: "Acknowledge" on an alert."""
 
 
 class ResumeExercisesForm(PortalForm):
@@ -128,11 +138,56 @@ def resolve(alert_id: int):
     except AlertError as error:
         db.session.rollback()
         abort(409, str(error))
+    email = _tell_patient_exercises_resumed(alert) if resume else None
     db.session.commit()
+    deliver_after_commit(email)
     flash(_("Alert for %(name)s resolved.", name=alert.patient.name), "success")
     if resume:
         flash(_("%(name)s's exercises are available again.", name=alert.patient.name), "success")
     if back_to_patient:
+        return redirect(url_for("coaching.patient_detail", patient_id=alert.patient_id))
+    return redirect(url_for("coaching.alerts"))
+
+
+def _tell_patient_exercises_resumed(alert: Alert):
+    """The portal message that tells the patient their coach resumed the exercises, with the coach's note, in the
+    patient's language (Today says the same until they dismiss it); returns its notification email, if any."""
+    patient = alert.patient
+    with force_locale(supported_language(patient.language)):
+        body = _(
+            "Your coach resumed your exercises on %(day)s: %(note)s",
+            day=format_date(as_local(alert.resolved_at, patient.tz).date(), "EEEE, MMMM d"),
+            note=alert.note,
+        )
+    _message, email = send_message(current_user, patient, body)
+    return email
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@coach_required
+def acknowledge(alert_id: int):
+    """ "I have seen this and I am contacting the patient": the patient's coach, or once it is escalated any coach
+    of the clinic. Anyone else's alert answers 404."""
+    alert = db.session.get(Alert, alert_id)
+    own = alert is not None and alert.patient.coach_id == current_user.id
+    if alert is None or not (own or can_acknowledge(current_user, alert)):
+        abort(404)
+    if not AcknowledgeForm().validate():
+        abort(400, _("Your form expired. Please send it again."))
+    try:
+        acknowledged = acknowledge_alert(alert, current_user)
+    except AlertError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    if acknowledged:
+        flash(_("You acknowledged the alert for %(name)s. Contact them now.", name=alert.patient.name), "success")
+    else:
+        flash(
+            _("%(who)s had already acknowledged this alert.", who=alert.acknowledged_by.name),
+            "info",
+        )
+    if request.form.get("next") == "patient" and own:
         return redirect(url_for("coaching.patient_detail", patient_id=alert.patient_id))
     return redirect(url_for("coaching.alerts"))
 

@@ -25,3 +25,7 @@ class SessionDoneForm(MarkDoneForm):
 
 class DismissChangesForm(PortalForm):
     """Just the CSRF token: closing "What changed in your plan" on Today."""
+
+
+class DismissForm(PortalForm):
+    """Just the CSRF token: dismissing a notice on Today."""

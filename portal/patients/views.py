@@ -7,8 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal import audit
 from portal.auth.access import patient_required
+from portal.care.alerts import dismiss_resume_notice as dismiss_alerts_notice
 from portal.care.checkins import checkin_for
+from portal.care.models import Alert
 from portal.care.plan_changes import PendingChange, describe_change, dismiss_changes
 from portal.care.plans import active_plan
 from portal.care.red_flags import tier_rule
@@ -26,7 +29,7 @@ from portal.i18n import current_language
 from portal.patients.blueprint import bp
 from portal.patients.goal_views import today_goals_context
 from portal.patients.session_views import refuse_mark, wants_json
-from portal.patients.today_forms import DismissChangesForm, MarkDoneForm
+from portal.patients.today_forms import DismissChangesForm, DismissForm, MarkDoneForm
 from portal.timeutil import local_today
 
 
@@ -51,6 +54,21 @@ def _today_page() -> str:
         safety_rule=tier_rule(plan_today.red_flag.open_tier),
         clinic_phone=current_user.clinic_phone,
     )
+
+
+@bp.route("/today/resumed/<int:alert_id>/dismiss", methods=["POST"])
+@patient_required
+def dismiss_resume_notice(alert_id: int):
+    """The patient has read that their coach resumed the exercises: the notice leaves Today."""
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or alert.patient_id != current_user.id:
+        abort(404)
+    if not DismissForm().validate_on_submit():
+        abort(400, _("Your form expired. Please send it again."))
+    if dismiss_alerts_notice(current_user, alert.id):
+        audit.record("alert.resume_notice_dismiss", alert, patient=current_user.id)
+    db.session.commit()
+    return redirect(url_for("patients.today"))
 
 
 def _in_words(changes: list[PendingChange]) -> list[tuple[str, str]]:

@@ -153,3 +153,61 @@ def test_today_tier_answer_shows_the_clinic_first(live_server, sized_page):
     expect(page.locator("#red-flag-hint")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "today-tier-checkin")
+
+
+def test_coach_acknowledges_then_resolves_with_resume_and_the_patient_is_told(live_server, browser, sized_page):
+    page = sized_page
+    email, _phone = new_patient(live_server)
+    with live_server.app.app_context():
+        name = db.session.scalar(email_lookup(email)).name
+    log_in(page, live_server, email)
+    page.goto(f"{live_server}/me/checkin")
+    fill_calm_checkin(page)
+    page.get_by_role("group", name="A recent fall or injury?").get_by_label("Yes").check()
+    page.get_by_role("button", name="Save check-in").click()
+    expect(page.locator("#safety")).to_be_visible()
+
+    width, height = WIDTHS[page.width_name]
+    coach_context = browser.new_context(viewport={"width": width, "height": height})
+    coach_context.set_default_timeout(10_000)
+    coach = coach_context.new_page()
+    coach.width_name = page.width_name  # type: ignore[attr-defined]
+    try:
+        log_in(coach, live_server, "coach@example.com")
+        coach.goto(f"{live_server}/coach/alerts")
+        card = coach.locator("article.alert-card").filter(has_text=name)
+        expect(card).to_contain_text("Urgent · Red flag")
+        expect(card).to_contain_text("I have seen this and I am contacting the patient")
+        card.get_by_role("button", name="Acknowledge").click()
+        expect(coach.get_by_text(f"You acknowledged the alert for {name}. Contact them now.")).to_be_visible()
+        card = coach.locator("article.alert-card").filter(has_text=name)
+        expect(card).to_contain_text("Acknowledged by Marcus Bell")
+        assert coach.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        shot(coach, "coach-acknowledged")
+
+        page.goto(f"{live_server}/me/")
+        expect(page.locator("#red-flag-box")).to_be_visible()  # still open: the advice stays
+        expect(page.locator("#red-flag-acknowledged")).to_have_text(
+            "Your coach Marcus Bell has seen your report and will contact you."
+        )
+        shot(page, "patient-acknowledged")
+
+        note = "We spoke; the doctor says the stretches are safe again."
+        card.get_by_label("What did you do? (note for the record)").fill(note)
+        card.get_by_label("Yes, resume them now").check()
+        card.get_by_role("button", name="Resolve alert").click()
+        expect(coach.get_by_text(f"Alert for {name} resolved.")).to_be_visible()
+    finally:
+        coach_context.close()
+
+    page.goto(f"{live_server}/me/")
+    expect(page.locator("#red-flag-box")).to_have_count(0)
+    notice = page.locator("#exercises-resumed")
+    expect(notice).to_contain_text("Your coach resumed your exercises on ")
+    expect(notice).to_contain_text(note)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "patient-resumed")
+    notice.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#exercises-resumed")).to_have_count(0)
+    page.goto(f"{live_server}/messages/")
+    expect(page.get_by_text(note)).to_be_visible()

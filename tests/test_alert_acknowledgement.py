@@ -1,0 +1,227 @@
+"""Acknowledge, then resolve: who may acknowledge, what the patient's Today says, the resume notice and message,
+and escalation (the deadline per tier, the recipients, once only, and who then sees and acknowledges it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal.audit import AuditEvent
+from portal.auth.models import OnCallContact, Role
+from portal.care.alerts import acknowledge_alert, open_alert, raise_tier, resolve_alert
+from portal.care.checkins import patient_today, save_checkin
+from portal.care.escalation import escalate_due_alerts
+from portal.care.models import Alert, AlertKind
+from portal.care.red_flags import Tier
+from portal.extensions import db as _db
+from portal.mail import OutboundEmail
+from portal.messaging.models import Message
+from portal.timeutil import utcnow
+from tests.clock import care_clock  # noqa: F401  (the fixture)
+from tests.conftest import csrf_token
+from tests.test_checkins import make_plan
+
+pytestmark = pytest.mark.usefixtures("care_clock")
+CALM = {"pain": 3, "stiffness": 3}
+
+
+def _red_flag(patient, answer="rf_walking") -> Alert:
+    save_checkin(patient, patient_today(patient), CALM | {answer: True})
+    _db.session.commit()
+    return _db.session.scalar(_db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == "red_flag"))
+
+
+def _post(client, path, page="/coach/alerts", **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+def _emails(address: str) -> list[OutboundEmail]:
+    return _db.session.scalars(_db.select(OutboundEmail).where(OutboundEmail.to_address == address)).all()
+
+
+# --- acknowledge -------------------------------------------------------------------------
+
+
+def test_the_coach_acknowledges_and_the_patients_today_says_so(db, patient, coach, coach_client, patient_client):
+    alert = _red_flag(patient)
+    inbox = coach_client.get("/coach/alerts").get_data(as_text=True)
+    assert "I have seen this and I am contacting the patient" in inbox and ">Acknowledge<" in inbox
+    response = _post(coach_client, f"/coach/alerts/{alert.id}/acknowledge")
+    assert response.status_code == 302
+    db.session.refresh(alert)
+    assert alert.acknowledged_by_id == coach.id and alert.acknowledged_at is not None and alert.is_open
+    assert db.session.scalar(db.select(AuditEvent.action).where(AuditEvent.action == "alert.acknowledge"))
+    today = patient_client.get("/me/").get_data(as_text=True)
+    assert "Your coach Casey Coach has seen your report and will contact you." in today
+    assert today.index('id="red-flag-box"') < today.index("Your coach Casey Coach has seen your report")
+    inbox = coach_client.get("/coach/alerts").get_data(as_text=True)
+    assert "Acknowledged by Casey Coach" in inbox and ">Acknowledge<" not in inbox
+
+
+def test_a_second_acknowledgement_keeps_the_first(db, make_user, patient, coach):
+    alert = _red_flag(patient)
+    assert acknowledge_alert(alert, coach) is True
+    first_at = alert.acknowledged_at
+    other = make_user(Role.ADMIN)
+    assert acknowledge_alert(alert, other) is False
+    db.session.refresh(alert)
+    assert (alert.acknowledged_by_id, alert.acknowledged_at) == (coach.id, first_at)
+
+
+def test_before_escalation_only_the_patients_coach_may_acknowledge(db, make_user, patient, login_as):
+    alert = _red_flag(patient)
+    colleague = make_user(Role.COACH, clinic_id=patient.clinic_id)
+    response = _post(login_as(colleague), f"/coach/alerts/{alert.id}/acknowledge")
+    assert response.status_code == 404
+    db.session.refresh(alert)
+    assert alert.acknowledged_at is None
+
+
+def test_resolving_counts_as_acknowledging_when_nobody_had(db, patient, coach):
+    alert = _red_flag(patient)
+    resolve_alert(alert, coach, "Called her.", resume=False)
+    db.session.commit()
+    assert (alert.acknowledged_by_id, alert.acknowledged_at) == (coach.id, alert.resolved_at)
+
+
+def test_a_higher_tier_is_a_new_report_to_acknowledge(db, patient, coach):
+    alert = _red_flag(patient, "rf_fever")
+    acknowledge_alert(alert, coach)
+    db.session.commit()
+    assert raise_tier(alert, Tier.EMERGENCY) is True
+    db.session.commit()
+    assert (alert.tier, alert.acknowledged_at, alert.escalated_at) == ("emergency", None, None)
+
+
+# --- resolving with resume tells the patient ---------------------------------------------
+
+
+def test_resolving_with_resume_tells_the_patient_on_today_and_in_a_message(
+    db, patient, coach, coach_client, patient_client
+):
+    make_plan(db, patient, coach)
+    alert = _red_flag(patient)
+    note = "Spoke with you; the doctor cleared the stretches."
+    response = _post(coach_client, f"/coach/alerts/{alert.id}/resolve", note=note, resume="yes")
+    assert response.status_code == 302
+    day = patient_today(patient)
+    expected = f"Your coach resumed your exercises on {day:%A, %B} {day.day}: {note}"
+    today = patient_client.get("/me/").get_data(as_text=True)
+    assert expected in today
+    assert 'id="red-flag-box"' not in today
+    message = db.session.scalar(db.select(Message).where(Message.patient_id == patient.id))
+    assert (message.sender_id, message.body) == (coach.id, expected)
+    # Dismissed, it stays gone (and someone else's notice is not theirs to dismiss).
+    dismiss = f"/me/today/resumed/{alert.id}/dismiss"
+    assert _post(patient_client, dismiss, page="/me/").status_code == 302
+    assert expected not in patient_client.get("/me/").get_data(as_text=True)
+    assert _post(patient_client, dismiss, page="/me/").status_code == 302  # twice: no error
+
+
+def test_resolving_without_resume_says_nothing_to_the_patient(db, patient, coach, coach_client, patient_client):
+    alert = _red_flag(patient)
+    _post(coach_client, f"/coach/alerts/{alert.id}/resolve", note="Seeing the doctor tomorrow.", resume="no")
+    assert "resumed your exercises" not in patient_client.get("/me/").get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_a_patient_cannot_dismiss_anothers_notice(db, make_user, coach, patient, login_as):
+    other = make_user(Role.PATIENT, coach=coach)
+    alert = _red_flag(other)
+    resolve_alert(alert, coach, "Fine now.", resume=True)
+    db.session.commit()
+    client = login_as(patient)
+    assert _post(client, f"/me/today/resumed/{alert.id}/dismiss", page="/me/").status_code == 404
+    db.session.refresh(alert)
+    assert alert.resume_notice_dismissed_at is None
+
+
+# --- escalation --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def on_call(db, clinic):
+    contact = OnCallContact(clinic_id=clinic.id, name="Dr. Night", email="night@clinic.example", phone="(817) 555-0199")
+    db.session.add(contact)
+    db.session.commit()
+    return contact
+
+
+def test_an_emergency_emails_the_on_call_contacts_at_once_without_health_data(db, patient, coach, on_call):
+    _red_flag(patient, "rf_bladder_bowel")
+    (mail,) = _emails(on_call.email)
+    assert "Emergency" in mail.subject
+    for private in ("bladder", "bowel", patient.name, patient.email):
+        assert private not in mail.body and private not in mail.subject
+    assert len(_emails(coach.email)) == 1
+
+
+def test_an_urgent_alert_does_not_email_on_call_at_once(db, patient, on_call):
+    _red_flag(patient, "rf_fever")
+    assert _emails(on_call.email) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "minutes", "escalates"),
+    [
+        ("rf_bladder_bowel", 29, False),
+        ("rf_bladder_bowel", 30, True),
+        ("rf_fever", 239, False),
+        ("rf_fever", 240, True),
+        ("rf_activity_stopping", 60 * 24 * 7, False),  # Attention alerts are never escalated
+    ],
+)
+def test_each_tier_escalates_after_its_own_minutes(db, patient, on_call, make_user, answer, minutes, escalates):
+    admin = make_user(Role.ADMIN, clinic_id=patient.clinic_id)
+    alert = _red_flag(patient, answer)
+    before = len(_emails(on_call.email))
+    escalated = escalate_due_alerts(alert.tier_at + timedelta(minutes=minutes))
+    db.session.commit()
+    assert escalated == ([alert.id] if escalates else [])
+    assert len(_emails(on_call.email)) - before == int(escalates)
+    assert len(_emails(admin.email)) == int(escalates)
+
+
+def test_escalation_happens_once_and_never_for_an_acknowledged_alert(db, patient, coach, make_user, on_call):
+    first = _red_flag(patient, "rf_bladder_bowel")
+    other = make_user(Role.PATIENT, coach=coach)
+    second = _red_flag(other, "rf_bladder_bowel")
+    acknowledge_alert(second, coach)
+    db.session.commit()
+    later = utcnow() + timedelta(minutes=31)
+    assert escalate_due_alerts(later) == [first.id]
+    db.session.commit()
+    assert escalate_due_alerts(later + timedelta(minutes=5)) == []
+    escalation_mails = [m for m in _emails(on_call.email) if m.subject.startswith("Escalated")]
+    assert len(escalation_mails) == 1
+    body = escalation_mails[0].body
+    assert "Emergency" in body and "30 minutes" in body and patient.name not in body and "bladder" not in body
+
+
+def test_an_escalated_alert_shows_to_every_coach_of_the_clinic_who_may_acknowledge(
+    db, patient, make_user, make_clinic, login_as, patient_client
+):
+    alert = _red_flag(patient, "rf_bladder_bowel")
+    colleague = make_user(Role.COACH, clinic_id=patient.clinic_id, name="Col League")
+    elsewhere = make_user(Role.COACH, clinic_id=make_clinic().id)
+    escalate_due_alerts(utcnow() + timedelta(minutes=31))
+    db.session.commit()
+    colleague_client = login_as(colleague)
+    inbox = colleague_client.get("/coach/alerts").get_data(as_text=True)
+    assert patient.name in inbox and "Escalated " in inbox
+    assert "bladder" not in inbox.lower()  # not their patient: no symptoms shown
+    assert 'data-badge="open_alerts">1<' in inbox
+    assert patient.name not in login_as(elsewhere).get("/coach/alerts").get_data(as_text=True)
+    assert _post(colleague_client, f"/coach/alerts/{alert.id}/acknowledge").status_code == 302
+    db.session.refresh(alert)
+    assert alert.acknowledged_by_id == colleague.id
+    today = patient_client.get("/me/").get_data(as_text=True)
+    assert "Col League from your clinic has seen your report and will contact you." in today
+    # Acknowledging is all they may do: the patient's record stays their coach's.
+    assert colleague_client.get(f"/coach/patients/{patient.id}").status_code == 404
+
+
+def test_a_new_red_flag_opened_by_the_helper_has_its_tier_time(db, patient):
+    alert, created = open_alert(patient, AlertKind.RED_FLAG, "r", tier=Tier.EMERGENCY, notify=False)
+    assert created and alert.tier_at == alert.opened_at
