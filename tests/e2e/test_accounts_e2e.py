@@ -74,11 +74,16 @@ def test_admin_creates_patient_who_then_logs_in(page, live_server, browser):
     patient_page.get_by_label("New password", exact=True).fill("maple-lantern-orbit-88")
     patient_page.get_by_label("Repeat the new password").fill("maple-lantern-orbit-88")
     patient_page.get_by_role("button", name="Save password").click()
-    # The invitation ends signed in, on Today.
+    # The invitation ends signed in; a new patient agrees to the clinic's texts before anything else.
     expect(patient_page.get_by_text("Your password is set and you are signed in")).to_be_visible()
-    assert patient_page.url.endswith("/me/")
-    expect(patient_page.get_by_role("heading", level=1)).to_have_text("Today")
-    expect(patient_page.locator("form[action='/logout']")).to_be_attached()
+    assert patient_page.url.endswith("/me/consent")
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text("Before we start")
+    expect(patient_page.locator("form[action='/logout']").first).to_be_attached()
+    patient_page.get_by_label("I agree to the coaching agreement").check()
+    patient_page.get_by_label("I have read the privacy notice").check()
+    patient_page.get_by_role("button", name="Continue").click()
+    # Then the portal opens (on the intake questionnaire once it is there, else on Today).
+    expect(patient_page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^(Today|About your back)$"))
     patient_context.close()
 
     # The admin's actions are in the audit log, in words.
