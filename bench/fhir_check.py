@@ -26,6 +26,7 @@ from sqlalchemy import func
 from portal.app import create_app
 from portal.auth.models import Role, User
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.onboarding_models import Consent, Goal, GoalRating, Intake
 from portal.extensions import db
 from portal.fhir import resources
 from portal.fhir.export import RESOURCE_TYPES, include_messages
@@ -61,18 +62,24 @@ def expected_counts() -> dict[str, int]:
         .group_by(ItemLog.patient_id, ItemLog.day, PlanItem.plan_id)
         .subquery()
     )
+
+    def count(model) -> int:
+        return db.session.scalar(db.select(func.count()).where(model.patient_id.in_(patients)))
+
     return {
         "Patient": db.session.scalar(db.select(func.count()).where(User.role == Role.PATIENT)),
+        "Consent": count(Consent),
+        # A plan's goals text, and each activity the patient named (PSFS).
         "Goal": db.session.scalar(
             db.select(func.count()).where(Plan.patient_id.in_(patients), func.coalesce(Plan.goals, "") != "")
-        ),
+        )
+        + count(Goal),
         "CarePlan": db.session.scalar(db.select(func.count()).where(Plan.patient_id.in_(patients))),
         "Observation": db.session.scalar(db.select(values).where(CheckIn.patient_id.in_(patients)))
         + db.session.scalar(db.select(func.count()).select_from(session_days)),
-        "Questionnaire": 1,
-        "QuestionnaireResponse": db.session.scalar(
-            db.select(func.count()).where(WeeklyOutcome.patient_id.in_(patients))
-        ),
+        "Questionnaire": 3,  # the PEG, the intake and the PSFS
+        # PEG weeks, intakes and PSFS ratings.
+        "QuestionnaireResponse": count(WeeklyOutcome) + count(Intake) + count(GoalRating),
         "Communication": (
             db.session.scalar(db.select(func.count()).where(Message.patient_id.in_(patients)))
             if include_messages()

@@ -82,6 +82,7 @@ def test_patient_downloads_their_record_as_a_valid_bundle(patient_client, patien
     kinds = _check_bundle(bundle)
     assert kinds == {
         "Patient": 1,
+        "Consent": 2,  # the coaching agreement and the privacy notice
         "Goal": 1,
         "CarePlan": 1,
         "Observation": 12,  # 3 check-ins × (pain, stiffness, spasms, red-flag screen)

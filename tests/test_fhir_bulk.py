@@ -140,8 +140,9 @@ def test_statements_grow_with_batches_of_patients_only(app, monkeypatch, tmp_pat
     seven, counts = export_with(app, monkeypatch, tmp_path, "seven")
     assert counts["Patient"] == 7
     per_batch = len(seven.statements) - len(five.statements)
-    # Patients, plans, their items, library items and texts, check-ins, PEG checks, messages, the next ids.
-    assert 0 < per_batch <= 12
+    # Patients, plans, their items, library items and texts, check-ins, PEG checks, messages, the next ids;
+    # consents, intakes, and goals with their ratings.
+    assert 0 < per_batch <= 15
     assert len(seven.statements) <= per_batch * 4 + 12
 
 

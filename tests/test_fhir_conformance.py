@@ -197,6 +197,8 @@ def test_the_demo_data_exports_valid_us_core_fhir(app, db, tmp_path):
     # Demo PEG answers were given on their week's last day, not when the data was loaded.
     for line in (tmp_path / "demo" / "QuestionnaireResponse.ndjson").read_text().splitlines():
         peg = json.loads(line)
+        if not peg["id"].startswith("peg-"):
+            continue  # the intake's and the PSFS ratings' responses cover no week
         end = peg["extension"][0]["valuePeriod"]["end"]
         authored_day = date.fromisoformat(peg["authored"][:10])
         assert 0 <= (authored_day - date.fromisoformat(end)).days <= 1

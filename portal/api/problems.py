@@ -110,6 +110,10 @@ PROBLEMS: dict[str, ProblemCode] = {
     "consent_texts_missing": ProblemCode(
         409, _l("The patient's clinic has not published its consent texts yet; the patient should call the clinic.")
     ),
+    "intake_step_not_open": ProblemCode(
+        409,
+        _l("An earlier step of the intake is not answered yet. GET /api/v1/me/intake names the next step to send."),
+    ),
     # the care rules
     "item_paused": ProblemCode(
         409,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import auth_views, coach_views, consent_views, fhir_views, patient_views
+from portal.api import auth_views, coach_views, consent_views, fhir_views, intake_views, patient_views
 from portal.api.blueprint import register_api
 from portal.api.reference import reference_bp
 
@@ -13,6 +13,7 @@ VIEW_MODULES = (
     coach_views,
     consent_views,
     fhir_views,
+    intake_views,
     patient_views,
 )  # each adds its operations to the API's blueprint
 

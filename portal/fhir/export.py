@@ -27,7 +27,7 @@ from portal.care.models import Alert, CheckIn, ItemLog, Plan, PlanItem, WeeklyOu
 from portal.care.red_flags import RED_FLAGS
 from portal.exercises.translations import ItemText, item_texts
 from portal.extensions import db
-from portal.fhir import resources
+from portal.fhir import onboarding, resources
 from portal.messaging.models import Message
 
 BATCH = 500  # patients per batch
@@ -51,6 +51,7 @@ OUTCOME_COLUMNS = (
 )
 RESOURCE_TYPES = (
     "Patient",
+    "Consent",
     "Goal",
     "CarePlan",
     "Observation",
@@ -179,6 +180,12 @@ def patient_resources(patient: User) -> Iterator[dict]:
         yield resources.peg_questionnaire()
     for outcome in outcomes:
         yield resources.questionnaire_response(outcome, subject)
+    # Consents, the intake and the goals (portal.fhir.onboarding), with the Questionnaires they answer.
+    known = list(onboarding.onboarding_resources([patient.id]))
+    if any(resource["resourceType"] == "QuestionnaireResponse" for resource in known):
+        yield onboarding.intake_questionnaire()
+        yield onboarding.psfs_questionnaire()
+    yield from known
     if include_messages():
         for message in _messages([patient.id]):
             yield resources.communication(message, patient)
@@ -251,6 +258,10 @@ def bulk_export(directory: Path) -> dict[str, int]:
     try:
         _write(files["Questionnaire"], resources.peg_questionnaire())
         counts["Questionnaire"] += 1
+        newest = onboarding.newest_versions()
+        for questionnaire in (onboarding.intake_questionnaire(), onboarding.psfs_questionnaire()):
+            _write(files["Questionnaire"], questionnaire)
+            counts["Questionnaire"] += 1
         for ids in _patient_id_batches():
             patients = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)).order_by(User.id))}
             for patient in patients.values():
@@ -276,6 +287,9 @@ def bulk_export(directory: Path) -> dict[str, int]:
                     resources.questionnaire_response(outcome, _subject(outcome.patient_id)),
                 )
                 counts["QuestionnaireResponse"] += 1
+            for resource in onboarding.onboarding_resources(ids, newest):
+                _write(files[resource["resourceType"]], resource)
+                counts[resource["resourceType"]] += 1
             if messages:
                 for message in _messages(ids):
                     _write(files["Communication"], resources.communication(message, patients[message.patient_id]))
