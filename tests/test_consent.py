@@ -267,3 +267,18 @@ def test_seed_consent_command_is_idempotent(app, clinic, make_clinic, db):
     assert again.exit_code == 0 and "nothing changed" in again.output
     assert db.session.scalar(db.select(db.func.count(ConsentText.id))) == count
     assert seed_starter_texts() == []
+
+
+def test_texts_keep_their_paragraphs_whatever_line_breaks_the_browser_sent(admin_client, patient, clinic, app):
+    path = f"/admin/consent-texts/{clinic.id}"
+    data = _form_data(admin_client, path)
+    data["agreement_en"] = "First paragraph.\r\n\r\nSecond paragraph,\r\nwith a second line."
+    assert admin_client.post(path, data=data).status_code == 302
+    assert (
+        texts_of(clinic.id, 2)[("agreement", "en")].body == "First paragraph.\n\nSecond paragraph,\nwith a second line."
+    )
+    client = app.test_client()
+    assert login(client, patient).status_code == 302
+    html = client.get("/me/consent").get_data(as_text=True)
+    assert "<p>First paragraph.</p>" in html
+    assert '<p class="mb-0">Second paragraph,<br>with a second line.</p>' in html

@@ -105,6 +105,10 @@ class ShownText:
     locale: str
     body: str
 
+    @property
+    def paragraphs(self) -> list[str]:
+        return paragraphs(self.body)
+
 
 def texts_for(clinic_id: int | None, language: str) -> tuple[int, list[ShownText]]:
     """The newest version and its two documents in ``language`` (English where one is missing)."""
@@ -173,6 +177,16 @@ def latest_consents(patient: User) -> dict[str, Consent]:
     return latest
 
 
+def normalise_text(text: str) -> str:
+    """A text as stored: line breaks as ``\n`` (browsers send ``\r\n``), no blank lines at either end."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def paragraphs(text: str) -> list[str]:
+    """The paragraphs of a consent text (blank lines separate them)."""
+    return [part.strip() for part in normalise_text(text).split("\n\n") if part.strip()]
+
+
 def publish_version(clinic: Clinic, bodies: dict[tuple[str, str], str], admin: User | None) -> int:
     """Publish ``bodies`` ((kind, locale) -> text, every kind in every language) as the clinic's next version."""
     missing = [
@@ -190,7 +204,7 @@ def publish_version(clinic: Clinic, bodies: dict[tuple[str, str], str], admin: U
                     version=version,
                     kind=kind,
                     locale=locale,
-                    body=bodies[(kind, locale)].strip(),
+                    body=normalise_text(bodies[(kind, locale)]),
                     published_at=now,
                     published_by_id=admin.id if admin is not None else None,
                 )

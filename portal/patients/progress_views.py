@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal import audit
 from portal.auth.access import patient_required
 from portal.care.checkins import patient_today
-from portal.care.goals import rating_history
+from portal.care.goals import goal_chart_data, rating_history
 from portal.care.models import peg_score
 from portal.care.progress import chart_data_for, chart_days, progress_for
 from portal.extensions import db
@@ -23,7 +23,12 @@ def progress():
     today = patient_today(current_user)
     data = progress_for(current_user.id, today, days)
     return render_template(
-        "patients/progress.html", progress=data, days=days, today=today, goal_history=rating_history(current_user.id)
+        "patients/progress.html",
+        progress=data,
+        days=days,
+        today=today,
+        goal_history=rating_history(current_user.id),
+        goal_chart_data=goal_chart_data,
     )
 
 

@@ -106,8 +106,9 @@
 
   function draw(container) {
     var d = container.dataset;
-    lang = d.lang || undefined;
-    labels = {
+    // Each container's own words: a page can hold several containers, whose data arrive in any order.
+    var ownLang = d.lang || undefined;
+    var ownLabels = {
       pain: d.labelPain, stiffness: d.labelStiffness, episodes: d.labelEpisodes, spasms: d.labelSpasms,
       adherence: d.labelAdherence, peg: d.labelPeg, weekOf: d.labelWeekOf
     };
@@ -123,6 +124,8 @@
         });
     loaded
       .then(function (data) {
+        lang = ownLang;
+        labels = ownLabels;
         container.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
           var build = builders[canvas.getAttribute("data-series")];
           if (build) {
