@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from xml.etree import ElementTree
 
@@ -239,3 +240,28 @@ def test_a_movements_stills_are_its_start_and_its_end_at_one_scale(app):
                 assert "@keyframes" not in still and "animation" not in still.replace("animation:none", "")
             assert start != end, slug
         assert catalog.drawing("s-no-such-movement") is None
+
+
+def test_target_areas_are_shaded_and_small_movements_have_a_close_up(app):
+    """As on therapists' sheets: the muscle stretched or worked is shaded; a chin tuck gets a magnified inset;
+    belly breathing shows the hand resting on the belly."""
+    from portal.exercises.figures.figure import Pose, points
+    from portal.exercises.figures.scene import SHADES
+
+    poses = catalog._poses()
+    shaded = {slug: spec["shade"] for slug, spec in poses.items() if spec.get("shade")}
+    assert len(shaded) >= 30
+    with app.test_request_context():
+        for slug, areas in shaded.items():
+            assert set(areas) <= set(SHADES), slug
+            for prefix in ("m", "e"):
+                svg = catalog.drawing(f"{prefix}-{slug}").svg.decode()
+                assert all(f'data-target="{area}"' in svg for area in areas), slug
+        assert shaded["standing-hip-flexor-stretch"] == ["back_hip_front"]
+        assert shaded["chin-tucks"] == ["neck"] and shaded["diaphragmatic-breathing"] == ["belly"]
+        chin = catalog.drawing("m-chin-tucks").svg.decode()
+        assert 'data-inset="head"' in chin and "<clipPath" in chin
+    breathing = Pose.from_data(poses["diaphragmatic-breathing"]["end"])
+    pts = points(breathing)
+    belly = ((pts["pelvis"][0] + pts["mid"][0]) / 2, (pts["pelvis"][1] + pts["mid"][1]) / 2)
+    assert math.dist(pts["near_hand"], belly) < 16  # the hand is on the belly, not in the air

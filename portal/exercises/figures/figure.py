@@ -27,6 +27,7 @@ GHOST = "#b9cdd1"
 PROP = "#8a8f94"
 PROP_FILL = "#e4e6e8"
 ARROW = "#c2410c"
+TARGET = "#f59e0b"  # the area a movement stretches or works, shaded as on exercise sheets
 BAND = "#4d8a44"  # an elastic band: green, apart from the figure, the props and the arrow
 
 # Segment lengths in drawing units (a standing figure is about 160 units tall).
@@ -193,7 +194,7 @@ class FigureSvg:
         )
         foot = LEN["foot"] if not front else 5
         return (
-            f'<g class="{g1}">{self._seg(poses, "thigh", side, LEN["thigh"], WIDTH["limb"] + 1.5, col)}'
+            f'<g class="{g1}">{self._seg(poses, "thigh", side, LEN["thigh"], WIDTH["limb"] + 1.5, col)}{extra.get("thigh", "")}'
             f'<g class="{g2}">{self._seg(poses, "shin", side, LEN["shin"], WIDTH["limb"], col)}{extra.get("shin", "")}'
             f'<g class="{g3}"><line x1="0" y1="0" x2="{foot}" y2="0" stroke="{col}" stroke-width="{WIDTH["foot"]}" '
             f'stroke-linecap="round"/>{extra.get("foot", "")}</g></g></g>'
@@ -259,7 +260,7 @@ class FigureSvg:
         )
         head_markup = (
             f'<g class="{neck}"><line x1="0" y1="0" x2="{LEN["neck"]}" y2="0" stroke="{colour}" stroke-width="7" '
-            f'stroke-linecap="round"/><g class="{head}"><circle cx="{_num(r)}" cy="0" r="{r}" fill="{colour}"/>{nose}</g></g>'
+            f'stroke-linecap="round"/>{extras.get("trunk", {}).get("neck", "")}<g class="{head}"><circle cx="{_num(r)}" cy="0" r="{r}" fill="{colour}"/>{nose}</g></g>'
         )
         near_x, far_x = extras.get("near", {}), extras.get("far", {})
         far_arm, near_arm = self._arm(poses, 1, far_colour, far_x), self._arm(poses, 0, colour, near_x)
@@ -286,7 +287,7 @@ class FigureSvg:
             f'<g class="{root}">{"" if front else far_leg}{far_arm_behind}'
             f'<g class="{lower}">{girdles}'
             f"{self._seg(poses, 'lower_trunk', 0, LEN['lower_trunk'], tw, colour)}{trunk_extra.get('lower', '')}"
-            f'<g class="{upper}">{self._seg(poses, "upper_trunk", 0, LEN["upper_trunk"], tw, colour)}'
+            f'<g class="{upper}">{self._seg(poses, "upper_trunk", 0, LEN["upper_trunk"], tw, colour)}{trunk_extra.get("upper", "")}'
             f'<g class="{chest}">{shoulders}{head_markup}{far_arm if front else ""}{near_arm}</g></g></g>'
             f"{far_leg if front else ''}{near_leg}</g>"
         )

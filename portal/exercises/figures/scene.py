@@ -25,6 +25,7 @@ from portal.exercises.figures.figure import (
     HEAD_R,
     PROP,
     PROP_FILL,
+    TARGET,
     WIDTH,
     FigureSvg,
     Pose,
@@ -142,6 +143,34 @@ def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
                 f'<line x1="-6" y1="-12" x2="80" y2="-12" stroke="{PROP}" stroke-width="3.5" stroke-linecap="round"/>'
             )
     return extras
+
+
+# Where each target area sits on the body, in the coordinates of the part it moves with (side view:
+# a part's x axis runs along it from its joint, +y is the body's front). Shaded on the moving figure only.
+SHADES: dict[str, tuple[str, str, str]] = {
+    "belly": ("trunk", "lower", '<ellipse cx="14" cy="5" rx="11" ry="6"/>'),
+    "lower_back": ("trunk", "lower", '<ellipse cx="12" cy="-5" rx="11" ry="5.5"/>'),
+    "buttock": ("trunk", "lower", '<ellipse cx="1" cy="-5" rx="7" ry="6"/>'),
+    "upper_back": ("trunk", "upper", '<ellipse cx="13" cy="-5" rx="12" ry="5.5"/>'),
+    "chest": ("trunk", "upper", '<ellipse cx="14" cy="5" rx="11" ry="5.5"/>'),
+    "neck": ("trunk", "neck", '<ellipse cx="4" cy="0" rx="7" ry="5.5"/>'),
+    # A thigh's -y is its front (the quadriceps), +y its back (the hamstring).
+    "hip_front": ("near", "thigh", '<ellipse cx="9" cy="-4" rx="10" ry="5"/>'),
+    "back_hip_front": ("far", "thigh", '<ellipse cx="9" cy="-4" rx="11" ry="5.5"/>'),
+    "thigh_back": ("near", "thigh", '<ellipse cx="22" cy="4" rx="14" ry="5"/>'),
+    "thigh_front": ("near", "thigh", '<ellipse cx="22" cy="-4" rx="14" ry="5"/>'),
+    "calf": ("near", "shin", '<ellipse cx="14" cy="-4" rx="11" ry="4.5"/>'),  # a shin's -y is its back
+}
+
+
+def _shaded(extras: dict[str, dict[str, str]], shade: list[str]) -> dict[str, dict[str, str]]:
+    """The moving figure's extras with the movement's target areas shaded (a warm translucent fill)."""
+    shaded = {key: dict(parts) for key, parts in extras.items()}
+    for area in shade:
+        owner, part, shape = SHADES[area]
+        mark = f'<g fill="{TARGET}" fill-opacity=".8" stroke="none" data-target="{area}">{shape}</g>'
+        shaded.setdefault(owner, {})[part] = shaded.get(owner, {}).get(part, "") + mark
+    return shaded
 
 
 def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], view: str) -> tuple[str, list[float]]:
@@ -325,7 +354,7 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
         [(placed[i]["pelvis"][0], -placed[i]["pelvis"][1]) for i in shown],
         BRAND,
         FAR,
-        extras,
+        _shaded(extras, spec.get("shade", [])),
     )
     arrow = (
         ""
@@ -365,11 +394,31 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     static_g, _ = ghost.css()
     static_f, moving_f = main.css()
     style = f"{static_g}{static_f}@media (prefers-reduced-motion:no-preference){{{moving_f}}}{REDUCED_MOTION}"
-    return _document(
-        (x0, y0, width, height),
-        style,
-        floor + support_svg + ghost_svg + arrow + main_svg + _band_lines(props, placed) + _front_shapes(props),
-        title,
+    body = floor + support_svg + ghost_svg + arrow + main_svg + _band_lines(props, placed) + _front_shapes(props)
+    if spec.get("inset"):
+        body += _inset(spec["inset"], ghost_svg + main_svg, placed[-1], (x0, y0, width, height))
+    return _document((x0, y0, width, height), style, body, title)
+
+
+def _inset(inset: dict[str, Any], figure: str, end: dict[str, tuple[float, float]], box: tuple) -> str:
+    """A close-up circle in a top corner: the same figure (it moves in step) magnified about a joint,
+    for movements too small to read at full size (a chin tuck, a pelvic tilt)."""
+    x0, y0, width, height = box
+    radius = min(width, height) * 0.26
+    cx = x0 + radius + 6 if inset.get("corner", "right") == "left" else x0 + width - radius - 6
+    cy = y0 + radius + 6
+    jx, jy = end[inset["joint"]]
+    jy = -jy  # model y up -> SVG y down
+    jx += inset.get("dx", 0)
+    jy -= inset.get("dy", 0)
+    zoom = inset.get("zoom", 2.6)
+    clip = f"inset-{inset['joint']}"
+    return (
+        f'<defs><clipPath id="{clip}"><circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(radius)}"/></clipPath></defs>'
+        f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(radius)}" fill="#fff" stroke="{PROP}" stroke-width="2"/>'
+        f'<g clip-path="url(#{clip})" data-inset="{inset["joint"]}"><g transform="translate({_num(cx)} {_num(cy)}) '
+        f'scale({_num(zoom)}) translate({_num(-jx)} {_num(-jy)})">{figure}</g></g>'
+        f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(radius)}" fill="none" stroke="{PROP}" stroke-width="2"/>'
     )
 
 
