@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import Integer, bindparam, cast, event, func, literal
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.state import portal_state
@@ -199,4 +201,7 @@ def track_writes(app, engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn):
-        conn.info.pop("portal_written", None)
+        # A connection the database dropped cannot be asked for its info; a note left on it can
+        # only make a later commit forget a cache once too often, never serve a stale row.
+        with suppress(SQLAlchemyError):
+            conn.info.pop("portal_written", None)

@@ -170,13 +170,13 @@ def test_a_rotated_sign_in_is_listed_once_and_ends_from_the_account_page(client,
     browser = login_as(patient)
     page = browser.get("/account").get_data(as_text=True)
     assert page.count("Phone app") == 1
-    row = refresh_session(patient)
-    ended = browser.post(f"/account/sessions/{row.id}/end", data={"csrf_token": csrf_token(browser, "/account")})
+    row_id = refresh_session(patient).id  # the row goes: keep its id
+    ended = browser.post(f"/account/sessions/{row_id}/end", data={"csrf_token": csrf_token(browser, "/account")})
     assert ended.status_code == 302
     assert_problem(refresh(client, tokens), 401)
     assert_problem(client.get(f"{API}/me", headers=bearer(tokens)), 401)
     assert "Phone app" not in browser.get("/account").get_data(as_text=True)
-    assert _db.session.scalar(_db.select(_db.func.count(UserSession.id)).where(UserSession.parent_id == row.id)) == 0
+    assert _db.session.scalar(_db.select(_db.func.count(UserSession.id)).where(UserSession.parent_id == row_id)) == 0
 
 
 def test_sign_out_ends_the_rotated_sign_in(client, patient):
