@@ -34,6 +34,9 @@ class PatientSpec:
         default_factory=list
     )  # PSFS: per activity, (days after start, score)
     alert_tiers: list[str | None] = field(default_factory=list)  # the tier of each alert in ``alerts`` (None: none)
+    # hours to the acknowledgement of each alert in ``alerts`` (None: not acknowledged; a resolved
+    # alert without one was acknowledged when resolved, as the care rule does)
+    alert_acks: list[float | None] = field(default_factory=list)
 
     @property
     def start(self) -> date:
@@ -140,6 +143,8 @@ def build(
         for k, hours in enumerate(spec.alerts):
             opened = datetime.combine(start, datetime.min.time()) + timedelta(hours=10 + k)
             resolved = opened + timedelta(hours=hours) if hours is not None else None
+            ack = spec.alert_acks[k] if k < len(spec.alert_acks) else None
+            acknowledged = opened + timedelta(hours=ack) if ack is not None else resolved
             # A resolved alert holds no open slot; the ORM would put open_key's default in for None.
             db.session.execute(
                 db.insert(Alert).values(
@@ -148,6 +153,7 @@ def build(
                     severity=0,
                     opened_at=opened,
                     resolved_at=resolved,
+                    acknowledged_at=acknowledged,
                     tier=spec.alert_tiers[k] if k < len(spec.alert_tiers) else None,
                     open_key=None if resolved else 1,
                 )

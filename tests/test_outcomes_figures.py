@@ -163,6 +163,15 @@ def test_red_flag_alerts_by_tier(app):
     assert safety.by_tier == {"emergency": 1, "today": 2, "soon": 1}
 
 
+def test_red_flag_acknowledgement_times(app):
+    # Acknowledged after 0.5, 1 and 2 hours; one resolved after 3 hours unacknowledged (resolving
+    # acknowledged it then); one waiting, seen by nobody: left out of the times.
+    build([_patient(alerts=[4.0, 5.0, 6.0, 3.0, None], alert_acks=[0.5, 1.0, 2.0, None, None])])
+    safety = services.report(Filters(), TODAY).overall.safety
+    assert (safety.red_flags, safety.acknowledged, safety.resolved) == (5, 4, 4)
+    assert safety.median_ack_hours == pytest.approx(1.5)  # 0.5, 1, 2, 3
+
+
 def test_red_flag_resolution_times(app):
     specs = [_patient(alerts=[1.0, 5.0]), _patient(alerts=[2.0, None]), _patient(alerts=[3.0, 4.0])]
     build(specs)
@@ -270,7 +279,7 @@ def test_statement_count_does_not_grow_with_patients(app, queries):
 def _reference(specs: list[PatientSpec]) -> dict:
     """The overall figures, computed from the specs one day at a time."""
     active = dropped = 0
-    pain_pairs, peg_pairs, adherence, hours, psfs_pairs = [], [], [], [], []
+    pain_pairs, peg_pairs, adherence, hours, psfs_pairs, acks = [], [], [], [], [], []
     tiers = {"emergency": 0, "today": 0, "soon": 0}
     for spec in specs:
         days = {}
@@ -308,6 +317,10 @@ def _reference(specs: list[PatientSpec]) -> dict:
         if due:
             adherence.append((due, min(done, due)))
         hours += [h for h in spec.alerts if h is not None]
+        for k, resolved in enumerate(spec.alerts):
+            ack = spec.alert_acks[k] if k < len(spec.alert_acks) else None
+            if ack is not None or resolved is not None:
+                acks.append(ack if ack is not None else resolved)
         rated = [r for r in spec.activities if len(r) >= 2]
         if rated:
             psfs_pairs.append((sum(r[0][1] for r in rated), sum(r[-1][1] for r in rated), len(rated)))
@@ -355,7 +368,14 @@ def _reference(specs: list[PatientSpec]) -> dict:
             services.quantile(percents, 0.75),
             sum(1 for u, d in adherence if 10 * d >= 7 * u),
         ),
-        "safety": (sum(len(s.alerts) for s in specs), len(hours), services.quantile(hours, 0.5), tiers),
+        "safety": (
+            sum(len(s.alerts) for s in specs),
+            len(hours),
+            services.quantile(hours, 0.5),
+            tiers,
+            len(acks),
+            services.quantile(acks, 0.5),
+        ),
         "psfs": psfs(psfs_pairs),
     }
 
@@ -378,7 +398,7 @@ def _figures(group) -> dict:
         "pain": change(group.pain),
         "peg": change(group.peg),
         "adherence": (a.n, a.q1, a.median, a.q3, a.on_target),
-        "safety": (s.red_flags, s.resolved, s.median_resolve_hours, s.by_tier),
+        "safety": (s.red_flags, s.resolved, s.median_resolve_hours, s.by_tier, s.acknowledged, s.median_ack_hours),
         "psfs": change(group.psfs),
     }
 
@@ -412,6 +432,9 @@ patient_specs = st.builds(
         max_size=3,
     ),
     alert_tiers=st.lists(st.sampled_from(["emergency", "today", "soon", None]), max_size=4),
+    alert_acks=st.lists(
+        st.one_of(st.none(), st.floats(0.01, 48, allow_nan=False).map(lambda h: round(h, 2))), max_size=4
+    ),
 )
 
 

@@ -52,6 +52,8 @@ GROUP_COLUMNS = (
     "adherence_at_or_above_70_pct",
     "red_flag_alerts",
     *(f"red_flag_alerts_{tier.value}" for tier in TIERS_BY_RANK),
+    "red_flag_alerts_acknowledged",
+    "acknowledge_hours_median",
     "red_flag_alerts_resolved",
     "resolve_hours_median",
     "note",
@@ -102,8 +104,9 @@ def _group_cells(kind: str, group: Group) -> list:
     else:
         cells += [a.n] + [""] * 4
     s = group.safety
-    cells += [s.red_flags, *(s.by_tier[tier.value] for tier in TIERS_BY_RANK), s.resolved]
-    cells += [_r(s.median_resolve_hours) if s.shown else ""]
+    cells += [s.red_flags, *(s.by_tier[tier.value] for tier in TIERS_BY_RANK)]
+    cells += [s.acknowledged, _r(s.median_ack_hours) if s.ack_shown else ""]
+    cells += [s.resolved, _r(s.median_resolve_hours) if s.shown else ""]
     return cells + [""]
 
 

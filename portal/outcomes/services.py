@@ -25,8 +25,9 @@ The definitions (README, "Outcomes"):
   at least twice; improved when the mean rises by at least 2 points (the goals' own
   CHANGE_POINTS), worse when it falls by as much;
 - safety: red-flag alerts opened since the patient's start, by tier (an alert from before
-  tiers counts as Today, as its severity says), and the median hours
-  from opening to resolving the resolved ones.
+  tiers counts as Today, as its severity says), and the median hours from opening to the
+  acknowledgement (resolving acknowledges too) and to resolving, of those acknowledged and
+  resolved.
 
 A group, or a figure, counted over fewer than ``MIN_GROUP`` patients shows its n only.
 
@@ -461,10 +462,12 @@ _weekly_statement = KeptStatement(
 
 def _build_safety_statement(dialect: str):
     hours = _sql(dialect)["hours"].format(a="a.resolved_at", b="a.opened_at")
+    ack_hours = _sql(dialect)["hours"].format(a="a.acknowledged_at", b="a.opened_at")
     sql = f"""
 WITH {_cohort_sql(dialect)},
 flagged AS (
   SELECT a.id, a.tier, co.clinic_id, co.coach_id, co.program_id,
+         CASE WHEN a.acknowledged_at IS NOT NULL THEN {ack_hours} END AS ack_hours,
          CASE WHEN a.resolved_at IS NOT NULL THEN {hours} END AS resolve_hours
   FROM alert a JOIN cohort co ON co.patient_id = a.patient_id
   WHERE a.kind = '{AlertKind.RED_FLAG.value}' AND a.opened_at >= co.start_day
@@ -472,13 +475,14 @@ flagged AS (
 expanded AS (
   {_expanded("flagged", DIMENSIONS)}
 )"""  # noqa: S608 - constants only  # nosec B608
-    source, medians = _median_columns(dialect, ["resolve_hours"], "expanded")
+    source, medians = _median_columns(dialect, ["ack_hours", "resolve_hours"], "expanded")
     tiers = ", ".join(
         f"SUM(CASE WHEN COALESCE(tier, '{UNTIERED.value}') = '{tier.value}' THEN 1 ELSE 0 END) AS tier_{tier.value}"
         for tier in TIERS_BY_RANK
     )
     sql += f"""
-SELECT dim, gkey, COUNT(*) AS alerts, COUNT(resolve_hours) AS resolved, {tiers}, {medians}
+SELECT dim, gkey, COUNT(*) AS alerts, COUNT(ack_hours) AS acknowledged, COUNT(resolve_hours) AS resolved,
+  {tiers}, {medians}
 FROM {source}
 GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
@@ -580,12 +584,18 @@ class Safety:
     red_flags: int = 0
     resolved: int = 0
     median_resolve_hours: float | None = None
+    acknowledged: int = 0  # resolving acknowledges too (the care rule sets both)
+    median_ack_hours: float | None = None
     # tier value -> red-flag alerts, Emergency first (one opened before tiers existed counts as UNTIERED)
     by_tier: dict[str, int] = field(default_factory=lambda: {tier.value: 0 for tier in TIERS_BY_RANK})
 
     @property
     def shown(self) -> bool:
         return comparable(self.resolved)
+
+    @property
+    def ack_shown(self) -> bool:
+        return comparable(self.acknowledged)
 
 
 @dataclass
@@ -726,6 +736,8 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
                 red_flags=int(row["alerts"]),
                 resolved=int(row["resolved"] or 0),
                 median_resolve_hours=_float(row["resolve_hours_q50"]),
+                acknowledged=int(row["acknowledged"] or 0),
+                median_ack_hours=_float(row["ack_hours_q50"]),
                 by_tier={tier.value: int(row[f"tier_{tier.value}"] or 0) for tier in TIERS_BY_RANK},
             )
     # Adherence: the care rule's due and done per patient, grouped here.
