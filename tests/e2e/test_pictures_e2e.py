@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.axe import axe_violations, needs_axe
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +91,24 @@ def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_d
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     # Several items a page, as handouts do (the header and the safety box take part of the first and last).
     assert 1 <= pages <= n // 3 + 1
+
+
+@needs_axe
+def test_the_picture_pages_pass_axe(page, mobile_page, live_server):
+    """Today with its picture dialog open, My plan and the library at 360 px; the picker and All drawings at 1280 px."""
+    log_in(mobile_page, live_server, "patient2@example.com")
+    for path in ("/me/", "/me/plan", "/library/"):
+        mobile_page.goto(f"{live_server}{path}")
+        assert axe_violations(mobile_page) == [], path
+    mobile_page.goto(f"{live_server}/me/")
+    mobile_page.locator("li.card-item a[data-zoom]").first.click()
+    expect(mobile_page.locator("#picture-dialog")).to_be_visible()
+    assert axe_violations(mobile_page) == []
+    log_in(page, live_server, "coach@example.com")
+    page.goto(f"{live_server}/coach/")
+    page.locator("table.roster tbody a").first.click()
+    page.get_by_role("link", name="Add items").first.click()
+    page.wait_for_load_state("load")
+    assert axe_violations(page) == []
+    page.goto(f"{live_server}/library/drawings")
+    assert axe_violations(page) == []
