@@ -212,6 +212,8 @@ def test_an_escalated_alert_shows_to_every_coach_of_the_clinic_who_may_acknowled
     assert patient.name in inbox and "Escalated " in inbox
     assert "bladder" not in inbox.lower()  # not their patient: no symptoms shown
     assert 'data-badge="open_alerts">1<' in inbox
+    own = login_as(patient.coach).get("/coach/alerts").get_data(as_text=True)
+    assert 'data-badge="open_alerts">1<' in own  # the coach's own escalated alert is counted once
     assert patient.name not in login_as(elsewhere).get("/coach/alerts").get_data(as_text=True)
     assert _post(colleague_client, f"/coach/alerts/{alert.id}/acknowledge").status_code == 302
     db.session.refresh(alert)

@@ -640,11 +640,27 @@ def resolved_alerts_query(coach: User):
 # The coach's "Alerts" badge on every coach page (see navigation.register_badge) and the inbox's count:
 # the coach's id bound as ``user_id``.
 def _build_open_alert_count():
-    return (
+    """The coach's own patients' open alerts (through the coach index) plus the escalated open alerts of their
+    clinic's other patients (through the escalation index: few rows), as one sum: an OR of the two would make the
+    database look at every open alert on every coach page."""
+    coach = aliased(User)
+    coach_clinic = db.select(coach.clinic_id).where(coach.id == bindparam("user_id")).scalar_subquery()
+    own = (
         db.select(func.count(Alert.id))
         .join(User, User.id == Alert.patient_id)
-        .where(Alert.resolved_at.is_(None), _coach_sees(bindparam("user_id")))
+        .where(User.coach_id == bindparam("user_id"), Alert.resolved_at.is_(None))
     )
+    escalated = (
+        db.select(func.count(Alert.id))
+        .join(User, User.id == Alert.patient_id)
+        .where(
+            Alert.escalated_at.is_not(None),
+            Alert.resolved_at.is_(None),
+            or_(User.coach_id.is_(None), User.coach_id != bindparam("user_id")),
+            User.clinic_id == coach_clinic,
+        )
+    )
+    return db.select(own.scalar_subquery() + escalated.scalar_subquery())
 
 
 _open_alert_count = KeptStatement(_build_open_alert_count)

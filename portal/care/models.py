@@ -352,6 +352,8 @@ class Alert(db.Model):
     __table_args__ = (
         Index("ix_alert_patient_kind_open", "patient_id", "kind", "resolved_at"),
         Index("ix_alert_open_severity", "resolved_at", "severity", "opened_at"),
+        # Escalated alerts are few: every coach page counts the clinic's open ones through this.
+        Index("ix_alert_escalated", "escalated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
