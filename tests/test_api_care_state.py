@@ -147,3 +147,26 @@ def test_todays_statements_do_not_grow_with_items_or_pauses(app, client, make_us
         assert len(today["items"]) == size and today["safety"]["tier"] == "today"
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_the_coach_acknowledges_and_the_patient_sees_who_has_seen_it(
+    app, client, patient, coach, plan, phones, make_user
+):
+    me, staff = phones
+    _red_flag(client, me, rf_walking=True)
+    alert_id = _db.session.scalar(_db.select(Alert.id).where(Alert.patient_id == patient.id))
+    acknowledged = client.post(f"{API}/coach/alerts/{alert_id}/acknowledge", headers=staff)
+    assert acknowledged.status_code == 200
+    assert acknowledged.json["acknowledged_by"] == coach.name and acknowledged.json["acknowledged_at"]
+    safety = _today(client, me)["safety"]
+    assert safety["acknowledged_by"] == coach.name and safety["acknowledged_at"]
+    again = client.post(f"{API}/coach/alerts/{alert_id}/acknowledge", headers=staff)
+    assert again.status_code == 200 and again.json["acknowledged_at"] == acknowledged.json["acknowledged_at"]
+    other = bearer(sign_in(app.test_client(), make_user("coach")))
+    assert_problem(client.post(f"{API}/coach/alerts/{alert_id}/acknowledge", headers=other), 404)
+    client.post(f"{API}/coach/alerts/{alert_id}/resolve", json={"note": "Seen."}, headers=staff)
+    closed = client.post(f"{API}/coach/alerts/{alert_id}/acknowledge", headers=staff)
+    assert assert_problem(closed, 409)["code"] == "alert_closed"
+    assert "alert.acknowledge" in set(
+        _db.session.scalars(_db.select(AuditEvent.action).where(AuditEvent.actor_id == coach.id))
+    )

@@ -1,8 +1,8 @@
 """The phone app's view: a client generated from /api/v1/openapi.json by openapi-python-client, inside the
 test run, drives a patient's day and a coach's day against the app over HTTP (httpx's WSGI transport).
 
-Red flag -> paused items and the safety advice on Today -> the coach resolves with resume -> the items are
-back; marking the same count twice leaves one state; a retried message with an Idempotency-Key is sent
+Red flag -> paused items and the safety advice on Today -> the coach acknowledges (Today names them) ->
+resolves with resume -> the items are back; marking the same count twice leaves one state; a retried message with an Idempotency-Key is sent
 once; every error the client receives parses as a Problem with a documented code."""
 
 from __future__ import annotations
@@ -134,6 +134,9 @@ def test_a_patients_and_a_coachs_day_through_the_generated_client(app, generated
     assert row.urgent and row.unread_messages == 1
     alerts = _op(generated, "list_alerts").sync(client=staff)
     (alert,) = alerts.items
+    seen = _op(generated, "acknowledge_alert").sync(alert.id, client=staff)
+    assert isinstance(seen, models.Alert) and seen.acknowledged_by == coach.name
+    assert _op(generated, "get_today").sync(client=phone).safety.acknowledged_by == coach.name
     resolved = _op(generated, "resolve_alert").sync(
         alert.id, client=staff, body=models.Resolve(note="Called; seen at the clinic.", resume_exercises=True)
     )

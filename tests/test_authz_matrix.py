@@ -359,6 +359,7 @@ API_MATRIX: dict[tuple[str, str], tuple[Rule, dict | None]] = {
     ("api.patient_messages", "GET"): (Rule(API_COACH_OBJECT, _patient), None),
     ("api.send_patient_message", "POST"): (Rule(API_COACH_OBJECT, _patient), {"body": "Hello"}),
     ("api.list_alerts", "GET"): (Rule(API_COACHES), None),
+    ("api.acknowledge", "POST"): (Rule(API_COACH_OBJECT, _alert), None),
     ("api.pause_plan_item", "POST"): (Rule(API_COACH_OBJECT, _api_patient_item), {"reason": "Rest the knee"}),
     # Sorted after the pause above, so the item is paused when its resume runs (the other coach gets 404).
     ("api.resume_plan_item", "POST"): (Rule(API_COACH_OBJECT, _api_patient_item), None),

@@ -37,7 +37,15 @@ from portal.api.schemas import (
 from portal.auth.access import can_view_patient
 from portal.auth.models import Role, User
 from portal.care import pauses as pause_service
-from portal.care.alerts import AlertError, alert_history_query, open_alerts_query, resolve_alert, resume_exercises
+from portal.care.alerts import (
+    AlertError,
+    acknowledge_alert,
+    alert_history_query,
+    can_acknowledge,
+    open_alerts_query,
+    resolve_alert,
+    resume_exercises,
+)
 from portal.care.attention import order_by_attention
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, Alert
@@ -305,3 +313,32 @@ def resume_patient_exercises(patient_id: int):
     resumed = resume_exercises(patient, _coach())
     db.session.commit()
     return {"resumed": resumed}
+
+
+@bp.route("/coach/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@coach_only
+@bp.response(200, AlertSchema)
+@problems("alert_closed")
+@bp.doc(operationId="acknowledgeAlert")
+def acknowledge(alert_id: int):
+    """Say "I have seen this and I am contacting the patient" (as the alert's Acknowledge button).
+
+    The patient's Today then names the coach who has seen the report. Acknowledging twice keeps the
+    first acknowledgement; a resolved alert is 409 `alert_closed`. Who may: the patient's coach, and
+    once the alert is escalated every coach of the patient's clinic (anyone else: 404).
+    """
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound()
+    coach = _coach()
+    if not can_acknowledge(coach, alert):
+        if alert.is_open or not can_view_patient(coach, alert.patient):
+            raise NotFound()
+        return problem(409, _("This alert was already resolved."), code="alert_closed")
+    try:
+        acknowledge_alert(alert, coach)
+    except AlertError as error:
+        db.session.rollback()
+        return problem(409, str(error), code="alert_closed")
+    db.session.commit()
+    return present.alert(alert, alert.patient.name)

@@ -84,8 +84,6 @@ def safety(alert: Alert | None, clinic_phone: str | None, exercises_paused: bool
     if alert is None or not alert.tier:
         return None
     rule = TIER_RULES[Tier(alert.tier)]
-    acknowledged_at = getattr(alert, "acknowledged_at", None)
-    acknowledged_by = getattr(alert, "acknowledged_by", None)
     return {
         "alert_id": alert.id,
         "tier": rule.tier.value,
@@ -95,8 +93,8 @@ def safety(alert: Alert | None, clinic_phone: str | None, exercises_paused: bool
         "clinic_phone": clinic_phone,
         "exercises_paused": exercises_paused,
         "opened_at": alert.opened_at,
-        "acknowledged_by": acknowledged_by.name if acknowledged_by is not None else None,
-        "acknowledged_at": acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by.name if alert.acknowledged_by is not None else None,
+        "acknowledged_at": alert.acknowledged_at,
     }
 
 
@@ -158,4 +156,7 @@ def alert(row: Alert, patient_name: str) -> dict:
         "opened_at": row.opened_at,
         "resolved_at": row.resolved_at,
         "note": row.note or "",
+        "tier": row.tier,
+        "acknowledged_at": row.acknowledged_at,
+        "acknowledged_by": row.acknowledged_by.name if row.acknowledged_by is not None else None,
     }

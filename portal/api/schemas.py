@@ -407,6 +407,13 @@ class AlertSchema(Schema):
     opened_at = UtcDateTime(required=True)
     resolved_at = UtcDateTime(allow_none=True)
     note = fields.String(required=True)
+    tier = fields.String(
+        required=True, allow_none=True, metadata={"description": "A red flag's tier: emergency, today or soon"}
+    )
+    acknowledged_at = UtcDateTime(required=True, allow_none=True)
+    acknowledged_by = fields.String(
+        required=True, allow_none=True, metadata={"description": "The name of who acknowledged it"}
+    )
 
 
 class AlertPageSchema(Schema):
