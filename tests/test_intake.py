@@ -293,3 +293,30 @@ def test_change_against_the_first_rating_is_marked_at_two_points():
     assert not goal_service.GoalState(1, "Lifting", 4, None, 3, None).important
     assert goal_service.GoalState(1, "Lifting", 1, None, 3, None).important
     assert goal_service.GoalState(1, "Lifting", None, None, None, None).change is None
+
+
+def test_today_stays_flat_as_goals_are_rated(patient, patient_client, queries, db):
+    """The intake's state, the goals and their latest ratings come in one statement however many there are."""
+    goal = Goal(patient_id=patient.id, activity="Lifting")
+    db.session.add(goal)
+    db.session.flush()
+    today = patient_today(patient)
+    db.session.add(GoalRating(goal_id=goal.id, patient_id=patient.id, day=today, score=3))
+    db.session.commit()
+    patient_client.get("/me/")
+    with queries() as few:
+        patient_client.get("/me/")
+    for weeks in range(1, 20):
+        db.session.add(
+            GoalRating(goal_id=goal.id, patient_id=patient.id, day=today - timedelta(days=14 * weeks), score=2)
+        )
+    for activity in ("Sitting", "Walking"):
+        extra = Goal(patient_id=patient.id, activity=activity)
+        db.session.add(extra)
+        db.session.flush()
+        db.session.add(GoalRating(goal_id=extra.id, patient_id=patient.id, day=today, score=5))
+    db.session.commit()
+    with queries() as many:
+        html = patient_client.get("/me/").get_data(as_text=True)
+    assert "Walking" in html and "3 of 10" in html
+    assert len(many) == len(few)

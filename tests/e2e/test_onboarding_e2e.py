@@ -19,6 +19,7 @@ from portal.auth.models import Role, email_lookup
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.extensions import db
 from portal.timeutil import utcnow
+from tests.e2e.axe import AXE_JS, axe_violations
 from tests.e2e.conftest import DEMO_PASSWORD, log_in, log_out, submit
 
 pytestmark = pytest.mark.e2e
@@ -30,8 +31,11 @@ ADMIN = "admin@example.com"
 
 
 def shot(page, name: str) -> None:
+    """A screenshot of the page, and axe-core's WCAG A/AA check of it (when make test has installed axe-core)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"onboarding-{name}-{page.width_name}.png"), full_page=True)
+    if Path(AXE_JS).exists():
+        assert axe_violations(page) == [], name
 
 
 def _fits(page) -> bool:
