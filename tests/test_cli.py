@@ -33,6 +33,9 @@ def test_seed_demo_is_complete_and_idempotent(app, db):
         user = db.session.scalar(email_lookup(email))
         assert verify_password(user.password_hash, app.config["DEMO_PASSWORD"]), email
     assert counts["checkin"] > 0 and counts["plan"] >= len(patients) and counts["library_item"] >= 57
+    # Each clinic has its on-call contact (once, however often the seed runs), with a phone that passes the form.
+    for clinic in db.session.scalars(db.select(Clinic)):
+        assert [contact.phone[:6] for contact in clinic.on_call_contacts] == [clinic.phone[:6]]
 
 
 def test_create_user_prompts_for_the_password(app, db, clinic):

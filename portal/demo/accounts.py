@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app
 
 from portal.auth.accounts import create_account
-from portal.auth.models import Clinic, Role, User, email_lookup
+from portal.auth.models import Clinic, OnCallContact, Role, User, email_lookup
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.timeutil import DEFAULT_TIMEZONE
@@ -34,6 +34,13 @@ CLINICS = (
         "address": "5800 Granite Pkwy, Plano, TX",
     },
 )
+
+# Each demo clinic's on-call contact (fictional): emailed about Emergency alerts and escalations.
+ON_CALL = {
+    "Arlington": ("Dr. Elena Ortiz", "oncall.arlington@example.com", "(817) 555-0150"),
+    "Irving": ("Dr. Samuel Reyes", "oncall.irving@example.com", "(972) 555-0151"),
+    "Plano": ("Dr. Grace Liu", "oncall.plano@example.com", "(469) 555-0152"),
+}
 
 STAFF = (
     {"email": "admin@example.com", "name": "Dana Whitfield", "role": Role.ADMIN, "city": "Arlington"},
@@ -84,6 +91,9 @@ def seed_accounts() -> None:
             db.session.add(clinic)
             db.session.flush()
         clinics[spec["city"]] = clinic
+        if not clinic.on_call_contacts:
+            name, email, phone = ON_CALL[spec["city"]]
+            clinic.on_call_contacts.append(OnCallContact(name=name, email=email, phone=phone))
     for spec in STAFF:
         if db.session.scalar(email_lookup(spec["email"])) is None:
             user = create_account(
