@@ -6,7 +6,7 @@ The questions, their checks and saving live in portal.care.intake and portal.car
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -94,9 +94,7 @@ def intake_step(number: int):
     patient = current_user._get_current_object()
     record = intake_service.intake_for(patient.id)
     if intake_service.step(number) is None:
-        return render_template(
-            "errors/error.html", code=404, title=_("Page not found"), text=_("There is no such step.")
-        ), 404
+        abort(404)
     if not intake_service.is_open(record, number):
         if request.method == "GET":
             return redirect(url_for("patients.intake_step", number=intake_service.next_step(record)))
