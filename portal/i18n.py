@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, g, has_app_context, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import Domain, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 
 from portal.extensions import babel
+from portal.state import portal_state
 from portal.timeutil import DEFAULT_TIMEZONE
 
 # Shown in each language's own name, so a reader finds theirs.
@@ -120,9 +121,22 @@ def _template_ngettext(context, singular, plural, num):
     return _render_translations(context).ungettext(singular, plural, num)
 
 
+class _RequestDomain(Domain):
+    """Flask-Babel's message domain, its catalog kept per request and locale (in ``g``, under our
+    own name): a page asks for it a few hundred times (every ``_`` in Python and in an imported
+    macro, every lazy label), and Flask-Babel's own lookup rebuilds the locale's name each time."""
+
+    def get_translations(self):
+        return _per_locale("portal_translations", lambda _locale: Domain.get_translations(self))
+
+
 def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # One per app (its catalogs cache included); each request makes it the default through
+    # Flask-Babel's Domain.as_default().
+    domain = portal_state(app).i18n_domain = _RequestDomain()
+    app.before_request(domain.as_default)
     app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
     # Jinja's ``_`` is an alias that looks ``gettext`` up and calls it on every use; a page calls
     # it a few hundred times, so it is Jinja's own newstyle ``gettext`` itself.
