@@ -62,6 +62,9 @@ def test_csv_export_is_a_zip_of_tables(db, patient, coach, patient_client):
     assert set(archive.namelist()) == {
         "profile.csv",
         "consents.csv",
+        "intake.csv",
+        "goals.csv",
+        "goal_ratings.csv",
         "plans.csv",
         "plan_items.csv",
         "plan_item_pauses.csv",

@@ -320,3 +320,22 @@ def test_today_stays_flat_as_goals_are_rated(patient, patient_client, queries, d
         html = patient_client.get("/me/").get_data(as_text=True)
     assert "Walking" in html and "3 of 10" in html
     assert len(many) == len(few)
+
+
+def test_intake_and_goals_are_in_the_patients_own_exports(patient, patient_client, db):
+    import io
+    import json
+    import zipfile
+
+    token = _through(patient_client, 4)
+    _post(patient_client, 5, _goals_form(("Lifting my grandson", "3"), ("Sitting through church", "5")), token)
+    data = json.loads(patient_client.get("/me/export.json").get_data(as_text=True))
+    assert data["intake"]["answers"]["where"] == "low_back" and data["intake"]["finished_at"]
+    assert [g["activity"] for g in data["goals"]] == ["Lifting my grandson", "Sitting through church"]
+    assert [(r["activity"], r["rating"]) for r in data["goal_ratings"]] == [
+        ("Lifting my grandson", 3),
+        ("Sitting through church", 5),
+    ]
+    archive = zipfile.ZipFile(io.BytesIO(patient_client.get("/me/export-csv.zip").data))
+    assert "worse,sitting; bending" in archive.read("intake.csv").decode("utf-8-sig")
+    assert archive.read("goal_ratings.csv").decode("utf-8-sig").startswith("goal_id,activity,day,rating")

@@ -1,4 +1,4 @@
-"""A patient's own data (profile, consents, plans, check-ins, item logs, weekly checks) as JSON or CSV.
+"""A patient's own data (profile, intake, goals, consents, plans, check-ins, item logs, weekly checks) as JSON or CSV.
 
 Each table is read in one query, so an export costs the same few queries for a
 week of data or for years of it. CSV comes as a ZIP with one file per table
@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.auth.models import Clinic, User
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, WeeklyOutcome
-from portal.care.onboarding_models import Consent
+from portal.care.onboarding_models import Consent, Goal, GoalRating, Intake
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.csvutil import csv_text
 from portal.exercises.models import LibraryItem
@@ -50,6 +50,9 @@ PLAN_ITEM_COLUMNS = (
 )
 PAUSE_COLUMNS = ("plan_item_id", "item", "paused_from", "paused_until", "reason")
 ITEM_LOG_COLUMNS = ("day", "plan_item_id", "item", "done", "pain_during", "note")
+INTAKE_COLUMNS = ("question", "answer")
+GOAL_COLUMNS = ("goal_id", "activity", "created_at", "retired_at")
+GOAL_RATING_COLUMNS = ("goal_id", "activity", "day", "rating")
 CONSENT_COLUMNS = ("document", "version", "language", "given_at", "ip", "clinic")
 OUTCOME_COLUMNS = ("week_start", "pain_average", "enjoyment_interference", "activity_interference", "peg_score")
 
@@ -111,8 +114,37 @@ def collect(patient: User) -> dict[str, Any]:
         db.select(Consent, Clinic.name).join(Clinic, Clinic.id == Consent.clinic_id)
         .where(Consent.patient_id == patient.id).order_by(Consent.given_at, Consent.id)
     ).all()  # fmt: skip
+    intake = db.session.scalar(db.select(Intake).where(Intake.patient_id == patient.id))
+    goal_rows = db.session.execute(
+        db.select(Goal, GoalRating).outerjoin(GoalRating, GoalRating.goal_id == Goal.id)
+        .where(Goal.patient_id == patient.id).order_by(Goal.id, GoalRating.day)
+    ).all()  # fmt: skip
+    goals: dict[int, Goal] = {goal.id: goal for goal, _rating in goal_rows}
     return {
         "profile": profile,
+        # "About your back": each answer as stored (choice codes, lists, 0-10 numbers, safety yes/no).
+        "intake": {
+            "answers": dict(intake.answers or {}),
+            "steps_done": intake.steps_done,
+            "started_at": _plain(intake.started_at),
+            "finished_at": _plain(intake.finished_at),
+        }
+        if intake is not None
+        else None,
+        "goals": [
+            {
+                "goal_id": goal.id,
+                "activity": goal.activity,
+                "created_at": _plain(goal.created_at),
+                "retired_at": _plain(goal.retired_at),
+            }
+            for goal in goals.values()
+        ],
+        "goal_ratings": [
+            {"goal_id": goal.id, "activity": goal.activity, "day": _plain(rating.day), "rating": rating.score}
+            for goal, rating in goal_rows
+            if rating is not None
+        ],
         # What the patient agreed to before starting: each document's version, when, from where, in which language.
         "consents": [
             {
@@ -198,12 +230,25 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return csv_text(columns, ([row.get(name) for name in columns] for row in rows))
 
 
+def _intake_rows(intake: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The intake's answers one per row (a list of choices joined with "; ")."""
+    if intake is None:
+        return []
+    return [
+        {"question": name, "answer": "; ".join(map(str, value)) if isinstance(value, list) else value}
+        for name, value in intake["answers"].items()
+    ]
+
+
 def to_csv_zip(data: dict[str, Any]) -> bytes:
     """One CSV per table, zipped."""
     profile = data["profile"]
     files = {
         "profile.csv": _csv(tuple(profile), [profile]),
         "consents.csv": _csv(CONSENT_COLUMNS, data["consents"]),
+        "intake.csv": _csv(INTAKE_COLUMNS, _intake_rows(data["intake"])),
+        "goals.csv": _csv(GOAL_COLUMNS, data["goals"]),
+        "goal_ratings.csv": _csv(GOAL_RATING_COLUMNS, data["goal_ratings"]),
         "plans.csv": _csv(PLAN_COLUMNS, data["plans"]),
         "plan_items.csv": _csv(PLAN_ITEM_COLUMNS, data["plan_items"]),
         "plan_item_pauses.csv": _csv(PAUSE_COLUMNS, data["plan_item_pauses"]),
