@@ -230,8 +230,9 @@ def run_wrk(
     body: str = "",
     duration: int | None = None,
     connections: int = 0,
+    timeout_s: int = 10,
 ) -> dict:
-    cmd = ["wrk", "-t1", f"-c{connections or CONNECTIONS}", f"-d{duration or DURATION}s", "--timeout", "10s", "-s",
+    cmd = ["wrk", "-t1", f"-c{connections or CONNECTIONS}", f"-d{duration or DURATION}s", "--timeout", f"{timeout_s}s", "-s",
            str(BENCH / "wrk" / "report.lua")]  # fmt: skip
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
@@ -298,7 +299,7 @@ def measure(target: Target, cookie: str, cpu_pids=None, engine: str = "") -> Res
         method=target.method,
         body=target.body,
         connections=target.connections,
-        timeout_s=REPORT_TIMEOUT_S if report else 5,
+        timeout_s=REPORT_TIMEOUT_S if report else 10,
     )
     # CPU per request, of the app's workers and of their PostgreSQL backends (SQLite runs
     # inside the workers): unlike req/s, it hardly moves when other work competes for the CPUs.
