@@ -376,6 +376,13 @@ def _routes(app: Flask) -> set[tuple[str, str]]:
     }
 
 
+@pytest.fixture(autouse=True)
+def empty_fhir_export_folder(app, tmp_path, monkeypatch):
+    """The bulk-export download is a 404 until an export ran: each test gets an empty export folder
+    (the FHIR tests, in the same worker, leave their files in the shared one)."""
+    monkeypatch.setitem(app.config, "FHIR_EXPORT_DIR", str(tmp_path / "fhir-export"))
+
+
 def test_every_route_is_in_the_matrix(app):
     routes = _routes(app)
     missing = sorted(routes - MATRIX.keys())
