@@ -115,6 +115,14 @@ class Config:
 
     # The worker (`flask worker`, started by `make run`): how often each of its jobs runs, in seconds.
     OUTBOX_SECONDS = _int("OUTBOX_SECONDS", 10)
+    # Text messages through a Twilio-compatible API (README: "Text reminders"); unset: texts stay queued.
+    SMS_API_URL = os.environ.get("SMS_API_URL", "https://api.twilio.com")
+    SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
+    SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
+    SMS_FROM = os.environ.get("SMS_FROM", "")
+    SMS_TIMEOUT = _int("SMS_TIMEOUT", 10)
+    # The public URL of /sms/inbound as the provider calls it (behind a proxy); unset: the request's URL.
+    SMS_INBOUND_URL = os.environ.get("SMS_INBOUND_URL", "")
     ESCALATION_CHECK_SECONDS = _int("ESCALATION_CHECK_SECONDS", 30)
     ALERTS_SCAN_SECONDS = _int("ALERTS_SCAN_SECONDS", 3600)
     REMINDERS_SECONDS = _int("REMINDERS_SECONDS", 300)
@@ -153,6 +161,9 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"
     MAIL_SERVER = ""
+    # Texts go nowhere unless a test points these at its fake provider.
+    SMS_API_URL = "http://127.0.0.1:9"
+    SMS_ACCOUNT_SID = SMS_AUTH_TOKEN = SMS_FROM = SMS_INBOUND_URL = ""
     # The links tests expect, whatever port a developer's shell exports.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
 

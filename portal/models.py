@@ -19,3 +19,4 @@ from portal.care.onboarding_models import Consent, ConsentText, Goal, GoalRating
 from portal.exercises.models import LibraryItem, LibraryItemTranslation  # noqa: F401
 from portal.mail import OutboundEmail  # noqa: F401
 from portal.messaging.models import Message, ReminderSent  # noqa: F401
+from portal.messaging.texts import OutboundText, TextCode, TextSubscription  # noqa: F401

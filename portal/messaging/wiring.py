@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal.extensions import csrf
 from portal.jobs import register_job
-from portal.messaging import services, views
+from portal.messaging import services, texts, views
 from portal.messaging.blueprint import bp
 from portal.messaging.cli import reminders_group
 from portal.messaging.reminders import send_all_reminders
+from portal.messaging.text_views import inbound, texts_bp
 from portal.navigation import register_badge
 
 VIEW_MODULES = (views,)  # each adds its routes to ``bp``
 
 
 def init_app(app: Flask) -> None:
-    """The message pages under /messages, the unread badge and `flask reminders`."""
+    """The message pages under /messages, text reminders (/me/texts, /sms/inbound), the unread badge,
+    `flask reminders` and the worker's reminder and text outbox jobs."""
     app.register_blueprint(bp, url_prefix="/messages")
+    app.register_blueprint(texts_bp)
+    csrf.exempt(inbound)  # the provider signs its requests (X-Twilio-Signature) instead
     register_badge(app, "unread_messages", services.unread_count_statement)
     app.cli.add_command(reminders_group)
     register_job(
@@ -25,4 +30,11 @@ def init_app(app: Flask) -> None:
         send_all_reminders,
         seconds=app.config["REMINDERS_SECONDS"],
         description="check-in and plan reminders (as `flask reminders send`)",
+    )
+    register_job(
+        app,
+        "text_outbox",
+        texts.deliver_due_texts,
+        seconds=app.config["OUTBOX_SECONDS"],
+        description="send queued text messages that are due (new ones, and retries of failed ones)",
     )

@@ -1,0 +1,178 @@
+"""Text reminders: the patient's opt-in with a code (account page, section "Reminders") and the provider's
+signed inbound replies (STOP, START, HELP) at /sms/inbound."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.auth.models import User
+from portal.extensions import db
+from portal.messaging import texts
+from portal.messaging.text_forms import TextOffForm, TextStartForm, TextTestForm, TextVerifyForm
+
+texts_bp = Blueprint("texts", __name__)
+
+
+@texts_bp.app_context_processor
+def text_reminder_helpers():
+    """Lets the account page include templates/messaging/_texts.html."""
+    return {"text_reminders": _section_data}
+
+
+def _section_data(forms: dict | None = None) -> dict:
+    forms = forms or {}
+    return {
+        "subscription": texts.subscription_for(current_user),
+        "has_phone": texts.e164(current_user.phone) is not None,
+        "start_form": forms.get("start") or TextStartForm(prefix="txstart", formdata=None),
+        "verify_form": forms.get("verify") or TextVerifyForm(prefix="txverify", formdata=None),
+        "test_form": forms.get("test") or TextTestForm(prefix="txtest", formdata=None),
+        "off_form": forms.get("off") or TextOffForm(prefix="txoff", formdata=None),
+    }
+
+
+def _patient() -> User:
+    if not current_user.is_patient:
+        abort(403)
+    return current_user._get_current_object()
+
+
+def _again(forms: dict, status: int):
+    """The reminders page with the errors beside their fields."""
+    return render_template("messaging/texts.html", texts=_section_data(forms)), status
+
+
+def _send_after_response(*queued: texts.OutboundText) -> None:
+    ids = [t.id for t in queued]
+    app = current_app._get_current_object()
+
+    @after_this_request
+    def _on_close(response: Response) -> Response:
+        def deliver() -> None:
+            with app.app_context():
+                try:
+                    texts.deliver_texts_now(ids)
+                except Exception:  # noqa: BLE001 - the response is sent; the outbox keeps the text
+                    current_app.logger.exception("Sending texts after the response failed; they stay queued")
+                finally:
+                    db.session.remove()
+
+        response.call_on_close(deliver)
+        return response
+
+
+@texts_bp.route("/me/texts", methods=["GET"])
+@login_required
+def reminders():
+    _patient()
+    return render_template("messaging/texts.html", texts=_section_data())
+
+
+@texts_bp.route("/me/texts/code", methods=["POST"])
+@login_required
+def send_code():
+    user = _patient()
+    form = TextStartForm(prefix="txstart")
+    if not form.validate_on_submit():
+        return _again({"start": form}, 400)
+    try:
+        queued = texts.start_verification(user)
+    except texts.TextError as exc:
+        form.submit.errors = [str(exc)]
+        return _again({"start": form}, exc.status)
+    audit.record("texts.code_sent", user)
+    db.session.commit()
+    _send_after_response(queued)
+    flash(_("We sent a code to your phone. Enter it below to turn on text reminders."), "success")
+    return redirect(url_for("texts.reminders"))
+
+
+@texts_bp.route("/me/texts/verify", methods=["POST"])
+@login_required
+def verify():
+    user = _patient()
+    form = TextVerifyForm(prefix="txverify")
+    if not form.validate_on_submit():
+        return _again({"verify": form}, 400)
+    try:
+        texts.verify_code(user, form.code.data)
+    except texts.TextError as exc:
+        db.session.commit()  # a wrong try counts
+        form.code.errors = [str(exc)]
+        return _again({"verify": form}, exc.status)
+    audit.record("texts.on", user)
+    db.session.commit()
+    flash(_("Text reminders are on."), "success")
+    return redirect(url_for("texts.reminders"))
+
+
+@texts_bp.route("/me/texts/test", methods=["POST"])
+@login_required
+def send_test():
+    user = _patient()
+    form = TextTestForm(prefix="txtest")
+    if not form.validate_on_submit():
+        return _again({"test": form}, 400)
+    try:
+        queued = texts.test_text(user)
+    except texts.TextError as exc:
+        form.submit.errors = [str(exc)]
+        return _again({"test": form}, exc.status)
+    db.session.commit()
+    _send_after_response(queued)
+    flash(_("We sent a test text to your phone."), "success")
+    return redirect(url_for("texts.reminders"))
+
+
+@texts_bp.route("/me/texts/off", methods=["POST"])
+@login_required
+def turn_off():
+    user = _patient()
+    form = TextOffForm(prefix="txoff")
+    if not form.validate_on_submit():
+        return _again({"off": form}, 400)
+    sub = texts.subscription_for(user)
+    if sub is not None and sub.enabled:
+        texts.set_enabled(sub, False)
+        audit.record("texts.off", user)
+        db.session.commit()
+    flash(_("Text reminders are off."), "success")
+    return redirect(url_for("texts.reminders"))
+
+
+@texts_bp.route("/sms/inbound", methods=["POST"])
+def inbound():
+    """A reply from the provider, signed with our auth token; anything unsigned or forged is 403."""
+    params = {key: request.form.get(key, "") for key in request.form}
+    url = current_app.config.get("SMS_INBOUND_URL") or request.url
+    if not texts.signature_valid(url, params, request.headers.get("X-Twilio-Signature")):
+        abort(403)
+    number = texts.e164(params.get("From", ""))
+    if number is None:
+        return Response(_twiml(None), mimetype="text/xml")
+    answer = texts.handle_reply(number, params.get("Body", ""), lambda user_id: db.session.get(User, user_id))
+    db.session.commit()
+    return Response(_twiml(answer), mimetype="text/xml")
+
+
+def _twiml(answer: str | None) -> str:
+    """The provider's reply format: one <Message> with the answer, or none."""
+    if not answer:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(answer)}</Message></Response>'

@@ -1,0 +1,345 @@
+"""Text messages (SMS): a patient's opt-in, its verification codes, the text outbox and the provider.
+
+Texts go out like emails do: a row in ``outbound_text`` stored in the caller's transaction, sent by the
+worker's ``text_outbox`` job (or right after the response), each row claimed with an atomic conditional
+UPDATE so two workers never send one text twice. Bodies are generic: never a symptom, a score or an item name.
+
+The provider is Twilio-compatible: ``POST {SMS_API_URL}/2010-04-01/Accounts/{SMS_ACCOUNT_SID}/Messages.json``
+with HTTP Basic auth and the form fields To, From, Body. Replies come back signed (``X-Twilio-Signature``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+
+import phonenumbers
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import ForeignKey, Index, String, Text, func, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.forms import PHONE_REGION
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_WRONG_TRIES = 5
+CODES_PER_HOUR = 3
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)  # longer than SMS_TIMEOUT
+
+
+class TextSubscription(db.Model):
+    """A patient's text reminders: the verified number, and whether texts are on (STOP turns them off)."""
+
+    __tablename__ = "text_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    enabled: Mapped[bool] = mapped_column(default=True)
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TextCode(db.Model):
+    """A 6-digit code sent to a number; stored only as a keyed hash. Locked after MAX_WRONG_TRIES."""
+
+    __tablename__ = "text_code"
+    __table_args__ = (Index("ix_text_code_phone_created", "phone", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    wrong_tries: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]
+
+
+class OutboundText(db.Model):
+    """A text waiting to go out; a failed send stays queued and is retried with backoff."""
+
+    __tablename__ = "outbound_text"
+    __table_args__ = (Index("ix_outbound_text_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class TextError(ValueError):
+    """A request about texts that cannot be done; ``str()`` is the message for the person, ``status`` its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --- numbers and codes ---------------------------------------------------------
+
+
+def e164(phone: str) -> str | None:
+    """The phone on file in E.164 ("+12145550100"), or None when it is not a valid number."""
+    try:
+        parsed = phonenumbers.parse(phone or "", PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _hash_code(code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"text-code:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def subscription_for(user) -> TextSubscription | None:
+    return db.session.scalar(db.select(TextSubscription).where(TextSubscription.user_id == user.id))
+
+
+def start_verification(user) -> OutboundText:
+    """Queue a new 6-digit code to the user's phone on file (caller commits and delivers).
+
+    Raises TextError without a valid phone, or when the number had CODES_PER_HOUR codes in the last hour.
+    """
+    number = e164(user.phone)
+    if number is None:
+        raise TextError(_("Add a mobile phone number to your profile first (ask your clinic to update it)."))
+    now = utcnow()
+    recent = db.session.scalar(
+        db.select(func.count())
+        .select_from(TextCode)
+        .where(TextCode.phone == number, TextCode.created_at > now - timedelta(hours=1))
+    )
+    if recent >= CODES_PER_HOUR:
+        raise TextError(_("Too many codes were sent to this number. Please try again in an hour."), 429)
+    code = f"{secrets.randbelow(10**6):06d}"
+    db.session.add(
+        TextCode(
+            user_id=user.id, phone=number, code_hash=_hash_code(code), created_at=now, expires_at=now + CODE_LIFETIME
+        )
+    )
+    with force_locale(user.language or "en"):
+        body = _("Your Holistiq Coach code is %(code)s. It expires in 10 minutes.", code=code)
+    return queue_text(number, body)
+
+
+def verify_code(user, code: str) -> TextSubscription:
+    """Check the code against the user's newest one; turns texts on. Raises TextError (wrong, expired, locked).
+
+    A wrong try is counted in the caller's transaction: the caller commits on failure too.
+    """
+    now = utcnow()
+    row = db.session.scalar(
+        db.select(TextCode)
+        .where(TextCode.user_id == user.id, TextCode.used_at.is_(None))
+        .order_by(TextCode.created_at.desc(), TextCode.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise TextError(_('Ask for a code first with "Text me reminders".'))
+    if row.wrong_tries >= MAX_WRONG_TRIES:
+        raise TextError(_("This code is locked after too many wrong tries. Ask for a new code."))
+    if row.expires_at <= now:
+        raise TextError(_("This code has expired. Ask for a new code."))
+    if not hmac.compare_digest(row.code_hash, _hash_code(code)):
+        row.wrong_tries += 1
+        if row.wrong_tries >= MAX_WRONG_TRIES:
+            raise TextError(_("This code is locked after too many wrong tries. Ask for a new code."))
+        raise TextError(_("This code is not right. Check the text and try again."))
+    row.used_at = now
+    sub = subscription_for(user)
+    if sub is None:
+        sub = TextSubscription(user_id=user.id, phone=row.phone)
+        db.session.add(sub)
+    sub.phone, sub.enabled, sub.verified_at = row.phone, True, now
+    return sub
+
+
+def set_enabled(sub: TextSubscription, enabled: bool) -> None:
+    sub.enabled = enabled
+
+
+def test_text(user) -> OutboundText:
+    """Queue a test text to the user's verified number (texts must be on). Raises TextError otherwise."""
+    sub = subscription_for(user)
+    if sub is None or not sub.enabled:
+        raise TextError(_("Turn on text reminders first."))
+    with force_locale(user.language or "en"):
+        body = _("Holistiq Coach: this is a test text. Your reminders will come to this number.")
+    return queue_text(sub.phone, body)
+
+
+def queue_text(to: str, body: str) -> OutboundText:
+    """Add a text to the outbox in the caller's transaction."""
+    text = OutboundText(to_number=to, body=body)
+    db.session.add(text)
+    return text
+
+
+# --- inbound replies -------------------------------------------------------------
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's request signature: base64(HMAC-SHA1(auth token, full URL + each sorted parameter's name+value))."""
+    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_valid(url: str, params: dict[str, str], signature: str | None) -> bool:
+    token = current_app.config.get("SMS_AUTH_TOKEN") or ""
+    if not token or not signature:
+        return False
+    return hmac.compare_digest(twilio_signature(token, url, params), signature)
+
+
+def handle_reply(from_number: str, body: str, users_by_id) -> str | None:
+    """STOP / START / HELP from a number; returns the answer to send (None: nothing to answer).
+
+    ``users_by_id(user_id)`` returns the user (its language and clinic phone). Caller commits.
+    """
+    word = (body or "").strip().split(" ")[0].upper() if body else ""
+    sub = db.session.scalar(db.select(TextSubscription).where(TextSubscription.phone == from_number))
+    user = users_by_id(sub.user_id) if sub is not None else None
+    language = (user.language if user is not None else None) or "en"
+    with force_locale(language):
+        if word in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"):
+            if sub is not None:
+                sub.enabled = False
+            return _("Holistiq Coach: you will get no more texts. Reply START to turn them back on.")
+        if word in ("START", "UNSTOP", "YES"):
+            if sub is None:
+                return None
+            sub.enabled = True
+            return _("Holistiq Coach: texts are on again. Reply STOP to turn them off.")
+        if word in ("HELP", "INFO"):
+            phone = user.clinic_phone if user is not None else None
+            if phone:
+                return _(
+                    "Holistiq Coach reminders. Questions? Call your clinic at %(phone)s. Reply STOP to stop.",
+                    phone=phone,
+                )
+            return _("Holistiq Coach reminders. Questions? Call your clinic. Reply STOP to stop.")
+    return None
+
+
+# --- delivery ----------------------------------------------------------------------
+
+
+class TwilioProvider:
+    """Sends one text through a Twilio-compatible API (urllib: no extra dependency)."""
+
+    def __init__(self, config) -> None:
+        self.base = (config.get("SMS_API_URL") or "https://api.twilio.com").rstrip("/")
+        self.sid = config.get("SMS_ACCOUNT_SID") or ""
+        self.token = config.get("SMS_AUTH_TOKEN") or ""
+        self.sender = config.get("SMS_FROM") or ""
+        self.timeout = config.get("SMS_TIMEOUT", 10)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.sid and self.token and self.sender)
+
+    def send(self, to: str, body: str) -> None:
+        """Raises OSError (urllib's errors are OSErrors) when the provider does not accept the text."""
+        url = f"{self.base}/2010-04-01/Accounts/{urllib.parse.quote(self.sid, safe='')}/Messages.json"
+        data = urllib.parse.urlencode({"To": to, "From": self.sender, "Body": body}).encode()
+        request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 - SMS_API_URL is operator config
+        basic = base64.b64encode(f"{self.sid}:{self.token}".encode()).decode()
+        request.add_header("Authorization", f"Basic {basic}")
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - SMS_API_URL is operator config
+            response.read()
+
+
+def provider():
+    return TwilioProvider(current_app.config)
+
+
+def deliver_text(text: OutboundText) -> bool:
+    """Try to send one claimed text; record the outcome and commit. Never raises. Bodies are never logged."""
+    sender = provider()
+    if not sender.configured:
+        log.warning("SMS_ACCOUNT_SID, SMS_AUTH_TOKEN or SMS_FROM is not set; text %s stays queued", text.id)
+        return False
+    try:
+        sender.send(text.to_number, text.body)
+    except (OSError, ValueError) as exc:
+        text.attempts += 1
+        text.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(text.attempts - 1, 10))
+        text.last_error = type(exc).__name__
+        db.session.commit()
+        log.warning("Text %s not sent (attempt %s): %s", text.id, text.attempts, type(exc).__name__)
+        return False
+    text.sent_at = utcnow()
+    text.attempts += 1
+    db.session.commit()
+    return True
+
+
+def _claim(text_id: int) -> bool:
+    """Claim a due text for this worker (an atomic conditional UPDATE); False if another has it."""
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboundText)
+        .where(OutboundText.id == text_id, OutboundText.sent_at.is_(None), OutboundText.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver_due_texts(limit: int = 200) -> tuple[int, int]:
+    """One round of the text outbox job: send due texts, each claimed first; (sent, failed)."""
+    ids = db.session.scalars(
+        db.select(OutboundText.id)
+        .where(
+            OutboundText.sent_at.is_(None),
+            OutboundText.next_attempt_at <= utcnow(),
+            OutboundText.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboundText.id)
+        .limit(limit)
+    ).all()
+    sent = failed = 0
+    for text_id in ids:
+        if not _claim(text_id):
+            continue
+        text = db.session.get(OutboundText, text_id)
+        db.session.refresh(text)
+        if deliver_text(text):
+            sent += 1
+        else:
+            failed += 1
+            break
+    return sent, failed
+
+
+def deliver_texts_now(ids: list[int]) -> None:
+    """Deliver these committed texts at once (each claimed first, so the worker never sends it too)."""
+    for text_id in ids:
+        if _claim(text_id):
+            text = db.session.get(OutboundText, text_id)
+            db.session.refresh(text)
+            deliver_text(text)
