@@ -86,13 +86,18 @@ def _handler(provider: FakeSMSProvider) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def start_fake_provider() -> FakeSMSProvider:
+    """A fake provider serving on a free port of 127.0.0.1 until ``provider.server.shutdown()``."""
+    provider = FakeSMSProvider(SID, TOKEN)
+    provider.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
+    threading.Thread(target=provider.server.serve_forever, daemon=True).start()
+    return provider
+
+
 @pytest.fixture(name="sms_provider")
 def sms_provider_fixture(app) -> Iterator[FakeSMSProvider]:
     """A running fake provider, and the app's SMS_* settings pointed at it for this test."""
-    provider = FakeSMSProvider(SID, TOKEN)
-    provider.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    thread = threading.Thread(target=provider.server.serve_forever, daemon=True)
-    thread.start()
+    provider = start_fake_provider()
     saved = {k: app.config.get(k) for k in ("SMS_API_URL", "SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM")}
     app.config.update(SMS_API_URL=provider.url, SMS_ACCOUNT_SID=SID, SMS_AUTH_TOKEN=TOKEN, SMS_FROM=SENDER)
     try:

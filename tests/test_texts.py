@@ -262,3 +262,13 @@ def test_a_claimed_text_is_not_sent_by_a_second_worker(texter_client, sms_provid
     db.session.commit()
     assert texts._claim(row.id)
     assert not texts._claim(row.id)  # the second worker's claim fails while the first holds it
+
+
+def test_stop_speaks_for_every_patient_on_that_number(app, make_user, coach, login_as, sms_provider):
+    first, second = (make_user(coach=coach, phone=PHONE) for _ in range(2))
+    for user in (first, second):
+        _turn_on(login_as(user), sms_provider)
+    params = {"From": E164, "To": SENDER, "Body": "Stop"}
+    response = app.test_client().post("/sms/inbound", data=params, headers={"X-Twilio-Signature": _sign(params)})
+    assert response.status_code == 200
+    assert not _subscription(first).enabled and not _subscription(second).enabled

@@ -219,18 +219,22 @@ def handle_reply(from_number: str, body: str, users_by_id) -> str | None:
     ``users_by_id(user_id)`` returns the user (its language and clinic phone). Caller commits.
     """
     word = (body or "").strip().split(" ")[0].upper() if body else ""
-    sub = db.session.scalar(db.select(TextSubscription).where(TextSubscription.phone == from_number))
-    user = users_by_id(sub.user_id) if sub is not None else None
+    # One phone may be on file for two patients (a family): a reply speaks for the number, so for each of them.
+    subs = db.session.scalars(
+        db.select(TextSubscription).where(TextSubscription.phone == from_number).order_by(TextSubscription.id)
+    ).all()
+    user = users_by_id(subs[0].user_id) if subs else None
     language = (user.language if user is not None else None) or "en"
     with force_locale(language):
         if word in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"):
-            if sub is not None:
+            for sub in subs:
                 sub.enabled = False
             return _("Holistiq Coach: you will get no more texts. Reply START to turn them back on.")
         if word in ("START", "UNSTOP", "YES"):
-            if sub is None:
+            if not subs:
                 return None
-            sub.enabled = True
+            for sub in subs:
+                sub.enabled = True
             return _("Holistiq Coach: texts are on again. Reply STOP to turn them off.")
         if word in ("HELP", "INFO"):
             phone = user.clinic_phone if user is not None else None
