@@ -31,7 +31,7 @@ from tests.servers import ROOT, AppServer, form_token, once_per_run, post_login,
 
 pytestmark = once_per_run
 ADMIN, PATIENT = "fx.admin@example.org", "fx.patient@example.org"
-PATIENTS, DAYS = 130, 365  # 47,450 check-ins: about 140,000 Observations, ~70 MB
+PATIENTS, DAYS = 130, 365  # 47,450 check-ins: about 190,000 Observations
 NDJSON = "application/fhir+ndjson"
 
 
@@ -166,7 +166,7 @@ def test_admin_downloads_the_export_streamed_with_the_bulk_data_type(server, adm
     grown_mb = (_peak_rss_kb(worker) - before) / 1024
     print(f"Observation.ndjson: {size / 1e6:.1f} MB in {chunks} chunks; worker peak RSS grew {grown_mb:.1f} MB")
     assert received == size and digest.hexdigest() == _sha256(path)
-    assert lines == PATIENTS * DAYS * 3  # pain, stiffness, spasm episodes per check-in
+    assert lines == PATIENTS * DAYS * 4  # pain, stiffness, spasm episodes and the red-flag screen per check-in
     # Read whole into memory, the worker's peak would rise by the file's ~70 MB at least.
     assert grown_mb < 20
 
