@@ -285,6 +285,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("messaging.patient_thread", "GET"): Rule(PATIENTS),
     ("messaging.patient_thread", "POST"): Rule(PATIENTS),
     ("messaging.coach_inbox", "GET"): Rule(COACHES),
+    # Text reminders: each patient their own; the provider's inbound replies need its signature (403 without).
+    ("texts.reminders", "GET"): Rule(PATIENTS),
+    ("texts.send_code", "POST"): Rule(PATIENTS),
+    ("texts.verify", "POST"): Rule(PATIENTS),
+    ("texts.send_test", "POST"): Rule(PATIENTS),
+    ("texts.turn_off", "POST"): Rule(PATIENTS),
+    ("texts.inbound", "POST"): Rule(dict.fromkeys(ACTORS, 403)),
     ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
     # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).
