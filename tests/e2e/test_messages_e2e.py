@@ -109,8 +109,13 @@ def test_patient_prints_the_plan_and_downloads_the_calendar(live_server, page):
     download = download_info.value
     assert download.suggested_filename == "holistiq-home-plan.ics"
     calendar = Calendar.from_ical(open(download.path(), "rb").read())
-    summaries = sorted(str(event["SUMMARY"]) for event in calendar.walk("VEVENT"))
-    assert summaries == sorted(title.strip() for title in titles)
+    # One event per time of day the patient does their plan (at most three alarms a day), each
+    # naming that round's items: every item of the plan is in the first round.
+    summaries = [str(event["SUMMARY"]) for event in calendar.walk("VEVENT")]
+    assert 1 <= len(summaries) <= 3
+    first_round = next(summary for summary in summaries if "round 1 " in summary or len(summaries) == 1)
+    for title in titles:
+        assert title.strip() in first_round
 
     page.get_by_role("link", name="Print my plan").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
