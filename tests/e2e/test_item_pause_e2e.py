@@ -21,7 +21,9 @@ REASON = "Give your knee a week before the step-ups"
 
 
 def _count_line(page) -> tuple[int, int]:
-    done, total = re.match(r"(\d+) of (\d+) sessions? done today", page.locator("#today-progress").inner_text()).groups()
+    done, total = re.match(
+        r"(\d+) of (\d+) sessions? done today", page.locator("#today-progress").inner_text()
+    ).groups()
     return int(done), int(total)
 
 
