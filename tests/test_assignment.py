@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -68,7 +68,7 @@ def test_reassigning_without_a_previous_coach_names_none(admin, patient, make_us
     assert (event.target_type, event.target_id, event.patient_id) == ("User", patient.id, patient.id)
 
 
-def test_preview_of_deactivating_a_patient_counts_open_alerts_and_finds_the_plan(admin, patient, coach):
+def test_preview_of_deactivating_a_patient_counts_open_alerts_and_finds_the_plan(admin, patient, coach, make_user):
     empty = preview_deactivation(patient, admin)
     assert (empty.user, empty.refusal, empty.open_alerts, empty.active_plan, empty.patients) == (
         patient,
@@ -94,10 +94,17 @@ def test_preview_of_deactivating_a_patient_counts_open_alerts_and_finds_the_plan
     ).scalar_one()
     open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up")
     open_alert(patient, AlertKind.MISSED_CHECKINS, "Quiet")
+    resolved, _created = open_alert(patient, AlertKind.RED_FLAG, "Fall")
+    resolved.resolved_at, resolved.open_key = datetime(2026, 1, 6, 12), None
+    # Another patient of the coach, with an open alert and a plan of their own, counts for nothing here.
+    other = make_user(Role.PATIENT, coach=coach, name="Aaron Other")
+    open_alert(other, AlertKind.PAIN_WORSENING, "Theirs")
+    make_plan(other, coach, start_date=date(2026, 1, 1))
     db.session.commit()
     preview = preview_deactivation(patient, admin)
     assert (preview.open_alerts, preview.active_plan, preview.patients) == (2, plan, [])
     assert preview.active_plan.id != ended
+    assert preview_deactivation(other, admin).active_plan.patient_id == other.id
 
 
 def test_preview_of_deactivating_a_coach_lists_their_active_patients_by_name(admin, coach, patient, make_user):
@@ -108,8 +115,19 @@ def test_preview_of_deactivating_a_coach_lists_their_active_patients_by_name(adm
     make_user(Role.PATIENT, coach=make_user(Role.COACH), name="Not Theirs")
     db.session.commit()
     preview = preview_deactivation(coach, admin)
-    assert preview.patients == [abe, patient, zoe]
+    assert [p.name for p in preview.patients] == ["Abe First", "Pat Patient", "Zoe Last"]
+    assert preview.patients[0] is abe and zoe in preview.patients
     assert preview.refusal == "This coach still has patients. Reassign them first."
     assert (preview.open_alerts, preview.active_plan) == (0, None)
     assert preview_deactivation(admin, admin).refusal == "You cannot deactivate your own account."
     assert preview_deactivation(admin).refusal is None
+
+
+def test_reassigning_moves_only_this_patients_active_plan(admin, patient, coach, make_user):
+    other = make_user(Role.PATIENT, coach=coach, name="Rosa Ruiz")
+    mine = make_plan(patient, coach)
+    theirs = make_plan(other, coach)
+    new = make_user(Role.COACH, name="Robin New")
+    reassign_coach(patient, new, actor=admin)
+    db.session.commit()
+    assert (mine.coach_id, theirs.coach_id, other.coach_id) == (new.id, coach.id, coach.id)

@@ -155,3 +155,28 @@ def test_append_library_items_refuses_a_retired_item_before_changing_anything(db
     with pytest.raises(RetiredItemError):
         append_library_items(rows, [make_item(title="Fine"), retired], ProgramItem)
     assert rows == []
+
+
+def test_the_second_row_moves_up_to_first():
+    rows = [Row(1, 0), Row(2, 1), Row(3, 2)]
+    assert move(rows, rows[1], "up") is True
+    assert [(r.id, r.position) for r in sorted(rows, key=lambda r: r.position)] == [(2, 0), (1, 1), (3, 2)]
+
+
+def test_an_item_without_usual_times_or_days_is_once_a_day_every_day():
+    from portal.exercises.models import LibraryItem
+
+    bare = LibraryItem(default_sets=None, default_reps=None, default_hold_seconds=None)
+    bare.default_times_per_day, bare.default_days_per_week = None, None
+    assert Dose.defaults_for(bare) == Dose(None, None, None, 1, "0123456", "")
+    bare.default_days_per_week = 9  # not a number of days a week: every day
+    assert Dose.defaults_for(bare).weekdays == "0123456"
+
+
+def test_program_rows_have_no_removed_state_and_a_note_of_their_own(db):
+    present = make_item(title="Present")
+    fresh = make_item(title="Fresh")
+    rows = [ProgramItem(library_item_id=present.id, position=0)]
+    added, skipped = append_library_items(rows, [present, fresh], ProgramItem)
+    assert skipped == [present]
+    assert [(row.library_item, row.position, row.note) for row in added] == [(fresh, 1, "")]

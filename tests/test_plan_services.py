@@ -353,6 +353,10 @@ def test_patient_plan_item_and_active_plan_item(patient, coach, make_user):
     assert plan_service.patient_plan_item(patient.id, bird.library_item_id) is None
     with pytest.raises(NotFound):
         plan_service.active_plan_item(plan, 10**6)
+    # An ended plan's items stay active rows, but are no longer the patient's plan.
+    plan_service.end_plan(plan, coach)
+    db.session.commit()
+    assert tilt.is_active and plan_service.patient_plan_item(patient.id, tilt.library_item_id) is None
 
 
 def test_plan_history_is_newest_first(patient, coach):
@@ -378,3 +382,52 @@ def test_roster_query_finds_by_name_or_email_only_the_coachs_active_patients(coa
     assert [(user.name, found) for user, found in rows] == [("James Carter", None)]
     names = [user.name for user, _plan in db.session.execute(plan_service.roster_query(coach))]
     assert names == ["James Carter", "Maria Gonzalez"]
+
+
+def test_ending_a_plan_uses_the_patients_own_day(coach, make_user):
+    """Noon in Chicago is already tomorrow at UTC+14: the plan ends on the patient's day."""
+    far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
+    _program, plan = assign(far, coach, start=TODAY - timedelta(days=3))
+    plan_service.end_plan(plan, coach)
+    db.session.commit()
+    assert plan.end_date == TODAY + timedelta(days=1)
+    assert schedules(plan.items[0])[-1][2] == TODAY + timedelta(days=1)
+
+
+def test_removing_an_item_ends_its_pause_only_on_the_patients_day(coach, make_user):
+    from portal.care.pauses import pause_item
+
+    far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
+    _program, plan = assign(far, coach, start=TODAY - timedelta(days=3))
+    first, second = plan.items
+    pause_item(plan, first, "Knee first", coach)
+    pause_item(plan, second, "Knee first", coach)
+    db.session.commit()
+    plan_service.remove_item(plan, first, coach)
+    db.session.commit()
+    db.session.expire_all()
+    assert first.open_pause is None and second.open_pause is not None
+    assert schedules(first)[-1][2] == TODAY + timedelta(days=1)  # tomorrow already, where the patient is
+
+
+def test_an_item_added_is_due_from_the_patients_own_day(coach, make_user):
+    far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
+    _program, plan = assign(far, coach, titles=("Pelvic tilt",), start=TODAY - timedelta(days=3))
+    [item], _skipped = plan_service.add_items(plan, [make_item(title="Bird dog")], coach)
+    db.session.commit()
+    assert schedules(item)[0][1] == TODAY + timedelta(days=1)
+    plan_service.update_item(plan, item, Dose(3, 10, None, 2, "024", ""), coach)
+    db.session.commit()
+    assert [row[1:3] for row in schedules(item)] == [(TODAY + timedelta(days=1), None)]  # the same day: rewritten
+
+
+def test_a_change_applies_from_the_patients_own_day(coach, make_user):
+    far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
+    _program, plan = assign(far, coach, titles=("Pelvic tilt",), start=TODAY - timedelta(days=3))
+    item = plan.items[0]
+    plan_service.update_item(plan, item, Dose(3, 10, None, 2, "024", ""), coach)
+    db.session.commit()
+    assert [row[1:3] for row in schedules(item)] == [
+        (TODAY - timedelta(days=3), TODAY + timedelta(days=1)),
+        (TODAY + timedelta(days=1), None),
+    ]

@@ -136,3 +136,13 @@ def test_moving_the_start_later_clips_every_row_before_it(patient):
         (patient.id, D - timedelta(days=4), D - timedelta(days=2), 1, "0123456"),  # clipped
         (patient.id, D - timedelta(days=2), None, 3, "0123456"),  # after: as it was
     ]
+
+
+def test_moving_one_plans_start_leaves_other_plans_rows_alone(patient, make_user):
+    start = D - timedelta(days=10)
+    plan = plan_with(patient, n=1, start=start)
+    other = plan_with(make_user(Role.PATIENT, coach=patient.coach), n=1, start=start)
+    move_plan_start(plan, start, start - timedelta(days=2))
+    db.session.commit()
+    assert rows(plan.items[0])[0][1] == start - timedelta(days=2)
+    assert rows(other.items[0])[0][1] == start
