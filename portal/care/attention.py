@@ -19,10 +19,12 @@ The ranking, most pressing first (``Tier``):
 Ties go to the most recent event: for tiers 0-2 the time the alert (or red flag) opened, for 5 the
 plan's start, for the others the latest check-in (the plan's start when there is none); then name.
 
-The ranking is SQL (correlated subqueries on the patient, evaluated only for the coach's own
-patients through the (patient_id, ...) indexes), so the roster stays one SELECT however many
-pages it has; ``attention_of`` reads the same expressions for a page of patients, so the reason
-shown is always the tier that placed the patient.
+The ranking is SQL, so the roster stays one SELECT however many pages it has: each patient's
+facts (``FACTS``: latest alert openings, latest and week-first check-in, the plan's start...) are
+correlated subqueries on the patient, evaluated once per patient and only for the coach's own
+patients through the (patient_id, ...) indexes, in a subquery the ranking's expressions
+(``_terms``) then read. ``attention_of`` reads the same expressions for a page of patients, so
+the reason shown is always the tier that placed the patient.
 """
 
 from __future__ import annotations
@@ -31,7 +33,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum
 
-from sqlalchemy import Date, DateTime, Select, and_, bindparam, case, exists, func, not_, nulls_last, or_
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    exists,
+    func,
+    not_,
+    nulls_last,
+    or_,
+    table,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ColumnClause, TableClause
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from portal.auth.models import Clinic, User
 from portal.care.alerts import MISSED_DAYS, alert_day
@@ -67,13 +88,29 @@ def attention_params(today: date, now: datetime) -> dict:
     }
 
 
-def _build_terms() -> tuple:
-    """(tier, event time, event day, active plan's start): SQL expressions on ``User``, with the
-    ``att_*`` parameters."""
+# The per-patient facts the ranking reads, each computed once per patient (a correlated
+# subquery on ``User`` through the (patient_id, ...) indexes), by the names the ranking uses.
+FACTS = (
+    ("red_flag_open", DateTime),
+    ("other_open", DateTime),
+    ("red_flag_recent", DateTime),
+    ("missed_open", Boolean),
+    ("last_day", Date),
+    ("latest_pain", Integer),
+    ("week_first_day", Date),
+    ("week_first_pain", Integer),
+    ("plan_start", Date),
+    ("has_items", Boolean),
+    ("unpaused", Boolean),
+)
+# The name of the subquery that carries them: the ranking is written once, against these columns.
+FACTS_NAME = "attention_facts"
+
+
+def _build_facts() -> tuple:
+    """The facts as labelled SQL expressions on ``User``, with the ``att_*`` parameters."""
     today = bindparam("att_today", type_=Date)
     week_from = bindparam("att_week_from", type_=Date)
-    missed_before = bindparam("att_missed_before", type_=Date)
-    new_since = bindparam("att_new_since", type_=Date)
     recent_since = bindparam("att_recent_since", type_=DateTime)
 
     def scalar(statement):
@@ -83,9 +120,6 @@ def _build_terms() -> tuple:
         return scalar(db.select(func.max(Alert.opened_at)).where(Alert.patient_id == User.id, *conditions))
 
     red_flag = Alert.kind == str(AlertKind.RED_FLAG)
-    red_flag_open = alert_opened(red_flag, Alert.resolved_at.is_(None))
-    other_open = alert_opened(Alert.kind == str(AlertKind.PAIN_WORSENING), Alert.resolved_at.is_(None))
-    red_flag_recent = alert_opened(red_flag, Alert.resolved_at >= recent_since)
     missed_open = (
         exists()
         .where(
@@ -95,20 +129,14 @@ def _build_terms() -> tuple:
         )
         .correlate(User)
     )
-
     mine = CheckIn.patient_id == User.id
-    last_day = scalar(db.select(func.max(CheckIn.day)).where(mine))
-    latest_pain = scalar(db.select(CheckIn.pain).where(mine, CheckIn.day == last_day))
-    week_first_day = scalar(db.select(func.min(CheckIn.day)).where(mine, CheckIn.day >= week_from, CheckIn.day < today))
-    week_first_pain = scalar(db.select(CheckIn.pain).where(mine, CheckIn.day == week_first_day))
-    pain_up = and_(last_day > week_first_day, latest_pain - week_first_pain >= PAIN_RISE_POINTS)
+    in_week = and_(mine, CheckIn.day >= week_from, CheckIn.day < today)
+    # A patient has one check-in a day (uq_checkin_patient_day): the newest row is the latest
+    # day's, the oldest of the week the week's first day's.
+    latest_pain = scalar(db.select(CheckIn.pain).where(mine).order_by(CheckIn.day.desc()).limit(1))
+    week_first_pain = scalar(db.select(CheckIn.pain).where(in_week).order_by(CheckIn.day).limit(1))
 
     active = and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE)
-    plan_start = scalar(db.select(Plan.start_date).where(active).limit(1))
-    missed = or_(
-        missed_open,
-        and_(plan_start <= missed_before, or_(last_day.is_(None), last_day <= missed_before)),
-    )
     in_use = and_(PlanItem.plan_id == Plan.id, PlanItem.is_active.is_(True), active)
     has_items = exists().where(in_use).correlate(User)
     unpaused = (
@@ -119,47 +147,95 @@ def _build_terms() -> tuple:
         )
         .correlate(User)
     )
-    new_plan = or_(plan_start > new_since, and_(has_items, not_(unpaused)))
+    values = {
+        "red_flag_open": alert_opened(red_flag, Alert.resolved_at.is_(None)),
+        "other_open": alert_opened(Alert.kind == str(AlertKind.PAIN_WORSENING), Alert.resolved_at.is_(None)),
+        "red_flag_recent": alert_opened(red_flag, Alert.resolved_at >= recent_since),
+        "missed_open": missed_open,
+        "last_day": scalar(db.select(func.max(CheckIn.day)).where(mine)),
+        "latest_pain": latest_pain,
+        "week_first_day": scalar(db.select(func.min(CheckIn.day)).where(in_week)),
+        "week_first_pain": week_first_pain,
+        "plan_start": scalar(db.select(Plan.start_date).where(active).limit(1)),
+        "has_items": has_items,
+        "unpaused": unpaused,
+    }
+    return tuple(values[name].label(name) for name, _type in FACTS)
 
+
+_facts = KeptStatement(_build_facts)
+
+
+def _build_terms() -> tuple:
+    """(tier, event time, event day): the ranking, as SQL expressions on the facts' columns
+    (a subquery named ``FACTS_NAME``), with the ``att_*`` parameters."""
+    missed_before = bindparam("att_missed_before", type_=Date)
+    new_since = bindparam("att_new_since", type_=Date)
+    facts = table(FACTS_NAME, *(column(name, type_) for name, type_ in FACTS))
+    f = facts.c
+
+    pain_up = and_(f.last_day > f.week_first_day, f.latest_pain - f.week_first_pain >= PAIN_RISE_POINTS)
+    missed = or_(
+        f.missed_open,
+        and_(f.plan_start <= missed_before, or_(f.last_day.is_(None), f.last_day <= missed_before)),
+    )
+    new_plan = or_(f.plan_start > new_since, and_(f.has_items, not_(f.unpaused)))
     tier = case(
-        (red_flag_open.is_not(None), int(Tier.RED_FLAG)),
-        (other_open.is_not(None), int(Tier.OPEN_ALERT)),
-        (red_flag_recent.is_not(None), int(Tier.RECENT_RED_FLAG)),
+        (f.red_flag_open.is_not(None), int(Tier.RED_FLAG)),
+        (f.other_open.is_not(None), int(Tier.OPEN_ALERT)),
+        (f.red_flag_recent.is_not(None), int(Tier.RECENT_RED_FLAG)),
         (pain_up, int(Tier.PAIN_UP)),
         (missed, int(Tier.MISSED)),
         (new_plan, int(Tier.NEW_PLAN)),
         else_=int(Tier.ON_TRACK),
     )
     # The tiers' own events, in the tiers' order: the first present is the one that placed them.
-    event_time = func.coalesce(red_flag_open, other_open, red_flag_recent)
+    event_time = func.coalesce(f.red_flag_open, f.other_open, f.red_flag_recent)
     event_day = case(
-        (pain_up, last_day),
-        (missed, func.coalesce(last_day, plan_start)),
-        (new_plan, plan_start),
-        else_=last_day,
+        (pain_up, f.last_day),
+        (missed, func.coalesce(f.last_day, f.plan_start)),
+        (new_plan, f.plan_start),
+        else_=f.last_day,
     )
-    return tier, event_time, event_day, plan_start
+    return tier, event_time, event_day
 
 
 _terms = KeptStatement(_build_terms)
 
 
-def _build_order() -> tuple:
-    tier, event_time, event_day, _plan_start = _terms()
-    return (tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), User.name, User.id)
-
-
-_order = KeptStatement(_build_order)
-
-
 def order_by_attention(query: Select, today: date, now: datetime) -> Select:
-    """Re-order a query selecting ``User`` (the roster) by the ranking above; it stays one SELECT."""
-    return query.order_by(None).order_by(*_order()).params(attention_params(today, now))
+    """Re-order a query selecting ``User`` (the roster) by the ranking above; it stays one SELECT.
+
+    The query becomes a subquery named ``FACTS_NAME`` that also carries each patient's facts,
+    computed once per row there however often the ranking reads them (OFFSET 0 keeps both
+    databases from merging it into the outer SELECT, which would copy every fact into each
+    expression using it); the outer SELECT gives the same entities, in the ranking's order."""
+    tier, event_time, event_day = _terms()
+    inner = query.order_by(None).add_columns(*_facts()).offset(0).subquery(FACTS_NAME)
+    entities = [aliased(d["entity"], inner) for d in query.column_descriptions]
+    user = next(entity for entity, d in zip(entities, query.column_descriptions, strict=True) if d["entity"] is User)
+    return (
+        db.select(*entities)
+        .order_by(tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), user.name, user.id)
+        .params(attention_params(today, now))
+    )
 
 
 def _build_attention_statement():
-    tier, _event_time, _event_day, plan_start = _terms()
-    return db.select(User.id, tier, plan_start).where(User.id.in_(PATIENT_IDS))
+    tier, _event_time, _event_day = _terms()
+    facts = db.select(User.id, *_facts()).where(User.id.in_(PATIENT_IDS)).subquery(FACTS_NAME)
+
+    def on_facts(element):
+        # The ranking's columns, read from this statement's own subquery of facts.
+        if (
+            isinstance(element, ColumnClause)
+            and isinstance(element.table, TableClause)
+            and element.table.name == FACTS_NAME
+        ):
+            return facts.c[element.name]
+        return None
+
+    return db.select(facts.c.id, replacement_traverse(tier, {}, on_facts), facts.c.plan_start)
 
 
 _attention_statement = KeptStatement(_build_attention_statement)
