@@ -97,6 +97,9 @@ ACTION_LABELS: dict[str, Any] = {
     "program.item_update": _l("Changed program item"),
     "program.update": _l("Changed program"),
     "session.end": _l("Signed out a device"),
+    "texts.code_sent": _l("Sent a code to turn on text reminders"),
+    "texts.on": _l("Turned on text reminders"),
+    "texts.off": _l("Turned off text reminders"),
     "session.end_others": _l("Signed out other devices"),
     "sessions.end_all": _l("Signed out everywhere"),
 }
