@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Regexp
 
-from portal.forms import PortalForm
+from portal.forms import PortalForm, single_line
 
 
 class TextStartForm(PortalForm):
@@ -18,6 +18,7 @@ class TextVerifyForm(PortalForm):
         _l("Code from the text"),
         validators=[
             DataRequired(_l("Enter the 6-digit code from the text.")),
+            single_line,
             Regexp(r"^\d{6}$", message=_l("Enter the 6-digit code from the text.")),
         ],
         filters=[lambda v: v.replace(" ", "").strip() if isinstance(v, str) else v],
