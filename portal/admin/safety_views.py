@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, redirect, render_template, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,10 +14,11 @@ from portal import audit
 from portal.admin.blueprint import bp
 from portal.admin.forms import ActionForm
 from portal.auth.models import Role, User
-from portal.care.alerts import AlertError, acknowledge_alert, can_acknowledge
+from portal.care.alerts import can_acknowledge
 from portal.care.models import Alert, AlertKind
 from portal.care.red_flags import TIER_RULES, TIERS_BY_RANK
 from portal.care.safety_figures import safety_figures
+from portal.coaching.alert_views import acknowledge_and_tell
 from portal.csvutil import csv_line
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -126,14 +127,5 @@ def acknowledge_escalated(alert_id: int):
         abort(404)
     if not ActionForm().validate():
         abort(400, _("Your form expired. Please send it again."))
-    try:
-        acknowledged = acknowledge_alert(alert, current_user)
-    except AlertError as error:
-        db.session.rollback()
-        abort(409, str(error))
-    db.session.commit()
-    if acknowledged:
-        flash(_("You acknowledged the alert for %(name)s. Contact them now.", name=alert.patient.name), "success")
-    else:
-        flash(_("%(who)s had already acknowledged this alert.", who=alert.acknowledged_by.name), "info")
+    acknowledge_and_tell(alert)
     return redirect(url_for("admin.safety"))

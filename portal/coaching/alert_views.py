@@ -163,6 +163,21 @@ def _tell_patient_exercises_resumed(alert: Alert):
     return email
 
 
+def acknowledge_and_tell(alert: Alert) -> None:
+    """Acknowledge the alert as the current user, commit, and say what happened (the first
+    acknowledgement wins; one the care rules refuse answers 409). The coach's and the admin's pages share it."""
+    try:
+        acknowledged = acknowledge_alert(alert, current_user)
+    except AlertError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    if acknowledged:
+        flash(_("You acknowledged the alert for %(name)s. Contact them now.", name=alert.patient.name), "success")
+    else:
+        flash(_("%(who)s had already acknowledged this alert.", who=alert.acknowledged_by.name), "info")
+
+
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @coach_required
 def acknowledge(alert_id: int):
@@ -174,19 +189,7 @@ def acknowledge(alert_id: int):
         abort(404)
     if not AcknowledgeForm().validate():
         abort(400, _("Your form expired. Please send it again."))
-    try:
-        acknowledged = acknowledge_alert(alert, current_user)
-    except AlertError as error:
-        db.session.rollback()
-        abort(409, str(error))
-    db.session.commit()
-    if acknowledged:
-        flash(_("You acknowledged the alert for %(name)s. Contact them now.", name=alert.patient.name), "success")
-    else:
-        flash(
-            _("%(who)s had already acknowledged this alert.", who=alert.acknowledged_by.name),
-            "info",
-        )
+    acknowledge_and_tell(alert)
     if request.form.get("next") == "patient" and own:
         return redirect(url_for("coaching.patient_detail", patient_id=alert.patient_id))
     return redirect(url_for("coaching.alerts"))
