@@ -9,8 +9,10 @@ from playwright.sync_api import expect
 
 from portal.auth.models import email_lookup
 from portal.care.alerts import resolve_alert
+from portal.care.consent import consent_state
 from portal.care.models import Alert, Plan, PlanStatus
 from portal.extensions import db
+from tests.conftest import give_test_consent
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +63,9 @@ def test_coach_assigns_and_personalizes_then_patient_marks_done(page, browser, l
             db.select(Alert).where(Alert.patient_id == robert.id, Alert.resolved_at.is_(None))
         ):
             resolve_alert(alert, coach, "Called Robert; seen at the clinic.", resume=True)
+        # Another browser test may have published a new consent version for his clinic: he agreed to it.
+        if not consent_state(robert).given:
+            give_test_consent(robert)
         db.session.commit()
 
     # The patient (on a phone) sees the new dose on Today, marks it done, and it stays done.
