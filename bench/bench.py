@@ -51,7 +51,7 @@ RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
 from engines import BenchDatabase, create_database, parse_engines  # noqa: E402
-from login import cookie_header, find_form, login, parse_forms  # noqa: E402
+from login import api_token, cookie_header, find_form, login, parse_forms  # noqa: E402
 from pages import MINIMAL_PATH  # noqa: E402
 from report import evaluate, markdown, section_title  # noqa: E402
 
@@ -84,6 +84,7 @@ MARK_DONE_GOAL = 0.20
 PATIENT_PAGE_GOAL = 0.15  # save check-in, progress page, chart data
 COACH_LIST_GOAL = 0.15  # roster, alert inbox
 COACH_PATIENT_GOAL = 0.10
+API_GOAL = 0.15  # the API's JSON reads, like the chart data they resemble
 # Report pages aggregate the whole practice: their cost grows with it by nature, so they are held to
 # an answer time instead of a share of hello, measured one request at a time (one connection).
 OUTCOMES_GOAL_MS = {"postgresql": 1000.0, "sqlite": 3000.0}
@@ -94,7 +95,7 @@ REPORT_TIMEOUT_S = 120  # a report page slower than its goal is still measured, 
 class Target:
     key: str
     label: str
-    role: str  # whose session: patient | patient_es | coach
+    role: str  # whose session: patient | patient_es | coach | admin, or whose API token: patient_api | coach_api
     goal: float  # share of hello to reach
     method: str = "GET"
     url: str = ""
@@ -225,7 +226,7 @@ class Gunicorn:
 def run_wrk(
     url: str,
     *,
-    cookie: str = "",
+    credential: tuple[str, str] | None = None,
     method: str = "GET",
     body: str = "",
     duration: int | None = None,
@@ -234,8 +235,8 @@ def run_wrk(
 ) -> dict:
     cmd = ["wrk", "-t1", f"-c{connections or CONNECTIONS}", f"-d{duration or DURATION}s", "--timeout", f"{timeout_s}s", "-s",
            str(BENCH / "wrk" / "report.lua")]  # fmt: skip
-    if cookie:
-        cmd += ["-H", f"Cookie: {cookie}"]
+    if credential:
+        cmd += ["-H", f"{credential[0]}: {credential[1]}"]
     cmd.append(url)
     env = dict(os.environ, WRK_METHOD=method, WRK_BODY=body)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -264,7 +265,7 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _TICKS
 
 
-def measure(target: Target, cookie: str, cpu_pids=None, engine: str = "") -> Result:
+def measure(target: Target, credential: tuple[str, str], cpu_pids=None, engine: str = "") -> Result:
     # A few sequential requests first: connection pools, template caches, first-call imports. A report
     # page answers in seconds on the reference data: one request warms it, with room to answer.
     report = bool(target.answer_goal_ms)
@@ -272,20 +273,20 @@ def measure(target: Target, cookie: str, cpu_pids=None, engine: str = "") -> Res
     s = requests.Session()
     for _ in range(1 if report else 5):
         if target.method == "POST":
-            s.post(target.url, data=target.body, headers={"Cookie": cookie,
+            s.post(target.url, data=target.body, headers={credential[0]: credential[1],
                    "Content-Type": "application/x-www-form-urlencoded"}, allow_redirects=False, timeout=timeout)  # fmt: skip
         else:
-            s.get(target.url, headers={"Cookie": cookie}, allow_redirects=False, timeout=timeout)
+            s.get(target.url, headers=dict([credential]), allow_redirects=False, timeout=timeout)
     probe = (
         s.post(
             target.url,
             data=target.body,
-            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            headers={credential[0]: credential[1], "Content-Type": "application/x-www-form-urlencoded"},
             allow_redirects=False,
             timeout=timeout,
         )  # fmt: skip
         if target.method == "POST"
-        else s.get(target.url, headers={"Cookie": cookie}, allow_redirects=False, timeout=timeout)
+        else s.get(target.url, headers=dict([credential]), allow_redirects=False, timeout=timeout)
     )
     if probe.status_code >= 400 or (
         probe.status_code in (301, 302, 303) and "/login" in probe.headers.get("Location", "")
@@ -295,7 +296,7 @@ def measure(target: Target, cookie: str, cpu_pids=None, engine: str = "") -> Res
     before = {k: cpu_seconds(v) for k, v in pids.items()}
     data = run_wrk(
         target.url,
-        cookie=cookie,
+        credential=credential,
         method=target.method,
         body=target.body,
         connections=target.connections,
@@ -396,6 +397,14 @@ def _all_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sessi
         Target("coach_patient", "Coach: patient page", "coach", COACH_PATIENT_GOAL,
                url=f"{base}/coach/patients/{patient_id}"),
         Target("alerts", "Coach: alert inbox", "coach", COACH_LIST_GOAL, url=f"{base}/coach/alerts"),
+        # The API a phone app and an EHR use, with a bearer token: the same figures as the pages, as JSON.
+        Target("api_today", "API: patient's Today", "patient_api", API_GOAL, url=f"{base}/api/v1/me/today"),
+        Target("api_plan", "API: patient's plan", "patient_api", API_GOAL, url=f"{base}/api/v1/me/plan"),
+        Target("api_progress", "API: patient's progress", "patient_api", API_GOAL, url=f"{base}/api/v1/me/progress"),
+        Target("api_roster", "API: coach's patients", "coach_api", API_GOAL, url=f"{base}/api/v1/coach/patients"),
+        Target("api_patient", "API: coach's view of a patient", "coach_api", API_GOAL,
+               url=f"{base}/api/v1/coach/patients/{patient_id}"),
+        Target("api_alerts", "API: coach's alerts", "coach_api", API_GOAL, url=f"{base}/api/v1/coach/alerts"),
         # The whole practice (admin) and one coach's patients, the page and its group CSV.
         Target("outcomes", "Admin: Outcomes page (whole practice)", "admin", 0.0, url=f"{base}/outcomes/",
                connections=1, answer_goal_ms=OUTCOMES_GOAL_MS),
@@ -507,12 +516,17 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
             patient = login(server.base, patient_email)
             coach = login(server.base, coach_email)
             patient_id = _user_id(database, patient_email)
-            cookies = {
-                "patient": cookie_header(patient),
-                "patient_es": cookie_header(login(server.base, spanish_email)),
-                "coach": cookie_header(coach),
-                "admin": cookie_header(login(server.base, ADMIN_EMAIL)),
+            # What each role sends: the session cookie for pages, a bearer token for the API.
+            credentials = {
+                "patient": ("Cookie", cookie_header(patient)),
+                "patient_es": ("Cookie", cookie_header(login(server.base, spanish_email))),
+                "coach": ("Cookie", cookie_header(coach)),
+                "admin": ("Cookie", cookie_header(login(server.base, ADMIN_EMAIL))),
             }
+            targets = build_targets(server, patient, coach, patient_id)
+            if any(t.role.endswith("_api") for t in targets):
+                credentials["patient_api"] = ("Authorization", "Bearer " + api_token(server.base, patient_email))
+                credentials["coach_api"] = ("Authorization", "Bearer " + api_token(server.base, coach_email))
             hello_pids = hello_server.worker_pids()
 
             def app_pids() -> dict[str, list[int]]:
@@ -522,10 +536,10 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
                     pids["postgres"] = database.server_pids()
                 return pids
 
-            for target in build_targets(server, patient, coach, patient_id):
+            for target in targets:
                 if target.answer_goal_ms:
                     # A report page: its answer time, one request at a time, is the figure; no ceiling beside it.
-                    result = measure(target, cookies[target.role], app_pids, database.engine)
+                    result = measure(target, credentials[target.role], app_pids, database.engine)
                     results.append(result)
                     log(
                         f"{title}: {target.label}: p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms "
@@ -539,7 +553,7 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
                 hello_cpus.append(hello_cpu_ms)
                 adjacent = _hello_figures(raw)["rps"]
                 hellos.append(adjacent)
-                result = measure(target, cookies[target.role], app_pids, database.engine)
+                result = measure(target, credentials[target.role], app_pids, database.engine)
                 result.hello_rps = adjacent
                 result.share_of_hello = round(result.rps / adjacent, 3) if adjacent else None
                 page_cpu = sum(result.cpu_ms.values())
