@@ -265,3 +265,52 @@ def test_target_areas_are_shaded_and_small_movements_have_a_close_up(app):
     pts = points(breathing)
     belly = ((pts["pelvis"][0] + pts["mid"][0]) / 2, (pts["pelvis"][1] + pts["mid"][1]) / 2)
     assert math.dist(pts["near_hand"], belly) < 16  # the hand is on the belly, not in the air
+
+
+def _placed_poses(slug: str) -> tuple[dict, dict]:
+    """A movement's start and end joint positions as drawn (resting on the floor, y up)."""
+    from portal.exercises.figures.figure import Pose
+    from portal.exercises.figures.scene import _placed
+
+    spec = catalog._poses()[slug]
+    start = Pose.from_data(spec["start"])
+    end = Pose.from_data(spec["end"], base=start)
+    view, anchor = spec.get("view", "side"), spec.get("anchor", "pelvis")
+    return _placed(start, view, anchor, 0, True), _placed(end, view, anchor, 0, True)
+
+
+def test_pelvic_tilts_show_the_pelvis_rocking_the_low_back_flat_with_a_curved_arrow(app):
+    """The low back starts arched off the floor and ends flat on it; the arrow curves round the pelvis."""
+    start, end = _placed_poses("pelvic-tilts")
+    arch = start["mid"][1] - (start["pelvis"][1] + start["chest"][1]) / 2
+    assert arch >= 7  # the low back clears the floor: a gap a reader sees under it
+    assert abs(end["mid"][1] - end["pelvis"][1]) < 1 and abs(end["chest"][1] - end["pelvis"][1]) < 1  # flat
+    tilt = math.degrees(math.atan2(start["mid"][1] - start["pelvis"][1], start["pelvis"][0] - start["mid"][0]))
+    assert tilt >= 15  # the pelvis and low back turn visibly, not by a few pixels
+    with app.test_request_context():
+        for prefix in ("m", "e"):
+            svg = catalog.drawing(f"{prefix}-pelvic-tilts").svg.decode()
+            turn = re.search(r'<g data-turn="pelvis"><path d="M[-\d.,]+ A', svg)
+            assert turn, prefix
+            assert 'data-target="lower_back"' in svg
+        assert "data-turn" not in catalog.drawing("s-pelvic-tilts").svg.decode()  # the start: no arrow yet
+
+
+def test_side_plank_from_the_knees_rests_on_forearm_and_knee_with_the_hips_in_line(app):
+    """The lower elbow and knee lie on the mat, the hips lift into the line from knee to shoulder,
+    the knees stay bent (which tells it from the full side plank, on the feet)."""
+    start, end = _placed_poses("side-plank-from-knees")
+    spec = catalog._poses()["side-plank-from-knees"]
+    mat = next(p for p in spec["props"] if p["type"] == "mat")["top"]
+    for pts in (start, end):
+        assert pts["far_elbow"][1] <= mat and pts["far_knee"][1] <= mat  # both on the mat
+    assert end["pelvis"][1] - start["pelvis"][1] >= 12  # the hips lift
+    knee, hip, pelvis, chest = end["far_knee"], end["far_hip"], end["pelvis"], end["chest"]
+    thigh = math.degrees(math.atan2(hip[1] - knee[1], knee[0] - hip[0]))
+    trunk = math.degrees(math.atan2(chest[1] - pelvis[1], pelvis[0] - chest[0]))
+    assert thigh >= 12 and abs(thigh - trunk) <= 6  # the lower thigh rises in line with the trunk: hips not sagging
+    assert all(abs(k) >= 60 for k in spec["end"]["knee"])  # bent: on the knees
+    full = catalog._poses()["full-side-plank"]
+    assert all(abs(k) <= 10 for k in full["end"]["knee"])  # the full plank is on straight legs
+    with app.test_request_context():
+        assert catalog.drawing("e-side-plank-from-knees").svg != catalog.drawing("e-full-side-plank").svg

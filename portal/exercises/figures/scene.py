@@ -112,6 +112,33 @@ def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None =
     )
 
 
+def _turn_arrow(pts: dict[str, tuple[float, float]], turn: dict[str, Any]) -> str:
+    """A curved arrow round a joint, for a part that rotates in place (a pelvis rocking) where no
+    point travels far enough for _arrow to show: an arc of a circle about ``at`` from angle ``from``
+    to ``to`` (degrees, counter-clockwise with y up), its head at ``to``."""
+    cx, cy = pts[turn["at"]]
+    cx, cy = cx + turn.get("dx", 0), cy + turn.get("dy", 0)
+    radius, a0, a1 = turn.get("radius", 20), turn["from"], turn["to"]
+    start = (cx + radius * math.cos(math.radians(a0)), cy + radius * math.sin(math.radians(a0)))
+    end = (cx + radius * math.cos(math.radians(a1)), cy + radius * math.sin(math.radians(a1)))
+    # SVG's y runs down, so a counter-clockwise turn (y up) is drawn with sweep-flag 0.
+    sweep = 0 if a1 > a0 else 1
+    large = 1 if abs(a1 - a0) > 180 else 0
+    # The head points along the circle's tangent at the end, in the direction of travel.
+    sign = 1 if a1 > a0 else -1
+    tx, ty = -math.sin(math.radians(a1)) * sign, math.cos(math.radians(a1)) * sign
+    px, py = -ty, tx
+    ex, ey = end
+    head = [(ex + tx * 8, ey + ty * 8), (ex + px * 5.5, ey + py * 5.5), (ex - px * 5.5, ey - py * 5.5)]
+    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
+    return (
+        f'<g data-turn="{escape(turn["at"])}"><path d="M{flip(start)} A{_num(radius)},{_num(radius)} 0 {large} {sweep} '
+        f'{flip(end)}" fill="none" stroke="{ARROW}" stroke-width="3.5" stroke-linecap="round"/>'
+        f'<polygon points="{" ".join(flip(p) for p in head)}" fill="{ARROW}" stroke="#fff" stroke-width="1.5" '
+        f'paint-order="stroke"/></g>'
+    )
+
+
 def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     """Props carried by the body: they move with the part that holds them."""
     extras: dict[str, dict[str, str]] = {"near": {}, "far": {}, "trunk": {}}
@@ -256,6 +283,14 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
                 f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
             )
             xs += [x - 5, x + 5]
+        elif kind == "mat":
+            # An exercise mat seen a little from above (as side-lying figures are): its top reaches
+            # up to where the parts resting on it sit, so an elbow or a knee reads as on the floor.
+            top = prop.get("top", 22)
+            out.append(
+                f'<rect x="{_num(min_x - 14)}" y="{_num(-top)}" width="{_num(max_x - min_x + 28)}" height="{_num(top)}" '
+                f'rx="4" fill="{PROP_FILL}" stroke="{PROP}" stroke-width="1.5"/>'
+            )
         elif kind == "counter":
             x, h = prop["x"], prop.get("height", 90)
             w = prop.get("width", 40)
@@ -361,6 +396,8 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
         if spec.get("arrow") == "none" or still == "start"
         else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
     )
+    # Over the figure: its head lands on the part that turns.
+    turn = _turn_arrow(placed[1], spec["turn"]) if spec.get("turn") and still != "start" else ""
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
     ys = [p[1] for pts in placed for p in pts.values()] + [0.0]
@@ -394,7 +431,7 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     static_g, _ = ghost.css()
     static_f, moving_f = main.css()
     style = f"{static_g}{static_f}@media (prefers-reduced-motion:no-preference){{{moving_f}}}{REDUCED_MOTION}"
-    body = floor + support_svg + ghost_svg + arrow + main_svg + _band_lines(props, placed) + _front_shapes(props)
+    body = floor + support_svg + ghost_svg + arrow + main_svg + turn + _band_lines(props, placed) + _front_shapes(props)
     if spec.get("inset"):
         body += _inset(spec["inset"], ghost_svg + main_svg, placed[-1], (x0, y0, width, height))
     return _document((x0, y0, width, height), style, body, title)
