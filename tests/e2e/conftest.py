@@ -25,7 +25,10 @@ from werkzeug.serving import make_server
 
 from config import TestingConfig
 from portal.app import create_app
+from portal.auth.accounts import create_account
+from portal.auth.models import Role, email_lookup
 from portal.extensions import db
+from tests.conftest import give_test_consent
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -204,3 +207,20 @@ def demo_totp_code(live_server: LiveServer | str, email: str) -> str:
 def log_out(page) -> None:
     open_menu(page)
     submit(page, page.get_by_role("button", name="Log out"))
+
+
+def new_consented_patient(name: str, email: str, coach_email: str = "coach@example.com"):
+    """A new patient of a demo coach, in the coach's clinic, who has agreed to the consent texts (the patient
+    pages wait for consent). Call inside the live server's app context; the account is committed."""
+    coach = db.session.scalar(email_lookup(coach_email))
+    patient = create_account(
+        email=email,
+        name=name,
+        role=Role.PATIENT,
+        clinic_id=coach.clinic_id,
+        coach_id=coach.id,
+        password=DEMO_PASSWORD,
+    )
+    give_test_consent(patient)
+    db.session.commit()
+    return patient

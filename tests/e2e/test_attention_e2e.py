@@ -8,13 +8,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
 from portal.care.models import CheckIn
 from portal.extensions import db
 from portal.timeutil import local_today
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in, submit
+from tests.e2e.conftest import ARTIFACTS, log_in, new_consented_patient, submit
 from tests.plan_factories import make_item, make_plan
 
 pytestmark = pytest.mark.e2e
@@ -27,17 +24,8 @@ def _new_patient(live_server, name: str, *, checkin_days_ago: int | None = 0) ->
     """A patient of the demo coach on a month-old plan, checked in ``checkin_days_ago`` (pain 3)."""
     email = f"attention{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup(COACH))
-        patient = create_account(
-            email=email,
-            name=name,
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)  # consent first: the patient pages wait for it
-        db.session.commit()
+        patient = new_consented_patient(name, email, COACH)
+        coach = patient.coach
         today = local_today(patient.tz)
         make_plan(patient, coach, [make_item(title=f"Bridge {email}")], start_date=today - timedelta(days=30))
         if checkin_days_ago is not None:

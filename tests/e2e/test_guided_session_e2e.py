@@ -8,11 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, User, email_lookup
+from portal.auth.models import User
 from portal.extensions import db
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in
+from tests.e2e.conftest import ARTIFACTS, log_in, new_consented_patient
 from tests.plan_factories import make_item, make_plan
 
 pytestmark = pytest.mark.e2e
@@ -24,17 +22,7 @@ def _patient_with_two_movements(live_server) -> str:
     """A new patient (demo clinic and coach) whose first movement is done three times a day."""
     email = f"session{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup("coach@example.com"))
-        patient = create_account(
-            email=email,
-            name="Rosa Session",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)
-        db.session.commit()
+        patient = new_consented_patient("Rosa Session", email)
         plan = make_plan(patient, items=[make_item(title="Pelvic tilt"), make_item(title="Cat cow")])
         first, second = plan.items
         first.times_per_day, first.hold_seconds, first.sets, first.reps = 3, 2, 1, 3
@@ -108,17 +96,7 @@ def _patient_with_a_round_to_do(live_server) -> str:
     """A new patient whose two movements are due three times a day and whose habit is due once."""
     email = f"round{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup("coach@example.com"))
-        patient = create_account(
-            email=email,
-            name="Rosa Rounds",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)  # consent first: the patient pages wait for it
-        db.session.commit()
+        patient = new_consented_patient("Rosa Rounds", email)
         plan = make_plan(
             patient,
             items=[

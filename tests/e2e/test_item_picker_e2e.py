@@ -9,11 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
+from portal.auth.models import email_lookup
 from portal.extensions import db
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import DEMO_PASSWORD, log_in, submit
+from tests.e2e.conftest import log_in, new_consented_patient, submit
 from tests.plan_factories import make_plan, make_program
 
 pytestmark = pytest.mark.e2e
@@ -33,17 +31,8 @@ def _new_patient_with_a_plan(live_server) -> tuple[int, str]:
     """A patient of the demo coach whose plan is empty (the demo patients stay as they are)."""
     n = next(_n)
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup("coach@example.com"))
-        patient = create_account(
-            email=f"picker{n}@example.org",
-            name=f"Paula Picker {n}",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)
-        db.session.commit()
+        patient = new_consented_patient(f"Paula Picker {n}", f"picker{n}@example.org")
+        coach = patient.coach
         make_plan(patient, coach, items=[])
         return patient.id, patient.name
 

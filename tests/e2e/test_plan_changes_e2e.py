@@ -8,12 +8,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
 from portal.extensions import db
 from portal.timeutil import local_today
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in, submit
+from tests.e2e.conftest import ARTIFACTS, log_in, new_consented_patient, submit
 from tests.plan_factories import make_item, make_plan
 
 pytestmark = pytest.mark.e2e
@@ -26,17 +23,8 @@ def _patient_with_a_bridge(live_server) -> tuple[str, int, int, int]:
     """A new patient of the demo coach whose plan has a glute bridge, 1 set of 8 reps once a day."""
     email = f"changes{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup(COACH))
-        patient = create_account(
-            email=email,
-            name=f"Cora Changes {next(_n)}",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)  # consent first: the patient pages wait for it
-        db.session.commit()
+        patient = new_consented_patient(f"Cora Changes {next(_n)}", email, COACH)
+        coach = patient.coach
         start = local_today(patient.tz) - timedelta(days=10)
         plan = make_plan(patient, coach, [make_item(title=f"Glute bridge {email}")], start_date=start)
         item = plan.items[0]

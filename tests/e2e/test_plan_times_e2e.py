@@ -9,12 +9,9 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
 from portal.extensions import db
 from portal.timeutil import local_today
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import ARTIFACTS, DEMO_PASSWORD, log_in, submit
+from tests.e2e.conftest import ARTIFACTS, log_in, new_consented_patient, submit
 from tests.plan_factories import make_item, make_plan
 
 pytestmark = pytest.mark.e2e
@@ -25,17 +22,8 @@ _n = itertools.count(1)
 def _patient(live_server) -> str:
     email = f"times{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup("coach@example.com"))
-        patient = create_account(
-            email=email,
-            name="Tomas Times",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)
-        db.session.commit()
+        patient = new_consented_patient("Tomas Times", email)
+        coach = patient.coach
         start = local_today(patient.tz) - timedelta(days=3)
         plan = make_plan(patient, coach, [make_item(title="Bird dog"), make_item(title="Knee hug")], start_date=start)
         plan.items[0].times_per_day, plan.items[1].times_per_day = 3, 1

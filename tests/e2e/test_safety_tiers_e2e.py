@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
+from portal.auth.models import email_lookup
 from portal.extensions import db
-from tests.conftest import give_test_consent
-from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.e2e.conftest import log_in, new_consented_patient
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +24,7 @@ def new_patient(live_server, coach_email: str = "coach@example.com") -> tuple[st
     """A new patient of a demo coach and clinic: (email, the clinic's phone)."""
     email = f"tiers{next(_n)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup(coach_email))
-        patient = create_account(
-            email=email,
-            name=f"Tess Tier {next(_n)}",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)
-        db.session.commit()
+        patient = new_consented_patient(f"Tess Tier {next(_n)}", email, coach_email)
         phone = patient.clinic.phone
     return email, phone
 
