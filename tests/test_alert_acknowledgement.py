@@ -11,7 +11,7 @@ from portal.audit import AuditEvent
 from portal.auth.models import OnCallContact, Role
 from portal.care.alerts import acknowledge_alert, open_alert, raise_tier, resolve_alert
 from portal.care.checkins import patient_today, save_checkin
-from portal.care.escalation import escalate_due_alerts
+from portal.care.escalation import escalate_due_alerts, escalation_recipients
 from portal.care.models import Alert, AlertKind
 from portal.care.red_flags import Tier
 from portal.extensions import db as _db
@@ -227,3 +227,71 @@ def test_an_escalated_alert_shows_to_every_coach_of_the_clinic_who_may_acknowled
 def test_a_new_red_flag_opened_by_the_helper_has_its_tier_time(db, patient):
     alert, created = open_alert(patient, AlertKind.RED_FLAG, "r", tier=Tier.EMERGENCY, notify=False)
     assert created and alert.tier_at == alert.opened_at
+
+
+def test_escalation_goes_to_the_on_call_contacts_then_the_clinics_active_admins_each_address_once(
+    db, patient, make_user, make_clinic, on_call
+):
+    db.session.add(OnCallContact(clinic_id=patient.clinic_id, name="Boss", email="Boss@Clinic.example", phone="-"))
+    db.session.commit()
+    boss = make_user(Role.ADMIN, clinic_id=patient.clinic_id, email="boss@clinic.example")
+    admin = make_user(Role.ADMIN, clinic_id=patient.clinic_id)
+    make_user(Role.ADMIN, clinic_id=patient.clinic_id, is_active=False)  # no longer works here
+    make_user(Role.ADMIN, clinic_id=make_clinic().id)  # another clinic's
+    make_user(Role.COACH, clinic_id=patient.clinic_id)  # a coach is told through the inbox, not by this email
+    assert escalation_recipients(patient.clinic_id) == [on_call.email, boss.email, admin.email]
+
+
+def test_a_clinic_without_an_active_admin_escalates_to_every_active_admin(db, make_user, make_clinic):
+    lonely = make_clinic()
+    make_user(Role.ADMIN, clinic_id=lonely.id, is_active=False)
+    first = make_user(Role.ADMIN, clinic_id=make_clinic().id)
+    second = make_user(Role.ADMIN, clinic_id=None)
+    make_user(Role.ADMIN, clinic_id=make_clinic().id, is_active=False)
+    assert escalation_recipients(lonely.id) == [first.email, second.email]
+
+
+def test_overdue_alerts_escalate_oldest_tier_first_with_their_time_audit_and_email(
+    db, patient, coach, make_user, on_call
+):
+    other = make_user(Role.PATIENT, coach=coach)
+    newer, older = _red_flag(patient, "rf_bladder_bowel"), _red_flag(other, "rf_bladder_bowel")
+    start = utcnow()
+    newer.tier_at, older.tier_at = start, start - timedelta(minutes=1)
+    db.session.commit()
+    now = start + timedelta(minutes=30)
+    assert escalate_due_alerts(now) == [older.id, newer.id]
+    db.session.commit()
+    assert (newer.escalated_at, older.escalated_at) == (now, now)
+    audits = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "alert.escalate")).all()
+    assert sorted((e.target_type, e.target_id, e.patient_id, e.detail_dict) for e in audits) == sorted(
+        ("Alert", alert.id, alert.patient_id, {"tier": "emergency"}) for alert in (newer, older)
+    )
+    (mail, _second) = [m for m in _emails(on_call.email) if m.subject.startswith("Escalated")]
+    assert mail.subject == "Escalated: a safety alert at Holistiq Arlington is waiting"
+    assert "has waited 30 minutes" in mail.body and "The clinic's phone: (817) 555-0142" in mail.body
+
+
+def test_a_patient_without_a_clinic_escalates_to_every_admin_naming_the_practice(db, coach, make_user):
+    admin = make_user(Role.ADMIN)
+    patient = make_user(Role.PATIENT, coach=coach)
+    patient.clinic_id = None  # an account from before clinics: the column allows it, and the figures group them apart
+    db.session.commit()
+    alert = _red_flag(patient, "rf_bladder_bowel")
+    assert escalate_due_alerts(alert.tier_at + timedelta(minutes=30)) == [alert.id]
+    db.session.commit()
+    (mail,) = [m for m in _emails(admin.email) if m.subject.startswith("Escalated")]
+    assert mail.subject == "Escalated: a safety alert at the practice is waiting"
+    assert "The clinic's phone: -" in mail.body
+
+
+def test_only_an_open_unescalated_red_flag_escalates(db, patient, coach, make_user, on_call):
+    resolved = _red_flag(patient, "rf_bladder_bowel")
+    resolve_alert(resolved, coach, "Called, fine.")
+    other = make_user(Role.PATIENT, coach=coach)
+    worse = Alert(patient_id=other.id, kind=str(AlertKind.PAIN_WORSENING), tier="emergency", summary="s")
+    db.session.add(worse)
+    db.session.commit()
+    worse.tier_at = resolved.tier_at
+    db.session.commit()
+    assert escalate_due_alerts(resolved.tier_at + timedelta(days=1)) == []

@@ -266,3 +266,43 @@ def test_figures_match_a_plain_count_of_the_alerts(db, make_user, clinic, specs)
         assert row.unacknowledged == sum(1 for a in acks if a is None)
         assert row.open == sum(1 for r in resolves if r is None)
     assert all(row.clinic_id in {c.id for c in db.session.scalars(db.select(Clinic))} for row in figures.values())
+
+
+def test_figures_at_the_window_edges_by_clinic_name_with_clinicless_patients_last(db, make_user, make_clinic, clinic):
+    zulu, alpha = make_clinic(name="Zulu Clinic"), make_clinic(name="Alpha Clinic")
+    coach = make_user(Role.COACH, clinic_id=zulu.id)
+
+    def patient_at(clinic_id):
+        someone = make_user(Role.PATIENT, coach=coach, clinic_id=zulu.id)
+        someone.clinic_id = clinic_id  # None: an account from before clinics (the column allows it)
+        db.session.commit()
+        return someone
+
+    _alert(db, patient_at(zulu.id), "emergency", NOW - timedelta(days=30), NOW - timedelta(days=30, seconds=-119))
+    _alert(db, patient_at(zulu.id), "soon", NOW - timedelta(days=90))  # the 90 days' first instant: counted
+    _alert(db, patient_at(zulu.id), "soon", NOW - timedelta(days=90, seconds=1))  # just before: left out
+    _alert(db, patient_at(zulu.id), "soon", NOW + timedelta(seconds=1))  # after now: left out
+    _alert(db, patient_at(None), "today", NOW - timedelta(days=1)).tier = None  # a red flag from before tiers
+    db.session.commit()
+    figures = safety_figures(NOW)
+    assert [(row.clinic_id, row.clinic_name, row.days) for row in figures] == [
+        (alpha.id, "Alpha Clinic", 30),
+        (alpha.id, "Alpha Clinic", 90),
+        (clinic.id, "Holistiq Arlington", 30),
+        (clinic.id, "Holistiq Arlington", 90),
+        (zulu.id, "Zulu Clinic", 30),
+        (zulu.id, "Zulu Clinic", 90),
+        (None, "", 30),
+        (None, "", 90),
+    ]
+    *_others, zulu30, zulu90, none30, none90 = figures
+    assert zulu30.by_tier == {"emergency": 1, "today": 0, "soon": 0}
+    assert zulu90.by_tier == {"emergency": 1, "today": 0, "soon": 1}
+    assert zulu30.acknowledge_minutes == [1]  # 119 seconds: whole minutes, rounded down
+    assert (zulu90.unacknowledged, zulu90.open, zulu90.total) == (1, 2, 2)
+    assert none30.by_tier == none90.by_tier == {"emergency": 0, "today": 1, "soon": 0}  # no tier: counted as Today
+    assert [row.days for row in safety_figures(NOW, windows=(7,))] == [7, 7, 7, 7]
+
+
+def test_no_clinicless_row_without_a_clinicless_alert(db, clinic):
+    assert [(row.clinic_id, row.total) for row in safety_figures(NOW)] == [(clinic.id, 0), (clinic.id, 0)]
