@@ -67,9 +67,9 @@ def mail_group() -> None:
 @mail_group.command("retry")
 @with_appcontext
 def mail_retry() -> None:
-    """Send queued emails whose earlier attempt failed (run from cron)."""
+    """Send the outbox's due messages now (emails, texts, notifications; the worker does it on its own)."""
     sent, failed = retry_pending()
-    click.echo(f"Sent {sent} queued email(s); {failed} still failing.")
+    click.echo(f"Sent {sent} queued message(s); {failed} still failing.")
 
 
 @click.group("keys")

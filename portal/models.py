@@ -20,3 +20,4 @@ from portal.exercises.models import LibraryItem, LibraryItemTranslation  # noqa:
 from portal.mail import OutboundEmail  # noqa: F401
 from portal.messaging.models import Message, ReminderSent  # noqa: F401
 from portal.messaging.texts import OutboundText, TextCode, TextSubscription  # noqa: F401
+from portal.outbox import OutboundMessage  # noqa: F401

@@ -32,6 +32,8 @@ class PortalState:
     footer_clinics: tuple[float, list[dict]] | None = None
     # the worker's jobs, by name (see portal.jobs): each package registers its own from init_app
     jobs: dict[str, Any] = field(default_factory=dict)
+    # the outbox's channels (email, text, push ...), by name (see portal.outbox): each package registers its own
+    channels: dict[str, Any] = field(default_factory=dict)
     # Flask-Babel's message domain for this app's requests (see portal.i18n)
     i18n_domain: Any = None
     # WTForms' own messages, by locale (see portal.forms)

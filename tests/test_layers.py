@@ -37,6 +37,7 @@ LAYERS = {
     "health": 1,
     "audit": 1,
     "mail": 1,
+    "outbox": 1,
     "formatting": 1,
     "i18n": 1,
     "mediastore": 1,

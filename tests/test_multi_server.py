@@ -221,7 +221,7 @@ def test_a_reminder_run_on_both_machines_sends_once(servers):
     assert all(run.returncode == 0 for run in runs), outputs
     with engine.connect() as conn:
         emails = conn.execute(
-            text("SELECT to_address, count(*) FROM outbound_email WHERE to_address LIKE 'ms.%' GROUP BY to_address")
+            text("SELECT recipient, count(*) FROM outbound_message WHERE recipient LIKE 'ms.%' GROUP BY recipient")
         ).all()
         claims = conn.execute(text("SELECT count(*) FROM reminder_sent")).scalar()
     engine.dispose()

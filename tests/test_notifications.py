@@ -103,11 +103,11 @@ def test_failing_smtp_server_keeps_the_page_working_and_retries(
     # The server recovers; the next `flask mail retry` after the back-off sends it.
     smtp_server.set_failing(False)
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
-    assert "Sent 0 queued email(s)" in result.output  # still backing off
+    assert "Sent 0 queued message(s)" in result.output  # still backing off
     queued.next_attempt_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
-    assert "Sent 1 queued email(s); 0 still failing." in result.output
+    assert "Sent 1 queued message(s); 0 still failing." in result.output
     assert len(smtp_server.wait_for(1)) == 1
 
 

@@ -198,7 +198,7 @@ def test_a_failing_mail_server_is_tried_once_per_run_not_once_per_patient(smtp_s
     assert attempts == [1, 0, 0]  # the others wait, untried, for `flask mail retry`
     smtp_server.set_failing(False)
     result = app.test_cli_runner().invoke(args=["mail", "retry"])
-    assert "Sent 2 queued email(s)" in result.output
+    assert "Sent 2 queued message(s)" in result.output
     assert len(smtp_server.wait_for(2)) == 2
 
 
@@ -211,11 +211,11 @@ def test_finding_and_claiming_cost_the_same_for_2_or_20_patients(db, make_user, 
             make_user(Role.PATIENT, reminder_time=time(18, 0))
         db.session.commit()
         db.session.expire_all()
-        with mock.patch.object(reminders.mail, "deliver", return_value=True), queries() as stmts:
+        with mock.patch.object(reminders.outbox, "send_now", return_value=True), queries() as stmts:
             reminders.send_reminders(NOW)
         # Reading and claiming are set-based; the outbox rows may be one INSERT each
         # (SQLite's ORM batching) in the same transaction.
-        return len([s for s in stmts if not s.startswith("INSERT INTO outbound_email")])
+        return len([s for s in stmts if not s.startswith("INSERT INTO outbound_message")])
 
     small = run(2)
     assert run(18) == small  # now 20 patients

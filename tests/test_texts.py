@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from portal import outbox
 from portal.extensions import db
 from portal.messaging import texts
 from portal.messaging.texts import OutboundText, TextCode, TextSubscription
@@ -32,7 +33,7 @@ def texter_client(login_as, texter):
 
 def _deliver():
     """The worker's round of the text outbox (texts sent right after a response are not sent again)."""
-    texts.deliver_due_texts()
+    outbox.deliver_due()
 
 
 def _ask_code(client, sms_provider):
@@ -260,8 +261,8 @@ def test_a_claimed_text_is_not_sent_by_a_second_worker(texter_client, sms_provid
     row = db.session.scalar(db.select(OutboundText))
     row.next_attempt_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert texts._claim(row.id)
-    assert not texts._claim(row.id)  # the second worker's claim fails while the first holds it
+    assert outbox.claim(row.id)
+    assert not outbox.claim(row.id)  # the second worker's claim fails while the first holds it
 
 
 def test_stop_speaks_for_every_patient_on_that_number(app, make_user, coach, login_as, sms_provider):

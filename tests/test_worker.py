@@ -1,5 +1,6 @@
 """The worker: each package registers its jobs on the app, `flask worker` runs them on a schedule, and two workers
-running at once never send the same email twice (real worker processes, the real SMTP test server)."""
+running at once never send the same email or text twice (real worker processes, the real SMTP test server, the
+fake SMS provider)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from portal.care.red_flags import Tier
 from portal.extensions import db as _db
 from portal.jobs import Job, register_job, registered_jobs, run_job
 from portal.mail import OutboundEmail, queue_email
+from portal.messaging.texts import queue_text
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.servers import prepare_database
+from tests.sms_server import SENDER, SID, TOKEN, start_fake_provider
 from tests.smtp_server import shared_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,21 +133,32 @@ def wait_until(condition, timeout: float, step: float = 0.25):
     return condition()
 
 
-def test_two_workers_deliver_the_outbox_each_email_once(worker_db, workers):
+def test_two_workers_deliver_the_outbox_each_email_and_text_once(worker_db, workers):
     smtp = shared_server()
     smtp.clear()
+    sms = start_fake_provider()
     addresses = [f"person{n}@example.org" for n in range(6)]
+    numbers = [f"+1214555010{n}" for n in range(6)]
 
     def queue_all() -> None:
-        for address in addresses:
+        for address, number in zip(addresses, numbers, strict=True):
             queue_email(address, "Hello", "A queued email.")
+            queue_text(number, "Holistiq Coach: a queued text.")
 
     prepare_database(worker_db, queue_all)
-    workers.extend(WorkerProcess(worker_db, OUTBOX_SECONDS="1") for _ in range(2))
-    received = wait_until(lambda: len(smtp.messages()) >= len(addresses), timeout=60)
-    assert received, "\n".join(worker.output()[-1500:] for worker in workers)
-    time.sleep(3)  # several more rounds of both workers: nothing is sent again
-    assert sorted(message["To"] for message in smtp.messages()) == sorted(addresses)
+    sms_settings = {"SMS_API_URL": sms.url, "SMS_ACCOUNT_SID": SID, "SMS_AUTH_TOKEN": TOKEN, "SMS_FROM": SENDER}
+    try:
+        workers.extend(WorkerProcess(worker_db, OUTBOX_SECONDS="1", **sms_settings) for _ in range(2))
+        received = wait_until(
+            lambda: len(smtp.messages()) >= len(addresses) and len(sms.messages()) >= len(numbers), timeout=60
+        )
+        assert received, "\n".join(worker.output()[-1500:] for worker in workers)
+        time.sleep(3)  # several more rounds of both workers: nothing is sent again
+        assert sorted(message["To"] for message in smtp.messages()) == sorted(addresses)
+        assert sorted(r.form["To"] for r in sms.messages()) == sorted(numbers)
+    finally:
+        sms.server.shutdown()
+        sms.server.server_close()
     for worker in workers:
         assert worker.stop() == 0, worker.output()[-1500:]
         assert "Worker started: outbox every 1 s" in worker.output()

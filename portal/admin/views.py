@@ -34,7 +34,7 @@ from portal.care.assignment import preview_coach_change, preview_deactivation, r
 from portal.clinics import ClinicError, add_on_call_contact, remove_on_call_contact, save_clinic
 from portal.csvutil import csv_line
 from portal.extensions import db
-from portal.mail import deliver_after_response
+from portal.outbox import deliver_after_response
 from portal.pagination import page_arg
 from portal.sqlutil import contains_text
 from portal.timeutil import DEFAULT_TIMEZONE

@@ -30,8 +30,8 @@ from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
 from portal.i18n import LANGUAGES, SESSION_KEY, supported_language
-from portal.mail import deliver_after_response
 from portal.navigation import home_endpoint_for
+from portal.outbox import deliver_after_response
 
 FAILED_LOGIN_MESSAGE = _l("Invalid email or password.")
 

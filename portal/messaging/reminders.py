@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from portal import mail
+from portal import mail, outbox
 from portal.auth.models import Role, User
 from portal.care.models import CheckIn, Plan, PlanItem, PlanStatus
 from portal.care.today import round_items
@@ -132,7 +132,7 @@ def send_reminders(now_utc: datetime | None = None) -> int:
     db.session.commit()
     delivered = 0
     for email in queued:
-        if not mail.deliver(email):
+        if not outbox.send_now(email):
             # The mail server is failing: stop here rather than wait out a timeout per
             # patient; the rest are queued and `flask mail retry` sends them later.
             break
@@ -245,7 +245,7 @@ def send_plan_reminders(now_utc: datetime | None = None) -> int:
     queued = [plan_reminder_email(due) for due in dues if (due.patient.id, due.slot) in won]
     db.session.commit()
     for email in queued:
-        if not mail.deliver(email):
+        if not outbox.send_now(email):
             break  # the rest wait in the outbox
     log.info("Plan reminders: %d queued", len(queued))
     return len(queued)

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy.orm import aliased
 
-from portal import mail
+from portal import mail, outbox
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.i18n import supported_language
@@ -205,7 +205,7 @@ def deliver_after_commit(*emails: OutboundEmail | None) -> None:
     """Try to send emails the caller has committed; failures stay queued for `flask mail retry`."""
     for email in emails:
         if email is not None:
-            mail.deliver(email)
+            outbox.send_now(email)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    after_this_request,
     current_app,
     flash,
     redirect,
@@ -25,6 +24,7 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.messaging import texts
 from portal.messaging.text_forms import TextOffForm, TextStartForm, TextTestForm, TextVerifyForm
+from portal.outbox import deliver_after_response
 
 texts_bp = Blueprint("texts", __name__)
 
@@ -58,25 +58,6 @@ def _again(forms: dict, status: int):
     return render_template("messaging/texts.html", texts=_section_data(forms)), status
 
 
-def _send_after_response(*queued: texts.OutboundText) -> None:
-    ids = [t.id for t in queued]
-    app = current_app._get_current_object()
-
-    @after_this_request
-    def _on_close(response: Response) -> Response:
-        def deliver() -> None:
-            with app.app_context():
-                try:
-                    texts.deliver_texts_now(ids)
-                except Exception:  # noqa: BLE001 - the response is sent; the outbox keeps the text
-                    current_app.logger.exception("Sending texts after the response failed; they stay queued")
-                finally:
-                    db.session.remove()
-
-        response.call_on_close(deliver)
-        return response
-
-
 @texts_bp.route("/me/texts", methods=["GET"])
 @login_required
 def reminders():
@@ -98,7 +79,7 @@ def send_code():
         return _again({"start": form}, exc.status)
     audit.record("texts.code_sent", user)
     db.session.commit()
-    _send_after_response(queued)
+    deliver_after_response(queued)
     flash(_("We sent a code to your phone. Enter it below to turn on text reminders."), "success")
     return redirect(url_for("texts.reminders"))
 
@@ -135,7 +116,7 @@ def send_test():
         form.submit.errors = [str(exc)]
         return _again({"test": form}, exc.status)
     db.session.commit()
-    _send_after_response(queued)
+    deliver_after_response(queued)
     flash(_("We sent a test text to your phone."), "success")
     return redirect(url_for("texts.reminders"))
 

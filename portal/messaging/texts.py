@@ -1,8 +1,8 @@
 """Text messages (SMS): a patient's opt-in, its verification codes, the text outbox and the provider.
 
-Texts go out like emails do: a row in ``outbound_text`` stored in the caller's transaction, sent by the
-worker's ``text_outbox`` job (or right after the response), each row claimed with an atomic conditional
-UPDATE so two workers never send one text twice. Bodies are generic: never a symptom, a score or an item name.
+Texts are the outbox's "text" channel (portal.outbox): a row stored in the caller's transaction, sent right
+after the response or by the worker's ``outbox`` job, claimed first so two workers never send one text twice,
+retried with backoff. Bodies are generic: never a symptom, a score or an item name.
 
 The provider is Twilio-compatible: ``POST {SMS_API_URL}/2010-04-01/Accounts/{SMS_ACCOUNT_SID}/Messages.json``
 with HTTP Basic auth and the form fields To, From, Body. Replies come back signed (``X-Twilio-Signature``).
@@ -24,11 +24,12 @@ import phonenumbers
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, Index, String, Text, func, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from portal.extensions import db
 from portal.forms import PHONE_REGION
+from portal.outbox import OutboundMessage
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_WRONG_TRIES = 5
 CODES_PER_HOUR = 3
-MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)  # longer than SMS_TIMEOUT
 
 
@@ -69,20 +69,12 @@ class TextCode(db.Model):
     used_at: Mapped[datetime | None]
 
 
-class OutboundText(db.Model):
-    """A text waiting to go out; a failed send stays queued and is retried with backoff."""
+class OutboundText(OutboundMessage):
+    """A text in the outbox (channel "text"): ``to_number`` (E.164) is the recipient."""
 
-    __tablename__ = "outbound_text"
-    __table_args__ = (Index("ix_outbound_text_pending", "sent_at", "next_attempt_at"),)
+    __mapper_args__ = {"polymorphic_identity": "text"}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    to_number: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str] = mapped_column(String(300), default="")
+    to_number = synonym("recipient")
 
 
 class TextError(ValueError):
@@ -280,70 +272,11 @@ def provider():
     return TwilioProvider(current_app.config)
 
 
-def deliver_text(text: OutboundText) -> bool:
-    """Try to send one claimed text; record the outcome and commit. Never raises. Bodies are never logged."""
-    sender = provider()
-    if not sender.configured:
-        log.warning("SMS_ACCOUNT_SID, SMS_AUTH_TOKEN or SMS_FROM is not set; text %s stays queued", text.id)
-        return False
-    try:
-        sender.send(text.to_number, text.body)
-    except (OSError, ValueError) as exc:
-        text.attempts += 1
-        text.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(text.attempts - 1, 10))
-        text.last_error = type(exc).__name__
-        db.session.commit()
-        log.warning("Text %s not sent (attempt %s): %s", text.id, text.attempts, type(exc).__name__)
-        return False
-    text.sent_at = utcnow()
-    text.attempts += 1
-    db.session.commit()
-    return True
+def configured() -> bool:
+    """Texts wait in the outbox until SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM are set."""
+    return provider().configured
 
 
-def _claim(text_id: int) -> bool:
-    """Claim a due text for this worker (an atomic conditional UPDATE); False if another has it."""
-    now = utcnow()
-    result = db.session.execute(
-        update(OutboundText)
-        .where(OutboundText.id == text_id, OutboundText.sent_at.is_(None), OutboundText.next_attempt_at <= now)
-        .values(next_attempt_at=now + LEASE)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def deliver_due_texts(limit: int = 200) -> tuple[int, int]:
-    """One round of the text outbox job: send due texts, each claimed first; (sent, failed)."""
-    ids = db.session.scalars(
-        db.select(OutboundText.id)
-        .where(
-            OutboundText.sent_at.is_(None),
-            OutboundText.next_attempt_at <= utcnow(),
-            OutboundText.attempts < MAX_ATTEMPTS,
-        )
-        .order_by(OutboundText.id)
-        .limit(limit)
-    ).all()
-    sent = failed = 0
-    for text_id in ids:
-        if not _claim(text_id):
-            continue
-        text = db.session.get(OutboundText, text_id)
-        db.session.refresh(text)
-        if deliver_text(text):
-            sent += 1
-        else:
-            failed += 1
-            break
-    return sent, failed
-
-
-def deliver_texts_now(ids: list[int]) -> None:
-    """Deliver these committed texts at once (each claimed first, so the worker never sends it too)."""
-    for text_id in ids:
-        if _claim(text_id):
-            text = db.session.get(OutboundText, text_id)
-            db.session.refresh(text)
-            deliver_text(text)
+def send_text(text: OutboundMessage) -> None:
+    """The text channel's sender: one claimed row to the provider (raises OSError when it is not accepted)."""
+    provider().send(text.recipient, text.body)

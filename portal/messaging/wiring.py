@@ -12,13 +12,14 @@ from portal.messaging.cli import reminders_group
 from portal.messaging.reminders import send_all_reminders
 from portal.messaging.text_views import inbound, texts_bp
 from portal.navigation import register_badge
+from portal.outbox import Channel, register_channel
 
 VIEW_MODULES = (views,)  # each adds its routes to ``bp``
 
 
 def init_app(app: Flask) -> None:
     """The message pages under /messages, text reminders (/me/texts, /sms/inbound), the unread badge,
-    `flask reminders` and the worker's reminder and text outbox jobs."""
+    `flask reminders`, the worker's reminder job and the outbox's text channel."""
     app.register_blueprint(bp, url_prefix="/messages")
     app.register_blueprint(texts_bp)
     csrf.exempt(inbound)  # the provider signs its requests (X-Twilio-Signature) instead
@@ -31,10 +32,4 @@ def init_app(app: Flask) -> None:
         seconds=app.config["REMINDERS_SECONDS"],
         description="check-in and plan reminders (as `flask reminders send`)",
     )
-    register_job(
-        app,
-        "text_outbox",
-        texts.deliver_due_texts,
-        seconds=app.config["OUTBOX_SECONDS"],
-        description="send queued text messages that are due (new ones, and retries of failed ones)",
-    )
+    register_channel(app, Channel("text", send=texts.send_text, ready=texts.configured, lease=texts.LEASE))

@@ -9,9 +9,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from portal import outbox
 from portal.auth.models import User
 from portal.extensions import db
-from portal.messaging import texts
 from tests.e2e.conftest import log_in, submit
 from tests.sms_server import SENDER, SID, TOKEN, start_fake_provider
 
@@ -24,7 +24,7 @@ def _wait_for(provider, count: int, app) -> None:
     deadline = time.monotonic() + 10
     while len(provider.messages()) < count and time.monotonic() < deadline:
         with app.app_context():
-            texts.deliver_due_texts()  # the worker's round, in case the after-response send has not run yet
+            outbox.deliver_due()  # the worker's round, in case the after-response send has not run yet
             db.session.remove()
         time.sleep(0.1)
     assert len(provider.messages()) == count, provider.received
