@@ -153,8 +153,9 @@ def test_two_copies_racing_send_one_message(app, patient, me, database_url):
     answers: list[int] = []
 
     def send() -> None:
-        with app.test_client() as racer:
-            answers.append(racer.post(f"{API}/me/messages", json={"body": "Race"}, headers={**me, **key}).status_code)
+        # A plain client: keeping the request's context (``with``) would pop it from another thread's stack.
+        racer = app.test_client()
+        answers.append(racer.post(f"{API}/me/messages", json={"body": "Race"}, headers={**me, **key}).status_code)
 
     threads = [threading.Thread(target=send) for _ in range(4)]
     for thread in threads:
