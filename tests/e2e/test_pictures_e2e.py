@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from portal.auth.accounts import create_account
+from portal.auth.models import Role, email_lookup
+from portal.exercises.models import LibraryItem
+from portal.extensions import db
+from tests.conftest import give_test_consent
 from tests.e2e.axe import axe_violations, needs_axe
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.plan_factories import make_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +67,7 @@ def test_my_plan_and_the_library_show_a_thumbnail_per_item(mobile_page, live_ser
 MM = 96 / 25.4  # CSS pixels per millimetre
 
 
-def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_dose(page, live_server, tmp_path):
+def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_dose(page, live_server):
     log_in(page, live_server, "patient@example.com")
     page.goto(f"{live_server}/me/plan/print")
     page.emulate_media(media="print")
@@ -84,13 +91,85 @@ def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_d
         assert dose.bounding_box()["x"] >= second["x"] + second["width"]  # beside them
         assert "Dose" in dose.inner_text()
     assert movements >= 3
-    pdf = tmp_path / "plan.pdf"
-    page.pdf(path=str(pdf), format="Letter")
-    data = pdf.read_bytes()
+
+
+# The printable height of a page (print.css: @page margins of 10 mm) and its width, Letter and A4.
+PAPER = {"Letter": (215.9, 279.4), "A4": (210, 297)}
+PAGE_MARGIN = 10
+# The movements with the most words (steps and cautions): the plan a handout has most trouble fitting.
+WORDY = [
+    "diaphragmatic-breathing",
+    "light-hip-hinge-lift",
+    "brisk-walking-progression",
+    "hip-hinge-practice",
+    "pallof-press",
+    "towel-hamstring-stretch",
+    "prone-on-elbows",
+    "bird-dog",
+    "knees-bent-rest-position",
+    "full-side-plank",
+    "sit-to-stand",
+]
+_patients = itertools.count(1)
+
+
+def _patient_with_a_plan(live_server, slugs: list[str]) -> str:
+    """A new patient of the demo coach whose plan holds these starter items, in this order (with a coach's note on
+    the first); returns the email."""
+    email = f"handout{next(_patients)}@example.org"
+    with live_server.app.app_context():
+        coach = db.session.scalar(email_lookup("coach@example.com"))
+        patient = create_account(
+            email=email,
+            name="Hana Handout",
+            role=Role.PATIENT,
+            clinic_id=coach.clinic_id,
+            coach_id=coach.id,
+            password=DEMO_PASSWORD,
+        )
+        give_test_consent(patient)
+        db.session.flush()
+        by_slug = {item.slug: item for item in db.session.scalars(db.select(LibraryItem))}
+        plan = make_plan(patient, coach, items=[by_slug[slug] for slug in slugs], title="Handout plan")
+        plan.items[0].coach_note = "Slow and easy; stop if the pain runs down your leg."
+        db.session.commit()
+    return email
+
+
+def _pdf_pages(page, path, paper: str) -> int:
+    page.pdf(path=str(path), format=paper)
+    data = path.read_bytes()
     assert data[:5] == b"%PDF-"
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
-    # Several items a page, as handouts do (the header and the safety box take part of the first and last).
-    assert 1 <= pages <= n // 3 + 1
+    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+
+def test_the_printed_plan_fits_six_items_a_page_on_a4_and_letter(browser, live_server, tmp_path):
+    """Twelve items (the wordiest movements and a habit) on paper: each item takes at most a sixth of a page, so a
+    full page holds six; the whole plan, with its header on the first page and the safety box on the last, takes
+    three pages at most. Steps are set in columns and clamped, the full text is online."""
+    email = _patient_with_a_plan(live_server, [*WORDY, "lift-with-hips-and-legs"])
+    for paper, (width_mm, height_mm) in PAPER.items():
+        printable_w, printable_h = (width_mm - 2 * PAGE_MARGIN) * MM, (height_mm - 2 * PAGE_MARGIN) * MM
+        context = browser.new_context(viewport={"width": int(printable_w), "height": 900})
+        page = context.new_page()
+        try:
+            log_in(page, live_server, email)
+            page.goto(f"{live_server}/me/plan/print")
+            page.emulate_media(media="print")
+            items = page.locator("article.print-item")
+            assert items.count() == 12
+            header = page.locator("header.print-heading").bounding_box()
+            assert header["height"] <= printable_h * 0.2, paper  # a compact header, on the first page only
+            for i in range(12):
+                box = items.nth(i).bounding_box()
+                margin = items.nth(i).evaluate("e => parseFloat(getComputedStyle(e).marginBottom)")
+                assert box["height"] + margin <= printable_h / 6, (paper, i, box["height"] / MM)
+                stills = items.nth(i).locator("img.print-still-img")
+                for k in range(stills.count()):
+                    assert stills.nth(k).bounding_box()["width"] >= 35 * MM - 0.5
+            assert _pdf_pages(page, tmp_path / f"plan-{paper}.pdf", paper) <= 3, paper
+        finally:
+            context.close()
 
 
 @needs_axe
