@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys
+from portal.crypto import DEVELOPMENT_KEY, EncryptionKeyError, parse_keys, parse_vapid_key
 
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below  # nosec B105
@@ -123,6 +123,14 @@ class Config:
     SMS_TIMEOUT = _int("SMS_TIMEOUT", 10)
     # The public URL of /sms/inbound as the provider calls it (behind a proxy); unset: the request's URL.
     SMS_INBOUND_URL = os.environ.get("SMS_INBOUND_URL", "")
+    # Web push (README: "Phone notifications"): the key that signs every push request and the contact push
+    # services may use (mailto: or https:). Development generates a key into instance/; production needs both.
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:no-reply@holistiq.example")
+    # Development and tests only: lets a subscription point at http:// or a local address (a push service on this
+    # machine). Otherwise endpoints must be https:// on public addresses (a subscription is a URL we POST to).
+    PUSH_ALLOW_LOCAL_ENDPOINTS = _bool("PUSH_ALLOW_LOCAL_ENDPOINTS", False)
+    PUSH_TIMEOUT = _int("PUSH_TIMEOUT", 10)
     ESCALATION_CHECK_SECONDS = _int("ESCALATION_CHECK_SECONDS", 30)
     ALERTS_SCAN_SECONDS = _int("ALERTS_SCAN_SECONDS", 3600)
     REMINDERS_SECONDS = _int("REMINDERS_SECONDS", 300)
@@ -164,6 +172,9 @@ class TestingConfig(Config):
     # Texts go nowhere unless a test points these at its fake provider.
     SMS_API_URL = "http://127.0.0.1:9"
     SMS_ACCOUNT_SID = SMS_AUTH_TOKEN = SMS_FROM = SMS_INBOUND_URL = ""
+    # Each test app makes its own VAPID key; local push services only where a test starts one.
+    VAPID_PRIVATE_KEY = ""
+    PUSH_ALLOW_LOCAL_ENDPOINTS = False
     # The links tests expect, whatever port a developer's shell exports.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
 
@@ -175,6 +186,9 @@ class ProductionConfig(Config):
     FORCE_HTTPS = _bool("FORCE_HTTPS", True)
     # No development fallback here: validate() refuses to start without a real key.
     DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY", "")
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "")
+    # Never in production, whatever the environment says: push endpoints are public https:// addresses only.
+    PUSH_ALLOW_LOCAL_ENDPOINTS = False
 
     @classmethod
     def validate(cls) -> None:
@@ -192,6 +206,14 @@ class ProductionConfig(Config):
             ) from error
         if DEVELOPMENT_KEY in parsed:
             raise RuntimeError("Production refuses the development DATA_ENCRYPTION_KEY.")
+        try:
+            parse_vapid_key(cls.VAPID_PRIVATE_KEY)
+        except ValueError as error:
+            raise RuntimeError(
+                "Production needs VAPID_PRIVATE_KEY: a P-256 private key, base64url (make one with `flask keys vapid`)."
+            ) from error
+        if not cls.VAPID_SUBJECT.startswith(("mailto:", "https://")):
+            raise RuntimeError("Production needs VAPID_SUBJECT: a mailto: or https:// contact for push services.")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
 from config import BASE_DIR, Config, config_for
-from portal import clinics, mail, mediastore, state
+from portal import clinics, mail, mediastore, push, state
 from portal.admin import wiring as admin
 from portal.api import wiring as api
 from portal.api.blueprint import PREFIX as API_PREFIX
@@ -121,6 +121,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mediastore.init_app(app)
     mail.init_app(app)
+    push.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -100,6 +100,8 @@ ACTION_LABELS: dict[str, Any] = {
     "texts.code_sent": _l("Sent a code to turn on text reminders"),
     "texts.on": _l("Turned on text reminders"),
     "texts.off": _l("Turned off text reminders"),
+    "push.on": _l("Turned on phone notifications"),
+    "push.off": _l("Turned off phone notifications"),
     "session.end_others": _l("Signed out other devices"),
     "sessions.end_all": _l("Signed out everywhere"),
 }

@@ -74,13 +74,21 @@ def mail_retry() -> None:
 
 @click.group("keys")
 def keys_group() -> None:
-    """The data encryption key (DATA_ENCRYPTION_KEY) that protects authenticator secrets."""
+    """The data encryption key (DATA_ENCRYPTION_KEY) that protects authenticator secrets, and the web push key."""
 
 
 @keys_group.command("new")
 def keys_new() -> None:
     """Print a fresh random key, to put first in DATA_ENCRYPTION_KEY."""
     click.echo(crypto.new_key())
+
+
+@keys_group.command("vapid")
+def keys_vapid() -> None:
+    """Print a fresh VAPID key for web push (VAPID_PRIVATE_KEY) and the public key browsers will see."""
+    private = crypto.new_vapid_key()
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key: {crypto.vapid_public_key(crypto.parse_vapid_key(private))}")
 
 
 @keys_group.command("rotate")

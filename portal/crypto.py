@@ -9,10 +9,13 @@ A database dump alone therefore yields no usable secret.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 
 # Development and tests only (production refuses it, see config.ProductionConfig.validate):
@@ -80,3 +83,46 @@ def is_encrypted(value: str) -> bool:
     except (InvalidToken, UnicodeEncodeError):
         return False
     return True
+
+
+# --- the web push (VAPID) key ------------------------------------------------------------
+# One P-256 key signs every push request (RFC 8292); browsers subscribe with its public half.
+
+
+def new_vapid_key() -> str:
+    """A fresh VAPID private key: the 32-byte P-256 scalar, base64url without padding."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+def parse_vapid_key(value: str) -> ec.EllipticCurvePrivateKey:
+    """The P-256 key in ``value`` (base64url of the raw 32-byte scalar); ValueError when it is not one."""
+    raw = b64url_decode((value or "").strip())
+    if len(raw) != 32:
+        raise ValueError("a VAPID private key is 32 bytes, base64url-encoded")
+    scalar = int.from_bytes(raw, "big")
+    if scalar == 0:
+        raise ValueError("not a P-256 private key")
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def vapid_public_key(private_key: ec.EllipticCurvePrivateKey) -> str:
+    """The application server key browsers subscribe with: the uncompressed public point, base64url."""
+    point = private_key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url(point)
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def b64url_decode(value: str) -> bytes:
+    """Decode unpadded base64url (ValueError on anything else, or on more than 200 characters)."""
+    if not value or len(value) > 200:
+        raise ValueError("empty or too long")
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("not base64url") from error

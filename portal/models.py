@@ -21,3 +21,4 @@ from portal.mail import OutboundEmail  # noqa: F401
 from portal.messaging.models import Message, ReminderSent  # noqa: F401
 from portal.messaging.texts import OutboundText, TextCode, TextSubscription  # noqa: F401
 from portal.outbox import OutboundMessage  # noqa: F401
+from portal.push import PushSubscription  # noqa: F401

@@ -40,6 +40,8 @@ class PortalState:
     wtforms_catalogs: dict[str, Any] = field(default_factory=dict)
     # table name -> what to forget when a transaction that wrote to it commits (see portal.sqlutil)
     forgetters: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
+    # the VAPID private key that signs web push requests (see portal.push)
+    push_key: Any = None
 
 
 def init_app(app: Flask) -> PortalState:

@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 
 from config import ProductionConfig
 from portal.app import create_app
+from portal.crypto import new_vapid_key
 
 
 def test_healthz_ok(client):
@@ -32,12 +33,35 @@ def test_production_refuses_default_secret(monkeypatch):
         create_app(ProductionConfig)
 
 
-def test_production_accepts_real_secret(monkeypatch):
+def _production_settings(monkeypatch) -> None:
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 40)
     monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    monkeypatch.setattr(ProductionConfig, "VAPID_PRIVATE_KEY", new_vapid_key())
+    monkeypatch.setattr(ProductionConfig, "VAPID_SUBJECT", "mailto:it@clinic.example")
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+
+
+def test_production_accepts_real_secret(monkeypatch):
+    _production_settings(monkeypatch)
     app = create_app(ProductionConfig)
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] is False
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("VAPID_PRIVATE_KEY", "", "VAPID_PRIVATE_KEY"),
+        ("VAPID_PRIVATE_KEY", "not-a-key", "VAPID_PRIVATE_KEY"),
+        ("VAPID_SUBJECT", "", "VAPID_SUBJECT"),
+        ("VAPID_SUBJECT", "it@clinic.example", "VAPID_SUBJECT"),
+    ],
+)
+def test_production_needs_a_vapid_key_and_subject(monkeypatch, setting, value, message):
+    _production_settings(monkeypatch)
+    monkeypatch.setattr(ProductionConfig, setting, value)
+    with pytest.raises(RuntimeError, match=message):
+        create_app(ProductionConfig)
 
 
 def test_404_page_in_portal_style(client):

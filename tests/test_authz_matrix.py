@@ -31,6 +31,7 @@ from portal.exercises.figures.catalog import drawing
 from portal.extensions import db as _db
 from portal.mediastore import media_store
 from portal.messaging.models import Message
+from portal.push import PushSubscription
 from portal.timeutil import local_today, utcnow
 from tests.conftest import csrf_token, login
 from tests.plan_factories import make_item, make_plan, make_program
@@ -56,6 +57,9 @@ PATIENT_OBJECT = expect(anonymous=LOGIN, patient=OK, other_patient=404)
 ALWAYS_LOGIN_PAGE = dict.fromkeys(ACTORS, LOGIN)
 # One of the patient's own sign-in sessions: only they may end it; to everyone else it does not exist.
 OWN_SESSION = {**dict.fromkeys(ACTORS, 404), "anonymous": LOGIN, "patient": OK}
+# Phone notifications: patients and coaches, each their own browsers; admins have none.
+PUSH_SUBSCRIBERS = expect(anonymous=LOGIN, patient=OK, other_patient=OK, coach=OK, other_coach=OK)
+OWN_PUSH_DEVICE = {**dict.fromkeys(ACTORS, 404), "anonymous": LOGIN, "patient": OK, "admin": 403}
 # A library item the coach wrote: the coach and admins change it; another coach only reads it (403).
 OWNER_OR_ADMIN = expect(anonymous=LOGIN, coach=OK, admin=OK)
 
@@ -92,6 +96,19 @@ def _patient_session(w):
     row, _secret = sessions.start(w["patient"], user_agent="Mozilla/5.0 (Android 14) Firefox/128.0")
     _db.session.commit()
     return {"session_id": row.id}
+
+
+def _push_device(w):
+    """A browser of the patient with notifications on (made when the rule runs: turning it off deletes it)."""
+    row = PushSubscription(
+        user_id=w["patient"].id,
+        endpoint=f"https://push.example/{w['patient'].id}/{utcnow().timestamp()}",
+        p256dh="B" + "A" * 86,
+        auth="A" * 22,
+    )
+    _db.session.add(row)
+    _db.session.commit()
+    return {"sub_id": row.id}
 
 
 def _item_media(w):
@@ -292,6 +309,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("texts.send_test", "POST"): Rule(PATIENTS),
     ("texts.turn_off", "POST"): Rule(PATIENTS),
     ("texts.inbound", "POST"): Rule(dict.fromkeys(ACTORS, 403)),
+    # Phone notifications: the key and the service worker are public; patients and coaches keep their own devices.
+    ("push.public_key", "GET"): Rule(PUBLIC),
+    ("push.service_worker", "GET"): Rule(PUBLIC),
+    ("push.subscribe", "POST"): Rule(PUSH_SUBSCRIBERS),
+    ("push.unsubscribe", "DELETE"): Rule(PUSH_SUBSCRIBERS),
+    ("push.preferences", "POST"): Rule(PUSH_SUBSCRIBERS),
+    ("push.turn_off", "POST"): Rule(OWN_PUSH_DEVICE, _push_device),
     ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
     # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).

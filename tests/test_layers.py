@@ -38,6 +38,7 @@ LAYERS = {
     "audit": 1,
     "mail": 1,
     "outbox": 1,
+    "push": 1,
     "formatting": 1,
     "i18n": 1,
     "mediastore": 1,

@@ -10,6 +10,7 @@ from flask import request
 
 from config import TestingConfig
 from portal.app import create_app
+from portal.crypto import new_vapid_key
 from portal.security import CONTENT_SECURITY_POLICY
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -70,6 +71,7 @@ def _production_like_app(**overrides):
         REMEMBER_COOKIE_SECURE=True,
         FORCE_HTTPS=True,
         SQLALCHEMY_DATABASE_URI="sqlite://",
+        VAPID_PRIVATE_KEY=new_vapid_key(),
         **overrides,
     )
 

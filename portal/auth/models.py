@@ -118,6 +118,10 @@ class User(UserMixin, db.Model):
     plan_times_stored: Mapped[str | None] = mapped_column("plan_times", String(20))
     # Email a reminder at each of those times (a round of the plan is due).
     plan_reminders: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Phone notifications (web push, portal.push) about new messages, and for a coach about their patients'
+    # Emergency and Urgent alerts; each an opt-in, sent to every browser the user turned notifications on in.
+    push_messages: Mapped[bool] = mapped_column(default=False, server_default=false())
+    push_alerts: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     clinic: Mapped[Clinic | None] = relationship(lazy="joined")
     coach: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[coach_id])

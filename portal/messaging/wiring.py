@@ -9,6 +9,7 @@ from portal.jobs import register_job
 from portal.messaging import services, texts, views
 from portal.messaging.blueprint import bp
 from portal.messaging.cli import reminders_group
+from portal.messaging.push_views import push_bp
 from portal.messaging.reminders import send_all_reminders
 from portal.messaging.text_views import inbound, texts_bp
 from portal.navigation import register_badge
@@ -18,10 +19,12 @@ VIEW_MODULES = (views,)  # each adds its routes to ``bp``
 
 
 def init_app(app: Flask) -> None:
-    """The message pages under /messages, text reminders (/me/texts, /sms/inbound), the unread badge,
-    `flask reminders`, the worker's reminder job and the outbox's text channel."""
+    """The message pages under /messages, text reminders (/me/texts, /sms/inbound), phone notifications (/sw.js,
+    /push/public-key, /me/push-subscriptions), the unread badge, `flask reminders`, the worker's reminder job and
+    the outbox's text channel."""
     app.register_blueprint(bp, url_prefix="/messages")
     app.register_blueprint(texts_bp)
+    app.register_blueprint(push_bp)
     csrf.exempt(inbound)  # the provider signs its requests (X-Twilio-Signature) instead
     register_badge(app, "unread_messages", services.unread_count_statement)
     app.cli.add_command(reminders_group)
