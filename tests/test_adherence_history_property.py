@@ -25,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 from portal.audit import AuditEvent
 from portal.auth.models import Role, User
 from portal.care import plans as plan_service
+from portal.care.adherence_sql import adherence_totals
 from portal.care.dosing import Dose
 from portal.care.models import ItemLog, Plan, PlanItem, PlanItemPause, PlanItemSchedule, Program, ProgramItem
 from portal.care.pauses import pause_item, resume_item
@@ -324,6 +325,9 @@ class PlanHistories(RuleBasedStateMachine):
             for start in (today - timedelta(days=27), min(model.days)):
                 got = {row.item.id: (row.due, row.done) for row in item_adherence(pid, start, today)}
                 assert got == model.item_figures(start, today), (start, today)
+                # The set-based SQL form of the rule (reports over a whole practice) gives the same.
+                assert adherence_totals([pid], start, today) == adherence_and_pauses([pid], start, today)
+                assert adherence_totals([pid], start, today).get(pid, (0, 0, 0)) == model.totals(start, today)
             expected_weeks = []
             monday = today - timedelta(days=today.weekday()) - timedelta(weeks=11)
             for week in range(12):
@@ -342,12 +346,15 @@ class PlanHistories(RuleBasedStateMachine):
             week = (today - timedelta(days=6), today)
             expected = model.totals(*week)
             assert adherence_and_pauses([pid], *week).get(pid, (0, 0, 0)) == expected
+            assert adherence_totals([pid], *week).get(pid, (0, 0, 0)) == expected
             review = patient_summary(model.user).review
             assert (review.adherence_due, review.adherence_done, review.adherence_paused) == expected
         # The roster: the coach's own seven days, for both patients in one go.
         coach_today = datetime.now(ZoneInfo("America/Chicago")).date()
         week = (coach_today - timedelta(days=6), coach_today)
         roster = review_for([model.user.id for model in self.patients], coach_today)
+        both = [model.user.id for model in self.patients]
+        assert adherence_totals(both, *week) == adherence_and_pauses(both, *week)
         for model in self.patients:
             review = roster[model.user.id]
             assert (review.adherence_due, review.adherence_done, review.adherence_paused) == model.totals(*week)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.auth.models import Role
+from portal.care.adherence_sql import adherence_totals
 from portal.care.checkins import patient_today
 from portal.care.models import CheckIn, ItemLog, PlanItemPause
 from portal.care.pauses import merged_periods
@@ -131,6 +132,10 @@ def test_roster_adherence_leaves_paused_days_out_for_every_window(two_patients, 
         per_item = _reference(specs, plan_start, logs, start, end)
         expected[pid] = tuple(sum(values) for values in zip(*per_item.values(), strict=True))
     assert adherence_by_patient(list(world), start, end) == expected
+    # The set-based SQL form of the rule (the Outcomes report's) agrees, paused sessions included.
+    totals = adherence_totals(list(world), start, end)
+    assert {pid: (due, done) for pid, (due, done, _paused) in totals.items()} == expected
+    assert totals == adherence_and_pauses(list(world), start, end)
 
 
 @pytest.mark.parametrize("ends_days_ago", [0, 3, 6])
@@ -259,3 +264,32 @@ def test_a_plan_with_every_item_paused_is_not_called_new(patient, coach, coach_c
     assert "Every plan item paused" in coach_client.get("/coach/").get_data(as_text=True)
     page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
     assert "Nothing due: every item paused" in page and "Nothing due yet" not in page
+
+
+@pytest.mark.parametrize("window_days", [7, 28, 40])
+def test_overlapping_pauses_count_each_paused_day_once_in_both_forms(patient, coach, window_days):
+    """Pause periods of one item can overlap (a time zone moved them): a day in two of them is
+    left out once, by the Python rule and by its SQL form alike."""
+    today = patient_today(patient)
+    plan_start = today - timedelta(days=35)
+    specs = [
+        Spec(
+            "0246",
+            2,
+            [
+                (today - timedelta(days=20), today - timedelta(days=10)),
+                (today - timedelta(days=15), today - timedelta(days=12)),  # inside the first
+                (today - timedelta(days=11), today - timedelta(days=5)),  # overlaps its end
+                (today - timedelta(days=5), today - timedelta(days=3)),  # starts where that one ends
+                (today - timedelta(days=1), None),
+            ],
+        ),
+        Spec("135", 1, [(today - timedelta(days=9), today - timedelta(days=9))]),  # no whole day
+    ]
+    logs = _setup(patient, coach, plan_start, specs, today)
+    start = today - timedelta(days=window_days - 1)
+    per_item = _reference(specs, plan_start, logs, start, today)
+    due, done = (sum(values) for values in zip(*per_item.values(), strict=True))
+    python = adherence_and_pauses([patient.id], start, today)
+    assert python[patient.id][:2] == (due, done)
+    assert adherence_totals([patient.id], start, today) == python

@@ -19,8 +19,9 @@ The definitions (README, "Outcomes"):
 - improved: down by at least 2 points or by at least 30 % of the start; worse: up by as
   much; unchanged otherwise. Compared on exact sums and counts (no rounding);
 - adherence: each patient's weekly adherence, the share of plan sessions done over the last
-  7 days (the care rule and window of the roster); median, quartiles and the share at 70 %
-  or more;
+  7 days (the care rule and window of the roster, in its set-based SQL form from
+  ``portal.care.adherence_sql``); median, quartiles, the share at 70 % or more and the
+  patients per 10-point band;
 - PSFS: per patient, the mean of the first and of the latest rating of each activity rated
   at least twice; improved when the mean rises by at least 2 points (the goals' own
   CHANGE_POINTS), worse when it falls by as much;
@@ -41,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -49,9 +50,9 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, text
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import Clinic, Role, User
+from portal.care import adherence_sql
 from portal.care.goals import CHANGE_POINTS as PSFS_POINTS
 from portal.care.models import Alert, AlertKind, CheckIn, Program
-from portal.care.progress import adherence_by_patient
 from portal.care.red_flags import TIERS_BY_RANK, Tier
 from portal.extensions import db
 from portal.sqlutil import DIALECTS, KeptStatement, dialect_name
@@ -61,6 +62,7 @@ UNTIERED = Tier.TODAY  # a red flag opened before tiers existed counts as Today,
 ACTIVE_DAYS = 14  # a check-in within this many days (today included) keeps a patient active
 ADHERENCE_DAYS = 7  # each patient's weekly adherence: the last 7 days, as on the roster
 ADHERENCE_TARGET = 70  # percent
+ADHERENCE_BANDS = 10  # the adherence chart's 10-point bands
 CHART_WEEKS = 12  # the pain chart shows weeks 0..12 since the start
 WEEK_CHOICES = (2, 4, 8, 12)
 MAX_RANGE_DAYS = 5 * 365 + 1  # "Started between" spans at most 5 years
@@ -139,6 +141,7 @@ _TYPES = {
     "clinic_id": Integer,
     "coach_id": Integer,
     "program_id": Integer,
+    **adherence_sql.PARAMETER_TYPES,
 }
 
 # Dialect pieces: whole days between two dates, a float cast, a date some days later, hours between times.
@@ -215,22 +218,26 @@ def _expanded(source: str, dimensions: Iterable[str]) -> str:
     return "\n  UNION ALL ".join(parts)
 
 
-def _median_columns(dialect: str, columns: Sequence[str], source: str, quantiles=(0.5,)) -> tuple[str, str]:
-    """(a FROM clause, the select list) giving each column's quantiles per (dim, gkey).
+def _median_columns(
+    dialect: str, columns: Sequence[str] | Mapping[str, Sequence[float]], source: str, quantiles=(0.5,)
+) -> tuple[str, str]:
+    """(a FROM clause, the select list) giving each column's quantiles per (dim, gkey): ``quantiles``
+    of each of ``columns``, or of a mapping, each column's own.
 
     PostgreSQL: percentile_cont. SQLite: each value's rank among the non-null values of its
     group (a window), then the two ranks around q * (n - 1) interpolated in the aggregate.
     """
-    names = [f"{c}_q{int(q * 100)}" for c in columns for q in quantiles]
+    wanted = dict(columns) if isinstance(columns, Mapping) else {c: quantiles for c in columns}
+    names = [f"{c}_q{int(q * 100)}" for c, qs in wanted.items() for q in qs]
     if dialect == "postgresql":
         select = [
             f"percentile_cont({q}) WITHIN GROUP (ORDER BY {c}) AS {c}_q{int(q * 100)}"
-            for c in columns
-            for q in quantiles
+            for c, qs in wanted.items()
+            for q in qs
         ]
         return source, ", ".join(select)
     windows = []
-    for c in columns:
+    for c in wanted:
         # One window per column: the count shares the rank's partition and order (one sort each), over
         # the whole partition; only the non-null partition's rows are used below.
         spec = f"PARTITION BY dim, gkey, {c} IS NULL ORDER BY {c}"
@@ -240,8 +247,8 @@ def _median_columns(dialect: str, columns: Sequence[str], source: str, quantiles
         )
     ranked = f"(SELECT r.*, {', '.join(windows)} FROM {source} r) ranked"  # noqa: S608 - constants only  # nosec B608
     select = []
-    for c in columns:
-        for q in quantiles:
+    for c, qs in wanted.items():
+        for q in qs:
             position = f"({q} * ({c}_count - 1))"
             low = f"CAST({position} AS INTEGER)"
             fraction = f"({position} - {low})"
@@ -354,6 +361,7 @@ def _scored_sql(dialect: str) -> str:
     return f"""
 WITH {_cohort_sql(dialect)},
 {_base_sql(dialect)},
+{adherence_sql.adherence_ctes(dialect, "cohort")},
 psfs_ranked AS (
   SELECT r.patient_id, r.goal_id, r.score,
          row_number() OVER (PARTITION BY r.goal_id ORDER BY r.day, r.id) AS first_rn,
@@ -390,8 +398,11 @@ scored AS (
     CASE WHEN p.psfs_n IS NULL THEN NULL
          WHEN -{psfs_drop} >= {psfs_points} THEN {IMPROVED}
          WHEN {psfs_drop} >= {psfs_points} THEN {WORSE}
-         ELSE {UNCHANGED} END AS psfs_class
-  FROM with_psfs p
+         ELSE {UNCHANGED} END AS psfs_class,
+    CASE WHEN a.due > 0 THEN a.due END AS adh_due,
+    CASE WHEN a.due > 0 THEN a.done END AS adh_done,
+    CASE WHEN a.due > 0 THEN {as_float.format(x="100 * a.done")} / a.due END AS adherence
+  FROM with_psfs p LEFT JOIN adherence a ON a.patient_id = p.patient_id
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
@@ -402,9 +413,18 @@ expanded AS (
 )"""
     source, medians = _median_columns(
         dialect,
-        ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
-        + ["psfs_start", "psfs_now", "psfs_change"],
+        {
+            **{c: (0.5,) for c in ("pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change")},
+            **{c: (0.5,) for c in ("psfs_start", "psfs_now", "psfs_change")},
+            "adherence": (0.25, 0.5, 0.75),
+        },
         "expanded",
+    )
+    # Patients per 10-point band of adherence (0-9 ... 90-100: 100 % falls in the last).
+    bands = ", ".join(
+        f"SUM(CASE WHEN (10 * adh_done) / adh_due {'>=' if band == ADHERENCE_BANDS - 1 else '='} {band} "
+        f"THEN 1 ELSE 0 END) AS adherence_band{band}"
+        for band in range(ADHERENCE_BANDS)
     )
     sql += f"""
 SELECT dim, gkey, COUNT(*) AS started,
@@ -422,6 +442,9 @@ SELECT dim, gkey, COUNT(*) AS started,
   SUM(CASE WHEN psfs_class = {IMPROVED} THEN 1 ELSE 0 END) AS psfs_improved,
   SUM(CASE WHEN psfs_class = {UNCHANGED} THEN 1 ELSE 0 END) AS psfs_unchanged,
   SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse,
+  COUNT(adherence) AS adherence_n,
+  SUM(CASE WHEN 100 * adh_done >= {ADHERENCE_TARGET} * adh_due THEN 1 ELSE 0 END) AS adherence_on_target,
+  {bands},
   {medians}
 FROM {source}
 GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
@@ -534,6 +557,7 @@ def _parameters(filters: Filters, today: date) -> dict:
         "clinic_id": filters.clinic_id or 0,
         "coach_id": filters.coach_id or 0,
         "program_id": filters.program_id or 0,
+        **adherence_sql.adherence_parameters(today - timedelta(days=ADHERENCE_DAYS - 1), today),
     }
 
 
@@ -642,7 +666,7 @@ class Report:
     overall: Group
     groups: dict[str, list[Group]]  # per dimension, in label order
     weekly: dict[tuple[str, int | None], list[WeekPoint]]  # (dim, key) -> weeks 0..CHART_WEEKS
-    adherence_bins: list[int]  # patients per 10-point band of adherence (0-9 ... 90-100)
+    adherence_bins: list[int]  # patients per 10-point band of adherence (0-9 ... 90-100; 100 % in the last)
 
     @property
     def empty(self) -> bool:
@@ -690,26 +714,14 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def adherence_percents(patient_ids: list[int], today: date) -> dict[int, tuple[int, int]]:
-    """{patient id: (due, done)} over the last 7 days, by the care rule (patients with nothing due left out)."""
-    figures = adherence_by_patient(patient_ids, today - timedelta(days=ADHERENCE_DAYS - 1), today)
-    return {pid: (due, done) for pid, (due, done) in figures.items() if due > 0}
-
-
-def _spread(pairs: list[tuple[int, int]]) -> Spread:
-    percents = [100 * done / due for due, done in pairs]
+def _spread(row) -> Spread:
     return Spread(
-        n=len(pairs),
-        median=quantile(percents, 0.5),
-        q1=quantile(percents, 0.25),
-        q3=quantile(percents, 0.75),
-        on_target=sum(1 for due, done in pairs if 100 * done >= ADHERENCE_TARGET * due),
+        n=int(row["adherence_n"] or 0),
+        median=_float(row["adherence_q50"]),
+        q1=_float(row["adherence_q25"]),
+        q3=_float(row["adherence_q75"]),
+        on_target=int(row["adherence_on_target"] or 0),
     )
-
-
-def adherence_bin(due: int, done: int) -> int:
-    """The 10-point band (0..9) of a patient's adherence; 100 % falls in the last."""
-    return min(9, (10 * done) // due)
 
 
 def report(filters: Filters, today: date, compare: str = "program", names: dict | None = None) -> Report:
@@ -717,6 +729,7 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
     dialect = dialect_name()
     params = _parameters(filters, today)
     groups: dict[tuple[str, int | None], Group] = {}
+    bins = [0] * ADHERENCE_BANDS
     for row in db.session.execute(_groups_statement(dialect), params).mappings():
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
         groups[key] = Group(
@@ -728,7 +741,10 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             pain=_change(row, "pain"),
             peg=_change(row, "peg"),
             psfs=_change(row, "psfs"),
+            adherence=_spread(row),
         )
+        if row["dim"] == ALL:
+            bins = [int(row[f"adherence_band{band}"] or 0) for band in range(ADHERENCE_BANDS)]
     for row in db.session.execute(_safety_statement(dialect), params).mappings():
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
         if key in groups:
@@ -740,21 +756,6 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
                 median_ack_hours=_float(row["ack_hours_q50"]),
                 by_tier={tier.value: int(row[f"tier_{tier.value}"] or 0) for tier in TIERS_BY_RANK},
             )
-    # Adherence: the care rule's due and done per patient, grouped here.
-    cohort = members(filters, today)
-    adherence = adherence_percents([m.patient_id for m in cohort], today) if cohort else {}
-    pairs: dict[tuple[str, int | None], list[tuple[int, int]]] = defaultdict(list)
-    bins = [0] * 10
-    for member in cohort:
-        figures = adherence.get(member.patient_id)
-        if figures is None:
-            continue
-        bins[adherence_bin(*figures)] += 1
-        pairs[(ALL, 0)].append(figures)
-        for dim in DIMENSIONS:
-            pairs[(dim, getattr(member, f"{dim}_id"))].append(figures)
-    for key, group in groups.items():
-        group.adherence = _spread(pairs.get(key, []))
     weekly: dict[tuple[str, int | None], list[WeekPoint]] = defaultdict(list)
     if groups:
         for row in db.session.execute(_weekly_statement(dialect, compare), params).mappings():
@@ -825,11 +826,9 @@ def status_of(last_day: date | None, start_day: date, today: date) -> str:
 def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]:
     """One row per selected patient, without name or contact (a fixed number of statements)."""
     rows = db.session.execute(_patients_statement(dialect_name()), _parameters(filters, today)).mappings().all()
-    adherence = adherence_percents([int(r["patient_id"]) for r in rows], today) if rows else {}
     result = []
     for r in rows:
         start, last = _as_date(r["start_day"]), _as_date(r["last_day"])
-        figures = adherence.get(int(r["patient_id"]))
         result.append(
             PatientRow(
                 report_id=report_id(secret, int(r["patient_id"])),
@@ -848,7 +847,7 @@ def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]
                 psfs_start=_float(r["psfs_start"]),
                 psfs_now=_float(r["psfs_now"]),
                 psfs_class=_key(r["psfs_class"]),
-                adherence=100 * figures[1] / figures[0] if figures else None,
+                adherence=_float(r["adherence"]),
                 red_flags=int(r["red_flags"] or 0),
             )
         )
