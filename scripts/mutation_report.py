@@ -1,6 +1,6 @@
 """Score mutmut's results over the care rules, per module; fail below the bar.
 
-Usage: python scripts/mutation_report.py [--min-score 90] [--mutants DIR]
+Usage: python scripts/mutation_report.py [--min-score 90] [--mutants DIR] [--module NAME ...]
 
 Reads the ``*.py.meta`` files mutmut 3 writes under ``mutants/`` (one per mutated
 module, mapping each mutant to the exit code of its test run). A mutant counts as
@@ -16,6 +16,8 @@ all mutants killed is printed beside it.
 
 Exits non-zero when any module scores under ``--min-score`` percent, when any
 survivor is not accepted, or when mutants were left unchecked (an interrupted run).
+``--module plans`` (repeatable) scores only those modules of ``portal/care/``: a run
+pointed at one module leaves the others' mutants unchecked.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ModuleScore:
     killed: int = 0
     accepted: int = 0
     survivors: list[str] = field(default_factory=list)
+    killed_but_accepted: list[str] = field(default_factory=list)
     unchecked: int = 0
 
     @property
@@ -71,16 +74,20 @@ def read_accepted(path: Path) -> dict[str, str]:
     return accepted
 
 
-def score_modules(mutants_dir: Path, accepted: dict[str, str]) -> list[ModuleScore]:
+def score_modules(mutants_dir: Path, accepted: dict[str, str], only: set[str] | None = None) -> list[ModuleScore]:
     scores = []
     for meta in sorted(mutants_dir.rglob("*.py.meta")):
         module = str(meta.relative_to(mutants_dir)).removesuffix(".meta")
+        if only and Path(module).stem not in only:
+            continue
         result = ModuleScore(module)
         exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         for name, code in sorted(exit_codes.items()):
             result.total += 1
             if code in KILLED_CODES:
                 result.killed += 1
+                if name in accepted:  # a test tells it apart: it was never equivalent, or its number now names another
+                    result.killed_but_accepted.append(name)
             elif code is None:
                 result.unchecked += 1
             elif name in accepted:
@@ -95,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--mutants", type=Path, default=ROOT / "mutants")
+    parser.add_argument("--module", action="append", help="score only this module of portal/care/ (repeatable)")
     args = parser.parse_args(argv)
     if not args.mutants.is_dir():
         print(f"No mutmut results in {args.mutants}: run `make mutation`.", file=sys.stderr)
         return 2
     accepted = read_accepted(ACCEPTED_FILE)
-    scores = score_modules(args.mutants, accepted)
+    only = set(args.module or ())
+    scores = score_modules(args.mutants, accepted, only)
     failed = False
     print(f"{'module':28} {'total':>6} {'killed':>7} {'equiv.':>7} {'survived':>9} {'score':>7} {'raw':>7}")
     for s in scores:
@@ -121,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     seen = {
         name for meta in args.mutants.rglob("*.py.meta") for name in json.loads(meta.read_text())["exit_code_by_key"]
     }
-    for name in sorted(set(accepted) - seen):
+    stale = {name for name in set(accepted) - seen if not only or name.split(".")[2] in only}
+    for name in sorted(stale):
         print(f"note: accepted mutant {name} no longer exists; remove it from {ACCEPTED_FILE.name}")
+    for s in scores:
+        for name in s.killed_but_accepted:
+            print(f"note: accepted mutant {name} was killed; remove it from {ACCEPTED_FILE.name}")
     return 1 if failed else 0
 
 
