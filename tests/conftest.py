@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import event, update
 
 from config import TestingConfig
@@ -35,6 +36,12 @@ PASSWORD = "correct-horse-battery-42"
 # `login()` answers the code step with it. Pass totp_enabled=False for a staff member not yet enrolled.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _counter = itertools.count(1)
+
+if "MUTANT_UNDER_TEST" in os.environ:
+    # Under `make mutation` every test runs again and again, traced, on a busy machine: a slow example is no
+    # failure there (no deadline), and each run draws the same examples, so a mutant dies of what it changes.
+    settings.register_profile("mutation", deadline=None, derandomize=True, database=None)
+    settings.load_profile("mutation")
 
 
 @pytest.fixture(scope="session")
