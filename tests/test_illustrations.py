@@ -314,3 +314,58 @@ def test_side_plank_from_the_knees_rests_on_forearm_and_knee_with_the_hips_in_li
     assert all(abs(k) <= 10 for k in full["end"]["knee"])  # the full plank is on straight legs
     with app.test_request_context():
         assert catalog.drawing("e-side-plank-from-knees").svg != catalog.drawing("e-full-side-plank").svg
+
+
+def test_full_side_plank_rests_on_forearm_and_foot_on_the_mat(app):
+    start, end = _placed_poses("full-side-plank")
+    spec = catalog._poses()["full-side-plank"]
+    mat = next(p for p in spec["props"] if p["type"] == "mat")["top"]
+    for pts in (start, end):
+        assert pts["far_elbow"][1] <= mat and pts["far_toe"][1] <= mat
+    assert end["pelvis"][1] - start["pelvis"][1] >= 10
+
+
+def test_the_standing_hip_flexor_stretch_is_a_lunge_with_hands_on_hips_not_a_walking_step():
+    """Walking swaps the legs; the stretch keeps a long stance, back heel up, bends the front knee, hands on the hips
+    with the elbows back."""
+    start, end = _placed_poses("standing-hip-flexor-stretch")
+    spec = catalog._poses()["standing-hip-flexor-stretch"]
+    walk = catalog._poses()["short-easy-walks"]["start"]
+    stance = spec["start"]["hip"][0] - spec["start"]["hip"][1]
+    assert stance >= (walk["hip"][0] - walk["hip"][1]) + 25  # a longer stride than a walking step
+    assert spec["end"]["knee"][0] >= 60 and spec["end"]["ankle"][1] >= 30  # front knee bent, back heel up
+    for pts in (start, end):
+        hand, elbow, pelvis = pts["near_hand"], pts["near_elbow"], pts["pelvis"]
+        assert 5 <= hand[1] - pelvis[1] <= 30 and abs(hand[0] - pelvis[0]) <= 12  # the hand at the waist
+        assert elbow[0] <= pelvis[0] - 10  # the elbow back: hands on hips, not a swinging arm
+    assert end["pelvis"][0] - start["pelvis"][0] >= 12  # the hips move forward
+
+
+def test_ankle_pumps_have_a_close_up_of_the_foot_above_the_figure(app):
+    with app.test_request_context():
+        svg = catalog.drawing("m-ankle-pumps").svg.decode()
+    assert 'data-inset="near_ankle"' in svg
+    clip = re.search(r'<clipPath id="inset-near_ankle"><circle cx="([-\d.]+)" cy="([-\d.]+)" r="([-\d.]+)"/>', svg)
+    _start, end = _placed_poses("ankle-pumps")
+    cy, r = float(clip.group(2)), float(clip.group(3))
+    assert cy + r < -end["near_toe"][1] - 4  # the circle clears the foot it magnifies (SVG y runs down)
+
+
+def test_posture_pictograms_show_their_object(app):
+    """The car is a car (wheels, tail lights, the legs' swing in); the knee pillow and the lumbar roll stand out."""
+    from portal.exercises.figures.figure import PROP_FILL, Pose
+    from portal.exercises.figures.scene import _placed
+
+    with app.test_request_context():
+        car = catalog.drawing("p-car-door").svg.decode()
+    assert '<g data-turn="pelvis">' in car and car.count('fill="#c8374b"') == 1 and 'fill="#52606d"' in car
+    figures = catalog._pictograms()["figures"]
+    sleeper = figures["side-sleep-pillow"]
+    knee_pillow = sleeper["props"][2]
+    assert knee_pillow["fill"] != PROP_FILL and knee_pillow["height"] >= 24
+    pts = _placed(Pose.from_data(sleeper["start"]), "front", "pelvis", sleeper["lift"][0], True)  # as drawn, on the bed
+    knees = sorted(pts[k][1] for k in ("near_knee", "far_knee"))
+    assert knees[0] - 8 <= knee_pillow["y"] <= knees[1] + 8  # between the knees
+    roll = figures["lumbar-roll"]["props"][1]
+    assert roll["fill"] != PROP_FILL and roll["width"] >= 12
+    assert figures["micro-break"]["view"] == "front"  # both arms up in a V, not one stick over the head

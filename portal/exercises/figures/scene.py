@@ -258,9 +258,10 @@ def _supports(support: str, props: list[dict[str, Any]], placed: list[dict], vie
             xs += [x, x + w]
         elif kind == "pillow":
             x, y, w, h = prop["x"], prop["y"], prop.get("width", 26), prop.get("height", 12)
+            # A pillow the picture is about (between the knees, behind the low back) may take a colour of its own.
             out.append(
                 f'<rect x="{_num(x - w / 2)}" y="{_num(-y - h / 2)}" width="{w}" height="{h}" rx="{_num(h / 2)}" '
-                f'fill="{PROP_FILL}" stroke="{PROP}" stroke-width="2"/>'
+                f'fill="{escape(prop.get("fill", PROP_FILL))}" stroke="{PROP}" stroke-width="2"/>'
             )
             xs += [x - w / 2, x + w / 2]
         elif kind == "box":
@@ -400,7 +401,8 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     turn = _turn_arrow(placed[1], spec["turn"]) if spec.get("turn") and still != "start" else ""
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
-    ys = [p[1] for pts in placed for p in pts.values()] + [0.0]
+    # Room above a low figure for a close-up inset, so the circle sits above the part it magnifies.
+    ys = [p[1] for pts in placed for p in pts.values()] + [0.0, spec.get("headroom", 0)]
     for prop in props:
         if prop.get("type") == "band":
             ys.append(prop["y"] + 60)
