@@ -3,8 +3,9 @@
     .venv/bin/python scripts/figure_contact_sheet.py [OUT_DIR]     # default docs/figures
 
 Writes ``contact-sheet.html`` (a printable page: the drawings are inlined as data: URIs, its
-stylesheet ``contact-sheet.css`` sits beside it) and ``contact-sheet.png`` (the same page shot by Chromium, with reduced motion so
-every animated drawing rests on its end pose beside its faint start pose). The page is rendered
+stylesheet ``contact-sheet.css`` sits beside it) and ``contact-sheet.png`` (the same page shot by Chromium). Every moving drawing is shown
+at rest: its end pose beside its faint start pose, with its arrow, as printed and as shown to a
+reader who asks for reduced motion. The page is rendered
 from the template the portal's "All drawings" page uses, over the starter library loaded into a
 throwaway in-memory database, so the file and the page never disagree.
 """
@@ -22,7 +23,8 @@ from flask import render_template  # noqa: E402
 
 from config import DevelopmentConfig  # noqa: E402
 from portal.app import create_app  # noqa: E402
-from portal.exercises.figures.catalog import Picture, drawing  # noqa: E402
+from portal.exercises.figures.catalog import Picture, _pictograms, drawing  # noqa: E402
+from portal.exercises.figures.scene import render_movement  # noqa: E402
 from portal.exercises.library import load_starter_library  # noqa: E402
 from portal.exercises.sheet_views import sheet_groups  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -43,11 +45,24 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; } h3 { font
 """
 
 
-def data_uri(picture: Picture) -> str:
-    found = drawing(picture.name)
+def resting_svg(name: str) -> bytes:
+    """The picture as the file shows it: a moving drawing at rest on its end pose, beside its faint start pose and
+    with its arrow (its end still). Chromium's reduced-motion emulation does not reach into an SVG shown as an
+    <img>, so the animated drawing itself would be shot at its first frame: the start pose, hidden under its own
+    outline, and the arrow pointing at nothing."""
+    kind, _sep, key = name.partition("-")
+    if kind == "m":
+        name = f"e-{key}"
+    elif kind == "p" and key in _pictograms()["figures"]:
+        return render_movement(_pictograms()["figures"][key], still="end").encode()
+    found = drawing(name)
     if found is None:
-        raise LookupError(picture.name)
-    return "data:image/svg+xml;base64," + base64.b64encode(found.svg).decode("ascii")
+        raise LookupError(name)
+    return found.svg
+
+
+def data_uri(picture: Picture) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(resting_svg(picture.name)).decode("ascii")
 
 
 def render_sheet() -> tuple[str, int]:

@@ -3,9 +3,9 @@
     .venv/bin/python scripts/figure_redrawn.py BEFORE_REF [OUT_DIR] SLUG...
 
 For each library item slug, renders its picture as the commit BEFORE_REF drew it and as the working
-tree draws it now, each as one PNG of the same size (the 96 px thumbnail beside the start and end
-stills for a movement; the thumbnail beside the large pictogram for a posture habit or nutrition
-tip), shot by Chromium like `make figures`: OUT_DIR/<slug>-before.png and OUT_DIR/<slug>-after.png.
+tree draws it now, each as one PNG of the same size (the 96 px thumbnail at rest beside the start
+and end stills for a movement; the thumbnail beside the large pictogram for a posture habit or
+nutrition tip), shot by Chromium like `make figures`: OUT_DIR/<slug>-before.png and OUT_DIR/<slug>-after.png.
 The old drawing is rendered by the old code (BEFORE_REF's portal/ package, unpacked into a
 temporary directory and run in a child process), so the crop shows what patients saw.
 """
@@ -26,17 +26,21 @@ CHROMIUM = "/usr/bin/chromium"
 CROP = {"width": 720, "height": 240}
 
 # Run inside the child: prints {slug: [thumbnail SVG, large SVG...]} for the given slugs.
+# A moving picture is shown at rest (its end still: the end pose, the start's outline, the arrow), as
+# `make figures` shows it: Chromium's reduced-motion emulation does not reach into an SVG <img>.
 RENDER = """
 import json, sys
-from portal.exercises.figures.catalog import drawing, movement_slugs, pictogram_slugs
+from portal.exercises.figures.catalog import _pictograms, drawing, movement_slugs, pictogram_slugs
+from portal.exercises.figures.scene import render_movement
 out = {}
 for slug in sys.argv[1:]:
     if slug in movement_slugs():
-        names = [f"m-{slug}", f"s-{slug}", f"e-{slug}"]
-    else:
-        name = f"p-{pictogram_slugs()[slug]}"
-        names = [name, name]
-    out[slug] = [drawing(name).svg.decode() for name in names]
+        out[slug] = [drawing(f"{name}-{slug}").svg.decode() for name in ("e", "s", "e")]
+        continue
+    name = pictogram_slugs()[slug]
+    spec = _pictograms()["figures"].get(name)
+    svg = render_movement(spec, still="end") if spec else drawing(f"p-{name}").svg.decode()
+    out[slug] = [svg, svg]
 print(json.dumps(out))
 """
 
