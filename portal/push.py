@@ -22,7 +22,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import b64url, b64url_decode, new_vapid_key, parse_vapid_key, vapid_public_key
 from portal.extensions import db
+from portal.outbox import Channel, OutboundMessage, Undeliverable, register_channel
 from portal.state import portal_state
 from portal.timeutil import utcnow
 
@@ -67,6 +68,13 @@ class PushSubscription(db.Model):
     def info(self) -> dict:
         """The subscription as pywebpush takes it (the browser's toJSON())."""
         return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class OutboundPush(OutboundMessage):
+    """A notification in the outbox: ``recipient`` is the subscription's id, ``subject`` the title, ``link`` the
+    page it opens. One row per browser, so a phone that is gone does not hold back the others."""
+
+    __mapper_args__ = {"polymorphic_identity": "push"}
 
 
 class PushError(ValueError):
@@ -121,6 +129,16 @@ def init_app(app: Flask) -> None:
             "VAPID_PRIVATE_KEY is not a P-256 private key (make one with `flask keys vapid`)."
         ) from error
     portal_state(app).push_key = key
+    register_channel(
+        app,
+        Channel(
+            name="push",
+            send=deliver,
+            # Longer than one send can take (the push service's timeout, and the encryption before it).
+            lease=timedelta(seconds=2 * app.config.get("PUSH_TIMEOUT", 10) + 30),
+            reminder_recipients=reminder_recipients,
+        ),
+    )
 
 
 def application_server_key(app: Flask | None = None) -> str:
@@ -334,3 +352,51 @@ def send(sub: PushSubscription, data: bytes, *, ttl: int = DEFAULT_TTL, urgency:
     except (OSError, urllib3.exceptions.HTTPError) as error:
         raise PushFailed(None, retry=True) from error
     sub.last_sent_at = utcnow()
+
+
+# --- the outbox's push channel ---------------------------------------------------------------------
+
+
+def queue(sub: PushSubscription, title: str, body: str, link: str) -> OutboundPush:
+    """A notification to one browser, in the outbox, in the caller's transaction. Generic text only."""
+    message = OutboundPush(recipient=str(sub.id), subject=title[:200], body=body, link=link[:500])
+    db.session.add(message)
+    return message
+
+
+def notify(user_id: int, title: str, body: str, link: str) -> list[OutboundPush]:
+    """A notification to every browser of this user that has notifications on (none: nothing queued)."""
+    return [queue(sub, title, body, link) for sub in subscriptions_of(user_id)]
+
+
+def reminder_recipients(patient_ids: list[int]) -> dict[int, list[str]]:
+    """For the reminders: patient id -> their browsers (as outbox recipients), for those who turned push on."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(PushSubscription.user_id, PushSubscription.id)
+        .where(PushSubscription.user_id.in_(patient_ids))
+        .order_by(PushSubscription.id)
+    )
+    found: dict[int, list[str]] = {}
+    for user_id, sub_id in rows:
+        found.setdefault(user_id, []).append(str(sub_id))
+    return found
+
+
+def deliver(message: OutboundMessage) -> None:
+    """The push channel's ``send``: raises Undeliverable when retrying cannot help (the browser dropped the
+    subscription, the endpoint is refused, the push service refused the request itself), anything else to retry."""
+    sub = db.session.get(PushSubscription, int(message.recipient)) if message.recipient.isdigit() else None
+    if sub is None:
+        raise Undeliverable("the subscription was turned off")
+    try:
+        send(sub, payload(message.subject or "Holistiq Coach", message.body, message.link))
+    except SubscriptionGone as error:
+        raise Undeliverable("the push service no longer knows this subscription") from error
+    except EndpointRefused as error:
+        raise Undeliverable("the endpoint is not a public https address") from error
+    except PushFailed as error:
+        if not error.retry:
+            raise Undeliverable(str(error)) from error
+        raise

@@ -316,6 +316,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("push.unsubscribe", "DELETE"): Rule(PUSH_SUBSCRIBERS),
     ("push.preferences", "POST"): Rule(PUSH_SUBSCRIBERS),
     ("push.turn_off", "POST"): Rule(OWN_PUSH_DEVICE, _push_device),
+    ("push.send_test", "POST"): Rule(OWN_PUSH_DEVICE, _push_device),
     ("messaging.coach_thread", "GET"): Rule(COACH_OBJECT, _patient),
     ("messaging.coach_thread", "POST"): Rule(COACH_OBJECT, _patient),
     # The JSON API: the browser's cookie opens none of it (bearer tokens only: test_api_authorization_matrix).

@@ -10,12 +10,16 @@ import stat
 import pytest
 from flask import Flask
 
-from portal import push, state
+from portal import outbox, push, state
+from portal.care.checkins import patient_today, save_checkin
 from portal.crypto import b64url_decode, parse_vapid_key, vapid_public_key
 from portal.extensions import db
-from portal.push import PushSubscription
+from portal.outbox import MAX_ATTEMPTS
+from portal.push import OutboundPush, PushSubscription
+from portal.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.push_server import push_service_fixture  # noqa: F401 - the push_service fixture
+from tests.test_checkins import make_plan
 
 
 def _rows(user_id: int | None = None) -> list[PushSubscription]:
@@ -81,7 +85,7 @@ def test_subscribe_stores_the_browser_and_lists_it(patient_client, patient, push
     assert _post(patient_client, sub).status_code == 200
     assert len(_rows()) == 1
     html = patient_client.get("/account").get_data(as_text=True)
-    assert ">Turn off<" in html
+    assert "Send a test notification" in html and ">Turn off<" in html
     assert "Turn on phone notifications" in html
 
 
@@ -275,3 +279,143 @@ def test_service_worker_is_served_from_the_root_as_a_script(client):
     source = response.get_data(as_text=True)
     assert "showNotification" in source and "notificationclick" in source
     assert "parsed.origin === self.location.origin" in source  # only the portal's own pages open on tap
+
+
+# --- through the outbox: the test notification, coaches' alerts and messages -----------------------------
+
+
+def _subscribe(client, push_service) -> tuple[dict, PushSubscription]:
+    sub = push_service.subscription()
+    assert _post(client, sub).status_code == 201
+    row = db.session.scalar(db.select(PushSubscription).where(PushSubscription.endpoint == sub["endpoint"]))
+    return sub, row
+
+
+def _push_rows() -> list[OutboundPush]:
+    db.session.expire_all()
+    return list(db.session.scalars(db.select(OutboundPush).order_by(OutboundPush.id)))
+
+
+def test_send_a_test_notification_reaches_the_push_service_once(patient_client, push_service):
+    _sub, row = _subscribe(patient_client, push_service)
+    token = csrf_token(patient_client, "/account")
+    response = patient_client.post(f"/me/push-subscriptions/{row.id}/test", data={"csrf_token": token})
+    assert response.status_code == 302
+    [got] = push_service.wait_for(1)  # sent right after the response
+    assert got.vapid_ok and got.headers["content-encoding"] == "aes128gcm"
+    assert got.payload == {
+        "title": "Holistiq Coach",
+        "body": "This is a test notification. Notifications from the portal will come to this device.",
+        "url": "http://127.0.0.1:5000/account",
+    }
+    outbox.deliver_due()  # the worker's round finds nothing left to send
+    assert len(push_service.received) == 1
+    [message] = _push_rows()
+    assert message.sent_at is not None and message.recipient == str(row.id)
+    page = patient_client.get("/account").get_data(as_text=True)
+    assert "We sent a test notification to that device." in page
+
+
+def test_spanish_preference_gets_the_test_notification_in_spanish(make_user, coach, login_as, push_service):
+    client = login_as(make_user(coach=coach, language="es"))
+    _sub, row = _subscribe(client, push_service)
+    token = csrf_token(client, "/account")
+    assert client.post(f"/me/push-subscriptions/{row.id}/test", data={"csrf_token": token}).status_code == 302
+    [got] = push_service.wait_for(1)
+    assert got.payload["body"] == (
+        "Esta es una notificación de prueba. Las notificaciones del portal llegarán a este dispositivo."
+    )
+
+
+def test_a_410_in_the_outbox_removes_the_subscription_and_gives_the_message_up(patient, patient_client, push_service):
+    sub, row = _subscribe(patient_client, push_service)
+    push_service.status[push_service.path_of(sub)] = 410
+    push.notify(patient.id, "Holistiq Coach", "Time for your back plan", "http://127.0.0.1:5000/me/")
+    db.session.commit()
+    outbox.deliver_due()
+    assert _rows() == []
+    [message] = _push_rows()
+    assert message.sent_at is None and message.attempts == MAX_ATTEMPTS  # never tried again
+    outbox.deliver_due()
+    assert len(push_service.received) == 1
+
+
+def test_a_push_service_that_is_down_is_retried_later(patient, patient_client, push_service):
+    sub, _row = _subscribe(patient_client, push_service)
+    push_service.status[push_service.path_of(sub)] = 503
+    push.notify(patient.id, "Holistiq Coach", "Time for your back plan", "http://127.0.0.1:5000/me/")
+    db.session.commit()
+    assert outbox.deliver_due() == (0, 1)
+    [message] = _push_rows()
+    assert message.sent_at is None and message.attempts == 1 and message.next_attempt_at > utcnow()
+    assert len(_rows()) == 1  # the subscription stays
+
+
+def test_the_push_channel_carries_reminders_for_patients_with_a_device(
+    patient, make_user, coach, patient_client, push_service
+):
+    _sub, row = _subscribe(patient_client, push_service)
+    other = make_user(coach=coach)
+    assert push.reminder_recipients([patient.id, other.id]) == {patient.id: [str(row.id)]}
+
+
+def _coach_with_phone(coach, login_as, push_service, **choices) -> dict:
+    client = login_as(coach)
+    sub, _row = _subscribe(client, push_service)
+    token = csrf_token(client, "/account")
+    data = {"csrf_token": token, **{f"pushprefs-{name}": "y" for name, on in choices.items() if on}}
+    assert client.post("/me/push/preferences", data=data).status_code == 302
+    db.session.expire_all()
+    return sub
+
+
+@pytest.mark.parametrize(
+    ("answer", "pushed"), [("rf_bladder_bowel", True), ("rf_fever", True), ("rf_activity_stopping", False)]
+)
+def test_coach_gets_a_generic_push_for_emergency_and_urgent_alerts(
+    coach, patient, login_as, push_service, answer, pushed
+):
+    _coach_with_phone(coach, login_as, push_service, push_alerts=True)
+    make_plan(db, patient, coach)
+    save_checkin(patient, patient_today(patient), {"pain": 7, "stiffness": 6, answer: True})
+    db.session.commit()
+    outbox.deliver_due()
+    got = push_service.messages()
+    if not pushed:
+        assert got == []
+        return
+    [notification] = got
+    assert notification.payload == {
+        "title": "Holistiq Coach",
+        "body": "Urgent alert for a patient: open the portal",
+        "url": "http://127.0.0.1:5000/coach/alerts",
+    }
+    # Nothing about the patient or the symptom.
+    text = (notification.payload["title"] + " " + notification.payload["body"]).lower()
+    for leaked in (patient.name.lower(), "bladder", "fever", "7", "pain"):
+        assert leaked not in text
+
+
+def test_no_alert_push_without_the_coachs_choice(coach, patient, login_as, push_service):
+    _coach_with_phone(coach, login_as, push_service, push_messages=True)
+    make_plan(db, patient, coach)
+    save_checkin(patient, patient_today(patient), {"pain": 7, "stiffness": 6, "rf_bladder_bowel": True})
+    db.session.commit()
+    outbox.deliver_due()
+    assert push_service.messages() == []
+
+
+def test_new_message_push_for_coach_and_patient_in_their_language(coach, patient, login_as, push_service):
+    coach.language = "es"
+    db.session.commit()
+    _coach_with_phone(coach, login_as, push_service, push_messages=True)
+    patient_client = login_as(patient)
+    token = csrf_token(patient_client, "/messages/")
+    secret = "My pain was 8/10 after the fall"
+    assert patient_client.post("/messages/", data={"body": secret, "csrf_token": token}).status_code == 302
+    db.session.commit()
+    outbox.deliver_due()
+    [got] = push_service.messages()
+    assert got.payload["body"] == "Tiene un mensaje nuevo de un paciente"
+    assert got.payload["url"] == "http://127.0.0.1:5000/messages/inbox"
+    assert "8/10" not in json.dumps(got.payload) and patient.name not in json.dumps(got.payload)

@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
 
-from portal import audit
+from portal import audit, push
 from portal.auth.models import Role, User
 from portal.care.models import RED_FLAG_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus, alert_severity
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_of
@@ -145,6 +145,10 @@ def raise_tier(alert: Alert, tier: Tier, *, notify: bool = True) -> bool:
     return bool(result.rowcount)
 
 
+# The red-flag tiers a coach who turned alert notifications on is told about on their phone (Emergency, Urgent).
+PUSHED_TIERS = (Tier.EMERGENCY, Tier.TODAY)
+
+
 def notify_red_flag(patient: User, tier: Tier) -> None:
     """The emails a new red flag (or one raised to a higher tier) sends at once: the coach always, and for an
     Emergency the clinic's on-call contacts too. No health details in any of them."""
@@ -166,19 +170,29 @@ def notify_red_flag(patient: User, tier: Tier) -> None:
 
 
 def _notify_coach(patient: User, tier: Tier) -> None:
-    """Tell the coach by email that a red-flag alert waits, with its severity (no health details in email)."""
+    """Tell the coach by email that a red-flag alert waits, with its severity (no health details in email), and by
+    phone notification when they chose it."""
     coach = patient.coach
-    if coach is None or not coach.is_active or not coach.email_notifications:
+    if coach is None or not coach.is_active:
         return
     with force_locale(supported_language(coach.language)):
-        queue_email(
-            coach.email,
-            _("%(severity)s alert waiting in Holistiq Coach", severity=TIER_RULES[tier].severity_label),
-            _(
-                "One of your patients reported a red-flag symptom in today's check-in.\n"
-                "Please sign in to Holistiq Coach and open Alerts to review it."
-            ),
-        )
+        if coach.email_notifications:
+            queue_email(
+                coach.email,
+                _("%(severity)s alert waiting in Holistiq Coach", severity=TIER_RULES[tier].severity_label),
+                _(
+                    "One of your patients reported a red-flag symptom in today's check-in.\n"
+                    "Please sign in to Holistiq Coach and open Alerts to review it."
+                ),
+            )
+        # On the coach's phones, Emergency and Urgent only, in words that tell nothing about the patient.
+        if coach.push_alerts and tier in PUSHED_TIERS:
+            push.notify(
+                coach.id,
+                "Holistiq Coach",
+                _("Urgent alert for a patient: open the portal"),
+                public_url("coaching.alerts"),
+            )
 
 
 def coach_language(patient: User) -> str:

@@ -14,13 +14,16 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal import audit, push
+from portal import audit, outbox, push
 from portal.auth.models import Role, User
 from portal.auth.sessions import describe_device
 from portal.extensions import db
+from portal.i18n import supported_language
+from portal.mail import public_url
 from portal.messaging.push_forms import PushOffForm, PushPreferencesForm, PushTestForm
 
 push_bp = Blueprint("push", __name__)
@@ -116,6 +119,28 @@ def unsubscribe():
     audit.record("push.off", user)
     db.session.commit()
     return "", 204
+
+
+@push_bp.route("/me/push-subscriptions/<int:sub_id>/test", methods=["POST"])
+@login_required
+def send_test(sub_id: int):
+    """One notification to that device, through the outbox like every other (sent right after this response)."""
+    user = _subscriber()
+    sub = _own_device(user, sub_id)
+    form = PushTestForm(prefix="pushtest")
+    if not form.validate_on_submit():  # only the CSRF token can be wrong, and CSRFProtect answers that first
+        abort(400)
+    with force_locale(supported_language(user.language)):
+        message = push.queue(
+            sub,
+            "Holistiq Coach",
+            _("This is a test notification. Notifications from the portal will come to this device."),
+            public_url("auth.account"),
+        )
+    db.session.commit()
+    outbox.deliver_after_response(message)
+    flash(_("We sent a test notification to that device. It should arrive within a minute."), "success")
+    return redirect(url_for("auth.account", _anchor="reminders"))
 
 
 @push_bp.route("/me/push-subscriptions/<int:sub_id>/off", methods=["POST"])

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy.orm import aliased
 
-from portal import mail, outbox
+from portal import mail, outbox, push
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.i18n import supported_language
@@ -161,6 +161,8 @@ def send_message(sender: User, patient: User, body: str) -> tuple[Message, Outbo
     email = None
     if not already_waiting and recipient.is_active and recipient.email_notifications:
         email = queue_notification(recipient)
+    if not already_waiting and recipient.is_active and recipient.push_messages:
+        queue_push_notification(recipient)  # the worker's outbox round sends it
     return message, email
 
 
@@ -195,6 +197,16 @@ def queue_notification(recipient: User) -> OutboundEmail:
                 account=mail.public_url("auth.account"),
             )
         return mail.queue_email(recipient.email, _("You have a new message on Holistiq Coach"), body)
+
+
+def queue_push_notification(recipient: User) -> list:
+    """The new-message notification on the recipient's phones: who it is from in general words, never the text."""
+    with force_locale(supported_language(recipient.language)):
+        if recipient.role == Role.PATIENT:
+            body, link = _("You have a new message from your coach"), mail.public_url("messaging.patient_thread")
+        else:
+            body, link = _("You have a new message from a patient"), mail.public_url("messaging.coach_inbox")
+        return push.notify(recipient.id, "Holistiq Coach", body, link)
 
 
 def _first_name(user: User) -> str:
