@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, case, func, or_, update
+from sqlalchemy import and_, bindparam, case, func, or_, union_all, update
 from sqlalchemy.orm import aliased
 
 from portal import audit, push
@@ -626,20 +626,35 @@ def open_alerts_query(coach: User):
     return (
         db.select(Alert)
         .join(User, User.id == Alert.patient_id)
-        .where(Alert.resolved_at.is_(None), _coach_sees(coach.id))
+        .where(Alert.id.in_(_visible_open_alert_ids(coach.id)))
         .order_by(Alert.severity, Alert.opened_at, Alert.id)
     )
 
 
-def _coach_sees(coach_id):
-    """WHERE clause on (Alert, the patient as ``User``): the coach's own patient, or an escalated alert of a patient
-    of the coach's clinic (every coach of the clinic sees it, and may acknowledge it)."""
+def _visible_open_alert_ids(coach_id):
+    """The ids of the open alerts a coach sees: their own patients' (through the coach index) and the escalated
+    ones of their clinic's other patients (through the escalation index: few rows; every coach of the clinic sees
+    those, and may acknowledge them). Two SELECTs, not an OR of the two conditions: with the OR the database
+    reads every patient of the clinic and every open alert of the practice, so the inbox would grow with the
+    practice instead of the coach's panel."""
     coach = aliased(User)
     coach_clinic = db.select(coach.clinic_id).where(coach.id == coach_id).scalar_subquery()
-    return or_(
-        User.coach_id == coach_id,
-        and_(Alert.escalated_at.is_not(None), User.clinic_id.is_not(None), User.clinic_id == coach_clinic),
+    own = (
+        db.select(Alert.id)
+        .join(User, User.id == Alert.patient_id)
+        .where(User.coach_id == coach_id, Alert.resolved_at.is_(None))
     )
+    escalated = (
+        db.select(Alert.id)
+        .join(User, User.id == Alert.patient_id)
+        .where(
+            Alert.escalated_at.is_not(None),
+            Alert.resolved_at.is_(None),
+            or_(User.coach_id.is_(None), User.coach_id != coach_id),
+            User.clinic_id == coach_clinic,
+        )
+    )
+    return union_all(own, escalated)
 
 
 def resolved_alerts_query(coach: User):
@@ -654,27 +669,8 @@ def resolved_alerts_query(coach: User):
 # The coach's "Alerts" badge on every coach page (see navigation.register_badge) and the inbox's count:
 # the coach's id bound as ``user_id``.
 def _build_open_alert_count():
-    """The coach's own patients' open alerts (through the coach index) plus the escalated open alerts of their
-    clinic's other patients (through the escalation index: few rows), as one sum: an OR of the two would make the
-    database look at every open alert on every coach page."""
-    coach = aliased(User)
-    coach_clinic = db.select(coach.clinic_id).where(coach.id == bindparam("user_id")).scalar_subquery()
-    own = (
-        db.select(func.count(Alert.id))
-        .join(User, User.id == Alert.patient_id)
-        .where(User.coach_id == bindparam("user_id"), Alert.resolved_at.is_(None))
-    )
-    escalated = (
-        db.select(func.count(Alert.id))
-        .join(User, User.id == Alert.patient_id)
-        .where(
-            Alert.escalated_at.is_not(None),
-            Alert.resolved_at.is_(None),
-            or_(User.coach_id.is_(None), User.coach_id != bindparam("user_id")),
-            User.clinic_id == coach_clinic,
-        )
-    )
-    return db.select(own.scalar_subquery() + escalated.scalar_subquery())
+    """The alerts ``open_alerts_query`` lists, counted: one COUNT over the same two SELECTs."""
+    return db.select(func.count()).select_from(_visible_open_alert_ids(bindparam("user_id")).subquery())
 
 
 _open_alert_count = KeptStatement(_build_open_alert_count)

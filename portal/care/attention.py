@@ -34,7 +34,6 @@ from datetime import date, datetime, timedelta
 from enum import IntEnum
 
 from sqlalchemy import (
-    Boolean,
     Date,
     DateTime,
     Integer,
@@ -94,14 +93,14 @@ FACTS = (
     ("red_flag_open", DateTime),
     ("other_open", DateTime),
     ("red_flag_recent", DateTime),
-    ("missed_open", Boolean),
+    ("missed_open", DateTime),
     ("last_day", Date),
     ("latest_pain", Integer),
     ("week_first_day", Date),
     ("week_first_pain", Integer),
     ("plan_start", Date),
-    ("has_items", Boolean),
-    ("unpaused", Boolean),
+    ("has_items", Integer),
+    ("unpaused", Integer),
 )
 # The name of the subquery that carries them: the ranking is written once, against these columns.
 FACTS_NAME = "attention_facts"
@@ -120,15 +119,6 @@ def _build_facts() -> tuple:
         return scalar(db.select(func.max(Alert.opened_at)).where(Alert.patient_id == User.id, *conditions))
 
     red_flag = Alert.kind == str(AlertKind.RED_FLAG)
-    missed_open = (
-        exists()
-        .where(
-            Alert.patient_id == User.id,
-            Alert.kind == str(AlertKind.MISSED_CHECKINS),
-            Alert.resolved_at.is_(None),
-        )
-        .correlate(User)
-    )
     mine = CheckIn.patient_id == User.id
     in_week = and_(mine, CheckIn.day >= week_from, CheckIn.day < today)
     # A patient has one check-in a day (uq_checkin_patient_day): the newest row is the latest
@@ -138,20 +128,22 @@ def _build_facts() -> tuple:
 
     active = and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE)
     in_use = and_(PlanItem.plan_id == Plan.id, PlanItem.is_active.is_(True), active)
-    has_items = exists().where(in_use).correlate(User)
-    unpaused = (
-        exists()
-        .where(
-            in_use,
-            not_(exists().where(PlanItemPause.plan_item_id == PlanItem.id, PlanItemPause.open_key == 1)),
-        )
-        .correlate(User)
+    # The first item's id (NULL without one) rather than EXISTS, like the alerts above: PostgreSQL may
+    # run an EXISTS as one hashed scan of every active plan item of the practice.
+    has_items = scalar(db.select(PlanItem.id).where(in_use).limit(1))
+    unpaused = scalar(
+        db.select(PlanItem.id)
+        .where(in_use, not_(exists().where(PlanItemPause.plan_item_id == PlanItem.id, PlanItemPause.open_key == 1)))
+        .limit(1)
     )
     values = {
         "red_flag_open": alert_opened(red_flag, Alert.resolved_at.is_(None)),
         "other_open": alert_opened(Alert.kind == str(AlertKind.PAIN_WORSENING), Alert.resolved_at.is_(None)),
         "red_flag_recent": alert_opened(red_flag, Alert.resolved_at >= recent_since),
-        "missed_open": missed_open,
+        # An opening time like the other alerts' rather than EXISTS: PostgreSQL may run an EXISTS
+        # as one hashed scan of every open missed-check-ins alert of the practice (a correlated
+        # aggregate or LIMIT 1 subquery is always one probe per patient).
+        "missed_open": alert_opened(Alert.kind == str(AlertKind.MISSED_CHECKINS), Alert.resolved_at.is_(None)),
         "last_day": scalar(db.select(func.max(CheckIn.day)).where(mine)),
         "latest_pain": latest_pain,
         "week_first_day": scalar(db.select(func.min(CheckIn.day)).where(in_week)),
@@ -176,10 +168,10 @@ def _build_terms() -> tuple:
 
     pain_up = and_(f.last_day > f.week_first_day, f.latest_pain - f.week_first_pain >= PAIN_RISE_POINTS)
     missed = or_(
-        f.missed_open,
+        f.missed_open.is_not(None),
         and_(f.plan_start <= missed_before, or_(f.last_day.is_(None), f.last_day <= missed_before)),
     )
-    new_plan = or_(f.plan_start > new_since, and_(f.has_items, not_(f.unpaused)))
+    new_plan = or_(f.plan_start > new_since, and_(f.has_items.is_not(None), f.unpaused.is_(None)))
     tier = case(
         (f.red_flag_open.is_not(None), int(Tier.RED_FLAG)),
         (f.other_open.is_not(None), int(Tier.OPEN_ALERT)),
