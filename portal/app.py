@@ -35,6 +35,7 @@ from portal.outcomes import wiring as outcomes
 from portal.patients import wiring as patients
 from portal.security import apply_upload_limit, register_security
 from portal.sqlutil import end_reads_with_commit, track_writes, tune_sqlite
+from portal.urlcache import template_url_for
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -193,5 +194,6 @@ def register_template_helpers(app: Flask) -> None:
     def inject_clinics():
         return {"footer_clinics": clinics.footer_clinics()}
 
+    app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

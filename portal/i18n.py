@@ -14,6 +14,7 @@ from flask import Flask, g, has_app_context, has_request_context, request, sessi
 from flask_babel import Domain, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from portal.extensions import babel
 from portal.state import portal_state
@@ -99,26 +100,43 @@ class _LanguageOfTheRequest:
         return hash(current_language())
 
 
-# Templates' ``_``, ``gettext`` and ``ngettext`` are Jinja's own "newstyle" i18n callables (escaping
-# and %-formatting are Jinja's), over the catalog a context processor hands each render
-# (Flask-Babel's ``get_translations()``, asked once per render, ``force_locale`` included): a page
-# calls ``_`` a few hundred times. A macro imported without context has no such variable and
-# asks Flask-Babel each time.
+# Templates' ``_``, ``gettext`` and ``ngettext`` behave exactly as Jinja's own "newstyle" i18n
+# callables (the text escaped when the template autoescapes, then %-formatted with the keyword
+# arguments, ``num`` included for ngettext) over the catalog a context processor hands each render
+# (Flask-Babel's ``get_translations()``, asked once per render, ``force_locale`` included). A page
+# calls ``_`` a few hundred times: Jinja's wrappers call the catalog through ``Context.call`` and
+# format every text, even one without a ``%``, which together cost more than the lookup itself.
+# A macro imported without context has no such variable and asks the app's domain (its per-request
+# memo) each time.
 RENDER_TRANSLATIONS = "portal_translations"
 
 
-def _render_translations(context):
-    return context.get(RENDER_TRANSLATIONS) or get_translations()
+def _formatted(context, text: str, variables: dict):
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - the catalog is ours; values are escaped by the % below  # nosec B704
+    # A text without "%" formats to itself when there are no values: only that case skips the %.
+    return text % variables if variables or "%" in text else text
 
 
-@pass_context
-def _template_gettext(context, string):
-    return _render_translations(context).ugettext(string)
+def _template_callables(domain: Domain) -> tuple:
+    """The templates' gettext and ngettext for an app whose domain is ``domain``."""
 
+    @pass_context
+    def gettext(context, string, /, **variables):
+        translations = context.get(RENDER_TRANSLATIONS)
+        if translations is None:
+            translations = domain.get_translations()
+        return _formatted(context, translations.ugettext(string), variables)
 
-@pass_context
-def _template_ngettext(context, singular, plural, num):
-    return _render_translations(context).ungettext(singular, plural, num)
+    @pass_context
+    def ngettext(context, singular, plural, num, /, **variables):
+        translations = context.get(RENDER_TRANSLATIONS)
+        if translations is None:
+            translations = domain.get_translations()
+        variables.setdefault("num", num)
+        return _formatted(context, translations.ungettext(singular, plural, num), variables)
+
+    return gettext, ngettext
 
 
 class _RequestDomain(Domain):
@@ -137,10 +155,12 @@ def register_i18n(app: Flask) -> None:
     # Flask-Babel's Domain.as_default().
     domain = portal_state(app).i18n_domain = _RequestDomain()
     app.before_request(domain.as_default)
-    app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
+    gettext, ngettext = _template_callables(domain)
+    # Newstyle, so a {% trans %} block would call these with its values and format nothing itself.
+    app.jinja_env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
     # Jinja's ``_`` is an alias that looks ``gettext`` up and calls it on every use; a page calls
-    # it a few hundred times, so it is Jinja's own newstyle ``gettext`` itself.
-    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]
+    # it a few hundred times, so it is the same function, and both replace Jinja's wrappers of them.
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
     app.jinja_env.globals["current_language"] = _LanguageOfTheRequest()
 
     @app.context_processor

@@ -28,6 +28,8 @@ class PortalState:
     statements: dict[tuple, Any] = field(default_factory=dict)
     # library texts in other languages, by (item id, locale) (see portal.exercises.translations)
     library_texts: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # templates' URLs that depend on the endpoint alone, by (script root, endpoint[, file]) (see portal.urlcache)
+    urls: dict[tuple, str] = field(default_factory=dict)
     # the footer's clinics, with the time they were read (see portal.clinics)
     footer_clinics: tuple[float, list[dict]] | None = None
     # the worker's jobs, by name (see portal.jobs): each package registers its own from init_app

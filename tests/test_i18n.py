@@ -392,3 +392,22 @@ def test_todays_cards_speak_spanish_on_the_page_and_in_the_marking_answer(db, pa
     ).get_json()
     assert "Cómo hacerlo y precauciones" in answer["card"] and "How to do it" not in answer["card"]
     assert 'Marcar<span class="visually-hidden"> Pelvic tilt</span> como no hecho' in answer["card"]
+
+
+def test_template_gettext_formats_as_jinjas_newstyle_gettext(app):
+    """Templates' _ and ngettext escape, then %-format every text (so "%%" reads "%" even without
+    values), in a macro imported without context too, and follow force_locale."""
+    from flask import render_template_string
+
+    template = (
+        "{{ _('Coaching agreement') }}|{{ _('100%% sure') }}|{{ _('Hi %(name)s', name='<b>') }}|"
+        "{{ ngettext('%(num)d item', '%(num)d items', 2) }}|{{ _('a < b') }}"
+    )
+    with app.test_request_context("/"):
+        assert render_template_string(template) == "Coaching agreement|100% sure|Hi &lt;b&gt;|2 items|a < b"
+        with force_locale("es"):
+            assert render_template_string("{{ _('Coaching agreement') }}") == _("Coaching agreement")
+            assert _("Coaching agreement") != "Coaching agreement"
+        env = app.jinja_env
+        macro = env.from_string("{% macro m() %}{{ _('Coaching agreement') }} {{ _('5%%') }}{% endmacro %}")
+        assert str(macro.module.m()) == "Coaching agreement 5%"

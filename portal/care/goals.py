@@ -293,12 +293,27 @@ def goals_today(patient_id: int) -> TodayGoals:
     return TodayGoals(steps or 0, finished is not None, goals)
 
 
+# My progress reads both on every visit: kept, with the patient bound per request.
+def _build_goals_of():
+    return db.select(Goal).where(Goal.patient_id == bindparam("patient_id")).order_by(Goal.id)
+
+
+def _build_ratings_of():
+    return (
+        db.select(GoalRating)
+        .where(GoalRating.patient_id == bindparam("patient_id"))
+        .order_by(GoalRating.day, GoalRating.id)
+    )
+
+
+_goals_of = KeptStatement(_build_goals_of)
+_ratings_of = KeptStatement(_build_ratings_of)
+
+
 def rating_history(patient_id: int) -> list[tuple[Goal, list[GoalRating]]]:
     """Every activity (retired ones too) with its ratings oldest first, for the progress chart and table."""
-    goals = db.session.scalars(db.select(Goal).where(Goal.patient_id == patient_id).order_by(Goal.id)).all()
-    ratings = db.session.scalars(
-        db.select(GoalRating).where(GoalRating.patient_id == patient_id).order_by(GoalRating.day, GoalRating.id)
-    ).all()
+    goals = db.session.scalars(_goals_of(), {"patient_id": patient_id}).all()
+    ratings = db.session.scalars(_ratings_of(), {"patient_id": patient_id}).all()
     by_goal: dict[int, list[GoalRating]] = {goal.id: [] for goal in goals}
     for rating in ratings:
         by_goal.setdefault(rating.goal_id, []).append(rating)

@@ -3,6 +3,7 @@ signed inbound replies (STOP, START, HELP) at /sms/inbound."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from xml.sax.saxutils import escape
 
 from flask import (
@@ -35,16 +36,41 @@ def text_reminder_helpers():
     return {"text_reminders": _section_data}
 
 
-def _section_data(forms: dict | None = None) -> dict:
-    forms = forms or {}
-    return {
-        "subscription": texts.subscription_for(current_user),
-        "has_phone": texts.e164(current_user.phone) is not None,
-        "start_form": forms.get("start") or TextStartForm(prefix="txstart", formdata=None),
-        "verify_form": forms.get("verify") or TextVerifyForm(prefix="txverify", formdata=None),
-        "test_form": forms.get("test") or TextTestForm(prefix="txtest", formdata=None),
-        "off_form": forms.get("off") or TextOffForm(prefix="txoff", formdata=None),
-    }
+class _Section:
+    """What templates/messaging/_texts.html shows: the subscription and the four forms, each read or
+    built when the template first asks for it. The account page shows two of the forms at a time,
+    and the phone's check is needed only while texts are off."""
+
+    def __init__(self, forms: dict) -> None:
+        self._forms = forms
+
+    @cached_property
+    def subscription(self):
+        return texts.subscription_for(current_user)
+
+    @cached_property
+    def has_phone(self) -> bool:
+        return texts.e164(current_user.phone) is not None
+
+    @cached_property
+    def start_form(self) -> TextStartForm:
+        return self._forms.get("start") or TextStartForm(prefix="txstart", formdata=None)
+
+    @cached_property
+    def verify_form(self) -> TextVerifyForm:
+        return self._forms.get("verify") or TextVerifyForm(prefix="txverify", formdata=None)
+
+    @cached_property
+    def test_form(self) -> TextTestForm:
+        return self._forms.get("test") or TextTestForm(prefix="txtest", formdata=None)
+
+    @cached_property
+    def off_form(self) -> TextOffForm:
+        return self._forms.get("off") or TextOffForm(prefix="txoff", formdata=None)
+
+
+def _section_data(forms: dict | None = None) -> _Section:
+    return _Section(forms or {})
 
 
 def _patient() -> User:

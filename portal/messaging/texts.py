@@ -24,12 +24,13 @@ import phonenumbers
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String, bindparam, func
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from portal.extensions import db
 from portal.forms import PHONE_REGION
 from portal.outbox import OutboundMessage
+from portal.sqlutil import KeptStatement
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,16 @@ def _hash_code(code: str) -> str:
     return hmac.new(key, b"text-code:" + code.encode(), hashlib.sha256).hexdigest()
 
 
+# The account page reads this on every visit: kept, with the user bound per request.
+def _build_subscription_of():
+    return db.select(TextSubscription).where(TextSubscription.user_id == bindparam("user_id"))
+
+
+_subscription_of = KeptStatement(_build_subscription_of)
+
+
 def subscription_for(user) -> TextSubscription | None:
-    return db.session.scalar(db.select(TextSubscription).where(TextSubscription.user_id == user.id))
+    return db.session.scalar(_subscription_of(), {"user_id": user.id})
 
 
 def start_verification(user) -> OutboundText:
