@@ -369,3 +369,11 @@ def test_posture_pictograms_show_their_object(app):
     roll = figures["lumbar-roll"]["props"][1]
     assert roll["fill"] != PROP_FILL and roll["width"] >= 12
     assert figures["micro-break"]["view"] == "front"  # both arms up in a V, not one stick over the head
+
+
+def test_clamshells_open_wide_and_knee_rocks_differ_from_the_lying_twist_at_a_glance():
+    start, end = _placed_poses("side-lying-clamshells")
+    assert end["near_knee"][1] - start["near_knee"][1] >= 20  # the top knee opens: seen, not guessed
+    rocks, twist = catalog._poses()["lower-trunk-rotation"], catalog._poses()["lying-spinal-twist"]
+    # Both lie seen from above with the knees going to one side: the arms tell them apart (low and out, or a T).
+    assert abs(rocks["start"]["shoulder"][0] - twist["start"]["shoulder"][0]) >= 30
