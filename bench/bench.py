@@ -49,11 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
+sys.path.insert(1, str(ROOT))
 
 from engines import BenchDatabase, create_database, parse_engines  # noqa: E402
 from login import api_token, cookie_header, find_form, login, parse_forms  # noqa: E402
 from pages import MINIMAL_PATH  # noqa: E402
 from report import evaluate, markdown, section_title  # noqa: E402
+
+from portal.crypto import new_vapid_key  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 ADMIN_EMAIL = "admin@example.com"  # the demo admin: seed-demo runs on every data set
@@ -154,6 +157,7 @@ def bench_data(env: dict, *args: str) -> str:
 # (staff authenticator secrets are stored encrypted), and production refuses to start without one.
 # BENCH_DATA_KEY reuses a known key, e.g. to profile a kept database with bench/profile.py.
 DATA_KEY = os.environ.get("BENCH_DATA_KEY") or Fernet.generate_key().decode()
+VAPID_KEY = new_vapid_key()
 
 
 def app_env(database_url: str) -> dict:
@@ -164,6 +168,9 @@ def app_env(database_url: str) -> dict:
         DATABASE_URL=database_url,
         SECRET_KEY=secrets.token_urlsafe(48),
         DATA_ENCRYPTION_KEY=DATA_KEY,
+        # Production refuses to start without a web push key and contact; nothing is pushed here.
+        VAPID_PRIVATE_KEY=VAPID_KEY,
+        VAPID_SUBJECT="mailto:bench@holistiq.example",
         # Production settings, but plain http on 127.0.0.1: no TLS in the loop.
         SESSION_COOKIE_SECURE="0",
         FORCE_HTTPS="0",

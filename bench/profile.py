@@ -31,6 +31,7 @@ from login import DEMO_PASSWORD, DEMO_TOTP_SECRET  # noqa: E402
 
 from config import ProductionConfig  # noqa: E402
 from portal.app import create_app  # noqa: E402
+from portal.crypto import new_vapid_key  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 SHOW_ALL = os.environ.get("PROFILE_ALL") == "1"
@@ -42,6 +43,8 @@ class ProfilingConfig(ProductionConfig):
     SECRET_KEY = secrets.token_urlsafe(48)
     # The key the database's secrets were stored with (the bench prints it when it keeps a database).
     DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY") or Fernet.generate_key().decode()
+    VAPID_PRIVATE_KEY = new_vapid_key()
+    VAPID_SUBJECT = "mailto:bench@holistiq.example"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS = False
