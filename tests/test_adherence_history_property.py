@@ -6,9 +6,11 @@ removes, re-doses, reschedules, pauses and resumes items and replaces plans, and
 mark sessions done, all through the services the pages use. Beside it, a model keeps, for each
 patient's local day, what each item asked for at the end of that day (a change applies from
 its own day; the last change of a day wins) and the sessions logged. Every figure is then
-compared with sums over that model, day by day: per item (4-week and whole-history windows,
-the progress page's table), per week (the chart), per patient (the 7-day figure with what
-pauses took away, and the coach's summary) and the roster's (the coach's 7 days).
+compared with sums over that model, day by day: a day that is over in the patient's time
+zone counts every occurrence it asked for, the day in progress (the patient's today, or a
+later day the coach's week reaches) only the ones done. Per item (4-week and whole-history
+windows, the progress page's table), per week (the chart), per patient (the 7-day figure
+with what pauses took away, and the coach's summary) and the roster's (the coach's 7 days).
 """
 
 from __future__ import annotations
@@ -83,16 +85,24 @@ class PatientModel:
                 day += timedelta(days=1)
         self.days[today] = dict(self.items)
 
-    def due(self, item_id: int, day: date) -> int:
+    def owed(self, item_id: int, day: date) -> int:
+        """What the item asked for on the day (its state at the end of it), pauses left out."""
         state = self.days.get(day, {}).get(item_id)
         return state.due(day) if state else 0
 
+    def done(self, item_id: int, day: date) -> int:
+        return min(self.logs.get((item_id, day), 0), self.owed(item_id, day))
+
+    def due(self, item_id: int, day: date) -> int:
+        """A day that is over owes everything it asked for; today only what was done."""
+        return self.owed(item_id, day) if day < self.today() else self.done(item_id, day)
+
     def scheduled(self, item_id: int, day: date) -> int:
+        """Like ``due``, pauses ignored."""
+        if day >= self.today():
+            return self.done(item_id, day)
         state = self.days.get(day, {}).get(item_id)
         return state.scheduled(day) if state else 0
-
-    def done(self, item_id: int, day: date) -> int:
-        return min(self.logs.get((item_id, day), 0), self.due(item_id, day))
 
     def window(self, start: date, end: date) -> list[date]:
         return [start + timedelta(days=n) for n in range((end - start).days + 1)]

@@ -54,7 +54,8 @@ def test_a_plan_starting_on_the_windows_last_day_counts_that_day(db, coach, two_
     db.session.commit()
     week = (today - timedelta(days=6), today)
     assert due_done(item_adherence(patient.id, *week)) == [(1, 1)]
-    assert adherence_by_patient([patient.id, other.id], *week) == {patient.id: (1, 1), other.id: (7, 0)}
+    # The other patient's today is in progress: not done yet, so not held against them.
+    assert adherence_by_patient([patient.id, other.id], *week) == {patient.id: (1, 1), other.id: (6, 0)}
     assert due_done(progress_for(patient.id, today).items) == [(1, 1)]
 
 
@@ -71,7 +72,8 @@ def test_a_plan_ending_the_day_after_the_windows_first_day_counts_that_day(db, c
     log(db, plan.items[0], patient, start + timedelta(days=1))  # the day it ended: nothing was due
     db.session.commit()
     assert due_done(item_adherence(patient.id, start, today)) == [(1, 1)]
-    assert adherence_by_patient([patient.id, other.id], start, today) == {patient.id: (1, 1), other.id: (7, 0)}
+    # The other patient's today is in progress: not done yet, so not held against them.
+    assert adherence_by_patient([patient.id, other.id], start, today) == {patient.id: (1, 1), other.id: (6, 0)}
     assert due_done(progress_for(patient.id, today).items) == [(28 - 6, 1)]
 
 
@@ -114,7 +116,8 @@ def test_an_item_twice_a_day_owes_two_sessions_a_day(db, coach, two_patients):
     db.session.commit()
     start = today - timedelta(days=6)
     assert due_done(item_adherence(patient.id, start, today)) == [(14, 3)]
-    assert adherence_by_patient([patient.id, other.id], start, today) == {patient.id: (14, 3), other.id: (7, 0)}
+    # The other patient's today is in progress: not done yet, so not held against them.
+    assert adherence_by_patient([patient.id, other.id], start, today) == {patient.id: (14, 3), other.id: (6, 0)}
     weeks = weekly_adherence(patient.id, today, weeks=2)
     assert weeks[0]["due"] == 14
     assert weeks[1]["due"] == 2 * (today.weekday() + 1)

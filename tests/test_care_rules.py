@@ -156,9 +156,10 @@ def test_adherence_is_per_patient(db, coach, two_patients):
             )
         )
     db.session.commit()
-    assert adherence_by_patient([busy.id, idle.id], start, today) == {busy.id: (7, 4), idle.id: (14, 0)}
+    # Today is in progress: done by one (so owed), not yet by the other (so not held against them).
+    assert adherence_by_patient([busy.id, idle.id], start, today) == {busy.id: (7, 4), idle.id: (12, 0)}
     assert [(a.due, a.done) for a in item_adherence(busy.id, start, today)] == [(7, 4)]
-    assert [(a.due, a.done, a.percent) for a in item_adherence(idle.id, start, today)] == [(7, 0, 0), (7, 0, 0)]
+    assert [(a.due, a.done, a.percent) for a in item_adherence(idle.id, start, today)] == [(6, 0, 0), (6, 0, 0)]
     assert sum(w["due"] for w in weekly_adherence(idle.id, today, weeks=2)) > 0
     assert sum(w["done"] for w in weekly_adherence(idle.id, today, weeks=2)) == 0
 
@@ -320,9 +321,10 @@ def test_mon_wed_fri_item_is_due_twice_from_monday_to_wednesday():
 
 @pytest.mark.parametrize("first_weekday", range(7), ids=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 def test_item_adherence_window_starting_on_each_weekday(db, patient, coach, first_weekday):
-    start = MONDAY + timedelta(days=first_weekday)
+    # Windows of days that are over (two weeks back): each counts every day it asked for.
+    start = MONDAY - timedelta(days=14) + timedelta(days=first_weekday)
     end = start + timedelta(days=9)
-    plan = make_plan(db, patient, coach, n_items=1, start=MONDAY - timedelta(days=14), weekdays="024")
+    plan = make_plan(db, patient, coach, n_items=1, start=MONDAY - timedelta(days=28), weekdays="024")
     item = plan.items[0]
     done_days = [start + timedelta(days=d) for d in range(10) if (start + timedelta(days=d)).weekday() in (0, 2)]
     for day in done_days:
@@ -343,7 +345,9 @@ def test_todays_items_follow_the_patients_local_weekday(db, coach, make_user, zo
         assert todays_plan(patient).total == (1 if local_friday else 0)
         weeks = weekly_adherence(patient.id, patient_today(patient), weeks=1)
         assert weeks[0]["week_start"] == date(2026, 3, 16)
-        assert weeks[0]["due"] == 1  # this week's Friday has come in every zone
+        # This week's Friday has come in every zone: over in Tokyo and Auckland (owed), in
+        # progress in Chicago (not done yet, so not owed yet).
+        assert weeks[0]["due"] == (0 if local_friday else 1)
 
 
 # --- an item never done -------------------------------------------------------------------
@@ -356,9 +360,10 @@ def test_an_item_never_done_has_zero_adherence(db, patient, coach):
     db.session.add(ItemLog(plan_item_id=done_item.id, patient_id=patient.id, day=today, done=True))
     db.session.commit()
     rows = {row.item.id: row for row in item_adherence(patient.id, today - timedelta(days=6), today)}
-    assert (rows[never.id].due, rows[never.id].done, rows[never.id].percent) == (7, 0, 0)
-    assert (rows[done_item.id].done, rows[done_item.id].percent) == (1, 14)
-    assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (14, 1)}
+    # Six days over, and today (in progress) only for the item done today.
+    assert (rows[never.id].due, rows[never.id].done, rows[never.id].percent) == (6, 0, 0)
+    assert (rows[done_item.id].due, rows[done_item.id].done, rows[done_item.id].percent) == (7, 1, 14)
+    assert adherence_by_patient([patient.id], today - timedelta(days=6), today) == {patient.id: (13, 1)}
     assert db.session.get(PlanItem, never.id).is_active
 
 
@@ -494,14 +499,17 @@ def test_weekly_adherence_keeps_the_days_of_removed_items_and_ended_plans(db, co
     earlier day keeps what was due then."""
     today = patient_today(patient)
     plan = make_plan(db, patient, coach, n_items=2)
-    days = 7 + today.weekday() + 1
-    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days
+    for item in plan.items:  # done today, so today (in progress) owes them too
+        db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today, sessions_done=1))
+    db.session.commit()
+    days_over = 7 + today.weekday()
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days_over + 2
     plan_service.remove_item(plan, plan.items[1], coach)
     db.session.commit()
-    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days - 1
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days_over + 1
     plan_service.end_plan(plan, coach)
     db.session.commit()
-    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days - 2
+    assert sum(w["due"] for w in weekly_adherence(patient.id, today, weeks=2)) == 2 * days_over
 
 
 def test_weekly_adherence_stops_at_the_plans_end(db, coach, patient):
@@ -548,12 +556,14 @@ def test_progress_chart_json_is_exact(db, coach, two_patients):
     assert data["adherence"]["labels"][-1] == monday.isoformat()
     # The plan started this week: the adherence chart starts there, not 11 empty weeks earlier.
     assert len(data["adherence"]["labels"]) == 1
-    assert data["adherence"]["percent"] == [round(100 / (today.weekday() + 1))]
+    # Done on Monday only; today is in progress (owed only if done: so only when today is Monday).
+    owed = today.weekday() or 1
+    assert data["adherence"]["percent"] == [round(100 / owed)]
     assert data["peg"] == {"labels": [(monday - timedelta(weeks=1)).isoformat()], "score": [5.0]}
     assert chart_data_for(patient.id, today) == data
     assert chart_data_for(patient.id, today, days=90)["daily"]["pain"][-30:] == data["daily"]["pain"]
     assert (progress.days, progress.start, progress.end) == (30, today - timedelta(days=29), today)
-    assert [(a.due, a.done) for a in progress.items] == [(today.weekday() + 1, 1)]
+    assert [(a.due, a.done) for a in progress.items] == [(owed, 1)]
     assert (progress.summary.checkins, progress.streak, progress.longest_streak) == (2, 1, 2)
     assert [row.day for row in progress.series] == [today - timedelta(days=29), today]
     assert [row[0] for row in progress.peg] == [monday - timedelta(weeks=1)]

@@ -218,10 +218,11 @@ def test_a_one_day_pause_already_resumed_leaves_that_day_and_its_log_out(patient
     db.session.commit()
     start = today - timedelta(days=6)
     result = adherence_and_pauses([patient.id, other.id], start, today)
-    assert result[patient.id] == (6, 0, 1)
+    # Six days over, the paused one left out; today is in progress with nothing done.
+    assert result[patient.id] == (5, 0, 1)
     assert result[other.id][2] == 0
     [row] = item_adherence(patient.id, start, today)
-    assert (row.due, row.done) == (6, 0)
+    assert (row.due, row.done) == (5, 0)
 
 
 def test_overlapping_periods_are_merged_and_same_day_periods_dropped():
@@ -260,7 +261,7 @@ def test_a_plan_with_every_item_paused_is_not_called_new(patient, coach, coach_c
     db.session.add(CheckIn(patient_id=patient.id, day=today, pain=3, stiffness=3))
     db.session.commit()
     review = review_for([patient.id], today)[patient.id]
-    assert (review.adherence_due, review.adherence_paused, review.reason_text) == (0, 28, "Every plan item paused")
+    assert (review.adherence_due, review.adherence_paused, review.reason_text) == (0, 24, "Every plan item paused")
     assert "Every plan item paused" in coach_client.get("/coach/").get_data(as_text=True)
     page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
     assert "Nothing due: every item paused" in page and "Nothing due yet" not in page

@@ -86,7 +86,9 @@ def test_a_redose_counts_today_with_the_new_times_a_day_and_earlier_days_with_th
         redose(plan, item, coach, times_per_day=3)
         db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=MONDAY, sessions_done=2))
         db.session.commit()
-        assert adherence_by_patient([patient.id], start, MONDAY) == {patient.id: (7 + 3, 7 + 2)}
+        # Today (in progress) owes the two sessions done, both within its new three (the old
+        # dose would have counted one).
+        assert adherence_by_patient([patient.id], start, MONDAY) == {patient.id: (7 + 2, 7 + 2)}
 
 
 def test_two_changes_on_one_day_leave_one_row_for_that_day(patient, coach):
@@ -110,21 +112,24 @@ def test_a_note_alone_opens_no_new_row(patient, coach):
     assert db.session.scalar(db.select(db.func.count()).select_from(PlanItemSchedule)) == 1
 
 
-def test_items_added_today_owe_only_today(patient, coach):
+def test_items_added_today_owe_nothing_until_done(patient, coach):
     start = MONDAY - timedelta(weeks=4)
     plan = assign(patient, coach, ["Pelvic tilt"], start)
     log_every_day(patient, plan.items[0], start, MONDAY - timedelta(days=1))
     week = (MONDAY - timedelta(days=6), MONDAY)
     with on(MONDAY, hour=8):
-        assert adherence_by_patient([patient.id], *week) == {patient.id: (7, 6)}
+        assert adherence_by_patient([patient.id], *week) == {patient.id: (6, 6)}
         added, _skipped = plan_service.add_items(
             plan, [make_item(title="Bird dog"), make_item(title="Dead bug")], coach
         )
         db.session.commit()
-        # Not 0 of 28 each: due from the day added.
+        # Not 0 of 28 each: due from the day added, and today (in progress) only once done.
         figures = {row.item.library_item.title: (row.due, row.done) for row in item_adherence(patient.id, *week)}
-        assert figures == {"Pelvic tilt": (7, 6), "Bird dog": (1, 0), "Dead bug": (1, 0)}
-        assert adherence_by_patient([patient.id], *week) == {patient.id: (9, 6)}
+        assert figures == {"Pelvic tilt": (6, 6), "Bird dog": (0, 0), "Dead bug": (0, 0)}
+        assert adherence_by_patient([patient.id], *week) == {patient.id: (6, 6)}
+        db.session.add(ItemLog(plan_item_id=added[0].id, patient_id=patient.id, day=MONDAY, sessions_done=1))
+        db.session.commit()
+        assert adherence_by_patient([patient.id], *week) == {patient.id: (7, 7)}
 
 
 def test_adding_before_the_plan_starts_is_due_from_its_start(patient, coach):
@@ -150,9 +155,10 @@ def test_a_removed_item_is_due_until_the_day_it_was_removed(patient, coach, make
         figures = {row.item.id: (row.due, row.done, row.current) for row in item_adherence(patient.id, start, MONDAY)}
         assert figures[removed.id] == (14, 14, False)
         assert figures[plan.items[0].id] == (15, 0, True)
-        # The roster's week: the removed item's last days still count, its removal day does not.
+        # The roster's week: the removed item's last days still count, its removal day does not
+        # (nor today, in progress and not done).
         week = (MONDAY - timedelta(days=3), MONDAY + timedelta(days=3))
-        assert adherence_by_patient([patient.id, other.id], *week) == {patient.id: (7 + 3, 3), other.id: (7, 0)}
+        assert adherence_by_patient([patient.id, other.id], *week) == {patient.id: (6 + 3, 3), other.id: (6, 0)}
 
 
 def test_a_replaced_plan_keeps_its_days_everywhere(patient, coach, make_user):
@@ -165,15 +171,16 @@ def test_a_replaced_plan_keeps_its_days_everywhere(patient, coach, make_user):
     replace_day = MONDAY + timedelta(days=3)  # Thursday
     new = assign(patient, coach, ["Bird dog"], replace_day, replaces=old)
     with on(replace_day):
-        # The roster's and the summary's week: the old plan's six days, all done, and today's new item.
+        # The roster's and the summary's week: the old plan's six days, all done; today's new item
+        # is not held against the patient before it is done (a new plan does not drop the figure).
         week = (replace_day - timedelta(days=6), replace_day)
-        assert review_for([patient.id], replace_day)[patient.id].adherence_percent == round(100 * 12 / 13)
-        assert adherence_by_patient([patient.id, other.id], *week)[patient.id] == (13, 12)
-        assert patient_summary(patient).review.adherence_percent == 92
+        assert review_for([patient.id], replace_day)[patient.id].adherence_percent == 100
+        assert adherence_by_patient([patient.id, other.id], *week)[patient.id] == (12, 12)
+        assert patient_summary(patient).review.adherence_percent == 100
         progress = progress_for(patient.id, replace_day)
-        assert [(w["due"], w["done"]) for w in progress.weekly_adherence] == [(14, 14), (14, 14), (7, 6)]
+        assert [(w["due"], w["done"]) for w in progress.weekly_adherence] == [(14, 14), (14, 14), (6, 6)]
         rows = [(row.item.library_item.title, row.due, row.done, row.current) for row in progress.items]
-        assert rows == [("Bird dog", 1, 0, True), ("Pelvic tilt", 17, 17, False), ("Chin tuck", 17, 17, False)]
+        assert rows == [("Bird dog", 0, 0, True), ("Pelvic tilt", 17, 17, False), ("Chin tuck", 17, 17, False)]
     assert new.items[0].schedules[0].valid_from == replace_day
 
 
@@ -185,10 +192,11 @@ def test_moving_a_plans_start_moves_its_items(patient, coach):
             plan, title=plan.title, goals="", start_date=MONDAY - timedelta(days=2), actor=coach
         )
         db.session.commit()
-        assert adherence_by_patient([patient.id], MONDAY - timedelta(days=6), MONDAY) == {patient.id: (3, 0)}
+        # Saturday and Sunday are over; Monday, today, is in progress and not done.
+        assert adherence_by_patient([patient.id], MONDAY - timedelta(days=6), MONDAY) == {patient.id: (2, 0)}
         plan_service.update_details(plan, title=plan.title, goals="", start_date=MONDAY, actor=coach)
         db.session.commit()
-        assert adherence_by_patient([patient.id], MONDAY - timedelta(days=6), MONDAY) == {patient.id: (1, 0)}
+        assert adherence_by_patient([patient.id], MONDAY - timedelta(days=6), MONDAY) == {patient.id: (0, 0)}
 
 
 def test_the_progress_page_names_items_no_longer_on_the_plan(patient, coach, patient_client):

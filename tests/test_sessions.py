@@ -64,11 +64,12 @@ def test_adherence_counts_sessions_not_days(patient):
     schedule_from_start(plan)
     _db.session.add(ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today, sessions_done=1, done=False))
     _db.session.add(
-        ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=1), sessions_done=3, done=True)
+        ItemLog(plan_item_id=item.id, patient_id=patient.id, day=today - timedelta(days=1), sessions_done=2, done=False)
     )
     _db.session.commit()
     [row] = item_adherence(patient.id, today - timedelta(days=6), today)
-    assert (row.due, row.done, row.percent) == (6, 4, 67)
+    # Yesterday owed three sessions (two done); today, in progress, owes the one done so far.
+    assert (row.due, row.done, row.percent) == (3 + 1, 2 + 1, 75)
 
 
 def test_today_shows_one_of_three_and_marking_is_the_sessions_action(patient, patient_client):

@@ -12,6 +12,14 @@ plan over its own days.
 Days on which a coach had paused an item (its pause periods, read in the same query
 as the schedule rows) are neither due nor counted as done. A day's done sessions
 never exceed that day's due ones, so no figure goes above 100 %.
+
+A day in progress is not held against the patient: a day counts every occurrence its
+schedule asks for once it is over in the patient's time zone; until then (the patient's
+today, or a later day a window reaches) an occurrence counts as due only once it is done.
+So an item added today, or today's items not done yet, leave a figure where it was, and a
+session done today raises it. The rule lives in one place, ``ItemSchedule.due`` (and
+``scheduled``): the schedule queries read each patient's time zone, and the done-count
+query reports the sessions of each day from the earliest patient's today on separately.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import Date, String, and_, bindparam, case, cast, func, or_
 
+from portal.auth.models import Clinic, User
 from portal.care.models import (
     CheckIn,
     ItemLog,
@@ -39,6 +48,7 @@ from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.errors import BadInput
 from portal.extensions import db
 from portal.sqlutil import DIALECTS, PATIENT_IDS, KeptStatement, day_number, dialect_name, week_number, week_of
+from portal.timeutil import local_today
 
 CHART_RANGES = (30, 90)
 ADHERENCE_WEEKS = 12
@@ -85,31 +95,43 @@ Segment = tuple[str, int, date, date | None]
 
 @dataclass
 class ItemSchedule:
-    """One plan item's schedule rows and pause periods that touch a window."""
+    """One plan item's schedule rows and pause periods that touch a window.
+
+    ``in_progress_from`` is the patient's local today: from that day on, a day is not over
+    and counts only what was done (``in_progress``: sessions counted per such day, filled
+    by the done-count query of the window)."""
 
     patient_id: int
     item: PlanItem | int  # the item (pages that name it) or its id (the roster)
     current: bool = True  # on the patient's plan now
     segments: list[Segment] = field(default_factory=list)
     pauses: Periods = field(default_factory=list)
+    in_progress_from: date = date.max
+    in_progress: dict[date, int] = field(default_factory=dict)
 
     @property
     def item_id(self) -> int:
         return getattr(self.item, "id", self.item)
 
     def due(self, start: date, end: date) -> int:
-        """Sessions due in [start, end]: each day against the row in force, paused days left out."""
-        return sum(
-            _due_days(weekdays, first, _last_day(until), self.pauses, start, end) * max(times, 1)
+        """Sessions due in [start, end]: each day that is over against the row in force, paused
+        days left out; a day in progress only with the sessions done on it."""
+        last_over = min(end, self.in_progress_from - timedelta(days=1))
+        return self._done_in_progress(start, end) + sum(
+            _due_days(weekdays, first, _last_day(until), self.pauses, start, last_over) * max(times, 1)
             for weekdays, times, first, until in self.segments
         )
 
     def scheduled(self, start: date, end: date) -> int:
         """Like ``due``, pauses ignored (what would have been due but for the coach's pauses)."""
-        return sum(
-            _due_count(weekdays, first, _last_day(until), start, end) * max(times, 1)
+        last_over = min(end, self.in_progress_from - timedelta(days=1))
+        return self._done_in_progress(start, end) + sum(
+            _due_count(weekdays, first, _last_day(until), start, last_over) * max(times, 1)
             for weekdays, times, first, until in self.segments
         )
+
+    def _done_in_progress(self, start: date, end: date) -> int:
+        return sum(sessions for day, sessions in self.in_progress.items() if start <= day <= end)
 
     def touches(self, start: date, end: date) -> bool:
         """Whether one of its rows is in force on a day of [start, end]."""
@@ -120,19 +142,33 @@ def _last_day(until: date | None) -> date | None:
     return None if until is None else until - timedelta(days=1)
 
 
+def _patient_zone():
+    """The patient's time zone as SQL: their own, else their clinic's (``User.tz``; the
+    practice's when both are empty, in Python)."""
+    return func.coalesce(User.timezone, Clinic.timezone)
+
+
+def _with_patient_zone(statement):
+    return statement.join(User, User.id == PlanItemSchedule.patient_id).outerjoin(Clinic, Clinic.id == User.clinic_id)
+
+
 def _fold(rows, current_column: bool) -> list[ItemSchedule]:
-    """Rows (patient id, item or id, [current,] weekdays, times, from, until, paused from, paused until),
-    one per schedule row and pause period (outer join: NULL pauses), folded into one
-    ItemSchedule per item with its rows in order and its pause periods merged."""
+    """Rows (patient id, time zone, item or id, [current,] weekdays, times, from, until, paused
+    from, paused until), one per schedule row and pause period (outer join: NULL pauses), folded
+    into one ItemSchedule per item with its rows in order, its pause periods merged and the
+    patient's today (the first day in progress)."""
     folded: dict[int, ItemSchedule] = {}
+    todays: dict[str | None, date] = {}
     for row in rows:
-        pid, item, *rest = row
+        pid, zone, item, *rest = row
         current = rest.pop(0) if current_column else True
         weekdays, times, first, until, paused_from, paused_until = rest
         key = getattr(item, "id", item)
         entry = folded.get(key)
         if entry is None:
-            entry = folded[key] = ItemSchedule(pid, item, bool(current))
+            if zone not in todays:
+                todays[zone] = local_today(zone)
+            entry = folded[key] = ItemSchedule(pid, item, bool(current), in_progress_from=todays[zone])
         segment = (weekdays, times, first, until)
         if segment not in entry.segments:
             entry.segments.append(segment)
@@ -156,9 +192,10 @@ def _plan_items(patient_ids: list[int], start: date, end: date) -> list[ItemSche
 
 def _build_plan_items_statement():
     current = and_(PlanItem.is_active.is_(True), Plan.status == PlanStatus.ACTIVE)
-    return (
+    statement = (
         db.select(
             PlanItemSchedule.patient_id,
+            _patient_zone(),
             PlanItem,
             current.label("current"),
             PlanItemSchedule.weekdays,
@@ -180,6 +217,7 @@ def _build_plan_items_statement():
             PlanItemSchedule.valid_from,
         )
     )
+    return _with_patient_zone(statement)
 
 
 _plan_items_statement = KeptStatement(_build_plan_items_statement)
@@ -206,18 +244,29 @@ def _done_counts(
     """Sessions done per (plan item[, week]) in [start, end], summed in SQL: each day's log counts
     up to the times a day of the schedule row in force that day, and not at all on a day that row
     does not ask for. Sessions logged on a paused day are left out; that check is only added when
-    one of ``items`` was paused in the window, so the usual case pays nothing for it."""
-    if not patient_ids:
+    one of ``items`` was paused in the window, so the usual case pays nothing for it.
+
+    The sessions of each day from the earliest of the patients' todays on come back per day:
+    those of a day in progress for its patient fill its item's ``in_progress``, what ``due``
+    counts for that day."""
+    if not patient_ids or not items:
         return {}
     any_paused = any(entry.pauses for entry in items)
     # Day arithmetic differs between the databases: the statement is built per dialect.
     statement = _done_counts_statement(any_paused, by_week, dialect_name())
-    rows = db.session.execute(statement, _window(patient_ids, start, end)).all()
-    return {tuple(row[:-1]) if by_week else row[0]: int(row[-1]) for row in rows}
+    in_progress_from = min(entry.in_progress_from for entry in items)
+    window = {**_window(patient_ids, start, end), "in_progress_from": in_progress_from}
+    by_item = {entry.item_id: entry for entry in items}
+    done: dict = defaultdict(int)
+    for *key, day, sessions in db.session.execute(statement, window).all():
+        done[tuple(key) if by_week else key[0]] += int(sessions)
+        entry = by_item.get(key[0])
+        if day is not None and entry is not None and day >= entry.in_progress_from:
+            entry.in_progress[day] = int(sessions)
+    return dict(done)
 
 
 def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
-    keys = [ItemLog.plan_item_id] + ([week_number(ItemLog.day, dialect).label("week")] if by_week else [])
     weekday = cast(day_number(ItemLog.day, dialect) % 7, String)  # Monday=0, as the schedule's digits
     times = PlanItemSchedule.times_per_day
     counted = case(
@@ -225,6 +274,13 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
         (ItemLog.sessions_done > times, times),
         else_=ItemLog.sessions_done,
     )
+    # Days from the earliest patient's today on are kept apart (each may be a day in progress);
+    # grouped in an outer query, as PostgreSQL cannot match a GROUP BY holding a bound value.
+    recent_day = case((ItemLog.day >= bindparam("in_progress_from", type_=Date), ItemLog.day), else_=None)
+    columns = [ItemLog.plan_item_id.label("item")]
+    if by_week:
+        columns.append(week_number(ItemLog.day, dialect).label("week"))
+    columns += [recent_day.label("day"), counted.label("counted")]
     conditions = [
         ItemLog.patient_id.in_(PATIENT_IDS),
         ItemLog.sessions_done > 0,
@@ -241,7 +297,9 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
         PlanItemSchedule.valid_from <= ItemLog.day,
         or_(PlanItemSchedule.valid_to.is_(None), PlanItemSchedule.valid_to > ItemLog.day),
     )
-    return db.select(*keys, func.sum(counted)).join(PlanItemSchedule, in_force).where(*conditions).group_by(*keys)
+    logs = db.select(*columns).join(PlanItemSchedule, in_force).where(*conditions).subquery()
+    keys = [logs.c.item] + ([logs.c.week] if by_week else []) + [logs.c.day]
+    return db.select(*keys, func.sum(logs.c.counted)).group_by(*keys)
 
 
 _done_counts_statement = KeptStatement(
@@ -276,9 +334,10 @@ def _schedules(patient_ids: list[int], start: date, end: date) -> list[ItemSched
 
 
 def _build_schedules_statement():
-    return (
+    statement = (
         db.select(
             PlanItemSchedule.patient_id,
+            _patient_zone(),
             PlanItemSchedule.plan_item_id,
             PlanItemSchedule.weekdays,
             PlanItemSchedule.times_per_day,
@@ -290,6 +349,7 @@ def _build_schedules_statement():
         .outerjoin(PlanItemPause, paused_periods_between(PlanItemSchedule.plan_item_id, _START, _END))
         .where(*_schedules_between())
     )
+    return _with_patient_zone(statement)
 
 
 _schedules_statement = KeptStatement(_build_schedules_statement)
