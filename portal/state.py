@@ -44,6 +44,8 @@ class PortalState:
     forgetters: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
     # the VAPID private key that signs web push requests (see portal.push)
     push_key: Any = None
+    # each time zone's today where it differs from the practice's, for one 15-minute slot (see portal.timeutil)
+    zone_todays: tuple[Any, dict[str, Any]] | None = None
 
 
 def init_app(app: Flask) -> PortalState:

@@ -4,9 +4,9 @@ A day counts every occurrence its schedule asks for once it is over in the patie
 zone; until then an occurrence counts as due only once it is done. These tests put the
 clock one minute either side of local midnight in two time zones (Chicago and Auckland,
 whose days turn 17 or 18 hours apart) and check that every adherence figure (per item, per
-week, per patient, the roster's, the coach's summary, the progress page and the outcomes
-report) follows the same rule: adding items today or not having done today's yet leaves
-the figure where it was, and a session done today raises it.
+week, per patient, the roster's, the coach's summary, the progress page and the SQL form the
+outcomes report counts with) follows the same rule: adding items today or not having done
+today's yet leaves the figure where it was, and a session done today raises it.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import time_machine
 
 from portal.auth.models import Role
 from portal.care import plans as plan_service
+from portal.care.adherence_sql import adherence_totals
 from portal.care.models import ItemLog
 from portal.care.progress import adherence_and_pauses, item_adherence, progress_for, weekly_adherence
 from portal.care.today import log_session
 from portal.coaching.review import patient_summary, review_for
 from portal.extensions import db
-from portal.outcomes.services import adherence_percents
 from portal.timeutil import local_today
 from tests.plan_factories import make_item, make_plan, schedule_from_start
 
@@ -75,7 +75,7 @@ def figures(patient, day: date) -> dict[str, tuple[int, int]]:
         "items": (sum(row.due for row in rows), sum(row.done for row in rows)),
         "patient": (due, done),
         "roster": (lambda r: (r.adherence_due, r.adherence_done))(review_for([patient.id], day)[patient.id]),
-        "outcomes": adherence_percents([patient.id], day)[patient.id],
+        "outcomes (SQL form)": adherence_totals([patient.id], *week)[patient.id][:2],
         "this week": (this_week["due"], this_week["done"]),
     }
 
@@ -161,8 +161,10 @@ def test_a_patient_without_a_zone_of_their_own_follows_their_clinics(make_user, 
     assert patient.timezone is None
     with time_machine.travel(ends - timedelta(minutes=1), tick=False):
         assert adherence_and_pauses([patient.id], *week_of(DAY))[patient.id] == (2 * 6, 0, 0)
+        assert adherence_totals([patient.id], *week_of(DAY))[patient.id] == (2 * 6, 0, 0)
     with time_machine.travel(ends + timedelta(minutes=1), tick=False):
         assert adherence_and_pauses([patient.id], *week_of(DAY))[patient.id] == (2 * 7, 0, 0)
+        assert adherence_totals([patient.id], *week_of(DAY))[patient.id] == (2 * 7, 0, 0)
 
 
 def test_the_progress_page_says_how_today_counts_in_english_and_spanish(patient, coach, patient_client):

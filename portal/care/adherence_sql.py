@@ -13,7 +13,11 @@ each effective-dated schedule row is counted arithmetically instead of day by da
 - a coach's pause periods of the item that touch the window are merged first (periods of one
   item may overlap), and the due days inside each merged period are subtracted the same way;
 - done sessions are each day's log against the row in force that day, at most its times a
-  day, nothing on a day the row does not ask for or on a paused day.
+  day, nothing on a day the row does not ask for or on a paused day;
+- a day in progress is not held against the patient (``portal.care.progress``): rows and
+  pauses are counted only up to the day before the patient's today (``t``: their zone's today,
+  bound as a small table of the zones whose today is not the practice's, else the practice's),
+  and the sessions done from that day on count as due as well as done.
 
 The figures are the same as ``adherence_and_pauses`` (tests/test_adherence_history_property.py
 compares both with a day-by-day model, on both databases). ``adherence_ctes`` gives the WITH
@@ -25,12 +29,14 @@ The SQL is text assembled from this module's constants alone; every value is a b
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
-from sqlalchemy import Date, Integer, bindparam, text
+from sqlalchemy import Date, Integer, String, bindparam, text
 
 from portal.extensions import db
 from portal.sqlutil import DIALECTS, EPOCH, KeptStatement, dialect_name
+from portal.timeutil import DEFAULT_TIMEZONE, local_today, todays_unlike_the_practice
 
 # Day numbers are counted from EPOCH (a Monday) plus a multiple of 7, so they are positive for
 # any date the portal stores, and integer division (which truncates on both databases) floors.
@@ -45,7 +51,21 @@ _DAY = {
 _MAX = {"postgresql": "GREATEST", "sqlite": "max"}
 _MIN = {"postgresql": "LEAST", "sqlite": "min"}
 
-PARAMETER_TYPES = {"adh_start": Date, "adh_end": Date, "adh_first": Integer, "adh_last": Integer}
+PARAMETER_TYPES = {
+    "adh_start": Date,
+    "adh_end": Date,
+    "adh_first": Integer,
+    "adh_last": Integer,
+    "adh_today": Integer,
+    "adh_zones": String,
+}
+
+# The zones whose today is not the practice's, as rows (zone, n) from one bound JSON text.
+_ZONE_DAYS = {
+    "postgresql": "SELECT z.zone, z.n FROM json_to_recordset(CAST(:adh_zones AS json)) AS z(zone text, n integer)",
+    "sqlite": "SELECT json_extract(j.value, '$.zone') AS zone, json_extract(j.value, '$.n') AS n "
+    "FROM json_each(:adh_zones) j",
+}
 
 
 def day_number(day: date) -> int:
@@ -54,8 +74,16 @@ def day_number(day: date) -> int:
 
 
 def adherence_parameters(start: date, end: date) -> dict:
-    """The bound values of ``adherence_ctes`` for the window [start, end]."""
-    return {"adh_start": start, "adh_end": end, "adh_first": day_number(start), "adh_last": day_number(end)}
+    """The bound values of ``adherence_ctes`` for the window [start, end] (and the patients' todays now)."""
+    zones = [{"zone": name, "n": day_number(day)} for name, day in todays_unlike_the_practice().items()]
+    return {
+        "adh_start": start,
+        "adh_end": end,
+        "adh_first": day_number(start),
+        "adh_last": day_number(end),
+        "adh_today": day_number(local_today(DEFAULT_TIMEZONE)),
+        "adh_zones": json.dumps(zones),
+    }
 
 
 def _mask(weekdays: str) -> str:
@@ -80,15 +108,22 @@ def adherence_ctes(dialect: str, patients: str) -> str:
     materialized = "MATERIALIZED " if dialect == "postgresql" else ""
     log_day = day.format(x="l.day")
     times = "CASE WHEN r.times < 1 THEN 1 ELSE r.times END"
-    scheduled = _weekday_days("r.a", "r.b", "r.mask")
-    paused = _weekday_days(f"{most}(r.a, m.pa)", f"{least}(r.b, m.pb)", "r.mask")
+    # Scheduled and paused days are counted up to the day before the patient's today (t).
+    scheduled = _weekday_days("r.a", f"{least}(r.b, r.t - 1)", "r.mask")
+    paused = _weekday_days(f"{most}(r.a, m.pa)", f"{least}(r.b, r.t - 1, m.pb)", "r.mask")
+    counted = "CASE WHEN l.sessions_done > r.times THEN r.times ELSE l.sessions_done END"
     return f"""
+adh_zone_days AS ({_ZONE_DAYS[dialect]}),
 adh_rows AS (
   SELECT s.patient_id, s.plan_item_id, {_mask("s.weekdays")} AS mask, s.times_per_day AS times,
          {most}({day.format(x="s.valid_from")}, :adh_first) AS a,
          CASE WHEN s.valid_to IS NULL OR s.valid_to > :adh_end THEN :adh_last
-              ELSE {day.format(x="s.valid_to")} - 1 END AS b
+              ELSE {day.format(x="s.valid_to")} - 1 END AS b,
+         COALESCE(zd.n, :adh_today) AS t
   FROM plan_item_schedule s JOIN {patients} pt ON pt.patient_id = s.patient_id
+  JOIN user_account u ON u.id = s.patient_id
+  LEFT JOIN clinic c ON c.id = u.clinic_id
+  LEFT JOIN adh_zone_days zd ON zd.zone = COALESCE(NULLIF(u.timezone, ''), c.timezone)
   WHERE s.valid_from <= :adh_end AND (s.valid_to IS NULL OR s.valid_to > :adh_start)
 ),
 adh_pauses AS (
@@ -124,7 +159,8 @@ adh_logs AS {materialized}(
   WHERE l.day >= :adh_start AND l.day <= :adh_end AND l.sessions_done > 0
 ),
 adh_done AS (
-  SELECT r.patient_id, SUM(CASE WHEN l.sessions_done > r.times THEN r.times ELSE l.sessions_done END) AS done
+  SELECT r.patient_id, SUM({counted}) AS done,
+         SUM(CASE WHEN l.n >= r.t THEN {counted} ELSE 0 END) AS in_progress
   FROM adh_logs l
   JOIN adh_rows r ON r.plan_item_id = l.plan_item_id AND l.n >= r.a AND l.n <= r.b
   LEFT JOIN adh_merged m ON m.plan_item_id = l.plan_item_id AND l.n >= m.pa AND l.n <= m.pb
@@ -132,7 +168,8 @@ adh_done AS (
   GROUP BY r.patient_id
 ),
 adherence AS (
-  SELECT s.patient_id, s.scheduled - COALESCE(p.paused, 0) AS due, COALESCE(d.done, 0) AS done,
+  SELECT s.patient_id, s.scheduled - COALESCE(p.paused, 0) + COALESCE(d.in_progress, 0) AS due,
+         COALESCE(d.done, 0) AS done,
          COALESCE(p.paused, 0) AS paused
   FROM adh_scheduled s
   LEFT JOIN adh_paused p ON p.patient_id = s.patient_id

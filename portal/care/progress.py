@@ -143,9 +143,9 @@ def _last_day(until: date | None) -> date | None:
 
 
 def _patient_zone():
-    """The patient's time zone as SQL: their own, else their clinic's (``User.tz``; the
-    practice's when both are empty, in Python)."""
-    return func.coalesce(User.timezone, Clinic.timezone)
+    """The patient's time zone as SQL: their own, else their clinic's (as ``User.tz``; the
+    practice's when neither names a zone, in Python)."""
+    return func.coalesce(func.nullif(User.timezone, ""), Clinic.timezone)
 
 
 def _with_patient_zone(statement):
