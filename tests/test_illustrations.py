@@ -377,3 +377,10 @@ def test_clamshells_open_wide_and_knee_rocks_differ_from_the_lying_twist_at_a_gl
     rocks, twist = catalog._poses()["lower-trunk-rotation"], catalog._poses()["lying-spinal-twist"]
     # Both lie seen from above with the knees going to one side: the arms tell them apart (low and out, or a T).
     assert abs(rocks["start"]["shoulder"][0] - twist["start"]["shoulder"][0]) >= 30
+
+
+def test_belly_breathing_shows_the_belly_rising_with_an_arrow(app):
+    with app.test_request_context():
+        for prefix in ("m", "e"):
+            assert '<g data-rise="near_hand">' in catalog.drawing(f"{prefix}-diaphragmatic-breathing").svg.decode()
+        assert "data-rise" not in catalog.drawing("s-diaphragmatic-breathing").svg.decode()

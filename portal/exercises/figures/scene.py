@@ -139,6 +139,22 @@ def _turn_arrow(pts: dict[str, tuple[float, float]], turn: dict[str, Any]) -> st
     )
 
 
+def _rise_arrow(pts: dict[str, tuple[float, float]], rise: dict[str, Any]) -> str:
+    """A short straight arrow above a part that swells or lifts by less than _arrow shows (a belly rising with
+    a breath): from ``gap`` above the point ``at`` (plus ``dx``), ``length`` long, pointing up."""
+    x, y = pts[rise["at"]]
+    x += rise.get("dx", 0)
+    y0 = y + rise.get("gap", 10)
+    y1 = y0 + rise.get("length", 14)
+    head = [(x, y1 + 7), (x - 5, y1), (x + 5, y1)]
+    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
+    return (
+        f'<g data-rise="{escape(rise["at"])}"><path d="M{flip((x, y0))} L{flip((x, y1))}" stroke="{ARROW}" '
+        f'stroke-width="3.5" stroke-linecap="round"/><polygon points="{" ".join(flip(p) for p in head)}" '
+        f'fill="{ARROW}"/></g>'
+    )
+
+
 def _extras(props: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     """Props carried by the body: they move with the part that holds them."""
     extras: dict[str, dict[str, str]] = {"near": {}, "far": {}, "trunk": {}}
@@ -399,6 +415,8 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     )
     # Over the figure: its head lands on the part that turns.
     turn = _turn_arrow(placed[1], spec["turn"]) if spec.get("turn") and still != "start" else ""
+    if spec.get("rise") and still != "start":
+        turn += _rise_arrow(placed[1], spec["rise"])
 
     xs = [p[0] for pts in placed for p in pts.values()] + prop_xs
     # Room above a low figure for a close-up inset, so the circle sits above the part it magnifies.
