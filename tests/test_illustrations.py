@@ -384,3 +384,13 @@ def test_belly_breathing_shows_the_belly_rising_with_an_arrow(app):
         for prefix in ("m", "e"):
             assert '<g data-rise="near_hand">' in catalog.drawing(f"{prefix}-diaphragmatic-breathing").svg.decode()
         assert "data-rise" not in catalog.drawing("s-diaphragmatic-breathing").svg.decode()
+
+
+def test_a_close_up_shows_the_figure_by_reference_not_a_second_copy(app):
+    """The inset magnifies the same figures through <use>, so a drawing with a close-up weighs about what one
+    without does (the pages load every drawing of a plan)."""
+    with app.test_request_context():
+        for slug in ("chin-tucks", "ankle-pumps"):
+            svg = catalog.drawing(f"m-{slug}").svg.decode()
+            assert svg.count('class="f1"') == 1 and '<use href="#figure"/>' in svg, slug
+            assert len(svg) < 8_000, slug

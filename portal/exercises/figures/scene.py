@@ -451,9 +451,16 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     static_g, _ = ghost.css()
     static_f, moving_f = main.css()
     style = f"{static_g}{static_f}@media (prefers-reduced-motion:no-preference){{{moving_f}}}{REDUCED_MOTION}"
-    body = floor + support_svg + ghost_svg + arrow + main_svg + turn + _band_lines(props, placed) + _front_shapes(props)
+    inset = ""
     if spec.get("inset"):
-        body += _inset(spec["inset"], ghost_svg + main_svg, placed[-1], (x0, y0, width, height))
+        # The close-up shows the same figures by reference (<use>), not a second copy of their markup:
+        # they move in step and the drawing stays about as small as one without a close-up.
+        ghost_svg = f'<g id="ghost">{ghost_svg}</g>' if ghost_svg else ""
+        main_svg = f'<g id="figure">{main_svg}</g>'
+        shown = ('<use href="#ghost"/>' if ghost_svg else "") + '<use href="#figure"/>'
+        inset = _inset(spec["inset"], shown, placed[-1], (x0, y0, width, height))
+    body = floor + support_svg + ghost_svg + arrow + main_svg + turn + _band_lines(props, placed) + _front_shapes(props)
+    body += inset
     return _document((x0, y0, width, height), style, body, title)
 
 
