@@ -8,13 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.accounts import create_account
-from portal.auth.models import Role, email_lookup
 from portal.exercises.models import LibraryItem
 from portal.extensions import db
-from tests.conftest import give_test_consent
 from tests.e2e.axe import axe_violations, needs_axe
-from tests.e2e.conftest import DEMO_PASSWORD, log_in
+from tests.e2e.conftest import log_in, new_consented_patient
 from tests.plan_factories import make_plan
 
 pytestmark = pytest.mark.e2e
@@ -118,19 +115,9 @@ def _patient_with_a_plan(live_server, slugs: list[str]) -> str:
     the first); returns the email."""
     email = f"handout{next(_patients)}@example.org"
     with live_server.app.app_context():
-        coach = db.session.scalar(email_lookup("coach@example.com"))
-        patient = create_account(
-            email=email,
-            name="Hana Handout",
-            role=Role.PATIENT,
-            clinic_id=coach.clinic_id,
-            coach_id=coach.id,
-            password=DEMO_PASSWORD,
-        )
-        give_test_consent(patient)
-        db.session.flush()
+        patient = new_consented_patient("Hana Handout", email)
         by_slug = {item.slug: item for item in db.session.scalars(db.select(LibraryItem))}
-        plan = make_plan(patient, coach, items=[by_slug[slug] for slug in slugs], title="Handout plan")
+        plan = make_plan(patient, items=[by_slug[slug] for slug in slugs], title="Handout plan")
         plan.items[0].coach_note = "Slow and easy; stop if the pain runs down your leg."
         db.session.commit()
     return email

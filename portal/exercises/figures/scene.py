@@ -74,6 +74,19 @@ def _placed(pose: Pose, view: str, anchor: str, lift: float, grounded: bool) -> 
     return {name: (x - ax, y + dy) for name, (x, y) in pts.items()}
 
 
+def _flip(point: tuple[float, float]) -> str:
+    """A model point (y up) as SVG coordinates (y down)."""
+    return f"{_num(point[0])},{_num(-point[1])}"
+
+
+def _head(base: tuple[float, float], direction: tuple[float, float], length: float = 7, half: float = 5) -> str:
+    """An arrowhead's polygon points: its base centred on ``base``, pointing along the unit ``direction``."""
+    (x, y), (tx, ty) = base, direction
+    px, py = -ty, tx
+    corners = [(x + tx * length, y + ty * length), (x + px * half, y + py * half), (x - px * half, y - py * half)]
+    return " ".join(_flip(c) for c in corners)
+
+
 def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None = None) -> str:
     """A curved arrow beside the part that moves most, from where it starts to where it ends.
 
@@ -101,14 +114,10 @@ def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None =
     # arrowhead from the curve's end tangent
     tx, ty = x2 - qx, y2 - qy
     tn = math.hypot(tx, ty) or 1
-    tx, ty = tx / tn, ty / tn
-    px, py = -ty, tx
-    head = [(x2 + tx * 7, y2 + ty * 7), (x2 + px * 5, y2 + py * 5), (x2 - px * 5, y2 - py * 5)]
-    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
     return (
-        f'<path d="M{flip((x1, y1))} Q{flip((qx, qy))} {flip((x2, y2))}" fill="none" stroke="{ARROW}" '
+        f'<path d="M{_flip((x1, y1))} Q{_flip((qx, qy))} {_flip((x2, y2))}" fill="none" stroke="{ARROW}" '
         f'stroke-width="3" stroke-linecap="round"/>'
-        f'<polygon points="{" ".join(flip(p) for p in head)}" fill="{ARROW}"/>'
+        f'<polygon points="{_head((x2, y2), (tx / tn, ty / tn))}" fill="{ARROW}"/>'
     )
 
 
@@ -126,15 +135,11 @@ def _turn_arrow(pts: dict[str, tuple[float, float]], turn: dict[str, Any]) -> st
     large = 1 if abs(a1 - a0) > 180 else 0
     # The head points along the circle's tangent at the end, in the direction of travel.
     sign = 1 if a1 > a0 else -1
-    tx, ty = -math.sin(math.radians(a1)) * sign, math.cos(math.radians(a1)) * sign
-    px, py = -ty, tx
-    ex, ey = end
-    head = [(ex + tx * 8, ey + ty * 8), (ex + px * 5.5, ey + py * 5.5), (ex - px * 5.5, ey - py * 5.5)]
-    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
+    tangent = (-math.sin(math.radians(a1)) * sign, math.cos(math.radians(a1)) * sign)
     return (
-        f'<g data-turn="{escape(turn["at"])}"><path d="M{flip(start)} A{_num(radius)},{_num(radius)} 0 {large} {sweep} '
-        f'{flip(end)}" fill="none" stroke="{ARROW}" stroke-width="3.5" stroke-linecap="round"/>'
-        f'<polygon points="{" ".join(flip(p) for p in head)}" fill="{ARROW}" stroke="#fff" stroke-width="1.5" '
+        f'<g data-turn="{escape(turn["at"])}"><path d="M{_flip(start)} A{_num(radius)},{_num(radius)} 0 {large} {sweep} '
+        f'{_flip(end)}" fill="none" stroke="{ARROW}" stroke-width="3.5" stroke-linecap="round"/>'
+        f'<polygon points="{_head(end, tangent, 8, 5.5)}" fill="{ARROW}" stroke="#fff" stroke-width="1.5" '
         f'paint-order="stroke"/></g>'
     )
 
@@ -146,12 +151,9 @@ def _rise_arrow(pts: dict[str, tuple[float, float]], rise: dict[str, Any]) -> st
     x += rise.get("dx", 0)
     y0 = y + rise.get("gap", 10)
     y1 = y0 + rise.get("length", 14)
-    head = [(x, y1 + 7), (x - 5, y1), (x + 5, y1)]
-    flip = lambda p: f"{_num(p[0])},{_num(-p[1])}"  # noqa: E731 - y up to SVG's y down
     return (
-        f'<g data-rise="{escape(rise["at"])}"><path d="M{flip((x, y0))} L{flip((x, y1))}" stroke="{ARROW}" '
-        f'stroke-width="3.5" stroke-linecap="round"/><polygon points="{" ".join(flip(p) for p in head)}" '
-        f'fill="{ARROW}"/></g>'
+        f'<g data-rise="{escape(rise["at"])}"><path d="M{_flip((x, y0))} L{_flip((x, y1))}" stroke="{ARROW}" '
+        f'stroke-width="3.5" stroke-linecap="round"/><polygon points="{_head((x, y1), (0, 1))}" fill="{ARROW}"/></g>'
     )
 
 
