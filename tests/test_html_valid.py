@@ -21,6 +21,7 @@ import pytest
 from portal.care.models import CheckIn, PlanItemPause
 from portal.extensions import db
 from portal.messaging.models import Message
+from portal.push import PushSubscription
 from portal.timeutil import local_today
 from tests.conftest import csrf_token
 from tests.outcome_cohorts import PatientSpec, build
@@ -99,6 +100,17 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
     day = local_today(patient.tz)
     db.session.add(CheckIn(patient_id=patient.id, day=day, pain=4, stiffness=3, spasm_episodes=1))
     db.session.add(Message(patient_id=patient.id, sender_id=coach.id, recipient_id=patient.id, body="How is it?"))
+    # Phone notifications on: the account page lists the devices, each with its two forms.
+    for n, who in enumerate((patient, patient, coach)):
+        db.session.add(
+            PushSubscription(
+                user_id=who.id,
+                endpoint=f"https://push.example/{n}",
+                p256dh="B" + "A" * 86,
+                auth="A" * 22,
+                device="Chrome Mobile 131 · Android 14",
+            )
+        )
     db.session.commit()
     # One movement paused by the coach: its reason on the patient's pages, Resume on the coach's;
     # and the coach's page with the pause form's error (a reason is required).

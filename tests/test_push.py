@@ -20,6 +20,7 @@ from portal.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.push_server import push_service_fixture  # noqa: F401 - the push_service fixture
 from tests.test_checkins import make_plan
+from tests.test_i18n_templates import english_in, language_problems
 
 
 def _rows(user_id: int | None = None) -> list[PushSubscription]:
@@ -419,3 +420,15 @@ def test_new_message_push_for_coach_and_patient_in_their_language(coach, patient
     assert got.payload["body"] == "Tiene un mensaje nuevo de un paciente"
     assert got.payload["url"] == "http://127.0.0.1:5000/messages/inbox"
     assert "8/10" not in json.dumps(got.payload) and patient.name not in json.dumps(got.payload)
+
+
+@pytest.mark.parametrize("role", ["patient", "coach"])
+def test_the_section_speaks_spanish_with_devices_listed(make_user, coach, login_as, push_service, role):
+    user = make_user(role, language="es", **({"coach": coach} if role == "patient" else {}))
+    client = login_as(user)
+    _subscribe(client, push_service)
+    page = client.get("/account", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Activar las notificaciones en el teléfono" in page and "Enviar una notificación de prueba" in page
+    # What push.js says comes from the page, in the reader's language too.
+    assert 'data-msg-failed="No se pudieron activar las notificaciones en este navegador.' in page
+    assert language_problems(page) == [] and english_in(page) == []
