@@ -31,24 +31,25 @@ def _rows(user_id: int | None = None) -> list[PushSubscription]:
     return list(db.session.scalars(query))
 
 
-def _post(client, body, *, token: str | None = "page", content_type="application/json"):
+def _send_json(client, method: str, body, *, token: str | None = "page"):
+    """A JSON request to /me/push-subscriptions as push.js sends it (CSRF token from the account page)."""
     headers = {"Accept": "application/json"}
     if token == "page":
         token = csrf_token(client, "/account")
     if token:
         headers["X-CSRFToken"] = token
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post("/me/push-subscriptions", data=data, headers=headers, content_type=content_type)
+    return client.open(
+        "/me/push-subscriptions", method=method, data=data, headers=headers, content_type="application/json"
+    )
+
+
+def _post(client, body, *, token: str | None = "page"):
+    return _send_json(client, "POST", body, token=token)
 
 
 def _delete(client, body, *, token: str | None = "page"):
-    headers = {"Accept": "application/json"}
-    if token == "page":
-        token = csrf_token(client, "/account")
-    if token:
-        headers["X-CSRFToken"] = token
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.delete("/me/push-subscriptions", data=data, headers=headers, content_type="application/json")
+    return _send_json(client, "DELETE", body, token=token)
 
 
 def test_public_key_is_the_portals_vapid_key(app, client):

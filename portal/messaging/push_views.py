@@ -42,8 +42,8 @@ def _section_data() -> dict:
     user = current_user
     return {
         "devices": push.subscriptions_of(user.id),
-        "test_form": PushTestForm(prefix="pushtest", formdata=None),
-        "off_form": PushOffForm(prefix="pushoff", formdata=None),
+        "test_form": PushTestForm(prefix="pushdevice", formdata=None),
+        "off_form": PushOffForm(prefix="pushdevice", formdata=None),
         "prefs_form": PushPreferencesForm(
             prefix="pushprefs",
             formdata=None,
@@ -63,11 +63,19 @@ def _problem(message: str, status: int):
     return jsonify({"error": message}), status
 
 
-def _own_device(user: User, sub_id: int) -> push.PushSubscription:
+def _posted_to_own_device(sub_id: int, form_class: type) -> tuple[User, push.PushSubscription]:
+    """The signed-in subscriber and their device ``sub_id`` (someone else's: 404), for a device's plain form."""
+    user = _subscriber()
     sub = db.session.get(push.PushSubscription, sub_id)
     if sub is None or sub.user_id != user.id:
         abort(404)
-    return sub
+    if not form_class(prefix="pushdevice").validate_on_submit():  # only the CSRF token can be wrong, and
+        abort(400)  # CSRFProtect answers that first
+    return user, sub
+
+
+def _back_to_account():
+    return redirect(url_for("auth.account", _anchor="reminders"))
 
 
 @push_bp.route("/push/public-key", methods=["GET"])
@@ -125,11 +133,7 @@ def unsubscribe():
 @login_required
 def send_test(sub_id: int):
     """One notification to that device, through the outbox like every other (sent right after this response)."""
-    user = _subscriber()
-    sub = _own_device(user, sub_id)
-    form = PushTestForm(prefix="pushtest")
-    if not form.validate_on_submit():  # only the CSRF token can be wrong, and CSRFProtect answers that first
-        abort(400)
+    user, sub = _posted_to_own_device(sub_id, PushTestForm)
     with force_locale(supported_language(user.language)):
         message = push.queue(
             sub,
@@ -140,22 +144,18 @@ def send_test(sub_id: int):
     db.session.commit()
     outbox.deliver_after_response(message)
     flash(_("We sent a test notification to that device. It should arrive within a minute."), "success")
-    return redirect(url_for("auth.account", _anchor="reminders"))
+    return _back_to_account()
 
 
 @push_bp.route("/me/push-subscriptions/<int:sub_id>/off", methods=["POST"])
 @login_required
 def turn_off(sub_id: int):
-    user = _subscriber()
-    sub = _own_device(user, sub_id)
-    form = PushOffForm(prefix="pushoff")
-    if not form.validate_on_submit():  # only the CSRF token can be wrong, and CSRFProtect answers that first
-        abort(400)
+    user, sub = _posted_to_own_device(sub_id, PushOffForm)
     db.session.delete(sub)
     audit.record("push.off", user, device=sub.device)
     db.session.commit()
     flash(_("Notifications are off on that device."), "success")
-    return redirect(url_for("auth.account", _anchor="reminders"))
+    return _back_to_account()
 
 
 @push_bp.route("/me/push/preferences", methods=["POST"])
@@ -170,7 +170,7 @@ def preferences():
         user.push_alerts = bool(form.push_alerts.data)
     db.session.commit()
     flash(_("Your notification choices are saved."), "success")
-    return redirect(url_for("auth.account", _anchor="reminders"))
+    return _back_to_account()
 
 
 def _push_message(error: push.PushError) -> str:
