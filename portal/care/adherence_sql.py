@@ -30,6 +30,7 @@ The SQL is text assembled from this module's constants alone; every value is a b
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Date, Integer, String, bindparam, text
@@ -97,15 +98,20 @@ def _weekday_days(a: str, b: str, mask: str) -> str:
     return f"CASE WHEN {b} < {a} THEN 0 ELSE {terms} END"
 
 
-def adherence_ctes(dialect: str, patients: str) -> str:
-    """WITH clauses (without the WITH) ending in ``adherence(patient_id, due, done, paused)``: each
-    patient of the relation ``patients`` (a table or earlier CTE with a ``patient_id`` column) who
-    had a plan item in force on a day of the window, with the sessions due, done and paused away.
+def adherence_ctes(dialect: str, patients: str, carry: Sequence[str] = ()) -> str:
+    """WITH clauses (without the WITH) ending in ``adherence(patient_id, due, done, paused, *carry)``:
+    each patient of the relation ``patients`` (a table or earlier CTE with a ``patient_id`` column)
+    who had a plan item in force on a day of the window, with the sessions due, done and paused
+    away, and the columns ``carry`` of their ``patients`` row (so a statement grouping patients
+    needs no join back to them: SQLite would scan the whole result once per patient).
     Bound values: ``adherence_parameters(start, end)``."""
     day, most, least = _DAY[dialect], _MAX[dialect], _MIN[dialect]
     # The window's logs are read by the patients' own index entries, then matched to the rows in
     # force by item (a hash join), instead of one index probe per schedule row (eight times more).
     materialized = "MATERIALIZED " if dialect == "postgresql" else ""
+    kept = "".join(f", pt.{name}" for name in carry)
+    grouped = "".join(f", r.{name}" for name in carry)
+    passed = "".join(f", s.{name}" for name in carry)
     log_day = day.format(x="l.day")
     times = "CASE WHEN r.times < 1 THEN 1 ELSE r.times END"
     # Scheduled and paused days are counted up to the day before the patient's today (t).
@@ -115,7 +121,7 @@ def adherence_ctes(dialect: str, patients: str) -> str:
     return f"""
 adh_zone_days AS ({_ZONE_DAYS[dialect]}),
 adh_rows AS (
-  SELECT s.patient_id, s.plan_item_id, {_mask("s.weekdays")} AS mask, s.times_per_day AS times,
+  SELECT s.patient_id{kept}, s.plan_item_id, {_mask("s.weekdays")} AS mask, s.times_per_day AS times,
          {most}({day.format(x="s.valid_from")}, :adh_first) AS a,
          CASE WHEN s.valid_to IS NULL OR s.valid_to > :adh_end THEN :adh_last
               ELSE {day.format(x="s.valid_to")} - 1 END AS b,
@@ -146,7 +152,8 @@ adh_merged AS (
   SELECT plan_item_id, MIN(pa) AS pa, MAX(pb) AS pb FROM adh_islands GROUP BY plan_item_id, island
 ),
 adh_scheduled AS (
-  SELECT r.patient_id, SUM(({times}) * ({scheduled})) AS scheduled FROM adh_rows r GROUP BY r.patient_id
+  SELECT r.patient_id{grouped}, SUM(({times}) * ({scheduled})) AS scheduled
+  FROM adh_rows r GROUP BY r.patient_id{grouped}
 ),
 adh_paused AS (
   SELECT r.patient_id, SUM(({times}) * ({paused})) AS paused
@@ -170,7 +177,7 @@ adh_done AS (
 adherence AS (
   SELECT s.patient_id, s.scheduled - COALESCE(p.paused, 0) + COALESCE(d.in_progress, 0) AS due,
          COALESCE(d.done, 0) AS done,
-         COALESCE(p.paused, 0) AS paused
+         COALESCE(p.paused, 0) AS paused{passed}
   FROM adh_scheduled s
   LEFT JOIN adh_paused p ON p.patient_id = s.patient_id
   LEFT JOIN adh_done d ON d.patient_id = s.patient_id

@@ -361,7 +361,6 @@ def _scored_sql(dialect: str) -> str:
     return f"""
 WITH {_cohort_sql(dialect)},
 {_base_sql(dialect)},
-{adherence_sql.adherence_ctes(dialect, "cohort")},
 psfs_ranked AS (
   SELECT r.patient_id, r.goal_id, r.score,
          row_number() OVER (PARTITION BY r.goal_id ORDER BY r.day, r.id) AS first_rn,
@@ -398,11 +397,8 @@ scored AS (
     CASE WHEN p.psfs_n IS NULL THEN NULL
          WHEN -{psfs_drop} >= {psfs_points} THEN {IMPROVED}
          WHEN {psfs_drop} >= {psfs_points} THEN {WORSE}
-         ELSE {UNCHANGED} END AS psfs_class,
-    CASE WHEN a.due > 0 THEN a.due END AS adh_due,
-    CASE WHEN a.due > 0 THEN a.done END AS adh_done,
-    CASE WHEN a.due > 0 THEN {as_float.format(x="100 * a.done")} / a.due END AS adherence
-  FROM with_psfs p LEFT JOIN adherence a ON a.patient_id = p.patient_id
+         ELSE {UNCHANGED} END AS psfs_class
+  FROM with_psfs p
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
@@ -413,18 +409,9 @@ expanded AS (
 )"""
     source, medians = _median_columns(
         dialect,
-        {
-            **{c: (0.5,) for c in ("pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change")},
-            **{c: (0.5,) for c in ("psfs_start", "psfs_now", "psfs_change")},
-            "adherence": (0.25, 0.5, 0.75),
-        },
+        ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
+        + ["psfs_start", "psfs_now", "psfs_change"],
         "expanded",
-    )
-    # Patients per 10-point band of adherence (0-9 ... 90-100: 100 % falls in the last).
-    bands = ", ".join(
-        f"SUM(CASE WHEN (10 * adh_done) / adh_due {'>=' if band == ADHERENCE_BANDS - 1 else '='} {band} "
-        f"THEN 1 ELSE 0 END) AS adherence_band{band}"
-        for band in range(ADHERENCE_BANDS)
     )
     sql += f"""
 SELECT dim, gkey, COUNT(*) AS started,
@@ -442,9 +429,6 @@ SELECT dim, gkey, COUNT(*) AS started,
   SUM(CASE WHEN psfs_class = {IMPROVED} THEN 1 ELSE 0 END) AS psfs_improved,
   SUM(CASE WHEN psfs_class = {UNCHANGED} THEN 1 ELSE 0 END) AS psfs_unchanged,
   SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse,
-  COUNT(adherence) AS adherence_n,
-  SUM(CASE WHEN 100 * adh_done >= {ADHERENCE_TARGET} * adh_due THEN 1 ELSE 0 END) AS adherence_on_target,
-  {bands},
   {medians}
 FROM {source}
 GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
@@ -452,6 +436,59 @@ GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
 
 
 _groups_statement = KeptStatement(_build_groups_statement, variants=[(dialect,) for dialect in DIALECTS])
+
+_GROUP_COLUMNS = ("clinic_id", "coach_id", "program_id")
+
+
+def _adherence_sql(dialect: str) -> str:
+    """The WITH clauses up to ``rated``: each cohort patient with sessions due in the last 7 days,
+    their due and done sessions and adherence percentage, by the care rule's SQL form (which
+    carries the patient's groups along, so nothing joins its result back to the cohort)."""
+    as_float = _sql(dialect)["float"]
+    return f"""
+WITH {_cohort_sql(dialect)},
+{adherence_sql.adherence_ctes(dialect, "cohort", carry=_GROUP_COLUMNS)},
+rated AS (
+  SELECT patient_id, {", ".join(_GROUP_COLUMNS)}, due, done, {as_float.format(x="100 * done")} / due AS adherence
+  FROM adherence WHERE due > 0
+)"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _build_adherence_statement(dialect: str):
+    """Each group's adherence: n, quartiles, patients at the target or above, and per 10-point band."""
+    sql = f"""{_adherence_sql(dialect)},
+expanded AS (
+  {_expanded("rated", DIMENSIONS)}
+)"""
+    source, quartiles = _median_columns(dialect, ["adherence"], "expanded", quantiles=(0.25, 0.5, 0.75))
+    # Patients per 10-point band (0-9 ... 90-100: 100 % falls in the last).
+    bands = ", ".join(
+        f"SUM(CASE WHEN (10 * done) / due {'>=' if band == ADHERENCE_BANDS - 1 else '='} {band} "
+        f"THEN 1 ELSE 0 END) AS adherence_band{band}"
+        for band in range(ADHERENCE_BANDS)
+    )
+    sql += f"""
+SELECT dim, gkey, COUNT(*) AS adherence_n,
+  SUM(CASE WHEN 100 * done >= {ADHERENCE_TARGET} * due THEN 1 ELSE 0 END) AS adherence_on_target,
+  {bands}, {quartiles}
+FROM {source}
+GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_adherence_statement = KeptStatement(_build_adherence_statement, variants=[(dialect,) for dialect in DIALECTS])
+
+
+def _build_patient_adherence_statement(dialect: str):
+    """Each cohort patient's due and done sessions of the last 7 days (those with any due)."""
+    sql = f"""{_adherence_sql(dialect)}
+SELECT patient_id, due, done FROM rated"""  # noqa: S608 - constants only  # nosec B608
+    return _typed(sql)
+
+
+_patient_adherence_statement = KeptStatement(
+    _build_patient_adherence_statement, variants=[(dialect,) for dialect in DIALECTS]
+)
 
 
 def _build_weekly_statement(dialect: str, dim: str):
@@ -741,8 +778,11 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             pain=_change(row, "pain"),
             peg=_change(row, "peg"),
             psfs=_change(row, "psfs"),
-            adherence=_spread(row),
         )
+    for row in db.session.execute(_adherence_statement(dialect), params).mappings():
+        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        if key in groups:
+            groups[key].adherence = _spread(row)
         if row["dim"] == ALL:
             bins = [int(row[f"adherence_band{band}"] or 0) for band in range(ADHERENCE_BANDS)]
     for row in db.session.execute(_safety_statement(dialect), params).mappings():
@@ -825,13 +865,19 @@ def status_of(last_day: date | None, start_day: date, today: date) -> str:
 
 def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]:
     """One row per selected patient, without name or contact (a fixed number of statements)."""
-    rows = db.session.execute(_patients_statement(dialect_name()), _parameters(filters, today)).mappings().all()
+    dialect, params = dialect_name(), _parameters(filters, today)
+    rows = db.session.execute(_patients_statement(dialect), params).mappings().all()
+    adherence = {
+        int(pid): (int(due), int(done))
+        for pid, due, done in db.session.execute(_patient_adherence_statement(dialect), params)
+    }
     result = []
     for r in rows:
         start, last = _as_date(r["start_day"]), _as_date(r["last_day"])
+        pid = int(r["patient_id"])
         result.append(
             PatientRow(
-                report_id=report_id(secret, int(r["patient_id"])),
+                report_id=report_id(secret, pid),
                 clinic_id=_key(r["clinic_id"]),
                 coach_id=_key(r["coach_id"]),
                 program_id=_key(r["program_id"]),
@@ -847,7 +893,7 @@ def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]
                 psfs_start=_float(r["psfs_start"]),
                 psfs_now=_float(r["psfs_now"]),
                 psfs_class=_key(r["psfs_class"]),
-                adherence=_float(r["adherence"]),
+                adherence=100 * adherence[pid][1] / adherence[pid][0] if pid in adherence else None,
                 red_flags=int(r["red_flags"] or 0),
             )
         )
