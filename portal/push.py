@@ -47,6 +47,9 @@ MAX_ENDPOINT_LENGTH = 2048
 MAX_RESPONSE_BYTES = 64 * 1024  # a push service answers with a few bytes; never read more
 # How long the push service keeps a notification for a phone that is off: a reminder a day late is no reminder.
 DEFAULT_TTL = 12 * 3600
+# Browsers one user keeps at once: a person has a few devices, and every notification goes to each, so an account
+# cannot make the portal post to a long list of addresses of its choosing. A new one beyond it replaces the oldest.
+MAX_DEVICES = 10
 VAPID_KEY_FILE = "vapid_private_key.txt"
 
 
@@ -182,7 +185,7 @@ def subscribe(user_id: int, info: SubscriptionInfo, device: str = "") -> tuple[P
     """Store the browser's subscription for this user (caller commits); (row, created).
 
     The same browser subscribing again updates its row; a browser another account had subscribed (a shared
-    phone, a new sign-in) now notifies this one only.
+    phone, a new sign-in) now notifies this one only. Beyond MAX_DEVICES the oldest of the user's browsers goes.
     """
     row = db.session.scalar(db.select(PushSubscription).where(PushSubscription.endpoint == info.endpoint))
     created = row is None or row.user_id != user_id  # new for this user
@@ -190,6 +193,10 @@ def subscribe(user_id: int, info: SubscriptionInfo, device: str = "") -> tuple[P
         row = PushSubscription(endpoint=info.endpoint)
         db.session.add(row)
     row.user_id, row.p256dh, row.auth, row.device = user_id, info.p256dh, info.auth, device[:120]
+    if created:
+        db.session.flush()
+        for old in subscriptions_of(user_id)[:-MAX_DEVICES]:
+            db.session.delete(old)
     return row, created
 
 

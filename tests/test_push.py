@@ -433,3 +433,10 @@ def test_the_section_speaks_spanish_with_devices_listed(make_user, coach, login_
     # What push.js says comes from the page, in the reader's language too.
     assert 'data-msg-failed="No se pudieron activar las notificaciones en este navegador.' in page
     assert language_problems(page) == [] and english_in(page) == []
+
+
+def test_a_user_keeps_at_most_ten_devices_the_oldest_goes(patient, patient_client, push_service):
+    subs = [push_service.subscription() for _ in range(push.MAX_DEVICES + 1)]
+    for sub in subs:
+        assert _post(patient_client, sub).status_code == 201
+    assert [row.endpoint for row in _rows(patient.id)] == [sub["endpoint"] for sub in subs[1:]]
