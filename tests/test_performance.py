@@ -418,3 +418,99 @@ def test_patient_and_coach_pages_stay_flat_as_plan_history_grows(
     rows = db.session.scalar(select(func.count()).select_from(PlanItemSchedule))
     assert rows > 40  # the history really grew
     assert counts() == few
+
+
+def test_patient_and_coach_pages_stay_flat_as_alerts_messages_and_weekly_checks_accumulate(
+    patient, coach, patient_client, coach_client, queries, db
+):
+    """Today, progress (page and chart data), the roster and the coach's patient page read the
+    same number of statements after half a year of resolved red-flag and pain alerts (each with
+    the check-in and note that raised it, and who resolved it), one open alert of each kind,
+    weekly checks and messages both ways: each list is one statement, never one per row."""
+    from portal.care.models import Alert, AlertKind, WeeklyOutcome
+    from portal.messaging.services import send_message
+    from portal.timeutil import local_today
+
+    today = local_today(patient.tz)
+    make_plan(patient, coach, [make_item(title="Cat-cow stretch"), make_item(title="Pelvic tilt")])
+    pages = [
+        (patient_client, "/me/"),
+        (patient_client, "/me/progress"),
+        (patient_client, "/me/progress/data.json?days=90"),
+        (coach_client, "/coach/"),
+        (coach_client, f"/coach/patients/{patient.id}"),
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for client, path in pages:
+            client.get(path)  # warm: per-process memos are not what this measures
+            with queries() as stmts:
+                assert client.get(path).status_code == 200, path
+            found.append(len(stmts))
+        return found
+
+    def alert(kind: str, back: int, resolved: bool) -> None:
+        day = today - timedelta(days=back)
+        checkin = CheckIn(patient_id=patient.id, day=day, pain=7, stiffness=5, notes=f"Tingling, day {back}")
+        db.session.add(checkin)
+        db.session.flush()
+        opened = datetime.combine(day, time(15))
+        red = kind == AlertKind.RED_FLAG
+        # A core INSERT: the ORM would put open_key's default in place of a resolved alert's NULL.
+        db.session.execute(
+            db.insert(Alert).values(
+                patient_id=patient.id,
+                kind=kind,
+                tier="today" if red else None,
+                severity=1 if red else 4,
+                summary=f"Raised on day {back}",
+                checkin_id=checkin.id,
+                opened_at=opened,
+                tier_at=opened if red else None,
+                open_key=None if resolved else 1,
+                resolved_at=opened + timedelta(hours=2) if resolved else None,
+                resolved_by_id=coach.id if resolved else None,
+                note="Called, advised rest." if resolved else "",
+            )
+        )
+
+    alert(AlertKind.PAIN_WORSENING, 170, resolved=True)
+    db.session.add(
+        WeeklyOutcome(
+            patient_id=patient.id,
+            week_start=today - timedelta(days=today.weekday() + 7 * 25),
+            pain_average=6,
+            enjoyment_interference=5,
+            activity_interference=5,
+        )
+    )
+    send_message(patient, patient, "Is it fine to walk the dog?")
+    send_message(coach, patient, "Yes, short walks are good.")
+    db.session.commit()
+    few = counts()
+
+    for back in range(160, 1, -6):
+        alert(AlertKind.RED_FLAG if back % 4 else AlertKind.PAIN_WORSENING, back, resolved=True)
+    for week in range(1, 25):
+        monday = today - timedelta(days=today.weekday() + 7 * week)
+        db.session.add(
+            WeeklyOutcome(
+                patient_id=patient.id,
+                week_start=monday,
+                pain_average=week % 10,
+                enjoyment_interference=4,
+                activity_interference=3,
+            )
+        )
+    alert(AlertKind.RED_FLAG, 1, resolved=False)
+    alert(AlertKind.PAIN_WORSENING, 0, resolved=False)
+    for n in range(20):
+        send_message(patient, patient, f"Question {n}")
+        send_message(coach, patient, f"Answer {n}")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Alert)) > 25  # the history really grew
+    assert counts() == few
+    coach_page = coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    # The coach's page does show the alerts with the patient's notes from their check-ins.
+    assert coach_page.count("Raised on day") >= 10 and coach_page.count("Tingling, day") >= 10
