@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+from html import unescape
 
 import pytest
 import time_machine
@@ -242,3 +245,17 @@ def test_psfs_and_red_flag_tiers_on_the_page_and_in_the_csv(staff_login):
     assert overall["psfs_n"] == "5" and overall["psfs_improved_pct"] == "20.0"  # one of five up by 2 or more
     assert (overall["red_flag_alerts_emergency"], overall["red_flag_alerts_today"]) == ("1", "0")
     assert overall["red_flag_alerts_soon"] == "4"
+
+
+def test_adherence_bands_of_under_five_patients_hide_their_count(db, staff_login):
+    """Six patients did nothing of their plan this week, two did all of it: the 0-9 % band shows
+    6, the 90-100 % band says "fewer than 5" in the table and draws no bar."""
+    build([_spec() for _ in range(6)] + [_spec(done_days=list(range(7))) for _ in range(2)])
+    html = staff_login().get("/outcomes/").get_data(as_text=True)
+    chart = next(
+        json.loads(unescape(raw))
+        for raw in re.findall(r"data-chart='([^']*)'", html)
+        if json.loads(unescape(raw)).get("kind") == "adherence"
+    )
+    assert chart["counts"] == [6, 0, 0, 0, 0, 0, 0, 0, 0, None]
+    assert "<td>fewer than 5</td>" in html and "<td>2</td>" not in html

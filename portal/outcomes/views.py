@@ -146,7 +146,13 @@ def _charts(figures: outcome_service.Report, groups: list[outcome_service.Group]
         "first_group": 1 if compared and compared[0] is overall else 0,  # where the compared groups begin
     }
     bands = [f"{10 * i}–{10 * i + 9}" if i < 9 else "90–100" for i in range(10)]
-    adherence = {"labels": bands, "counts": figures.adherence_bins if figures.overall.adherence.shown else []}
+    # A band of 1 to 4 patients hides its count, as a small group hides its shares (0 singles nobody out).
+    counts = [c if c == 0 or outcome_service.comparable(c) else None for c in figures.adherence_bins]
+    adherence = {
+        "labels": bands,
+        "counts": counts if figures.overall.adherence.shown else [],
+        "min": outcome_service.MIN_GROUP,
+    }
     return {"weeks": weeks, "weekly": series, "shares": shares, "adherence": adherence}
 
 
