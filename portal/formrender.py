@@ -71,6 +71,21 @@ def _file(widget, field, attrs: dict) -> Markup:
     return _input(widget, field, attrs)
 
 
+def _date_time(widget, field, attrs: dict) -> Markup:
+    # As WTForms' date and time inputs: a min or max given as a date or time is written in the field's format.
+    fmt = getattr(field, "format", None)
+    if fmt is not None:
+        fmt = fmt[0] if isinstance(fmt, list) else fmt
+        flags = getattr(field, "flags", None)
+        for name in ("min", "max"):
+            value = attrs.get(name, getattr(flags, name, None))
+            if callable(value):
+                value = value()
+            if hasattr(value, "strftime"):
+                attrs[name] = value.strftime(fmt)
+    return _input(widget, field, attrs)
+
+
 def _textarea(widget, field, attrs: dict) -> Markup:
     attrs.setdefault("id", field.id)
     _validation_attrs(widget, field, attrs)
@@ -106,6 +121,8 @@ _RENDERERS = {
     widgets.TelInput: _input,
     widgets.SearchInput: _input,
     widgets.HiddenInput: _input,
+    widgets.DateInput: _date_time,
+    widgets.TimeInput: _date_time,
     widgets.PasswordInput: _password,
     widgets.CheckboxInput: _checkbox,
     widgets.SubmitInput: _submit,

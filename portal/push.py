@@ -32,12 +32,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, bindparam
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import b64url, b64url_decode, new_vapid_key, parse_vapid_key, vapid_public_key
 from portal.extensions import db
 from portal.outbox import Channel, OutboundMessage, Undeliverable, register_channel
+from portal.sqlutil import KeptStatement
 from portal.state import portal_state
 from portal.timeutil import utcnow
 
@@ -200,12 +201,20 @@ def subscribe(user_id: int, info: SubscriptionInfo, device: str = "") -> tuple[P
     return row, created
 
 
-def subscriptions_of(user_id: int) -> list[PushSubscription]:
-    return list(
-        db.session.scalars(
-            db.select(PushSubscription).where(PushSubscription.user_id == user_id).order_by(PushSubscription.id)
-        )
+# The account page reads this on every visit: kept, with the user bound per request.
+def _build_subscriptions_of():
+    return (
+        db.select(PushSubscription)
+        .where(PushSubscription.user_id == bindparam("user_id"))
+        .order_by(PushSubscription.id)
     )
+
+
+_subscriptions_of = KeptStatement(_build_subscriptions_of)
+
+
+def subscriptions_of(user_id: int) -> list[PushSubscription]:
+    return list(db.session.scalars(_subscriptions_of(), {"user_id": user_id}))
 
 
 def unsubscribe(user_id: int, endpoint: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flask_babel import refresh
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FileField,
     HiddenField,
@@ -23,6 +25,7 @@ from wtforms import (
     SubmitField,
     TelField,
     TextAreaField,
+    TimeField,
     URLField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -50,6 +53,8 @@ class Everything(PortalForm):
     count = IntegerField("Count")
     choice = RadioField("Choice", choices=[("x", "X"), ("y", "Y")])
     upload = FileField("Picture")
+    day = DateField("Day", validators=[Optional()], render_kw={"min": date(2026, 1, 1)})
+    at = TimeField("At", validators=[InputRequired()])
     submit = SubmitField("Save & go")
 
 
@@ -73,6 +78,8 @@ POSTED = MultiDict(
         ("areas", "back"),
         ("count", "not a number"),
         ("choice", "y"),
+        ("day", "2026-13-40"),
+        ("at", "07:30"),
     ]
 )
 

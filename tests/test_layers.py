@@ -40,6 +40,7 @@ LAYERS = {
     "outbox": 1,
     "push": 1,
     "formatting": 1,
+    "urlcache": 1,
     "i18n": 1,
     "mediastore": 1,
     # accounts, sessions, access

@@ -3,6 +3,8 @@ device list's plain forms on the account page, and the service worker served fro
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from flask import (
     Blueprint,
     abort,
@@ -38,19 +40,38 @@ def push_helpers():
     return {"phone_notifications": _section_data}
 
 
-def _section_data() -> dict:
-    user = current_user
-    return {
-        "devices": push.subscriptions_of(user.id),
-        "test_form": PushTestForm(prefix="pushdevice", formdata=None),
-        "off_form": PushOffForm(prefix="pushdevice", formdata=None),
-        "prefs_form": PushPreferencesForm(
+class _Section:
+    """What templates/messaging/_push.html shows, each part read or built when the template first
+    asks for it: the test and off forms only beside a device that has notifications on."""
+
+    @cached_property
+    def devices(self) -> list:
+        return push.subscriptions_of(current_user.id)
+
+    @cached_property
+    def test_form(self) -> PushTestForm:
+        return PushTestForm(prefix="pushdevice", formdata=None)
+
+    @cached_property
+    def off_form(self) -> PushOffForm:
+        return PushOffForm(prefix="pushdevice", formdata=None)
+
+    @cached_property
+    def prefs_form(self) -> PushPreferencesForm:
+        user = current_user
+        return PushPreferencesForm(
             prefix="pushprefs",
             formdata=None,
             data={"push_messages": user.push_messages, "push_alerts": user.push_alerts},
-        ),
-        "is_coach": user.role == Role.COACH,
-    }
+        )
+
+    @cached_property
+    def is_coach(self) -> bool:
+        return current_user.role == Role.COACH
+
+
+def _section_data() -> _Section:
+    return _Section()
 
 
 def _subscriber() -> User:
