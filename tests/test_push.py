@@ -440,3 +440,11 @@ def test_a_user_keeps_at_most_ten_devices_the_oldest_goes(patient, patient_clien
     for sub in subs:
         assert _post(patient_client, sub).status_code == 201
     assert [row.endpoint for row in _rows(patient.id)] == [sub["endpoint"] for sub in subs[1:]]
+
+
+def test_flask_keys_vapid_prints_a_key_production_accepts(app):
+    result = app.test_cli_runner().invoke(args=["keys", "vapid"])
+    assert result.exit_code == 0, result.output
+    first, second = result.output.strip().splitlines()
+    private = first.removeprefix("VAPID_PRIVATE_KEY=")
+    assert second == f"# public key: {vapid_public_key(parse_vapid_key(private))}"
