@@ -99,6 +99,7 @@ ACTION_LABELS: dict[str, Any] = {
     "session.end": _l("Signed out a device"),
     "texts.code_sent": _l("Sent a code to turn on text reminders"),
     "texts.on": _l("Turned on text reminders"),
+    "account.reminders": _l("Changed reminder settings"),
     "texts.off": _l("Turned off text reminders"),
     "push.on": _l("Turned on phone notifications"),
     "push.off": _l("Turned off phone notifications"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import Flask, Response, after_this_request, current_app
@@ -95,6 +95,14 @@ def register_channel(app: Flask, channel: Channel) -> Channel:
         raise ValueError(f"a channel named {channel.name!r} is already registered")
     channels[channel.name] = channel
     return channel
+
+
+def carry_reminders(app: Flask, name: str, recipients: Callable[[list[int]], dict[int, list[str]]]) -> Channel:
+    """Let a registered channel carry reminders (a package above the channel's own knows who has it on: the
+    email channel is registered by portal.mail, its reminder recipients come from the users' preferences)."""
+    state = portal_state(app).channels
+    state[name] = replace(state[name], reminder_recipients=recipients)
+    return state[name]
 
 
 def channels(app: Flask | None = None) -> dict[str, Channel]:

@@ -308,6 +308,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("texts.verify", "POST"): Rule(PATIENTS),
     ("texts.send_test", "POST"): Rule(PATIENTS),
     ("texts.turn_off", "POST"): Rule(PATIENTS),
+    ("texts.save_settings", "POST"): Rule(PATIENTS),
     ("texts.inbound", "POST"): Rule(dict.fromkeys(ACTORS, 403)),
     # Phone notifications: the key and the service worker are public; patients and coaches keep their own devices.
     ("push.public_key", "GET"): Rule(PUBLIC),

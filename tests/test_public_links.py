@@ -16,7 +16,7 @@ import pytest
 
 from portal.auth.models import Role
 from portal.mail import OutboundEmail
-from portal.messaging.reminders import reminder_email
+from portal.messaging.reminders import checkin_messages
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
 
@@ -100,8 +100,10 @@ def test_reminder_email_ignores_the_request_it_runs_in(app, db, make_user):
     patient = make_user(Role.PATIENT, reminder_time=time(0, 0))
     # Reminders run from cron, but even inside a forged request their links stay public.
     with app.test_request_context("/", headers=FORGED):
-        mail = reminder_email(patient)
-    _assert_public(app, mail.body, expect=2)
+        email, text = checkin_messages(patient, [("email", patient.email), ("text", "+12145550100")])
+    _assert_public(app, email.body, expect=2)
+    _assert_public(app, text.body, expect=1)
+    assert text.link == email.link
 
 
 def test_calendar_file_ignores_a_forged_host(app, db, patient, patient_client):

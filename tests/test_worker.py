@@ -73,9 +73,10 @@ def worker_db(tmp_path) -> Iterator[str]:
 
 
 class WorkerProcess:
-    """`flask worker` as the Makefile and a production service start it, with settings in its environment."""
+    """`flask worker` as the Makefile and a production service start it, with settings in its environment
+    (``module="tests.frozen_flask"`` runs it with the clock set to the FROZEN_NOW setting)."""
 
-    def __init__(self, worker_db: str, **env: str) -> None:
+    def __init__(self, worker_db: str, module: str = "flask", **env: str) -> None:
         smtp = shared_server()
         self.log = tempfile.NamedTemporaryFile(prefix="holistiq-worker-", suffix=".log", delete=False)  # noqa: SIM115
         environment = {
@@ -91,7 +92,7 @@ class WorkerProcess:
         }
         environment.pop("TEST_DATABASE_URL", None)
         self.process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            [sys.executable, "-m", module, "--app", "wsgi", "worker"],
             cwd=ROOT,
             env=environment,
             stdout=self.log,

@@ -74,7 +74,7 @@ class PlanTimesForm(PortalForm):
     first_time = TimeField(_l("First time"), validators=[Optional()])
     second_time = TimeField(_l("Second time"), validators=[Optional()])
     third_time = TimeField(_l("Third time"), validators=[Optional()])
-    plan_reminders = BooleanField(_l("Email me a reminder at these times"))
+    plan_reminders = BooleanField(_l("Remind me at these times"))
     submit = SubmitField(_l("Save my times"))
 
     @property

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, false, func
+from sqlalchemy import ForeignKey, Index, String, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import crypto
@@ -59,6 +59,20 @@ class OnCallContact(db.Model):
 # and the plan reminders; later push and text reminders read them too, through ``User.plan_times``).
 DEFAULT_PLAN_TIMES = (time(8, 0), time(13, 0), time(19, 0))
 MAX_PLAN_TIMES = 3
+
+
+# Quiet hours: no reminder on any channel from 21:00 to 08:00 (local) unless the patient changes them.
+DEFAULT_QUIET_HOURS = (time(21, 0), time(8, 0))
+
+
+def in_quiet_hours(at: time, start: time, end: time) -> bool:
+    """Whether the local time ``at`` falls in the quiet hours [start, end) (crossing midnight when start > end;
+    none when start == end)."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
 
 
 def parse_plan_times(stored: str | None) -> list[time]:
@@ -122,6 +136,11 @@ class User(UserMixin, db.Model):
     # Emergency and Urgent alerts; each an opt-in, sent to every browser the user turned notifications on in.
     push_messages: Mapped[bool] = mapped_column(default=False, server_default=false())
     push_alerts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Reminders (plan rounds, the check-in) by email; texts and push have their own switch with their subscription.
+    email_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # No reminder on any channel between these local times (start after end: the quiet hours cross midnight).
+    quiet_start: Mapped[time] = mapped_column(default=DEFAULT_QUIET_HOURS[0], server_default=text("'21:00:00'"))
+    quiet_end: Mapped[time] = mapped_column(default=DEFAULT_QUIET_HOURS[1], server_default=text("'08:00:00'"))
 
     clinic: Mapped[Clinic | None] = relationship(lazy="joined")
     coach: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[coach_id])

@@ -185,7 +185,7 @@ def queue_notification(recipient: User) -> OutboundEmail:
                 "%(link)s\n\n"
                 "You can turn these emails off under Your account > Notifications:\n"
                 "%(account)s\n",
-                name=_first_name(recipient),
+                name=first_name(recipient),
                 link=link,
                 account=mail.public_url("auth.account"),
             )
@@ -198,7 +198,7 @@ def queue_notification(recipient: User) -> OutboundEmail:
                 "%(link)s\n\n"
                 "You can turn these emails off under Your account > Notifications:\n"
                 "%(account)s\n",
-                name=_first_name(recipient),
+                name=first_name(recipient),
                 link=link,
                 account=mail.public_url("auth.account"),
             )
@@ -215,7 +215,8 @@ def queue_push_notification(recipient: User) -> list:
         return push.notify(recipient.id, "Holistiq Coach", body, link)
 
 
-def _first_name(user: User) -> str:
+def first_name(user: User) -> str:
+    """How an email greets the user: their first name, else "there"."""
     return user.name.split()[0] if user.name.strip() else _("there")
 
 

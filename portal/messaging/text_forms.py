@@ -1,10 +1,10 @@
-"""The forms of the account page's text reminders (each a plain form with its own CSRF token)."""
+"""The forms of the account page's section "Reminders" (each a plain form with its own CSRF token)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Regexp
+from wtforms import BooleanField, StringField, SubmitField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Regexp
 
 from portal.forms import PortalForm, single_line
 
@@ -33,3 +33,25 @@ class TextTestForm(PortalForm):
 
 class TextOffForm(PortalForm):
     submit = SubmitField(_l("Turn off texts"))
+
+
+class ReminderSettingsForm(PortalForm):
+    """Reminders by email on or off, and the quiet hours (no reminder on any channel between them)."""
+
+    email_reminders = BooleanField(_l("Email me reminders"))
+    quiet_start = TimeField(_l("Quiet hours from"), validators=[InputRequired(_l("Enter a time, for example 21:00."))])
+    quiet_end = TimeField(_l("Quiet hours until"), validators=[InputRequired(_l("Enter a time, for example 08:00."))])
+    submit = SubmitField(_l("Save reminder settings"))
+
+    def load(self, user) -> None:
+        self.email_reminders.data = user.email_reminders
+        self.quiet_start.data = user.quiet_start
+        self.quiet_end.data = user.quiet_end
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.quiet_start.data == self.quiet_end.data:
+            self.quiet_end.errors.append(_l("Quiet hours need an end different from their start."))
+            return False
+        return True

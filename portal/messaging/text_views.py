@@ -24,7 +24,13 @@ from portal import audit
 from portal.auth.models import User
 from portal.extensions import db
 from portal.messaging import texts
-from portal.messaging.text_forms import TextOffForm, TextStartForm, TextTestForm, TextVerifyForm
+from portal.messaging.text_forms import (
+    ReminderSettingsForm,
+    TextOffForm,
+    TextStartForm,
+    TextTestForm,
+    TextVerifyForm,
+)
 from portal.outbox import deliver_after_response
 
 texts_bp = Blueprint("texts", __name__)
@@ -37,7 +43,7 @@ def text_reminder_helpers():
 
 
 class _Section:
-    """What templates/messaging/_texts.html shows: the subscription and the four forms, each read or
+    """What templates/messaging/_texts.html shows: the subscription and the five forms, each read or
     built when the template first asks for it. The account page shows two of the forms at a time,
     and the phone's check is needed only while texts are off."""
 
@@ -68,9 +74,19 @@ class _Section:
     def off_form(self) -> TextOffForm:
         return self._forms.get("off") or TextOffForm(prefix="txoff", formdata=None)
 
+    @cached_property
+    def settings_form(self) -> ReminderSettingsForm:
+        return self._forms.get("settings") or _loaded_settings()
+
 
 def _section_data(forms: dict | None = None) -> _Section:
     return _Section(forms or {})
+
+
+def _loaded_settings() -> ReminderSettingsForm:
+    form = ReminderSettingsForm(prefix="rem", formdata=None)
+    form.load(current_user)
+    return form
 
 
 def _patient() -> User:
@@ -89,6 +105,26 @@ def _again(forms: dict, status: int):
 def reminders():
     _patient()
     return render_template("messaging/texts.html", texts=_section_data())
+
+
+@texts_bp.route("/me/reminders", methods=["POST"])
+@login_required
+def save_settings():
+    user = _patient()
+    form = ReminderSettingsForm(prefix="rem")
+    if not form.validate_on_submit():
+        return _again({"settings": form}, 400)
+    user.email_reminders = form.email_reminders.data
+    user.quiet_start, user.quiet_end = form.quiet_start.data, form.quiet_end.data
+    audit.record(
+        "account.reminders",
+        user,
+        email=user.email_reminders,
+        quiet=f"{user.quiet_start:%H:%M}-{user.quiet_end:%H:%M}",
+    )
+    db.session.commit()
+    flash(_("Your reminder settings are saved."), "success")
+    return redirect(url_for("auth.account", _anchor="reminders"))
 
 
 @texts_bp.route("/me/texts/code", methods=["POST"])

@@ -176,6 +176,16 @@ def verify_code(user, code: str) -> TextSubscription:
     return sub
 
 
+def reminder_recipients(patient_ids: list[int]) -> dict[int, list[str]]:
+    """The text channel's reminder recipients: the verified number of each patient whose texts are on."""
+    rows = db.session.execute(
+        db.select(TextSubscription.user_id, TextSubscription.phone).where(
+            TextSubscription.user_id.in_(patient_ids), TextSubscription.enabled.is_(True)
+        )
+    )
+    return {patient_id: [phone] for patient_id, phone in rows}
+
+
 def set_enabled(sub: TextSubscription, enabled: bool) -> None:
     sub.enabled = enabled
 

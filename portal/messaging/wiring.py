@@ -6,14 +6,14 @@ from flask import Flask
 
 from portal.extensions import csrf
 from portal.jobs import register_job
-from portal.messaging import services, texts, views
+from portal.messaging import reminders, services, texts, views
 from portal.messaging.blueprint import bp
 from portal.messaging.cli import reminders_group
 from portal.messaging.push_views import push_bp
 from portal.messaging.reminders import send_all_reminders
 from portal.messaging.text_views import inbound, texts_bp
 from portal.navigation import register_badge
-from portal.outbox import Channel, register_channel
+from portal.outbox import Channel, carry_reminders, register_channel
 
 VIEW_MODULES = (views,)  # each adds its routes to ``bp``
 
@@ -35,4 +35,14 @@ def init_app(app: Flask) -> None:
         seconds=app.config["REMINDERS_SECONDS"],
         description="check-in and plan reminders (as `flask reminders send`)",
     )
-    register_channel(app, Channel("text", send=texts.send_text, ready=texts.configured, lease=texts.LEASE))
+    register_channel(
+        app,
+        Channel(
+            "text",
+            send=texts.send_text,
+            ready=texts.configured,
+            lease=texts.LEASE,
+            reminder_recipients=texts.reminder_recipients,
+        ),
+    )
+    carry_reminders(app, "email", reminders.email_reminder_recipients)

@@ -54,7 +54,7 @@ def test_the_patient_chooses_when_they_do_their_plan(live_server, browser, width
         section.get_by_label("First time").fill("07:30")
         section.get_by_label("Second time").fill("12:15")
         section.get_by_label("Third time").fill("")
-        section.get_by_label("Email me a reminder at these times").check()
+        section.get_by_label("Remind me at these times").check()
         submit(page, section.get_by_role("button", name="Save my times"))
         expect(page.get_by_text("Your times are saved.")).to_be_visible()
         expect(page.locator("#plan-times").get_by_label("Third time")).to_have_value("")
