@@ -50,7 +50,7 @@ def probe(app):
 
 def test_each_app_has_its_own_channels_and_a_name_registers_once():
     first, second = create_app(TestingConfig), create_app(TestingConfig)
-    assert list(outbox.channels(first)) == ["email", "text"]
+    assert {"email", "text"} <= set(outbox.channels(first))
     register_channel(first, Channel("probe", send=lambda message: None))
     assert "probe" not in outbox.channels(second)
     with pytest.raises(ValueError, match="already registered"):
