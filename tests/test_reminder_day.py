@@ -5,6 +5,7 @@ processes, the due rule on its own, and the account page's "Reminders" settings.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, date, datetime, time, timedelta
 from time import sleep
@@ -27,6 +28,7 @@ from portal.messaging.texts import TextSubscription
 from tests.conftest import csrf_token
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.plan_factories import make_item, make_plan
+from tests.push_server import push_service_fixture  # noqa: F401 - the push_service fixture
 from tests.servers import prepare_database
 from tests.sms_server import SENDER, SID, TOKEN, sms_provider_fixture, start_fake_provider  # noqa: F401 - fixture
 from tests.smtp_server import shared_server, smtp_server_fixture  # noqa: F401 - the smtp_server fixture
@@ -140,13 +142,27 @@ def _kind(text: str) -> str:
     return "?"
 
 
+def _phone_notifications_on(client, push_service) -> str:
+    """The browser's "Turn on phone notifications": its subscription stored by the portal; the endpoint's path."""
+    sub = push_service.subscription()
+    response = client.post(
+        "/me/push-subscriptions",
+        data=json.dumps(sub),
+        content_type="application/json",
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_token(client, "/account")},
+    )
+    assert response.status_code == 201
+    return push_service.path_of(sub)
+
+
 def test_a_whole_day_in_chicago_and_auckland_sends_exactly_the_due_reminders(
-    app, make_user, coach, smtp_server, sms_provider
+    app, make_user, coach, login_as, smtp_server, sms_provider, push_service
 ):
     """Every 5 minutes from Auckland's midnight starting the day to Chicago's midnight ending it (42 hours), the
     worker's two jobs run twice (a second round, as a second worker would). Each patient takes part in their own
     local day D only (active from their midnight to the next), so the expected list is one day per patient."""
     ana, beto, cora = _setup_day(make_user, coach)
+    by_device = {_phone_notifications_on(login_as(p), push_service): p.name.split()[0] for p in (ana, beto)}
     patients = {p.id: p for p in (ana, beto, cora)}
     zone = {p.id: p.tz for p in patients.values()}
     by_email = {p.email: p.name.split()[0] for p in patients.values()}
@@ -155,7 +171,7 @@ def test_a_whole_day_in_chicago_and_auckland_sends_exactly_the_due_reminders(
     local_time = {}  # name -> local "HH:MM" at the current tick
 
     sent: list[tuple[str, str, str, str]] = []
-    seen_mail = seen_sms = 0
+    seen_mail = seen_sms = seen_push = 0
     at = datetime(2026, 3, 19, 11, 0, tzinfo=UTC)  # 00:00 of D in Auckland
     end = datetime(2026, 3, 21, 5, 0, tzinfo=UTC)  # 00:00 of D + 1 in Chicago
     while at < end:
@@ -174,24 +190,31 @@ def test_a_whole_day_in_chicago_and_auckland_sends_exactly_the_due_reminders(
             for _worker in range(2):
                 reminders.send_all_reminders()
                 outbox.deliver_due()
-        mails, texts = smtp_server.messages(), sms_provider.messages()
+        mails, texts, pushes = smtp_server.messages(), sms_provider.messages(), push_service.messages()
         for email in mails[seen_mail:]:
             name = by_email[str(email["To"])]
             sent.append((name, local_time[name], "email", _kind(str(email["Subject"]))))
         for text in texts[seen_sms:]:
             name = by_phone[text.form["To"]]
             sent.append((name, local_time[name], "text", _kind(text.form["Body"])))
-        seen_mail, seen_sms = len(mails), len(texts)
+        for push in pushes[seen_push:]:
+            name = by_device[push.path]
+            sent.append((name, local_time[name], "push", _kind(push.payload["body"])))
+        seen_mail, seen_sms, seen_push = len(mails), len(texts), len(pushes)
         at += timedelta(minutes=5)
 
     assert sorted(sent) == [
         ("Ana", "08:00", "email", "plan"),  # 07:30 was in her quiet hours: it waited until 08:00
+        ("Ana", "08:00", "push", "plan"),
         ("Ana", "08:00", "text", "plan"),
         ("Ana", "20:00", "email", "checkin"),  # no check-in by her evening time
+        ("Ana", "20:00", "push", "checkin"),
         ("Ana", "20:00", "text", "checkin"),
         # Ana's 12:00 round was done at 11:00; her 22:00 round falls in quiet hours until the day ends.
-        ("Beto", "08:00", "text", "plan"),  # email off: texts only
-        ("Beto", "14:00", "text", "plan"),  # 13:00 in his quiet hours (12:30-14:00)
+        ("Beto", "08:00", "push", "plan"),  # email off: texts and his phone's notifications
+        ("Beto", "08:00", "text", "plan"),
+        ("Beto", "14:00", "push", "plan"),  # 13:00 in his quiet hours (12:30-14:00)
+        ("Beto", "14:00", "text", "plan"),
         # Beto checked in at 10:00 (no 18:00 reminder); his 19:00 round has nothing due (twice a day).
         ("Cora", "09:00", "email", "checkin"),  # texts off (STOP): email only
     ]
@@ -206,6 +229,14 @@ def test_a_whole_day_in_chicago_and_auckland_sends_exactly_the_due_reminders(
             assert "Time for your back plan" in body or "How is your back today? Check in when you can" in body
     for email in smtp_server.messages():
         assert "Bridge" not in email.get_content()
+    for push in push_service.messages():
+        assert push.payload["url"].startswith("http://127.0.0.1:5000/") and push.payload["title"] == "Holistiq Coach"
+        spanish = by_device[push.path] == "Beto"
+        assert push.payload["body"] in (
+            ("Es hora de su plan para la espalda",)
+            if spanish
+            else ("Time for your back plan", "How is your back today? Check in when you can")
+        )
     # One claim per reminder: two plan rounds and a check-in for Ana and Cora together, two rounds for Beto.
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(PlanReminderSent)) == 3
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(ReminderSent)) == 2
