@@ -39,7 +39,9 @@ def evaluate(sections: list[dict]) -> dict:
         for page in s["pages"]:
             answer = page.get("answer_goal_ms")
             if answer:  # a report page: its answer time, one request at a time
-                checks.append(_check(s, page["key"], f"p50 < {answer:.0f} ms", page["p50_ms"] < answer))
+                # No request completed within the run: its p50 of 0 is no answer time, so a miss.
+                answered = page.get("requests") != 0
+                checks.append(_check(s, page["key"], f"p50 < {answer:.0f} ms", answered and page["p50_ms"] < answer))
                 checks.append(_check(s, page["key"], "no errors", page["errors"] == 0))
                 continue
             goal = page["goal"]
@@ -129,6 +131,9 @@ def answers(sections: list[dict]) -> list[str]:
             page = next((p for p in s["pages"] if p["key"] == key), None)
             if page is None:
                 cells.append("")
+                continue
+            if page.get("requests") == 0:
+                cells.append(f"no answer within the run (< {page['answer_goal_ms']:,.0f}) ✗")
                 continue
             met = page["p50_ms"] < page["answer_goal_ms"]
             cells.append(f"{page['p50_ms']:,.0f} ms (< {page['answer_goal_ms']:,.0f}) {'✓' if met else '✗'}")

@@ -165,6 +165,24 @@ def test_report_pages_are_held_to_their_answer_time_not_to_a_share_or_flat_cost(
     assert "- reference on SQLite / outcomes: p50 < 3000 ms" in text
 
 
+def test_a_report_page_with_no_request_completed_in_the_run_misses_its_goal():
+    """wrk reports a p50 of 0 when no request ended within the run: that is no answer, not a fast one."""
+    page = _report_page("outcomes", 0.0, 1000.0, {"app": 10.0, "postgres": 970.0})
+    page["requests"] = 0
+    sections = [_section("reference", "postgresql", [page])]
+    result = evaluate(sections)
+    goals = {c["goal"]: c["ok"] for c in result["checks"] if c["page"] == "outcomes"}
+    assert goals["p50 < 1000 ms"] is False
+    report = {
+        "finished_at": "2026-12-06 21:30 UTC",
+        "machine": {"cpus": 2},
+        "settings": {"connections": 16, "duration_s": 5, "workers": 2, "worker_class": "sync"},
+        "sections": sections,
+        "goals": result,
+    }
+    assert "| Admin: Outcomes | no answer within the run (< 1,000) ✗ |" in markdown(report)
+
+
 def test_engines_are_chosen_by_name():
     assert parse_engines("postgresql,sqlite") == ["postgresql", "sqlite"]
     assert parse_engines(" SQLite ") == ["sqlite"]
