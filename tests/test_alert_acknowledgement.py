@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, update
 
 from portal.audit import AuditEvent
 from portal.auth.models import OnCallContact, Role
 from portal.care.alerts import acknowledge_alert, open_alert, raise_tier, resolve_alert
 from portal.care.checkins import patient_today, save_checkin
-from portal.care.escalation import escalate_due_alerts, escalation_recipients
+from portal.care.escalation import escalate_due_alerts, escalation_minutes, escalation_recipients
 from portal.care.models import Alert, AlertKind
 from portal.care.red_flags import Tier
 from portal.extensions import db as _db
-from portal.mail import OutboundEmail
+from portal.mail import OutboundEmail, public_url
 from portal.messaging.models import Message
 from portal.timeutil import utcnow
 from tests.clock import care_clock  # noqa: F401  (the fixture)
@@ -248,6 +249,7 @@ def test_a_clinic_without_an_active_admin_escalates_to_every_active_admin(db, ma
     first = make_user(Role.ADMIN, clinic_id=make_clinic().id)
     second = make_user(Role.ADMIN, clinic_id=None)
     make_user(Role.ADMIN, clinic_id=make_clinic().id, is_active=False)
+    make_user(Role.COACH, clinic_id=lonely.id)  # never in the fallback: only admins are
     assert escalation_recipients(lonely.id) == [first.email, second.email]
 
 
@@ -269,7 +271,11 @@ def test_overdue_alerts_escalate_oldest_tier_first_with_their_time_audit_and_ema
     )
     (mail, _second) = [m for m in _emails(on_call.email) if m.subject.startswith("Escalated")]
     assert mail.subject == "Escalated: a safety alert at Holistiq Arlington is waiting"
-    assert "has waited 30 minutes" in mail.body and "The clinic's phone: (817) 555-0142" in mail.body
+    assert mail.body == (
+        "A safety alert of severity Emergency at Holistiq Arlington has waited 30 minutes and nobody has acknowledged"
+        " it yet.\nPlease sign in to Holistiq Coach (coaches: Alerts; admins: Safety) and acknowledge it once you are"
+        f" handling it:\n{public_url('auth.index')}\nThe clinic's phone: (817) 555-0142"
+    )
 
 
 def test_a_patient_without_a_clinic_escalates_to_every_admin_naming_the_practice(db, coach, make_user):
@@ -295,3 +301,37 @@ def test_only_an_open_unescalated_red_flag_escalates(db, patient, coach, make_us
     worse.tier_at = resolved.tier_at
     db.session.commit()
     assert escalate_due_alerts(resolved.tier_at + timedelta(days=1)) == []
+
+
+def test_each_tier_waits_its_configured_minutes_and_soon_never_escalates(app):
+    assert escalation_minutes(Tier.EMERGENCY) == app.config["SAFETY_ESCALATION_MINUTES"] == 30
+    assert escalation_minutes(Tier.TODAY) == app.config["URGENT_ESCALATION_MINUTES"] == 240
+    assert escalation_minutes(Tier.SOON) is None
+
+
+def test_an_alert_acknowledged_between_the_read_and_the_claim_is_skipped_and_the_next_still_escalates(
+    db, patient, coach, make_user, on_call
+):
+    other = make_user(Role.PATIENT, coach=coach)
+    first, second = _red_flag(patient, "rf_bladder_bowel"), _red_flag(other, "rf_bladder_bowel")
+    start = utcnow()
+    first.tier_at, second.tier_at = start - timedelta(minutes=1), start
+    db.session.commit()
+    now = start + timedelta(minutes=30)
+    session = db.session()
+    claims = []
+
+    def another_worker_acknowledges_first(state):
+        # What a coach's click in another process does between this worker's read and its first claim.
+        if state.is_update and not claims:
+            claims.append(state.statement)
+            state.session.execute(update(Alert).where(Alert.id == first.id).values(acknowledged_at=now))
+
+    event.listen(session, "do_orm_execute", another_worker_acknowledges_first)
+    try:
+        assert escalate_due_alerts(now) == [second.id]
+    finally:
+        event.remove(session, "do_orm_execute", another_worker_acknowledges_first)
+    db.session.commit()
+    db.session.refresh(first)
+    assert claims and first.escalated_at is None and first.acknowledged_at == now
