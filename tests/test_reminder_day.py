@@ -19,7 +19,10 @@ from portal import outbox
 from portal.audit import AuditEvent
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User, in_quiet_hours
-from portal.care.models import CheckIn, ItemLog, Plan
+from portal.care.alerts import open_alert
+from portal.care.models import AlertKind, CheckIn, ItemLog, Plan
+from portal.care.pauses import pause_item
+from portal.care.red_flags import Tier
 from portal.extensions import db as _db
 from portal.messaging import reminders
 from portal.messaging.models import PlanReminderSent, ReminderSent
@@ -383,3 +386,38 @@ def test_the_reminder_settings_speak_spanish(make_user, coach, login_as):
     assert "Horas de silencio desde" in page and "Envíenme recordatorios por correo" in page
     response = _settings(client, quiet_start="21:00", quiet_end="21:00")
     assert "Las horas de silencio necesitan un final distinto de su inicio." in response.get_data(as_text=True)
+
+
+# --- paused exercises ask for nothing ---------------------------------------------------------------
+
+
+def test_no_plan_reminder_while_a_red_flag_or_the_coach_pauses_the_round_and_the_check_in_reminder_still_goes(
+    make_user, coach, smtp_server
+):
+    """Noon in Chicago, round 2 due: the patient with an Emergency red flag (exercises paused) and the one whose only
+    item the coach paused get no plan reminder; the patient without a pause gets one. All three get the check-in
+    reminder (nobody has checked in by 12:00)."""
+    noon = _utc(datetime(2026, 3, 20, 12, 5), CHICAGO)
+    made = {}
+    for name in ("flagged", "coach-paused", "free"):
+        patient = make_user(
+            coach=coach, email=f"{name}@example.org", timezone=CHICAGO, plan_reminders=True, reminder_time=time(12)
+        )
+        patient.plan_times_stored = "08:00,12:00"
+        plan = make_plan(patient, items=[make_item(title="Bridge")], start_date=D - timedelta(days=3))
+        plan.items[0].times_per_day = 2
+        _db.session.commit()
+        made[name] = (patient, plan)
+    open_alert(made["flagged"][0], AlertKind.RED_FLAG, "r", tier=Tier.EMERGENCY, notify=False)
+    plan = made["coach-paused"][1]
+    pause_item(plan, plan.items[0], "Let the knee settle", coach)
+    _db.session.commit()
+    with time_machine.travel(noon, tick=False):
+        reminders.send_all_reminders()
+    received = sorted((str(m["To"]), str(m["Subject"])) for m in smtp_server.messages())
+    assert received == [
+        ("coach-paused@example.org", "Your daily check-in on Holistiq Coach"),
+        ("flagged@example.org", "Your daily check-in on Holistiq Coach"),
+        ("free@example.org", "Time for your home plan"),
+        ("free@example.org", "Your daily check-in on Holistiq Coach"),
+    ]

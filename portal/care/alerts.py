@@ -473,16 +473,13 @@ def red_flag_status_statement():
     return _red_flag_status()
 
 
+def _pausing_red_flag():
+    """The condition of a red-flag alert that keeps its patient's exercises paused (defined once)."""
+    return and_(Alert.kind == str(AlertKind.RED_FLAG), Alert.exercises_paused.is_(True))
+
+
 def _build_exercises_paused():
-    return (
-        db.select(Alert.id)
-        .where(
-            Alert.patient_id == bindparam("patient_id"),
-            Alert.kind == str(AlertKind.RED_FLAG),
-            Alert.exercises_paused.is_(True),
-        )
-        .limit(1)
-    )
+    return db.select(Alert.id).where(Alert.patient_id == bindparam("patient_id"), _pausing_red_flag()).limit(1)
 
 
 _exercises_paused = KeptStatement(_build_exercises_paused)
@@ -491,6 +488,17 @@ _exercises_paused = KeptStatement(_build_exercises_paused)
 def exercises_paused(patient_id: int) -> bool:
     """True while a red flag keeps the patient's exercises paused (one indexed query)."""
     return bool(db.session.scalar(_exercises_paused(), {"patient_id": patient_id}))
+
+
+def patients_with_exercises_paused(patient_ids: list[int]) -> set[int]:
+    """Which of these patients have their exercises paused by a red flag (one query for all of them)."""
+    if not patient_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            db.select(Alert.patient_id).where(Alert.patient_id.in_(patient_ids), _pausing_red_flag()).distinct()
+        )
+    )
 
 
 def exercises_paused_since(patient: User) -> date | None:

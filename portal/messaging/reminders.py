@@ -27,8 +27,9 @@ from flask_babel import gettext as _
 
 from portal import mail, outbox
 from portal.auth.models import Role, User, in_quiet_hours
-from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanStatus
-from portal.care.today import round_items
+from portal.care.alerts import patients_with_exercises_paused
+from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
+from portal.care.today import is_paused, round_items
 from portal.extensions import db
 from portal.i18n import supported_language
 from portal.messaging.models import PlanReminderSent, ReminderSent
@@ -125,9 +126,11 @@ def due_reminders(now_utc: datetime | None = None) -> list[Due]:
 
 def due_plan_reminders(now_utc: datetime | None = None) -> list[PlanDue]:
     """Patients who asked for plan reminders, for the latest of their times of day that has passed today (local),
-    outside their quiet hours, when that round has an item due that is not done and its reminder was not sent yet.
+    outside their quiet hours, when that round has an item due that is not done (nor paused) and its reminder was
+    not sent yet.
 
-    Four queries whatever the number of patients: candidates, their plans' items, today's logs, the claims."""
+    Six queries whatever the number of patients: candidates, their plans' items, pauses of items, red flags
+    pausing exercises, today's logs, the claims."""
     now_utc = now_utc or utcnow()
     candidates = db.session.scalars(
         db.select(User)
@@ -155,6 +158,16 @@ def due_plan_reminders(now_utc: datetime | None = None) -> list[PlanDue]:
         .where(Plan.patient_id.in_(ids), Plan.status == PlanStatus.ACTIVE, PlanItem.is_active.is_(True))
     ):
         items.setdefault(patient_id, []).append((start, item))
+    # A paused item asks for nothing: a coach's pause of the item, or a red flag pausing the exercises.
+    item_ids = [item.id for rows in items.values() for _start, item in rows]
+    coach_paused = set(
+        db.session.scalars(
+            db.select(PlanItemPause.plan_item_id).where(
+                PlanItemPause.plan_item_id.in_(item_ids), PlanItemPause.open_key.is_not(None)
+            )
+        )
+    )
+    red_flag_paused = patients_with_exercises_paused(ids)
     sessions = {
         (patient_id, day, item_id): done
         for patient_id, day, item_id, done in db.session.execute(
@@ -175,7 +188,14 @@ def due_plan_reminders(now_utc: datetime | None = None) -> list[PlanDue]:
         patient_id = due.patient.id
         if (patient_id, due.day, due.slot) in claimed:
             continue
-        today = [item for start, item in items.get(patient_id, []) if start <= due.day and item.is_due_on(due.day)]
+        today = [
+            item
+            for start, item in items.get(patient_id, [])
+            if start <= due.day
+            and item.is_due_on(due.day)
+            and item.id not in coach_paused
+            and not is_paused(item, patient_id in red_flag_paused)
+        ]
         done = [
             None if not round_ else all(sessions.get((patient_id, due.day, item.id), 0) >= number for item in round_)
             for number, round_ in enumerate(round_items(today, due.rounds), start=1)
