@@ -44,6 +44,7 @@ def test_json_export_has_everything_and_is_audited(db, patient, coach, patient_c
     assert "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
     assert data["profile"]["email"] == patient.email and data["profile"]["coach"] == coach.name
+    assert data["profile"]["email_reminders"] is True and data["profile"]["quiet_hours"] == "21:00-08:00"
     assert [p["title"] for p in data["plans"]] == [plan.title]
     assert len(data["plan_items"]) == 2
     assert len(data["checkins"]) == 3 and data["checkins"][0]["notes"] == "Gentle walk helped"

@@ -77,6 +77,8 @@ def collect(patient: User) -> dict[str, Any]:
         "time_zone": patient.tz,
         "account_created_at": _plain(patient.created_at),
         "email_notifications": patient.email_notifications,
+        "email_reminders": patient.email_reminders,
+        "quiet_hours": f"{patient.quiet_start:%H:%M}-{patient.quiet_end:%H:%M}",
     }
     plans = db.session.execute(
         db.select(Plan, User.name).outerjoin(User, User.id == Plan.coach_id).where(Plan.patient_id == patient.id)
