@@ -631,10 +631,15 @@ def dismiss_resume_notice(patient: User, alert_id: int) -> bool:
 def open_alerts_query(coach: User):
     """Open alerts of the coach's patients and the escalated open alerts of their clinic's other patients, most
     urgent first, then oldest first."""
+    return open_alerts_statement(coach.id)
+
+
+def open_alerts_statement(coach_id):
+    """``open_alerts_query`` for a coach's id, or a bound parameter standing for it (a kept statement)."""
     return (
         db.select(Alert)
         .join(User, User.id == Alert.patient_id)
-        .where(Alert.id.in_(_visible_open_alert_ids(coach.id)))
+        .where(Alert.id.in_(_visible_open_alert_ids(coach_id)))
         .order_by(Alert.severity, Alert.opened_at, Alert.id)
     )
 

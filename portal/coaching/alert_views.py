@@ -7,6 +7,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import bindparam
 from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -25,7 +26,7 @@ from portal.care.alerts import (
     acknowledge_alert,
     can_acknowledge,
     open_alert_count,
-    open_alerts_query,
+    open_alerts_statement,
     resolve_alert,
     resolved_alerts_query,
     resume_exercises,
@@ -38,7 +39,8 @@ from portal.extensions import db
 from portal.forms import PortalForm, no_control_chars, strip_filter
 from portal.i18n import supported_language
 from portal.messaging.services import deliver_after_commit, send_message
-from portal.pagination import page_arg
+from portal.pagination import Page, page_arg
+from portal.sqlutil import KeptStatement
 from portal.timeutil import as_local
 
 INBOX_PAGE_SIZE = 20
@@ -81,14 +83,20 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
     show = request.args.get("show", "open")
     if show not in ("open", "resolved"):
         abort(400, _("Choose open or resolved alerts."))
-    query = open_alerts_query(current_user) if show == "open" else resolved_alerts_query(current_user)
-    # The patient (and who resolved) come in the same SELECT: no query per alert.
-    query = query.outerjoin(CheckIn, CheckIn.id == Alert.checkin_id).options(
-        contains_eager(Alert.patient), contains_eager(Alert.checkin)
-    )
-    pagination = db.paginate(
-        query, page=page_arg(), per_page=INBOX_PAGE_SIZE, max_per_page=INBOX_PAGE_SIZE, error_out=False
-    )
+    if show == "open":
+        # The inbox's own statement, kept with the coach's id bound; its total is the Alerts badge's count.
+        page = page_arg()
+        window = {"coach_id": current_user.id, "limit": INBOX_PAGE_SIZE, "offset": (page - 1) * INBOX_PAGE_SIZE}
+        items = db.session.scalars(_open_inbox_page(), window).all()
+        pagination = Page(items=items, page=page, per_page=INBOX_PAGE_SIZE, total=open_alert_count(current_user))
+    else:
+        pagination = db.paginate(
+            _with_patient_and_checkin(resolved_alerts_query(current_user)),
+            page=page_arg(),
+            per_page=INBOX_PAGE_SIZE,
+            max_per_page=INBOX_PAGE_SIZE,
+            error_out=False,
+        )
     resolvers = {}
     if show == "resolved":
         ids = {a.resolved_by_id for a in pagination.items if a.resolved_by_id}
@@ -102,10 +110,29 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
             form=form or ResolveAlertForm(formdata=None),
             failed_id=failed_id,
             resolvers=resolvers,
-            open_count=open_alert_count(current_user) if show == "resolved" else pagination.total,
+            open_count=pagination.total if show == "open" else open_alert_count(current_user),
         ),
         status,
     )
+
+
+def _with_patient_and_checkin(query):
+    """The patient (and who resolved) come in the same SELECT: no query per alert."""
+    return query.outerjoin(CheckIn, CheckIn.id == Alert.checkin_id).options(
+        contains_eager(Alert.patient), contains_eager(Alert.checkin)
+    )
+
+
+def _build_open_inbox_page():
+    return (
+        _with_patient_and_checkin(open_alerts_statement(bindparam("coach_id")))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+# Every visit to the inbox runs it: building it and its cache key cost more than running it.
+_open_inbox_page = KeptStatement(_build_open_inbox_page)
 
 
 @bp.route("/alerts")
