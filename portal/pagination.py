@@ -67,3 +67,12 @@ def paginate_rows(query: Select, page: int, per_page: int) -> Page:
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=list(rows), page=page, per_page=per_page, total=total)
+
+
+def paginate_statements(count: Select, rows: Select, values: dict, page: int, per_page: int) -> Page:
+    """``paginate_rows`` over kept statements: ``count`` counts what ``rows`` selects, ``rows`` takes the
+    bound parameters ``limit`` and ``offset``; both run with ``values``."""
+    total = db.session.scalar(count, values) or 0
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    found = db.session.execute(rows, {**values, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    return Page(items=list(found), page=page, per_page=per_page, total=total)

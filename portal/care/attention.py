@@ -196,7 +196,14 @@ _terms = KeptStatement(_build_terms)
 
 
 def order_by_attention(query: Select, today: date, now: datetime) -> Select:
-    """Re-order a query selecting ``User`` (the roster) by the ranking above; it stays one SELECT.
+    """Re-order a query selecting ``User`` (the roster) by the ranking above, its values bound for
+    ``today`` and ``now``; it stays one SELECT."""
+    return attention_ordered(query).params(attention_params(today, now))
+
+
+def attention_ordered(query: Select) -> Select:
+    """``order_by_attention`` with its values left to bind at execution (``attention_params``): for a kept
+    statement.
 
     The query becomes a subquery named ``FACTS_NAME`` that also carries each patient's facts,
     computed once per row there however often the ranking reads them (OFFSET 0 keeps both
@@ -206,10 +213,8 @@ def order_by_attention(query: Select, today: date, now: datetime) -> Select:
     inner = query.order_by(None).add_columns(*_facts()).offset(0).subquery(FACTS_NAME)
     entities = [aliased(d["entity"], inner) for d in query.column_descriptions]
     user = next(entity for entity, d in zip(entities, query.column_descriptions, strict=True) if d["entity"] is User)
-    return (
-        db.select(*entities)
-        .order_by(tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), user.name, user.id)
-        .params(attention_params(today, now))
+    return db.select(*entities).order_by(
+        tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), user.name, user.id
     )
 
 

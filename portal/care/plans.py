@@ -49,15 +49,20 @@ def roster_query(coach: User, search: str | None = None) -> Select:
     Other features add columns to this query (``.add_columns``) and re-order it; keep it a
     single SELECT so the roster costs the same number of statements for 5 or 500 patients.
     """
-    query = (
-        db.select(User, Plan)
-        .outerjoin(Plan, and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE))
-        .where(User.coach_id == coach.id, User.role == Role.PATIENT, User.is_active.is_(True))
-        .order_by(User.name, User.id)
-    )
+    query = roster_statement(coach.id)
     if search:
         query = query.where(or_(contains_text(User.name, search), contains_text(User.email, search)))
     return query
+
+
+def roster_statement(coach_id) -> Select:
+    """``roster_query`` without a search, for a coach's id or a bound parameter standing for it (a kept statement)."""
+    return (
+        db.select(User, Plan)
+        .outerjoin(Plan, and_(Plan.patient_id == User.id, Plan.status == PlanStatus.ACTIVE))
+        .where(User.coach_id == coach_id, User.role == Role.PATIENT, User.is_active.is_(True))
+        .order_by(User.name, User.id)
+    )
 
 
 # --- reading plans ----------------------------------------------------------------------

@@ -7,15 +7,18 @@ from datetime import timedelta
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import bindparam, func
 
 from portal.care import plans as plan_service
-from portal.care.attention import order_by_attention
+from portal.care.attention import attention_ordered, attention_params, order_by_attention
 from portal.care.intake import finished_days
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
 from portal.coaching.forms import RosterSearchForm
+from portal.extensions import db
 from portal.messaging.services import unread_by_patient
-from portal.pagination import page_arg, paginate_rows
+from portal.pagination import page_arg, paginate_rows, paginate_statements
+from portal.sqlutil import KeptStatement
 from portal.timeutil import local_today, utcnow
 
 # A patient is new to the coach while they have no plan or their plan started less than this many days ago.
@@ -30,11 +33,18 @@ def roster():
     sort = review_service.roster_sort(request.args.get("sort"))
     if sort is None:
         abort(400, _("Sort the patients by name or by who needs attention."))
-    query = plan_service.roster_query(current_user, form.q.data)
     today = local_today(current_user.tz)
-    if sort == "attention":
-        query = order_by_attention(query, today, utcnow())
-    page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
+    if form.q.data:
+        query = plan_service.roster_query(current_user, form.q.data)
+        if sort == "attention":
+            query = order_by_attention(query, today, utcnow())
+        page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
+    else:
+        # The roster without a search, on every visit: its statements kept, the coach and the times bound.
+        values = {"coach_id": current_user.id, **attention_params(today, utcnow())}
+        page = paginate_statements(
+            _roster_count(), _roster_page(sort), values, page_arg(), plan_service.ROSTER_PAGE_SIZE
+        )
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)
@@ -54,3 +64,23 @@ def roster():
         sort=sort,
         sorts=review_service.ROSTER_SORTS,
     )
+
+
+# The roster without a search runs on every visit: its two statements are kept, with the coach's id, the
+# ranking's times and the page's ``limit`` and ``offset`` bound (building the ranking's SELECT and its cache
+# key each visit cost more than running it).
+def _build_roster_count():
+    """The COUNT of the coach's patients."""
+    return db.select(func.count()).select_from(plan_service.roster_statement(bindparam("coach_id")).subquery())
+
+
+def _build_roster_page(sort: str):
+    """A page of the coach's patients in ``sort``'s order."""
+    query = plan_service.roster_statement(bindparam("coach_id"))
+    if sort == "attention":
+        query = attention_ordered(query)
+    return query.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+_roster_count = KeptStatement(_build_roster_count)
+_roster_page = KeptStatement(_build_roster_page, variants=[(sort,) for sort in review_service.ROSTER_SORTS])
