@@ -636,16 +636,19 @@ def open_alerts_query(coach: User):
 
 def open_alerts_statement(coach_id):
     """``open_alerts_query`` for a coach's id, or a bound parameter standing for it (a kept statement)."""
+    # Sorted by the visible alerts' own columns: sorted by the alert table's, with a LIMIT, the database may
+    # walk the index of every open alert of the practice in that order until it has found a page of the coach's.
+    visible = _visible_open_alerts(coach_id).subquery("visible_alert")
     return (
         db.select(Alert)
+        .join(visible, visible.c.id == Alert.id)
         .join(User, User.id == Alert.patient_id)
-        .where(Alert.id.in_(_visible_open_alert_ids(coach_id)))
-        .order_by(Alert.severity, Alert.opened_at, Alert.id)
+        .order_by(visible.c.severity, visible.c.opened_at, visible.c.id)
     )
 
 
-def _visible_open_alert_ids(coach_id):
-    """The ids of the open alerts a coach sees: their own patients' (through the coach index) and the escalated
+def _visible_open_alerts(coach_id):
+    """(id, severity, opening time) of the open alerts a coach sees: their own patients' (through the coach index) and the escalated
     ones of their clinic's other patients (through the escalation index: few rows; every coach of the clinic sees
     those, and may acknowledge them). Two SELECTs, not an OR of the two conditions: with the OR the database
     reads every patient of the clinic and every open alert of the practice, so the inbox would grow with the
@@ -653,12 +656,12 @@ def _visible_open_alert_ids(coach_id):
     coach = aliased(User)
     coach_clinic = db.select(coach.clinic_id).where(coach.id == coach_id).scalar_subquery()
     own = (
-        db.select(Alert.id)
+        db.select(Alert.id, Alert.severity, Alert.opened_at)
         .join(User, User.id == Alert.patient_id)
         .where(User.coach_id == coach_id, Alert.resolved_at.is_(None))
     )
     escalated = (
-        db.select(Alert.id)
+        db.select(Alert.id, Alert.severity, Alert.opened_at)
         .join(User, User.id == Alert.patient_id)
         .where(
             Alert.escalated_at.is_not(None),
@@ -683,7 +686,7 @@ def resolved_alerts_query(coach: User):
 # the coach's id bound as ``user_id``.
 def _build_open_alert_count():
     """The alerts ``open_alerts_query`` lists, counted: one COUNT over the same two SELECTs."""
-    return db.select(func.count()).select_from(_visible_open_alert_ids(bindparam("user_id")).subquery())
+    return db.select(func.count()).select_from(_visible_open_alerts(bindparam("user_id")).subquery())
 
 
 _open_alert_count = KeptStatement(_build_open_alert_count)
