@@ -144,12 +144,16 @@ def _last_day(until: date | None) -> date | None:
 
 def _patient_zone():
     """The patient's time zone as SQL: their own, else their clinic's (as ``User.tz``; the
-    practice's when neither names a zone, in Python)."""
-    return func.coalesce(func.nullif(User.timezone, ""), Clinic.timezone)
-
-
-def _with_patient_zone(statement):
-    return statement.join(User, User.id == PlanItemSchedule.patient_id).outerjoin(Clinic, Clinic.id == User.clinic_id)
+    practice's when neither names a zone, in Python). Read per schedule row through the
+    patient's primary key: joined instead, the database may read every patient of the practice."""
+    return (
+        db.select(func.coalesce(func.nullif(User.timezone, ""), Clinic.timezone))
+        .select_from(User)
+        .outerjoin(Clinic, Clinic.id == User.clinic_id)
+        .where(User.id == PlanItemSchedule.patient_id)
+        .correlate(PlanItemSchedule)
+        .scalar_subquery()
+    )
 
 
 def _fold(rows, current_column: bool) -> list[ItemSchedule]:
@@ -217,7 +221,7 @@ def _build_plan_items_statement():
             PlanItemSchedule.valid_from,
         )
     )
-    return _with_patient_zone(statement)
+    return statement
 
 
 _plan_items_statement = KeptStatement(_build_plan_items_statement)
@@ -349,7 +353,7 @@ def _build_schedules_statement():
         .outerjoin(PlanItemPause, paused_periods_between(PlanItemSchedule.plan_item_id, _START, _END))
         .where(*_schedules_between())
     )
-    return _with_patient_zone(statement)
+    return statement
 
 
 _schedules_statement = KeptStatement(_build_schedules_statement)
