@@ -420,7 +420,8 @@ def weekly_adherence(
     counted against the plan and schedule in force that day."""
     end = today
     start = adherence_window(today, weeks)
-    items = _plan_items([patient_id], start, end) if items is None else items
+    # The chart alone needs the schedule rows, not the items (ORM objects with their library texts).
+    items = _schedules([patient_id], start, end) if items is None else items
     done = _done_counts([patient_id], start, end, items, by_week=True)
     due_week: dict[date, int] = defaultdict(int)
     # Counted per week with weekday arithmetic, not day by day (12 weeks x items).
