@@ -133,6 +133,7 @@ def test_every_page_each_role_reaches_is_valid_html(patient, coach, admin, login
         assert len(crawled) > 3, f"{who.role}: only {list(crawled)}"
         pages.update({f"{who.role} {url}": html for url, html in crawled.items()})
         if who is patient:
+            pages["patient /me/plan/print"] = client.get("/me/plan/print").get_data(as_text=True)
             pages["patient /me/today/session/1"] = client.get("/me/today/session/1").get_data(as_text=True)
             pages["patient /me/today/session/2 (summary)"] = client.get("/me/today/session/2").get_data(as_text=True)
             token = csrf_token(client, "/me/checkin")
