@@ -283,6 +283,7 @@ def test_figures_at_the_window_edges_by_clinic_name_with_clinicless_patients_las
     _alert(db, patient_at(zulu.id), "soon", NOW - timedelta(days=90, seconds=1))  # just before: left out
     _alert(db, patient_at(zulu.id), "soon", NOW + timedelta(seconds=1))  # after now: left out
     _alert(db, patient_at(None), "today", NOW - timedelta(days=1)).tier = None  # a red flag from before tiers
+    _alert(db, patient_at(zulu.id), "soon", NOW - timedelta(days=1)).kind = "pain_worsening"  # not a red flag
     db.session.commit()
     figures = safety_figures(NOW)
     assert [(row.clinic_id, row.clinic_name, row.days) for row in figures] == [
