@@ -530,3 +530,33 @@ def test_replacing_a_plan_confirmed_against_a_changed_plan_is_refused(coach, pat
     response = coach_client.post(f"/coach/patients/{patient.id}/plans", data={**data, "assign-confirm_replace": "yes"})
     assert response.status_code == 409
     assert db.session.scalar(db.select(db.func.count(Plan.id))) == 1
+
+
+def test_each_items_controls_point_at_its_own_routes(coach, patient, coach_client, app):
+    """The page builds the items' links and form actions from one prefix: each must still be url_for's."""
+    from flask import url_for
+
+    plan = make_plan(patient, items=[make_item(title="First"), make_item(title="Second"), make_item(title="Third")])
+    items = sorted(plan.items, key=lambda i: i.position)
+    html = _page(coach_client, patient)
+    token, version = csrf_token(coach_client, f"/coach/patients/{patient.id}"), _version(html)
+    paused = coach_client.post(
+        f"/coach/patients/{patient.id}/plans/{plan.id}/items/{items[1].id}/pause",
+        data={"csrf_token": token, "version": version, "reason": "Knee first"},
+    )
+    assert paused.status_code in (302, 303)
+    html = _page(coach_client, patient)
+    with app.test_request_context():
+        for index, item in enumerate(items):
+            ids = {"patient_id": patient.id, "plan_id": plan.id, "item_id": item.id}
+            li = html.split(f'id="plan-item-{item.id}"', 1)[1].split("</li>", 1)[0]
+            hrefs = re.findall(r'href="([^"]+)"', li)
+            actions = re.findall(r'action="([^"]+)"', li)
+            assert hrefs == [
+                url_for("exercises.detail", item_id=item.library_item.id),
+                url_for("coaching.edit_plan_item", **ids),
+            ]
+            expected = [url_for("coaching.move_plan_item", **ids)] * ((index > 0) + (index < len(items) - 1))
+            expected.append(url_for("coaching.resume_plan_item" if index == 1 else "coaching.pause_plan_item", **ids))
+            expected.append(url_for("coaching.remove_plan_item", **ids))
+            assert actions == expected
