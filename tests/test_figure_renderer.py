@@ -3,6 +3,8 @@ bags, beds seen from above, guide lines over the body. Each is checked in the SV
 
 from __future__ import annotations
 
+import math
+
 import re
 from xml.etree import ElementTree
 
@@ -46,6 +48,14 @@ def test_a_chosen_arrow_side_sets_the_arrow_above_the_body():
     # y runs down in SVG: the chosen side "up" puts the whole arrow higher than the default.
     assert max(p[1] for p in above) < min(p[1] for p in default) + 1
     assert above[1][1] < above[0][1] and above[1][1] < above[2][1]  # bulging upward, away from the body
+
+
+def test_an_arrow_length_draws_a_short_move_with_a_longer_arrow_the_same_way():
+    short = _arrow_path(render_movement(_bridge(arrow_side=[0, 1])))
+    longer = _arrow_path(render_movement(_bridge(arrow_side=[0, 1], arrow_length=40)))
+    (x1, y1), _c, (x2, y2) = longer
+    assert math.dist((x1, y1), (x2, y2)) >= 40 - 0.5 > math.dist(short[0], short[2])
+    assert (x2 - x1) * (short[2][0] - short[0][0]) + (y2 - y1) * (short[2][1] - short[0][1]) > 0  # same direction
 
 
 def test_a_short_arrow_still_points_from_start_to_end():

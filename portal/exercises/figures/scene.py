@@ -87,11 +87,15 @@ def _head(base: tuple[float, float], direction: tuple[float, float], length: flo
     return " ".join(_flip(c) for c in corners)
 
 
-def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None = None) -> str:
+def _arrow(
+    start: dict, end: dict, track: str | None, side: list[float] | None = None, length: float | None = None
+) -> str:
     """A curved arrow beside the part that moves most, from where it starts to where it ends.
 
     side: the direction [dx, dy] (y up) to set the arrow off the limb, where "away from the
-    body's centre" would hide it under the body (a hip lifting from the floor)."""
+    body's centre" would hide it under the body (a hip lifting from the floor).
+    length: the arrow's least length, drawn about the middle of the move, where the part travels too
+    little for the trimmed arrow to show more than its head (hips lifting or sinking a hand's width)."""
     if track is None:
         track = max(TRACKED, key=lambda name: math.dist(start[name], end[name]))
     (x1, y1), (x2, y2) = start[track], end[track]
@@ -109,6 +113,9 @@ def _arrow(start: dict, end: dict, track: str | None, side: list[float] | None =
     ux, uy = (x2 - x1) / dist, (y2 - y1) / dist
     trim = min(1.0, dist / 30)
     x1, y1, x2, y2 = x1 + ux * 4 * trim, y1 + uy * 4 * trim, x2 - ux * 7 * trim, y2 - uy * 7 * trim
+    if length and math.dist((x1, y1), (x2, y2)) < length:
+        ax, ay = (x1 + x2) / 2, (y1 + y2) / 2
+        x1, y1, x2, y2 = ax - ux * length / 2, ay - uy * length / 2, ax + ux * length / 2, ay + uy * length / 2
     bulge = min(dist * 0.25, 14)
     qx, qy = mx + ox / norm * (off + bulge), my + oy / norm * (off + bulge)
     # arrowhead from the curve's end tangent
@@ -413,7 +420,7 @@ def render_movement(spec: dict[str, Any], title: str = "", still: str | None = N
     arrow = (
         ""
         if spec.get("arrow") == "none" or still == "start"
-        else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"))
+        else _arrow(placed[0], placed[1], spec.get("track"), spec.get("arrow_side"), spec.get("arrow_length"))
     )
     # Over the figure: its head lands on the part that turns.
     turn = _turn_arrow(placed[1], spec["turn"]) if spec.get("turn") and still != "start" else ""
