@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import ForeignKey, String, bindparam
+from sqlalchemy import ForeignKey, String, bindparam, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import b64url, b64url_decode, new_vapid_key, parse_vapid_key, vapid_public_key
@@ -61,6 +61,11 @@ class PushSubscription(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    # The sign-in (server-side session) it was turned on in: signing out of it, or being signed out of it (sign out
+    # everywhere, a password change, a deactivated account), turns it off, so a shared phone stops getting the
+    # person's notifications once they leave. None once that session ran out of time: nobody signed out, so the
+    # browser keeps its reminders (which is what they are for) until it is turned off or signs out again.
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("user_session.id", ondelete="SET NULL"), index=True)
     # One row per browser: the endpoint names it (a second sign-in on the same browser takes it over).
     endpoint: Mapped[str] = mapped_column(String(MAX_ENDPOINT_LENGTH), unique=True)
     p256dh: Mapped[str] = mapped_column(String(100))  # the browser's P-256 public key, base64url
@@ -74,11 +79,42 @@ class PushSubscription(db.Model):
         return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
+# Web Push urgencies (RFC 8030 section 5.3): how hard the phone tries to deliver at once. "high" wakes a phone
+# that saves its battery (an urgent alert for a coach); "normal" is a reminder at the time the patient chose.
+URGENCIES = ("very-low", "low", "normal", "high")
+
+
 class OutboundPush(OutboundMessage):
     """A notification in the outbox: ``recipient`` is the subscription's id, ``subject`` the title, ``link`` the
-    page it opens. One row per browser, so a phone that is gone does not hold back the others."""
+    page it opens. One row per browser, so a phone that is gone does not hold back the others.
+
+    ``body`` is the stored payload, JSON: the notification's text and the urgency it goes out with (a channel adds
+    no columns to the outbox). Made with ``body=`` the text and ``urgency=``, as every channel's row is made.
+    """
 
     __mapper_args__ = {"polymorphic_identity": "push"}
+
+    def __init__(self, *, body: str = "", urgency: str = "normal", **fields) -> None:
+        if urgency not in URGENCIES:
+            raise ValueError(f"unknown push urgency {urgency!r}")
+        super().__init__(body=json.dumps({"text": body, "urgency": urgency}, ensure_ascii=False), **fields)
+
+    def _stored(self) -> dict:
+        try:
+            stored = json.loads(self.body)
+        except ValueError:
+            stored = None
+        # A row queued before the payload was stored as JSON holds the bare text.
+        return stored if isinstance(stored, dict) and isinstance(stored.get("text"), str) else {"text": self.body}
+
+    @property
+    def text(self) -> str:
+        return self._stored()["text"]
+
+    @property
+    def urgency(self) -> str:
+        urgency = self._stored().get("urgency")
+        return urgency if urgency in URGENCIES else "normal"
 
 
 class PushError(ValueError):
@@ -182,11 +218,15 @@ def parse_subscription(data: object, *, allow_local: bool) -> SubscriptionInfo:
     return SubscriptionInfo(endpoint, b64url(point), b64url(secret))
 
 
-def subscribe(user_id: int, info: SubscriptionInfo, device: str = "") -> tuple[PushSubscription, bool]:
-    """Store the browser's subscription for this user (caller commits); (row, created).
+def subscribe(
+    user_id: int, info: SubscriptionInfo, device: str = "", *, session_id: int | None = None
+) -> tuple[PushSubscription, bool]:
+    """Store the browser's subscription for this user, made in the sign-in ``session_id`` (caller commits);
+    (row, created).
 
-    The same browser subscribing again updates its row; a browser another account had subscribed (a shared
-    phone, a new sign-in) now notifies this one only. Beyond MAX_DEVICES the oldest of the user's browsers goes.
+    The same browser subscribing again updates its row (and moves it to this sign-in); a browser another account
+    had subscribed (a shared phone, a new sign-in) now notifies this one only. Beyond MAX_DEVICES the oldest of
+    the user's browsers goes.
     """
     row = db.session.scalar(db.select(PushSubscription).where(PushSubscription.endpoint == info.endpoint))
     created = row is None or row.user_id != user_id  # new for this user
@@ -194,6 +234,7 @@ def subscribe(user_id: int, info: SubscriptionInfo, device: str = "") -> tuple[P
         row = PushSubscription(endpoint=info.endpoint)
         db.session.add(row)
     row.user_id, row.p256dh, row.auth, row.device = user_id, info.p256dh, info.auth, device[:120]
+    row.session_id = session_id
     if created:
         db.session.flush()
         for old in subscriptions_of(user_id)[:-MAX_DEVICES]:
@@ -226,6 +267,37 @@ def unsubscribe(user_id: int, endpoint: str) -> bool:
         return False
     db.session.delete(row)
     return True
+
+
+def turn_off_for_sessions(session_ids) -> None:
+    """The sign-ins ``session_ids`` (a list or a select of ids) are ending by a sign-out: their browsers' subscriptions
+    go with them, in the caller's transaction (explicitly: SQLite enforces no foreign keys)."""
+    db.session.execute(
+        delete(PushSubscription)
+        .where(PushSubscription.session_id.in_(session_ids))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def turn_off_all(user_id: int, *, keep_session_id: int | None = None) -> None:
+    """Every browser of the user but the one signed in as ``keep_session_id`` (signed out everywhere, a new
+    password, a deactivated account), in the caller's transaction: those whose sign-in ran out of time too."""
+    statement = delete(PushSubscription).where(PushSubscription.user_id == user_id)
+    if keep_session_id is not None:
+        statement = statement.where(
+            (PushSubscription.session_id != keep_session_id) | PushSubscription.session_id.is_(None)
+        )
+    db.session.execute(statement.execution_options(synchronize_session="fetch"))
+
+
+def keep_after_timeout(session_ids) -> None:
+    """The sign-ins ``session_ids`` ran out of time: their browsers keep notifications, tied to no sign-in now."""
+    db.session.execute(
+        update(PushSubscription)
+        .where(PushSubscription.session_id.in_(session_ids))
+        .values(session_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 # --- the endpoint guard ----------------------------------------------------------------
@@ -373,16 +445,16 @@ def send(sub: PushSubscription, data: bytes, *, ttl: int = DEFAULT_TTL, urgency:
 # --- the outbox's push channel ---------------------------------------------------------------------
 
 
-def queue(sub: PushSubscription, title: str, body: str, link: str) -> OutboundPush:
+def queue(sub: PushSubscription, title: str, body: str, link: str, *, urgency: str = "normal") -> OutboundPush:
     """A notification to one browser, in the outbox, in the caller's transaction. Generic text only."""
-    message = OutboundPush(recipient=str(sub.id), subject=title[:200], body=body, link=link[:500])
+    message = OutboundPush(recipient=str(sub.id), subject=title[:200], body=body, link=link[:500], urgency=urgency)
     db.session.add(message)
     return message
 
 
-def notify(user_id: int, title: str, body: str, link: str) -> list[OutboundPush]:
+def notify(user_id: int, title: str, body: str, link: str, *, urgency: str = "normal") -> list[OutboundPush]:
     """A notification to every browser of this user that has notifications on (none: nothing queued)."""
-    return [queue(sub, title, body, link) for sub in subscriptions_of(user_id)]
+    return [queue(sub, title, body, link, urgency=urgency) for sub in subscriptions_of(user_id)]
 
 
 def reminder_recipients(patient_ids: list[int]) -> dict[int, list[str]]:
@@ -407,7 +479,7 @@ def deliver(message: OutboundMessage) -> None:
     if sub is None:
         raise Undeliverable("the subscription was turned off")
     try:
-        send(sub, payload(message.subject or "Holistiq Coach", message.body, message.link))
+        send(sub, payload(message.subject or "Holistiq Coach", message.text, message.link), urgency=message.urgency)
     except SubscriptionGone as error:
         raise Undeliverable("the push service no longer knows this subscription") from error
     except EndpointRefused as error:

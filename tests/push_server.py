@@ -5,8 +5,8 @@ push service (FCM, Mozilla's autopush) and the browser itself.
 P-256 key pair and auth secret, and an endpoint on this server. Each POST it gets is checked as a push service
 and a browser would: the VAPID ``Authorization: vapid t=<JWT>, k=<key>`` header (the ES256 signature verified
 with the key, the key compared with the portal's public key, ``aud`` the endpoint's origin, ``exp`` in the next
-24 hours, ``sub`` a mailto: or https: contact), ``Content-Encoding: aes128gcm`` and a ``TTL``; the body is then
-decrypted with the subscription's private key (http_ece, RFC 8188/8291). Each endpoint answers 201 unless a
+24 hours, ``sub`` a mailto: or https: contact), ``Content-Encoding: aes128gcm`` and a ``TTL``, and the ``Urgency``
+is recorded; the body is then decrypted with the subscription's private key (http_ece, RFC 8188/8291). Each endpoint answers 201 unless a
 test sets another status (410: the subscription is gone), or a redirect.
 
     from tests.push_server import push_service_fixture  # noqa: F401  (the push_service fixture)
@@ -51,6 +51,9 @@ class Received:
     vapid_problem: str
     claims: dict
     payload: dict | None  # the decrypted JSON (None when it did not decrypt)
+    # The Urgency header (RFC 8030: very-low, low, normal, high); a request without one is "normal" to a push
+    # service, recorded as None here so a test sees whether the portal said it.
+    urgency: str | None = None
 
 
 @dataclass
@@ -160,7 +163,9 @@ def _handler(service: PushService) -> type[BaseHTTPRequestHandler]:
                 except Exception:  # noqa: BLE001 - anything that does not decrypt is recorded as such
                     payload = None
             with service.lock:
-                service.received.append(Received(self.path, headers, ok, problem, claims, payload))
+                service.received.append(
+                    Received(self.path, headers, ok, problem, claims, payload, headers.get("urgency"))
+                )
             if self.path in service.redirects:
                 self.send_response(307)
                 self.send_header("Location", service.redirects[self.path])

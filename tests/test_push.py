@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 
 from portal import outbox, push, state
+from portal.auth.models import UserSession
 from portal.care.checkins import patient_today, save_checkin
 from portal.crypto import b64url_decode, parse_vapid_key, vapid_public_key
 from portal.extensions import db
 from portal.outbox import MAX_ATTEMPTS
 from portal.push import OutboundPush, PushSubscription
 from portal.timeutil import utcnow
-from tests.conftest import csrf_token
+from tests.conftest import PASSWORD, csrf_token
 from tests.push_server import push_service_fixture  # noqa: F401 - the push_service fixture
 from tests.test_checkins import make_plan
 from tests.test_i18n_templates import english_in, language_problems
@@ -448,3 +450,142 @@ def test_flask_keys_vapid_prints_a_key_production_accepts(app):
     first, second = result.output.strip().splitlines()
     private = first.removeprefix("VAPID_PRIVATE_KEY=")
     assert second == f"# public key: {vapid_public_key(parse_vapid_key(private))}"
+
+
+# --- a subscription belongs to the sign-in it was turned on in -------------------------------------------------
+
+
+def _sessions_page_end(client, path: str):
+    return client.post(path, data={"csrf_token": csrf_token(client, "/account")})
+
+
+def test_signing_out_turns_off_that_browsers_notifications_only(login_as, patient, push_service):
+    shared_phone, own_laptop = login_as(patient), login_as(patient)
+    _subscribe(shared_phone, push_service)
+    _sub, kept = _subscribe(own_laptop, push_service)
+    assert shared_phone.post("/logout", data={"csrf_token": csrf_token(shared_phone, "/account")}).status_code == 302
+    assert [row.id for row in _rows(patient.id)] == [kept.id]
+    push.notify(patient.id, "Holistiq Coach", "Time for your back plan", "http://127.0.0.1:5000/today")
+    db.session.commit()
+    outbox.deliver_due()
+    assert [got.path for got in push_service.messages()] == [push_service.path_of(_sub)]
+
+
+def test_ending_a_session_from_the_list_turns_off_its_browser(login_as, patient, push_service):
+    phone, laptop = login_as(patient), login_as(patient)
+    _subscribe(phone, push_service)
+    _sub, kept = _subscribe(laptop, push_service)
+    [gone] = [row for row in _rows(patient.id) if row.id != kept.id]
+    response = _sessions_page_end(laptop, f"/account/sessions/{gone.session_id}/end")
+    assert response.status_code == 302
+    assert [row.id for row in _rows(patient.id)] == [kept.id]
+    html = laptop.get("/account").get_data(as_text=True)
+    assert html.count(">Turn off<") == 1  # the device list shows only the browser still on
+
+
+def test_signing_out_everywhere_else_keeps_only_this_browser(login_as, patient, push_service):
+    phone, laptop = login_as(patient), login_as(patient)
+    _subscribe(phone, push_service)
+    _sub, kept = _subscribe(laptop, push_service)
+    assert _sessions_page_end(laptop, "/account/sessions/end-others").status_code == 302
+    assert [row.id for row in _rows(patient.id)] == [kept.id]
+
+
+def test_admin_ending_a_users_sessions_and_deactivation_turn_off_every_browser(login_as, patient, admin, push_service):
+    from portal.auth.accounts import set_active
+
+    _subscribe(login_as(patient), push_service)
+    _subscribe(login_as(patient), push_service)
+    admin_client = login_as(admin)
+    response = admin_client.post(
+        f"/admin/accounts/{patient.id}/end-sessions", data={"csrf_token": csrf_token(admin_client, "/admin/")}
+    )
+    assert response.status_code == 302
+    assert _rows(patient.id) == []
+    _subscribe(login_as(patient), push_service)
+    set_active(patient, False)
+    db.session.commit()
+    assert _rows(patient.id) == []
+
+
+def test_a_password_change_turns_off_the_other_browsers(login_as, patient, push_service):
+    first, second = login_as(patient), login_as(patient)
+    _subscribe(second, push_service)
+    new_password = "a-brand-new-passphrase-77"
+    response = first.post(
+        "/account",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-password": new_password,
+            "pw-confirm": new_password,
+            "pw-submit": "Change password",
+            "csrf_token": csrf_token(first, "/account"),
+        },
+    )
+    assert response.status_code == 302
+    assert _rows(patient.id) == []
+
+
+def test_a_sign_in_that_runs_out_of_time_keeps_the_reminders(app, login_as, patient, push_service):
+    """Nobody signed out: the phone still gets its reminders, which are for the days the portal is not opened."""
+    phone = login_as(patient)
+    _sub, row = _subscribe(phone, push_service)
+    for session_row in db.session.scalars(db.select(UserSession).where(UserSession.user_id == patient.id)):
+        session_row.last_active_at -= timedelta(minutes=app.config["PATIENT_IDLE_MINUTES"] + 1)
+    db.session.commit()
+    assert phone.get("/account").status_code == 302  # signed out by the idle limit
+    [kept] = _rows(patient.id)
+    assert kept.id == row.id and kept.session_id is None
+    # Signing in again elsewhere, and out everywhere, turns it off: "everywhere" means every other place.
+    laptop = login_as(patient)
+    assert _sessions_page_end(laptop, "/account/sessions/end-others").status_code == 302
+    assert _rows(patient.id) == []
+
+
+def test_an_expired_session_purged_at_the_next_sign_in_keeps_its_browser(login_as, patient, push_service):
+    phone = login_as(patient)
+    _subscribe(phone, push_service)
+    for session_row in db.session.scalars(db.select(UserSession).where(UserSession.user_id == patient.id)):
+        session_row.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    login_as(patient)  # deletes the expired session
+    [kept] = _rows(patient.id)
+    assert kept.session_id is None
+
+
+# --- urgency ---------------------------------------------------------------------------------------------------
+
+
+def test_urgent_alerts_go_out_with_high_urgency_stored_in_the_row(coach, patient, login_as, push_service):
+    sub = _coach_with_phone(coach, login_as, push_service, push_alerts=True)
+    push_service.status[push_service.path_of(sub)] = 503  # the first try fails: the retry reads the stored row
+    make_plan(db, patient, coach)
+    save_checkin(patient, patient_today(patient), {"pain": 7, "stiffness": 6, "rf_bladder_bowel": True})
+    db.session.commit()
+    outbox.deliver_due()
+    [message] = _push_rows()
+    assert message.urgency == "high" and message.sent_at is None
+    push_service.status.pop(push_service.path_of(sub))
+    message.next_attempt_at = utcnow()
+    db.session.commit()
+    outbox.deliver_due()
+    first, second = push_service.messages()
+    assert first.urgency == second.urgency == "high"
+    assert second.payload["body"] == "Urgent alert for a patient: open the portal"
+
+
+def test_reminders_and_test_notifications_go_out_with_normal_urgency(patient, patient_client, push_service):
+    _sub, row = _subscribe(patient_client, push_service)
+    push.notify(patient.id, "Holistiq Coach", "Time for your back plan", "http://127.0.0.1:5000/today")
+    db.session.commit()
+    outbox.deliver_due()
+    token = csrf_token(patient_client, "/account")
+    assert patient_client.post(f"/me/push-subscriptions/{row.id}/test", data={"csrf_token": token}).status_code == 302
+    push_service.wait_for(2)
+    assert [got.urgency for got in push_service.messages()] == ["normal", "normal"]
+    assert push_service.messages()[0].payload["body"] == "Time for your back plan"
+
+
+def test_an_unknown_urgency_is_refused_when_queued():
+    with pytest.raises(ValueError):
+        push.OutboundPush(recipient="1", subject="", body="x", link="", urgency="urgent")

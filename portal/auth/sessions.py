@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, update
 from ua_parser import parse as parse_user_agent
 
+from portal import push
 from portal.auth.models import SessionKind, User, UserSession
 from portal.errors import NotFound
 from portal.extensions import db
@@ -125,6 +126,9 @@ def start(
 
 def _purge_expired(user: User, now: datetime) -> None:
     """Sessions past their absolute limit are deleted when their owner next signs in."""
+    push.keep_after_timeout(
+        db.select(UserSession.id).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    )
     db.session.execute(
         delete(UserSession)
         .where(UserSession.user_id == user.id, UserSession.expires_at <= now)
@@ -145,11 +149,14 @@ def resume(secret: object, *, kind: str = SessionKind.BROWSER, now: datetime | N
     if row is None:
         return Resumed(None)
     user = row.user
-    if not user.is_active or row.expires_at <= now:
+    if not user.is_active:
         end(row)
         return Resumed(None, "expired")
+    if row.expires_at <= now:
+        end(row, timed_out=True)
+        return Resumed(None, "expired")
     if kind in IDLE_KINDS and now - row.last_active_at > idle_limit_for(user):
-        end(row)
+        end(row, timed_out=True)
         return Resumed(None, "idle")
     if now - row.last_active_at >= TOUCH_INTERVAL:
         row.last_active_at = now
@@ -218,8 +225,16 @@ def active_for(user: User, *, now: datetime | None = None) -> list[UserSession]:
     )
 
 
-def end(row: UserSession) -> None:
-    """End a session and, for a phone-app sign-in, the access tokens it issued (and its used refresh tokens)."""
+def end(row: UserSession, *, timed_out: bool = False) -> None:
+    """End a session and, for a phone-app sign-in, the access tokens it issued (and its used refresh tokens).
+
+    A sign-out turns off the notifications of the browser signed in with it; a session that ran out of time
+    (``timed_out``) leaves them on: nobody signed out, and reminders are for the days the portal is not open.
+    """
+    if timed_out:
+        push.keep_after_timeout([row.id])
+    else:
+        push.turn_off_for_sessions([row.id])
     # Deleted here rather than left to ON DELETE CASCADE: SQLite enforces foreign keys only when asked.
     db.session.execute(
         delete(UserSession).where(UserSession.parent_id == row.id).execution_options(synchronize_session="fetch")
@@ -229,6 +244,7 @@ def end(row: UserSession) -> None:
 
 def end_by_id(session_id: int) -> None:
     """Like end(), by id, for a session another request may have ended already (then nothing happens)."""
+    push.turn_off_for_sessions([session_id])
     for condition in (UserSession.parent_id == session_id, UserSession.id == session_id):
         db.session.execute(delete(UserSession).where(condition).execution_options(synchronize_session="fetch"))
 
@@ -243,7 +259,12 @@ def end_own(user: User, session_id: int) -> UserSession:
 
 
 def end_all(user: User, *, keep: UserSession | None = None) -> int:
-    """End every session of the user (of every kind), except ``keep``; returns how many ended."""
+    """End every session of the user (of every kind), except ``keep``; returns how many ended.
+
+    Every browser's notifications go with them (but ``keep``'s): those whose sign-in had run out of time too,
+    since "everywhere" means every other place.
+    """
+    push.turn_off_all(user.id, keep_session_id=keep.id if keep is not None else None)
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)

@@ -192,6 +192,7 @@ def _notify_coach(patient: User, tier: Tier) -> None:
                 "Holistiq Coach",
                 _("Urgent alert for a patient: open the portal"),
                 public_url("coaching.alerts"),
+                urgency="high",  # an Emergency or Urgent alert must not wait for the phone to wake
             )
 
 

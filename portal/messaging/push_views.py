@@ -126,7 +126,13 @@ def subscribe():
         info = push.parse_subscription(data, allow_local=allow_local)
     except push.PushError as error:
         return _problem(_push_message(error), error.status)
-    row, created = push.subscribe(user.id, info, describe_device(request.headers.get("User-Agent")))
+    signed_in = user.current_session
+    row, created = push.subscribe(
+        user.id,
+        info,
+        describe_device(request.headers.get("User-Agent")),
+        session_id=signed_in.id if signed_in is not None else None,
+    )
     db.session.flush()
     if created:
         audit.record("push.on", user, device=row.device)
