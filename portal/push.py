@@ -279,13 +279,13 @@ def turn_off_for_sessions(session_ids) -> None:
     )
 
 
-def turn_off_all(user_id: int, *, keep_session_id: int | None = None) -> None:
-    """Every browser of the user but the one signed in as ``keep_session_id`` (signed out everywhere, a new
+def turn_off_all(user_id: int, *, keep_session_ids: list[int] = ()) -> None:
+    """Every browser of the user but those signed in as ``keep_session_ids`` (signed out everywhere, a new
     password, a deactivated account), in the caller's transaction: those whose sign-in ran out of time too."""
     statement = delete(PushSubscription).where(PushSubscription.user_id == user_id)
-    if keep_session_id is not None:
+    if keep_session_ids:
         statement = statement.where(
-            (PushSubscription.session_id != keep_session_id) | PushSubscription.session_id.is_(None)
+            PushSubscription.session_id.not_in(list(keep_session_ids)) | PushSubscription.session_id.is_(None)
         )
     db.session.execute(statement.execution_options(synchronize_session="fetch"))
 

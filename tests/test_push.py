@@ -511,6 +511,7 @@ def test_admin_ending_a_users_sessions_and_deactivation_turn_off_every_browser(l
 def test_a_password_change_turns_off_the_other_browsers(login_as, patient, push_service):
     first, second = login_as(patient), login_as(patient)
     _subscribe(second, push_service)
+    _sub, here = _subscribe(first, push_service)
     new_password = "a-brand-new-passphrase-77"
     response = first.post(
         "/account",
@@ -523,6 +524,13 @@ def test_a_password_change_turns_off_the_other_browsers(login_as, patient, push_
         },
     )
     assert response.status_code == 302
+    # This browser stays signed in (on a new session) and keeps its notifications; its account page ties them on.
+    [kept] = _rows(patient.id)
+    assert kept.id == here.id and kept.session_id is None
+    first.get("/account")
+    assert _post(first, _sub).status_code == 200  # what push.js does when it finds the browser's subscription
+    assert _rows(patient.id)[0].session_id is not None
+    assert first.post("/logout", data={"csrf_token": csrf_token(first, "/account")}).status_code == 302
     assert _rows(patient.id) == []
 
 

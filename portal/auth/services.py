@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from portal import audit
 from portal.auth import sessions, tokens
-from portal.auth.models import User, email_lookup
+from portal.auth.models import User, UserSession, email_lookup
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.extensions import db
 from portal.i18n import supported_language
@@ -79,13 +79,15 @@ def record_successful_login(user: User) -> None:
     db.session.commit()
 
 
-def set_password(user: User, password: str, *, action: str = "password.change") -> None:
-    """Store a new password and end every existing session of the user."""
+def set_password(
+    user: User, password: str, *, action: str = "password.change", staying: UserSession | None = None
+) -> None:
+    """Store a new password and end every existing session of the user (``staying``: see sessions.end_all)."""
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
-    sessions.end_all(user)
+    sessions.end_all(user, staying=staying)
     audit.record(action, user, actor=user)
 
 

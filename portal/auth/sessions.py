@@ -258,13 +258,17 @@ def end_own(user: User, session_id: int) -> UserSession:
     return row
 
 
-def end_all(user: User, *, keep: UserSession | None = None) -> int:
+def end_all(user: User, *, keep: UserSession | None = None, staying: UserSession | None = None) -> int:
     """End every session of the user (of every kind), except ``keep``; returns how many ended.
 
     Every browser's notifications go with them (but ``keep``'s): those whose sign-in had run out of time too,
-    since "everywhere" means every other place.
+    since "everywhere" means every other place. ``staying`` is ended too, but its browser stays signed in on a
+    new session (the user's own password or two-step change): its notifications stay on, tied to no session,
+    as after a time limit, until its account page ties them to the new one.
     """
-    push.turn_off_all(user.id, keep_session_id=keep.id if keep is not None else None)
+    push.turn_off_all(user.id, keep_session_ids=[row.id for row in (keep, staying) if row is not None])
+    if staying is not None:
+        push.keep_after_timeout([staying.id])
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)

@@ -232,8 +232,8 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
         return None
     user.totp_enabled = True
     codes = issue_recovery_codes(user)
-    # Sessions started before enrolment did not prove the second factor: end them.
-    sessions.end_all(user)
+    # Sessions started before enrolment did not prove the second factor: end them (this browser signs in again).
+    sessions.end_all(user, staying=user.current_session)
     audit.record("2fa.enable", user, actor=user)
     return codes
 
@@ -244,7 +244,8 @@ def disable(user: User, *, actor: User, action: str = "2fa.disable") -> None:
     user.totp_enabled = False
     user.totp_last_step = None
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    sessions.end_all(user)
+    # The user's own change keeps this browser signed in (on a new session); an admin's reset keeps nothing.
+    sessions.end_all(user, staying=user.current_session if actor.id == user.id else None)
     audit.record(action, user, actor=actor)
 
 

@@ -133,7 +133,8 @@ def account():
             status = 400
         else:
             user = current_user._get_current_object()
-            set_password(user, password_form.password.data)  # ends every session, this one included
+            # Ends every session, this one included; this browser's phone notifications stay on.
+            set_password(user, password_form.password.data, staying=user.current_session)
             start_browser_session(user)  # this browser stays signed in, on a new session
             db.session.commit()
             flash(_("Your password has been changed. Other devices have been signed out."), "success")

@@ -66,6 +66,12 @@ class _Section:
         )
 
     @cached_property
+    def session_id(self) -> int | None:
+        """This browser's sign-in: the device turned on in it is this browser even without JavaScript."""
+        signed_in = current_user.current_session
+        return signed_in.id if signed_in is not None else None
+
+    @cached_property
     def is_coach(self) -> bool:
         return current_user.role == Role.COACH
 

@@ -18,9 +18,10 @@ import pytest
 from playwright.sync_api import expect
 
 from portal import outbox
+from portal.auth.models import User
 from portal.extensions import db
-from portal.push import application_server_key
-from tests.e2e.conftest import log_in, submit
+from portal.push import PushSubscription, application_server_key
+from tests.e2e.conftest import log_in, open_menu, submit
 from tests.push_server import start_push_service
 
 pytestmark = pytest.mark.e2e
@@ -145,3 +146,99 @@ def test_the_service_worker_shows_a_push_and_keeps_its_link_on_the_portal(phone,
     }
     # A link off the portal is never opened: a tap goes to the portal's home page instead.
     assert by_body["Somewhere else"]["url"] == f"{live_server}/"
+
+
+# Headless Chromium holds no real subscription (see above): the browser's own PushManager answers with the local
+# push service's subscription instead, and records in localStorage when the page unsubscribes it.
+FAKE_BROWSER_SUBSCRIPTION = """
+(() => {
+  if (typeof window === "undefined" || !("PushManager" in window)) { return; }
+  const sub = %s;
+  PushManager.prototype.getSubscription = function () {
+    if (window.localStorage.getItem("push-unsubscribed")) { return Promise.resolve(null); }
+    return Promise.resolve({
+      endpoint: sub.endpoint,
+      toJSON: () => sub,
+      unsubscribe: () => { window.localStorage.setItem("push-unsubscribed", "1"); return Promise.resolve(true); },
+    });
+  };
+})();
+"""
+
+
+def _store(page, subscription: dict) -> int:
+    return page.evaluate(
+        """(sub) => {
+          const box = document.getElementById("push-setup");
+          return fetch(box.dataset.subscribeUrl, {
+            method: "POST", credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "Accept": "application/json",
+                      "X-CSRFToken": box.dataset.csrf},
+            body: JSON.stringify(sub),
+          }).then((r) => r.status);
+        }""",
+        subscription,
+    )
+
+
+def _endpoints(app) -> list[str]:
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == EMAIL))
+        found = db.session.scalars(
+            db.select(PushSubscription.endpoint).where(PushSubscription.user_id == user.id)
+        ).all()
+        db.session.remove()
+        return sorted(found)
+
+
+def test_this_browser_is_marked_and_turning_off_or_logging_out_unsubscribes_it(browser, live_server):
+    app = live_server.app
+    service = start_push_service(application_server_key(app))
+    this_browser, other_device = service.subscription(), service.subscription()
+    saved = app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"]
+    app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = True
+    context = browser.new_context(viewport={"width": 360, "height": 740}, permissions=["notifications"])
+    context.set_default_timeout(10_000)
+    context.add_init_script(FAKE_BROWSER_SUBSCRIPTION % json.dumps(this_browser))
+    page = context.new_page()
+    try:
+        log_in(page, live_server, EMAIL)
+        page.goto(f"{live_server}/account#reminders")
+        page.evaluate("navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => true)")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        assert _store(page, other_device) == 201 and _store(page, this_browser) == 201
+        page.reload()
+
+        # This browser's subscription is among the devices: marked, and not offered again.
+        expect(page.locator("[data-push-endpoint]")).to_have_count(2)
+        here = page.locator(f'[data-push-endpoint="{this_browser["endpoint"]}"]')
+        expect(here.get_by_text("This browser", exact=True)).to_be_visible()
+        expect(page.get_by_text("This browser", exact=True)).to_have_count(2)  # the other's badge stays hidden
+        other = page.locator(f'[data-push-endpoint="{other_device["endpoint"]}"]')
+        expect(other.get_by_text("This browser", exact=True)).to_be_hidden()
+        expect(page.locator("[data-push-status]")).to_have_text("Notifications are on in this browser.")
+        expect(page.get_by_role("button", name="Turn on phone notifications")).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+        # "Turn off" on this browser: the portal forgets it and so does the browser.
+        submit(page, here.get_by_role("button", name="Turn off"))
+        expect(page.get_by_text("Notifications are off on that device.")).to_be_visible()
+        assert page.evaluate("window.localStorage.getItem('push-unsubscribed')") == "1"
+        assert _endpoints(app) == [other_device["endpoint"]]
+        expect(page.get_by_role("button", name="Turn on phone notifications")).to_be_visible()
+
+        # On again in this browser, then "Log out": the browser's subscription goes with the sign-in.
+        page.evaluate("window.localStorage.removeItem('push-unsubscribed')")
+        assert _store(page, this_browser) == 201
+        page.reload()
+        expect(here.get_by_text("This browser", exact=True)).to_be_visible()
+        open_menu(page)
+        submit(page, page.get_by_role("button", name="Log out"))
+        expect(page.get_by_text("You have logged out.")).to_be_visible()
+        assert page.evaluate("window.localStorage.getItem('push-unsubscribed')") == "1"
+        assert _endpoints(app) == []  # both were turned on in this sign-in
+    finally:
+        context.close()
+        app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"] = saved
+        service.server.shutdown()
+        service.server.server_close()

@@ -36,6 +36,53 @@
       event.preventDefault();
     }
   });
+  // "Log out" also turns off this browser's phone notifications: the portal drops those turned on in this
+  // sign-in without any script; this drops the browser's own subscription as well (one kept from an earlier
+  // sign-in included), so a shared phone stops getting the person's notifications. Sign-out never waits on it
+  // for long, and happens whatever the browser answers.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var url = form.getAttribute("data-push-signout");
+    if (!url || event.defaultPrevented || form.hasAttribute("data-push-signing-out") || !("serviceWorker" in navigator)) {
+      return;
+    }
+    event.preventDefault();
+    form.setAttribute("data-push-signing-out", "");
+    var done = false;
+    function signOut() {
+      if (!done) {
+        done = true;
+        form.submit();
+      }
+    }
+    window.setTimeout(signOut, 3000);
+    navigator.serviceWorker
+      .getRegistration("/")
+      .then(function (registration) {
+        return registration ? registration.pushManager.getSubscription() : null;
+      })
+      .then(function (subscription) {
+        if (!subscription) {
+          return null;
+        }
+        return fetch(url, {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "application/json",
+            "X-CSRFToken": form.querySelector("[name=csrf_token]").value,
+          },
+          body: JSON.stringify({ endpoint: subscription.endpoint }),
+        })
+          .catch(function () {})
+          .then(function () {
+            return subscription.unsubscribe();
+          });
+      })
+      .catch(function () {})
+      .then(signOut);
+  });
   // Escape closes the open phone menu and gives focus back to its button, as for any disclosure.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") {
