@@ -380,6 +380,27 @@ def _reference(specs: list[PatientSpec]) -> dict:
     }
 
 
+def _weekly_reference(specs: list[PatientSpec]) -> list[tuple]:
+    """The pain chart's points from the specs: per week since the start (0..CHART_WEEKS), the
+    patients with check-ins that week and the quartiles of their mean pain."""
+    means: dict[int, list[float]] = {}
+    for spec in specs:
+        weeks: dict[int, list[int]] = {}
+        for offset, pain in spec.pains.items():
+            if spec.start + timedelta(days=offset) <= TODAY and offset // 7 <= services.CHART_WEEKS:
+                weeks.setdefault(offset // 7, []).append(pain)
+        for week, pains in weeks.items():
+            means.setdefault(week, []).append(sum(pains) / len(pains))
+    return [
+        (week, len(values), *(services.quantile(values, q) for q in (0.25, 0.5, 0.75)))
+        for week, values in sorted(means.items())
+    ]
+
+
+def _weekly_figures(points) -> list[tuple]:
+    return [(p.week, p.n, p.q1, p.median, p.q3) for p in points]
+
+
 def _figures(group) -> dict:
     def change(c):
         return {
@@ -404,6 +425,8 @@ def _figures(group) -> dict:
 
 
 def _approx(value):
+    if isinstance(value, list):
+        return [_approx(v) for v in value]
     if isinstance(value, float):
         return pytest.approx(value, abs=1e-6)
     if isinstance(value, dict):
@@ -457,11 +480,20 @@ def test_sql_figures_match_a_day_by_day_reference(app, db, specs):
     cohort = build(specs)
     figures = services.report(Filters(), TODAY)
     assert _figures(figures.overall) == _approx(_reference(specs))
+    assert _weekly_figures(figures.weekly.get(("all", 0), [])) == _approx(_weekly_reference(specs))
     # Each clinic's group matches the reference over that clinic's patients.
     for group in figures.groups["clinic"]:
         index = [c.id for c in cohort.clinics].index(group.key)
         assert _figures(group) == _approx(_reference([s for s in specs if s.clinic == index]))
-    # Each program's group too (None: plans made without a program).
+    # Each program's group too (None: plans made without a program), and its line of the pain chart.
     for group in figures.groups["program"]:
         index = None if group.key is None else [p.id for p in cohort.programs].index(group.key)
-        assert _figures(group) == _approx(_reference([s for s in specs if s.program == index]))
+        selected = [s for s in specs if s.program == index]
+        assert _figures(group) == _approx(_reference(selected))
+        assert _weekly_figures(figures.weekly.get(("program", group.key), [])) == _approx(_weekly_reference(selected))
+    # The chart compared by clinic: one line per clinic.
+    by_clinic = services.report(Filters(), TODAY, compare="clinic").weekly
+    for clinic in figures.groups["clinic"]:
+        index = [c.id for c in cohort.clinics].index(clinic.key)
+        selected = [s for s in specs if s.clinic == index]
+        assert _weekly_figures(by_clinic.get(("clinic", clinic.key), [])) == _approx(_weekly_reference(selected))

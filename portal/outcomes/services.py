@@ -5,8 +5,8 @@ program is "the program the plan started from". Every figure is counted per grou
 one statement whatever the number of patients: each patient's row is repeated once per
 breakdown (all patients, their clinic, their coach, their program) and the groups are
 aggregated together. PostgreSQL computes the medians with ``percentile_cont``; SQLite,
-which has none, ranks each value in its group with window functions and interpolates
-between the two ranks around the quantile, as ``percentile_cont`` does.
+which has none, counts each distinct value per group and picks the two values around the
+quantile's rank from the running counts, interpolated as ``percentile_cont`` does.
 
 The definitions (README, "Outcomes"):
 
@@ -218,46 +218,62 @@ def _expanded(source: str, dimensions: Iterable[str]) -> str:
     return "\n  UNION ALL ".join(parts)
 
 
-def _median_columns(
-    dialect: str, columns: Sequence[str] | Mapping[str, Sequence[float]], source: str, quantiles=(0.5,)
-) -> tuple[str, str]:
-    """(a FROM clause, the select list) giving each column's quantiles per (dim, gkey): ``quantiles``
-    of each of ``columns``, or of a mapping, each column's own.
+def _grouped_with_quantiles(
+    dialect: str,
+    source: str,
+    aggregates: str,
+    columns: Sequence[str] | Mapping[str, Sequence[float]],
+    quantiles=(0.5,),
+    keys: Sequence[str] = ("dim", "gkey"),
+) -> str:
+    """``SELECT keys, aggregates, quantiles FROM source GROUP BY keys``: ``quantiles`` of each of
+    ``columns`` (or of a mapping, each column's own) as ``{column}_q{percent}``, over its non-null values.
 
-    PostgreSQL: percentile_cont. SQLite: each value's rank among the non-null values of its
-    group (a window), then the two ranks around q * (n - 1) interpolated in the aggregate.
+    PostgreSQL: percentile_cont. SQLite, which has none, counts each distinct value per group
+    (figures are means of small whole numbers, so a group holds few distinct values), runs a
+    cumulative count over the values in order, and picks the two values whose ranks surround
+    q * (n - 1), interpolated as ``quantile`` and percentile_cont do: low + (high - low) * fraction.
+    Sorting the few counted values instead of every row once per column is what makes it cheap.
     """
     wanted = dict(columns) if isinstance(columns, Mapping) else {c: quantiles for c in columns}
-    names = [f"{c}_q{int(q * 100)}" for c, qs in wanted.items() for q in qs]
+    group_by = ", ".join(keys)
     if dialect == "postgresql":
-        select = [
+        select = ", ".join(
             f"percentile_cont({q}) WITHIN GROUP (ORDER BY {c}) AS {c}_q{int(q * 100)}"
             for c, qs in wanted.items()
             for q in qs
-        ]
-        return source, ", ".join(select)
-    windows = []
-    for c in wanted:
-        # One window per column: the count shares the rank's partition and order (one sort each), over
-        # the whole partition; only the non-null partition's rows are used below.
-        spec = f"PARTITION BY dim, gkey, {c} IS NULL ORDER BY {c}"
-        windows.append(
-            f"row_number() OVER ({spec}) - 1 AS {c}_rank, "
-            f"COUNT({c}) OVER ({spec} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS {c}_count"
         )
-    ranked = f"(SELECT r.*, {', '.join(windows)} FROM {source} r) ranked"  # noqa: S608 - constants only  # nosec B608
-    select = []
-    for c, qs in wanted.items():
+        return f"SELECT {group_by}, {aggregates}, {select} FROM {source} GROUP BY {group_by}"  # noqa: S608 - constants only  # nosec B608
+    values = "\n    UNION ALL ".join(
+        f"SELECT {group_by}, {i} AS col, {c} AS v FROM {source} WHERE {c} IS NOT NULL"  # noqa: S608 - constants only  # nosec B608
+        for i, c in enumerate(wanted)
+    )
+    # One window order for both sums: the running count and the column's n share one sort.
+    window = f"PARTITION BY {group_by}, col ORDER BY v"
+    counted = f"""SELECT {group_by}, col, v, k,
+      SUM(k) OVER ({window} ROWS UNBOUNDED PRECEDING) - k AS below,
+      SUM(k) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+    FROM (SELECT {group_by}, col, v, COUNT(*) AS k FROM (
+    {values}) GROUP BY {group_by}, col, v)"""  # noqa: S608 - constants only  # nosec B608
+    picks, select = [], []
+    for i, (c, qs) in enumerate(wanted.items()):
         for q in qs:
-            position = f"({q} * ({c}_count - 1))"
-            low = f"CAST({position} AS INTEGER)"
-            fraction = f"({position} - {low})"
-            select.append(
-                f"SUM(CASE WHEN {c} IS NOT NULL AND {c}_rank = {low} THEN {c} * (1 - {fraction}) "
-                f"WHEN {c} IS NOT NULL AND {c}_rank = {low} + 1 THEN {c} * {fraction} END) AS {c}_q{int(q * 100)}"
+            name = f"{c}_q{int(q * 100)}"
+            low = f"CAST({q} * (n - 1) AS INTEGER)"
+            picks.append(f"MAX(CASE WHEN col = {i} AND below <= {low} AND {low} < below + k THEN v END) AS {name}_low")
+            picks.append(
+                f"MAX(CASE WHEN col = {i} AND below <= {low} + 1 AND {low} + 1 < below + k THEN v END) AS {name}_high"
             )
-    assert len(select) == len(names)
-    return ranked, ", ".join(select)
+            picks.append(f"MAX(CASE WHEN col = {i} THEN {q} * (n - 1) - {low} END) AS {name}_fraction")
+            select.append(
+                f"CASE WHEN q.{name}_high IS NULL THEN q.{name}_low "
+                f"ELSE q.{name}_low + (q.{name}_high - q.{name}_low) * q.{name}_fraction END AS {name}"
+            )
+    picked = f"SELECT {group_by}, {', '.join(picks)} FROM ({counted}) GROUP BY {group_by}"  # noqa: S608 - constants only  # nosec B608
+    on = " AND ".join(f"q.{key} IS a.{key}" for key in keys)  # IS: a group's key may be NULL (no program)
+    return f"""SELECT a.*, {", ".join(select)}
+FROM (SELECT {group_by}, {aggregates} FROM {source} GROUP BY {group_by}) a
+LEFT JOIN ({picked}) q ON {on}"""  # noqa: S608 - constants only  # nosec B608
 
 
 def _class_sql(start_sum: str, start_n: str, now_sum: str, now_n: str) -> str:
@@ -407,14 +423,7 @@ def _build_groups_statement(dialect: str):
 expanded AS (
   {_expanded("scored", DIMENSIONS)}
 )"""
-    source, medians = _median_columns(
-        dialect,
-        ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
-        + ["psfs_start", "psfs_now", "psfs_change"],
-        "expanded",
-    )
-    sql += f"""
-SELECT dim, gkey, COUNT(*) AS started,
+    aggregates = f"""COUNT(*) AS started,
   SUM(CASE WHEN last_day >= :active_since THEN 1 ELSE 0 END) AS active,
   SUM(CASE WHEN COALESCE(last_day, start_day) <= :dropped_by THEN 1 ELSE 0 END) AS dropped,
   COUNT(pain_class) AS pain_n,
@@ -428,10 +437,10 @@ SELECT dim, gkey, COUNT(*) AS started,
   COUNT(psfs_class) AS psfs_n,
   SUM(CASE WHEN psfs_class = {IMPROVED} THEN 1 ELSE 0 END) AS psfs_improved,
   SUM(CASE WHEN psfs_class = {UNCHANGED} THEN 1 ELSE 0 END) AS psfs_unchanged,
-  SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse,
-  {medians}
-FROM {source}
-GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+  SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse"""
+    columns = ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
+    columns += ["psfs_start", "psfs_now", "psfs_change"]
+    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, columns)
     return _typed(sql)
 
 
@@ -460,19 +469,16 @@ def _build_adherence_statement(dialect: str):
 expanded AS (
   {_expanded("rated", DIMENSIONS)}
 )"""
-    source, quartiles = _median_columns(dialect, ["adherence"], "expanded", quantiles=(0.25, 0.5, 0.75))
     # Patients per 10-point band (0-9 ... 90-100: 100 % falls in the last).
     bands = ", ".join(
         f"SUM(CASE WHEN (10 * done) / due {'>=' if band == ADHERENCE_BANDS - 1 else '='} {band} "
         f"THEN 1 ELSE 0 END) AS adherence_band{band}"
         for band in range(ADHERENCE_BANDS)
     )
-    sql += f"""
-SELECT dim, gkey, COUNT(*) AS adherence_n,
+    aggregates = f"""COUNT(*) AS adherence_n,
   SUM(CASE WHEN 100 * done >= {ADHERENCE_TARGET} * due THEN 1 ELSE 0 END) AS adherence_on_target,
-  {bands}, {quartiles}
-FROM {source}
-GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+  {bands}"""
+    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, ["adherence"], quantiles=(0.25, 0.5, 0.75))
     return _typed(sql)
 
 
@@ -504,14 +510,9 @@ points AS (
 expanded AS (
   {_expanded("points", [dim])}
 )"""  # noqa: S608 - constants only  # nosec B608
-    # The weeks are one more level of grouping: rank within (dim, gkey, week).
-    source, medians = _median_columns(dialect, ["pain"], "expanded", quantiles=(0.25, 0.5, 0.75))
-    if dialect != "postgresql":
-        source = source.replace("PARTITION BY dim, gkey", "PARTITION BY dim, gkey, week")
-    sql += f"""
-SELECT dim, gkey, week, COUNT(*) AS n, {medians}
-FROM {source}
-GROUP BY dim, gkey, week"""  # noqa: S608 - constants only  # nosec B608
+    sql += "\n" + _grouped_with_quantiles(
+        dialect, "expanded", "COUNT(*) AS n", ["pain"], quantiles=(0.25, 0.5, 0.75), keys=("dim", "gkey", "week")
+    )
     return _typed(sql)
 
 
@@ -535,16 +536,12 @@ flagged AS (
 expanded AS (
   {_expanded("flagged", DIMENSIONS)}
 )"""  # noqa: S608 - constants only  # nosec B608
-    source, medians = _median_columns(dialect, ["ack_hours", "resolve_hours"], "expanded")
     tiers = ", ".join(
         f"SUM(CASE WHEN COALESCE(tier, '{UNTIERED.value}') = '{tier.value}' THEN 1 ELSE 0 END) AS tier_{tier.value}"
         for tier in TIERS_BY_RANK
     )
-    sql += f"""
-SELECT dim, gkey, COUNT(*) AS alerts, COUNT(ack_hours) AS acknowledged, COUNT(resolve_hours) AS resolved,
-  {tiers}, {medians}
-FROM {source}
-GROUP BY dim, gkey"""  # noqa: S608 - constants only  # nosec B608
+    aggregates = f"COUNT(*) AS alerts, COUNT(ack_hours) AS acknowledged, COUNT(resolve_hours) AS resolved, {tiers}"
+    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, ["ack_hours", "resolve_hours"])
     return _typed(sql)
 
 
