@@ -171,7 +171,8 @@ class TestingConfig(Config):
     MAIL_SERVER = ""
     # Texts go nowhere unless a test points these at its fake provider.
     SMS_API_URL = "http://127.0.0.1:9"
-    SMS_ACCOUNT_SID = SMS_AUTH_TOKEN = SMS_FROM = SMS_INBOUND_URL = ""
+    SMS_ACCOUNT_SID = SMS_FROM = SMS_INBOUND_URL = ""
+    SMS_AUTH_TOKEN = ""  # nosec B105 - no provider credentials in tests: texts are not configured
     # Each test app makes its own VAPID key; local push services only where a test starts one.
     VAPID_PRIVATE_KEY = ""
     PUSH_ALLOW_LOCAL_ENDPOINTS = False

@@ -4,7 +4,6 @@ signed inbound replies (STOP, START, HELP) at /sms/inbound."""
 from __future__ import annotations
 
 from functools import cached_property
-from xml.sax.saxutils import escape
 
 from flask import (
     Blueprint,
@@ -19,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import escape
 
 from portal import audit
 from portal.auth.models import User
