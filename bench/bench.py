@@ -359,13 +359,17 @@ def _fill_checkin(form) -> str:
     return urlencode(values)
 
 
-def build_targets(app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int) -> list[Target]:
+def build_targets(
+    app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int, plan_item: tuple[int, int]
+) -> list[Target]:
     """Every measured page, or those BENCH_PAGES names."""
-    targets = _all_targets(app, patient, coach, patient_id)
+    targets = _all_targets(app, patient, coach, patient_id, plan_item)
     return [t for t in targets if t.key in PAGES] if PAGES else targets
 
 
-def _all_targets(app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int) -> list[Target]:
+def _all_targets(
+    app: Gunicorn, patient: requests.Session, coach: requests.Session, patient_id: int, plan_item: tuple[int, int]
+) -> list[Target]:
     """The measured pages. Today is measured twice: for an English and for a Spanish patient (same data shape)."""
     base = app.base
     today = patient.get(f"{base}/me/", timeout=30)
@@ -397,6 +401,8 @@ def _all_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sessi
     targets += [
         Target("checkin", "Patient: save check-in (POST)", "patient", PATIENT_PAGE_GOAL, "POST", checkin_form.action,
                _fill_checkin(checkin_form)),
+        Target("item", "Patient: an item's page (drawing, steps, dose)", "patient", PATIENT_PAGE_GOAL,
+               url=f"{base}/library/{plan_item[1]}"),
         Target("progress", "Patient: progress page", "patient", PATIENT_PAGE_GOAL, url=f"{base}/me/progress"),
         Target("progress_data", "Patient: progress chart data", "patient", PATIENT_PAGE_GOAL,
                url=base + (data_url.group(1).replace("&amp;", "&") if data_url else "/me/progress/data.json")),
@@ -404,6 +410,8 @@ def _all_targets(app: Gunicorn, patient: requests.Session, coach: requests.Sessi
         Target("coach_patient", "Coach: patient page", "coach", COACH_PATIENT_GOAL,
                url=f"{base}/coach/patients/{patient_id}"),
         Target("alerts", "Coach: alert inbox", "coach", COACH_LIST_GOAL, url=f"{base}/coach/alerts"),
+        Target("picker", "Coach: item picker (the library with pictures and doses)", "coach", COACH_PATIENT_GOAL,
+               url=f"{base}/coach/patients/{patient_id}/plans/{plan_item[0]}/items/add"),
         # The API a phone app and an EHR use, with a bearer token: the same figures as the pages, as JSON.
         Target("api_today", "API: patient's Today", "patient_api", API_GOAL, url=f"{base}/api/v1/me/today"),
         Target("api_plan", "API: patient's plan", "patient_api", API_GOAL, url=f"{base}/api/v1/me/plan"),
@@ -442,6 +450,18 @@ def _user_id(database: BenchDatabase, email: str) -> int:
     if not rows:
         raise RuntimeError(f"no user {email}")
     return rows[0][0]
+
+
+def _plan_and_item(database: BenchDatabase, patient_id: int) -> tuple[int, int]:
+    """The patient's active plan and the library item of its first item: the picker's and the item page's ids."""
+    rows = database.rows(
+        "SELECT plan.id, plan_item.library_item_id FROM plan JOIN plan_item ON plan_item.plan_id = plan.id "
+        "WHERE plan.patient_id = :patient AND plan.status = 'active' ORDER BY plan_item.id LIMIT 1",
+        patient=patient_id,
+    )
+    if not rows:
+        raise RuntimeError(f"patient {patient_id} has no active plan with items")
+    return rows[0][0], rows[0][1]
 
 
 def _set_language(database: BenchDatabase, email: str, language: str) -> None:
@@ -530,7 +550,7 @@ def _measure_set(name: str, database: BenchDatabase) -> dict:
                 "coach": ("Cookie", cookie_header(coach)),
                 "admin": ("Cookie", cookie_header(login(server.base, ADMIN_EMAIL))),
             }
-            targets = build_targets(server, patient, coach, patient_id)
+            targets = build_targets(server, patient, coach, patient_id, _plan_and_item(database, patient_id))
             if any(t.role.endswith("_api") for t in targets):
                 credentials["patient_api"] = ("Authorization", "Bearer " + api_token(server.base, patient_email))
                 credentials["coach_api"] = ("Authorization", "Bearer " + api_token(server.base, coach_email))
