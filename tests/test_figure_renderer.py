@@ -4,7 +4,6 @@ bags, beds seen from above, guide lines over the body. Each is checked in the SV
 from __future__ import annotations
 
 import math
-
 import re
 from xml.etree import ElementTree
 

@@ -87,8 +87,10 @@ def test_the_printed_plan_shows_each_movements_start_and_end_at_35_mm_with_its_d
         assert stills.nth(1).get_attribute("alt").startswith("End:")
         dose = item.locator(".print-facts-line")  # the title and the dose beside them; longer text may run under
         for part in (item.locator("h3"), dose):  # where its text starts (the box itself may run behind the drawings)
-            text_x = part.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e); "
-                                   "return r.getBoundingClientRect().x; }")
+            text_x = part.evaluate(
+                "e => { const r = document.createRange(); r.selectNodeContents(e); "
+                "return r.getBoundingClientRect().x; }"
+            )
             assert text_x >= second["x"] + second["width"]
         assert "Dose" in dose.inner_text()
     assert movements >= 3
