@@ -248,18 +248,40 @@ def _grouped_with_quantiles(
         f"SELECT {group_by}, {i} AS col, {c} AS v FROM {source} WHERE {c} IS NOT NULL"  # noqa: S608 - constants only  # nosec B608
         for i, c in enumerate(wanted)
     )
+    counted = f"SELECT {group_by}, col, v, COUNT(*) AS k FROM (\n    {values}) GROUP BY {group_by}, col, v"  # noqa: S608 - constants only  # nosec B608
+    picked, select = _quantiles_of_counts(counted, keys, wanted)
+    on = " AND ".join(f"q.{key} IS a.{key}" for key in keys)  # IS: a group's key may be NULL (no program)
+    return f"""SELECT a.*, {", ".join(select)}
+FROM (SELECT {group_by}, {aggregates} FROM {source} GROUP BY {group_by}) a
+LEFT JOIN ({picked}) q ON {on}"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _quantiles_of_counts(
+    counted: str, keys: Sequence[str], wanted: Mapping[str, Sequence[float]]
+) -> tuple[str, list[str]]:
+    """(a SELECT, a select list over it as ``q``) giving each group's quantiles from counted values.
+
+    ``counted`` yields ``keys``, ``col`` (the index of a column of ``wanted``), ``v`` (a distinct
+    value) and ``k`` (how many times it occurs). A running count over the values in order gives
+    each value's ranks, below + 0 .. below + k - 1; the values at the ranks around q * (n - 1)
+    are interpolated as ``quantile`` and percentile_cont do: low + (high - low) * fraction. The
+    SELECT also gives each column's n as ``{column}_n``."""
+    group_by = ", ".join(keys)
     # One window order for both sums: the running count and the column's n share one sort.
     window = f"PARTITION BY {group_by}, col ORDER BY v"
-    counted = f"""SELECT {group_by}, col, v, k,
+    ranked = f"""SELECT {group_by}, col, v, k,
       SUM(k) OVER ({window} ROWS UNBOUNDED PRECEDING) - k AS below,
       SUM(k) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
-    FROM (SELECT {group_by}, col, v, COUNT(*) AS k FROM (
-    {values}) GROUP BY {group_by}, col, v)"""  # noqa: S608 - constants only  # nosec B608
+    FROM ({counted}) counted"""  # noqa: S608 - constants only  # nosec B608
     picks, select = [], []
     for i, (c, qs) in enumerate(wanted.items()):
+        picks.append(f"MAX(CASE WHEN col = {i} THEN n END) AS {c}_n")
         for q in qs:
             name = f"{c}_q{int(q * 100)}"
-            low = f"CAST({q} * (n - 1) AS INTEGER)"
+            # The rank below q * (n - 1) in whole numbers on both databases (PostgreSQL's CAST rounds).
+            percent = round(q * 100)
+            assert percent == q * 100, "quantiles in whole percents"
+            low = f"({percent} * (CAST(n AS INTEGER) - 1) / 100)"
             picks.append(f"MAX(CASE WHEN col = {i} AND below <= {low} AND {low} < below + k THEN v END) AS {name}_low")
             picks.append(
                 f"MAX(CASE WHEN col = {i} AND below <= {low} + 1 AND {low} + 1 < below + k THEN v END) AS {name}_high"
@@ -269,11 +291,8 @@ def _grouped_with_quantiles(
                 f"CASE WHEN q.{name}_high IS NULL THEN q.{name}_low "
                 f"ELSE q.{name}_low + (q.{name}_high - q.{name}_low) * q.{name}_fraction END AS {name}"
             )
-    picked = f"SELECT {group_by}, {', '.join(picks)} FROM ({counted}) GROUP BY {group_by}"  # noqa: S608 - constants only  # nosec B608
-    on = " AND ".join(f"q.{key} IS a.{key}" for key in keys)  # IS: a group's key may be NULL (no program)
-    return f"""SELECT a.*, {", ".join(select)}
-FROM (SELECT {group_by}, {aggregates} FROM {source} GROUP BY {group_by}) a
-LEFT JOIN ({picked}) q ON {on}"""  # noqa: S608 - constants only  # nosec B608
+    picked = f"SELECT {group_by}, {', '.join(picks)} FROM ({ranked}) ranked GROUP BY {group_by}"  # noqa: S608 - constants only  # nosec B608
+    return picked, select
 
 
 def _class_sql(start_sum: str, start_n: str, now_sum: str, now_n: str) -> str:
@@ -498,21 +517,28 @@ _patient_adherence_statement = KeptStatement(
 
 
 def _build_weekly_statement(dialect: str, dim: str):
+    """The pain chart: per week since the start, the patients with check-ins that week and the
+    quartiles of their week's mean pain, for all patients and per group of ``dim``.
+
+    The patient-weeks are counted per group, week and mean (few distinct means: sums of at most
+    seven 0-10 pains over their count), the whole practice's counts are the groups' added up,
+    and the quartiles are picked from those counts: no step sorts the patient-weeks themselves."""
     as_float = _sql(dialect)["float"]
+    column = "program_id" if dim == "program" else f"{dim}_id"
+    counted = f"""SELECT '{ALL}' AS dim, 0 AS gkey, week, 0 AS col, v, SUM(k) AS k FROM counted GROUP BY week, v
+    UNION ALL SELECT '{dim}' AS dim, gkey, week, 0 AS col, v, k FROM counted"""  # noqa: S608 - constants only  # nosec B608
+    keys = ("dim", "gkey", "week")
+    picked, select = _quantiles_of_counts(counted, keys, {"pain": (0.25, 0.5, 0.75)})
     sql = f"""
 WITH {_cohort_sql(dialect)},
 {_weekly_sql(dialect)},
-points AS (
-  SELECT w.patient_id, w.week, co.clinic_id, co.coach_id, co.program_id,
-         {as_float.format(x="w.pain_sum")} / w.pain_n AS pain
+counted AS (
+  SELECT co.{column} AS gkey, w.week, {as_float.format(x="w.pain_sum")} / w.pain_n AS v, COUNT(*) AS k
   FROM weekly w JOIN cohort co ON co.patient_id = w.patient_id
-),
-expanded AS (
-  {_expanded("points", [dim])}
-)"""  # noqa: S608 - constants only  # nosec B608
-    sql += "\n" + _grouped_with_quantiles(
-        dialect, "expanded", "COUNT(*) AS n", ["pain"], quantiles=(0.25, 0.5, 0.75), keys=("dim", "gkey", "week")
-    )
+  GROUP BY co.{column}, w.week, {as_float.format(x="w.pain_sum")} / w.pain_n
+)
+SELECT q.dim, q.gkey, q.week, q.pain_n AS n, {", ".join(select)}
+FROM ({picked}) q"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
 
