@@ -348,3 +348,29 @@ def test_a_made_up_safety_answer_is_refused(patient_client, db):
     assert response.status_code == 422
     assert "Answer each safety question" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(CheckIn.id))) == 0
+
+
+def test_checkin_details_show_every_answer_on_the_coach_and_patient_pages(login_as, coach, patient, db):
+    """The details share their translated labels across check-ins: each must still show its own answers."""
+    from portal.care.red_flags import RED_FLAG_QUESTIONS
+
+    today = patient_today(patient)
+    flagged, field = today - timedelta(days=1), RED_FLAG_FIELDS[0]
+    db.session.add(CheckIn(patient_id=patient.id, day=flagged, pain=7, stiffness=2, water_glasses=5, **{field: True}))
+    db.session.add(CheckIn(patient_id=patient.id, day=today - timedelta(days=2), pain=3, stiffness=1, notes="calm day"))
+    db.session.commit()
+    coach_html = login_as(coach).get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+    patient_html = login_as(patient).get(f"/me/checkin/{flagged.isoformat()}").get_data(as_text=True)
+    details = coach_html.split('id="checkins-heading"', 1)[1].split("</section>", 1)[0].split("<details")[1:]
+    assert len(details) == 2
+    for html, answers in ((details[0], True), (details[1], False), (patient_html, True)):
+        for label in ("Pain (0–10)", "Stiffness (0–10)", "Spasm episodes", "Sleep (1–5)", "Glasses of water"):
+            assert f">{label}</dt>" in html
+        rows = re.findall(r"<li>(.*?)</li>", html.split("Safety questions", 1)[1].split("</ul>", 1)[0], re.S)
+        assert len(rows) == len(RED_FLAG_QUESTIONS)
+        for row, (name, question) in zip(rows, RED_FLAG_QUESTIONS, strict=True):
+            assert str(question) in row
+            assert (">Yes</span>" in row) == (answers and name == field) and (">No</span>" in row) != (
+                ">Yes</span>" in row
+            )
+    assert "calm day" in details[1] and ">Notes</h3>" in details[1] and ">Notes</h3>" not in details[0]

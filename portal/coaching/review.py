@@ -26,7 +26,6 @@ from portal.care.attention import Attention, Tier, attention_of, pain_trend, red
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, LEAST_URGENT_RED_FLAG, Alert, AlertKind, CheckIn
 from portal.care.progress import adherence_and_pauses, progress_for
-from portal.care.red_flags import RED_FLAG_QUESTIONS
 from portal.extensions import db
 from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
@@ -305,5 +304,4 @@ def patient_page_context(patient: User, days: int = 30) -> dict:
         "progress": progress_for(patient.id, today, days),
         "recent_checkins": db.session.scalars(checkin_history_query(patient.id).limit(RECENT_CHECKINS)).all(),
         "alert_history": db.session.scalars(alert_history_query(patient.id).limit(RECENT_ALERTS)).all(),
-        "questions": RED_FLAG_QUESTIONS,
     }

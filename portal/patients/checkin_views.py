@@ -164,7 +164,26 @@ def checkin_day(day: str):
     item = checkin_for(current_user.id, wanted) if wanted < today else None
     if item is None:
         abort(404)
-    return render_template("patients/checkin_day.html", checkin=item, questions=RED_FLAG_QUESTIONS)
+    return render_template("patients/checkin_day.html", checkin=item)
+
+
+@bp.app_template_global("checkin_detail_text")
+def checkin_detail_text() -> dict:
+    """The check-in detail's labels and safety questions in the request's language, looked up once: a page
+    that shows many check-ins (the coach's patient page) passes one to every detail instead of translating
+    the same dozen strings again for each check-in."""
+    return {
+        "pain": _("Pain (0–10)"),
+        "stiffness": _("Stiffness (0–10)"),
+        "spasms": _("Spasm episodes"),
+        "sleep": _("Sleep (1–5)"),
+        "water": _("Glasses of water"),
+        "safety": _("Safety questions"),
+        "yes": _("Yes"),
+        "no": _("No"),
+        "notes": _("Notes"),
+        "questions": tuple((name, str(question)) for name, question in RED_FLAG_QUESTIONS),
+    }
 
 
 @bp.route("/history")
