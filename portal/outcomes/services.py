@@ -184,25 +184,35 @@ cohort AS (
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
-def _weekly_sql(dialect: str) -> str:
-    """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 = days 0-6).
+def _weekly_sql(dialect: str, column: str) -> str:
+    """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 =
+    days 0-6), with the patient's ``column`` (the group the chart compares) as ``gkey``.
 
     The chart's last day and (on SQLite) the start's day number are worked out once per patient,
-    not once per check-in."""
+    not once per check-in. PostgreSQL sums each patient's weeks in a LATERAL lookup of their own
+    index entries (a handful of weeks to group at a time, where one grouping of every check-in of
+    the practice outgrew its memory and spilled to disk)."""
     chart_days = 7 * (CHART_WEEKS + 1)
     if dialect == "postgresql":
-        spans = f"SELECT patient_id, start_day, start_day + {chart_days} AS chart_end FROM cohort"  # noqa: S608  # nosec B608
-        week = "(c.day - co.start_day) / 7"
-    else:
-        spans = (
-            f"SELECT patient_id, start_day, date(start_day, '+{chart_days} days') AS chart_end, "  # noqa: S608
-            "julianday(start_day) AS start_number FROM cohort"  # nosec B608 - constants only
-        )
-        week = "CAST(julianday(c.day) - co.start_number AS INTEGER) / 7"
+        return f"""
+weekly AS (
+  SELECT co.patient_id, co.{column} AS gkey, w.week, w.pain_sum, w.pain_n
+  FROM cohort co CROSS JOIN LATERAL (
+    SELECT (c.day - co.start_day) / 7 AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
+    FROM checkin c
+    WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= :today
+      AND c.day < co.start_day + {chart_days}
+    GROUP BY 1) w
+)"""  # noqa: S608 - constants only  # nosec B608
+    spans = (
+        f"SELECT patient_id, {column} AS gkey, start_day, date(start_day, '+{chart_days} days') AS chart_end, "  # noqa: S608
+        "julianday(start_day) AS start_number FROM cohort"  # nosec B608 - constants only
+    )
+    week = "CAST(julianday(c.day) - co.start_number AS INTEGER) / 7"
     return f"""
 spans AS ({spans}),
 weekly AS (
-  SELECT c.patient_id, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
+  SELECT c.patient_id, co.gkey, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
   FROM spans co JOIN checkin c ON c.patient_id = co.patient_id
   WHERE c.day >= co.start_day AND c.day <= :today AND c.day < co.chart_end
   GROUP BY c.patient_id, {week}
@@ -531,11 +541,10 @@ def _build_weekly_statement(dialect: str, dim: str):
     picked, select = _quantiles_of_counts(counted, keys, {"pain": (0.25, 0.5, 0.75)})
     sql = f"""
 WITH {_cohort_sql(dialect)},
-{_weekly_sql(dialect)},
+{_weekly_sql(dialect, column)},
 counted AS (
-  SELECT co.{column} AS gkey, w.week, {as_float.format(x="w.pain_sum")} / w.pain_n AS v, COUNT(*) AS k
-  FROM weekly w JOIN cohort co ON co.patient_id = w.patient_id
-  GROUP BY co.{column}, w.week, {as_float.format(x="w.pain_sum")} / w.pain_n
+  SELECT gkey, week, {as_float.format(x="pain_sum")} / pain_n AS v, COUNT(*) AS k
+  FROM weekly GROUP BY gkey, week, {as_float.format(x="pain_sum")} / pain_n
 )
 SELECT q.dim, q.gkey, q.week, q.pain_n AS n, {", ".join(select)}
 FROM ({picked}) q"""  # noqa: S608 - constants only  # nosec B608
