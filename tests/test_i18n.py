@@ -155,8 +155,11 @@ def test_every_entry_formats_with_its_placeholders():
 def test_clinical_wording_is_translated_in_full(app):
     with app.test_request_context(), force_locale("es"):
         assert _("New numbness or tingling in your legs?") == "¿Adormecimiento u hormigueo nuevo en las piernas?"
-        assert _("Please get medical advice today") == "Por favor, busque atención médica hoy"
-        assert "911" in _("Call 911 in an emergency")
+        # The safety tiers' headings, as the patient reads them after a red-flag answer.
+        assert _("Call your clinic today") == "Llame hoy a su clínica"
+        assert _("Call 911 or go to the nearest emergency room now") == (
+            "Llame al 911 o vaya ahora mismo a la sala de emergencias más cercana"
+        )
 
 
 @pytest.mark.parametrize("code", ["xx", "", "es-MX; DROP", "EN", None])
