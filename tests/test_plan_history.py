@@ -97,7 +97,11 @@ def test_two_changes_on_one_day_leave_one_row_for_that_day(patient, coach):
     with on(MONDAY):
         redose(plan, item, coach, times_per_day=2)
         redose(plan, item, coach, times_per_day=3, weekdays="024")
-    rows = db.session.scalars(db.select(PlanItemSchedule).where(PlanItemSchedule.plan_item_id == item.id)).all()
+    rows = db.session.scalars(
+        db.select(PlanItemSchedule)
+        .where(PlanItemSchedule.plan_item_id == item.id)
+        .order_by(PlanItemSchedule.valid_from)
+    ).all()
     assert [(r.valid_from, r.valid_to, r.times_per_day, r.weekdays) for r in rows] == [
         (MONDAY - timedelta(weeks=1), MONDAY, 1, "0123456"),
         (MONDAY, None, 3, "024"),
