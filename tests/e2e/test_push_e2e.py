@@ -73,19 +73,7 @@ def test_turn_on_phone_notifications_and_send_a_test(phone, live_server):
         assert subscribed is None, "Chromium subscribed with its own push service; this test expects it offline"
         expect(status).to_have_text("Notifications could not be turned on in this browser. Please try again later.")
         # The subscription a browser would have made, stored as the page stores it.
-        answer = phone.evaluate(
-            """(sub) => {
-              const box = document.getElementById("push-setup");
-              return fetch(box.dataset.subscribeUrl, {
-                method: "POST", credentials: "same-origin",
-                headers: {"Content-Type": "application/json", "Accept": "application/json",
-                          "X-CSRFToken": box.dataset.csrf},
-                body: JSON.stringify(sub),
-              }).then((r) => r.status);
-            }""",
-            service.subscription(),
-        )
-        assert answer == 201
+        assert _store(phone, service.subscription()) == 201
         phone.reload()
         expect(phone.get_by_role("button", name="Send a test notification")).to_be_visible()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360
