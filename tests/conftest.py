@@ -263,6 +263,20 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
+def change_password(client: FlaskClient, current: str, new: str, *, token: str | None = None):
+    """The account page's "Change password" form, posted as the browser would (a fresh CSRF token unless given)."""
+    return client.post(
+        "/account",
+        data={
+            "pw-current_password": current,
+            "pw-password": new,
+            "pw-confirm": new,
+            "pw-submit": "Change password",
+            "csrf_token": token or csrf_token(client, "/account"),
+        },
+    )
+
+
 @pytest.fixture
 def login_as(app: Flask) -> Callable[[User], FlaskClient]:
     """A new client signed in as the given user."""

@@ -14,7 +14,7 @@ from portal.auth.models import Role
 from portal.auth.passwords import password_problems, verify_password
 from portal.mail import OutboundEmail
 from portal.timeutil import utcnow
-from tests.conftest import PASSWORD, csrf_token, login
+from tests.conftest import PASSWORD, change_password, csrf_token, login
 
 
 def _actions(db) -> list[str]:
@@ -137,18 +137,8 @@ def test_session_cookie_flags(client, patient):
 def test_password_change_ends_other_sessions(login_as, patient, db):
     first = login_as(patient)
     second = login_as(patient)
-    token = csrf_token(first, "/account")
     new_password = "a-brand-new-passphrase-77"
-    response = first.post(
-        "/account",
-        data={
-            "pw-current_password": PASSWORD,
-            "pw-password": new_password,
-            "pw-confirm": new_password,
-            "pw-submit": "Change password",
-            "csrf_token": token,
-        },
-    )
+    response = change_password(first, PASSWORD, new_password)
     assert response.status_code == 302
     assert first.get("/account").status_code == 200  # this device stays signed in
     assert second.get("/account").status_code == 302  # the other one is signed out
@@ -159,28 +149,10 @@ def test_password_change_ends_other_sessions(login_as, patient, db):
 
 def test_password_change_rejects_weak_and_wrong_current(patient_client, patient, db):
     token = csrf_token(patient_client, "/account")
-    response = patient_client.post(
-        "/account",
-        data={
-            "pw-current_password": PASSWORD,
-            "pw-password": "password1234",
-            "pw-confirm": "password1234",
-            "pw-submit": "Change password",
-            "csrf_token": token,
-        },
-    )
+    response = change_password(patient_client, PASSWORD, "password1234", token=token)
     assert response.status_code == 400
     assert "too common" in response.get_data(as_text=True)
-    response = patient_client.post(
-        "/account",
-        data={
-            "pw-current_password": "not-my-password-1",
-            "pw-password": "fresh-unusual-phrase-9",
-            "pw-confirm": "fresh-unusual-phrase-9",
-            "pw-submit": "Change password",
-            "csrf_token": token,
-        },
-    )
+    response = change_password(patient_client, "not-my-password-1", "fresh-unusual-phrase-9", token=token)
     assert response.status_code == 400
     assert "not your current password" in response.get_data(as_text=True)
 

@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.outbox import MAX_ATTEMPTS
 from portal.push import OutboundPush, PushSubscription
 from portal.timeutil import utcnow
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, change_password, csrf_token
 from tests.push_server import push_service_fixture  # noqa: F401 - the push_service fixture
 from tests.test_checkins import make_plan
 from tests.test_i18n_templates import english_in, language_problems
@@ -513,16 +513,7 @@ def test_a_password_change_turns_off_the_other_browsers(login_as, patient, push_
     _subscribe(second, push_service)
     _sub, here = _subscribe(first, push_service)
     new_password = "a-brand-new-passphrase-77"
-    response = first.post(
-        "/account",
-        data={
-            "pw-current_password": PASSWORD,
-            "pw-password": new_password,
-            "pw-confirm": new_password,
-            "pw-submit": "Change password",
-            "csrf_token": csrf_token(first, "/account"),
-        },
-    )
+    response = change_password(first, PASSWORD, new_password)
     assert response.status_code == 302
     # This browser stays signed in (on a new session) and keeps its notifications; its account page ties them on.
     [kept] = _rows(patient.id)
