@@ -269,18 +269,15 @@ def email_reminder_recipients(patient_ids: list[int]) -> dict[int, list[str]]:
     return {patient_id: [email] for patient_id, email in rows}
 
 
-def _checkin_endpoint() -> str:
-    return "patients.checkin" if "patients.checkin" in current_app.view_functions else "auth.index"
-
-
-def _today_endpoint() -> str:
-    return "patients.today" if "patients.today" in current_app.view_functions else "auth.index"
+def _patient_page(endpoint: str) -> str:
+    """``endpoint``, or the home page in an app built without the patient pages."""
+    return endpoint if endpoint in current_app.view_functions else "auth.index"
 
 
 def checkin_messages(patient: User, to: list[tuple[str, str]]) -> list[OutboundMessage]:
     """Queue the check-in reminder on each (channel, recipient): a nudge and a link, nothing about health."""
     with force_locale(supported_language(patient.language)):
-        link = mail.public_url(_checkin_endpoint())
+        link = mail.public_url(_patient_page("patients.checkin"))
         body = _(
             "Hello %(name)s,\n\n"
             "This is your daily reminder to check in on Holistiq Coach. It takes about a minute\n"
@@ -300,7 +297,7 @@ def plan_messages(due: PlanDue, to: list[tuple[str, str]]) -> list[OutboundMessa
     """Queue the plan reminder on each (channel, recipient): which round (email) and a link, nothing about health."""
     patient = due.patient
     with force_locale(supported_language(patient.language)):
-        link = mail.public_url(_today_endpoint())
+        link = mail.public_url(_patient_page("patients.today"))
         body = _(
             "Hello %(name)s,\n\n"
             "It is time for round %(round)s of %(rounds)s of your home plan today:\n\n"
