@@ -636,33 +636,36 @@ def open_alerts_query(coach: User):
 
 
 def open_alerts_statement(coach_id):
-    """``open_alerts_query`` for a coach's id, or a bound parameter standing for it (a kept statement)."""
-    # Sorted by the visible alerts' own columns: sorted by the alert table's, with a LIMIT, the database may
-    # walk the index of every open alert of the practice in that order until it has found a page of the coach's.
-    visible = _visible_open_alerts(coach_id).subquery("visible_alert")
+    """``open_alerts_query`` for a coach's id, or a bound parameter standing for it (a kept statement).
+
+    The alerts are the rows of the two SELECTs themselves (an alias of ``Alert`` over their union), not the alert
+    table joined back to their ids: joined back, the database may choose to walk every alert of the practice and
+    look each up in the coach's few, and the inbox would then grow with the practice. Sorted by the same rows'
+    columns, so a LIMIT never walks the practice's open alerts in that order either."""
+    visible = aliased(Alert, _visible_open_alerts(coach_id, *Alert.__table__.c).subquery("visible_alert"))
     return (
-        db.select(Alert)
-        .join(visible, visible.c.id == Alert.id)
-        .join(User, User.id == Alert.patient_id)
-        .order_by(visible.c.severity, visible.c.opened_at, visible.c.id)
+        db.select(visible)
+        .join(User, User.id == visible.patient_id)
+        .order_by(visible.severity, visible.opened_at, visible.id)
     )
 
 
-def _visible_open_alerts(coach_id):
-    """(id, severity, opening time) of the open alerts a coach sees: their own patients' (through the coach index) and the escalated
-    ones of their clinic's other patients (through the escalation index: few rows; every coach of the clinic sees
-    those, and may acknowledge them). Two SELECTs, not an OR of the two conditions: with the OR the database
-    reads every patient of the clinic and every open alert of the practice, so the inbox would grow with the
-    practice instead of the coach's panel."""
+def _visible_open_alerts(coach_id, *columns):
+    """The open alerts a coach sees (their ``columns``; by default id, severity and opening time): their own
+    patients' (through the coach index) and the escalated ones of their clinic's other patients (through the
+    escalation index: few rows; every coach of the clinic sees those, and may acknowledge them). Two SELECTs, not
+    an OR of the two conditions: with the OR the database reads every patient of the clinic and every open alert
+    of the practice, so the inbox would grow with the practice instead of the coach's panel."""
+    columns = columns or (Alert.id, Alert.severity, Alert.opened_at)
     coach = aliased(User)
     coach_clinic = db.select(coach.clinic_id).where(coach.id == coach_id).scalar_subquery()
     own = (
-        db.select(Alert.id, Alert.severity, Alert.opened_at)
+        db.select(*columns)
         .join(User, User.id == Alert.patient_id)
         .where(User.coach_id == coach_id, Alert.resolved_at.is_(None))
     )
     escalated = (
-        db.select(Alert.id, Alert.severity, Alert.opened_at)
+        db.select(*columns)
         .join(User, User.id == Alert.patient_id)
         .where(
             Alert.escalated_at.is_not(None),

@@ -118,8 +118,9 @@ def _inbox(form: ResolveAlertForm | None = None, failed_id: int | None = None, s
 
 def _with_patient_and_checkin(query):
     """The patient (and who resolved) come in the same SELECT: no query per alert."""
-    return query.outerjoin(CheckIn, CheckIn.id == Alert.checkin_id).options(
-        contains_eager(Alert.patient), contains_eager(Alert.checkin)
+    alert = query.column_descriptions[0]["expr"]  # Alert, or the alias the open alerts are read through
+    return query.outerjoin(CheckIn, CheckIn.id == alert.checkin_id).options(
+        contains_eager(alert.patient), contains_eager(alert.checkin)
     )
 
 
