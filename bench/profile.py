@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--sql", action="store_true", help="print each SQL statement of one request")
     ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each SQL statement of one request")
+    ap.add_argument("--timing-only", action="store_true", help="the timing line of each path, without the profile")
     args = ap.parse_args(argv)
 
     # ProductionConfig.validate() asks for DATABASE_URL in the environment.
@@ -99,15 +100,17 @@ def main(argv: list[str] | None = None) -> int:
             client.get(path)
         wall_ms = (time.perf_counter() - wall) * 1000 / args.repeat
         cpu_ms = (time.process_time() - cpu) * 1000 / args.repeat
+        print(
+            f"=== {path}: HTTP {response.status_code}, {per_request} SQL statements, "
+            f"{wall_ms:.1f} ms/request wall, {cpu_ms:.1f} ms CPU in Python"
+        )
+        if args.timing_only:
+            continue
         profiler = Profiler(interval=0.0005)
         profiler.start()
         for _ in range(args.repeat):
             client.get(path)
         profiler.stop()
-        print(
-            f"=== {path}: HTTP {response.status_code}, {per_request} SQL statements, "
-            f"{wall_ms:.1f} ms/request wall, {cpu_ms:.1f} ms CPU in Python"
-        )
         print(profiler.output_text(unicode=True, color=False, show_all=SHOW_ALL))
     return 0
 
