@@ -79,6 +79,46 @@ def _change(kind, before=None, after=None, note="") -> PlanChange:
             "Now hold 2 min instead of no hold, weekends instead of every day: Bird dog",
         ),
         (_change(PlanChangeKind.DOSE, before={}, after={}, note="Slowly."), "New note from your coach: Bird dog"),
+        (
+            _change(PlanChangeKind.DOSE, before={"sets": 3, "reps": 10}, after={"sets": 1, "reps": 1}),
+            "Now 1 set instead of 3, 1 rep instead of 10: Bird dog",
+        ),
+        (
+            # Values the item never had read as none: no sets, no reps, once a day, every day.
+            _change(
+                PlanChangeKind.DOSE,
+                before={"sets": None, "reps": None, "hold_seconds": 30, "times_per_day": None, "weekdays": None},
+                after={"sets": 2, "reps": 5, "hold_seconds": None, "times_per_day": 3, "weekdays": "15"},
+            ),
+            "Now 2 sets instead of 0, 5 reps instead of 0, no hold instead of hold 30 s,"
+            " 3 times a day instead of once a day, Tue, Sat instead of every day: Bird dog",
+        ),
+        (
+            _change(
+                PlanChangeKind.DOSE,
+                before={"sets": 2, "reps": 6, "hold_seconds": 10, "times_per_day": 2, "weekdays": "01234"},
+                after={"sets": None, "reps": None, "hold_seconds": 45, "times_per_day": None, "weekdays": None},
+            ),
+            "Now 0 sets instead of 2, 0 reps instead of 6, hold 45 s instead of hold 10 s,"
+            " once a day instead of twice a day, every day instead of weekdays: Bird dog",
+        ),
+        (
+            _change(
+                PlanChangeKind.ADD,
+                after={"sets": 2, "reps": None, "hold_seconds": None, "times_per_day": 2, "weekdays": "56"},
+            ),
+            "New: Bird dog, 2 sets, twice a day, weekends",
+        ),
+        (
+            # Nothing to count and no days: the item alone, due every day.
+            _change(
+                PlanChangeKind.ADD,
+                after={"sets": None, "reps": None, "hold_seconds": None, "times_per_day": None, "weekdays": None},
+            ),
+            "New: Bird dog, every day",
+        ),
+        (_change(PlanChangeKind.ADD, after=None), "New: Bird dog, every day"),
+        (_change(PlanChangeKind.DOSE, before=None, after=None), "New note from your coach: Bird dog"),
         (_change(PlanChangeKind.REMOVE), "Removed: Bird dog"),
         (_change(PlanChangeKind.PAUSE, note="Rest the knee"), "Paused: Bird dog"),
         (_change(PlanChangeKind.RESUME), "Back on your plan: Bird dog"),
@@ -113,6 +153,37 @@ def test_every_kind_of_coach_change_is_kept_for_the_patient(db, patient, coach, 
     assert new.after["weekdays"] == "01234" and paused.note == "Rest the knee"
 
 
+def _stored(patient_id) -> list[tuple]:
+    rows = db.session.scalars(db.select(PlanChange).where(PlanChange.patient_id == patient_id).order_by(PlanChange.id))
+    return [(c.plan_item_id, c.kind, c.before, c.after, c.note, c.dismissed_at) for c in rows]
+
+
+def test_what_each_change_keeps_for_the_patient(db, patient, coach, plan):
+    """The stored row is what Today words later: the new item's whole dose and note, a dose change's
+    old and new values of the changed fields only, the coach's note only when it changed."""
+    item = plan.items[0]
+    item.coach_note = "Knees apart."
+    db.session.commit()
+    plans.update_item(plan, item, Dose(3, 8, None, 2, "0123456", "Knees apart."), coach)
+    plans.update_item(plan, item, Dose(3, 8, 5, 2, "0123456", "Squeeze at the top."), coach)
+    [added], _skipped = plans.add_items(
+        plan, [make_item(title="Bird dog", default_sets=1, default_reps=6, default_days_per_week=3)], coach
+    )
+    added.coach_note = "Slowly."
+    plan_changes.item_added(added, patient.id)
+    plans.remove_item(plan, item, coach)
+    db.session.commit()
+    full_dose = {"sets": 1, "reps": 6, "hold_seconds": None, "times_per_day": 1, "weekdays": "024"}
+    assert _stored(patient.id) == [
+        # The note did not change: the change tells none (the patient has read it before).
+        (item.id, "dose", {"sets": 1, "times_per_day": 1}, {"sets": 3, "times_per_day": 2}, "", None),
+        (item.id, "dose", {"hold_seconds": None}, {"hold_seconds": 5}, "Squeeze at the top.", None),
+        (added.id, "add", None, full_dose, "", None),
+        (added.id, "add", None, full_dose, "Slowly.", None),
+        (item.id, "remove", None, None, "", None),
+    ]
+
+
 def test_a_cleared_note_alone_tells_nothing(db, patient, coach, plan):
     item = plan.items[0]
     item.coach_note = "Old note"
@@ -134,8 +205,12 @@ def test_changes_show_for_a_week_until_dismissed_and_only_for_the_current_plan(d
     plan_changes.item_removed(theirs.items[0], other.id)
     db.session.commit()
     assert [c.kind for c in recent_changes(plan, patient.id, now)] == ["resume"]
+    fresh.created_at = now - timedelta(days=7)  # a week old to the microsecond: still told
+    assert [c.kind for c in recent_changes(plan, patient.id, now)] == ["resume"]
     assert dismiss_changes(patient.id, now) == 2  # every change of the patient, the old one too
     db.session.commit()
+    assert [row[5] for row in _stored(patient.id)] == [now, now]  # dismissed when the patient closed the box
+    assert dismiss_changes(patient.id, now + timedelta(hours=1)) == 0  # nothing left to dismiss
     assert recent_changes(plan, patient.id, now) == []
     assert recent_changes(plan, other.id, now) == []  # never another patient's changes
     assert len(recent_changes(theirs, other.id, now)) == 1  # and their box stays
