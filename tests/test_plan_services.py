@@ -21,7 +21,7 @@ from portal.care.models import Plan, PlanItemSchedule, PlanStatus
 from portal.errors import NotFound
 from portal.exercises.library import RetiredItemError
 from portal.extensions import db
-from tests.plan_factories import make_item, make_program
+from tests.plan_factories import make_item, make_plan, make_program
 
 TODAY = date(2026, 3, 18)  # a Wednesday
 CHICAGO = ZoneInfo("America/Chicago")
@@ -366,6 +366,20 @@ def test_plan_history_is_newest_first(patient, coach):
     assert [p.title for p in plan_service.plan_history(patient.id)] == ["Second", "First"]
     assert plan_service.active_plan(patient.id) is third
     assert db.session.scalar(db.select(db.func.count()).select_from(Plan)) == 3
+
+
+def test_plan_history_orders_by_the_day_each_plan_ended(patient, coach, make_user):
+    """A plan ended later is newer, whatever order the plans were made in (a backdated end); on one
+    day, the later made comes first. Another patient's plans and the active plan are not history."""
+    older = make_plan(patient, coach, [make_item()], title="Ended last", status=PlanStatus.ENDED)
+    newer = make_plan(patient, coach, [make_item()], title="Ended first", status=PlanStatus.ENDED)
+    same_day = make_plan(patient, coach, [make_item()], title="Ended first too", status=PlanStatus.ENDED)
+    newer.end_date = same_day.end_date = TODAY - timedelta(days=30)
+    make_plan(make_user(Role.PATIENT, coach=coach), coach, [make_item()], title="Theirs", status=PlanStatus.ENDED)
+    assign(patient, coach, title="Current")
+    db.session.commit()
+    assert older.end_date == TODAY
+    assert [p.title for p in plan_service.plan_history(patient.id)] == ["Ended last", "Ended first too", "Ended first"]
 
 
 def test_roster_query_finds_by_name_or_email_only_the_coachs_active_patients(coach, make_user):
