@@ -221,6 +221,19 @@ def test_changes_show_for_a_week_until_dismissed_and_only_for_the_current_plan(d
     assert recent_changes(new_plan, patient.id) == []  # another plan's changes are not told with it
 
 
+def test_changes_are_told_oldest_first(db, patient, coach, plan):
+    """In the order the coach made them, whatever order they were stored in."""
+    item = plan.items[0]
+    now = utcnow()
+    later = plan_changes.item_removed(item, patient.id)
+    later.created_at = now - timedelta(hours=1)
+    earlier = plan_changes.item_paused(item, patient.id, "Sore")
+    earlier.created_at = now - timedelta(days=2)
+    db.session.commit()
+    assert later.id < earlier.id
+    assert [c.kind for c in recent_changes(plan, patient.id, now)] == ["pause", "remove"]
+
+
 def test_today_shows_the_box_after_a_dose_change_and_dismiss_closes_it(
     db, patient, coach, plan, coach_client, patient_client
 ):
