@@ -221,6 +221,16 @@ def test_changes_show_for_a_week_until_dismissed_and_only_for_the_current_plan(d
     assert recent_changes(new_plan, patient.id) == []  # another plan's changes are not told with it
 
 
+def test_a_patient_without_a_plan_is_told_no_changes(db, patient, coach, plan, patient_client):
+    """Once the plan ended, the changes of its items are not told (there is no plan to change)."""
+    plans.remove_item(plan, plan.items[0], coach)
+    plans.end_plan(plan, coach)
+    db.session.commit()
+    assert recent_changes(None, patient.id) == []
+    response = patient_client.get("/me/")
+    assert response.status_code == 200 and HEADING not in response.get_data(as_text=True)
+
+
 def test_changes_are_told_oldest_first(db, patient, coach, plan):
     """In the order the coach made them, whatever order they were stored in."""
     item = plan.items[0]
