@@ -298,6 +298,25 @@ def test_bad_input_gets_a_problem_and_writes_nothing(app, client, patient, plan)
 # --- object-level access -----------------------------------------------------------------
 
 
+def test_the_coachs_alerts_come_a_page_at_a_time_most_urgent_first(app, make_user, coach):
+    opened = utcnow() - timedelta(hours=3)
+    alerts = []
+    for n, (kind, severity) in enumerate((("missed_checkins", 3), ("red_flag", 1), ("pain_worsening", 3))):
+        someone = make_user(Role.PATIENT, coach=coach)
+        alert = Alert(
+            patient_id=someone.id, kind=kind, severity=severity, summary=f"s{n}", opened_at=opened + timedelta(hours=n)
+        )
+        _db.session.add(alert)
+        alerts.append((alert, someone.name))
+    _db.session.commit()
+    staff = bearer(sign_in(client := app.test_client(), coach))
+    first = client.get(f"{API}/coach/alerts?limit=2", headers=staff).json
+    rest = client.get(f"{API}/coach/alerts?limit=2&cursor={first['next_cursor']}", headers=staff).json
+    assert rest["next_cursor"] is None
+    seen = [(a["id"], a["patient_name"], a["acknowledged_by"]) for a in first["items"] + rest["items"]]
+    assert seen == [(alert.id, name, None) for alert, name in (alerts[1], alerts[0], alerts[2])]
+
+
 def test_other_patients_and_other_coaches_objects_are_404(app, make_user, patient, coach, plan):
     other_coach = make_user(Role.COACH)
     other_patient = make_user(Role.PATIENT, coach=other_coach)

@@ -160,6 +160,8 @@ def test_the_coach_acknowledges_and_the_patient_sees_who_has_seen_it(
     assert acknowledged.json["acknowledged_by"] == coach.name and acknowledged.json["acknowledged_at"]
     safety = _today(client, me)["safety"]
     assert safety["acknowledged_by"] == coach.name and safety["acknowledged_at"]
+    (listed,) = client.get(f"{API}/coach/alerts", headers=staff).json["items"]
+    assert listed["acknowledged_by"] == coach.name and listed["acknowledged_at"] == acknowledged.json["acknowledged_at"]
     again = client.post(f"{API}/coach/alerts/{alert_id}/acknowledge", headers=staff)
     assert again.status_code == 200 and again.json["acknowledged_at"] == acknowledged.json["acknowledged_at"]
     other = bearer(sign_in(app.test_client(), make_user("coach")))

@@ -275,6 +275,15 @@ def page_of(query, cursor: str | None, limit: int) -> tuple[list, str | None]:
     return rows[:limit], next_cursor
 
 
+def page_of_kept(statement, values: dict, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """``page_of`` for a kept statement (``portal.sqlutil.KeptStatement``) that binds ``limit`` and ``offset``,
+    run with ``values``."""
+    offset = decode_cursor(cursor)
+    rows = list(db.session.execute(statement, {**values, "limit": limit + 1, "offset": offset}).all())
+    next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
 def api_of(app: Flask) -> PortalApi:
     """The app's API (its ``spec`` is the OpenAPI document)."""
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]

@@ -93,7 +93,7 @@ def safety(alert: Alert | None, clinic_phone: str | None, exercises_paused: bool
         "clinic_phone": clinic_phone,
         "exercises_paused": exercises_paused,
         "opened_at": alert.opened_at,
-        "acknowledged_by": alert.acknowledged_by.name if alert.acknowledged_by is not None else None,
+        "acknowledged_by": acknowledger(alert),
         "acknowledged_at": alert.acknowledged_at,
     }
 
@@ -145,7 +145,13 @@ def message(row: Message, reader: User) -> dict:
     }
 
 
-def alert(row: Alert, patient_name: str) -> dict:
+def acknowledger(row: Alert) -> str | None:
+    """The name of who acknowledged the alert, if anyone did (read through its relationship)."""
+    return row.acknowledged_by.name if row.acknowledged_by is not None else None
+
+
+def alert(row: Alert, patient_name: str, acknowledged_by: str | None) -> dict:
+    """The alert, with its patient's and its acknowledger's names as the caller read them."""
     return {
         "id": row.id,
         "patient_id": row.patient_id,
@@ -158,5 +164,5 @@ def alert(row: Alert, patient_name: str) -> dict:
         "note": row.note or "",
         "tier": row.tier,
         "acknowledged_at": row.acknowledged_at,
-        "acknowledged_by": row.acknowledged_by.name if row.acknowledged_by is not None else None,
+        "acknowledged_by": acknowledged_by,
     }
