@@ -12,7 +12,7 @@ from portal.care.alerts import open_alert
 from portal.care.checkins import patient_today
 from portal.care.models import ALERT_SEVERITY, AlertKind, CheckIn, ItemLog, WeeklyOutcome
 from portal.care.progress import item_adherence, progress_for, streaks, summary, weekly_adherence
-from portal.coaching.review import review_for
+from portal.coaching.review import patient_summary, review_for
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.test_checkins import make_plan
 
@@ -166,6 +166,12 @@ def test_review_for_a_page_of_patients(db, coach, make_user):
     )
     assert r.has_urgent_alert
     assert review[quiet.id].last_checkin is None and review[quiet.id].trend is None
+    # The coach's patient page reads the figures it shows through fewer of the same statements.
+    for patient in (rising, quiet):
+        shown = patient_summary(patient).review
+        full = review_for([patient.id], patient_today(patient))[patient.id]
+        figures = ("last_checkin", "latest_pain", "adherence_due", "adherence_done", "adherence_paused")
+        assert [getattr(shown, name) for name in figures] == [getattr(full, name) for name in figures]
 
 
 def test_roster_columns_and_needs_attention_sort(db, coach, coach_client, make_user):

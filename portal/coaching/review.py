@@ -138,18 +138,8 @@ def review_for(patient_ids: list[int], today: date, now: datetime | None = None)
     result = {pid: PatientReview(today=today) for pid in patient_ids}
     if not patient_ids:
         return result
-    window = {
-        "patient_ids": patient_ids,
-        "today": today,
-        "recent_from": today - timedelta(days=2),
-        "before_from": today - timedelta(days=9),
-        "week_from": today - timedelta(days=7),
-    }
-    averages = {}
-    for pid, day, pain, recent, before in db.session.execute(_latest_and_trend_statement(), window):
-        review = result[pid]
-        review.last_checkin, review.latest_pain = day, pain
-        averages[pid] = (recent, before)
+    window = _review_window(patient_ids, today)
+    averages = _read_latest(result, window)
     for pid, day, pain in db.session.execute(_week_first_checkin_statement(), window):
         review = result[pid]
         if review.latest_pain is not None and review.last_checkin is not None and review.last_checkin > day:
@@ -163,9 +153,46 @@ def review_for(patient_ids: list[int], today: date, now: datetime | None = None)
         result[pid].red_flag_day = day
     for pid, attention in attention_of(patient_ids, today, now).items():
         result[pid].attention = attention
-    for pid, (due, done, paused) in adherence_and_pauses(patient_ids, today - timedelta(days=6), today).items():
-        result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
+    _read_adherence(result, today)
     return result
+
+
+def _review_window(patient_ids: list[int], today: date) -> dict:
+    """The values the review's statements are bound to."""
+    return {
+        "patient_ids": patient_ids,
+        "today": today,
+        "recent_from": today - timedelta(days=2),
+        "before_from": today - timedelta(days=9),
+        "week_from": today - timedelta(days=7),
+    }
+
+
+def _read_latest(result: dict[int, PatientReview], window: dict) -> dict[int, tuple]:
+    """Fill in each patient's last check-in and its pain; returns {patient id: (average pain of T-2..T, of
+    T-9..T-3)} for the trend."""
+    averages = {}
+    for pid, day, pain, recent, before in db.session.execute(_latest_and_trend_statement(), window):
+        review = result[pid]
+        review.last_checkin, review.latest_pain = day, pain
+        averages[pid] = (recent, before)
+    return averages
+
+
+def _read_adherence(result: dict[int, PatientReview], today: date) -> None:
+    """Fill in each patient's adherence of the 7 days to ``today``."""
+    for pid, (due, done, paused) in adherence_and_pauses(list(result), today - timedelta(days=6), today).items():
+        result[pid].adherence_due, result[pid].adherence_done, result[pid].adherence_paused = due, done, paused
+
+
+def latest_and_adherence(patient_id: int, today: date) -> PatientReview:
+    """The patient page's figures of ``review_for``: the last check-in, its pain and the 7-day adherence, the same
+    figures from the same statements (three of its seven: the page shows no trend, ranking or alert count of the
+    review, so it does not read them)."""
+    result = {patient_id: PatientReview(today=today)}
+    _read_latest(result, _review_window([patient_id], today))
+    _read_adherence(result, today)
+    return result[patient_id]
 
 
 # The review's statements run on every roster page: each is kept (built once per app) with bound
@@ -252,7 +279,7 @@ class PatientSummary:
     """The top of the coach's patient page: what needs doing now."""
 
     open_alerts: list[Alert]
-    review: PatientReview
+    review: PatientReview  # its last check-in, latest pain and adherence (``latest_and_adherence``)
     pain_change: float | None  # latest pain minus the average of the 7 days before it
     paused_since: date | None  # the day of the red flag that keeps the exercises paused
 
@@ -268,7 +295,7 @@ class PatientSummary:
 def patient_summary(patient: User) -> PatientSummary:
     """Open alerts, pain now and its change, last check-in, 7-day adherence (a fixed number of queries)."""
     today = patient_today(patient)
-    review = review_for([patient.id], today)[patient.id]
+    review = latest_and_adherence(patient.id, today)
     change = None
     if review.last_checkin is not None and review.latest_pain is not None:
         total, count = previous_week_pain(patient.id, review.last_checkin)
