@@ -209,11 +209,23 @@ def attention_ordered(query: Select) -> Select:
     computed once per row there however often the ranking reads them (OFFSET 0 keeps both
     databases from merging it into the outer SELECT, which would copy every fact into each
     expression using it); the outer SELECT gives the same entities, in the ranking's order."""
+    return _ranked(query, with_places=False)
+
+
+def attention_placed(query: Select) -> Select:
+    """``attention_ordered`` whose rows also carry where the ranking places each patient, after the query's own
+    entities: the tier and the plan's start that ``attention_of`` reads (``Attention(Tier(tier), plan_start)``),
+    from the facts the order already computed, so a page of the roster needs no second statement for them."""
+    return _ranked(query, with_places=True)
+
+
+def _ranked(query: Select, *, with_places: bool) -> Select:
     tier, event_time, event_day = _terms()
     inner = query.order_by(None).add_columns(*_facts()).offset(0).subquery(FACTS_NAME)
     entities = [aliased(d["entity"], inner) for d in query.column_descriptions]
     user = next(entity for entity, d in zip(entities, query.column_descriptions, strict=True) if d["entity"] is User)
-    return db.select(*entities).order_by(
+    places = (_read_from(inner, tier), inner.c.plan_start) if with_places else ()
+    return db.select(*entities, *places).order_by(
         tier, nulls_last(event_time.desc()), nulls_last(event_day.desc()), user.name, user.id
     )
 
@@ -221,9 +233,14 @@ def attention_ordered(query: Select) -> Select:
 def _build_attention_statement():
     tier, _event_time, _event_day = _terms()
     facts = db.select(User.id, *_facts()).where(User.id.in_(PATIENT_IDS)).subquery(FACTS_NAME)
+    return db.select(facts.c.id, _read_from(facts, tier), facts.c.plan_start)
+
+
+def _read_from(facts, expression):
+    """A ranking expression (``_terms``) with its columns read from ``facts``, a statement's own subquery of the
+    facts: selected, the bare ``FACTS_NAME`` table it is written against would be another FROM."""
 
     def on_facts(element):
-        # The ranking's columns, read from this statement's own subquery of facts.
         if (
             isinstance(element, ColumnClause)
             and isinstance(element.table, TableClause)
@@ -232,7 +249,7 @@ def _build_attention_statement():
             return facts.c[element.name]
         return None
 
-    return db.select(facts.c.id, replacement_traverse(tier, {}, on_facts), facts.c.plan_start)
+    return replacement_traverse(expression, {}, on_facts)
 
 
 _attention_statement = KeptStatement(_build_attention_statement)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, func
 
 from portal.care import plans as plan_service
-from portal.care.attention import attention_ordered, attention_params, order_by_attention
+from portal.care.attention import Attention, Tier, attention_params, attention_placed, order_by_attention
 from portal.care.intake import finished_days
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
@@ -33,23 +33,27 @@ def roster():
     sort = review_service.roster_sort(request.args.get("sort"))
     if sort is None:
         abort(400, _("Sort the patients by name or by who needs attention."))
-    today = local_today(current_user.tz)
+    today, now = local_today(current_user.tz), utcnow()
     if form.q.data:
         query = plan_service.roster_query(current_user, form.q.data)
         if sort == "attention":
-            query = order_by_attention(query, today, utcnow())
+            query = order_by_attention(query, today, now)
         page = paginate_rows(query, page_arg(), plan_service.ROSTER_PAGE_SIZE)
     else:
         # The roster without a search, on every visit: its statements kept, the coach and the times bound.
-        values = {"coach_id": current_user.id, **attention_params(today, utcnow())}
+        values = {"coach_id": current_user.id, **attention_params(today, now)}
         page = paginate_statements(
             _roster_count(), _roster_page(sort), values, page_arg(), plan_service.ROSTER_PAGE_SIZE
         )
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)
-    # Check-in, adherence and alert columns: a few grouped queries for the page.
-    review = review_service.review_for(ids, today)
+    # Check-in, adherence and alert columns: a few grouped queries for the page. The ranking's order of the roster
+    # without a search also read where it placed each patient (the reason shown): not read again.
+    placed = None
+    if not form.q.data and sort == "attention":
+        placed = {row[0].id: Attention(Tier(row[2]), row[3]) for row in page.items}
+    review = review_service.review_for(ids, today, now, placed)
     for patient, plan in ((row[0], row[1]) for row in page.items):
         review[patient.id].has_plan = plan is not None
     return render_template(
@@ -75,10 +79,10 @@ def _build_roster_count():
 
 
 def _build_roster_page(sort: str):
-    """A page of the coach's patients in ``sort``'s order."""
+    """A page of the coach's patients in ``sort``'s order (by attention, with where the ranking placed each)."""
     query = plan_service.roster_statement(bindparam("coach_id"))
     if sort == "attention":
-        query = attention_ordered(query)
+        query = attention_placed(query)
     return query.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
