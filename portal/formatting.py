@@ -18,8 +18,9 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
 
-from portal.i18n import current_locale_identifier
+from portal.i18n import RENDER_LOCALE, current_locale_identifier
 from portal.timeutil import DEFAULT_TIMEZONE, as_local
 
 # CLDR skeletons: Babel picks each language's own order and words for them.
@@ -76,6 +77,16 @@ def format_day(value: date | None, style: str = "medium") -> str:
     if value is None:
         return ""
     return _formatted_day(value, style, current_locale_identifier())
+
+
+@pass_context
+def day_filter(context, value: date | None, style: str = "medium") -> str:
+    """``format_day`` for templates: the locale comes from the render (asked once per render, as its
+    catalog is), not from the request on each of a chart page's ~70 labels; a macro imported without
+    context asks the request."""
+    if value is None:
+        return ""
+    return _formatted_day(value, style, context.get(RENDER_LOCALE) or current_locale_identifier())
 
 
 # Charts and histories label the same few hundred days on every page, and Babel's skeleton
@@ -155,7 +166,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(message_time, "message_time")
     app.add_template_filter(practice_time, "practice_time")
-    app.add_template_filter(format_day, "day")
+    app.add_template_filter(day_filter, "day")
     app.add_template_filter(weekday_name, "weekday_name")
     app.add_template_filter(weekday_short, "weekday_short")
     app.add_template_filter(weekday_narrow, "weekday_narrow")

@@ -109,6 +109,8 @@ class _LanguageOfTheRequest:
 # A macro imported without context has no such variable and asks the app's domain (its per-request
 # memo) each time.
 RENDER_TRANSLATIONS = "portal_translations"
+# The locale's name each render formats dates in, for the same reason: a chart page labels ~70 days.
+RENDER_LOCALE = "portal_locale"
 
 
 def _formatted(context, text: str, variables: dict):
@@ -165,4 +167,9 @@ def register_i18n(app: Flask) -> None:
 
     @app.context_processor
     def inject_language():
-        return {"current_language": current_language(), "languages": LANGUAGES, RENDER_TRANSLATIONS: get_translations()}
+        return {
+            "current_language": current_language(),
+            "languages": LANGUAGES,
+            RENDER_TRANSLATIONS: get_translations(),
+            RENDER_LOCALE: current_locale_identifier(),
+        }

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -293,31 +294,43 @@ def goals_today(patient_id: int) -> TodayGoals:
     return TodayGoals(steps or 0, finished is not None, goals)
 
 
-# My progress reads both on every visit: kept, with the patient bound per request.
-def _build_goals_of():
-    return db.select(Goal).where(Goal.patient_id == bindparam("patient_id")).order_by(Goal.id)
+class RatedGoal(NamedTuple):
+    """An activity as the progress chart and table show it (retired ones too)."""
+
+    id: int
+    activity: str
+    retired_at: datetime | None
 
 
-def _build_ratings_of():
+class Rating(NamedTuple):
+    day: date
+    score: int
+
+
+# My progress reads it on every visit: kept, with the patient bound per request. Plain rows, not
+# ORM objects: the page only prints them, and loading a goal and each rating as objects cost more
+# than the statement.
+def _build_rating_history():
     return (
-        db.select(GoalRating)
-        .where(GoalRating.patient_id == bindparam("patient_id"))
-        .order_by(GoalRating.day, GoalRating.id)
+        db.select(Goal.id, Goal.activity, Goal.retired_at, GoalRating.day, GoalRating.score)
+        .outerjoin(GoalRating, GoalRating.goal_id == Goal.id)
+        .where(Goal.patient_id == bindparam("patient_id"))
+        .order_by(Goal.id, GoalRating.day, GoalRating.id)
     )
 
 
-_goals_of = KeptStatement(_build_goals_of)
-_ratings_of = KeptStatement(_build_ratings_of)
+_rating_history = KeptStatement(_build_rating_history)
 
 
-def rating_history(patient_id: int) -> list[tuple[Goal, list[GoalRating]]]:
+def rating_history(patient_id: int) -> list[tuple[RatedGoal, list[Rating]]]:
     """Every activity (retired ones too) with its ratings oldest first, for the progress chart and table."""
-    goals = db.session.scalars(_goals_of(), {"patient_id": patient_id}).all()
-    ratings = db.session.scalars(_ratings_of(), {"patient_id": patient_id}).all()
-    by_goal: dict[int, list[GoalRating]] = {goal.id: [] for goal in goals}
-    for rating in ratings:
-        by_goal.setdefault(rating.goal_id, []).append(rating)
-    return [(goal, by_goal[goal.id]) for goal in goals]
+    history: list[tuple[RatedGoal, list[Rating]]] = []
+    for goal_id, activity, retired_at, day, score in db.session.execute(_rating_history(), {"patient_id": patient_id}):
+        if not history or history[-1][0].id != goal_id:
+            history.append((RatedGoal(goal_id, activity, retired_at), []))
+        if day is not None:
+            history[-1][1].append(Rating(day, score))
+    return history
 
 
 def days_until_due(last_rated: date | None, today: date) -> int | None:
@@ -326,7 +339,7 @@ def days_until_due(last_rated: date | None, today: date) -> int | None:
     return max(0, (last_rated + timedelta(days=RERATE_DAYS) - today).days)
 
 
-def goal_chart_data(history: list[tuple[Goal, list[GoalRating]]]) -> dict:
+def goal_chart_data(history: list[tuple[RatedGoal, list[Rating]]]) -> dict:
     """The JSON the goals chart draws: the days anything was rated, and one series per activity."""
     days = sorted({rating.day for _goal, ratings in history for rating in ratings})
     series = []
