@@ -77,6 +77,22 @@ def test_progress_page_reads_plan_items_once(bench, queries):
     assert data.items and any(week["due"] for week in data.weekly_adherence)
 
 
+def test_progress_page_counts_done_sessions_once_with_the_figures_of_each_rule(bench, queries):
+    """The weekly chart and the last four weeks per item come out of one done-count statement,
+    with the figures ``weekly_adherence`` and ``item_adherence`` give on their own."""
+    patients, _coach = bench
+    for patient in patients:
+        today = patient_today(patient)
+        with queries() as stmts:
+            data = progress.progress_for(patient.id, today, 30)
+        assert len([s for s in stmts if re.search(r"FROM item_log\b", s)]) == 1
+        alone = progress.item_adherence(patient.id, today - timedelta(days=27), today)
+        assert [(a.item.id, a.due, a.done, a.current) for a in data.items] == [
+            (a.item.id, a.due, a.done, a.current) for a in alone
+        ]
+        assert data.weekly_adherence == progress.weekly_adherence(patient.id, today)
+
+
 def test_roster_review_is_right_and_flat_in_history(bench, queries, db):
     patients, _coach = bench
     ids = [p.id for p in patients]

@@ -216,13 +216,18 @@ def red_flag_summary(checkin: CheckIn) -> str:
 
 # The patient's pages, every check-in and the coach's patient page run the statements below:
 # each is kept (built once per app), the patient and the days bound where the rule runs it.
-def _build_recent_and_baseline_pain():
+# Both pain rules read one statement: every check-in asks both, and the three windows (recent,
+# baseline, the jump's week) all lie in D-9..D.
+def _build_pain_windows():
     in_recent = CheckIn.day >= bindparam("recent_from")
+    in_week = and_(CheckIn.day >= bindparam("week_from"), CheckIn.day < bindparam("day"))
     return db.select(
         func.sum(case((in_recent, CheckIn.pain), else_=0)),
         func.sum(case((in_recent, 1), else_=0)),
         func.sum(case((in_recent, 0), else_=CheckIn.pain)),
         func.sum(case((in_recent, 0), else_=1)),
+        func.sum(case((in_week, CheckIn.pain), else_=0)),
+        func.sum(case((in_week, 1), else_=0)),
     ).where(
         CheckIn.patient_id == bindparam("patient_id"),
         CheckIn.day >= bindparam("baseline_from"),
@@ -230,54 +235,65 @@ def _build_recent_and_baseline_pain():
     )
 
 
-_recent_and_baseline_pain = KeptStatement(_build_recent_and_baseline_pain)
+_pain_windows = KeptStatement(_build_pain_windows)
 
 
-def worsening(patient_id: int, day: date) -> tuple[float, float] | None:
-    """(recent average, baseline average) when pain worsened by the rule above, else None.
+@dataclass(frozen=True)
+class PainWindows:
+    """Sums and counts of pain around day D: recent D-2..D, baseline D-9..D-3, the jump's week D-7..D-1."""
 
-    One query with conditional sums; no Python loop over check-ins.
-    """
+    recent_sum: int
+    recent_n: int
+    base_sum: int
+    base_n: int
+    week_sum: int
+    week_n: int
+
+
+def pain_windows(patient_id: int, day: date) -> PainWindows:
     recent_from = day - timedelta(days=RECENT_DAYS - 1)  # the recent days, ``day`` included
     baseline_from = recent_from - timedelta(days=BASELINE_DAYS)  # the baseline days just before them
     row = db.session.execute(
-        _recent_and_baseline_pain(),
-        {"patient_id": patient_id, "recent_from": recent_from, "baseline_from": baseline_from, "day": day},
+        _pain_windows(),
+        {
+            "patient_id": patient_id,
+            "recent_from": recent_from,
+            "baseline_from": baseline_from,
+            "week_from": day - timedelta(days=JUMP_DAYS),
+            "day": day,
+        },
     ).one()
-    recent_sum, recent_n, base_sum, base_n = (int(v or 0) for v in row)
-    if recent_n < MIN_RECENT or base_n < MIN_BASELINE:
+    return PainWindows(*(int(v or 0) for v in row))
+
+
+def worsening(patient_id: int, day: date, windows: PainWindows | None = None) -> tuple[float, float] | None:
+    """(recent average, baseline average) when pain worsened by the rule above, else None.
+
+    One query with conditional sums (none given ``windows``); no Python loop over check-ins.
+    """
+    w = windows or pain_windows(patient_id, day)
+    if w.recent_n < MIN_RECENT or w.base_n < MIN_BASELINE:
         return None
     # recent_sum/recent_n - base_sum/base_n >= 2, without floating point.
-    if recent_sum * base_n - base_sum * recent_n >= WORSENING_POINTS * recent_n * base_n:
-        return recent_sum / recent_n, base_sum / base_n
+    if w.recent_sum * w.base_n - w.base_sum * w.recent_n >= WORSENING_POINTS * w.recent_n * w.base_n:
+        return w.recent_sum / w.recent_n, w.base_sum / w.base_n
     return None
-
-
-def _build_previous_week_pain():
-    return db.select(func.sum(CheckIn.pain), func.count(CheckIn.id)).where(
-        CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= bindparam("since"), CheckIn.day < bindparam("day")
-    )
-
-
-_previous_week_pain = KeptStatement(_build_previous_week_pain)
 
 
 def previous_week_pain(patient_id: int, day: date) -> tuple[int, int]:
     """(sum, count) of the patient's pain over the 7 days before ``day``: the jump rule's baseline."""
-    row = db.session.execute(
-        _previous_week_pain(), {"patient_id": patient_id, "since": day - timedelta(days=JUMP_DAYS), "day": day}
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    w = pain_windows(patient_id, day)
+    return w.week_sum, w.week_n
 
 
-def pain_jump(patient_id: int, day: date, pain: int) -> float | None:
+def pain_jump(patient_id: int, day: date, pain: int, windows: PainWindows | None = None) -> float | None:
     """The previous 7 days' average pain when ``pain`` jumped by the rule above, else None."""
-    base_sum, base_n = previous_week_pain(patient_id, day)
-    if base_n < MIN_JUMP_BASELINE:
+    w = windows or pain_windows(patient_id, day)
+    if w.week_n < MIN_JUMP_BASELINE:
         return None
     # pain - base_sum/base_n >= 3, without floating point.
-    if pain * base_n - base_sum >= JUMP_POINTS * base_n:
-        return base_sum / base_n
+    if pain * w.week_n - w.week_sum >= JUMP_POINTS * w.week_n:
+        return w.week_sum / w.week_n
     return None
 
 
@@ -306,7 +322,8 @@ def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
         alert, created = report_red_flag(patient, tier, red_flag_summary(checkin), checkin.id)
         if created:
             opened.append(alert)
-    change = worsening(patient.id, checkin.day)
+    windows = pain_windows(patient.id, checkin.day)
+    change = worsening(patient.id, checkin.day, windows)
     if change is not None:
         recent, baseline = change
         summary = _(
@@ -318,7 +335,7 @@ def _evaluate_checkin(patient: User, checkin: CheckIn) -> list[Alert]:
         if created:
             opened.append(alert)
         return opened
-    baseline = pain_jump(patient.id, checkin.day, checkin.pain)
+    baseline = pain_jump(patient.id, checkin.day, checkin.pain, windows)
     if baseline is not None:
         summary = _(
             "pain %(pain)s, up from an average of %(baseline)s",

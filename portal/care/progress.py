@@ -243,34 +243,46 @@ class ItemAdherence:
 
 
 def _done_counts(
-    patient_ids: list[int], start: date, end: date, items: list[ItemSchedule], by_week: bool = False
+    patient_ids: list[int],
+    start: date,
+    end: date,
+    items: list[ItemSchedule],
+    by_week: bool = False,
+    recent_from: date | None = None,
 ) -> dict:
-    """Sessions done per (plan item[, week]) in [start, end], summed in SQL: each day's log counts
+    """Sessions done per (plan item[, week][, recent]) in [start, end], summed in SQL: each day's log counts
     up to the times a day of the schedule row in force that day, and not at all on a day that row
     does not ask for. Sessions logged on a paused day are left out; that check is only added when
     one of ``items`` was paused in the window, so the usual case pays nothing for it.
 
     The sessions of each day from the earliest of the patients' todays on come back per day:
     those of a day in progress for its patient fill its item's ``in_progress``, what ``due``
-    counts for that day."""
+    counts for that day.
+
+    With ``recent_from`` (and ``by_week``) each key ends with whether its days are from that day
+    on: the progress page reads its weekly chart and its last four weeks per item in one statement."""
     if not patient_ids or not items:
         return {}
     any_paused = any(entry.pauses for entry in items)
     # Day arithmetic differs between the databases: the statement is built per dialect.
-    statement = _done_counts_statement(any_paused, by_week, dialect_name())
+    split = recent_from is not None
+    variant = (any_paused, by_week, dialect_name()) + ((True,) if split else ())
+    statement = _done_counts_statement(*variant)
     in_progress_from = min(entry.in_progress_from for entry in items)
     window = {**_window(patient_ids, start, end), "in_progress_from": in_progress_from}
+    if split:
+        window["recent_from"] = recent_from
     by_item = {entry.item_id: entry for entry in items}
     done: dict = defaultdict(int)
     for *key, day, sessions in db.session.execute(statement, window).all():
-        done[tuple(key) if by_week else key[0]] += int(sessions)
+        done[tuple(key) if len(key) > 1 else key[0]] += int(sessions)
         entry = by_item.get(key[0])
         if day is not None and entry is not None and day >= entry.in_progress_from:
             entry.in_progress[day] = int(sessions)
     return dict(done)
 
 
-def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
+def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str, split: bool = False):
     weekday = cast(day_number(ItemLog.day, dialect) % 7, String)  # Monday=0, as the schedule's digits
     times = PlanItemSchedule.times_per_day
     counted = case(
@@ -284,6 +296,8 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
     columns = [ItemLog.plan_item_id.label("item")]
     if by_week:
         columns.append(week_number(ItemLog.day, dialect).label("week"))
+    if split:
+        columns.append(case((ItemLog.day >= bindparam("recent_from", type_=Date), 1), else_=0).label("recent"))
     columns += [recent_day.label("day"), counted.label("counted")]
     conditions = [
         ItemLog.patient_id.in_(PATIENT_IDS),
@@ -302,25 +316,29 @@ def _build_done_counts_statement(any_paused: bool, by_week: bool, dialect: str):
         or_(PlanItemSchedule.valid_to.is_(None), PlanItemSchedule.valid_to > ItemLog.day),
     )
     logs = db.select(*columns).join(PlanItemSchedule, in_force).where(*conditions).subquery()
-    keys = [logs.c.item] + ([logs.c.week] if by_week else []) + [logs.c.day]
+    keys = [logs.c.item] + ([logs.c.week] if by_week else []) + ([logs.c.recent] if split else []) + [logs.c.day]
     return db.select(*keys, func.sum(logs.c.counted)).group_by(*keys)
 
 
 _done_counts_statement = KeptStatement(
-    _build_done_counts_statement, variants=[(p, w, d) for p in (False, True) for w in (False, True) for d in DIALECTS]
+    _build_done_counts_statement,
+    variants=[(p, w, d) for p in (False, True) for w in (False, True) for d in DIALECTS]
+    + [(p, True, d, True) for p in (False, True) for d in DIALECTS],
 )
 
 
 def item_adherence(
-    patient_id: int, start: date, end: date, items: list[ItemSchedule] | None = None
+    patient_id: int, start: date, end: date, items: list[ItemSchedule] | None = None, done: dict | None = None
 ) -> list[ItemAdherence]:
-    """Per plan item: due and done sessions in the window (two queries; one given ``items``).
+    """Per plan item: due and done sessions in the window (two queries; one given ``items``, none
+    given ``done`` too: its sessions per item, as ``_done_counts`` counts them for the window).
 
     The items on the plan now, and any other item (removed, or an earlier plan's) that was due
     on a day of the window."""
     items = _plan_items([patient_id], start, end) if items is None else items
     items = [entry for entry in items if entry.current or entry.touches(start, end)]
-    done = _done_counts([patient_id], start, end, items)
+    if done is None:
+        done = _done_counts([patient_id], start, end, items)
     result = []
     for entry in items:
         due = entry.due(start, end)
@@ -461,15 +479,21 @@ def adherence_window(today: date, weeks: int = ADHERENCE_WEEKS) -> date:
 
 
 def weekly_adherence(
-    patient_id: int, today: date, weeks: int = ADHERENCE_WEEKS, items: list[ItemSchedule] | None = None
+    patient_id: int,
+    today: date,
+    weeks: int = ADHERENCE_WEEKS,
+    items: list[ItemSchedule] | None = None,
+    done: dict | None = None,
 ) -> list[dict]:
     """[{week_start, due, done, percent}] for the last ``weeks`` Monday-based weeks, each day
-    counted against the plan and schedule in force that day."""
+    counted against the plan and schedule in force that day (``done``: the sessions per (item,
+    week) of the window when the caller counted them with ``items``)."""
     end = today
     start = adherence_window(today, weeks)
     # The chart alone needs the schedule rows, not the items (ORM objects with their library texts).
     items = _schedules([patient_id], start, end) if items is None else items
-    done = _done_counts([patient_id], start, end, items, by_week=True)
+    if done is None:
+        done = _done_counts([patient_id], start, end, items, by_week=True)
     due_week = [0] * weeks
     for entry in items:
         _add_due_by_week(entry, start, end, due_week)
@@ -699,9 +723,18 @@ def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
     """All figures of the progress page; a constant number of queries (about 8)."""
     start = today - timedelta(days=days - 1)
     current, longest = streaks(patient_id, today)
-    # One plan-items query serves both adherence figures (the wider window covers both).
+    # One plan-items query and one done-count query serve both adherence figures: the wider window
+    # covers both, and each count says whether its days are in the last four weeks.
     item_start = today - timedelta(days=27)
-    items = _plan_items([patient_id], min(adherence_window(today), item_start), today)
+    window_start = min(adherence_window(today), item_start)
+    items = _plan_items([patient_id], window_start, today)
+    done = _done_counts([patient_id], window_start, today, items, by_week=True, recent_from=item_start)
+    by_week: dict = defaultdict(int)
+    by_item: dict = defaultdict(int)
+    for (item_id, week, recent), sessions in done.items():
+        by_week[item_id, week] += sessions
+        if recent:
+            by_item[item_id] += sessions
     return Progress(
         days=days,
         start=start,
@@ -710,7 +743,7 @@ def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
         summary=summary(patient_id, start, today),
         streak=current,
         longest_streak=longest,
-        weekly_adherence=weekly_adherence(patient_id, today, items=items),
-        items=item_adherence(patient_id, item_start, today, items=items),
+        weekly_adherence=weekly_adherence(patient_id, today, items=items, done=dict(by_week)),
+        items=item_adherence(patient_id, item_start, today, items=items, done=dict(by_item)),
         peg=peg_series(patient_id, today),
     )
