@@ -1,4 +1,5 @@
-"""The embedded SQLite database runs in write-ahead-log mode, so pages read while a check-in is written."""
+"""The embedded SQLite database runs in write-ahead-log mode, so pages read while a check-in is written,
+and keeps its temporary sort tables in memory."""
 
 from __future__ import annotations
 
@@ -16,4 +17,5 @@ def test_a_sqlite_file_database_uses_write_ahead_logging(tmp_path):
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+            assert connection.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
         db.engine.dispose()

@@ -165,15 +165,22 @@ def _sql(dialect: str) -> dict:
 
 def _cohort_sql(dialect: str) -> str:
     """The patients the filters select, with their start, clinic, coach and program."""
+    if dialect == "postgresql":
+        first_plan = """SELECT DISTINCT ON (p.patient_id) p.patient_id, p.start_date, p.program_id
+  FROM plan p ORDER BY p.patient_id, p.start_date, p.id"""
+    else:
+        first_plan = """SELECT patient_id, start_date, program_id FROM (
+    SELECT p.patient_id, p.start_date, p.program_id,
+           row_number() OVER (PARTITION BY p.patient_id ORDER BY p.start_date, p.id) AS rn
+    FROM plan p) ranked
+  WHERE rn = 1"""
     return f"""
 first_plan AS (
-  SELECT p.patient_id, p.start_date, p.program_id,
-         row_number() OVER (PARTITION BY p.patient_id ORDER BY p.start_date, p.id) AS rn
-  FROM plan p
+  {first_plan}
 ),
 cohort AS (
   SELECT u.id AS patient_id, u.clinic_id, u.coach_id, fp.program_id, fp.start_date AS start_day
-  FROM user_account u JOIN first_plan fp ON fp.patient_id = u.id AND fp.rn = 1
+  FROM user_account u JOIN first_plan fp ON fp.patient_id = u.id
   WHERE u.role = '{Role.PATIENT.value}'
     AND (:clinic_id = 0 OR u.clinic_id = :clinic_id)
     AND (:coach_id = 0 OR u.coach_id = :coach_id)
@@ -223,8 +230,7 @@ def _expanded(source: str, dimensions: Iterable[str]) -> str:
     """``source``'s rows once for all patients and once per breakdown, as (dim, key, ...)."""
     parts = [f"SELECT '{ALL}' AS dim, 0 AS gkey, s.* FROM {source} s"]  # noqa: S608 - constants only  # nosec B608
     for dim in dimensions:
-        column = "program_id" if dim == "program" else f"{dim}_id"
-        parts.append(f"SELECT '{dim}' AS dim, s.{column} AS gkey, s.* FROM {source} s")  # noqa: S608 - constants only  # nosec B608
+        parts.append(f"SELECT '{dim}' AS dim, s.{_dimension_column(dim)} AS gkey, s.* FROM {source} s")  # noqa: S608 - constants only  # nosec B608
     return "\n  UNION ALL ".join(parts)
 
 
@@ -235,6 +241,7 @@ def _grouped_with_quantiles(
     columns: Sequence[str] | Mapping[str, Sequence[float]],
     quantiles=(0.5,),
     keys: Sequence[str] = ("dim", "gkey"),
+    expanded_from: str | None = None,
 ) -> str:
     """``SELECT keys, aggregates, quantiles FROM source GROUP BY keys``: ``quantiles`` of each of
     ``columns`` (or of a mapping, each column's own) as ``{column}_q{percent}``, over its non-null values.
@@ -244,6 +251,9 @@ def _grouped_with_quantiles(
     cumulative count over the values in order, and picks the two values whose ranks surround
     q * (n - 1), interpolated as ``quantile`` and percentile_cont do: low + (high - low) * fraction.
     Sorting the few counted values instead of every row once per column is what makes it cheap.
+    When ``source`` is ``_expanded(expanded_from, DIMENSIONS)``, the values are counted once per
+    clinic, coach and program of ``expanded_from``'s rows and those counts added up for all patients
+    and per breakdown (``_rolled_up_counts``): a quarter of the rows to sort.
     """
     wanted = dict(columns) if isinstance(columns, Mapping) else {c: quantiles for c in columns}
     group_by = ", ".join(keys)
@@ -254,16 +264,43 @@ def _grouped_with_quantiles(
             for q in qs
         )
         return f"SELECT {group_by}, {aggregates}, {select} FROM {source} GROUP BY {group_by}"  # noqa: S608 - constants only  # nosec B608
-    values = "\n    UNION ALL ".join(
-        f"SELECT {group_by}, {i} AS col, {c} AS v FROM {source} WHERE {c} IS NOT NULL"  # noqa: S608 - constants only  # nosec B608
-        for i, c in enumerate(wanted)
-    )
-    counted = f"SELECT {group_by}, col, v, COUNT(*) AS k FROM (\n    {values}) GROUP BY {group_by}, col, v"  # noqa: S608 - constants only  # nosec B608
+    if expanded_from is not None:
+        assert tuple(keys) == ("dim", "gkey"), "rolled up per breakdown only"
+        counted = _rolled_up_counts(expanded_from, wanted)
+    else:
+        counted = _counts(source, keys, wanted)
     picked, select = _quantiles_of_counts(counted, keys, wanted)
     on = " AND ".join(f"q.{key} IS a.{key}" for key in keys)  # IS: a group's key may be NULL (no program)
     return f"""SELECT a.*, {", ".join(select)}
 FROM (SELECT {group_by}, {aggregates} FROM {source} GROUP BY {group_by}) a
 LEFT JOIN ({picked}) q ON {on}"""  # noqa: S608 - constants only  # nosec B608
+
+
+def _dimension_column(dim: str) -> str:
+    return "program_id" if dim == "program" else f"{dim}_id"
+
+
+def _counts(source: str, keys: Sequence[str], wanted: Mapping[str, Sequence[float]]) -> str:
+    """SELECT keys, col, v, k: how many rows of ``source`` hold value v in column number ``col`` of ``wanted``."""
+    group_by = ", ".join(keys)
+    values = "\n    UNION ALL ".join(
+        f"SELECT {group_by}, {i} AS col, {c} AS v FROM {source} WHERE {c} IS NOT NULL"  # noqa: S608 - constants only  # nosec B608
+        for i, c in enumerate(wanted)
+    )
+    return f"SELECT {group_by}, col, v, COUNT(*) AS k FROM (\n    {values}) GROUP BY {group_by}, col, v"  # noqa: S608 - constants only  # nosec B608
+
+
+def _rolled_up_counts(source: str, wanted: Mapping[str, Sequence[float]]) -> str:
+    """``_counts`` of ``_expanded(source, DIMENSIONS)`` without expanding the rows: each value counted
+    per clinic, coach and program, then those counts added up for all patients and per breakdown."""
+    columns = [_dimension_column(dim) for dim in DIMENSIONS]
+    fine = _counts(source, columns, wanted)
+    parts = [f"SELECT '{ALL}' AS dim, 0 AS gkey, col, v, SUM(k) AS k FROM fine GROUP BY col, v"]  # noqa: S608 - constants only  # nosec B608
+    for dim, column in zip(DIMENSIONS, columns, strict=True):
+        by_group = f"SELECT '{dim}' AS dim, {column} AS gkey, col, v, SUM(k) AS k FROM fine GROUP BY {column}, col, v"  # noqa: S608 - constants only  # nosec B608
+        parts.append(by_group)
+    union = "\n    UNION ALL ".join(parts)
+    return f"WITH fine AS ({fine})\n    {union}"  # noqa: S608 - constants only  # nosec B608
 
 
 def _quantiles_of_counts(
@@ -373,7 +410,7 @@ base AS (
     peg_rows = f"FROM weekly_outcome o WHERE o.patient_id = co.patient_id AND o.week_start >= {peg_from} AND o.week_start <= :today"
     latest_rows = "FROM checkin c WHERE c.patient_id = s.patient_id AND c.day >= s.latest_from AND c.day <= s.last_day"
     return f"""
-seen AS (
+seen AS MATERIALIZED (
   SELECT co.patient_id, co.clinic_id, co.coach_id, co.program_id, co.start_day,
     (SELECT MAX(c.day) FROM checkin c
      WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= :today) AS last_day,
@@ -386,7 +423,7 @@ seen AS (
 marked AS (
   SELECT s.*, {latest_from} AS latest_from FROM seen s
 ),
-base AS (
+base AS MATERIALIZED (
   SELECT s.patient_id, s.clinic_id, s.coach_id, s.program_id, s.start_day, s.last_day, s.b_sum, s.b_n,
     (SELECT SUM(c.pain) {latest_rows}) AS l_sum,
     (SELECT NULLIF(COUNT(*), 0) {latest_rows}) AS l_n,
@@ -469,7 +506,7 @@ expanded AS (
   SUM(CASE WHEN psfs_class = {WORSE} THEN 1 ELSE 0 END) AS psfs_worse"""
     columns = ["pain_start", "pain_now", "pain_change", "peg_start", "peg_now", "peg_change"]
     columns += ["psfs_start", "psfs_now", "psfs_change"]
-    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, columns)
+    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, columns, expanded_from="scored")
     return _typed(sql)
 
 
@@ -507,7 +544,9 @@ expanded AS (
     aggregates = f"""COUNT(*) AS adherence_n,
   SUM(CASE WHEN 100 * done >= {ADHERENCE_TARGET} * due THEN 1 ELSE 0 END) AS adherence_on_target,
   {bands}"""
-    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, ["adherence"], quantiles=(0.25, 0.5, 0.75))
+    sql += "\n" + _grouped_with_quantiles(
+        dialect, "expanded", aggregates, ["adherence"], quantiles=(0.25, 0.5, 0.75), expanded_from="rated"
+    )
     return _typed(sql)
 
 
@@ -534,7 +573,7 @@ def _build_weekly_statement(dialect: str, dim: str):
     seven 0-10 pains over their count), the whole practice's counts are the groups' added up,
     and the quartiles are picked from those counts: no step sorts the patient-weeks themselves."""
     as_float = _sql(dialect)["float"]
-    column = "program_id" if dim == "program" else f"{dim}_id"
+    column = _dimension_column(dim)
     counted = f"""SELECT '{ALL}' AS dim, 0 AS gkey, week, 0 AS col, v, SUM(k) AS k FROM counted GROUP BY week, v
     UNION ALL SELECT '{dim}' AS dim, gkey, week, 0 AS col, v, k FROM counted"""  # noqa: S608 - constants only  # nosec B608
     keys = ("dim", "gkey", "week")
@@ -576,7 +615,9 @@ expanded AS (
         for tier in TIERS_BY_RANK
     )
     aggregates = f"COUNT(*) AS alerts, COUNT(ack_hours) AS acknowledged, COUNT(resolve_hours) AS resolved, {tiers}"
-    sql += "\n" + _grouped_with_quantiles(dialect, "expanded", aggregates, ["ack_hours", "resolve_hours"])
+    sql += "\n" + _grouped_with_quantiles(
+        dialect, "expanded", aggregates, ["ack_hours", "resolve_hours"], expanded_from="flagged"
+    )
     return _typed(sql)
 
 
@@ -595,18 +636,16 @@ _members_statement = KeptStatement(_build_members_statement, variants=[(dialect,
 
 
 def _build_patients_statement(dialect: str):
-    """One row per cohort patient with the figures the per-patient CSV lists."""
-    hours = _sql(dialect)["hours"].format(a="a.resolved_at", b="a.opened_at")
-    sql = f"""{_scored_sql(dialect)},
-flags AS (
-  SELECT a.patient_id, COUNT(*) AS red_flags, COUNT(a.resolved_at) AS resolved,
-         SUM(CASE WHEN a.resolved_at IS NOT NULL THEN {hours} END) AS resolve_hours
-  FROM alert a JOIN cohort co ON co.patient_id = a.patient_id
-  WHERE a.kind = '{AlertKind.RED_FLAG.value}' AND a.opened_at >= co.start_day
-  GROUP BY a.patient_id
-)
-SELECT s.*, COALESCE(f.red_flags, 0) AS red_flags
-FROM scored s LEFT JOIN flags f ON f.patient_id = s.patient_id
+    """One row per cohort patient with the figures the per-patient CSV lists.
+
+    Each patient's red flags are counted by their own index entries (patient, kind): a join to
+    the practice's flags grouped per patient had no index on SQLite, which scanned all of them
+    once per patient."""
+    sql = f"""{_scored_sql(dialect)}
+SELECT s.*, (SELECT COUNT(*) FROM alert a
+             WHERE a.patient_id = s.patient_id AND a.kind = '{AlertKind.RED_FLAG.value}'
+               AND a.opened_at >= s.start_day) AS red_flags
+FROM scored s
 ORDER BY s.patient_id"""  # noqa: S608 - constants only  # nosec B608
     return _typed(sql)
 
