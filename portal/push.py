@@ -11,6 +11,9 @@ never followed. ``PUSH_ALLOW_LOCAL_ENDPOINTS=1`` (development and tests only) al
 addresses, for a push service running on this machine.
 
 Payloads are generic: a title, a text and a link, never a symptom, a score or an item name.
+
+The sender's libraries (pywebpush, which brings aiohttp, requests and urllib3, and py_vapid) are imported by the
+functions that send: only the outbox worker sends, and in each web server process they would cost ~15 MB.
 """
 
 from __future__ import annotations
@@ -24,14 +27,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-import urllib3
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 from sqlalchemy import ForeignKey, String, bindparam, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +41,9 @@ from portal.outbox import Channel, OutboundMessage, Undeliverable, register_chan
 from portal.sqlutil import KeptStatement
 from portal.state import portal_state
 from portal.timeutil import utcnow
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +376,9 @@ class _PinnedPoster:
         self.target = target
 
     def post(self, url: str, data=None, headers=None, timeout=None) -> requests.Response:
+        import requests  # import-in-function: only a process that sends loads it (see the module's docstring)
+        import urllib3  # import-in-function: only a process that sends loads it (see the module's docstring)
+
         target = self.target
         options = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
         if target.scheme == "https":
@@ -412,6 +418,10 @@ def send(sub: PushSubscription, data: bytes, *, ttl: int = DEFAULT_TTL, urgency:
     Raises SubscriptionGone after deleting the row on 404/410, EndpointRefused when the endpoint no longer passes
     the guard, and PushFailed for any other answer or a network error (``retry`` for 429, 5xx and no answer).
     """
+    import urllib3  # import-in-function: only a process that sends loads it (see the module's docstring)
+    from py_vapid import Vapid  # import-in-function: only a process that sends loads it (see the module's docstring)
+    from pywebpush import WebPushException, webpush  # import-in-function: only a process that sends loads it
+
     config = current_app.config
     target = check_endpoint(sub.endpoint, allow_local=bool(config.get("PUSH_ALLOW_LOCAL_ENDPOINTS")))
     claims = {

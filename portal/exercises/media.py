@@ -15,7 +15,6 @@ import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import av
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -81,6 +80,9 @@ def video_type(head: bytes) -> str | None:
 
 def check_video(stream: BinaryIO, content_type: str) -> None:
     """Parse the container with its one demuxer and decode the first video frame; BadInput when that fails."""
+    # PyAV (FFmpeg) costs each web server process ~18 MB; only a video upload needs it.
+    import av  # import-in-function: loaded by the first video upload, not by every web worker
+
     bad = BadInput(_("This video could not be read. Please upload an MP4 or WebM video."))
     try:
         with av.open(stream, mode="r", format=DEMUXERS[content_type]) as container:
