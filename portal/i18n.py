@@ -61,15 +61,23 @@ def _per_locale(name: str, compute):
 
     Kept in ``g`` under our own name and keyed by Flask-Babel's locale object itself, so
     ``force_locale`` (which swaps that object in and back) is always honoured.
+
+    A page asks this about a hundred times (every lazy label, every ``_`` of an imported macro):
+    ``g`` is resolved once, not through its proxy on each lookup, and the locale is read where
+    ``get_locale()`` keeps it for the request (Flask-Babel's namespace in ``g``), which is what
+    ``get_locale()`` would return; until it is there, ``get_locale()`` itself works it out.
     """
-    locale = get_locale()
     if not has_app_context():
-        return compute(locale)
-    memo = g.get(name)
+        return compute(get_locale())
+    store = g._get_current_object()
+    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
+    if locale is None:
+        locale = get_locale()
+    memo = getattr(store, name, None)
     if memo is not None and memo[0] is locale:
         return memo[1]
     value = compute(locale)
-    setattr(g, name, (locale, value))
+    setattr(store, name, (locale, value))
     return value
 
 
