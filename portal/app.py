@@ -187,8 +187,10 @@ def register_session_rules(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_navigation():
-        items = nav_for(current_user)
-        return {"nav_items": items, "nav_badges": badges_for(current_user) if items else {}}
+        # The user itself, not the proxy: the navigation reads its role and id several times.
+        user = current_user._get_current_object()
+        items = nav_for(user)
+        return {"nav_items": items, "nav_badges": badges_for(user) if items else {}}
 
     @app.context_processor
     def inject_clinics():

@@ -69,7 +69,8 @@ def home_endpoint_for(user) -> str:
 def nav_for(user) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return [item for item in NAV.get(user.role, ()) if item.endpoint in current_app.view_functions]
+    views = current_app.view_functions  # once, not through the app's proxy for each entry
+    return [item for item in NAV.get(user.role, ()) if item.endpoint in views]
 
 
 # Features register, from their init_app, each badge they own as a builder taking the reader's

@@ -54,12 +54,13 @@ def require_consent():
     endpoint = request.endpoint
     if endpoint is None or endpoint in CONSENT_ALLOWED_ENDPOINTS or endpoint.startswith("api."):
         return None
-    if not current_user.is_authenticated or current_user.role != Role.PATIENT:
+    user = current_user._get_current_object()  # every page asks: the user once, not through the proxy each time
+    if not user.is_authenticated or user.role != Role.PATIENT:
         return None
-    if session.get(CONSENT_SESSION_KEY) == current_user.id:
+    if session.get(CONSENT_SESSION_KEY) == user.id:
         return None
-    if consent_state(current_user).given:
-        session[CONSENT_SESSION_KEY] = current_user.id
+    if consent_state(user).given:
+        session[CONSENT_SESSION_KEY] = user.id
         return None
     if request.method in ("GET", "HEAD"):
         return redirect(url_for("patients.consent"))
