@@ -41,18 +41,19 @@ def today():
 
 def _today_page() -> str:
     """Today: the day's items by group, the check-in prompt and the safety box when a red flag is open."""
-    plan_today = todays_plan(current_user)
-    checked_in = checkin_for(current_user.id, plan_today.day) is not None
+    patient = current_user._get_current_object()  # read a dozen times below: the user, not its proxy
+    plan_today = todays_plan(patient)
+    checked_in = checkin_for(patient.id, plan_today.day) is not None
     return render_template(
         "patients/today.html",
-        **today_goals_context(current_user.id, plan_today.day),
+        **today_goals_context(patient.id, plan_today.day),
         today=plan_today,
         plan_changes=_in_words(plan_today.plan_changes),
         checked_in=checked_in,
         has_session=bool(session_items(plan_today)),
         form=MarkDoneForm(formdata=None),
         safety_rule=tier_rule(plan_today.red_flag.open_tier),
-        clinic_phone=current_user.clinic_phone,
+        clinic_phone=patient.clinic_phone,
     )
 
 
