@@ -398,6 +398,31 @@ def test_roster_query_finds_by_name_or_email_only_the_coachs_active_patients(coa
     assert names == ["James Carter", "Maria Gonzalez"]
 
 
+def test_the_roster_shows_each_patient_once_with_their_active_plan_only(coach, make_user):
+    """An ended plan is history, not the roster's plan: a patient whose plan ended shows none, and a
+    patient with an ended and an active plan shows once, with the active one."""
+    ended_only = make_user(Role.PATIENT, coach=coach, name="Ann Ended")
+    make_plan(ended_only, coach, [make_item()], status=PlanStatus.ENDED)
+    both = make_user(Role.PATIENT, coach=coach, name="Bea Both")
+    make_plan(both, coach, [make_item()], status=PlanStatus.ENDED)
+    _program, active = assign(both, coach)
+    rows = db.session.execute(plan_service.roster_query(coach)).all()
+    assert [(user.name, plan.id if plan else None) for user, plan in rows] == [
+        ("Ann Ended", None),
+        ("Bea Both", active.id),
+    ]
+
+
+def test_the_roster_lists_patients_only(coach, make_user):
+    """A staff account whose row still names a coach (the account rules clear it; stored data may
+    not) is not the coach's patient."""
+    make_user(Role.PATIENT, coach=coach, name="Pat Patient")
+    staff = make_user(Role.COACH, name="Cal Colleague")
+    staff.coach_id = coach.id
+    db.session.commit()
+    assert [user.name for user, _plan in db.session.execute(plan_service.roster_query(coach))] == ["Pat Patient"]
+
+
 def test_ending_a_plan_uses_the_patients_own_day(coach, make_user):
     """Noon in Chicago is already tomorrow at UTC+14: the plan ends on the patient's day."""
     far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
