@@ -433,6 +433,14 @@ def test_ending_a_plan_uses_the_patients_own_day(coach, make_user):
     assert schedules(plan.items[0])[-1][2] == TODAY + timedelta(days=1)
 
 
+def test_replacing_a_plan_ends_it_on_the_patients_own_day(coach, make_user):
+    far = make_user(Role.PATIENT, coach=coach, timezone="Pacific/Kiritimati")
+    _program, old = assign(far, coach, start=TODAY - timedelta(days=3))
+    assign(far, coach, title="Next plan", start=TODAY + timedelta(days=1), replaces=old)
+    assert old.end_date == TODAY + timedelta(days=1)
+    assert schedules(old.items[0])[-1][2] == TODAY + timedelta(days=1)
+
+
 def test_removing_an_item_ends_its_pause_only_on_the_patients_day(coach, make_user):
     from portal.care.pauses import pause_item
 
