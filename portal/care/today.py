@@ -22,6 +22,7 @@ from portal.care.alerts import (
     RedFlagState,
     exercises_paused,
     red_flag_state,
+    red_flag_status,
     red_flag_status_statement,
 )
 from portal.care.models import Alert, AlertKind, ItemLog, Plan, PlanChange, PlanItem, PlanItemPause, PlanStatus
@@ -190,14 +191,22 @@ def _build_sessions_on_day():
 _sessions_on_day = KeptStatement(_build_sessions_on_day)
 
 
-def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
-    """What the patient has to do on ``day`` (default: their local today), with sessions done."""
+def todays_plan(patient: User, day: date | None = None, *, plan_changes: bool = True) -> TodayPlan:
+    """What the patient has to do on ``day`` (default: their local today), with sessions done.
+
+    ``plan_changes=False``: without the coach's changes still to tell (left empty), for a page
+    that does not show them (the check-in): its statement reads the red flag alone."""
     day = day or local_today(patient.tz)
     plan = active_plan(patient.id)
     due = due_items(plan, day)
     sessions = sessions_by_item(patient.id, day) if due else {}
-    rows = db.session.execute(_day_state(), {"patient_id": patient.id, "changes_since": changes_since()}).all()
-    red_flag = red_flag_state(rows[0], patient.tz, patient.coach_id)
+    changes: list[PendingChange] = []
+    if plan_changes:
+        rows = db.session.execute(_day_state(), {"patient_id": patient.id, "changes_since": changes_since()}).all()
+        red_flag = red_flag_state(rows[0], patient.tz, patient.coach_id)
+        changes = pending_changes(plan, (row[RED_FLAG_COLUMNS:] for row in rows))
+    else:
+        red_flag = red_flag_status(patient.id, patient.tz, patient.coach_id)
     paused = red_flag.exercises_paused
     items = [TodayItem(item, sessions.get(item.id, 0), is_paused(item, paused), item.open_pause) for item in due]
     return TodayPlan(
@@ -206,7 +215,7 @@ def todays_plan(patient: User, day: date | None = None) -> TodayPlan:
         items=items,
         exercises_paused=paused,
         red_flag=red_flag,
-        plan_changes=pending_changes(plan, (row[RED_FLAG_COLUMNS:] for row in rows)),
+        plan_changes=changes,
     )
 
 

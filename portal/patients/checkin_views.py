@@ -84,7 +84,8 @@ def _posted_day(form: CheckInForm, today: date) -> tuple[int, str] | None:
 def checkin():
     patient = current_user
     today = patient_today(patient)
-    plan_today = today_service.todays_plan(patient, today)
+    # The check-in page does not tell the coach's plan changes (Today does).
+    plan_today = today_service.todays_plan(patient, today, plan_changes=False)
     existing = checkin_for(patient.id, today)
     page = _CheckInPage(patient, today, plan_today, existing)
     if request.method == "GET":
