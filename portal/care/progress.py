@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Date, String, and_, bindparam, case, cast, func, or_
@@ -522,12 +523,12 @@ def checkin_series(patient_id: int, start: date, end: date) -> list:
     return db.session.execute(_checkin_series_statement(), {"patient_id": patient_id, "start": start, "end": end}).all()
 
 
+def _series_columns() -> tuple:
+    return CheckIn.day, CheckIn.pain, CheckIn.stiffness, CheckIn.spasm_episodes
+
+
 def _build_checkin_series_statement():
-    return (
-        db.select(CheckIn.day, CheckIn.pain, CheckIn.stiffness, CheckIn.spasm_episodes)
-        .where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END)
-        .order_by(CheckIn.day)
-    )
+    return db.select(*_series_columns()).where(_in_window()).order_by(CheckIn.day)
 
 
 _checkin_series_statement = KeptStatement(_build_checkin_series_statement)
@@ -594,16 +595,24 @@ def _avg(value) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def summary(patient_id: int, start: date, end: date) -> Summary:
-    """Averages and counts for the window in one aggregate query."""
-    window = {
+def _summary_window(patient_id: int, start: date, end: date) -> dict:
+    return {
         "patient_id": patient_id,
         "start": start,
         "end": end,
         "first_week_end": start + timedelta(days=6),
         "last_week_start": end - timedelta(days=6),
     }
-    count, pain, stiffness, spasms, pain_first, pain_last, red = db.session.execute(_summary_statement(), window).one()
+
+
+def summary(patient_id: int, start: date, end: date) -> Summary:
+    """Averages and counts for the window in one aggregate query."""
+    row = db.session.execute(_summary_statement(), _summary_window(patient_id, start, end)).one()
+    return _summary_of(start, end, *row)
+
+
+def _summary_of(start: date, end: date, count, pain, stiffness, spasms, pain_first, pain_last, red) -> Summary:
+    """The Summary of ``_summary_columns``' values (all None: no check-in in the window)."""
     return Summary(
         days=(end - start).days + 1,
         checkins=int(count or 0),
@@ -616,11 +625,12 @@ def summary(patient_id: int, start: date, end: date) -> Summary:
     )
 
 
-def _build_summary_statement():
+def _summary_columns() -> list:
+    """The summary's aggregates over the window's check-ins, in ``_summary_of``'s order."""
     first_week = CheckIn.day <= bindparam("first_week_end")
     last_week = CheckIn.day >= bindparam("last_week_start")
     any_red_flag = or_(*(getattr(CheckIn, field) for field in RED_FLAG_FIELDS))
-    return db.select(
+    return [
         func.count(CheckIn.id),
         func.avg(CheckIn.pain),
         func.avg(CheckIn.stiffness),
@@ -628,10 +638,44 @@ def _build_summary_statement():
         func.avg(case((first_week, CheckIn.pain))),
         func.avg(case((last_week, CheckIn.pain))),
         func.sum(case((any_red_flag, 1), else_=0)),
-    ).where(and_(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END))
+    ]
+
+
+def _in_window():
+    return and_(CheckIn.patient_id == bindparam("patient_id"), CheckIn.day >= _START, CheckIn.day <= _END)
+
+
+def _build_summary_statement():
+    return db.select(*_summary_columns()).where(_in_window())
 
 
 _summary_statement = KeptStatement(_build_summary_statement)
+
+
+class SeriesRow(NamedTuple):
+    day: date
+    pain: int
+    stiffness: int
+    spasm_episodes: int
+
+
+def series_and_summary(patient_id: int, start: date, end: date) -> tuple[list[SeriesRow], Summary]:
+    """``checkin_series`` and ``summary`` of one window in one statement: each row of the series
+    carries the window's aggregates (taken over the whole window, OVER ())."""
+    rows = db.session.execute(_series_and_summary_statement(), _summary_window(patient_id, start, end)).all()
+    aggregates = rows[0][4:] if rows else (None,) * 7
+    return [SeriesRow(*row[:4]) for row in rows], _summary_of(start, end, *aggregates)
+
+
+def _build_series_and_summary_statement():
+    return (
+        db.select(*_series_columns(), *(column.over() for column in _summary_columns()))
+        .where(_in_window())
+        .order_by(CheckIn.day)
+    )
+
+
+_series_and_summary_statement = KeptStatement(_build_series_and_summary_statement)
 
 
 def peg_series(patient_id: int, today: date, weeks: int = PEG_WEEKS) -> list:
@@ -720,9 +764,10 @@ def chart_data_for(patient_id: int, today: date, days: int = 30) -> dict:
 
 
 def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
-    """All figures of the progress page; a constant number of queries (about 8)."""
+    """All figures of the progress page; a constant number of queries (six)."""
     start = today - timedelta(days=days - 1)
     current, longest = streaks(patient_id, today)
+    series, window_summary = series_and_summary(patient_id, start, today)
     # One plan-items query and one done-count query serve both adherence figures: the wider window
     # covers both, and each count says whether its days are in the last four weeks.
     item_start = today - timedelta(days=27)
@@ -739,8 +784,8 @@ def progress_for(patient_id: int, today: date, days: int = 30) -> Progress:
         days=days,
         start=start,
         end=today,
-        series=checkin_series(patient_id, start, today),
-        summary=summary(patient_id, start, today),
+        series=series,
+        summary=window_summary,
         streak=current,
         longest_streak=longest,
         weekly_adherence=weekly_adherence(patient_id, today, items=items, done=dict(by_week)),
