@@ -48,10 +48,10 @@ from portal.care.alerts import (
     resolve_alert,
     resume_exercises,
 )
-from portal.care.attention import order_by_attention
+from portal.care.attention import attention_params
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, Alert
-from portal.care.plans import active_items, active_plan, active_plan_item, roster_query
+from portal.care.plans import active_items, active_plan, active_plan_item
 from portal.care.progress import progress_for
 from portal.coaching import review as review_service
 from portal.errors import BadInput, NotFound
@@ -78,10 +78,11 @@ def _my_patient(patient_id: int) -> User:
     return patient
 
 
-def _roster_rows(patients: list[User], today) -> list[dict]:
-    """Roster rows with the review figures of the coach's pages and why each patient needs attention."""
+def _roster_rows(patients: list[User], today, now=None, placed=None) -> list[dict]:
+    """Roster rows with the review figures of the coach's pages and why each patient needs attention (``placed``:
+    where the ranking placed each, as the page's statement read it)."""
     ids = [p.id for p in patients]
-    review = review_service.review_for(ids, today)
+    review = review_service.review_for(ids, today, now, placed)
     unread = messaging.unread_by_patient(ids)
     # The ranking's reason first (the tier that placed the patient), then each open alert.
     reasons: dict[int, list[str]] = {pid: [text] if (text := review[pid].reason_text) else [] for pid in ids}
@@ -123,11 +124,11 @@ def _roster_rows(patients: list[User], today) -> list[dict]:
 def roster(args: dict):
     """The coach's patients, those needing attention first, with the reasons."""
     coach = _coach()
-    today = local_today(coach.tz)
-    query = order_by_attention(roster_query(coach), today, utcnow())
-    rows, next_cursor = page_of(query, args.get("cursor"), args["limit"])
+    today, now = local_today(coach.tz), utcnow()
+    values = {"coach_id": coach.id, **attention_params(today, now)}
+    rows, next_cursor = page_of_kept(review_service.roster_page("attention"), values, args.get("cursor"), args["limit"])
     patients = [row[0] for row in rows]
-    return {"items": _roster_rows(patients, today), "next_cursor": next_cursor}
+    return {"items": _roster_rows(patients, today, now, review_service.placed(rows)), "next_cursor": next_cursor}
 
 
 @bp.route("/coach/patients/<int:patient_id>", methods=["GET"])

@@ -22,9 +22,10 @@ from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
 from portal.care.alerts import MISSED_DAYS, alert_history_query, exercises_paused_since, previous_week_pain
-from portal.care.attention import Attention, Tier, attention_of, pain_trend, red_flag_days
+from portal.care.attention import Attention, Tier, attention_of, attention_placed, pain_trend, red_flag_days
 from portal.care.checkins import checkin_history_query, patient_today
 from portal.care.models import ALERT_LABELS, LEAST_URGENT_RED_FLAG, Alert, AlertKind, CheckIn
+from portal.care.plans import roster_statement
 from portal.care.progress import adherence_and_pauses, progress_for
 from portal.extensions import db
 from portal.sqlutil import PATIENT_IDS, KeptStatement
@@ -267,6 +268,25 @@ def _build_open_alerts_statement():
 
 
 _open_alerts_statement = KeptStatement(_build_open_alerts_statement)
+
+
+# The roster's page without a search, the coach's pages' and the API's: kept, with the coach's id (``coach_id``), the
+# ranking's times (``attention_params``) and the page's ``limit`` and ``offset`` bound.
+def _build_roster_page(sort: str):
+    """A page of the coach's patients in ``sort``'s order; by attention, each row also carries where the ranking
+    placed the patient (read them with ``placed``)."""
+    query = roster_statement(bindparam("coach_id"))
+    if sort == "attention":
+        query = attention_placed(query)
+    return query.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+roster_page = KeptStatement(_build_roster_page, variants=[(sort,) for sort in ROSTER_SORTS])
+
+
+def placed(rows) -> dict[int, Attention]:
+    """{patient id: where the ranking placed them} from rows of ``roster_page("attention")``, for ``review_for``."""
+    return {row[0].id: Attention(Tier(row[2]), row[3]) for row in rows}
 
 
 def _last_checkin_day():

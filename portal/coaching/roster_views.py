@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, func
 
 from portal.care import plans as plan_service
-from portal.care.attention import Attention, Tier, attention_params, attention_placed, order_by_attention
+from portal.care.attention import attention_params, order_by_attention
 from portal.care.intake import finished_days
 from portal.coaching import review as review_service
 from portal.coaching.blueprint import bp
@@ -43,16 +43,14 @@ def roster():
         # The roster without a search, on every visit: its statements kept, the coach and the times bound.
         values = {"coach_id": current_user.id, **attention_params(today, now)}
         page = paginate_statements(
-            _roster_count(), _roster_page(sort), values, page_arg(), plan_service.ROSTER_PAGE_SIZE
+            _roster_count(), review_service.roster_page(sort), values, page_arg(), plan_service.ROSTER_PAGE_SIZE
         )
     ids = [row[0].id for row in page.items]
     # Unread messages per patient on this page: one grouped query.
     unread = unread_by_patient(ids)
     # Check-in, adherence and alert columns: a few grouped queries for the page. The ranking's order of the roster
     # without a search also read where it placed each patient (the reason shown): not read again.
-    placed = None
-    if not form.q.data and sort == "attention":
-        placed = {row[0].id: Attention(Tier(row[2]), row[3]) for row in page.items}
+    placed = review_service.placed(page.items) if not form.q.data and sort == "attention" else None
     review = review_service.review_for(ids, today, now, placed)
     for patient, plan in ((row[0], row[1]) for row in page.items):
         review[patient.id].has_plan = plan is not None
@@ -72,19 +70,10 @@ def roster():
 
 # The roster without a search runs on every visit: its two statements are kept, with the coach's id, the
 # ranking's times and the page's ``limit`` and ``offset`` bound (building the ranking's SELECT and its cache
-# key each visit cost more than running it).
+# key each visit cost more than running it); the page's is review_service.roster_page, which the API shares.
 def _build_roster_count():
     """The COUNT of the coach's patients."""
     return db.select(func.count()).select_from(plan_service.roster_statement(bindparam("coach_id")).subquery())
 
 
-def _build_roster_page(sort: str):
-    """A page of the coach's patients in ``sort``'s order (by attention, with where the ranking placed each)."""
-    query = plan_service.roster_statement(bindparam("coach_id"))
-    if sort == "attention":
-        query = attention_placed(query)
-    return query.limit(bindparam("limit")).offset(bindparam("offset"))
-
-
 _roster_count = KeptStatement(_build_roster_count)
-_roster_page = KeptStatement(_build_roster_page, variants=[(sort,) for sort in review_service.ROSTER_SORTS])
