@@ -522,20 +522,28 @@ def patients_with_exercises_paused(patient_ids: list[int]) -> set[int]:
 def exercises_paused_since(patient: User) -> date | None:
     """The patient's local day the red flag that keeps their exercises paused was raised; None
     while nothing is paused (one indexed query). Of several, the earliest: the pause began there."""
-    rows = db.session.execute(
-        db.select(CheckIn.day, Alert.opened_at)
-        .outerjoin(CheckIn, CheckIn.id == Alert.checkin_id)
-        .where(
-            Alert.patient_id == patient.id,
-            Alert.kind == str(AlertKind.RED_FLAG),
-            Alert.exercises_paused.is_(True),
-        )
-    ).all()
+    rows = db.session.execute(_pausing_red_flags_of_patient(), {"patient_id": patient.id}).all()
     # The open alert points at the latest red-flag check-in; the pause began when it opened.
     days = [
         min(alert_day(day, opened_at, patient.tz), as_local(opened_at, patient.tz).date()) for day, opened_at in rows
     ]
     return min(days, default=None)
+
+
+# The coach's patient page reads it on every visit: kept, the patient bound.
+def _build_pausing_red_flags_of_patient():
+    return (
+        db.select(CheckIn.day, Alert.opened_at)
+        .outerjoin(CheckIn, CheckIn.id == Alert.checkin_id)
+        .where(
+            Alert.patient_id == bindparam("patient_id"),
+            Alert.kind == str(AlertKind.RED_FLAG),
+            Alert.exercises_paused.is_(True),
+        )
+    )
+
+
+_pausing_red_flags_of_patient = KeptStatement(_build_pausing_red_flags_of_patient)
 
 
 def resume_exercises(patient: User, actor: User) -> bool:

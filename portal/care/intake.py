@@ -16,6 +16,7 @@ from datetime import date
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam
 
 from portal import audit
 from portal.auth.models import User
@@ -25,6 +26,7 @@ from portal.care.onboarding_models import Intake
 from portal.care.red_flags import RED_FLAGS, Tier, highest_of
 from portal.extensions import db
 from portal.forms import has_control_chars
+from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
 
 SINGLE = "single"  # one choice (radio buttons)
@@ -207,7 +209,15 @@ def step(number: int) -> Step | None:
 
 
 def intake_for(patient_id: int) -> Intake | None:
-    return db.session.scalar(db.select(Intake).where(Intake.patient_id == patient_id))
+    return db.session.scalar(_intake_of_patient(), {"patient_id": patient_id})
+
+
+# The coach's patient page and the roster read intakes on every visit: kept, the patient(s) bound.
+def _build_intake_of_patient():
+    return db.select(Intake).where(Intake.patient_id == bindparam("patient_id"))
+
+
+_intake_of_patient = KeptStatement(_build_intake_of_patient)
 
 
 def next_step(intake: Intake | None) -> int:
@@ -378,7 +388,11 @@ def finished_days(patient_ids: list[int]) -> dict[int, date | None]:
     """patient id -> the local day their intake was finished (None: started, not finished); absent: not started."""
     if not patient_ids:
         return {}
-    rows = db.session.execute(
-        db.select(Intake.patient_id, Intake.finished_on).where(Intake.patient_id.in_(patient_ids))
-    )
-    return dict(rows.all())
+    return dict(db.session.execute(_finished_days(), {"patient_ids": patient_ids}).all())
+
+
+def _build_finished_days():
+    return db.select(Intake.patient_id, Intake.finished_on).where(Intake.patient_id.in_(PATIENT_IDS))
+
+
+_finished_days = KeptStatement(_build_finished_days)

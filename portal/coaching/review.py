@@ -357,6 +357,19 @@ def patient_page_context(patient: User, days: int = 30) -> dict:
     today = patient_today(patient)
     return {
         "progress": progress_for(patient.id, today, days),
-        "recent_checkins": db.session.scalars(checkin_history_query(patient.id).limit(RECENT_CHECKINS)).all(),
-        "alert_history": db.session.scalars(alert_history_query(patient.id).limit(RECENT_ALERTS)).all(),
+        "recent_checkins": db.session.scalars(_recent_checkins(), {"patient_id": patient.id}).all(),
+        "alert_history": db.session.scalars(_recent_alerts(), {"patient_id": patient.id}).all(),
     }
+
+
+# Every visit to the patient page reads them: kept, the patient bound.
+def _build_recent_checkins():
+    return checkin_history_query(bindparam("patient_id")).limit(RECENT_CHECKINS)
+
+
+def _build_recent_alerts():
+    return alert_history_query(bindparam("patient_id")).limit(RECENT_ALERTS)
+
+
+_recent_checkins = KeptStatement(_build_recent_checkins)
+_recent_alerts = KeptStatement(_build_recent_alerts)
