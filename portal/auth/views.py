@@ -119,20 +119,21 @@ def logout():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
+    user = current_user._get_current_object()
     password_form = ChangePasswordForm(prefix="pw")
-    password_form.email_for_policy = current_user.email
-    prefs_form = PreferencesForm(prefix="prefs", obj=current_user)
-    language_form = LanguageForm(prefix="lang", obj=current_user)
-    times_form = PlanTimesForm(prefix="times")
-    if not times_form.submit.data:
-        times_form.load(current_user)
+    password_form.email_for_policy = user.email
+    prefs_form = PreferencesForm(prefix="prefs", obj=user)
+    language_form = LanguageForm(prefix="lang", obj=user)
+    # Only a patient's page shows (and takes) their plan times.
+    times_form = PlanTimesForm(prefix="times") if user.is_patient else None
+    if times_form is not None and not times_form.submit.data:
+        times_form.load(user)
     status = 200
     if password_form.submit.data and password_form.validate_on_submit():
-        if not verify_password(current_user.password_hash, password_form.current_password.data):
+        if not verify_password(user.password_hash, password_form.current_password.data):
             password_form.current_password.errors.append(_("This is not your current password."))
             status = 400
         else:
-            user = current_user._get_current_object()
             # Ends every session, this one included; this browser's phone notifications stay on.
             set_password(user, password_form.password.data, staying=user.current_session)
             start_browser_session(user)  # this browser stays signed in, on a new session
@@ -140,16 +141,14 @@ def account():
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
     elif prefs_form.submit.data and prefs_form.validate_on_submit():
-        user = current_user._get_current_object()
         user.email_notifications = prefs_form.email_notifications.data
         user.reminder_time = prefs_form.reminder_time.data
         audit.record("account.preferences", user)
         db.session.commit()
         flash(_("Your preferences have been saved."), "success")
         return redirect(url_for("auth.account"))
-    elif current_user.is_patient and times_form.submit.data:
+    elif times_form is not None and times_form.submit.data:
         if times_form.validate_on_submit():
-            user = current_user._get_current_object()
             user.plan_times_stored = format_plan_times(times_form.chosen_times())
             user.plan_reminders = times_form.plan_reminders.data
             audit.record("account.plan_times", user, times=user.plan_times_stored, reminders=user.plan_reminders)
@@ -158,7 +157,6 @@ def account():
             return redirect(url_for("auth.account", _anchor="plan-times"))
         status = 400
     elif language_form.submit.data and language_form.validate_on_submit():
-        user = current_user._get_current_object()
         user.language = supported_language(language_form.language.data)
         audit.record("account.language", user, language=user.language)
         db.session.commit()
@@ -175,8 +173,9 @@ def account():
             prefs_form=prefs_form,
             language_form=language_form,
             times_form=times_form,
-            user_sessions=sessions.active_for(current_user),
-            end_form=EndSessionForm(),
+            user=user,
+            this_session_id=user.current_session.id if user.current_session is not None else None,
+            user_sessions=sessions.active_for(user),
         ),
         status,
     )

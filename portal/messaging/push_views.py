@@ -37,24 +37,20 @@ SUBSCRIBERS = (Role.PATIENT, Role.COACH)
 @push_bp.app_context_processor
 def push_helpers():
     """Lets the account page include templates/messaging/_push.html."""
-    return {"phone_notifications": _section_data}
+    return {"phone_notifications": phone_notifications_section}
 
 
 class _Section:
     """What templates/messaging/_push.html shows, each part read or built when the template first
-    asks for it: the test and off forms only beside a device that has notifications on."""
+    asks for it. A device's test and off forms are a CSRF token and a button: no form object."""
+
+    def __init__(self, devices: list | None = None) -> None:
+        if devices is not None:  # read by the caller with other rows (the patient's Reminders)
+            self.devices = devices
 
     @cached_property
     def devices(self) -> list:
         return push.subscriptions_of(current_user.id)
-
-    @cached_property
-    def test_form(self) -> PushTestForm:
-        return PushTestForm(prefix="pushdevice", formdata=None)
-
-    @cached_property
-    def off_form(self) -> PushOffForm:
-        return PushOffForm(prefix="pushdevice", formdata=None)
 
     @cached_property
     def prefs_form(self) -> PushPreferencesForm:
@@ -76,8 +72,9 @@ class _Section:
         return current_user.role == Role.COACH
 
 
-def _section_data() -> _Section:
-    return _Section()
+def phone_notifications_section(devices: list | None = None) -> _Section:
+    """The section's data; ``devices`` when the caller has read them already."""
+    return _Section(devices)
 
 
 def _subscriber() -> User:

@@ -8,9 +8,15 @@ from wtforms.validators import DataRequired, InputRequired, Regexp
 
 from portal.forms import PortalForm, single_line
 
+# The three forms that are only a button: the account page writes the button itself (no form object to show
+# it), with these labels.
+START_LABEL = _l("Text me reminders")
+TEST_LABEL = _l("Send a test text")
+OFF_LABEL = _l("Turn off texts")
+
 
 class TextStartForm(PortalForm):
-    submit = SubmitField(_l("Text me reminders"))
+    submit = SubmitField(START_LABEL)
 
 
 class TextVerifyForm(PortalForm):
@@ -28,11 +34,11 @@ class TextVerifyForm(PortalForm):
 
 
 class TextTestForm(PortalForm):
-    submit = SubmitField(_l("Send a test text"))
+    submit = SubmitField(TEST_LABEL)
 
 
 class TextOffForm(PortalForm):
-    submit = SubmitField(_l("Turn off texts"))
+    submit = SubmitField(OFF_LABEL)
 
 
 class ReminderSettingsForm(PortalForm):

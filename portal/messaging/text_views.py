@@ -24,7 +24,11 @@ from portal import audit
 from portal.auth.models import User
 from portal.extensions import db
 from portal.messaging import texts
+from portal.messaging.push_views import phone_notifications_section
 from portal.messaging.text_forms import (
+    OFF_LABEL,
+    START_LABEL,
+    TEST_LABEL,
     ReminderSettingsForm,
     TextOffForm,
     TextStartForm,
@@ -43,36 +47,52 @@ def text_reminder_helpers():
 
 
 class _Section:
-    """What templates/messaging/_texts.html shows: the subscription and the five forms, each read or
-    built when the template first asks for it. The account page shows two of the forms at a time,
-    and the phone's check is needed only while texts are off."""
+    """What templates/messaging/_texts.html shows: the subscription, the forms and the buttons, each read
+    or built when the template first asks for it. The account page shows two of the forms at a time,
+    the phone's check is needed only while texts are off, and the forms that are only a button (start,
+    test, off) are written by the template: their labels are here, the errors of a posted one too."""
+
+    start_label = START_LABEL
+    test_label = TEST_LABEL
+    off_label = OFF_LABEL
 
     def __init__(self, forms: dict) -> None:
         self._forms = forms
 
     @cached_property
+    def _channels(self) -> tuple:
+        return texts.reminder_channels(current_user)
+
+    @property
     def subscription(self):
-        return texts.subscription_for(current_user)
+        return self._channels[0]
+
+    @cached_property
+    def phone_notifications(self):
+        """The section's phone notifications, their devices read in the subscription's statement."""
+        return phone_notifications_section(self._channels[1])
 
     @cached_property
     def has_phone(self) -> bool:
         return texts.e164(current_user.phone) is not None
 
-    @cached_property
-    def start_form(self) -> TextStartForm:
-        return self._forms.get("start") or TextStartForm(prefix="txstart", formdata=None)
+    def _button_errors(self, name: str) -> list:
+        posted = self._forms.get(name)
+        return posted.submit.errors if posted is not None else []
+
+    @property
+    def start_errors(self) -> list:
+        """Why a posted "Text me reminders" failed (shown whether texts are on or off)."""
+        return self._button_errors("start")
+
+    @property
+    def test_errors(self) -> list:
+        """Why a posted "Send a test text" failed."""
+        return self._button_errors("test")
 
     @cached_property
     def verify_form(self) -> TextVerifyForm:
         return self._forms.get("verify") or TextVerifyForm(prefix="txverify", formdata=None)
-
-    @cached_property
-    def test_form(self) -> TextTestForm:
-        return self._forms.get("test") or TextTestForm(prefix="txtest", formdata=None)
-
-    @cached_property
-    def off_form(self) -> TextOffForm:
-        return self._forms.get("off") or TextOffForm(prefix="txoff", formdata=None)
 
     @cached_property
     def settings_form(self) -> ReminderSettingsForm:

@@ -27,9 +27,11 @@ from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, String, bindparam, func
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
+from portal.auth.models import User
 from portal.extensions import db
 from portal.forms import PHONE_REGION
 from portal.outbox import OutboundMessage
+from portal.push import PushSubscription
 from portal.sqlutil import KeptStatement
 from portal.timeutil import utcnow
 
@@ -115,6 +117,30 @@ _subscription_of = KeptStatement(_build_subscription_of)
 
 def subscription_for(user) -> TextSubscription | None:
     return db.session.scalar(_subscription_of(), {"user_id": user.id})
+
+
+# The account page's Reminders show both channels of a patient: their text subscription and their browsers with
+# phone notifications, read together (the user's row drives the two outer joins, so a patient with neither
+# still gets one row).
+def _build_reminder_channels_of():
+    return (
+        db.select(TextSubscription, PushSubscription)
+        .select_from(User)
+        .outerjoin(TextSubscription, TextSubscription.user_id == User.id)
+        .outerjoin(PushSubscription, PushSubscription.user_id == User.id)
+        .where(User.id == bindparam("user_id"))
+        .order_by(PushSubscription.id)
+    )
+
+
+_reminder_channels_of = KeptStatement(_build_reminder_channels_of)
+
+
+def reminder_channels(user) -> tuple[TextSubscription | None, list[PushSubscription]]:
+    """The user's text subscription (or None) and their push subscriptions in the order of ``subscriptions_of``."""
+    rows = db.session.execute(_reminder_channels_of(), {"user_id": user.id}).all()
+    subscription = rows[0][0] if rows else None
+    return subscription, [device for _text, device in rows if device is not None]
 
 
 def start_verification(user) -> OutboundText:
