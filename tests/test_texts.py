@@ -12,6 +12,7 @@ from portal import outbox
 from portal.extensions import db
 from portal.messaging import texts
 from portal.messaging.texts import OutboundText, TextCode, TextSubscription
+from portal.push import PushSubscription
 from portal.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.sms_server import SENDER, SID, TOKEN, sms_provider_fixture  # noqa: F401 - the sms_provider fixture
@@ -273,3 +274,25 @@ def test_stop_speaks_for_every_patient_on_that_number(app, make_user, coach, log
     response = app.test_client().post("/sms/inbound", data=params, headers={"X-Twilio-Signature": _sign(params)})
     assert response.status_code == 200
     assert not _subscription(first).enabled and not _subscription(second).enabled
+
+
+def test_account_page_reads_both_reminder_channels_in_one_statement(texter, texter_client, login_as, queries):
+    """The text subscription and the browsers with phone notifications come from one statement, whatever the number
+    of devices or signed-in browsers; the page's count stays flat."""
+    with queries() as before:
+        texter_client.get("/account")
+    db.session.add(TextSubscription(user_id=texter.id, phone=E164, enabled=True))
+    for n in range(3):
+        db.session.add(
+            PushSubscription(
+                user_id=texter.id, endpoint=f"https://push.example.com/{n}", p256dh="k" * 87, auth="a" * 22
+            )
+        )
+        login_as(texter)  # another signed-in browser on the sessions list
+    db.session.commit()
+    with queries() as after:
+        html = texter_client.get("/account").get_data(as_text=True)
+    assert "Text reminders are on." in html and html.count("data-push-endpoint=") == 3
+    assert len(after) == len(before)
+    channels = [s for s in after if "text_subscription" in s or "push_subscription" in s]
+    assert len(channels) == 1 and "text_subscription" in channels[0] and "push_subscription" in channels[0]
