@@ -63,16 +63,14 @@ def _per_locale(name: str, compute):
     ``force_locale`` (which swaps that object in and back) is always honoured.
 
     A page asks this about a hundred times (every lazy label, every ``_`` of an imported macro):
-    ``g`` is resolved once, not through its proxy on each lookup, and the locale is read where
-    ``get_locale()`` keeps it for the request (Flask-Babel's namespace in ``g``), which is what
-    ``get_locale()`` would return; until it is there, ``get_locale()`` itself works it out.
+    ``g`` is resolved once, not through its proxy on each lookup. The locale comes from
+    ``get_locale()``, Flask-Babel's public API, never from where it keeps it: its internals may
+    change with any release.
     """
+    locale = get_locale()
     if not has_app_context():
-        return compute(get_locale())
+        return compute(locale)
     store = g._get_current_object()
-    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
-    if locale is None:
-        locale = get_locale()
     memo = getattr(store, name, None)
     if memo is not None and memo[0] is locale:
         return memo[1]

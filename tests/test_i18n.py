@@ -414,3 +414,17 @@ def test_template_gettext_formats_as_jinjas_newstyle_gettext(app):
         env = app.jinja_env
         macro = env.from_string("{% macro m() %}{{ _('Coaching agreement') }} {{ _('5%%') }}{% endmacro %}")
         assert str(macro.module.m()) == "Coaching agreement 5%"
+
+
+def test_the_portal_uses_only_flask_babels_public_api():
+    """Flask-Babel keeps its request state in ``g._flask_babel`` and its domain in private attributes: code that
+    reads them breaks silently with a release of the library. The portal asks ``get_locale()``,
+    ``get_translations()`` and ``force_locale`` instead."""
+    private = re.compile(r"_flask_babel|domain_instance|babel_locale|babel_translations")
+    readers = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "portal").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if private.search(line)
+    ]
+    assert readers == []
