@@ -27,6 +27,7 @@ from portal.exercises import wiring as exercises
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.fhir import wiring as fhir
 from portal.formatting import register_template_filters
+from portal.formrender import field_block
 from portal.i18n import register_i18n
 from portal.jsonbody import SafeJSONProvider
 from portal.messaging import wiring as messaging
@@ -197,5 +198,6 @@ def register_template_helpers(app: Flask) -> None:
         return {"footer_clinics": clinics.footer_clinics()}
 
     app.jinja_env.globals["url_for"] = template_url_for
+    app.jinja_env.globals["field_block"] = field_block  # the ``field`` macro of _macros.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

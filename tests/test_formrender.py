@@ -131,6 +131,71 @@ def test_wtforms_messages_follow_the_request_language(app):
         assert form.count.errors == ["Not a valid integer value."]
 
 
+# The ``field`` macro as the templates wrote it before portal.formrender.field_block took its place: the
+# reference its markup must keep, byte for byte (label, required mark, help, errors, aria attributes).
+FIELD_MACRO = """{% macro field(f, help=None, class_="", input_class="", autocomplete=None, input_attrs=None) -%}
+  {% set has_errors = f.errors|length > 0 %}
+  {% set describedby = [] %}
+  {% if help %}{% set __ = describedby.append(f.id ~ '-help') %}{% endif %}
+  {% if has_errors %}{% set __ = describedby.append(f.id ~ '-error') %}{% endif %}
+  {% if f.type == 'BooleanField' %}
+  <div class="form-check mb-3 {{ class_ }}">
+    {{ f(class_="form-check-input" ~ (" is-invalid" if has_errors else ""), **({"aria-describedby": describedby|join(' ')} if describedby else {})) }}
+    <label class="form-check-label" for="{{ f.id }}">{{ f.label.text }}</label>
+    {% if help %}<div id="{{ f.id }}-help" class="form-text">{{ help }}</div>{% endif %}
+    {% if has_errors %}<div id="{{ f.id }}-error" class="invalid-feedback d-block">{{ f.errors|join(' ') }}</div>{% endif %}
+  </div>
+  {% else %}
+  <div class="mb-3 {{ class_ }}">
+    <label class="form-label" for="{{ f.id }}">{{ f.label.text }}</label>{% if f.flags.required %} <span class="text-body-secondary small">{{ _("(required)") }}</span>{% endif %}
+    {% set css = ("form-select" if f.type in ("SelectField", "SelectMultipleField") else "form-control") ~ (" is-invalid" if has_errors else "") ~ " " ~ input_class %}
+    {% set attrs = {"class_": css} %}
+    {# A select always has a value chosen (server-side validation names a missing one), and HTML
+       forbids "required" on a select unless its first option is an empty placeholder. #}
+    {% if f.type == "SelectField" %}{% set __ = attrs.update({"required": False}) %}{% endif %}
+    {% if describedby %}{% set __ = attrs.update({"aria-describedby": describedby|join(' ')}) %}{% endif %}
+    {% if has_errors %}{% set __ = attrs.update({"aria-invalid": "true"}) %}{% endif %}
+    {% if autocomplete %}{% set __ = attrs.update({"autocomplete": autocomplete}) %}{% endif %}
+    {% if input_attrs %}{% set __ = attrs.update(input_attrs) %}{% endif %}
+    {{ f(**attrs) }}
+    {% if help %}<div id="{{ f.id }}-help" class="form-text">{{ help }}</div>{% endif %}
+    {% if has_errors %}<div id="{{ f.id }}-error" class="invalid-feedback d-block">{{ f.errors|join(' ') }}</div>{% endif %}
+  </div>
+  {% endif %}
+{%- endmacro %}"""
+
+FIELD_OPTIONS = [
+    {},
+    {"help": "Some <help> & text", "class_": "col-6", "input_class": "w-auto", "autocomplete": "off"},
+    {"help": "Help", "input_attrs": {"inputmode": "numeric", "required": True}},
+]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("formdata", [None, POSTED], ids=["empty", "posted"])
+@pytest.mark.parametrize("options", FIELD_OPTIONS)
+def test_the_field_macro_writes_what_the_jinja_macro_wrote(app, language, formdata, options):
+    from flask import render_template_string
+
+    from portal.formrender import field_block
+
+    call = "{{ field(f, help=help, class_=class_, input_class=input_class, autocomplete=autocomplete, input_attrs=input_attrs) }}"
+    arguments = {"help": None, "class_": "", "input_class": "", "autocomplete": None, "input_attrs": None} | options
+    with app.test_request_context(method="POST", headers={"Accept-Language": language}):
+        refresh()
+        form = Everything(formdata=formdata, meta={"csrf": False})
+        form.validate()
+        for field in form:
+            if field.type in ("RadioField", "SubmitField", "HiddenField"):
+                continue
+            expected = render_template_string(FIELD_MACRO + call, f=field, **arguments)
+            assert str(field_block(field, **arguments)) == expected, field.name
+            through_macro = render_template_string(
+                '{% from "_macros.html" import field %}' + call, f=field, **arguments
+            )
+            assert through_macro == expected, field.name
+
+
 def test_every_form_of_the_portal_is_a_portal_form():
     """A form built on FlaskForm directly would render through the slow widgets."""
     offenders = []
