@@ -169,13 +169,11 @@ def field_block(field, help=None, class_="", input_class="", autocomplete=None, 
         attrs = {"class_": "form-check-input" + (" is-invalid" if errors else "")}
         if describedby:
             attrs["aria-describedby"] = " ".join(describedby)
-        html = (
-            f'  <div class="form-check mb-3 {escape(class_)}">\n'
+        body = (
             f"    {field(**attrs)}\n"
             f'    <label class="form-check-label" for="{field_id}">{escape(field.label.text)}</label>\n'
-            f"{help_html}{error_html}  </div>\n"
         )
-        return Markup(html)  # noqa: S704 - every value escaped above, the input by its renderer  # nosec B704
+        return _block("form-check mb-3", class_, body + help_html + error_html)
     css = ("form-select" if field.type in _SELECTS else "form-control") + (" is-invalid" if errors else "")
     attrs = {"class_": f"{css} {input_class}"}
     # A select always has a value chosen (server-side validation names a missing one), and HTML
@@ -195,10 +193,14 @@ def field_block(field, help=None, class_="", input_class="", autocomplete=None, 
         if field.flags.required
         else ""
     )
-    html = (
-        f'  <div class="mb-3 {escape(class_)}">\n'
+    body = (
         f'    <label class="form-label" for="{field_id}">{escape(field.label.text)}</label>{required}'
         f"    {field(**attrs)}\n"
-        f"{help_html}{error_html}  </div>\n"
     )
-    return Markup(html)  # noqa: S704 - every value escaped above, the input by its renderer  # nosec B704
+    return _block("mb-3", class_, body + help_html + error_html)
+
+
+def _block(css: str, class_: str, inner: str) -> Markup:
+    """A field's wrapping div; ``inner`` is markup whose values were escaped by the caller."""
+    html = f'  <div class="{css} {escape(class_)}">\n{inner}  </div>\n'
+    return Markup(html)  # noqa: S704 - class escaped here, the rest by field_block and the input's renderer  # nosec B704
