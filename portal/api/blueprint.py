@@ -270,16 +270,19 @@ def decode_cursor(cursor: str | None) -> int:
 def page_of(query, cursor: str | None, limit: int) -> tuple[list, str | None]:
     """One page of a select (ordered by the caller) and the cursor of the next page, if any."""
     offset = decode_cursor(cursor)
-    rows = list(db.session.execute(query.offset(offset).limit(limit + 1)).all())
-    next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return _cut(db.session.execute(query.offset(offset).limit(limit + 1)).all(), offset, limit)
 
 
 def page_of_kept(statement, values: dict, cursor: str | None, limit: int) -> tuple[list, str | None]:
     """``page_of`` for a kept statement (``portal.sqlutil.KeptStatement``) that binds ``limit`` and ``offset``,
     run with ``values``."""
     offset = decode_cursor(cursor)
-    rows = list(db.session.execute(statement, {**values, "limit": limit + 1, "offset": offset}).all())
+    return _cut(db.session.execute(statement, {**values, "limit": limit + 1, "offset": offset}).all(), offset, limit)
+
+
+def _cut(rows, offset: int, limit: int) -> tuple[list, str | None]:
+    """The page (at most ``limit`` of the ``limit + 1`` rows read) and the next page's cursor, if a row was left."""
+    rows = list(rows)
     next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
