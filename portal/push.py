@@ -161,6 +161,8 @@ def init_app(app: Flask) -> None:
             value = path.read_text().strip()
         else:
             value = new_vapid_key()
+            # A fresh clone has no instance/ folder when the database is not an SQLite file there.
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(value + "\n")

@@ -79,6 +79,16 @@ def test_development_key_is_generated_into_instance_once(tmp_path):
     assert push.application_server_key(again) == first  # kept across restarts: subscriptions stay valid
 
 
+def test_development_key_makes_the_instance_folder_of_a_fresh_clone(tmp_path):
+    # A fresh clone has no instance/ folder, and with a PostgreSQL DATABASE_URL nothing else makes it.
+    instance = tmp_path / "instance"
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(ENV_NAME="development", VAPID_PRIVATE_KEY="")
+    state.init_app(app)
+    push.init_app(app)
+    assert (instance / push.VAPID_KEY_FILE).is_file()
+
+
 def test_subscribe_stores_the_browser_and_lists_it(patient_client, patient, push_service):
     sub = push_service.subscription()
     response = _post(patient_client, sub)
