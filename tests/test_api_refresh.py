@@ -26,7 +26,7 @@ def rotated(client, tokens: dict) -> dict:
 def refresh_session(patient) -> UserSession:
     _db.session.expire_all()
     [row] = [r for r in sessions.active_for(patient) if r.kind == SessionKind.API_REFRESH]
-    return row
+    return _db.session.get(UserSession, row.id)
 
 
 def live_rows() -> int:

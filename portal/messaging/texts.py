@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import phonenumbers
 from flask import current_app
@@ -91,6 +92,9 @@ class TextError(ValueError):
 # --- numbers and codes ---------------------------------------------------------
 
 
+# Asked on every visit of a patient's account page (whether to offer texts) with the same few numbers; parsing
+# one with its region's metadata costs more than the rest of that section. A pure function of the string.
+@lru_cache(maxsize=512)
 def e164(phone: str) -> str | None:
     """The phone on file in E.164 ("+12145550100"), or None when it is not a valid number."""
     try:
