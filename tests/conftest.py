@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import time
 
 import pytest
 from flask import Flask, has_app_context
@@ -35,6 +36,10 @@ PASSWORD = "correct-horse-battery-42"
 # Staff made by `make_user` are enrolled in two-step sign-in with this authenticator secret;
 # `login()` answers the code step with it. Pass totp_enabled=False for a staff member not yet enrolled.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+# For `make_user` in a test that sends reminders on the real clock: a patient's default quiet hours (21:00-08:00
+# local) hold back every reminder for eleven hours of each day, so such a test would pass or fail by the hour it
+# runs. Equal start and end mean no quiet hours.
+NO_QUIET_HOURS = {"quiet_start": time(0, 0), "quiet_end": time(0, 0)}
 _counter = itertools.count(1)
 
 if "MUTANT_UNDER_TEST" in os.environ:

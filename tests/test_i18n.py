@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from portal.auth.models import Role, User
 from portal.i18n import SESSION_KEY, supported_language
 from portal.messaging import reminders
-from tests.conftest import csrf_token, login
+from tests.conftest import NO_QUIET_HOURS, csrf_token, login
 from tests.plan_factories import make_item, make_plan
 from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)
 from tests.test_authz_matrix import MATRIX, Clients, world  # noqa: F401  (the world fixture)
@@ -315,8 +315,8 @@ def test_a_template_speaks_the_language_in_force_when_it_is_rendered(app):
 def test_reminder_email_in_each_recipients_language(smtp_server, app, db, make_user):  # noqa: F811
     from datetime import time
 
-    make_user(Role.PATIENT, reminder_time=time(0, 0), name="Sofia Ramirez", language="es")
-    make_user(Role.PATIENT, reminder_time=time(0, 0), name="Rita Reminder")
+    make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS, name="Sofia Ramirez", language="es")
+    make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS, name="Rita Reminder")
     result = app.test_cli_runner().invoke(args=["reminders", "send"])
     assert result.exit_code == 0
     emails = {email["To"]: email for email in smtp_server.wait_for(2)}

@@ -17,7 +17,7 @@ import pytest
 from portal.auth.models import Role
 from portal.mail import OutboundEmail
 from portal.messaging.reminders import checkin_messages
-from tests.conftest import csrf_token
+from tests.conftest import NO_QUIET_HOURS, csrf_token
 from tests.plan_factories import make_item, make_plan
 
 EVIL = "evil.example"
@@ -97,7 +97,7 @@ def test_message_notifications_ignore_a_forged_host(app, db, patient, patient_cl
 
 
 def test_reminder_email_ignores_the_request_it_runs_in(app, db, make_user):
-    patient = make_user(Role.PATIENT, reminder_time=time(0, 0))
+    patient = make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS)
     # Reminders run from cron, but even inside a forged request their links stay public.
     with app.test_request_context("/", headers=FORGED):
         email, text = checkin_messages(patient, [("email", patient.email), ("text", "+12145550100")])

@@ -15,7 +15,7 @@ from portal.care.models import CheckIn
 from portal.mail import OutboundEmail
 from portal.messaging import reminders
 from portal.messaging.models import ReminderSent
-from tests.conftest import csrf_token
+from tests.conftest import NO_QUIET_HOURS, csrf_token
 from tests.dbutil import is_postgres
 from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the smtp_server fixture)
 
@@ -97,7 +97,7 @@ def test_due_reminders_query_count_is_flat(db, make_user, queries):
 
 def test_cli_run_twice_sends_one_reminder_through_smtp(smtp_server, app, db, make_user):
     # Midnight has always passed, whatever the real clock says.
-    patient = make_user(Role.PATIENT, reminder_time=time(0, 0), name="Rita Reminder")
+    patient = make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS, name="Rita Reminder")
     runner = app.test_cli_runner()
     first = runner.invoke(args=["reminders", "send"])
     second = runner.invoke(args=["reminders", "send"])
@@ -113,7 +113,7 @@ def test_cli_run_twice_sends_one_reminder_through_smtp(smtp_server, app, db, mak
 
 
 def test_smtp_failure_keeps_the_reminder_queued_and_claimed(smtp_server, app, db, make_user):
-    make_user(Role.PATIENT, reminder_time=time(0, 0))
+    make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS)
     smtp_server.set_failing(True)
     assert reminders.send_reminders() == 1
     email = db.session.scalar(db.select(OutboundEmail))
@@ -191,7 +191,7 @@ def test_two_machines_at_once_send_one_reminder(app, db, make_user):
 
 def test_a_failing_mail_server_is_tried_once_per_run_not_once_per_patient(smtp_server, app, db, make_user):
     for _ in range(3):
-        make_user(Role.PATIENT, reminder_time=time(0, 0))
+        make_user(Role.PATIENT, reminder_time=time(0, 0), **NO_QUIET_HOURS)
     smtp_server.set_failing(True)
     assert reminders.send_reminders() == 3
     attempts = db.session.scalars(db.select(OutboundEmail.attempts).order_by(OutboundEmail.id)).all()
