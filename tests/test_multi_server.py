@@ -198,7 +198,11 @@ def test_a_reminder_run_on_both_machines_sends_once(servers):
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE user_account SET reminder_time = '00:00:00' WHERE email IN (:c, :d)"),
+            # No quiet hours (equal start and end), so the run sends whatever the hour on the real clock.
+            text(
+                "UPDATE user_account SET reminder_time = '00:00:00', quiet_start = '00:00:00', quiet_end = '00:00:00'"
+                " WHERE email IN (:c, :d)"
+            ),
             {"c": "ms.carol@example.org", "d": "ms.dave@example.org"},
         )
     env = {

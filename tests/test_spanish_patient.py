@@ -185,6 +185,7 @@ def test_a_spanish_patient_meets_no_english_from_invitation_to_every_page_and_em
     patient.language = "es"
     patient.password_hash = None  # not signed up yet: the admin sends the invitation
     patient.reminder_time = time(0, 0)
+    patient.quiet_start = patient.quiet_end = time(0, 0)  # no quiet hours: the reminder goes out at any hour
     for item, title in ((world["item"], "Gato-vaca"), (world["plan"].items[1].library_item, "Báscula pélvica")):
         _spanish(item, title)
     db.session.commit()
