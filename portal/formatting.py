@@ -111,12 +111,24 @@ def local_datetime(value: datetime | None, style: str = "datetime") -> str:
 
 
 def _clock(local: datetime) -> str:
-    return babel_format_time(local, "short", locale=_locale())  # 2:05 PM · 14:05
+    return _formatted_clock(local.hour, local.minute, current_locale_identifier())
+
+
+# A page lists a few timestamps (sessions, devices, messages) and Babel rebuilds the language's time
+# pattern for each; the short clock shows only hours and minutes, so each one is kept per process.
+@lru_cache(maxsize=4096)
+def _formatted_clock(hour: int, minute: int, locale: str) -> str:
+    return babel_format_time(time(hour, minute), "short", locale=locale)  # 2:05 PM · 14:05
+
+
+@lru_cache(maxsize=16)
+def _date_and_clock_joiner(locale: str) -> str:
+    # The language's own way of joining a date and a time ("{1}, {0}").
+    return str(get_datetime_format("medium", locale=locale))
 
 
 def _date_and_clock(local: datetime, day_style: str) -> str:
-    # The language's own way of joining a date and a time ("{1}, {0}").
-    joiner = str(get_datetime_format("medium", locale=_locale()))
+    joiner = _date_and_clock_joiner(current_locale_identifier())
     return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", _clock(local))
 
 
