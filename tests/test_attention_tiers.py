@@ -5,12 +5,12 @@ deterministic, so `make mutation` runs them; tests/test_attention_ranking.py che
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from portal.auth.models import Role
-from portal.care.attention import Tier, attention_of, order_by_attention, pain_trend
+from portal.care.attention import Attention, Tier, attention_of, order_by_attention, pain_trend, red_flag_days
 from portal.care.models import Alert, AlertKind, CheckIn
 from portal.care.plans import roster_query
 from portal.timeutil import utcnow
@@ -157,3 +157,109 @@ def test_ties_go_to_the_most_recent_event_then_the_name(db, make_user):
         "Hal Yesterday",
         "Joe No plan",
     ]
+
+
+def test_the_placing_carries_the_active_plans_start(db, make_user):
+    coach = make_user(Role.COACH)
+    library = [make_item() for _ in range(3)]
+    now = utcnow().replace(microsecond=0)
+    today = now.date()
+    with_plan, without = make_user(coach=coach), make_user(coach=coach)
+    _store(db, with_plan, coach, _on_track(plan_days_ago=2), today, now, library)
+    _store(db, without, coach, _on_track(checkins={}, plan_days_ago=None, items=[]), today, now, library)
+    db.session.commit()
+    # The summary tells a new plan from a fully paused one by this start (Attention.new_plan).
+    assert attention_of([with_plan.id, without.id], today, now) == {
+        with_plan.id: Attention(Tier.NEW_PLAN, today - timedelta(days=2)),
+        without.id: Attention(Tier.ON_TRACK, None),
+    }
+
+
+def test_a_plan_counts_as_new_for_its_first_seven_days_only():
+    today = utcnow().date()
+    assert Attention(Tier.NEW_PLAN, today).new_plan(today)
+    assert Attention(Tier.NEW_PLAN, today - timedelta(days=6)).new_plan(today)
+    assert Attention(Tier.NEW_PLAN, today + timedelta(days=3)).new_plan(today)  # starts later: still new
+    assert not Attention(Tier.NEW_PLAN, today - timedelta(days=7)).new_plan(today)  # a week old: paused, not new
+    assert not Attention(Tier.ON_TRACK, today - timedelta(days=30)).new_plan(today)
+    assert not Attention(Tier.ON_TRACK, None).new_plan(today)  # no plan
+
+
+def test_ranking_the_roster_keeps_its_rows_as_they_were(db, make_user):
+    coach = make_user(Role.COACH)
+    library = [make_item() for _ in range(3)]
+    now = utcnow().replace(microsecond=0)
+    patient = make_user(coach=coach)
+    _store(db, patient, coach, _on_track(), now.date(), now, library)
+    db.session.commit()
+    # Callers unpack (patient, plan): the ranking adds no columns of its own.
+    rows = db.session.execute(order_by_attention(roster_query(coach), now.date(), now)).all()
+    assert [(row[0].id, row[1].title, len(row)) for row in rows] == [(patient.id, "Back care", 2)]
+
+
+def test_patients_tied_on_everything_but_the_id_come_in_the_order_they_joined(db, make_user):
+    coach = make_user(Role.COACH)
+    library = [make_item() for _ in range(3)]
+    now = utcnow().replace(microsecond=0)
+    namesakes = [make_user(coach=coach, name="Sam Lee") for _ in range(6)]
+    for patient in namesakes:
+        _store(db, patient, coach, _on_track(), now.date(), now, library)
+    db.session.commit()
+    # The same tier, check-in day and name: a stable order, so a page boundary never repeats or skips one.
+    rows = db.session.execute(order_by_attention(roster_query(coach), now.date(), now)).all()
+    assert [row[0].id for row in rows] == sorted(patient.id for patient in namesakes)
+
+
+def _red_flag_case(db, patient, kind, checkin_day, opened_at, resolved_at=None) -> None:
+    checkin = CheckIn(patient_id=patient.id, day=checkin_day, pain=8, stiffness=3)
+    db.session.add(checkin)
+    db.session.flush()
+    db.session.execute(
+        db.insert(Alert).values(
+            patient_id=patient.id,
+            kind=str(kind),
+            severity=0,
+            checkin_id=checkin.id,
+            opened_at=opened_at,
+            resolved_at=resolved_at,
+            open_key=1 if resolved_at is None else None,
+        )
+    )
+
+
+def test_the_red_flag_day_is_the_latest_open_or_recently_resolved_red_flags_check_in(db, make_user):
+    coach = make_user(Role.COACH)
+    now = utcnow().replace(microsecond=0)
+    today = now.date()
+    flagged, long_ago, calm = (make_user(coach=coach) for _ in range(3))
+    # Stored newest first, so the latest opened has the lower id: the day is the latest by opening time.
+    _red_flag_case(db, flagged, RED, today - timedelta(days=3), now - timedelta(hours=70), now - timedelta(hours=48))
+    _red_flag_case(db, flagged, RED, today - timedelta(days=5), now - timedelta(hours=100))
+    _red_flag_case(db, flagged, WORSE, today - timedelta(days=1), now - timedelta(hours=1))  # not a red flag
+    _red_flag_case(db, long_ago, RED, today - timedelta(days=4), now - timedelta(hours=80), now - timedelta(hours=49))
+    db.session.commit()
+    assert red_flag_days([flagged.id, long_ago.id, calm.id], now) == {flagged.id: today - timedelta(days=3)}
+    assert red_flag_days([], now) == {}
+
+
+def test_a_red_flag_without_a_check_in_is_dated_in_the_patients_zone_else_their_clinics(db, make_user, make_clinic):
+    coach = make_user(Role.COACH)
+    tokyo = make_clinic(timezone="Asia/Tokyo")
+    in_auckland = make_user(coach=coach, timezone="Pacific/Auckland")  # their clinic is in Chicago
+    tokyo_clinic = make_user(coach=coach, clinic_id=tokyo.id)
+    checked_in = make_user(coach=coach)
+    for patient, opened_at in (
+        (in_auckland, datetime(2026, 3, 10, 12, 0)),  # 7:00 on the 10th in Chicago, 1:00 on the 11th in Auckland
+        (tokyo_clinic, datetime(2026, 3, 10, 18, 0)),  # 13:00 on the 10th in Chicago, 3:00 on the 11th in Tokyo
+    ):
+        db.session.execute(
+            db.insert(Alert).values(patient_id=patient.id, kind=str(RED), severity=0, opened_at=opened_at, open_key=1)
+        )
+    # With a check-in, its day, whenever the alert opened.
+    _red_flag_case(db, checked_in, RED, date(2026, 3, 9), datetime(2026, 3, 10, 18, 0))
+    db.session.commit()
+    assert red_flag_days([in_auckland.id, tokyo_clinic.id, checked_in.id], utcnow()) == {
+        in_auckland.id: date(2026, 3, 11),
+        tokyo_clinic.id: date(2026, 3, 11),
+        checked_in.id: date(2026, 3, 9),
+    }
