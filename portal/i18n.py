@@ -8,10 +8,13 @@ else (an unknown code from a form, a query string or an old row) falls back to E
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain, get_locale, get_translations
+from flask_babel import force_locale as babel_force_locale
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -34,7 +37,7 @@ def supported_language(code: str | None) -> str:
 
 def select_locale() -> str:
     # Outside a request (CLI, reminders, alert scans) text is English unless the
-    # caller forces the recipient's language with flask_babel.force_locale.
+    # caller forces the recipient's language with portal.i18n.force_locale.
     if not has_request_context():
         return DEFAULT_LANGUAGE
     api_user = g.get("api_user")  # signed in with a bearer token: the cookie's user does not count
@@ -56,26 +59,48 @@ def select_timezone() -> str:
     return DEFAULT_TIMEZONE
 
 
+# Which forced language a request is in: ``force_locale`` below changes it on the way in and on the way out, so a
+# value kept for the request's language is never read under another one.
+_LOCALE_GENERATION = "portal_locale_generation"
+
+
+@contextmanager
+def force_locale(locale: str) -> Iterator[None]:
+    """Flask-Babel's ``force_locale`` (texts for a recipient in their own language), and the portal's per-request
+    memos follow it. The portal forces a language only through this one: tests/test_i18n.py fails on code that
+    imports Flask-Babel's directly, whose switch the memos would not see."""
+    store = g._get_current_object() if has_app_context() else None
+    with babel_force_locale(locale):
+        _next_generation(store)
+        try:
+            yield
+        finally:
+            _next_generation(store)
+
+
+def _next_generation(store) -> None:
+    if store is not None:
+        setattr(store, _LOCALE_GENERATION, getattr(store, _LOCALE_GENERATION, 0) + 1)
+
+
 def _per_locale(name: str, compute):
-    """A value derived from the request's locale, computed once per request and locale.
+    """A value derived from the request's locale, computed once per request and forced language.
 
-    Kept in ``g`` under our own name and keyed by Flask-Babel's locale object itself, so
-    ``force_locale`` (which swaps that object in and back) is always honoured.
-
-    A page asks this about a hundred times (every lazy label, every ``_`` of an imported macro):
-    ``g`` is resolved once, not through its proxy on each lookup. The locale comes from
-    ``get_locale()``, Flask-Babel's public API, never from where it keeps it: its internals may
-    change with any release.
+    Kept in ``g`` under our own name beside the forced-language generation it was computed in, so a
+    ``force_locale`` (ours, above) is always honoured. A page asks this about a hundred times (every
+    lazy label, every ``_`` of an imported macro, every date): ``g`` is resolved once, and the locale is
+    asked from ``get_locale()``, Flask-Babel's public API, only when the value is computed.
     """
-    locale = get_locale()
-    if not has_app_context():
-        return compute(locale)
-    store = g._get_current_object()
+    try:
+        store = g._get_current_object()
+    except RuntimeError:  # no app context: nothing to keep it in
+        return compute(get_locale())
+    generation = getattr(store, _LOCALE_GENERATION, 0)
     memo = getattr(store, name, None)
-    if memo is not None and memo[0] is locale:
+    if memo is not None and memo[0] == generation:
         return memo[1]
-    value = compute(locale)
-    setattr(store, name, (locale, value))
+    value = compute(get_locale())
+    setattr(store, name, (generation, value))
     return value
 
 

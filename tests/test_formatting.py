@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
-from flask_babel import force_locale
 
 from portal import formatting
+from portal.i18n import force_locale
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
@@ -25,7 +25,7 @@ def test_the_kept_clock_is_babels_short_time_for_every_minute_of_the_day(locale)
 
 @pytest.mark.parametrize(("locale", "expected"), [("en", "Dec 7, 2026, 9:05\u202fPM"), ("es", "7 dic 2026, 21:05")])
 def test_a_stored_time_reads_in_the_readers_zone_and_language(app, locale, expected):
-    stored = datetime(2026, 12, 8, 3, 5, tzinfo=timezone.utc)  # 21:05 the evening before in Chicago
+    stored = datetime(2026, 12, 8, 3, 5, tzinfo=UTC)  # 21:05 the evening before in Chicago
     with app.test_request_context("/"), force_locale(locale):
         written = formatting.local_datetime(stored)
         assert written == expected

@@ -10,11 +10,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask import url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal.auth.models import Role, User
-from portal.i18n import SESSION_KEY, supported_language
+from portal.i18n import SESSION_KEY, current_locale_identifier, force_locale, supported_language
 from portal.messaging import reminders
 from tests.conftest import NO_QUIET_HOURS, csrf_token, login
 from tests.plan_factories import make_item, make_plan
@@ -414,6 +413,33 @@ def test_template_gettext_formats_as_jinjas_newstyle_gettext(app):
         env = app.jinja_env
         macro = env.from_string("{% macro m() %}{{ _('Coaching agreement') }} {{ _('5%%') }}{% endmacro %}")
         assert str(macro.module.m()) == "Coaching agreement 5%"
+
+
+def test_a_language_is_forced_only_through_the_portals_force_locale():
+    """The per-request memos of texts, catalogs and locale names follow ``portal.i18n.force_locale``; a switch
+    made with Flask-Babel's own would leave them in the language of the request."""
+    direct = re.compile(
+        r"from flask_babel import .*\bforce_locale\b(?! as babel_force_locale)|flask_babel\.force_locale"
+    )
+    users = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("portal", "tests", "bench", "scripts")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if direct.search(line) and path != ROOT / "portal" / "i18n.py" and path != Path(__file__)
+    ]
+    assert users == []
+
+
+def test_texts_kept_for_a_request_follow_a_forced_language_in_and_out(app):
+    with app.test_request_context("/"):
+        assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
+        with force_locale("es"):
+            assert str(_("Your account")) == "Su cuenta" and current_locale_identifier() == "es"
+            with force_locale("en"):
+                assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
+            assert str(_("Your account")) == "Su cuenta" and current_locale_identifier() == "es"
+        assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
 
 
 def test_the_portal_uses_only_flask_babels_public_api():

@@ -17,7 +17,6 @@ import pyotp
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask, render_template_string, url_for
-from flask_babel import force_locale
 from jinja2 import BaseLoader
 from sqlalchemy import update
 
@@ -28,7 +27,7 @@ from portal.care.alerts import open_alert
 from portal.care.models import AlertKind, CheckIn
 from portal.exercises.models import LibraryItem
 from portal.extensions import db as _db
-from portal.i18n import current_language
+from portal.i18n import current_language, force_locale
 from portal.patients.forms import CheckInForm
 from portal.timeutil import local_today
 from tests.conftest import csrf_token, login

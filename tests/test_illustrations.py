@@ -215,7 +215,7 @@ def test_a_coachs_own_item_shows_its_kind_beside_its_body_area_never_a_generic_i
                 assert AREA_MARKS[area] in svg
                 digests.add(picture.digest)
         # Spanish readers get the body area in Spanish.
-        from flask_babel import force_locale
+        from portal.i18n import force_locale
 
         with force_locale("es"):
             item = SimpleNamespace(slug="mi-ejercicio", kind="exercise", body_area="lower_back")

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar
 from sqlalchemy import delete, text, update
@@ -33,6 +32,7 @@ from portal.exercises.translations import (
     translations_dir,
 )
 from portal.extensions import db
+from portal.i18n import force_locale
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan
 

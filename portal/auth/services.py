@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal import audit
@@ -14,7 +13,7 @@ from portal.auth import sessions, tokens
 from portal.auth.models import User, UserSession, email_lookup
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.extensions import db
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.mail import OutboundEmail, public_url, queue_email
 from portal.timeutil import utcnow
 

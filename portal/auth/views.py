@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal import audit
@@ -29,7 +29,7 @@ from portal.auth.services import authenticate, record_successful_login, send_pas
 from portal.errors import NotFound
 from portal.extensions import db, limiter
 from portal.health import database_ok
-from portal.i18n import LANGUAGES, SESSION_KEY, supported_language
+from portal.i18n import LANGUAGES, SESSION_KEY, force_locale, supported_language
 from portal.navigation import home_endpoint_for
 from portal.outbox import deliver_after_response
 

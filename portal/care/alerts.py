@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, or_, union_all, update
 from sqlalchemy.orm import aliased
@@ -42,7 +42,7 @@ from portal.auth.models import Role, User
 from portal.care.models import RED_FLAG_SEVERITY, Alert, AlertKind, CheckIn, Plan, PlanStatus, alert_severity
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_of
 from portal.extensions import db
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.mail import public_url, queue_email
 from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import as_local, local_today, utcnow

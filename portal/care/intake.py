@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam
@@ -26,6 +25,7 @@ from portal.care.onboarding_models import Intake
 from portal.care.red_flags import RED_FLAGS, Tier, highest_of
 from portal.extensions import db
 from portal.forms import has_control_chars
+from portal.i18n import force_locale
 from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, format_date
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -37,7 +37,7 @@ from portal.coaching.blueprint import bp
 from portal.coaching.plan_views import render_patient_page
 from portal.extensions import db
 from portal.forms import PortalForm, no_control_chars, strip_filter
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.messaging.services import deliver_after_commit, send_message
 from portal.pagination import Page, page_arg
 from portal.sqlutil import KeptStatement

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from flask_babel import force_locale
 from sqlalchemy import func
 
 from portal.care.consent import AGREEMENT, KIND_TITLES
@@ -28,6 +27,7 @@ from portal.care.goals import CHANGE_POINTS
 from portal.care.intake import MULTI, SCALE, SINGLE, STEPS, YES_NO
 from portal.care.onboarding_models import Consent, ConsentText, Goal, GoalRating, Intake
 from portal.extensions import db
+from portal.i18n import force_locale
 
 INTAKE_QUESTIONNAIRE_URL = "https://holistiq.example/fhir/Questionnaire/about-your-back"
 PSFS_QUESTIONNAIRE_URL = "https://holistiq.example/fhir/Questionnaire/psfs"

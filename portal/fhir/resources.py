@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
-from flask_babel import force_locale
 from sqlalchemy import Row
 
 from portal.auth.models import User
@@ -37,6 +36,7 @@ from portal.care.models import CheckIn, Plan, PlanItem, WeeklyOutcome
 from portal.care.red_flags import RED_FLAGS, TIER_RULES, Tier, highest_tier
 from portal.care.today import PAUSABLE_KINDS as PAUSED_BY_RED_FLAG
 from portal.exercises.translations import ItemText
+from portal.i18n import force_locale
 from portal.messaging.models import Message
 from portal.timeutil import utcnow
 

@@ -16,7 +16,6 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,7 +23,7 @@ from portal import audit, outbox, push
 from portal.auth.models import Role, User
 from portal.auth.sessions import describe_device
 from portal.extensions import db
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.mail import public_url
 from portal.messaging.push_forms import PushOffForm, PushPreferencesForm, PushTestForm
 

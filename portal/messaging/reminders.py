@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal import mail, outbox
@@ -31,7 +30,7 @@ from portal.care.alerts import patients_with_exercises_paused
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.care.today import is_paused, round_items
 from portal.extensions import db
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.messaging.models import PlanReminderSent, ReminderSent
 from portal.messaging.services import first_name
 from portal.outbox import OutboundMessage

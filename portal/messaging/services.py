@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, case, cast, func, update
 from sqlalchemy.orm import aliased
@@ -24,7 +23,7 @@ from sqlalchemy.orm import aliased
 from portal import mail, outbox, push
 from portal.auth.models import Role, User
 from portal.extensions import db
-from portal.i18n import supported_language
+from portal.i18n import force_locale, supported_language
 from portal.mail import OutboundEmail
 from portal.messaging.models import Message
 from portal.pagination import paginate_rows

@@ -47,7 +47,7 @@ def text_reminder_helpers():
 
 
 class _Section:
-    """What templates/messaging/_texts.html shows: the subscription, the forms and the buttons, each read
+    """What templates/messaging/_texts.html shows: whether texts are on, the forms and the buttons, each read
     or built when the template first asks for it. The account page shows two of the forms at a time,
     the phone's check is needed only while texts are off, and the forms that are only a button (start,
     test, off) are written by the template: their labels are here, the errors of a posted one too."""
@@ -64,12 +64,12 @@ class _Section:
         return texts.reminder_channels(current_user)
 
     @property
-    def subscription(self):
+    def texts_on(self) -> bool:
         return self._channels[0]
 
     @cached_property
     def phone_notifications(self):
-        """The section's phone notifications, their devices read in the subscription's statement."""
+        """The section's phone notifications, their devices read in the text subscription's statement."""
         return phone_notifications_section(self._channels[1])
 
     @cached_property

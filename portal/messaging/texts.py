@@ -23,7 +23,6 @@ from functools import lru_cache
 
 import phonenumbers
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, String, bindparam, func
 from sqlalchemy.orm import Mapped, mapped_column, synonym
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, synonym
 from portal.auth.models import User
 from portal.extensions import db
 from portal.forms import PHONE_REGION
+from portal.i18n import force_locale
 from portal.outbox import OutboundMessage
 from portal.push import PushSubscription
 from portal.sqlutil import KeptStatement
@@ -123,12 +123,19 @@ def subscription_for(user) -> TextSubscription | None:
     return db.session.scalar(_subscription_of(), {"user_id": user.id})
 
 
-# The account page's Reminders show both channels of a patient: their text subscription and their browsers with
-# phone notifications, read together (the user's row drives the two outer joins, so a patient with neither
-# still gets one row).
+# The account page's Reminders show both channels of a patient: whether their texts are on and their browsers with
+# phone notifications, read together (the user's row drives the two outer joins, so a patient with neither still
+# gets one row), as the columns the page shows: rows, not objects, are what a page visited this often can afford.
 def _build_reminder_channels_of():
     return (
-        db.select(TextSubscription, PushSubscription)
+        db.select(
+            TextSubscription.enabled.label("texts_on"),
+            PushSubscription.id,
+            PushSubscription.device,
+            PushSubscription.endpoint,
+            PushSubscription.session_id,
+            PushSubscription.created_at,
+        )
         .select_from(User)
         .outerjoin(TextSubscription, TextSubscription.user_id == User.id)
         .outerjoin(PushSubscription, PushSubscription.user_id == User.id)
@@ -140,11 +147,12 @@ def _build_reminder_channels_of():
 _reminder_channels_of = KeptStatement(_build_reminder_channels_of)
 
 
-def reminder_channels(user) -> tuple[TextSubscription | None, list[PushSubscription]]:
-    """The user's text subscription (or None) and their push subscriptions in the order of ``subscriptions_of``."""
+def reminder_channels(user) -> tuple[bool, list]:
+    """Whether the user's texts are on, and their browsers with phone notifications (rows with ``id``, ``device``,
+    ``endpoint``, ``session_id`` and ``created_at``) in the order of ``push.subscriptions_of``."""
     rows = db.session.execute(_reminder_channels_of(), {"user_id": user.id}).all()
-    subscription = rows[0][0] if rows else None
-    return subscription, [device for _text, device in rows if device is not None]
+    texts_on = bool(rows and rows[0].texts_on)
+    return texts_on, [row for row in rows if row.id is not None]
 
 
 def start_verification(user) -> OutboundText:
