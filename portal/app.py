@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from flask.templating import Environment
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -39,12 +40,31 @@ from portal.sqlutil import end_reads_with_commit, track_writes, tune_sqlite
 from portal.urlcache import template_url_for
 
 
+class TemplateEnvironment(Environment):
+    """Flask's Jinja environment, whose templates read the environment's globals directly.
+
+    Jinja gives every template a ChainMap over the environment's globals so that globals given to one
+    template never reach the others. The portal gives templates none of their own, and the ChainMap
+    costs on every page: each render copies it, and each ``{% from "_macros.html" import ... %}`` looks
+    its names up one by one through it. A template without globals of its own gets the environment's
+    dict itself (so globals registered after it was loaded are seen, as before); one with some gets
+    Jinja's ChainMap.
+    """
+
+    def make_globals(self, d):
+        return super().make_globals(d) if d else self.globals
+
+
+class PortalFlask(Flask):
+    jinja_environment = TemplateEnvironment
+
+
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     """Build the app: config, its state, extensions, each feature package, errors, headers, CLI."""
     config_class = config if isinstance(config, type) else config_for(config)
     if hasattr(config_class, "validate"):
         config_class.validate()
-    app = Flask(
+    app = PortalFlask(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
         instance_path=str(BASE_DIR / "instance"),
@@ -198,6 +218,6 @@ def register_template_helpers(app: Flask) -> None:
         return {"footer_clinics": clinics.footer_clinics()}
 
     app.jinja_env.globals["url_for"] = template_url_for
-    app.jinja_env.globals["field_block"] = field_block  # the ``field`` macro of _macros.html
+    app.jinja_env.globals["field_block"] = field_block  # imported by templates as ``field`` from _macros.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
