@@ -21,6 +21,7 @@ from bench.data.writer import BulkWriter, Counts
 from portal import crypto
 from portal.auth.models import Clinic, User
 from portal.auth.passwords import hash_password
+from portal.care import checkin_weeks
 from portal.care.consent import KINDS as CONSENT_KINDS
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemSchedule, WeeklyOutcome
 from portal.care.onboarding_models import Consent, ConsentText
@@ -61,6 +62,9 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
         today = local_today(clinics[0].timezone)
         first_day = today - timedelta(days=days - 1)
 
+        # The triggers that keep each patient's weekly check-in sums would recount a patient once
+        # per check-in loaded: they are off for the load, and the sums counted once at the end.
+        checkin_weeks.drop_triggers(conn)
         people = plan_people(patients, next_id(conn, User.__table__), clinics, rng)
         write_users(writer, people, rng, password_hash, first_day)
         write_consents(writer, conn, people, now)
@@ -71,6 +75,8 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
         weeks = week_starts(first_day, today)
         writer.write(WeeklyOutcome.__table__, OUTCOME_COLUMNS, outcome_rows(people.patients, weeks, rng))
         writer.write(Message.__table__, MESSAGE_COLUMNS, message_rows(people.patients, days, now, rng))
+        checkin_weeks.rebuild(conn)
+        checkin_weeks.create_triggers(conn)
         if writer.postgres:
             move_sequences(conn)
 

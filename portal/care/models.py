@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.care import checkin_weeks
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_tier, tier_rule
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -273,6 +274,20 @@ class CheckIn(db.Model):
         return highest_tier(self)
 
 
+class CheckInWeek(db.Model):
+    """A patient's check-ins summed per week since their start (week 0: the first plan's first 7
+    days), kept by database triggers on check-ins and plans (portal.care.checkin_weeks); the
+    Outcomes pain chart reads it."""
+
+    __tablename__ = "checkin_week"
+
+    patient_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    pain_sum: Mapped[int]
+    pain_n: Mapped[int]
+    last_day: Mapped[date]  # the latest check-in of the week
+
+
 class ItemLog(db.Model):
     __tablename__ = "item_log"
     __table_args__ = (
@@ -428,3 +443,6 @@ class Alert(db.Model):
 Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key, unique=True)
 Index("uq_plan_one_active_per_patient", Plan.patient_id, Plan.active_key, unique=True)
 Index("uq_plan_item_pause_one_open", PlanItemPause.plan_item_id, PlanItemPause.open_key, unique=True)
+
+# The triggers that keep checkin_week, made with the tables by create_all (migrations make their own).
+checkin_weeks.attach(db.metadata)

@@ -195,34 +195,29 @@ def _weekly_sql(dialect: str, column: str) -> str:
     """Each cohort patient's check-ins of the chart's weeks summed per week since the start (week 0 =
     days 0-6), with the patient's ``column`` (the group the chart compares) as ``gkey``.
 
-    The chart's last day and (on SQLite) the start's day number are worked out once per patient,
-    not once per check-in. PostgreSQL sums each patient's weeks in a LATERAL lookup of their own
-    index entries (a handful of weeks to group at a time, where one grouping of every check-in of
-    the practice outgrew its memory and spilled to disk)."""
-    chart_days = 7 * (CHART_WEEKS + 1)
+    The sums are the patient's kept weeks (``checkin_week``, portal.care.checkin_weeks), read by
+    the patient's own rows: a few per patient, where grouping their check-ins took five times
+    the rows. A kept week with a check-in after ``today`` (a report of an earlier day, or a
+    patient whose zone is a day ahead) is summed from its check-ins up to ``today`` instead: the
+    subqueries run for those weeks only."""
     if dialect == "postgresql":
-        return f"""
-weekly AS (
-  SELECT co.patient_id, co.{column} AS gkey, w.week, w.pain_sum, w.pain_n
-  FROM cohort co CROSS JOIN LATERAL (
-    SELECT (c.day - co.start_day) / 7 AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
-    FROM checkin c
-    WHERE c.patient_id = co.patient_id AND c.day >= co.start_day AND c.day <= :today
-      AND c.day < co.start_day + {chart_days}
-    GROUP BY 1) w
-)"""  # noqa: S608 - constants only  # nosec B608
-    spans = (
-        f"SELECT patient_id, {column} AS gkey, start_day, date(start_day, '+{chart_days} days') AS chart_end, "  # noqa: S608
-        "julianday(start_day) AS start_number FROM cohort"  # nosec B608 - constants only
+        sum_from, sum_to = "co.start_day + 7 * w.week", "co.start_day + 7 * w.week + 6"
+    else:
+        sum_from = "date(co.start_day, '+' || (7 * w.week) || ' days')"
+        sum_to = "date(co.start_day, '+' || (7 * w.week + 6) || ' days')"
+    rows = (
+        "FROM checkin c WHERE c.patient_id = co.patient_id "
+        f"AND c.day >= {sum_from} AND c.day <= {sum_to} AND c.day <= :today"
     )
-    week = "CAST(julianday(c.day) - co.start_number AS INTEGER) / 7"
     return f"""
-spans AS ({spans}),
 weekly AS (
-  SELECT c.patient_id, co.gkey, {week} AS week, SUM(c.pain) AS pain_sum, COUNT(*) AS pain_n
-  FROM spans co JOIN checkin c ON c.patient_id = co.patient_id
-  WHERE c.day >= co.start_day AND c.day <= :today AND c.day < co.chart_end
-  GROUP BY c.patient_id, {week}
+  SELECT * FROM (
+    SELECT co.patient_id, co.{column} AS gkey, w.week,
+           CASE WHEN w.last_day <= :today THEN w.pain_sum ELSE (SELECT SUM(c.pain) {rows}) END AS pain_sum,
+           CASE WHEN w.last_day <= :today THEN w.pain_n ELSE (SELECT COUNT(*) {rows}) END AS pain_n
+    FROM cohort co JOIN checkin_week w ON w.patient_id = co.patient_id
+    WHERE w.week <= {CHART_WEEKS}) kept
+  WHERE pain_n > 0
 )"""  # noqa: S608 - constants only  # nosec B608
 
 
