@@ -18,14 +18,27 @@ def html_attrs(attrs: dict) -> str:
     """``html_params`` with the same output: sorted names, ``True`` bare, ``False`` left out."""
     parts = []
     for key, value in sorted(attrs.items()):
-        key = key.rstrip("_")
-        if key.startswith(("data_", "aria_")):
-            key = key.replace("_", "-")
+        name = _ATTRIBUTE_NAMES.get(key) or _attribute_name(key)
         if value is True:
-            parts.append(str(escape(key)))
+            parts.append(name)
         elif value is not False:
-            parts.append(f'{escape(key)}="{escape(value)}"')
+            parts.append(f'{name}="{escape(value)}"')
     return " ".join(parts)
+
+
+# The few dozen attribute names the templates use, each as WTForms writes it ("class_" -> "class",
+# "data_x" -> "data-x"), kept per process: a page of forms writes a few hundred attributes.
+_ATTRIBUTE_NAMES: dict[str, str] = {}
+
+
+def _attribute_name(key: str) -> str:
+    name = key.rstrip("_")
+    if name.startswith(("data_", "aria_")):
+        name = name.replace("_", "-")
+    name = str(escape(name))
+    if len(_ATTRIBUTE_NAMES) < 1024:  # names come from code, but never let a cache grow without bound
+        _ATTRIBUTE_NAMES[key] = name
+    return name
 
 
 def _validation_attrs(widget, field, attrs: dict) -> None:
