@@ -9,6 +9,8 @@ rendered by WTForms itself. WTForms still parses and validates every form.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import gettext
 from markupsafe import Markup, escape
 from wtforms import widgets
@@ -18,7 +20,7 @@ def html_attrs(attrs: dict) -> str:
     """``html_params`` with the same output: sorted names, ``True`` bare, ``False`` left out."""
     parts = []
     for key, value in sorted(attrs.items()):
-        name = _ATTRIBUTE_NAMES.get(key) or _attribute_name(key)
+        name = _attribute_name(key)
         if value is True:
             parts.append(name)
         elif value is not False:
@@ -28,17 +30,12 @@ def html_attrs(attrs: dict) -> str:
 
 # The few dozen attribute names the templates use, each as WTForms writes it ("class_" -> "class",
 # "data_x" -> "data-x"), kept per process: a page of forms writes a few hundred attributes.
-_ATTRIBUTE_NAMES: dict[str, str] = {}
-
-
+@lru_cache(maxsize=512)
 def _attribute_name(key: str) -> str:
     name = key.rstrip("_")
     if name.startswith(("data_", "aria_")):
         name = name.replace("_", "-")
-    name = str(escape(name))
-    if len(_ATTRIBUTE_NAMES) < 1024:  # names come from code, but never let a cache grow without bound
-        _ATTRIBUTE_NAMES[key] = name
-    return name
+    return str(escape(name))
 
 
 def _validation_attrs(widget, field, attrs: dict) -> None:
