@@ -141,12 +141,12 @@ bench-data: install-dev
 ## mutation: mutmut over the care core against its unit tests (SQLite); fails under 90 % killed per module or on a
 ## survivor not accepted as equivalent in mutation-accepted.txt. Not part of `make test`. Mutated (pyproject.toml,
 ## only_mutate): every module of portal/care/ that decides something about care: alerts, checkins, progress, today,
-## red_flags, pauses, plans, schedules, dosing, assignment, attention, plan_changes, escalation, safety_figures.
+## red_flags, pauses, plans, schedules, dosing, assignment, attention, plan_changes, escalation, safety_figures,
+## adherence_sql, goals (PSFS re-rating), intake (the questionnaire's checks) and suggestions (the program table).
 ## Not mutated: models.py and onboarding_models.py (table definitions), cli.py and wiring.py (command and job
-## registration), consent.py (consent texts and versions, not a care rule), and, not yet, intake.py, goals.py and
-## suggestions.py (the questionnaire, PSFS goals and the program suggestion table: rules whose tests are not in the
-## selection yet; README "Mutation testing"). One module: MUTATION_MODULE=plans make mutation (results accumulate
-## in mutants/ until `make mutation` without it starts afresh).
+## registration), consent.py (consent texts and versions, not a care rule); README "Mutation testing".
+## One module: MUTATION_MODULE=plans make mutation (results accumulate in mutants/ until `make mutation` without
+## it starts afresh).
 MUTATION_WORKERS ?= 2
 MUTATION_MODULE ?=
 mutation: install-dev

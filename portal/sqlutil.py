@@ -41,8 +41,8 @@ class KeptStatement:
 
     Declare it beside the rule that binds its values: ``_name = KeptStatement(_build_name)``.
     The builder stays a plain function (mutmut leaves decorated functions out, and the SQL is
-    part of the care rules); under ``make mutation`` each test gets a fresh app, so every test
-    runs the statement its (mutated) code builds now.
+    part of the care rules); under ``make mutation`` each test starts with none kept, so every
+    test runs the statement its (mutated) code builds now.
     """
 
     __slots__ = ("build", "variants")

@@ -17,7 +17,7 @@ from datetime import time
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from hypothesis import settings
+from hypothesis import Phase, settings
 from sqlalchemy import event, update
 
 from config import TestingConfig
@@ -29,6 +29,7 @@ from portal.care.consent import current_version, starter_texts
 from portal.care.onboarding_models import Consent, ConsentText
 from portal.extensions import db as _db
 from portal.extensions import limiter
+from portal.state import portal_state
 from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.media_support import media_backend, s3_endpoint  # noqa: F401 - fixtures for every test module
 
@@ -45,7 +46,11 @@ _counter = itertools.count(1)
 if "MUTANT_UNDER_TEST" in os.environ:
     # Under `make mutation` every test runs again and again, traced, on a busy machine: a slow example is no
     # failure there (no deadline), and each run draws the same examples, so a mutant dies of what it changes.
-    settings.register_profile("mutation", deadline=None, derandomize=True, database=None)
+    # A failing example kills the mutant as it is: shrinking it (minutes for the ranking's property test) tells
+    # mutmut nothing more.
+    settings.register_profile(
+        "mutation", deadline=None, derandomize=True, database=None, phases=(Phase.explicit, Phase.generate)
+    )
     settings.load_profile("mutation")
 
 
@@ -80,18 +85,7 @@ class RequestClient(FlaskClient):
         return response
 
 
-def _app_scope(fixture_name: str, config: pytest.Config) -> str:
-    """One app for the run; under `make mutation` (mutmut sets MUTANT_UNDER_TEST) one per test.
-
-    An app keeps the statements it builds. mutmut first records which tests call each
-    function, then runs only those against its mutants: with one app, a statement's builder
-    would be called (and recorded) by the first test that needs it only. A fresh app per
-    test makes every test build, and run, the statement its (mutated) code builds now.
-    """
-    return "function" if "MUTANT_UNDER_TEST" in os.environ else "session"
-
-
-@pytest.fixture(scope=_app_scope)
+@pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, SERVER_NAME="localhost")
     app.test_client_class = RequestClient
@@ -103,9 +97,17 @@ def app(database_url: str) -> Iterator[Flask]:
         _db.engine.dispose()
 
 
+# Under `make mutation` (mutmut sets MUTANT_UNDER_TEST) each test starts with no kept statements.
+# An app keeps the statements it builds (portal.sqlutil.KeptStatement). mutmut first records which tests
+# call each function, then runs only those against its mutants: with the statements kept across tests, a
+# statement's builder would be called (and recorded) by the first test that needs it only. Forgetting them
+# makes every test build, and run, the statement its (mutated) code builds now, as a fresh app per test
+# would, without building the app again for each test (most of a mutant's time).
 @pytest.fixture(autouse=True)
 def db(app: Flask) -> Iterator:
     """An app context per test, and empty tables afterwards."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        portal_state(app).statements.clear()
     with app.app_context():
         yield _db
         _db.session.rollback()

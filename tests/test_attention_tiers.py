@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from portal.auth.models import Role
+from portal.auth.models import Role, User
 from portal.care.attention import Attention, Tier, attention_of, order_by_attention, pain_trend, red_flag_days
-from portal.care.models import Alert, AlertKind, CheckIn
+from portal.care.models import Alert, AlertKind, CheckIn, Plan, PlanItem, PlanItemPause, PlanStatus
 from portal.care.plans import roster_query
 from portal.timeutil import utcnow
 from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
@@ -86,6 +86,7 @@ RED, WORSE, MISSED = AlertKind.RED_FLAG, AlertKind.PAIN_WORSENING, AlertKind.MIS
         (_on_track(alerts=[AlertFact(WORSE, 3, None)]), Tier.OPEN_ALERT),
         (_on_track(alerts=[AlertFact(WORSE, 90, 80)]), Tier.ON_TRACK),  # resolved: not open
         (_on_track(alerts=[AlertFact(MISSED, 3, None)]), Tier.MISSED),  # its own tier, below pain
+        (_on_track(alerts=[AlertFact(MISSED, 90, 80)]), Tier.ON_TRACK),  # resolved: checked in since
         (_on_track(alerts=[AlertFact(RED, 60, 47)]), Tier.RECENT_RED_FLAG),
         (_on_track(alerts=[AlertFact(RED, 60, 48)]), Tier.RECENT_RED_FLAG),  # 48 hours exactly: still recent
         (_on_track(alerts=[AlertFact(RED, 60, 49)]), Tier.ON_TRACK),
@@ -95,6 +96,8 @@ RED, WORSE, MISSED = AlertKind.RED_FLAG, AlertKind.PAIN_WORSENING, AlertKind.MIS
         (_on_track(checkins={0: 5, 7: 3}), Tier.PAIN_UP),  # the week's first day is 7 days back
         (_on_track(checkins={0: 5, 8: 3}), Tier.ON_TRACK),  # 8 days back: outside the week
         (_on_track(checkins={0: 5, 6: 3, 2: 6}), Tier.PAIN_UP),  # against the earliest, not the highest
+        # A patient a day ahead in their zone: the coach's today is not in the week before it, so no rise.
+        (_on_track(checkins={-1: 6, 0: 3}), Tier.ON_TRACK),
         (_on_track(checkins={1: 6, 5: 3}), Tier.PAIN_UP),  # the latest need not be today
         (_on_track(checkins={3: 6}), Tier.MISSED),  # one check-in 3 days ago: missed, no rise
         (_on_track(checkins={2: 3}), Tier.ON_TRACK),
@@ -263,3 +266,84 @@ def test_a_red_flag_without_a_check_in_is_dated_in_the_patients_zone_else_their_
         tokyo_clinic.id: date(2026, 3, 11),
         checked_in.id: date(2026, 3, 9),
     }
+
+
+def _tiers(db, make_user, cases: dict[str, Facts]) -> tuple[dict[str, User], dict[str, Tier]]:
+    """Each named patient of one coach stored with their facts; the patients and their tiers, by name."""
+    coach = make_user(Role.COACH)
+    library = [make_item() for _ in range(3)]
+    now = utcnow().replace(microsecond=0)
+    patients = {name: make_user(coach=coach, name=name) for name in cases}
+    for name, facts in cases.items():
+        _store(db, patients[name], coach, facts, now.date(), now, library)
+    db.session.commit()
+    placed = attention_of([patient.id for patient in patients.values()], now.date(), now)
+    return patients, {name: placed[patient.id].tier for name, patient in patients.items()}
+
+
+def test_the_weeks_first_pain_is_the_patients_own(db, make_user):
+    _patients, tiers = _tiers(
+        db,
+        make_user,
+        {
+            "Rising": _on_track(checkins={0: 5, 3: 3}),
+            # Another patient's earlier, higher pain of the week does not hide the rise.
+            "Easing": _on_track(checkins={0: 3, 6: 9}),
+        },
+    )
+    assert tiers == {"Rising": Tier.PAIN_UP, "Easing": Tier.ON_TRACK}
+
+
+def test_an_ended_plan_is_no_new_plan(db, make_user):
+    patients, _tiers_before = _tiers(db, make_user, {"Ended": _on_track(plan_days_ago=2)})
+    plan = db.session.scalars(db.select(Plan).where(Plan.patient_id == patients["Ended"].id)).one()
+    plan.status = PlanStatus.ENDED
+    db.session.commit()
+    now = utcnow().replace(microsecond=0)
+    assert attention_of([patients["Ended"].id], now.date(), now)[patients["Ended"].id].tier == Tier.ON_TRACK
+
+
+def test_every_item_paused_counts_only_the_patients_items_in_use(db, make_user):
+    patients, _tiers_before = _tiers(
+        db,
+        make_user,
+        {"No items": _on_track(items=[]), "All paused": _on_track(items=[True]), "Resumed": _on_track(items=[True])},
+    )
+    # The coach resumed the only item: its pause ended, so something is to do again.
+    resumed = db.select(PlanItem.id).join(Plan).where(Plan.patient_id == patients["Resumed"].id)
+    db.session.execute(
+        db.update(PlanItemPause)
+        .where(PlanItemPause.plan_item_id.in_(resumed.scalar_subquery()))
+        .values(open_key=None, ended_on=utcnow().date())
+    )
+    # A removed item of the fully paused plan, never paused: not in use, so still every item is paused.
+    plan = db.session.scalars(db.select(Plan).where(Plan.patient_id == patients["All paused"].id)).one()
+    db.session.add(PlanItem(plan_id=plan.id, library_item_id=make_item().id, position=1, is_active=False))
+    db.session.commit()
+    now = utcnow().replace(microsecond=0)
+    placed = attention_of([patient.id for patient in patients.values()], now.date(), now)
+    assert {name: placed[patient.id].tier for name, patient in patients.items()} == {
+        "No items": Tier.ON_TRACK,  # another patient's paused item is not theirs
+        "All paused": Tier.NEW_PLAN,
+        "Resumed": Tier.ON_TRACK,
+    }
+
+
+def test_within_a_tier_the_most_recent_check_in_or_plan_start_comes_first(db, make_user):
+    coach = make_user(Role.COACH)
+    now = utcnow().replace(microsecond=0)
+    library = [make_item() for _ in range(3)]
+    cases = [
+        # Pain up: by the latest check-in, on a new plan too (not by the plan's start).
+        ("Amy New plan", _on_track(checkins={5: 3, 1: 6}, plan_days_ago=2)),
+        ("Bob Old plan", _on_track(checkins={6: 2, 1: 5})),
+        ("Cal Earlier", _on_track(checkins={6: 2, 2: 5})),
+        # Missed: by the latest check-in, or the plan's start for one who never checked in.
+        ("Dee Never", _on_track(checkins={}, plan_days_ago=4)),
+        ("Eli Long ago", _on_track(checkins={8: 3})),
+    ]
+    for name, facts in cases:
+        _store(db, make_user(coach=coach, name=name), coach, facts, now.date(), now, library)
+    db.session.commit()
+    rows = db.session.execute(order_by_attention(roster_query(coach), now.date(), now)).all()
+    assert [row[0].name for row in rows] == ["Amy New plan", "Bob Old plan", "Cal Earlier", "Dee Never", "Eli Long ago"]

@@ -10,15 +10,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import bindparam, text
 
-from portal.auth.models import Role
-from portal.care.adherence_sql import adherence_totals
+from portal.auth.models import Role, User
+from portal.care.adherence_sql import adherence_ctes, adherence_parameters, adherence_totals, typed
 from portal.care.checkins import patient_today
 from portal.care.models import CheckIn, ItemLog, PlanItemPause
 from portal.care.pauses import merged_periods
 from portal.care.progress import adherence_and_pauses, adherence_by_patient, item_adherence, weekly_adherence
 from portal.coaching.review import review_for
 from portal.extensions import db
+from portal.sqlutil import dialect_name
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.plan_factories import make_item, make_plan, schedule_from_start
 
@@ -136,6 +138,25 @@ def test_roster_adherence_leaves_paused_days_out_for_every_window(two_patients, 
     totals = adherence_totals(list(world), start, end)
     assert {pid: (due, done) for pid, (due, done, _paused) in totals.items()} == expected
     assert totals == adherence_and_pauses(list(world), start, end)
+
+
+def test_the_set_based_clauses_carry_each_patients_own_columns(two_patients):
+    """A report of its own over ``adherence_ctes`` (as the Outcomes report groups by clinic, coach and
+    program) gets each patient's carried columns beside their figures, without joining back."""
+    today, world = two_patients
+    ids = list(world)
+    start, end = today - timedelta(days=20), today
+    sql = f"""WITH people AS (SELECT id AS patient_id, name AS who, email AS reach FROM user_account
+                        WHERE id IN :patient_ids),
+{adherence_ctes(dialect_name(), "people", carry=("who", "reach"))}
+SELECT patient_id, due, done, paused, who, reach FROM adherence"""  # noqa: S608 - constants only
+    statement = typed(text(sql), sql).bindparams(bindparam("patient_ids", expanding=True))
+    rows = db.session.execute(statement, {"patient_ids": ids, **adherence_parameters(start, end)}).all()
+    users = {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+    totals = adherence_totals(ids, start, end)
+    assert {row.patient_id: (int(row.due), int(row.done), int(row.paused), row.who, row.reach) for row in rows} == {
+        pid: (*totals[pid], users[pid].name, users[pid].email) for pid in ids
+    }
 
 
 @pytest.mark.parametrize("ends_days_ago", [0, 3, 6])
