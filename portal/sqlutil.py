@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import Integer, bindparam, cast, event, func, literal
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -210,37 +209,3 @@ def track_writes(app, engine) -> None:
         # only make a later commit forget a cache once too often, never serve a stale row.
         with suppress(SQLAlchemyError):
             conn.info.pop("portal_written", None)
-
-
-class TriggerKeptTable:
-    """A summary table the database keeps by triggers: runs the statements of its module's
-    ``create_triggers_sql``, ``drop_triggers_sql`` and ``rebuild_sql`` (each a function of the
-    dialect's name) on a connection, and makes the triggers with the tables in ``create_all``."""
-
-    def __init__(self, create_sql: Callable[[str], list[str]], drop_sql: Callable[[str], list[str]], rebuild_sql):
-        self._create, self._drop, self._rebuild = create_sql, drop_sql, rebuild_sql
-
-    @staticmethod
-    def _run(conn, statements: list[str]) -> None:
-        for statement in statements:
-            conn.execute(sql_text(statement))
-
-    def create_triggers(self, conn) -> None:
-        self._run(conn, self._create(conn.dialect.name))
-
-    def drop_triggers(self, conn) -> None:
-        self._run(conn, self._drop(conn.dialect.name))
-
-    def rebuild(self, conn) -> None:
-        """Count the whole table again (after a load written without the triggers)."""
-        self._run(conn, self._rebuild(conn.dialect.name))
-
-    def attach(self, metadata) -> None:
-        """Create the triggers whenever ``metadata.create_all`` makes the tables (the tests; the
-        migrations create them themselves)."""
-
-        def create(target, connection, **kw) -> None:
-            self.drop_triggers(connection)  # create_all on existing tables fires this too
-            self.create_triggers(connection)
-
-        event.listen(metadata, "after_create", create)

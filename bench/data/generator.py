@@ -21,7 +21,7 @@ from bench.data.writer import BulkWriter, Counts
 from portal import crypto
 from portal.auth.models import Clinic, User
 from portal.auth.passwords import hash_password
-from portal.care import checkin_weeks, done_days
+from portal.care import checkin_weeks
 from portal.care.consent import KINDS as CONSENT_KINDS
 from portal.care.models import CheckIn, ItemLog, Plan, PlanItem, PlanItemSchedule, WeeklyOutcome
 from portal.care.onboarding_models import Consent, ConsentText
@@ -65,7 +65,6 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
         # The triggers that keep each patient's weekly check-in sums would recount a patient once
         # per check-in loaded: they are off for the load, and the sums counted once at the end.
         checkin_weeks.drop_triggers(conn)
-        done_days.drop_triggers(conn)  # the same for the done sessions kept per patient and day
         people = plan_people(patients, next_id(conn, User.__table__), clinics, rng)
         write_users(writer, people, rng, password_hash, first_day)
         write_consents(writer, conn, people, now)
@@ -78,8 +77,6 @@ def generate(patients: int, days: int, *, seed: int = 2026, password: str | None
         writer.write(Message.__table__, MESSAGE_COLUMNS, message_rows(people.patients, days, now, rng))
         checkin_weeks.rebuild(conn)
         checkin_weeks.create_triggers(conn)
-        done_days.rebuild(conn)
-        done_days.create_triggers(conn)
         if writer.postgres:
             move_sequences(conn)
 

@@ -20,7 +20,8 @@ way. The SQL is text assembled from this module's constants alone.
 
 from __future__ import annotations
 
-from portal.sqlutil import TriggerKeptTable
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 
 TABLE = "checkin_week"
 # (table, trigger name prefix, the columns whose change moves a week)
@@ -110,8 +111,30 @@ def drop_triggers_sql(dialect: str) -> list[str]:
     ]
 
 
-_kept = TriggerKeptTable(create_triggers_sql, drop_triggers_sql, rebuild_sql)
-create_triggers = _kept.create_triggers
-drop_triggers = _kept.drop_triggers
-rebuild = _kept.rebuild  # recount every patient's weeks (after a load written without the triggers)
-attach = _kept.attach  # make the triggers with the tables in create_all (the tests)
+def _run(conn: Connection, statements: list[str]) -> None:
+    for statement in statements:
+        conn.execute(text(statement))
+
+
+def create_triggers(conn: Connection) -> None:
+    _run(conn, create_triggers_sql(conn.dialect.name))
+
+
+def drop_triggers(conn: Connection) -> None:
+    _run(conn, drop_triggers_sql(conn.dialect.name))
+
+
+def rebuild(conn: Connection) -> None:
+    """Recount every patient's weeks (after a load written without the triggers)."""
+    _run(conn, rebuild_sql(conn.dialect.name))
+
+
+def attach(metadata) -> None:
+    """Create the triggers whenever ``metadata.create_all`` makes the tables (the tests; the
+    migrations create them themselves)."""
+
+    def create(target, connection, **kw) -> None:
+        drop_triggers(connection)  # create_all on existing tables fires this too
+        create_triggers(connection)
+
+    event.listen(metadata, "after_create", create)

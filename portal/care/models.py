@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.care import checkin_weeks, done_days
+from portal.care import checkin_weeks
 from portal.care.red_flags import TIER_RULES, Tier, answered_yes, highest_tier, tier_rule
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -311,19 +311,6 @@ class ItemLog(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ItemDoneDay(db.Model):
-    """The sessions a patient did on a day as adherence counts them (each log against its item's
-    schedule row in force that day, at most its times a day, none on a day not asked for or
-    paused), kept by database triggers on item logs, schedule rows and pauses
-    (portal.care.done_days); the Outcomes adherence reads it."""
-
-    __tablename__ = "item_done_day"
-
-    patient_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(primary_key=True)
-    done: Mapped[int]
-
-
 def peg_score(pain_average: int, enjoyment_interference: int, activity_interference: int) -> float:
     """The PEG score: the mean of its three 0-10 answers, to one decimal."""
     return round((pain_average + enjoyment_interference + activity_interference) / 3, 1)
@@ -457,6 +444,5 @@ Index("uq_alert_one_open_per_kind", Alert.patient_id, Alert.kind, Alert.open_key
 Index("uq_plan_one_active_per_patient", Plan.patient_id, Plan.active_key, unique=True)
 Index("uq_plan_item_pause_one_open", PlanItemPause.plan_item_id, PlanItemPause.open_key, unique=True)
 
-# The triggers that keep checkin_week and item_done_day, made with the tables by create_all (migrations make their own).
+# The triggers that keep checkin_week, made with the tables by create_all (migrations make their own).
 checkin_weeks.attach(db.metadata)
-done_days.attach(db.metadata)
