@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain, get_locale, get_translations
 from flask_babel import force_locale as babel_force_locale
+from flask_babel import refresh as babel_refresh
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -78,6 +79,13 @@ def force_locale(locale: str) -> Iterator[None]:
             _next_generation(store)
 
 
+def refresh_locale() -> None:
+    """Flask-Babel's ``refresh`` (the language chosen again, as if the request had just begun), followed by the
+    portal's per-request memos like ``force_locale``."""
+    babel_refresh()
+    _next_generation(g._get_current_object() if has_app_context() else None)
+
+
 def _next_generation(store) -> None:
     if store is not None:
         setattr(store, _LOCALE_GENERATION, getattr(store, _LOCALE_GENERATION, 0) + 1)
@@ -87,7 +95,7 @@ def _per_locale(name: str, compute):
     """A value derived from the request's locale, computed once per request and forced language.
 
     Kept in ``g`` under our own name beside the forced-language generation it was computed in, so a
-    ``force_locale`` (ours, above) is always honoured. A page asks this about a hundred times (every
+    ``force_locale`` or ``refresh_locale`` (ours, above) is always honoured. A page asks this about a hundred times (every
     lazy label, every ``_`` of an imported macro, every date): ``g`` is resolved once, and the locale is
     asked from ``get_locale()``, Flask-Babel's public API, only when the value is computed.
     """

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from flask_babel import refresh
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -32,6 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.formrender import html_attrs, render_field
 from portal.forms import PortalForm
+from portal.i18n import refresh_locale
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
 
@@ -120,12 +120,12 @@ def test_attribute_values_are_escaped():
 
 def test_wtforms_messages_follow_the_request_language(app):
     with app.test_request_context(headers={"Accept-Language": "es"}):
-        refresh()  # the tests' app context outlives each request: forget the last one's language
+        refresh_locale()  # the tests' app context outlives each request: forget the last one's language
         form = Everything(formdata=MultiDict([("count", "x")]), meta={"csrf": False})
         form.validate()
         assert form.count.errors == ["No es un valor entero válido."]
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        refresh()
+        refresh_locale()
         form = Everything(formdata=MultiDict([("count", "x")]), meta={"csrf": False})
         form.validate()
         assert form.count.errors == ["Not a valid integer value."]
@@ -182,7 +182,7 @@ def test_the_field_macro_writes_what_the_jinja_macro_wrote(app, language, formda
     call = "{{ field(f, help=help, class_=class_, input_class=input_class, autocomplete=autocomplete, input_attrs=input_attrs) }}"
     arguments = {"help": None, "class_": "", "input_class": "", "autocomplete": None, "input_attrs": None} | options
     with app.test_request_context(method="POST", headers={"Accept-Language": language}):
-        refresh()
+        refresh_locale()
         form = Everything(formdata=formdata, meta={"csrf": False})
         form.validate()
         for field in form:

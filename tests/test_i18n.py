@@ -13,7 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from portal.auth.models import Role, User
-from portal.i18n import SESSION_KEY, current_locale_identifier, force_locale, supported_language
+from portal.i18n import SESSION_KEY, current_locale_identifier, force_locale, refresh_locale, supported_language
 from portal.messaging import reminders
 from tests.conftest import NO_QUIET_HOURS, csrf_token, login
 from tests.plan_factories import make_item, make_plan
@@ -416,10 +416,10 @@ def test_template_gettext_formats_as_jinjas_newstyle_gettext(app):
 
 
 def test_a_language_is_forced_only_through_the_portals_force_locale():
-    """The per-request memos of texts, catalogs and locale names follow ``portal.i18n.force_locale``; a switch
-    made with Flask-Babel's own would leave them in the language of the request."""
+    """The per-request memos of texts, catalogs and locale names follow ``portal.i18n.force_locale`` and
+    ``refresh_locale``; a switch made with Flask-Babel's own would leave them in the language they were in."""
     direct = re.compile(
-        r"from flask_babel import .*\bforce_locale\b(?! as babel_force_locale)|flask_babel\.force_locale"
+        r"from flask_babel import .*\b(force_locale|refresh)\b(?! as babel_)|flask_babel\.(force_locale|refresh)\b"
     )
     users = [
         f"{path.relative_to(ROOT)}:{number}"
@@ -439,6 +439,15 @@ def test_texts_kept_for_a_request_follow_a_forced_language_in_and_out(app):
             with force_locale("en"):
                 assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
             assert str(_("Your account")) == "Su cuenta" and current_locale_identifier() == "es"
+        assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
+
+
+def test_texts_kept_for_a_request_follow_a_refreshed_language(app):
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        refresh_locale()
+        assert str(_("Your account")) == "Su cuenta" and current_locale_identifier() == "es"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        refresh_locale()  # the test's app context, and its g, outlive each request
         assert str(_("Your account")) == "Your account" and current_locale_identifier() == "en"
 
 
