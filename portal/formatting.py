@@ -110,8 +110,9 @@ def local_datetime(value: datetime | None, style: str = "datetime") -> str:
     return format_day(local.date(), style)
 
 
-def _clock(local: datetime) -> str:
-    return _formatted_clock(local.hour, local.minute, current_locale_identifier())
+def time_of_day(value: time | datetime) -> str:
+    """A time of day (or a local time's clock) in the reader's language: "1:00 PM" · "13:00"."""
+    return _formatted_clock(value.hour, value.minute, current_locale_identifier())
 
 
 # A page lists a few timestamps (sessions, devices, messages) and Babel rebuilds the language's time
@@ -129,7 +130,7 @@ def _date_and_clock_joiner(locale: str) -> str:
 
 def _date_and_clock(local: datetime, day_style: str) -> str:
     joiner = _date_and_clock_joiner(current_locale_identifier())
-    return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", _clock(local))
+    return joiner.replace("{1}", format_day(local.date(), day_style)).replace("{0}", time_of_day(local))
 
 
 def practice_time(value: datetime | None) -> str:
@@ -152,13 +153,8 @@ def message_time(value: datetime | None) -> str:
     local = as_local(value, reader_timezone())
     now = datetime.now(local.tzinfo)
     if local.date() == now.date():
-        return _("Today %(time)s", time=_clock(local))
+        return _("Today %(time)s", time=time_of_day(local))
     return _date_and_clock(local, "short" if local.year == now.year else "medium")
-
-
-def time_of_day(value: time) -> str:
-    """A time of day in the reader's language: "1:00 PM" · "13:00"."""
-    return babel_format_time(value, "short", locale=_locale())
 
 
 def number(value: float | int | None) -> str:

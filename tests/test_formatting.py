@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +20,16 @@ def test_the_kept_clock_is_babels_short_time_for_every_minute_of_the_day(locale)
         local = datetime(2026, 12, 7, minute_of_day // 60, minute_of_day % 60, 37, tzinfo=zone)
         assert formatting._formatted_clock(local.hour, local.minute, locale) == babel_format_time(
             local, "short", locale=locale
+        )
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("en", "9:05\u202fPM"), ("es", "21:05")])
+def test_a_time_of_day_reads_in_the_readers_language(app, locale, expected):
+    with app.test_request_context("/"), force_locale(locale):
+        assert (
+            formatting.time_of_day(time(21, 5, 59))
+            == expected
+            == babel_format_time(time(21, 5), "short", locale=locale)
         )
 
 
