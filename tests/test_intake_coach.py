@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from portal.auth.models import Role
+from portal.care.intake import POSTURE
 from portal.care.models import Plan, PlanStatus
 from portal.care.onboarding_models import Goal, GoalRating, Intake
 from portal.care.red_flags import RED_FLAG_FIELDS
-from portal.care.suggestions import SUGGESTION_RULES, matching_rules, suggest
+from portal.care.suggestions import SEATED, SUGGESTION_RULES, _is, matching_rules, suggest
 from portal.timeutil import local_today, utcnow
 from tests.conftest import csrf_token
 from tests.plan_factories import make_item, make_plan, make_program
@@ -100,6 +101,11 @@ def test_every_rule_is_reachable_and_the_last_catches_everyone():
     for rule in SUGGESTION_RULES:
         assert {slug for slug in SLUGS} >= {rule.program_slug}
     assert matching_rules({})[-1] is SUGGESTION_RULES[-1]
+
+
+def test_a_condition_is_the_question_and_the_answers_that_meet_it():
+    # The table's conditions are built while the module is imported; build one again to pin its shape.
+    assert _is(POSTURE, "sitting", "driving") == SEATED == ("posture", frozenset({"sitting", "driving"}))
 
 
 def test_a_missing_or_archived_program_falls_through_to_the_next_rule(starter_programs, db):
