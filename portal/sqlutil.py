@@ -184,6 +184,12 @@ def forget_on_write(app, table: str, forget: Callable[[], None]) -> None:
     portal_state(app).forgetters.setdefault(table, []).append(forget)
 
 
+def uncommitted_writes(conn) -> bool:
+    """Whether ``conn``'s transaction has written rows not committed yet (noted by ``track_writes``):
+    another connection would not see them."""
+    return bool(conn.info.get("portal_written"))
+
+
 def track_writes(app, engine) -> None:
     """Note the tables each connection's transaction writes, and run their ``forget_on_write``
     callbacks when it commits (nothing when it rolls back)."""

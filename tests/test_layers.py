@@ -32,6 +32,7 @@ LAYERS = {
     "jsonbody": 0,
     "jobs": 0,
     "sqlutil": 1,
+    "snapshot_reads": 1,
     "pagination": 1,
     "errors": 1,
     "health": 1,

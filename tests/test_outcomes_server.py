@@ -1,7 +1,9 @@
 """The Outcomes downloads served for real by gunicorn: complete files, the right headers, audited.
 
 The test client keeps the request context open while a body is read; a real server does not,
-so both CSV files are fetched from a gunicorn process over HTTP and read to the last row.
+so both CSV files are fetched from a gunicorn process over HTTP and read to the last row. The
+server runs on the database of the pass: on PostgreSQL the report's statements run side by side
+on the worker's pooled connections (portal.snapshot_reads), as in production.
 """
 
 from __future__ import annotations
@@ -15,21 +17,26 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from config import TestingConfig
 from portal.auth.accounts import create_account
 from portal.auth.models import Role
 from portal.extensions import db as _db
 from tests.conftest import PASSWORD, TOTP_SECRET
+from tests.dbutil import create_postgres_database, drop_postgres_database, is_postgres
 from tests.outcome_cohorts import PatientSpec, build
-from tests.servers import AppServer, form_token, once_per_run, post_login, prepare_database
+from tests.servers import AppServer, form_token, post_login, prepare_database
 
-pytestmark = once_per_run
 ADMIN = "os.admin@example.org"
 PATIENTS = 130  # several groups of each kind, and more rows than a screenful
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[AppServer]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('outcomes-server') / 'portal.sqlite3'}"
+    base = TestingConfig.SQLALCHEMY_DATABASE_URI
+    if is_postgres(base):
+        url = create_postgres_database(base)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('outcomes-server') / 'portal.sqlite3'}"
 
     def setup():
         admin = create_account(email=ADMIN, name="Outcome Admin", role=Role.ADMIN, password=PASSWORD)
@@ -46,6 +53,8 @@ def server(tmp_path_factory) -> Iterator[AppServer]:
     app_server.database_url = url
     yield app_server
     app_server.stop()
+    if is_postgres(url):
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,7 @@ from portal.care.goals import CHANGE_POINTS as PSFS_POINTS
 from portal.care.models import Alert, AlertKind, CheckIn, Program
 from portal.care.red_flags import TIERS_BY_RANK, Tier
 from portal.extensions import db
+from portal.snapshot_reads import read_all
 from portal.sqlutil import DIALECTS, KeptStatement, dialect_name
 
 MIN_GROUP = 5  # fewer patients than this: "too few to compare"
@@ -828,12 +829,21 @@ def _spread(row) -> Spread:
 
 
 def report(filters: Filters, today: date, compare: str = "program", names: dict | None = None) -> Report:
-    """Every figure of the Outcomes page: a fixed number of statements whatever the cohort's size."""
+    """Every figure of the Outcomes page: four statements whatever the cohort's size, side by side on
+    PostgreSQL (``portal.snapshot_reads``)."""
     dialect = dialect_name()
     params = _parameters(filters, today)
+    group_rows, adherence_rows, safety_rows, weekly_rows = read_all(
+        [
+            (_groups_statement(dialect), params),
+            (_adherence_statement(dialect), params),
+            (_safety_statement(dialect), params),
+            (_weekly_statement(dialect, compare), params),
+        ]
+    )
     groups: dict[tuple[str, int | None], Group] = {}
     bins = [0] * ADHERENCE_BANDS
-    for row in db.session.execute(_groups_statement(dialect), params).mappings():
+    for row in group_rows:
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
         groups[key] = Group(
             dim=row["dim"],
@@ -845,13 +855,13 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             peg=_change(row, "peg"),
             psfs=_change(row, "psfs"),
         )
-    for row in db.session.execute(_adherence_statement(dialect), params).mappings():
+    for row in adherence_rows:
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
         if key in groups:
             groups[key].adherence = _spread(row)
         if row["dim"] == ALL:
             bins = [int(row[f"adherence_band{band}"] or 0) for band in range(ADHERENCE_BANDS)]
-    for row in db.session.execute(_safety_statement(dialect), params).mappings():
+    for row in safety_rows:
         key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
         if key in groups:
             groups[key].safety = Safety(
@@ -863,18 +873,17 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
                 by_tier={tier.value: int(row[f"tier_{tier.value}"] or 0) for tier in TIERS_BY_RANK},
             )
     weekly: dict[tuple[str, int | None], list[WeekPoint]] = defaultdict(list)
-    if groups:
-        for row in db.session.execute(_weekly_statement(dialect, compare), params).mappings():
-            key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
-            weekly[key].append(
-                WeekPoint(
-                    week=int(row["week"]),
-                    n=int(row["n"]),
-                    q1=_float(row["pain_q25"]),
-                    median=_float(row["pain_q50"]),
-                    q3=_float(row["pain_q75"]),
-                )
+    for row in weekly_rows:
+        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        weekly[key].append(
+            WeekPoint(
+                week=int(row["week"]),
+                n=int(row["n"]),
+                q1=_float(row["pain_q25"]),
+                median=_float(row["pain_q50"]),
+                q3=_float(row["pain_q75"]),
             )
+        )
     for points in weekly.values():
         points.sort(key=lambda p: p.week)
     names = names or {}
@@ -932,11 +941,10 @@ def status_of(last_day: date | None, start_day: date, today: date) -> str:
 def patient_rows(filters: Filters, today: date, secret: str) -> list[PatientRow]:
     """One row per selected patient, without name or contact (a fixed number of statements)."""
     dialect, params = dialect_name(), _parameters(filters, today)
-    rows = db.session.execute(_patients_statement(dialect), params).mappings().all()
-    adherence = {
-        int(pid): (int(due), int(done))
-        for pid, due, done in db.session.execute(_patient_adherence_statement(dialect), params)
-    }
+    rows, adherence_rows = read_all(
+        [(_patients_statement(dialect), params), (_patient_adherence_statement(dialect), params)]
+    )
+    adherence = {int(r["patient_id"]): (int(r["due"]), int(r["done"])) for r in adherence_rows}
     result = []
     for r in rows:
         start, last = _as_date(r["start_day"]), _as_date(r["last_day"])
