@@ -105,6 +105,10 @@ def test_preview_of_deactivating_a_patient_counts_open_alerts_and_finds_the_plan
     assert (preview.open_alerts, preview.active_plan, preview.patients) == (2, plan, [])
     assert preview.active_plan.id != ended
     assert preview_deactivation(other, admin).active_plan.patient_id == other.id
+    # A patient whose only plan ended has no plan in force: the ended one is not offered instead.
+    plan.status, plan.active_key = PlanStatus.ENDED, None
+    db.session.commit()
+    assert preview_deactivation(patient, admin).active_plan is None
 
 
 def test_preview_of_deactivating_a_coach_lists_their_active_patients_by_name(admin, coach, patient, make_user):

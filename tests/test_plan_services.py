@@ -335,10 +335,32 @@ def test_plan_for_edit_refuses_another_patients_plan_an_ended_plan_and_a_stale_v
             plan_service.plan_for_edit(patient, plan.id, version)
         assert caught.value.patient is patient
     assert plan_service.plan_for_edit(patient, plan.id, plan.version) is plan
+    with pytest.raises(NotFound):  # a plan id that is nobody's: not the patient's own plan instead
+        plan_service.plan_for_edit(patient, 10**6, plan.version)
     plan_service.end_plan(plan, coach)
     db.session.commit()
     with pytest.raises(plan_service.PlanChanged):
         plan_service.plan_for_edit(patient, plan.id, plan.version)
+
+
+def test_plan_for_edit_opens_the_plan_asked_for_among_the_patients_plans(patient, coach):
+    """A patient with an ended plan and its replacement: each id opens its own plan."""
+    _program, old = assign(patient, coach, title="First plan")
+    _program, new = assign(patient, coach, title="Second plan", replaces=old)
+    assert plan_service.plan_for_edit(patient, new.id, new.version) is new
+    with pytest.raises(plan_service.PlanChanged):
+        plan_service.plan_for_edit(patient, old.id, old.version)
+
+
+def test_active_plan_is_the_patients_own(patient, coach, make_user):
+    """Another patient's active plan is never this patient's, whether or not they have one."""
+    other = make_user(Role.PATIENT, coach=coach)
+    _program, theirs = assign(other, coach, title="Theirs")
+    assert plan_service.active_plan(patient.id) is None
+    _program, first = assign(patient, coach, title="First plan")
+    _program, mine = assign(patient, coach, title="Mine", replaces=first)
+    assert plan_service.active_plan(patient.id) is mine
+    assert plan_service.active_plan(other.id) is theirs
 
 
 def test_patient_plan_item_and_active_plan_item(patient, coach, make_user):
