@@ -7,9 +7,10 @@ snapshot the request's own transaction exports (``pg_export_snapshot``): all of 
 database as of one instant, as one statement would (in turn, under READ COMMITTED, each would see
 the writes committed between them).
 
-Another connection cannot see what the request's transaction wrote and has not committed, and
-SQLite holds its test database on one connection: in those cases the statements run in turn
-on the request's session, as before. Either way the rows are the same.
+Another connection cannot see what the request's transaction wrote and has not committed: when
+a statement names a table the request has written (a session's activity stamp, written once a
+minute, concerns no report), and on SQLite (its test database lives on one connection), the
+statements run in turn on the request's session. Either way the rows are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, RowMapping
 
 from portal.extensions import db
-from portal.sqlutil import dialect_name, uncommitted_writes
+from portal.sqlutil import dialect_name, uncommitted_tables
 
 Read = tuple[Any, Mapping[str, Any]]  # (an executable statement, its bound values)
 
@@ -35,7 +36,8 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+(-[0-9A-F]+)+$")
 def read_all(reads: Sequence[Read]) -> list[list[RowMapping]]:
     """Each statement's rows (as mappings), in the order given."""
     session = db.session()
-    if len(reads) < 2 or dialect_name() != "postgresql" or uncommitted_writes(session.connection()):
+    session.flush()  # changes still pending count as written, as any query's autoflush would write them
+    if len(reads) < 2 or dialect_name() != "postgresql" or _reads_own_writes(reads, session.connection()):
         return [session.execute(statement, values).mappings().all() for statement, values in reads]
     snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
     if not _SNAPSHOT_ID.match(snapshot):
@@ -45,6 +47,15 @@ def read_all(reads: Sequence[Read]) -> list[list[RowMapping]]:
     with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="snapshot-read") as pool:
         futures = [pool.submit(_read_in_snapshot, engine, snapshot, statement, values) for statement, values in reads]
         return [future.result() for future in futures]
+
+
+def _reads_own_writes(reads: Sequence[Read], conn) -> bool:
+    """Whether a statement names a table this transaction has written and not committed."""
+    written = uncommitted_tables(conn)
+    if not written:
+        return False
+    named = " ".join(str(statement) for statement, _ in reads).lower()
+    return any(re.search(rf"\b{re.escape(table)}\b", named) for table in written)
 
 
 def _read_in_snapshot(engine: Engine, snapshot: str, statement: Any, values: Mapping[str, Any]) -> list[RowMapping]:

@@ -184,10 +184,10 @@ def forget_on_write(app, table: str, forget: Callable[[], None]) -> None:
     portal_state(app).forgetters.setdefault(table, []).append(forget)
 
 
-def uncommitted_writes(conn) -> bool:
-    """Whether ``conn``'s transaction has written rows not committed yet (noted by ``track_writes``):
-    another connection would not see them."""
-    return bool(conn.info.get("portal_written"))
+def uncommitted_tables(conn) -> set[str]:
+    """The tables ``conn``'s transaction has written and not committed yet (noted by ``track_writes``):
+    another connection would not see those rows."""
+    return set(conn.info.get("portal_written", ()))
 
 
 def track_writes(app, engine) -> None:

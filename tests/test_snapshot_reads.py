@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from config import TestingConfig
 from portal import snapshot_reads
+from portal.audit import AuditEvent
 from portal.auth.models import Clinic
 from portal.snapshot_reads import read_all
 from tests.dbutil import is_postgres
@@ -91,3 +92,16 @@ def test_a_failing_statement_fails_the_report_and_returns_its_connection(db):
     with pytest.raises(Exception, match="division by zero"):
         read_all([(CLINICS, {}), (text("SELECT 1 / 0"), {})])
     assert pool.checkedout() == before
+
+
+@needs_postgres
+def test_a_write_to_a_table_no_statement_reads_keeps_them_side_by_side(db, make_clinic):
+    # A signed-in user's activity stamp is written once a minute, before the page reads anything.
+    make_clinic(name="Arlington")
+    db.session.add(AuditEvent(action="session.seen"))
+    db.session.flush()
+    own = db.session.execute(BACKEND).scalar_one()
+    clinics, backend = read_all([(CLINICS, {}), (BACKEND, {})])
+    assert _names(clinics) == ["Arlington"]
+    assert backend[0]["pid"] != own
+    db.session.rollback()
