@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import NamedTuple
 
 from flask_babel import gettext as _
@@ -331,12 +331,6 @@ def rating_history(patient_id: int) -> list[tuple[RatedGoal, list[Rating]]]:
         if day is not None:
             history[-1][1].append(Rating(day, score))
     return history
-
-
-def days_until_due(last_rated: date | None, today: date) -> int | None:
-    if last_rated is None:
-        return None
-    return max(0, (last_rated + timedelta(days=RERATE_DAYS) - today).days)
 
 
 def goal_chart_data(history: list[tuple[RatedGoal, list[Rating]]]) -> dict:
