@@ -14,24 +14,31 @@ import pytest
 import time_machine
 
 from portal.auth.models import Role
-from portal.care.alerts import open_alert
+from portal.care.alerts import RedFlagState, ResumeNotice, acknowledge_alert, open_alert, resolve_alert
 from portal.care.checkins import patient_today
 from portal.care.models import AlertKind, ItemLog, PlanItem, PlanStatus
+from portal.care.red_flags import Tier
 from portal.care.today import (
     ItemPaused,
     NotDueToday,
     Rounds,
+    SessionsOverDue,
     TodayItem,
     log_session,
     next_step,
+    open_red_flag,
     plan_item_for_patient,
+    red_flag_pause_started,
+    round_items,
     rounds_of,
     session_items,
     sessions_count,
+    sessions_logged,
     set_done,
+    set_sessions,
     todays_plan,
 )
-from tests.clock import care_clock  # noqa: F401  (the fixture, used below)
+from tests.clock import care_clock, care_now  # noqa: F401  (the fixture, used below)
 from tests.test_checkins import make_plan
 
 pytestmark = pytest.mark.usefixtures("care_clock")
@@ -328,3 +335,169 @@ def test_today_counts_sessions_of_the_items_in_its_count(db, patient, coach):
     plan_today = todays_plan(patient)
     assert (plan_today.sessions_done, plan_today.sessions_total) == (3, 6)
     assert rounds_of(session_items(plan_today)) == Rounds(done=1, total=3)
+
+
+# --- an exact count (what a phone sends, safe to retry) ----------------------------------------
+
+
+def test_set_sessions_makes_the_days_count_exactly_that(db, patient, thrice):
+    today = patient_today(patient)
+    assert sessions_logged(thrice, today) == 0
+    set_sessions(patient, thrice, 2)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (2, False)
+    assert sessions_logged(thrice, today) == 2
+    set_sessions(patient, thrice, 2)  # the same count again (a retry): the same state
+    db.session.commit()
+    assert day_log(db, thrice, today) == (2, False)
+    set_sessions(patient, thrice, 3)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (3, True)
+    assert sessions_shown(patient, thrice) == 3
+    set_sessions(patient, thrice, 0)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (0, False)
+
+
+@pytest.mark.parametrize("sessions", [-1, 4])
+def test_set_sessions_refuses_a_count_outside_the_days_dose(db, patient, thrice, sessions):
+    with pytest.raises(SessionsOverDue, match=r"^This item asks for 3 sessions today: send a number from 0 to 3\.$"):
+        set_sessions(patient, thrice, sessions)
+    assert day_log(db, thrice, patient_today(patient)) is None
+
+
+def test_set_sessions_counts_no_times_a_day_as_once(db, patient, once):
+    once.times_per_day = 0
+    db.session.commit()
+    with pytest.raises(SessionsOverDue, match=r"from 0 to 1\.$"):
+        set_sessions(patient, once, 2)
+    set_sessions(patient, once, 1)
+    db.session.commit()
+    assert day_log(db, once, patient_today(patient)) == (1, True)
+
+
+def test_set_sessions_on_a_day_the_item_is_not_due_is_refused(db, patient, coach):
+    today = patient_today(patient)
+    other_days = "".join(str(d) for d in range(7) if d != today.weekday())
+    item = make_plan(db, patient, coach, n_items=1, weekdays=other_days).items[0]
+    with pytest.raises(NotDueToday, match=r"^This item is not on your plan for today\.$"):
+        set_sessions(patient, item, 1)
+    assert day_log(db, item, today) is None
+
+
+def test_set_sessions_while_paused_may_keep_or_lower_the_count_but_not_raise_it(db, patient, thrice):
+    today = patient_today(patient)
+    set_sessions(patient, thrice, 2)
+    open_alert(patient, AlertKind.RED_FLAG, "urgent", notify=False)
+    db.session.commit()
+    set_sessions(patient, thrice, 2)  # the stored count again (a retry): nothing gained
+    with pytest.raises(ItemPaused, match=r"^This exercise is paused until your coach checks in with you\.$"):
+        set_sessions(patient, thrice, 3)
+    assert day_log(db, thrice, today) == (2, False)
+    set_sessions(patient, thrice, 1)
+    db.session.commit()
+    assert day_log(db, thrice, today) == (1, False)
+
+
+def test_set_sessions_uses_the_patients_local_day(db, coach, make_user):
+    # 23:30 UTC on Friday 20 March: already Saturday in Tokyo.
+    with time_machine.travel(datetime(2026, 3, 20, 23, 30, tzinfo=UTC), tick=False):
+        tokyo = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+        [item] = make_plan(db, tokyo, coach, n_items=1, start=date(2026, 3, 1)).items
+        set_sessions(tokyo, item, 1)
+        db.session.commit()
+        assert day_log(db, item, date(2026, 3, 21)) == (1, True)
+        assert (sessions_logged(item, date(2026, 3, 21)), sessions_logged(item, date(2026, 3, 20))) == (1, 0)
+
+
+def test_sessions_logged_reads_this_item_on_this_day_only(db, patient, coach):
+    today = patient_today(patient)
+    first, second = make_plan(db, patient, coach, n_items=2).items
+    first.times_per_day = 3
+    db.session.add(
+        ItemLog(plan_item_id=first.id, patient_id=patient.id, day=today - timedelta(days=1), sessions_done=3)
+    )
+    db.session.commit()
+    log_session(patient, second)
+    db.session.commit()
+    assert sessions_logged(first, today) == 0
+    log_session(patient, first)
+    log_session(patient, first)
+    db.session.commit()
+    assert (sessions_logged(first, today), sessions_logged(second, today)) == (2, 1)
+    assert sessions_logged(first, today - timedelta(days=1)) == 3
+
+
+# --- the red flag behind Today's safety box and its pause ------------------------------------
+
+
+def test_the_open_red_flag_is_this_patients_open_one(db, coach, make_user, patient):
+    assert open_red_flag(patient.id) is None
+    other = make_user(Role.PATIENT, coach=coach)
+    open_alert(other, AlertKind.RED_FLAG, "Theirs", notify=False)
+    open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up", notify=False)
+    earlier, _created = open_alert(patient, AlertKind.RED_FLAG, "Fall", notify=False)
+    resolve_alert(earlier, coach, "Called: fine.", resume=True)
+    db.session.commit()
+    assert open_red_flag(patient.id) is None  # resolved, another kind, another patient's: none is open here
+    flag, _created = open_alert(patient, AlertKind.RED_FLAG, "Numb leg", notify=False, tier=Tier.SOON)
+    db.session.commit()
+    assert open_red_flag(patient.id) == flag
+
+
+def test_the_pause_started_when_the_first_red_flag_still_pausing_opened(db, coach, make_user, patient):
+    first_at = care_now() - timedelta(days=3)
+    second_at = care_now() - timedelta(days=1)
+    assert red_flag_pause_started(patient.id) is None
+    other = make_user(Role.PATIENT, coach=coach)
+    with time_machine.travel(first_at - timedelta(days=1), tick=False):
+        open_alert(other, AlertKind.RED_FLAG, "Theirs", notify=False)  # another patient's pause
+        open_alert(patient, AlertKind.PAIN_WORSENING, "Pain up", notify=False)  # pauses nothing
+        db.session.commit()
+    assert red_flag_pause_started(patient.id) is None
+    with time_machine.travel(first_at, tick=False):
+        first, _created = open_alert(patient, AlertKind.RED_FLAG, "Fall", notify=False)
+        db.session.commit()
+    assert red_flag_pause_started(patient.id) == first_at.astimezone(UTC).replace(tzinfo=None)
+    # Resolved without resuming, the pause goes on; a later red flag does not restart it.
+    resolve_alert(first, coach, "Called: rest for now.")
+    db.session.commit()
+    with time_machine.travel(second_at, tick=False):
+        open_alert(patient, AlertKind.RED_FLAG, "Numb leg", notify=False)
+        db.session.commit()
+    assert red_flag_pause_started(patient.id) == first_at.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- a day's rounds (the patient's times of day) --------------------------------------------------
+
+
+def test_each_round_asks_the_items_due_at_least_that_many_times():
+    thrice, once, twice, never_set, five = (PlanItem(times_per_day=t) for t in (3, 1, 2, 0, 5))
+    items = [thrice, once, twice, never_set, five]
+    assert round_items(items, 3) == [items, [thrice, twice, five], [thrice, five]]
+    assert round_items(items, 1) == [items]  # one time of day: everything in it
+    assert round_items(items, 0) == []
+
+
+def test_the_check_in_reads_the_red_flag_as_today_does_without_the_plan_changes(db, coach, make_user):
+    """The check-in's lighter read (no plan changes) tells the same red flag: its tier, the pause, that the
+    patient's own coach acknowledged it, and, once resumed, the resume on the patient's own day."""
+    # 17:00 UTC on Friday 20 March: already Saturday in Tokyo.
+    with time_machine.travel(datetime(2026, 3, 20, 17, 0, tzinfo=UTC), tick=False):
+        tokyo = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+        make_plan(db, tokyo, coach, n_items=1, start=date(2026, 3, 1))
+        alert, _created = open_alert(tokyo, AlertKind.RED_FLAG, "Numb leg", notify=False)
+        acknowledge_alert(alert, coach)
+        db.session.commit()
+        seen = RedFlagState(
+            open_tier=Tier.TODAY, exercises_paused=True, acknowledged_by=coach.name, acknowledged_by_coach=True
+        )
+        check_in = todays_plan(tokyo, plan_changes=False)
+        assert todays_plan(tokyo).red_flag == check_in.red_flag == seen
+        assert check_in.plan_changes == []
+        resolve_alert(alert, coach, "Cleared by the doctor.", resume=True)
+        db.session.commit()
+        resumed = RedFlagState(
+            resume_notice=ResumeNotice(alert.id, date(2026, 3, 21), "Cleared by the doctor.", coach.name)
+        )
+        assert todays_plan(tokyo).red_flag == todays_plan(tokyo, plan_changes=False).red_flag == resumed

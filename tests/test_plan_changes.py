@@ -13,6 +13,7 @@ from portal.care.dosing import Dose
 from portal.care.models import PlanChange, PlanChangeKind
 from portal.care.pauses import pause_item, resume_item
 from portal.care.plan_changes import describe_change, dismiss_changes, recent_changes
+from portal.care.today import todays_plan
 from portal.extensions import db
 from portal.timeutil import utcnow
 from tests.conftest import csrf_token
@@ -231,8 +232,8 @@ def test_a_patient_without_a_plan_is_told_no_changes(db, patient, coach, plan, p
     assert response.status_code == 200 and HEADING not in response.get_data(as_text=True)
 
 
-def test_changes_are_told_oldest_first(db, patient, coach, plan):
-    """In the order the coach made them, whatever order they were stored in."""
+def _stored_newest_first(patient, plan):
+    """A removal an hour ago stored before a pause two days ago (ids in the other order)."""
     item = plan.items[0]
     now = utcnow()
     later = plan_changes.item_removed(item, patient.id)
@@ -241,7 +242,19 @@ def test_changes_are_told_oldest_first(db, patient, coach, plan):
     earlier.created_at = now - timedelta(days=2)
     db.session.commit()
     assert later.id < earlier.id
+    return now
+
+
+def test_changes_are_told_oldest_first(db, patient, coach, plan):
+    """In the order the coach made them, whatever order they were stored in."""
+    now = _stored_newest_first(patient, plan)
     assert [c.kind for c in recent_changes(plan, patient.id, now)] == ["pause", "remove"]
+
+
+def test_today_tells_the_changes_oldest_first(db, patient, coach, plan):
+    """Today reads the changes with the red-flag state (its own statement), in the same order."""
+    _stored_newest_first(patient, plan)
+    assert [(c.kind, c.note) for c in todays_plan(patient).plan_changes] == [("pause", "Sore"), ("remove", "")]
 
 
 def test_today_shows_the_box_after_a_dose_change_and_dismiss_closes_it(
