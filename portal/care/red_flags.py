@@ -163,9 +163,3 @@ def highest_tier(record: object) -> Tier | None:
 def tier_rule(tier: Tier | str | None) -> TierRule | None:
     """The rule of a tier (stored as its value), None for no tier."""
     return TIER_RULES[Tier(tier)] if tier else None
-
-
-def severity_of(tier: Tier | str | None) -> str | None:
-    """The alert severity word of a tier: "Emergency", "Urgent" or "Attention" (None for no tier)."""
-    rule = tier_rule(tier)
-    return rule.severity if rule else None
