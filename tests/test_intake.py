@@ -339,3 +339,141 @@ def test_intake_and_goals_are_in_the_patients_own_exports(patient, patient_clien
     archive = zipfile.ZipFile(io.BytesIO(patient_client.get("/me/export-csv.zip").data))
     assert "worse,sitting; bending" in archive.read("intake.csv").decode("utf-8-sig")
     assert archive.read("goal_ratings.csv").decode("utf-8-sig").startswith("goal_id,activity,day,rating")
+
+
+# --- the questionnaire's checks and words, as the services keep them ------------------------------
+
+
+def _refused(number: int, raw: dict) -> dict[str, str]:
+    with pytest.raises(intake_service.IntakeError) as refused:
+        intake_service.clean_answers(number, raw)
+    return refused.value.errors
+
+
+def test_one_choice_is_one_code_of_the_question(app):
+    # A form sends a list; the API a text. A list of one is that answer; more than one is no answer.
+    assert intake_service.clean_answers(
+        1, {"where": ["low_back"], "since": " under_6_weeks ", "episodes": ("first",)}
+    ) == {
+        "where": "low_back",
+        "since": "under_6_weeks",
+        "episodes": "first",
+    }
+    assert _refused(1, {"where": ["low_back", "neck"], "since": [], "episodes": "twice"}) == {
+        "where": "Choose one answer.",
+        "since": "Choose one answer.",
+        "episodes": "Choose one of the answers shown.",
+    }
+
+
+def test_many_choices_keep_the_questions_order_and_a_one_line_other(app):
+    values = intake_service.clean_answers(
+        2, {"worse": ["lifting", "sitting", "lifting"], "better": "heat", "better_other": "A warm bath"}
+    )
+    assert values == {
+        "worse": ["sitting", "lifting"],
+        "worse_other": "",
+        "better": ["heat"],
+        "better_other": "A warm bath",
+    }
+    assert intake_service.clean_answers(2, {"worse": "", "better": None, "better_other": "x" * 200}) == {
+        "worse": [],
+        "worse_other": "",
+        "better": [],
+        "better_other": "x" * 200,
+    }
+    assert _refused(
+        2, {"worse": ["sitting", "dancing"], "worse_other": 5, "better": [], "better_other": "x" * 201}
+    ) == {
+        "worse": "Choose among the answers shown.",
+        "worse_other": "Write the answer as text.",
+        "better_other": "Keep this under 200 characters.",
+    }
+    one_line = "Use one line of text, without line breaks, tabs or invisible characters."
+    assert _refused(2, {"worse": [], "worse_other": "Long\rdrives", "better": [], "better_other": "Long\ndrives"}) == {
+        "worse_other": one_line,
+        "better_other": one_line,
+    }
+
+
+def test_the_scales_take_0_to_10_and_the_safety_questions_yes_or_no(app):
+    answers = {**STEP4, "peg_pain": "0", "peg_enjoyment": " 10 ", "peg_activity": 7, "rf_fever": ["yes"]}
+    values = intake_service.clean_answers(4, answers)
+    assert (values["peg_pain"], values["peg_enjoyment"], values["peg_activity"]) == (0, 10, 7)
+    assert values["rf_fever"] is True and values["rf_numbness"] is False
+    bad = {**STEP4, "peg_pain": "ab", "peg_enjoyment": "007", "peg_activity": "11", "rf_fever": "maybe"}
+    del bad["rf_walking"]
+    assert _refused(4, bad) == {
+        "peg_pain": "Choose a number from 0 to 10.",
+        "peg_enjoyment": "Choose a number from 0 to 10.",
+        "peg_activity": "Choose a number from 0 to 10.",
+        "rf_fever": "Answer each safety question",
+        "rf_walking": "Answer each safety question",
+    }
+
+
+def test_an_intake_error_reads_as_each_field_and_its_message(app):
+    error = intake_service.IntakeError({"where": "Choose one answer.", "since": "Choose one answer."})
+    assert str(error) == "where: Choose one answer.; since: Choose one answer."
+
+
+def test_a_step_opens_only_after_the_ones_before_it(patient, db):
+    assert intake_service.is_open(None, 1) and not intake_service.is_open(None, 2)
+    with pytest.raises(intake_service.StepNotOpen):
+        intake_service.save_step(patient, 2, STEP2)
+    intake_service.save_step(patient, 1, STEP1)
+    intake_service.save_step(patient, 2, STEP2)
+    intake_service.save_step(patient, 3, STEP3)
+    intake = _intake(patient)
+    assert intake.steps_done == 3 and not intake_service.is_open(intake, 5)
+    # Going back to the first step changes its answers and keeps the steps saved since.
+    intake_service.save_step(patient, 1, {**STEP1, "where": "neck"})
+    intake = _intake(patient)
+    assert intake.steps_done == 3 and intake.answers["where"] == "neck" and intake.answers["posture"] == "sitting"
+    intake_service.save_step(patient, 4, STEP4)
+    with pytest.raises(intake_service.StepNotOpen):  # the activities are goals.finish_intake's
+        intake_service.save_step(patient, 5, {})
+
+
+def test_the_intakes_red_flags_are_reported_to_the_coach_in_their_words(patient, db):
+    for number, answers in enumerate(STEPS[:3], start=1):
+        intake_service.save_step(patient, number, answers)
+    intake_service.save_step(patient, 4, {**STEP4, "rf_fall_injury": "yes", "rf_leg_weakness": "yes"})
+    alert = db.session.scalar(db.select(Alert).where(Alert.patient_id == patient.id, Alert.kind == AlertKind.RED_FLAG))
+    assert alert.tier == Tier.EMERGENCY
+    assert alert.summary == "Reported in the intake: sudden leg or foot weakness; a recent fall or injury."
+
+
+def test_finishing_is_audited_once_with_the_patient_as_target(patient, db):
+    intake = Intake(patient_id=patient.id, answers={}, steps_done=4)
+    db.session.add(intake)
+    intake_service.mark_finished(patient, intake)
+    intake_service.mark_finished(patient, intake)
+    db.session.flush()
+    events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "intake.finish")).all()
+    assert [(e.target_type, e.target_id, e.patient_id) for e in events] == [("User", patient.id, patient.id)]
+
+
+def test_the_coach_reads_the_answers_in_words_in_the_questionnaires_order(app):
+    intake = Intake(
+        answers={
+            "since": "over_12_weeks",
+            "where": "hip",  # a code no longer offered reads as itself
+            "worse": ["sitting", "bending"],
+            "worse_other": "Long drives",
+            "better": [],
+            "better_other": "",
+            "sleep": "not",
+            "peg_pain": 6,
+            "rf_fever": False,
+        }
+    )
+    shown = [(a.question, a.answer) for a in intake_service.answers_in_words(intake)]
+    assert shown == [
+        ("Where does it hurt?", "hip"),
+        ("How long have you had this pain?", "More than 12 weeks"),
+        ("What makes it worse?", "Sitting, Bending forward, other: Long drives"),
+        ("What makes it better?", "nothing named"),
+        ("Does your back pain affect your sleep?", "No"),
+    ]
+    assert intake_service.answers_in_words(None) == []
