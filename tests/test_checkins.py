@@ -11,6 +11,7 @@ import pytest
 from portal.auth.models import Role
 from portal.care.checkins import patient_today, save_checkin
 from portal.care.models import Alert, AlertKind, CheckIn, ItemLog, Plan, PlanItem, WeeklyOutcome
+from portal.care.pauses import pause_item
 from portal.care.red_flags import RED_FLAG_FIELDS
 from portal.exercises.models import LibraryItem
 from portal.mail import OutboundEmail
@@ -227,6 +228,19 @@ def test_items_done_prefilled_and_recorded(patient_client, patient, coach, db):
     assert patient_client.post("/me/checkin", data=data).status_code == 302
     logs = {log.plan_item_id: log.done for log in db.session.scalars(db.select(ItemLog))}
     assert logs == {first.id: False, second.id: True, third.id: True}
+
+
+def test_an_item_paused_ahead_of_others_does_not_stop_their_ticks(patient, coach, db):
+    """The coach paused the plan's first item: the check-in leaves it alone and still records the items after it."""
+    plan = make_plan(db, patient, coach, n_items=3)
+    first, second, third = plan.items
+    pause_item(plan, first, "Let the knee settle", coach)
+    db.session.commit()
+    save_checkin(patient, patient_today(patient), {"pain": 3, "stiffness": 3}, items_done={first.id, third.id})
+    db.session.commit()
+    logs = {log.plan_item_id: log.done for log in db.session.scalars(db.select(ItemLog))}
+    assert logs == {third.id: True}
+    assert second.id not in logs
 
 
 def test_forged_item_id_is_refused(patient_client, patient, coach, make_user, db):
