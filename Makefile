@@ -142,7 +142,8 @@ bench-data: install-dev
 ## survivor not accepted as equivalent in mutation-accepted.txt. Not part of `make test`. Mutated (pyproject.toml,
 ## only_mutate): every module of portal/care/ that decides something about care: alerts, checkins, progress, today,
 ## red_flags, pauses, plans, schedules, dosing, assignment, attention, plan_changes, escalation, safety_figures,
-## adherence_sql, goals (PSFS re-rating), intake (the questionnaire's checks) and suggestions (the program table).
+## adherence_sql, goals (PSFS re-rating), intake (the questionnaire's checks), suggestions (the program table) and
+## checkin_weeks (the triggers that keep the weekly check-in sums).
 ## Not mutated: models.py and onboarding_models.py (table definitions), cli.py and wiring.py (command and job
 ## registration), consent.py (consent texts and versions, not a care rule); README "Mutation testing".
 ## One module: MUTATION_MODULE=plans make mutation (results accumulate in mutants/ until `make mutation` without

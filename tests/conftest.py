@@ -24,6 +24,7 @@ from config import TestingConfig
 from portal.app import create_app
 from portal.auth.accounts import create_account
 from portal.auth.models import Clinic, Role, User
+from portal.care import checkin_weeks
 from portal.care.consent import KINDS as CONSENT_KINDS
 from portal.care.consent import current_version, starter_texts
 from portal.care.onboarding_models import Consent, ConsentText
@@ -331,3 +332,15 @@ def count_queries() -> Iterator[list[str]]:
 @pytest.fixture
 def queries() -> Callable:
     return count_queries
+
+
+# The kept weekly check-in sums (portal.care.checkin_weeks) are written by triggers that create_all made once, for
+# the session, before any test ran: mutmut would record their builders against the session's first test alone and
+# run only that one against their mutants. Under `make mutation` a test that reads the kept weeks builds the
+# triggers again itself, so mutmut runs it against every mutant of the triggers' SQL.
+@pytest.fixture
+def checkin_week_triggers(db) -> None:
+    if "MUTANT_UNDER_TEST" in os.environ:
+        with _db.engine.begin() as conn:
+            checkin_weeks.drop_triggers(conn)
+            checkin_weeks.create_triggers(conn)

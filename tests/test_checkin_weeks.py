@@ -8,11 +8,13 @@ import itertools
 from collections import defaultdict
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import MetaData, delete, insert, select, update
 
 from portal.auth.models import Role, User
+from portal.care import checkin_weeks
 from portal.care.models import CheckIn, CheckInWeek, Plan, PlanStatus
 from portal.outcomes import services
 from portal.outcomes.services import Filters
@@ -21,6 +23,8 @@ from tests.outcome_cohorts import TODAY, PatientSpec, build
 
 BASE = date(2026, 1, 5)
 _n = itertools.count(1)
+
+pytestmark = pytest.mark.usefixtures("checkin_week_triggers")
 
 
 def _fresh(db) -> dict[tuple[int, int], tuple[int, int, date]]:
@@ -127,3 +131,72 @@ def test_weeks_with_check_ins_after_the_report_day_count_up_to_it(app):
     without = services.report(Filters(), TODAY).weekly[("all", 0)]
     assert [(p.week, p.n, p.median) for p in with_later] == [(p.week, p.n, p.median) for p in without]
     assert [(p.week, p.median) for p in without] == [(0, 7.0), (1, 5.0), (2, 3.0)]
+
+
+def _two_patients(db) -> tuple[User, list[User]]:
+    tag = next(_n)
+    coach = User(email=f"kw-coach{tag}@example.org", name="Coach", role=Role.COACH)
+    patients = [User(email=f"kw{tag}-{i}@example.org", name="Patient", role=Role.PATIENT) for i in range(2)]
+    db.session.add_all([coach, *patients])
+    db.session.flush()
+    return coach, patients
+
+
+def test_a_load_written_without_the_triggers_is_recounted_by_rebuild(app, db):
+    # The bench's bulk load: drop the triggers, write, rebuild every patient's weeks, put the triggers back.
+    coach, (first, second) = _two_patients(db)
+    db.session.add(Plan(patient_id=first.id, coach_id=coach.id, title="Plan", start_date=BASE))
+    stale = CheckIn(patient_id=first.id, day=BASE + timedelta(days=3), pain=9, stiffness=0)
+    db.session.add(stale)
+    db.session.commit()
+    assert _kept(db) == {(first.id, 0): (9, 1, BASE + timedelta(days=3))}
+    try:
+        with db.engine.begin() as conn:
+            checkin_weeks.drop_triggers(conn)
+        db.session.delete(stale)
+        db.session.add(Plan(patient_id=second.id, coach_id=coach.id, title="Plan", start_date=BASE + timedelta(days=2)))
+        for patient, days_after_base, pain in ((first, -1, 7), (first, 0, 5), (first, 6, 3), (first, 13, 4)):
+            db.session.add(
+                CheckIn(patient_id=patient.id, day=BASE + timedelta(days=days_after_base), pain=pain, stiffness=0)
+            )
+        for days_after_base, pain in ((1, 8), (2, 6), (8, 2), (9, 4), (30, 1)):
+            db.session.add(
+                CheckIn(patient_id=second.id, day=BASE + timedelta(days=days_after_base), pain=pain, stiffness=0)
+            )
+        db.session.commit()
+        assert _kept(db) == {(first.id, 0): (9, 1, BASE + timedelta(days=3))}  # written without the triggers
+        with db.engine.begin() as conn:
+            checkin_weeks.rebuild(conn)
+    finally:
+        with db.engine.begin() as conn:
+            checkin_weeks.create_triggers(conn)
+    db.session.expire_all()
+    assert (
+        _kept(db)
+        == _fresh(db)
+        == {
+            (first.id, 0): (8, 2, BASE + timedelta(days=6)),
+            (first.id, 1): (4, 1, BASE + timedelta(days=13)),
+            (second.id, 0): (8, 2, BASE + timedelta(days=8)),
+            (second.id, 1): (4, 1, BASE + timedelta(days=9)),
+            (second.id, 4): (1, 1, BASE + timedelta(days=30)),
+        }
+    )
+    # The triggers are back: the next check-in counts at once.
+    db.session.add(CheckIn(patient_id=second.id, day=BASE + timedelta(days=3), pain=2, stiffness=0))
+    db.session.commit()
+    assert _kept(db)[(second.id, 0)] == (10, 3, BASE + timedelta(days=8))
+
+
+def test_create_all_on_existing_tables_puts_the_triggers_back_once(app, db):
+    # The tests' create_all fires the listener on tables that already have the triggers: they are replaced, not doubled.
+    metadata = MetaData()
+    checkin_weeks.attach(metadata)
+    with db.engine.begin() as conn:
+        metadata.create_all(conn)
+        metadata.create_all(conn)
+    coach, (patient, _other) = _two_patients(db)
+    db.session.add(Plan(patient_id=patient.id, coach_id=coach.id, title="Plan", start_date=BASE))
+    db.session.add(CheckIn(patient_id=patient.id, day=BASE + timedelta(days=7), pain=6, stiffness=0))
+    db.session.commit()
+    assert _kept(db) == {(patient.id, 1): (6, 1, BASE + timedelta(days=7))}

@@ -52,6 +52,7 @@ def _patient(**kwargs) -> PatientSpec:
     return PatientSpec(**values)
 
 
+@pytest.mark.usefixtures("checkin_week_triggers")  # reads the kept weeks
 def test_pain_classes_in_sql_match_the_rule_at_its_boundaries(app):
     specs = [
         _patient(pains=_pains(6, [4, 4, 4, 4, 5])),  # 6 -> 4.2: down 30 % exactly: improved
@@ -76,6 +77,7 @@ def test_pain_classes_in_sql_match_the_rule_at_its_boundaries(app):
     assert pain.change == pytest.approx(-1.6)
 
 
+@pytest.mark.usefixtures("checkin_week_triggers")  # reads the kept weeks
 def test_start_is_week_zero_and_now_is_the_latest_week(app):
     # Days 0-6 are week 0 (day 6 included, day 7 is week 1); the latest week with check-ins is "now".
     build([_patient(pains={0: 8, 6: 6, 7: 1, 20: 4, 22: 2})])
@@ -220,6 +222,7 @@ def test_filters_select_by_clinic_coach_program_start_and_weeks(app):
     assert {g.key for g in figures.groups["program"]} == {p[0].id, p[1].id, None}
 
 
+@pytest.mark.usefixtures("checkin_week_triggers")  # reads the kept weeks
 def test_first_plan_decides_start_and_program(app, db):
     from portal.care.models import Plan, PlanStatus
 
@@ -243,6 +246,7 @@ def test_first_plan_decides_start_and_program(app, db):
     assert services.members(Filters(), TODAY)[0].start_day == TODAY - timedelta(days=50)
 
 
+@pytest.mark.usefixtures("checkin_week_triggers")  # reads the kept weeks
 def test_weekly_pain_chart_points(app):
     # Five patients with week-0 pains 2..6 and week-1 pains 1..5: quartiles per week.
     build([_patient(pains={0: p, 7: p - 1}) for p in range(2, 7)])
