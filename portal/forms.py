@@ -39,16 +39,21 @@ def no_control_chars(form, field) -> None:  # noqa: ARG001
         raise ValidationError(_("Remove the invisible control characters from this text."))
 
 
-def single_line(form, field) -> None:  # noqa: ARG001
-    """Every single-line text field: no control character at all (CR, LF, tab, NUL, DEL, C1...).
+def is_one_line(value: str) -> bool:
+    """Whether text has no control character at all (CR, LF, tab, NUL, DEL, C1...) nor a Unicode line break.
 
-    A title, name or clinic field ends up in headers, calendar files, CSV cells and
+    A title, name or short answer ends up in headers, calendar files, CSV cells and
     one-line layouts, where a line break or a NUL breaks the format or forges a line.
     """
+    return not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in _LINE_BREAKERS for ch in value)
+
+
+def single_line(form, field) -> None:  # noqa: ARG001
+    """Every single-line text field: ``is_one_line``."""
     value = field.data or ""
     if not isinstance(value, str):
         return
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in _LINE_BREAKERS for ch in value):
+    if not is_one_line(value):
         raise ValidationError(_l("Use one line of text, without line breaks, tabs or invisible characters."))
 
 

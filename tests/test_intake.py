@@ -387,13 +387,21 @@ def test_many_choices_keep_the_questions_order_and_a_one_line_other(app):
     ) == {
         "worse": "Choose among the answers shown.",
         "worse_other": "Write the answer as text.",
-        "better_other": "Keep this under 200 characters.",
+        "better_other": "Keep this to 200 characters or fewer.",
     }
     one_line = "Use one line of text, without line breaks, tabs or invisible characters."
     assert _refused(2, {"worse": [], "worse_other": "Long\rdrives", "better": [], "better_other": "Long\ndrives"}) == {
         "worse_other": one_line,
         "better_other": one_line,
     }
+    # The same one-line rule as every one-line field of the portal: tabs, C1 controls and Unicode line breaks too.
+    assert _refused(
+        2, {"worse": [], "worse_other": "Long\tdrives", "better": [], "better_other": "Long\u2028drives"}
+    ) == {
+        "worse_other": one_line,
+        "better_other": one_line,
+    }
+    assert _refused(2, {"worse": [], "worse_other": "Long\x85drives", "better": []}) == {"worse_other": one_line}
 
 
 def test_the_scales_take_0_to_10_and_the_safety_questions_yes_or_no(app):

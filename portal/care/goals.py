@@ -25,7 +25,7 @@ from portal.care.checkins import patient_today
 from portal.care.intake import GOALS_STEP, StepNotOpen, intake_for, is_open, mark_finished
 from portal.care.onboarding_models import Goal, GoalRating, Intake
 from portal.extensions import db
-from portal.forms import has_control_chars
+from portal.forms import is_one_line
 from portal.sqlutil import KeptStatement, insert_for
 from portal.timeutil import utcnow
 
@@ -35,7 +35,6 @@ RERATE_DAYS = 14
 CHANGE_POINTS = 2
 LOW_LABEL = _l("0 = unable to do")
 HIGH_LABEL = _l("10 = able to do as before the problem")
-_LINE_BREAKERS = {"\x85", "\u2028", "\u2029"}
 
 
 class GoalError(Exception):
@@ -63,7 +62,7 @@ def clean_activity(raw: object) -> tuple[str | None, str | None]:
         return None, None
     if len(text) > MAX_ACTIVITY:
         return None, _("Keep the activity to %(n)s characters or fewer.", n=MAX_ACTIVITY)
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in _LINE_BREAKERS for ch in text) or has_control_chars(text):
+    if not is_one_line(text):
         return None, _("Use one line of text, without line breaks, tabs or invisible characters.")
     return text, None
 

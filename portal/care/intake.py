@@ -24,7 +24,7 @@ from portal.care.checkins import patient_today, save_weekly_outcome
 from portal.care.onboarding_models import Intake
 from portal.care.red_flags import RED_FLAGS, Tier, highest_of
 from portal.extensions import db
-from portal.forms import has_control_chars
+from portal.forms import is_one_line
 from portal.i18n import force_locale
 from portal.sqlutil import PATIENT_IDS, KeptStatement
 from portal.timeutil import utcnow
@@ -273,8 +273,8 @@ def clean_answers(number: int, raw: Mapping[str, object]) -> dict[str, object]:
                 if other is not None and not isinstance(other, str | list | tuple):
                     errors[f"{question.name}_other"] = _("Write the answer as text.")
                 elif len(text) > MAX_OTHER:
-                    errors[f"{question.name}_other"] = _("Keep this under %(n)s characters.", n=MAX_OTHER)
-                elif has_control_chars(text) or "\n" in text or "\r" in text:
+                    errors[f"{question.name}_other"] = _("Keep this to %(n)s characters or fewer.", n=MAX_OTHER)
+                elif not is_one_line(text):
                     errors[f"{question.name}_other"] = _(
                         "Use one line of text, without line breaks, tabs or invisible characters."
                     )
