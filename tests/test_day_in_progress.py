@@ -152,13 +152,15 @@ def test_the_roster_counts_each_patient_by_their_own_day(chicago_and_auckland):
         assert (roster[chicago.id].adherence_due, roster[chicago.id].adherence_done) == (5 + 1, 3)
 
 
-def test_a_patient_without_a_zone_of_their_own_follows_their_clinics(make_user, coach, make_clinic):
+@pytest.mark.parametrize("own_zone", [None, ""], ids=["none", "empty"])
+def test_a_patient_without_a_zone_of_their_own_follows_their_clinics(make_user, coach, make_clinic, own_zone):
     clinic = make_clinic(name="Holistiq Auckland", city="Auckland", timezone=AUCKLAND)
     ends = midnight_after(DAY, AUCKLAND)
     with time_machine.travel(ends - timedelta(hours=2), tick=False):
-        patient = make_user(Role.PATIENT, coach=coach, timezone=None, clinic_id=clinic.id)
+        # An empty zone (a cleared field) names no zone either.
+        patient = make_user(Role.PATIENT, coach=coach, timezone=own_zone, clinic_id=clinic.id)
         make_plan(patient, coach, [make_item()], start_date=DAY - timedelta(days=30))  # twice a day
-    assert patient.timezone is None
+    assert patient.timezone == own_zone
     with time_machine.travel(ends - timedelta(minutes=1), tick=False):
         assert adherence_and_pauses([patient.id], *week_of(DAY))[patient.id] == (2 * 6, 0, 0)
         assert adherence_totals([patient.id], *week_of(DAY))[patient.id] == (2 * 6, 0, 0)

@@ -315,3 +315,41 @@ def test_overlapping_pauses_count_each_paused_day_once_in_both_forms(patient, co
     python = adherence_and_pauses([patient.id], start, today)
     assert python[patient.id][:2] == (due, done)
     assert adherence_totals([patient.id], start, today) == python
+
+
+def test_weekly_adherence_counts_every_run_of_days_between_pauses(patient, coach):
+    """Paused twice in one week: the one day between the pauses and every week after them count."""
+    today = patient_today(patient)
+    monday = today - timedelta(days=today.weekday() + 14)
+    plan_start = monday - timedelta(weeks=2)
+    pauses = [
+        (monday + timedelta(days=2), monday + timedelta(days=4)),
+        (monday + timedelta(days=5), monday + timedelta(days=8)),
+    ]
+    specs = [Spec("0123456", 1, pauses)]
+    logs = _setup(patient, coach, plan_start, specs, today)
+    weeks = weekly_adherence(patient.id, today)
+    # Monday, Tuesday and Friday of the week paused twice; the next week all but its Monday.
+    assert [week["due"] for week in weeks][:4] == [7, 7, 3, 6]
+    for week in weeks:
+        monday_of = week["week_start"]
+        [expected] = _reference(specs, plan_start, logs, monday_of, min(today, monday_of + timedelta(days=6))).values()
+        assert (week["due"], week["done"]) == expected
+
+
+def test_weekly_adherence_counts_a_single_day_between_or_after_pauses(patient, coach):
+    """Yesterday alone between two pauses, or alone after one: still a day due."""
+    today = patient_today(patient)
+    plan_start = today - timedelta(days=20)
+    specs = [
+        Spec("0123456", 1, [(today - timedelta(days=5), today - timedelta(days=1)), (today, None)]),
+        Spec("0123456", 1, [(today - timedelta(days=5), today - timedelta(days=1))]),
+    ]
+    logs = _setup(patient, coach, plan_start, specs, today)
+    weeks = weekly_adherence(patient.id, today)
+    # 16 days over and unpaused each, and the second item's session done today (in progress).
+    assert sum(week["due"] for week in weeks) == 2 * (20 - 4) + 1
+    for week in weeks:
+        monday = week["week_start"]
+        per_item = _reference(specs, plan_start, logs, monday, min(today, monday + timedelta(days=6)))
+        assert (week["due"], week["done"]) == tuple(sum(v) for v in zip(*per_item.values(), strict=True))

@@ -16,7 +16,14 @@ import time_machine
 from portal.care import plans as plan_service
 from portal.care.dosing import Dose
 from portal.care.models import ItemLog, PlanItemSchedule
-from portal.care.progress import adherence_by_patient, item_adherence, progress_for, weekly_adherence
+from portal.care.pauses import pause_item, resume_item
+from portal.care.progress import (
+    adherence_and_pauses,
+    adherence_by_patient,
+    item_adherence,
+    progress_for,
+    weekly_adherence,
+)
 from portal.coaching.review import patient_summary, review_for
 from portal.extensions import db
 from tests.plan_factories import make_item, make_program
@@ -213,3 +220,91 @@ def test_the_progress_page_names_items_no_longer_on_the_plan(patient, coach, pat
     html = patient_client.get("/me/progress").get_data(as_text=True)
     assert 'Pelvic tilt <span class="text-body-secondary small">(no longer on the plan)</span>' in html
     assert "Bird dog</th>" in html
+
+
+def test_a_removed_item_added_on_the_windows_last_day_counts_that_day(patient, coach):
+    start = MONDAY - timedelta(weeks=1)
+    plan = assign(patient, coach, ["Pelvic tilt"], start)
+    with on(MONDAY):
+        [added], _skipped = plan_service.add_items(plan, [make_item(title="Bird dog")], coach)
+        db.session.add(ItemLog(plan_item_id=added.id, patient_id=patient.id, day=MONDAY, sessions_done=1))
+        db.session.commit()
+    with on(MONDAY + timedelta(days=2)):
+        plan_service.remove_item(plan, added, coach)
+        db.session.commit()
+    with on(MONDAY + timedelta(days=4)):
+        # No longer on the plan, yet due on the window's last day: the day it joined.
+        rows = item_adherence(patient.id, MONDAY - timedelta(days=6), MONDAY)
+        figures = {row.item.library_item.title: (row.due, row.done, row.current) for row in rows}
+        assert figures == {"Pelvic tilt": (7, 0, True), "Bird dog": (1, 1, False)}
+
+
+def test_the_progress_page_adds_up_each_weeks_sessions_across_its_day_in_progress_and_four_week_edge(patient, coach):
+    start = MONDAY - timedelta(weeks=4)
+    plan = assign(patient, coach, ["Pelvic tilt"], start)
+    wednesday = MONDAY + timedelta(days=2)
+    log_every_day(patient, plan.items[0], start, wednesday)
+    with on(wednesday):
+        progress = progress_for(patient.id, wednesday)
+    # The last four weeks start on a Thursday (MONDAY - 25): the first week's sessions count both
+    # sides of it, and this week both its days that are over and today's, in progress.
+    weeks = [(w["week_start"], w["due"], w["done"]) for w in progress.weekly_adherence]
+    assert weeks == [(start + timedelta(weeks=n), 7, 7) for n in range(4)] + [(MONDAY, 3, 3)]
+    assert [(row.due, row.done) for row in progress.items] == [(28, 28)]
+
+
+def test_a_one_week_chart_on_a_monday_counts_the_session_done_today(patient, coach):
+    plan = assign(patient, coach, ["Pelvic tilt"], MONDAY - timedelta(weeks=1))
+    log_every_day(patient, plan.items[0], MONDAY, MONDAY)
+    with on(MONDAY):
+        # The week's first day is today, in progress: due once done, like any other day.
+        assert weekly_adherence(patient.id, MONDAY, weeks=1) == [
+            {"week_start": MONDAY, "due": 1, "done": 1, "percent": 100}
+        ]
+
+
+def test_a_pause_across_a_redose_leaves_out_each_rows_paused_days_alone(patient, coach):
+    start = MONDAY - timedelta(weeks=2)
+    plan = assign(patient, coach, ["Pelvic tilt", "Chin tuck"], start)
+    resumed, still_paused = plan.items
+    with on(MONDAY - timedelta(days=3)):  # Friday
+        for item in plan.items:
+            pause_item(plan, item, "Rest", coach)
+        db.session.commit()
+    with on(MONDAY):
+        for item in plan.items:
+            redose(plan, item, coach, times_per_day=2)
+    with on(MONDAY + timedelta(days=2)):
+        resume_item(plan, resumed, coach)
+        db.session.commit()
+    with on(MONDAY + timedelta(days=4)):
+        window = (start, MONDAY + timedelta(days=3))
+        figures = {row.item.id: row.due for row in item_adherence(patient.id, *window)}
+        # Once a day until Sunday less the three paused days; twice a day from Monday, less
+        # Monday and Tuesday for the item resumed on Wednesday, all four days for the other.
+        assert figures == {resumed.id: 11 + 2 * 2, still_paused.id: 11}
+        scheduled = 2 * (14 + 4 * 2)
+        assert adherence_and_pauses([patient.id], *window) == {patient.id: (26, 0, scheduled - 26)}
+
+
+def test_a_window_of_today_alone_owes_what_was_done_today(patient, coach):
+    plan = assign(patient, coach, ["Pelvic tilt", "Chin tuck"], MONDAY - timedelta(weeks=1))
+    log_every_day(patient, plan.items[0], MONDAY, MONDAY)
+    with on(MONDAY):
+        assert [(row.due, row.done) for row in item_adherence(patient.id, MONDAY, MONDAY)] == [(1, 1), (0, 0)]
+        assert adherence_and_pauses([patient.id], MONDAY, MONDAY) == {patient.id: (1, 1, 0)}
+
+
+def test_sessions_done_before_the_dose_was_lowered_that_day_count_up_to_the_new_dose(patient, coach):
+    plan = assign(patient, coach, ["Pelvic tilt"], MONDAY - timedelta(weeks=1))
+    item = plan.items[0]
+    with on(MONDAY):
+        redose(plan, item, coach, times_per_day=3)
+        log_every_day(patient, item, MONDAY, MONDAY, sessions=3)
+        redose(plan, item, coach, times_per_day=1)
+    with on(MONDAY + timedelta(days=1)):
+        # Monday asked for one session in the end: three done count as one, never above 100 %.
+        [row] = item_adherence(patient.id, MONDAY, MONDAY)
+        assert (row.due, row.done, row.percent) == (1, 1, 100)
+        assert adherence_by_patient([patient.id], MONDAY, MONDAY) == {patient.id: (1, 1)}
+        assert weeks_of(patient, MONDAY + timedelta(days=1))[-1] == (MONDAY, 1, 1)

@@ -257,7 +257,12 @@ def test_statements_with_day_arithmetic_are_built_for_each_database():
 
     from portal.care.progress import _done_counts_statement, _streaks_statement
 
-    for build in (lambda d: _streaks_statement(d), lambda d: _done_counts_statement(False, False, d)):
+    builders = (
+        lambda d: _streaks_statement(d),
+        lambda d: _done_counts_statement(False, False, d),
+        lambda d: _done_counts_statement(False, True, d),  # its weeks too
+    )
+    for build in builders:
         on_sqlite = str(build("sqlite").compile(dialect=sqlite.dialect()))
         on_postgres = str(build("postgresql").compile(dialect=postgresql.dialect()))
         assert "julianday" in on_sqlite and "julianday" not in on_postgres
