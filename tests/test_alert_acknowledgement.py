@@ -3,17 +3,32 @@ and escalation (the deadline per tier, the recipients, once only, and who then s
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, update
 
+from portal import push
 from portal.audit import AuditEvent
 from portal.auth.models import OnCallContact, Role
-from portal.care.alerts import acknowledge_alert, open_alert, raise_tier, resolve_alert
+from portal.care.alerts import (
+    AlertError,
+    acknowledge_alert,
+    can_acknowledge,
+    dismiss_resume_notice,
+    open_alert,
+    open_alert_badge,
+    open_alert_count,
+    open_alerts_query,
+    raise_tier,
+    red_flag_status,
+    report_red_flag,
+    resolve_alert,
+)
 from portal.care.checkins import patient_today, save_checkin
 from portal.care.escalation import escalate_due_alerts, escalation_minutes, escalation_recipients
-from portal.care.models import Alert, AlertKind
+from portal.care.models import Alert, AlertKind, CheckIn
 from portal.care.red_flags import Tier
 from portal.extensions import db as _db
 from portal.mail import OutboundEmail, public_url
@@ -79,11 +94,37 @@ def test_before_escalation_only_the_patients_coach_may_acknowledge(db, make_user
     assert alert.acknowledged_at is None
 
 
+def test_an_acknowledged_alert_of_another_kind_is_not_the_red_flag_state(db, patient, coach):
+    pain = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain went up.")[0]
+    acknowledge_alert(pain, coach)
+    db.session.commit()
+    state = red_flag_status(patient.id, coach_id=coach.id)
+    assert (state.open_tier, state.acknowledged_by, state.acknowledged_by_coach) == (None, None, False)
+    alert = _red_flag(patient, "rf_fever")
+    assert red_flag_status(patient.id, coach_id=coach.id).acknowledged_by is None  # the red flag is not yet seen
+    acknowledge_alert(alert, coach)
+    db.session.commit()
+    state = red_flag_status(patient.id, coach_id=coach.id)
+    assert (state.open_tier, state.acknowledged_by, state.acknowledged_by_coach) == ("today", "Casey Coach", True)
+
+
 def test_resolving_counts_as_acknowledging_when_nobody_had(db, patient, coach):
     alert = _red_flag(patient)
     resolve_alert(alert, coach, "Called her.", resume=False)
     db.session.commit()
     assert (alert.acknowledged_by_id, alert.acknowledged_at) == (coach.id, alert.resolved_at)
+
+
+def test_resolving_keeps_an_earlier_acknowledgement(db, make_user, patient, coach):
+    alert = _red_flag(patient)
+    acknowledge_alert(alert, coach)
+    seen_at = utcnow() - timedelta(minutes=20)
+    alert.acknowledged_at = seen_at
+    db.session.commit()
+    resolve_alert(alert, make_user(Role.ADMIN), "Seen by the doctor.")
+    db.session.commit()
+    assert (alert.acknowledged_by_id, alert.acknowledged_at) == (coach.id, seen_at)
+    assert alert.resolved_at > seen_at
 
 
 def test_a_higher_tier_is_a_new_report_to_acknowledge(db, patient, coach):
@@ -93,6 +134,134 @@ def test_a_higher_tier_is_a_new_report_to_acknowledge(db, patient, coach):
     assert raise_tier(alert, Tier.EMERGENCY) is True
     db.session.commit()
     assert (alert.tier, alert.acknowledged_at, alert.escalated_at) == ("emergency", None, None)
+
+
+def test_who_may_acknowledge_before_and_after_escalation(db, make_user, make_clinic, patient, coach):
+    alert = _red_flag(patient)
+    colleague = make_user(Role.COACH, clinic_id=patient.clinic_id)
+    elsewhere = make_user(Role.COACH, clinic_id=make_clinic(name="Holistiq Plano", city="Plano").id)
+    admin = make_user(Role.ADMIN)
+    fellow_patient = make_user(Role.PATIENT, coach=coach, clinic_id=patient.clinic_id)
+    assert can_acknowledge(coach, alert) is True  # the patient's own coach, at once
+    assert [can_acknowledge(user, alert) for user in (colleague, admin)] == [False, False]
+    alert.escalated_at = utcnow()
+    db.session.commit()
+    assert [can_acknowledge(user, alert) for user in (coach, colleague, admin)] == [True, True, True]
+    # Escalated or not: a coach of another clinic, or a patient of the same clinic, never.
+    assert [can_acknowledge(user, alert) for user in (elsewhere, fellow_patient)] == [False, False]
+    coach.is_active = False
+    db.session.commit()
+    assert can_acknowledge(coach, alert) is False  # a deactivated account acknowledges nothing
+    coach.is_active = True
+    resolve_alert(alert, coach, "Called her.")
+    db.session.commit()
+    assert can_acknowledge(coach, alert) is False  # a resolved alert is past acknowledging
+
+
+def test_the_acknowledgement_is_audited_with_the_alert_the_coach_and_the_patient(db, patient, coach):
+    alert = _red_flag(patient)
+    assert acknowledge_alert(alert, coach) is True
+    db.session.commit()
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "alert.acknowledge"))
+    assert (event.target_type, event.target_id, event.actor_id, event.patient_id) == (
+        "Alert",
+        alert.id,
+        coach.id,
+        patient.id,
+    )
+    assert json.loads(event.detail) == {"kind": "red_flag"}
+
+
+def test_a_resolved_alert_nobody_acknowledged_cannot_be_acknowledged(db, patient, coach):
+    """Alerts resolved before acknowledgements were kept have none: acknowledging one now is refused."""
+    alert = _red_flag(patient)
+    resolve_alert(alert, coach, "Called her.")
+    db.session.execute(update(Alert).values(acknowledged_at=None, acknowledged_by_id=None))
+    db.session.commit()
+    with pytest.raises(AlertError, match=r"^This alert was already resolved\.$"):
+        acknowledge_alert(alert, coach)
+    db.session.refresh(alert)
+    assert (alert.acknowledged_at, alert.acknowledged_by_id) == (None, None)
+
+
+def test_dismissing_the_resume_notice_takes_only_that_patients_undismissed_notice(db, make_user, patient, coach):
+    other = make_user(Role.PATIENT, coach=coach)
+    others = _red_flag(other)
+    resolve_alert(others, coach, "Fine now.", resume=True)
+    quiet = open_alert(patient, AlertKind.MISSED_CHECKINS, "No check-in for 3 days.")[0]
+    resolve_alert(quiet, coach, "She was away.")  # resolved without a resume: no notice
+    notice = _red_flag(patient)
+    resolve_alert(notice, coach, "Cleared.", resume=True)
+    db.session.commit()
+    assert dismiss_resume_notice(patient, others.id) is False  # another patient's notice
+    assert dismiss_resume_notice(patient, quiet.id) is False  # not a notice
+    db.session.refresh(notice)
+    assert notice.resume_notice_dismissed_at is None
+    assert dismiss_resume_notice(patient, notice.id) is True
+    assert dismiss_resume_notice(patient, notice.id) is False  # already dismissed
+    db.session.commit()
+    rows = {a.id: a.resume_notice_dismissed_at for a in db.session.scalars(db.select(Alert))}
+    assert rows[notice.id] is not None and rows[others.id] is None and rows[quiet.id] is None
+
+
+def test_a_soon_red_flag_rises_to_today_once_and_is_audited(db, patient, coach):
+    alert = _red_flag(patient, "rf_activity_stopping")
+    assert (alert.tier, alert.exercises_paused) == ("soon", False)
+    assert raise_tier(alert, Tier.TODAY) is True
+    db.session.commit()
+    assert (alert.tier, alert.severity, alert.exercises_paused) == ("today", 1, True)
+    assert raise_tier(alert, Tier.TODAY) is False  # not higher than its own
+    assert raise_tier(alert, Tier.SOON) is False
+    events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "alert.raise_tier")).all()
+    assert [(e.target_type, e.target_id, e.patient_id, json.loads(e.detail)) for e in events] == [
+        ("Alert", alert.id, patient.id, {"tier": "today"})
+    ]
+
+
+def test_raising_touches_only_that_open_alert(db, make_user, patient, coach):
+    other = make_user(Role.PATIENT, coach=coach)
+    others = _red_flag(other, "rf_activity_stopping")
+    pain = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain went up.")[0]
+    alert = _red_flag(patient, "rf_activity_stopping")
+    assert raise_tier(alert, Tier.EMERGENCY) is True
+    db.session.commit()
+    db.session.refresh(others)
+    db.session.refresh(pain)
+    assert (others.tier, others.severity) == ("soon", 2)
+    assert (pain.kind, pain.tier, pain.tier_at, pain.severity) == ("pain_worsening", None, None, 3)
+
+
+def test_a_resolved_alert_is_not_raised(db, patient, coach):
+    alert = _red_flag(patient, "rf_fever")
+    resolve_alert(alert, coach, "Called her.")
+    db.session.commit()
+    assert raise_tier(alert, Tier.EMERGENCY) is False
+    assert (alert.tier, alert.severity) == ("today", 1)
+
+
+def _stored_meanwhile(alert: Alert, **values) -> None:
+    """Another request stores ``values`` on the alert; the object read here is not refreshed."""
+    _db.session.execute(
+        update(Alert).where(Alert.id == alert.id).values(**values), execution_options={"synchronize_session": False}
+    )
+
+
+def test_a_tier_raised_meanwhile_by_another_check_in_is_never_lowered(db, patient, coach):
+    alert = _red_flag(patient, "rf_activity_stopping")
+    _stored_meanwhile(alert, tier="emergency", severity=0)
+    assert alert.tier == "soon"  # what this request read
+    assert raise_tier(alert, Tier.TODAY) is False
+    assert (alert.tier, alert.severity) == ("emergency", 0)
+
+
+def test_a_tier_raised_meanwhile_to_the_same_tier_is_not_reported_twice(db, patient, coach):
+    alert = _red_flag(patient, "rf_activity_stopping")
+    _stored_meanwhile(alert, tier="today", severity=1, acknowledged_by_id=coach.id)
+    assert raise_tier(alert, Tier.TODAY) is False  # the other request raised it: the acknowledgement stays
+    assert (alert.tier, alert.acknowledged_by_id) == ("today", coach.id)
+    assert (
+        db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "alert.raise_tier")) == 0
+    )
 
 
 # --- resolving with resume tells the patient ---------------------------------------------
@@ -120,11 +289,45 @@ def test_resolving_with_resume_tells_the_patient_on_today_and_in_a_message(
     assert _post(patient_client, dismiss, page="/me/").status_code == 302  # twice: no error
 
 
+def test_a_resume_notice_without_a_note_or_a_known_coach_stays_blank_there(db, patient, coach):
+    alert = _red_flag(patient)
+    resolve_alert(alert, coach, "", resume=True)
+    # A row whose resolver is not recorded (the column allows it).
+    db.session.execute(update(Alert).values(resolved_by_id=None))
+    db.session.commit()
+    notice = red_flag_status(patient.id, patient.tz).resume_notice
+    assert (notice.alert_id, notice.day, notice.note, notice.by) == (alert.id, patient_today(patient), "", "")
+
+
 def test_resolving_without_resume_says_nothing_to_the_patient(db, patient, coach, coach_client, patient_client):
     alert = _red_flag(patient)
     _post(coach_client, f"/coach/alerts/{alert.id}/resolve", note="Seeing the doctor tomorrow.", resume="no")
     assert "resumed your exercises" not in patient_client.get("/me/").get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_a_newer_resume_notice_replaces_the_older_one_of_that_patient_only(db, make_user, patient, coach):
+    """The patient is told of the latest resume only; other patients' notices and alerts without one are untouched,
+    and a notice dismissed earlier keeps the time it was dismissed."""
+    other = make_user(Role.PATIENT, coach=coach)
+    others = _red_flag(other)
+    resolve_alert(others, coach, "Fine now.", resume=True)
+    dismissed_at = utcnow() - timedelta(days=3)
+    read = open_alert(patient, AlertKind.PAIN_WORSENING, "Pain went up.")[0]
+    resolve_alert(read, coach, "Better.", resume=True)
+    read.resume_notice_dismissed_at = dismissed_at
+    quiet = open_alert(patient, AlertKind.MISSED_CHECKINS, "No check-in for 3 days.")[0]
+    resolve_alert(quiet, coach, "She was away.")
+    older = _red_flag(patient)
+    resolve_alert(older, coach, "Cleared.", resume=True)
+    db.session.commit()
+    newer = open_alert(patient, AlertKind.RED_FLAG, "Reported again.", notify=False)[0]
+    resolve_alert(newer, coach, "Cleared again.", resume=True)
+    db.session.commit()
+    rows = {a.id: a.resume_notice_dismissed_at for a in db.session.scalars(db.select(Alert))}
+    assert rows[older.id] == newer.resolved_at  # the older notice gave way when the newer one came
+    assert rows[newer.id] is None and rows[others.id] is None and rows[quiet.id] is None
+    assert rows[read.id] == dismissed_at
 
 
 def test_a_patient_cannot_dismiss_anothers_notice(db, make_user, coach, patient, login_as):
@@ -152,10 +355,39 @@ def on_call(db, clinic):
 def test_an_emergency_emails_the_on_call_contacts_at_once_without_health_data(db, patient, coach, on_call):
     _red_flag(patient, "rf_bladder_bowel")
     (mail,) = _emails(on_call.email)
-    assert "Emergency" in mail.subject
+    assert mail.subject == "Emergency safety alert at Holistiq Arlington"
+    assert mail.body == (
+        "A patient of Holistiq Arlington reported a symptom that needs emergency care, and was told to call 911.\n"
+        "You are one of the clinic's on-call contacts. Please make sure the patient's coach has seen it:\n"
+        f"sign in to Holistiq Coach ({public_url('auth.index')}), or call the clinic at (817) 555-0142."
+    )
     for private in ("bladder", "bowel", patient.name, patient.email):
         assert private not in mail.body and private not in mail.subject
     assert len(_emails(coach.email)) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "push_alerts", "pushed"),
+    [
+        ("rf_bladder_bowel", True, True),
+        ("rf_walking", True, True),
+        ("rf_activity_stopping", True, False),  # Soon: the email only
+        ("rf_bladder_bowel", False, False),  # the coach did not ask for alert notifications
+    ],
+)
+def test_the_coachs_phone_is_told_of_emergency_and_urgent_red_flags_only_in_words_without_health_data(
+    db, patient, coach, monkeypatch, answer, push_alerts, pushed
+):
+    sent = []
+    monkeypatch.setattr(push, "notify", lambda *args, **kwargs: sent.append((args, kwargs)))
+    coach.push_alerts = push_alerts
+    db.session.commit()
+    _red_flag(patient, answer)
+    expected = (
+        (coach.id, "Holistiq Coach", "Urgent alert for a patient: open the portal", public_url("coaching.alerts")),
+        {"urgency": "high"},
+    )
+    assert sent == ([expected] if pushed else [])
 
 
 def test_an_urgent_alert_does_not_email_on_call_at_once(db, patient, on_call):
@@ -223,6 +455,47 @@ def test_an_escalated_alert_shows_to_every_coach_of_the_clinic_who_may_acknowled
     assert "Col League from your clinic has seen your report and will contact you." in today
     # Acknowledging is all they may do: the patient's record stays their coach's.
     assert colleague_client.get(f"/coach/patients/{patient.id}").status_code == 404
+
+
+def test_a_coach_sees_the_escalated_open_alerts_of_clinic_patients_without_a_coach_and_no_resolved_ones(
+    db, patient, coach, make_user
+):
+    colleague = make_user(Role.COACH, clinic_id=patient.clinic_id)
+    uncoached = make_user(Role.PATIENT, coach=colleague, clinic_id=patient.clinic_id)
+    uncoached.coach_id = None  # their coach left: the clinic's coaches cover them
+    theirs = make_user(Role.PATIENT, coach=colleague, clinic_id=patient.clinic_id)
+    waiting = open_alert(uncoached, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.EMERGENCY)[0]
+    done = open_alert(theirs, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.EMERGENCY)[0]
+    for alert in (waiting, done):
+        alert.escalated_at = utcnow()
+    db.session.flush()
+    resolve_alert(done, colleague, "Seen at the clinic.")
+    db.session.commit()
+    assert open_alert_count(coach) == 1
+    assert [alert.id for alert in db.session.scalars(open_alerts_query(coach))] == [waiting.id]
+
+
+def test_only_a_coach_has_the_open_alerts_badge():
+    assert open_alert_badge(Role.COACH) is not None
+    assert (open_alert_badge(Role.PATIENT), open_alert_badge(Role.ADMIN)) == (None, None)
+
+
+def test_a_red_flag_reported_again_points_at_the_latest_check_in_and_keeps_it_when_reported_without_one(
+    db, patient, coach
+):
+    day = patient_today(patient)
+    first, latest = (
+        CheckIn(patient_id=patient.id, day=day - timedelta(days=n), pain=5, stiffness=5, rf_walking=True)
+        for n in (1, 0)
+    )
+    db.session.add_all([first, latest])
+    db.session.flush()
+    alert, created = report_red_flag(patient, Tier.TODAY, "Reported first", first.id)
+    assert created and alert.checkin_id == first.id
+    assert report_red_flag(patient, Tier.TODAY, "Reported again", latest.id) == (alert, False)
+    assert (alert.checkin_id, alert.summary) == (latest.id, "Reported again")
+    report_red_flag(patient, Tier.TODAY, "Reported at the intake", None)
+    assert (alert.checkin_id, alert.summary) == (latest.id, "Reported at the intake")
 
 
 def test_a_new_red_flag_opened_by_the_helper_has_its_tier_time(db, patient):

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from portal.care.alerts import exercises_paused, open_alert, resolve_alert, resume_exercises
+from portal.auth.models import Role
+from portal.care.alerts import (
+    exercises_paused,
+    exercises_paused_since,
+    open_alert,
+    patients_with_exercises_paused,
+    resolve_alert,
+    resume_exercises,
+)
 from portal.care.checkins import patient_today
 from portal.care.models import Alert, AlertKind, CheckIn
-from portal.care.red_flags import RED_FLAG_FIELDS
+from portal.care.red_flags import RED_FLAG_FIELDS, Tier
 from portal.care.today import ItemPaused, set_done, todays_plan
 from tests.clock import care_clock  # noqa: F401  (the fixture)
 from tests.conftest import csrf_token
@@ -240,3 +248,44 @@ def test_the_summary_says_since_when_exercises_are_paused_and_the_card_quotes_th
     resume = coach_client.post(f"/coach/patients/{patient.id}/resume-exercises", data={"csrf_token": token})
     assert resume.status_code == 302
     assert "after a red flag" not in coach_client.get(f"/coach/patients/{patient.id}").get_data(as_text=True)
+
+
+# Opened at 23:00 UTC on 20 March: already 08:00 on the 21st in Tokyo.
+OPENED_LATE_UTC = datetime(2026, 3, 20, 23, 0)
+
+
+@pytest.mark.parametrize(
+    ("checkin_day", "since"),
+    [
+        (None, date(2026, 3, 21)),  # raised without a check-in (the intake): the patient's local day, not UTC's
+        (date(2026, 3, 21), date(2026, 3, 21)),  # the check-in's day, which is also the local day it opened
+        (date(2026, 3, 20), date(2026, 3, 20)),  # checked in while still in an earlier zone: that day, the earlier
+    ],
+)
+def test_the_pause_began_on_the_patients_local_day(db, make_user, coach, checkin_day, since):
+    patient = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+    checkin_id = None
+    if checkin_day is not None:
+        checkin = CheckIn(patient_id=patient.id, day=checkin_day, pain=5, stiffness=5, rf_walking=True)
+        db.session.add(checkin)
+        db.session.flush()
+        checkin_id = checkin.id
+    alert, _ = open_alert(patient, AlertKind.RED_FLAG, "Reported", checkin_id, notify=False, tier=Tier.TODAY)
+    alert.opened_at = OPENED_LATE_UTC
+    # Another patient's earlier pause is not this one's.
+    other = make_user(Role.PATIENT, coach=coach, timezone="Asia/Tokyo")
+    earlier, _ = open_alert(other, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.EMERGENCY)
+    earlier.opened_at = OPENED_LATE_UTC - timedelta(days=5)
+    db.session.commit()
+    assert exercises_paused_since(patient) == since
+    assert exercises_paused_since(other) == date(2026, 3, 16)
+
+
+def test_the_reminders_learn_which_of_the_patients_asked_about_have_their_exercises_paused(db, make_user, coach):
+    paused, soon, calm, not_asked = (make_user(Role.PATIENT, coach=coach) for _ in range(4))
+    open_alert(paused, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.TODAY)
+    open_alert(soon, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.SOON)  # the exercises stay
+    open_alert(not_asked, AlertKind.RED_FLAG, "Reported", notify=False, tier=Tier.EMERGENCY)
+    db.session.commit()
+    assert patients_with_exercises_paused([paused.id, soon.id, calm.id]) == {paused.id}
+    assert patients_with_exercises_paused([]) == set()
