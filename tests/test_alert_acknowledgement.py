@@ -376,18 +376,28 @@ def test_an_emergency_emails_the_on_call_contacts_at_once_without_health_data(db
     ],
 )
 def test_the_coachs_phone_is_told_of_emergency_and_urgent_red_flags_only_in_words_without_health_data(
-    db, patient, coach, monkeypatch, answer, push_alerts, pushed
+    db, patient, coach, answer, push_alerts, pushed
 ):
-    sent = []
-    monkeypatch.setattr(push, "notify", lambda *args, **kwargs: sent.append((args, kwargs)))
+    # The coach's phone: a real subscription, and what the outbox holds for it (delivery to a push service is
+    # tests/test_push.py's).
+    phone = push.PushSubscription(
+        user_id=coach.id, endpoint="https://push.example.com/c", p256dh="k" * 87, auth="a" * 22
+    )
+    db.session.add(phone)
     coach.push_alerts = push_alerts
     db.session.commit()
     _red_flag(patient, answer)
+    queued = [
+        (m.recipient, m.subject, m.text, m.link, m.urgency) for m in db.session.scalars(db.select(push.OutboundPush))
+    ]
     expected = (
-        (coach.id, "Holistiq Coach", "Urgent alert for a patient: open the portal", public_url("coaching.alerts")),
-        {"urgency": "high"},
+        str(phone.id),
+        "Holistiq Coach",
+        "Urgent alert for a patient: open the portal",
+        public_url("coaching.alerts"),
+        "high",
     )
-    assert sent == ([expected] if pushed else [])
+    assert queued == ([expected] if pushed else [])
 
 
 def test_an_urgent_alert_does_not_email_on_call_at_once(db, patient, on_call):
