@@ -9,8 +9,9 @@ the writes committed between them).
 
 Another connection cannot see what the request's transaction wrote and has not committed: when
 a statement names a table the request has written (a session's activity stamp, written once a
-minute, concerns no report), and on SQLite (its test database lives on one connection), the
-statements run in turn on the request's session. Either way the rows are the same.
+minute, concerns no report), the statements run in turn on the request's session. So they do on
+SQLite, which cannot hand one snapshot to another connection (and keeps its in-memory test
+database on one). Either way the rows are the same.
 """
 
 from __future__ import annotations
