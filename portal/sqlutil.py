@@ -184,10 +184,13 @@ def forget_on_write(app, table: str, forget: Callable[[], None]) -> None:
     portal_state(app).forgetters.setdefault(table, []).append(forget)
 
 
+_WRITTEN = "portal_written"  # a connection's info key: the tables its open transaction has written
+
+
 def uncommitted_tables(conn) -> set[str]:
     """The tables ``conn``'s transaction has written and not committed yet (noted by ``track_writes``):
     another connection would not see those rows."""
-    return set(conn.info.get("portal_written", ()))
+    return set(conn.info.get(_WRITTEN, ()))
 
 
 def track_writes(app, engine) -> None:
@@ -198,11 +201,11 @@ def track_writes(app, engine) -> None:
     def _note_table(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001 - SQLAlchemy's
         found = _WRITE.match(statement)
         if found is not None:
-            conn.info.setdefault("portal_written", set()).add(found.group(1).lower())
+            conn.info.setdefault(_WRITTEN, set()).add(found.group(1).lower())
 
     @event.listens_for(engine, "commit")
     def _committed(conn):
-        written = conn.info.pop("portal_written", None)
+        written = conn.info.pop(_WRITTEN, None)
         if written:
             forgetters = portal_state(app).forgetters
             for table in written:
@@ -214,4 +217,4 @@ def track_writes(app, engine) -> None:
         # A connection the database dropped cannot be asked for its info; a note left on it can
         # only make a later commit forget a cache once too often, never serve a stale row.
         with suppress(SQLAlchemyError):
-            conn.info.pop("portal_written", None)
+            conn.info.pop(_WRITTEN, None)

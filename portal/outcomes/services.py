@@ -828,6 +828,11 @@ def _spread(row) -> Spread:
     )
 
 
+def _group_key(row) -> tuple[str, int | None]:
+    """(dimension, group id) of a grouped row; all patients are (ALL, 0)."""
+    return (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+
+
 def report(filters: Filters, today: date, compare: str = "program", names: dict | None = None) -> Report:
     """Every figure of the Outcomes page: four statements whatever the cohort's size, side by side on
     PostgreSQL (``portal.snapshot_reads``)."""
@@ -844,7 +849,7 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
     groups: dict[tuple[str, int | None], Group] = {}
     bins = [0] * ADHERENCE_BANDS
     for row in group_rows:
-        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        key = _group_key(row)
         groups[key] = Group(
             dim=row["dim"],
             key=key[1],
@@ -856,13 +861,13 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             psfs=_change(row, "psfs"),
         )
     for row in adherence_rows:
-        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        key = _group_key(row)
         if key in groups:
             groups[key].adherence = _spread(row)
         if row["dim"] == ALL:
             bins = [int(row[f"adherence_band{band}"] or 0) for band in range(ADHERENCE_BANDS)]
     for row in safety_rows:
-        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        key = _group_key(row)
         if key in groups:
             groups[key].safety = Safety(
                 red_flags=int(row["alerts"]),
@@ -874,7 +879,7 @@ def report(filters: Filters, today: date, compare: str = "program", names: dict 
             )
     weekly: dict[tuple[str, int | None], list[WeekPoint]] = defaultdict(list)
     for row in weekly_rows:
-        key = (row["dim"], _key(row["gkey"]) if row["dim"] != ALL else 0)
+        key = _group_key(row)
         weekly[key].append(
             WeekPoint(
                 week=int(row["week"]),
